@@ -1,0 +1,30 @@
+/**
+ * The contract every storage or export destination follows (the shape of
+ * OpenTelemetry's LogRecordExporter): take a batch, say how it went, flush,
+ * shut down. Batching and retry policy live outside the sink.
+ */
+
+/** A batch of finished rows, already serialized as JSONEachRow lines. */
+export interface RowBatch {
+  /** Newline-terminated JSON objects, one per exchange. */
+  readonly jsonEachRow: string;
+  readonly rowCount: number;
+  /** UTF-8 byte length of jsonEachRow. */
+  readonly byteLength: number;
+  /** Stable identity of the batch (first capture id + count); used as the ClickHouse deduplication token. */
+  readonly batchId: string;
+}
+
+export type WriteResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly retryable: boolean; readonly error: Error; readonly retryAfterMs?: number };
+
+export interface Sink {
+  /** Short name used in logs and metric labels ("chdb", "clickhouse", "otlp"). */
+  readonly name: string;
+  /** Prepare the destination (schema, connectivity). Rejects with a CaptureError when unusable. */
+  open(): Promise<void>;
+  write(batch: RowBatch): Promise<WriteResult>;
+  /** Release resources; pending writes must have settled. */
+  close(): Promise<void>;
+}
