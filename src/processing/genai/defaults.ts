@@ -1,0 +1,49 @@
+/**
+ * Every limit and default of the GenAI processing library, with its unit, in
+ * one place. The worker passes the per-exchange caps it was configured with;
+ * these values apply only where a caller leaves a limit out.
+ */
+
+/** Folded output text kept per exchange (bytes of UTF-8). */
+export const DEFAULT_OUTPUT_TEXT_MAX_BYTES = 64 * 1024;
+
+/** Largest single SSE event / NDJSON line / eventstream frame we buffer (bytes); larger ones are counted and skipped. */
+export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
+
+/** Arguments kept per tool call (bytes of UTF-8). */
+export const DEFAULT_TOOL_ARGS_MAX_BYTES = 16 * 1024;
+
+/** Tool calls kept per exchange (count); later ones are counted in toolCallsDropped. */
+export const DEFAULT_MAX_TOOL_CALLS = 64;
+
+/** Tool call id and name kept (bytes of UTF-8); real ones are a few dozen bytes. */
+export const TOOL_CALL_ID_MAX_BYTES = 256;
+export const TOOL_CALL_NAME_MAX_BYTES = 256;
+
+/** Finish reasons kept (count); one per choice, so more than this is a degenerate request. */
+export const MAX_FINISH_REASONS = 32;
+
+/** Provider error message kept (bytes of UTF-8). */
+export const ERROR_MESSAGE_MAX_BYTES = 4 * 1024;
+
+/** Error type / model / response id kept (bytes of UTF-8). */
+export const SHORT_FIELD_MAX_BYTES = 256;
+
+/**
+ * Request bytes scanned for model / stream (bytes). The scan keeps constant
+ * memory; this bounds only the CPU spent on huge prompts (for example inline
+ * images). Fields after this offset are not seen.
+ */
+export const DEFAULT_REQUEST_SCAN_MAX_BYTES = 32 * 1024 * 1024;
+
+/** Raw value of a wanted top-level request member kept for parsing (bytes), e.g. stream_options. */
+export const REQUEST_FIELD_VALUE_MAX_BYTES = 4 * 1024;
+
+/** Redaction rules: the longest rule name accepted (characters). */
+export const REDACTION_RULE_NAME_MAX_CHARS = 64;
+
+/** Hex digits of the SHA-256 shown in a redaction marker. */
+export const REDACTION_HASH_HEX_CHARS = 8;
+
+/** Head + tail capture: share of the budget given to the head when the caller does not say (fraction). */
+export const DEFAULT_HEAD_FRACTION = 0.5;
