@@ -1,0 +1,22 @@
+// The one schema module for the custom resources the product reads (EgressGateway, Backend,
+// TCPRoute). The translator and the capture service's --gateway option both use it.
+export * from './types';
+export * from './defaults';
+export * from './duration';
+export * from './problems';
+export { GatewayInvalidError, CAP_ERR_GATEWAY_INVALID } from './gateway-invalid-error';
+export { parseEgressGateway, EGRESS_GATEWAY_API_VERSION } from './egress-gateway';
+export { parseBackend, BACKEND_API_VERSION } from './backend';
+export { parseTcpRoute } from './tcp-route';
+export {
+  parseResourceDocuments,
+  emptyParsedResources,
+  formatDocumentProblem,
+  describeSource,
+  describeObject,
+} from './parse-documents';
+export type { ParsedResources, DocumentProblem } from './parse-documents';
+export { resolveRouteReferences, routeNamespace, acceptsTcpRoute } from './route-references';
+export type { RouteAttachment, ResolvedBackendRef } from './route-references';
+export { loadGatewayCaptureSettings } from './capture-settings';
+export type { GatewayCaptureSettings } from './capture-settings';
