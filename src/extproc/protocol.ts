@@ -59,18 +59,23 @@ export interface HttpBody {
 export interface HttpTrailers {
   trailers?: HeaderMap;
 }
-/** google.protobuf.Struct as proto-loader decodes it. */
+/**
+ * google.protobuf.Struct as proto-loader decodes it. protobufjs ships the
+ * well-known types with camelCase field names, so `keepCase` does not apply
+ * to them: a Value is `{ stringValue: "x", kind: "stringValue" }`, not
+ * `string_value`. Senders must use the same names.
+ */
 export interface ProtoStruct {
   fields?: Record<string, ProtoValue>;
 }
 export interface ProtoValue {
-  kind?: 'null_value' | 'number_value' | 'string_value' | 'bool_value' | 'struct_value' | 'list_value';
-  null_value?: number;
-  number_value?: number;
-  string_value?: string;
-  bool_value?: boolean;
-  struct_value?: ProtoStruct;
-  list_value?: { values?: ProtoValue[] };
+  kind?: 'nullValue' | 'numberValue' | 'stringValue' | 'boolValue' | 'structValue' | 'listValue';
+  nullValue?: number | string;
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: ProtoStruct;
+  listValue?: { values?: ProtoValue[] };
 }
 export interface ProtocolConfiguration {
   request_body_mode?: number;

@@ -1,0 +1,318 @@
+/**
+ * Assembles one exchange from the messages of one ext_proc stream.
+ *
+ * It only records: which headers arrived, the first bytes of each body (via
+ * BodyCollector), sizes, timings and end markers. Everything costly (decoding,
+ * cutting, redaction, serialization) happens later in a worker on the
+ * snapshot this produces. The outcome is inferred at the end from what the
+ * stream showed, because Envoy has no explicit "done" message in several
+ * cases (trailers in SKIP mode, client resets, local replies): see
+ * exchange-outcome.ts.
+ */
+import { performance } from 'node:perf_hooks';
+import { BodyCollector } from './body-collector';
+import { newCaptureId } from './capture-id';
+import type { ContentTypeFilter } from './content-type-filter';
+import { ExchangeOutcome } from './exchange-outcome';
+import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from './exchange-snapshot';
+import {
+  BodySendMode,
+  EXT_PROC_ATTRIBUTES_KEY,
+  type HeaderMap,
+  type ProcessingRequest,
+  type ProtoStruct,
+  type ProtoValue,
+} from '../extproc/protocol';
+
+export interface AssemblerLimits {
+  maxBytes: number;
+  /** Longest header value kept, in bytes; longer values are cut with a marker. */
+  headerValueMaxBytes: number;
+}
+
+const BODY_MODE_NAMES = ['NONE', 'STREAMED', 'BUFFERED', 'BUFFERED_PARTIAL', 'FULL_DUPLEX_STREAMED', 'GRPC'];
+
+/** Wall clock at process start in epoch ns, paired with the monotonic clock, so start times keep ns resolution. */
+const WALL_BASE_NS = BigInt(Date.now()) * 1_000_000n - BigInt(Math.round(performance.now() * 1e6));
+
+class DirectionState {
+  headers: HeaderList = [];
+  trailers: HeaderList = [];
+  headersSeen = false;
+  ended = false;
+  keepBody = false;
+  absentReason = 'no_body';
+  contentLength = -1;
+  firstChunkMs = -1;
+  lastChunkMs = -1;
+  maxGapMs = 0;
+  readonly body: BodyCollector;
+
+  constructor(maxBytes: number) {
+    this.body = new BodyCollector(maxBytes);
+  }
+
+  snapshot(): DirectionSnapshot {
+    const bodyHead = this.keepBody ? this.body.take() : undefined;
+    let bodyAbsentReason = '';
+    if (this.body.totalBytes === 0) bodyAbsentReason = 'no_body';
+    else if (!this.keepBody) bodyAbsentReason = this.absentReason;
+    return {
+      headers: this.headers,
+      trailers: this.trailers,
+      headersSeen: this.headersSeen,
+      bodyHead,
+      bodySize: this.body.totalBytes,
+      bodyChunks: this.body.chunks,
+      bodyOverCap: this.body.overCap,
+      bodyAbsentReason,
+      ended: this.ended,
+      firstBodyChunkMs: this.firstChunkMs,
+      maxBodyGapMs: this.maxGapMs,
+    };
+  }
+}
+
+export class ExchangeAssembler {
+  readonly captureId: string;
+  private readonly startMono: number;
+  private readonly request: DirectionState;
+  private readonly response: DirectionState;
+  private responseHeadersMs = -1;
+  private messages = 0;
+  private observability = false;
+  private requestBodyMode: number | undefined;
+  private responseBodyMode: number | undefined;
+  private readonly attributes: Record<string, string> = {};
+  private readonly metadata: Record<string, string> = {};
+
+  constructor(
+    private readonly limits: AssemblerLimits,
+    private readonly contentTypes: ContentTypeFilter,
+  ) {
+    this.startMono = performance.now();
+    this.captureId = newCaptureId();
+    this.request = new DirectionState(limits.maxBytes);
+    this.response = new DirectionState(limits.maxBytes);
+  }
+
+  get messageCount(): number {
+    return this.messages;
+  }
+
+  /** Full-duplex streaming request or response body: the server must echo the bytes. */
+  isFullDuplex(direction: 'request' | 'response'): boolean {
+    const mode = direction === 'request' ? this.requestBodyMode : this.responseBodyMode;
+    return mode === BodySendMode.FULL_DUPLEX_STREAMED;
+  }
+
+  /** Records one message. Returns false if it carried no known part (the caller logs and counts it). */
+  accept(message: ProcessingRequest): boolean {
+    this.messages += 1;
+    if (message.observability_mode === true) this.observability = true;
+    if (message.protocol_config !== undefined && message.protocol_config !== null) {
+      this.requestBodyMode = message.protocol_config.request_body_mode ?? BodySendMode.NONE;
+      this.responseBodyMode = message.protocol_config.response_body_mode ?? BodySendMode.NONE;
+    }
+    if (message.attributes !== undefined) this.takeAttributes(message.attributes);
+    const namespaces = message.metadata_context?.filter_metadata;
+    if (namespaces !== undefined) this.takeMetadata(namespaces);
+
+    switch (message.request) {
+      case 'request_headers': {
+        const part = message.request_headers!;
+        this.takeHeaders(this.request, part.headers);
+        if (part.end_of_stream === true) this.request.ended = true;
+        return true;
+      }
+      case 'response_headers': {
+        const part = message.response_headers!;
+        this.responseHeadersMs = performance.now() - this.startMono;
+        this.takeHeaders(this.response, part.headers);
+        if (part.end_of_stream === true) this.response.ended = true;
+        return true;
+      }
+      case 'request_body':
+        this.takeBody(this.request, message.request_body!.body, message.request_body!.end_of_stream === true);
+        return true;
+      case 'response_body':
+        this.takeBody(this.response, message.response_body!.body, message.response_body!.end_of_stream === true);
+        return true;
+      case 'request_trailers':
+        this.request.trailers = this.headerList(message.request_trailers!.trailers);
+        this.request.ended = true;
+        return true;
+      case 'response_trailers':
+        this.response.trailers = this.headerList(message.response_trailers!.trailers);
+        this.response.ended = true;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** The request reached its end (marker, or a body mode that sends no body after headers). */
+  get requestEnded(): boolean {
+    return this.request.ended || (this.request.headersSeen && this.requestBodyMode === BodySendMode.NONE);
+  }
+
+  /** The response reached an end marker: nothing more will come for this exchange. */
+  get responseEnded(): boolean {
+    return this.response.ended;
+  }
+
+  /** Builds the snapshot for the worker; `closeReason` says what ended the stream when no end marker did. */
+  finish(closeReason: 'ended' | 'error' | 'idle' | 'shutdown'): ExchangeSnapshot {
+    const durationMs = performance.now() - this.startMono;
+    const startedAtNs = (WALL_BASE_NS + BigInt(Math.round(this.startMono * 1e6))).toString();
+    return {
+      captureId: this.captureId,
+      startedAtNs,
+      durationMs,
+      responseHeadersMs: this.responseHeadersMs,
+      outcome: this.inferOutcome(closeReason),
+      observabilityMode: this.observability,
+      bodyModes:
+        this.requestBodyMode === undefined
+          ? ''
+          : `${BODY_MODE_NAMES[this.requestBodyMode] ?? this.requestBodyMode}/${BODY_MODE_NAMES[this.responseBodyMode ?? 0] ?? this.responseBodyMode}`,
+      extProcMessages: this.messages,
+      attributes: this.attributes,
+      metadata: this.metadata,
+      request: this.request.snapshot(),
+      response: this.response.snapshot(),
+    };
+  }
+
+  private inferOutcome(closeReason: 'ended' | 'error' | 'idle' | 'shutdown'): ExchangeOutcome {
+    const response = this.response;
+    if (response.ended) return ExchangeOutcome.complete;
+    if (closeReason === 'idle') return ExchangeOutcome.idle_timeout;
+    if (closeReason === 'shutdown') return ExchangeOutcome.shutdown;
+
+    if (response.headersSeen) {
+      const bodyBytes = response.body.totalBytes;
+      if (this.responseBodyMode === BodySendMode.NONE) return ExchangeOutcome.complete;
+      if (response.contentLength >= 0 && bodyBytes < response.contentLength && (bodyBytes > 0 || this.responseBodyMode !== undefined)) {
+        return closeReason === 'error' ? ExchangeOutcome.stream_error : ExchangeOutcome.response_incomplete;
+      }
+      if (closeReason === 'error') return ExchangeOutcome.stream_error;
+      if (response.contentLength >= 0 && bodyBytes >= response.contentLength) return ExchangeOutcome.complete;
+      // Body data with no end marker and no size to compare: trailers in SKIP
+      // mode look exactly like this, and so does a reset mid-body.
+      if (response.body.chunks > 0) return ExchangeOutcome.closed_without_end;
+      // Headers only and no body message: body mode NONE (unknown without
+      // protocol_config, e.g. observability mode) or an empty body.
+      return ExchangeOutcome.complete;
+    }
+    if (closeReason === 'error') return ExchangeOutcome.stream_error;
+    if (this.requestEnded) return ExchangeOutcome.no_response;
+    return ExchangeOutcome.request_incomplete;
+  }
+
+  private takeHeaders(state: DirectionState, map: HeaderMap | undefined): void {
+    state.headersSeen = true;
+    state.headers = this.headerList(map);
+    let contentType: string | undefined;
+    for (const [name, value] of state.headers) {
+      if (name === 'content-type') contentType = value;
+      else if (name === 'content-length') {
+        const parsed = Number(value);
+        if (Number.isSafeInteger(parsed) && parsed >= 0) state.contentLength = parsed;
+      }
+    }
+    const reason = this.limits.maxBytes === 0 ? 'max_bytes_zero' : this.contentTypes.reasonToSkip(contentType);
+    state.keepBody = reason === '';
+    state.absentReason = reason;
+  }
+
+  private takeBody(state: DirectionState, body: Buffer | undefined, endOfStream: boolean): void {
+    const now = performance.now() - this.startMono;
+    if (state.firstChunkMs < 0) state.firstChunkMs = now;
+    else if (now - state.lastChunkMs > state.maxGapMs) state.maxGapMs = now - state.lastChunkMs;
+    state.lastChunkMs = now;
+    if (!state.headersSeen) {
+      // Headers in SKIP mode: the content type is unknown, so the body is not kept.
+      state.absentReason = 'content_type_unknown';
+    }
+    state.body.push(body ?? EMPTY, state.keepBody);
+    if (endOfStream) state.ended = true;
+  }
+
+  /** Header names lower-cased (Envoy already does), values from raw_value with value as the pre-1.27 fallback. */
+  private headerList(map: HeaderMap | undefined): HeaderList {
+    const list: HeaderList = [];
+    const entries = map?.headers;
+    if (entries === undefined) return list;
+    const maxValue = this.limits.headerValueMaxBytes;
+    for (const entry of entries) {
+      const name = (entry.key ?? '').toLowerCase();
+      let value: string;
+      const raw = entry.raw_value;
+      if (raw !== undefined && raw.length > 0) {
+        value = raw.length > maxValue ? raw.toString('latin1', 0, maxValue) + `...[${raw.length - maxValue} bytes cut]` : raw.toString('latin1');
+      } else {
+        // `value` is a JS (UTF-16) string; re-express it as latin1 bytes so both paths agree.
+        const bytes = Buffer.from(entry.value ?? '', 'utf8');
+        value = bytes.length > maxValue ? bytes.toString('latin1', 0, maxValue) + `...[${bytes.length - maxValue} bytes cut]` : bytes.toString('latin1');
+      }
+      list.push([name, value]);
+    }
+    return list;
+  }
+
+  private takeAttributes(attributes: Record<string, ProtoStruct>): void {
+    const fields = attributes[EXT_PROC_ATTRIBUTES_KEY]?.fields;
+    if (fields === undefined) return;
+    for (const [key, value] of Object.entries(fields)) this.attributes[key] = protoValueToString(value);
+  }
+
+  private takeMetadata(namespaces: Record<string, ProtoStruct>): void {
+    for (const [namespace, struct] of Object.entries(namespaces)) {
+      const fields = struct.fields;
+      if (fields === undefined) continue;
+      for (const [key, value] of Object.entries(fields)) this.metadata[`${namespace}.${key}`] = protoValueToString(value);
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Struct values as strings: scalars as themselves, nested values as JSON. */
+export function protoValueToString(value: ProtoValue): string {
+  switch (value.kind) {
+    case 'stringValue':
+      return value.stringValue ?? '';
+    case 'numberValue':
+      return String(value.numberValue ?? 0);
+    case 'boolValue':
+      return String(value.boolValue ?? false);
+    case 'nullValue':
+      return '';
+    case 'structValue':
+    case 'listValue':
+      return JSON.stringify(protoValueToJson(value));
+    default:
+      return '';
+  }
+}
+
+function protoValueToJson(value: ProtoValue): unknown {
+  switch (value.kind) {
+    case 'stringValue':
+      return value.stringValue ?? '';
+    case 'numberValue':
+      return value.numberValue ?? 0;
+    case 'boolValue':
+      return value.boolValue ?? false;
+    case 'structValue': {
+      const out: Record<string, unknown> = {};
+      for (const [key, inner] of Object.entries(value.structValue?.fields ?? {})) out[key] = protoValueToJson(inner);
+      return out;
+    }
+    case 'listValue':
+      return (value.listValue?.values ?? []).map(protoValueToJson);
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * `egress-capture query [--data-dir DIR | --admin URL] "SQL"` → JSONEachRow on stdout.
+ *
+ * chdb lets only one process open a data directory, so while a server owns
+ * DIR (it leaves egress-capture-server.json there with its admin URL and pid)
+ * the query goes through that server's admin endpoint; otherwise the store
+ * is opened here, read, and closed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULTS } from '../config/defaults';
+import { describeError } from '../errors';
+import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
+import { SERVER_INFO_FILE, type ServerInfo } from '../service/capture-service';
+import type { CommandIo } from './main';
+
+export async function runQueryCommand(argv: string[], io: CommandIo): Promise<number> {
+  let values: { 'data-dir'?: string; admin?: string; format?: string };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options: { 'data-dir': { type: 'string' }, admin: { type: 'string' }, format: { type: 'string' } },
+      allowPositionals: true,
+    }));
+  } catch (err) {
+    io.stderr.write(`egress-capture query: ${describeError(err)}\n`);
+    return 2;
+  }
+  const sql = positionals.join(' ').trim();
+  if (sql === '') {
+    io.stderr.write('usage: egress-capture query [--data-dir DIR | --admin URL] "SQL"\n');
+    return 2;
+  }
+  const dataDir = values['data-dir'] ?? io.env.EGRESS_CAPTURE_DATA_DIR ?? DEFAULTS.dataDir;
+  const admin = values.admin ?? runningServerAdmin(dataDir);
+  try {
+    if (admin !== undefined) {
+      const response = await fetch(new URL('/query', admin), { method: 'POST', body: sql });
+      const text = await response.text();
+      if (!response.ok) {
+        io.stderr.write(`egress-capture query: ${response.status}: ${text}`);
+        return 1;
+      }
+      io.stdout.write(text);
+      return 0;
+    }
+    if (!fs.existsSync(dataDir)) {
+      io.stderr.write(`egress-capture query: no store at ${path.resolve(dataDir)} (start the service, or pass --data-dir)\n`);
+      return 1;
+    }
+    const store = new EmbeddedStore({ dataDir, ttlDays: 0 });
+    await store.open();
+    try {
+      io.stdout.write(await store.query(sql, 'JSONEachRow'));
+    } finally {
+      await store.close();
+    }
+    return 0;
+  } catch (err) {
+    io.stderr.write(`egress-capture query: ${describeError(err)}\n`);
+    return 1;
+  }
+}
+
+/** The admin URL of a live server that owns `dataDir`, if any. */
+function runningServerAdmin(dataDir: string): string | undefined {
+  const file = path.join(dataDir, SERVER_INFO_FILE);
+  let info: ServerInfo;
+  try {
+    info = JSON.parse(fs.readFileSync(file, 'utf8')) as ServerInfo;
+  } catch {
+    return undefined;
+  }
+  try {
+    process.kill(info.pid, 0);
+    return info.adminUrl;
+  } catch {
+    return undefined; // stale file from a server that died
+  }
+}

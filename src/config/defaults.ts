@@ -1,0 +1,63 @@
+/**
+ * Every default of the capture service, in one literal. Units are in the
+ * names (…Bytes, …Ms). The README's configuration table lists the same values;
+ * test/config/defaults.test.ts keeps the two in step.
+ */
+export const DEFAULTS = {
+  /** gRPC (ext_proc + grpc.health.v1) listener. */
+  grpcListen: '0.0.0.0:9002',
+  /** Admin HTTP listener: /healthz, /readyz, /metrics, /query. */
+  adminListen: '0.0.0.0:9003',
+  /** Embedded ClickHouse data directory. */
+  dataDir: './data',
+  /** Remote ClickHouse URL; empty = use the embedded store. */
+  clickhouseUrl: '',
+  /** EgressGateway manifest whose spec.otlp.captureBody configures the capture; empty = none. */
+  gatewayFile: '',
+  /** Body bytes kept per direction (EgressGateway captureBody.maxBytes default: 64 KiB). */
+  maxBytes: 65536,
+  /** Content types whose bodies are kept (prefix match, case-insensitive, parameters ignored). */
+  includeContentTypes: ['application/json', 'application/x-ndjson', 'text/event-stream'] as readonly string[],
+  /** Headers whose values are replaced by a redaction marker, added to by --redact-headers. */
+  redactHeaders: [
+    'authorization',
+    'proxy-authorization',
+    'cookie',
+    'set-cookie',
+    'x-api-key',
+    'api-key',
+    'x-goog-api-key',
+  ] as readonly string[],
+  /**
+   * Largest ext_proc message accepted. BUFFERED bodies arrive in one message
+   * as large as Envoy's buffer limit (1 MiB by default, often raised to a few
+   * MiB); grpc-js's own default of 4 MiB would fail those calls.
+   */
+  grpcMaxReceiveMessageBytes: 16 * 1024 * 1024,
+  /**
+   * Node's HTTP/2 rapid-reset guard (nghttp2 defaults: burst 1000, 33/s). Envoy
+   * ends every ext_proc call with RST_STREAM, so one busy Envoy connection
+   * legitimately sends thousands of resets per second; at the defaults the
+   * guard answers with GOAWAY and kills every in-flight call on it.
+   */
+  http2StreamResetBurst: 1_000_000,
+  http2StreamResetRate: 1_000_000,
+  /** An ext_proc stream with no message for this long is closed and its exchange stored as idle_timeout. */
+  streamIdleTimeoutMs: 15 * 60 * 1000,
+  /** Body worker threads (piscina). */
+  workerThreads: 1,
+  /** Exchanges waiting for a worker before new ones are dropped (and counted). */
+  workerQueueMax: 10_000,
+  /** Batch limits for storage writes: whichever comes first. */
+  batchMaxRows: 10_000,
+  batchMaxBytes: 16 * 1024 * 1024,
+  batchMaxDelayMs: 1000,
+  /** Bound on serialized rows waiting for storage; past it new rows are dropped and counted. */
+  pendingMaxBytes: 256 * 1024 * 1024,
+  /** Rows older than this are removed by ClickHouse's TTL; 0 keeps them forever. */
+  ttlDays: 30,
+  /** On SIGTERM: how long open streams may take to finish before they are stored as 'shutdown'. */
+  drainTimeoutMs: 15_000,
+  /** Log level (pino): fatal, error, warn, info, debug, trace. */
+  logLevel: 'info',
+} as const;

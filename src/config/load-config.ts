@@ -1,0 +1,223 @@
+/**
+ * Builds the RuntimeConfig with the precedence flags > environment >
+ * --gateway manifest > defaults, validating every value on the way. All
+ * problems are collected and reported together, each naming the field (flag
+ * and env twin) and the offending value, so one restart fixes everything.
+ */
+import { parseArgs } from 'node:util';
+import { CaptureError } from '../errors';
+import { DEFAULTS } from './defaults';
+import type { ListenAddress, RuntimeConfig } from './runtime-config';
+
+type Source = 'flag' | 'env' | 'gateway';
+
+interface OptionSpec<K extends keyof RuntimeConfig> {
+  key: K;
+  flag: string;
+  env: string;
+  help: string;
+  parse: (raw: string) => RuntimeConfig[K] | { error: string };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function parseListen(raw: string): ListenAddress | { error: string } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(raw.trim());
+  if (!match) return { error: 'expected HOST:PORT' };
+  const port = Number(match[3]);
+  if (port > 65535) return { error: 'port must be 0-65535' };
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
+function integer(min: number, max: number) {
+  return (raw: string): number | { error: string } => {
+    const trimmed = raw.trim();
+    if (!/^\d+$/.test(trimmed)) return { error: `expected a whole number from ${min} to ${max}` };
+    const value = Number(trimmed);
+    if (value < min || value > max) return { error: `expected a whole number from ${min} to ${max}` };
+    return value;
+  };
+}
+
+function list(raw: string): string[] | { error: string } {
+  const items = raw
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item !== '');
+  return items;
+}
+
+function contentTypes(raw: string): string[] | { error: string } {
+  const items = list(raw);
+  if (Array.isArray(items)) {
+    const bad = items.find((item) => !/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+*-]*$/.test(item));
+    if (bad !== undefined) return { error: `"${bad}" is not a media type (type/subtype)` };
+  }
+  return items;
+}
+
+function text(raw: string): string {
+  return raw.trim();
+}
+
+function clickhouseUrl(raw: string): string | { error: string } {
+  const trimmed = raw.trim();
+  if (trimmed === '') return '';
+  try {
+    const url = new URL(trimmed);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: 'expected an http:// or https:// URL' };
+  } catch {
+    return { error: 'not a valid URL' };
+  }
+  return trimmed;
+}
+
+const MiB = 1024 * 1024;
+
+/** Every option: flag name, env twin, help line, parser. Order is the order of --help. */
+export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
+  { key: 'grpcListen', flag: 'grpc-listen', env: 'EGRESS_CAPTURE_GRPC_LISTEN', help: `ext_proc gRPC listener HOST:PORT (${DEFAULTS.grpcListen})`, parse: parseListen },
+  { key: 'adminListen', flag: 'admin-listen', env: 'EGRESS_CAPTURE_ADMIN_LISTEN', help: `admin HTTP listener HOST:PORT (${DEFAULTS.adminListen})`, parse: parseListen },
+  { key: 'dataDir', flag: 'data-dir', env: 'EGRESS_CAPTURE_DATA_DIR', help: `embedded store directory (${DEFAULTS.dataDir})`, parse: (raw) => (raw.trim() === '' ? { error: 'must not be empty' } : raw.trim()) },
+  { key: 'clickhouseUrl', flag: 'clickhouse-url', env: 'EGRESS_CAPTURE_CLICKHOUSE_URL', help: 'remote ClickHouse http(s)://user:password@host:8123/database (default: embedded store)', parse: clickhouseUrl },
+  { key: 'gatewayFile', flag: 'gateway', env: 'EGRESS_CAPTURE_GATEWAY', help: 'EgressGateway manifest; spec.otlp.captureBody and spec.otlp configure the capture', parse: text },
+  { key: 'maxBytes', flag: 'max-bytes', env: 'EGRESS_CAPTURE_MAX_BYTES', help: `body bytes kept per direction (${DEFAULTS.maxBytes})`, parse: integer(0, 64 * MiB) },
+  { key: 'includeContentTypes', flag: 'include-content-types', env: 'EGRESS_CAPTURE_INCLUDE_CONTENT_TYPES', help: `comma-separated content types whose bodies are kept (${DEFAULTS.includeContentTypes.join(',')})`, parse: contentTypes },
+  { key: 'redactHeaders', flag: 'redact-headers', env: 'EGRESS_CAPTURE_REDACT_HEADERS', help: 'comma-separated extra header names to redact (added to the built-in list)', parse: list },
+  { key: 'grpcMaxReceiveMessageBytes', flag: 'grpc-max-receive-bytes', env: 'EGRESS_CAPTURE_GRPC_MAX_RECEIVE_BYTES', help: `largest ext_proc message accepted (${DEFAULTS.grpcMaxReceiveMessageBytes})`, parse: integer(4 * MiB, 1024 * MiB) },
+  { key: 'streamIdleTimeoutMs', flag: 'stream-idle-timeout-ms', env: 'EGRESS_CAPTURE_STREAM_IDLE_TIMEOUT_MS', help: `close an ext_proc stream silent this long (${DEFAULTS.streamIdleTimeoutMs})`, parse: integer(1000, 24 * 3600 * 1000) },
+  { key: 'workerThreads', flag: 'worker-threads', env: 'EGRESS_CAPTURE_WORKER_THREADS', help: `body worker threads (${DEFAULTS.workerThreads})`, parse: integer(1, 64) },
+  { key: 'batchMaxRows', flag: 'batch-max-rows', env: 'EGRESS_CAPTURE_BATCH_MAX_ROWS', help: `rows per storage write, at most (${DEFAULTS.batchMaxRows})`, parse: integer(1, 1_000_000) },
+  { key: 'batchMaxDelayMs', flag: 'batch-max-delay-ms', env: 'EGRESS_CAPTURE_BATCH_MAX_DELAY_MS', help: `longest a row waits for its batch (${DEFAULTS.batchMaxDelayMs})`, parse: integer(10, 60_000) },
+  { key: 'ttlDays', flag: 'ttl-days', env: 'EGRESS_CAPTURE_TTL_DAYS', help: `days rows are kept, 0 = forever (${DEFAULTS.ttlDays})`, parse: integer(0, 36500) },
+  { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'EGRESS_CAPTURE_DRAIN_TIMEOUT_MS', help: `on SIGTERM, wait this long for open streams (${DEFAULTS.drainTimeoutMs})`, parse: integer(0, 600_000) },
+  { key: 'logLevel', flag: 'log-level', env: 'EGRESS_CAPTURE_LOG_LEVEL', help: `log level: ${LOG_LEVELS.join(', ')} (${DEFAULTS.logLevel})`, parse: (raw) => (LOG_LEVELS.includes(raw.trim()) ? raw.trim() : { error: `not one of ${LOG_LEVELS.join(', ')}` }) },
+];
+
+export function defaultConfig(): RuntimeConfig {
+  return {
+    grpcListen: parseListen(DEFAULTS.grpcListen) as ListenAddress,
+    adminListen: parseListen(DEFAULTS.adminListen) as ListenAddress,
+    dataDir: DEFAULTS.dataDir,
+    clickhouseUrl: DEFAULTS.clickhouseUrl,
+    gatewayFile: DEFAULTS.gatewayFile,
+    gatewayName: '',
+    gatewayNamespace: '',
+    maxBytes: DEFAULTS.maxBytes,
+    includeContentTypes: [...DEFAULTS.includeContentTypes],
+    redactHeaders: [...DEFAULTS.redactHeaders],
+    grpcMaxReceiveMessageBytes: DEFAULTS.grpcMaxReceiveMessageBytes,
+    http2StreamResetBurst: DEFAULTS.http2StreamResetBurst,
+    http2StreamResetRate: DEFAULTS.http2StreamResetRate,
+    streamIdleTimeoutMs: DEFAULTS.streamIdleTimeoutMs,
+    workerThreads: DEFAULTS.workerThreads,
+    workerQueueMax: DEFAULTS.workerQueueMax,
+    batchMaxRows: DEFAULTS.batchMaxRows,
+    batchMaxBytes: DEFAULTS.batchMaxBytes,
+    batchMaxDelayMs: DEFAULTS.batchMaxDelayMs,
+    pendingMaxBytes: DEFAULTS.pendingMaxBytes,
+    ttlDays: DEFAULTS.ttlDays,
+    drainTimeoutMs: DEFAULTS.drainTimeoutMs,
+    logLevel: DEFAULTS.logLevel,
+    otlpEndpoint: '',
+    otlpHeaders: {},
+  };
+}
+
+/** Settings a gateway manifest contributes (below env and flags in precedence). */
+export interface GatewayContribution {
+  gatewayName: string;
+  gatewayNamespace: string;
+  maxBytes: number;
+  includeContentTypes: string[];
+  otlpEndpoint: string;
+  otlpHeaders: Record<string, string>;
+}
+
+export type GatewayLoader = (file: string) => GatewayContribution;
+
+export interface LoadConfigInput {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  /** Reads and validates the --gateway manifest; throws CaptureError with `problems` when invalid. */
+  loadGateway?: GatewayLoader;
+}
+
+/**
+ * Returns the validated configuration or throws CaptureError
+ * CAP_ERR_CONFIG_INVALID whose message lists every problem, one per line.
+ */
+export function loadConfig(input: LoadConfigInput): RuntimeConfig {
+  const problems: string[] = [];
+  const parseOptions: Record<string, { type: 'string' }> = {};
+  for (const spec of OPTION_SPECS) parseOptions[spec.flag] = { type: 'string' };
+
+  let flagValues: Record<string, string | undefined> = {};
+  try {
+    const parsed = parseArgs({ args: input.argv, options: parseOptions, strict: true, allowPositionals: false });
+    flagValues = parsed.values as Record<string, string | undefined>;
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+
+  const config = defaultConfig();
+  const explicit = new Map<keyof RuntimeConfig, Source>();
+
+  const apply = (spec: OptionSpec<keyof RuntimeConfig>, raw: string, source: Source): void => {
+    const result = spec.parse(raw);
+    if (result !== null && typeof result === 'object' && 'error' in result) {
+      const where = source === 'flag' ? `--${spec.flag}` : `${spec.env} (env)`;
+      problems.push(`${where}: "${raw}" ${result.error}`);
+      return;
+    }
+    (config as unknown as Record<string, unknown>)[spec.key] = result;
+    explicit.set(spec.key, source);
+  };
+
+  // Env first, flags second: the later write wins, which gives flags > env.
+  for (const spec of OPTION_SPECS) {
+    const raw = input.env[spec.env];
+    if (raw !== undefined && raw !== '') apply(spec, raw, 'env');
+  }
+  for (const spec of OPTION_SPECS) {
+    const raw = flagValues[spec.flag];
+    if (raw !== undefined) apply(spec, raw, 'flag');
+  }
+
+  // Extra redacted headers add to the built-in list rather than replace it.
+  if (explicit.has('redactHeaders')) {
+    config.redactHeaders = [...new Set([...DEFAULTS.redactHeaders, ...config.redactHeaders])];
+  }
+
+  if (config.gatewayFile !== '') {
+    if (!input.loadGateway) {
+      problems.push(`--gateway: "${config.gatewayFile}" cannot be read: no gateway loader available`);
+    } else {
+      try {
+        const gateway = input.loadGateway(config.gatewayFile);
+        config.gatewayName = gateway.gatewayName;
+        config.gatewayNamespace = gateway.gatewayNamespace;
+        if (!explicit.has('maxBytes')) config.maxBytes = gateway.maxBytes;
+        if (!explicit.has('includeContentTypes')) config.includeContentTypes = gateway.includeContentTypes.map((t) => t.toLowerCase());
+        config.otlpEndpoint = gateway.otlpEndpoint;
+        config.otlpHeaders = gateway.otlpHeaders;
+      } catch (err) {
+        const detail = (err as { problems?: string[] }).problems;
+        if (Array.isArray(detail) && detail.length > 0) {
+          for (const problem of detail) problems.push(`--gateway ${config.gatewayFile}: ${problem}`);
+        } else {
+          problems.push(`--gateway: "${config.gatewayFile}" ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  if (problems.length > 0) {
+    throw new CaptureError('CAP_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return config;
+}
+
+export function formatListen(address: ListenAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}

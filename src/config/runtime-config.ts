@@ -1,0 +1,41 @@
+/**
+ * The capture service's runtime configuration: plain values, no Kubernetes
+ * or Envoy types. Defaults and units: src/config/defaults.ts.
+ */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface RuntimeConfig {
+  grpcListen: ListenAddress;
+  adminListen: ListenAddress;
+  dataDir: string;
+  /** '' = embedded store. */
+  clickhouseUrl: string;
+  gatewayFile: string;
+  /** Gateway identity from --gateway ('' when none). */
+  gatewayName: string;
+  gatewayNamespace: string;
+  maxBytes: number;
+  /** Lower-cased media-type prefixes. */
+  includeContentTypes: string[];
+  /** Lower-cased header names. */
+  redactHeaders: string[];
+  grpcMaxReceiveMessageBytes: number;
+  http2StreamResetBurst: number;
+  http2StreamResetRate: number;
+  streamIdleTimeoutMs: number;
+  workerThreads: number;
+  workerQueueMax: number;
+  batchMaxRows: number;
+  batchMaxBytes: number;
+  batchMaxDelayMs: number;
+  pendingMaxBytes: number;
+  ttlDays: number;
+  drainTimeoutMs: number;
+  logLevel: string;
+  /** OTLP settings from the gateway manifest, kept for the export sink. */
+  otlpEndpoint: string;
+  otlpHeaders: Record<string, string>;
+}

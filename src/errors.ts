@@ -1,0 +1,38 @@
+/**
+ * Stable error codes. The code string is what survives logs, metrics labels
+ * and worker-thread cloning, so callers branch on `code`, never on classes or
+ * messages. Every code the service can raise is listed here once, with the
+ * meaning operators see in the README's error table.
+ */
+export const ErrorCodes = {
+  CAP_ERR_CONFIG_INVALID: 'configuration is invalid (every bad field is listed)',
+  CAP_ERR_GATEWAY_INVALID: 'the --gateway manifest is not a valid EgressGateway',
+  CAP_ERR_GRPC_BIND: 'the gRPC listener could not bind its address',
+  CAP_ERR_ADMIN_BIND: 'the admin HTTP listener could not bind its address',
+  CAP_ERR_GRPC_INTERNALS: 'the installed @grpc/grpc-js no longer exposes the HTTP/2 server options we tune',
+  CAP_ERR_STORE_OPEN: 'the ClickHouse store could not be opened or its schema created',
+  CAP_ERR_STORE_WRITE: 'a batch could not be written to ClickHouse',
+  CAP_ERR_STORE_BUSY: 'the data directory is in use by a running server; query it through --admin',
+  CAP_ERR_QUERY_FAILED: 'a query sent to the store failed',
+  CAP_ERR_PROTOCOL: 'an ext_proc stream carried a message the protocol does not allow',
+  CAP_ERR_WORKER: 'a body worker failed while building a row',
+  CAP_ERR_PENDING_FULL: 'the bound on rows waiting for storage was reached; the row was dropped',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class CaptureError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CaptureError';
+    this.code = code;
+  }
+}
+
+/** Short, single-line description of any thrown value for log lines. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

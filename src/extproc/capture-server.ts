@@ -1,0 +1,118 @@
+/**
+ * The gRPC server: ExternalProcessor/Process plus grpc.health.v1 on the same
+ * port, with the HTTP/2 settings Envoy's traffic pattern needs.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { CaptureError } from '../errors';
+import type { CaptureMetrics } from '../metrics';
+import { ProcessStream, type ProcessCall, type StreamContext } from './process-stream';
+import { EXT_PROC_SERVICE, extProcServiceDefinition } from './protocol';
+
+export interface CaptureServerOptions {
+  host: string;
+  port: number;
+  maxReceiveMessageBytes: number;
+  http2StreamResetBurst: number;
+  http2StreamResetRate: number;
+  stream: StreamContext;
+  metrics: CaptureMetrics;
+  log: Logger;
+}
+
+/**
+ * grpc-js builds its http2 server from a private options object and exposes
+ * no way to pass Node's rapid-reset guard settings (streamResetBurst /
+ * streamResetRate). Envoy ends every ext_proc call with RST_STREAM, so with
+ * the defaults (burst 1000, 33/s) a busy Envoy connection gets GOAWAY and
+ * every in-flight call on it fails. We add the two settings to that object
+ * before binding; if a grpc-js upgrade moves it, start-up fails loudly
+ * instead of silently running with the guard at its defaults.
+ */
+export function applyHttp2ServerOptions(server: grpc.Server, extra: { streamResetBurst: number; streamResetRate: number }): void {
+  const internals = server as unknown as { commonServerOptions?: Record<string, unknown> };
+  if (internals.commonServerOptions === undefined || typeof internals.commonServerOptions !== 'object') {
+    throw new CaptureError('CAP_ERR_GRPC_INTERNALS', 'grpc-js Server has no commonServerOptions; cannot set the HTTP/2 rapid-reset limits');
+  }
+  internals.commonServerOptions.streamResetBurst = extra.streamResetBurst;
+  internals.commonServerOptions.streamResetRate = extra.streamResetRate;
+}
+
+export class CaptureServer {
+  private readonly server: grpc.Server;
+  private readonly health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE]: 'NOT_SERVING' });
+  private readonly streams = new Set<ProcessStream>();
+  private draining = false;
+  boundPort = 0;
+
+  constructor(private readonly options: CaptureServerOptions) {
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
+      'grpc.max_send_message_length': options.maxReceiveMessageBytes,
+    });
+    applyHttp2ServerOptions(this.server, {
+      streamResetBurst: options.http2StreamResetBurst,
+      streamResetRate: options.http2StreamResetRate,
+    });
+    this.server.addService(extProcServiceDefinition(), { Process: (call: ProcessCall) => this.onCall(call) });
+    this.health.addToServer(this.server);
+  }
+
+  get activeStreams(): number {
+    return this.streams.size;
+  }
+
+  async listen(): Promise<number> {
+    const address = this.options.host.includes(':') ? `[${this.options.host}]:${this.options.port}` : `${this.options.host}:${this.options.port}`;
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
+        if (err) reject(new CaptureError('CAP_ERR_GRPC_BIND', `cannot listen on ${address}: ${err.message}`, { cause: err }));
+        else resolve(port);
+      });
+    });
+    this.health.setStatus('', 'SERVING');
+    this.health.setStatus(EXT_PROC_SERVICE, 'SERVING');
+    return this.boundPort;
+  }
+
+  /**
+   * Stops taking new calls, waits up to `timeoutMs` for open ones to finish,
+   * then stores the rest as 'shutdown' and closes the listener.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    this.health.setStatus('', 'NOT_SERVING');
+    this.health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
+    const deadline = Date.now() + timeoutMs;
+    while (this.streams.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const stream of [...this.streams]) stream.abandon();
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 2000);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
+  private onCall(call: ProcessCall): void {
+    if (this.draining) {
+      // Ending OK tells Envoy "no processing needed": the request proceeds untouched.
+      call.end();
+      this.options.metrics.errors.inc({ kind: 'refused_while_draining' });
+      return;
+    }
+    const stream = new ProcessStream(call, this.options.stream, (done) => {
+      this.streams.delete(done);
+      this.options.metrics.activeStreams.dec();
+    });
+    this.streams.add(stream);
+    this.options.metrics.activeStreams.inc();
+  }
+}

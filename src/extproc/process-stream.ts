@@ -1,0 +1,135 @@
+/**
+ * Handles one ext_proc call (= one HTTP exchange through Envoy).
+ *
+ *   Envoy ──ProcessingRequest──▶ handleMessage ──▶ ExchangeAssembler (record only)
+ *         ◀──empty ack / echo──┘  (synchronously, in arrival order)
+ *   call ends (end marker, half-close, cancel, error, idle) ──▶ finish ──▶ onExchange(snapshot)
+ *
+ * Replies are written synchronously while the message is handled, so they
+ * are FIFO per direction by construction and never wait on storage or
+ * workers: Envoy's default message_timeout is 200 ms and a late reply fails
+ * the user's request. Nothing here throws into grpc-js; a problem with one
+ * message is logged and counted, and the traffic continues.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { ExchangeAssembler, type AssemblerLimits } from '../capture/exchange-assembler';
+import type { ContentTypeFilter } from '../capture/content-type-filter';
+import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
+import type { CaptureMetrics } from '../metrics';
+import { acknowledgment, streamedBodyEcho } from './replies';
+import type { ProcessingRequest, ProcessingResponse } from './protocol';
+
+export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+
+export interface StreamContext {
+  limits: AssemblerLimits;
+  contentTypes: ContentTypeFilter;
+  idleTimeoutMs: number;
+  metrics: CaptureMetrics;
+  log: Logger;
+  onExchange: (snapshot: ExchangeSnapshot) => void;
+}
+
+export class ProcessStream {
+  private readonly assembler: ExchangeAssembler;
+  private finished = false;
+  private callEnded = false;
+  private readonly idleTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly call: ProcessCall,
+    private readonly ctx: StreamContext,
+    private readonly onDone: (stream: ProcessStream) => void,
+  ) {
+    this.assembler = new ExchangeAssembler(ctx.limits, ctx.contentTypes);
+    this.idleTimer = setTimeout(() => this.onIdle(), ctx.idleTimeoutMs);
+    this.idleTimer.unref();
+    call.on('data', (message: ProcessingRequest) => this.handleMessage(message));
+    // Half-close from Envoy: the exchange is over (Envoy's close is a half-close then a reset).
+    call.on('end', () => this.finish('ended'));
+    call.on('cancelled', () => this.finish('ended'));
+    call.on('error', (err: Error) => {
+      ctx.metrics.errors.inc({ kind: 'stream_error' });
+      ctx.log.debug({ err: err.message, captureId: this.assembler.captureId }, 'ext_proc stream error');
+      this.finish('error');
+    });
+  }
+
+  /** Stores what arrived so far and ends the call (used on shutdown). */
+  abandon(): void {
+    this.finish('shutdown');
+  }
+
+  private handleMessage(message: ProcessingRequest): void {
+    if (this.finished) return;
+    this.idleTimer.refresh();
+    const part = message.request;
+    if (part === undefined) {
+      this.ctx.metrics.messages.inc({ type: 'malformed' });
+      this.ctx.metrics.errors.inc({ kind: 'protocol_no_oneof' });
+      this.ctx.log.warn({ captureId: this.assembler.captureId }, 'CAP_ERR_PROTOCOL: ProcessingRequest with no request part set; ignored');
+      return;
+    }
+    this.ctx.metrics.messages.inc({ type: part });
+    this.assembler.accept(message);
+
+    if (message.observability_mode !== true) this.reply(message, part);
+
+    // End the call ourselves once the exchange is complete: Envoy closes with a
+    // reset, and a call we already finished turns that reset into a no-op
+    // instead of one more hit on the HTTP/2 rapid-reset budget.
+    if (this.assembler.responseEnded && this.assembler.requestEnded) this.finish('ended');
+  }
+
+  private reply(message: ProcessingRequest, part: NonNullable<ProcessingRequest['request']>): void {
+    let response: ProcessingResponse;
+    if (part === 'request_body' && this.assembler.isFullDuplex('request')) {
+      response = streamedBodyEcho(part, message.request_body!.body, message.request_body!.end_of_stream === true);
+    } else if (part === 'response_body' && this.assembler.isFullDuplex('response')) {
+      response = streamedBodyEcho(part, message.response_body!.body, message.response_body!.end_of_stream === true);
+    } else {
+      response = acknowledgment(part);
+    }
+    try {
+      this.call.write(response);
+    } catch (err) {
+      // The call is already gone (Envoy reset it); nothing to answer.
+      this.ctx.metrics.errors.inc({ kind: 'reply_write' });
+      this.ctx.log.debug({ err: (err as Error).message }, 'ext_proc reply not written');
+    }
+  }
+
+  private onIdle(): void {
+    if (this.finished) return;
+    this.ctx.metrics.errors.inc({ kind: 'stream_idle_timeout' });
+    this.ctx.log.warn({ captureId: this.assembler.captureId, idleMs: this.ctx.idleTimeoutMs }, 'ext_proc stream idle past the limit; storing what arrived');
+    this.finish('idle');
+  }
+
+  private finish(reason: 'ended' | 'error' | 'idle' | 'shutdown'): void {
+    if (!this.finished) {
+      this.finished = true;
+      clearTimeout(this.idleTimer);
+      if (this.assembler.messageCount > 0) {
+        const snapshot = this.assembler.finish(reason);
+        this.ctx.metrics.exchanges.inc({ outcome: snapshot.outcome });
+        this.ctx.onExchange(snapshot);
+      }
+      this.onDone(this);
+    }
+    this.endCall();
+  }
+
+  /** Ends the call with OK if it is still writable: harmless to Envoy, and it frees the HTTP/2 stream at once. */
+  private endCall(): void {
+    if (this.callEnded) return;
+    this.callEnded = true;
+    if (this.call.cancelled || this.call.destroyed) return;
+    try {
+      this.call.end();
+    } catch {
+      // Already closed by the peer.
+    }
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Prometheus metrics (prom-client: the standard Node exposition library, with
+ * correct text format and process metrics for free). One registry per
+ * service instance so tests can run several instances in one process.
+ */
+import * as prom from 'prom-client';
+
+export class CaptureMetrics {
+  readonly registry = new prom.Registry();
+
+  readonly activeStreams = new prom.Gauge({ name: 'egress_capture_active_streams', help: 'ext_proc streams currently open', registers: [this.registry] });
+  readonly messages = new prom.Counter({ name: 'egress_capture_extproc_messages_total', help: 'ext_proc messages received, by part', labelNames: ['type'], registers: [this.registry] });
+  readonly exchanges = new prom.Counter({ name: 'egress_capture_exchanges_total', help: 'exchanges finished, by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  readonly bodyBytesSeen = new prom.Counter({ name: 'egress_capture_body_bytes_seen_total', help: 'body bytes seen on the wire', labelNames: ['direction'], registers: [this.registry] });
+  readonly bodyBytesCaptured = new prom.Counter({ name: 'egress_capture_body_bytes_captured_total', help: 'decoded body bytes stored', labelNames: ['direction'], registers: [this.registry] });
+  readonly bodiesTruncated = new prom.Counter({ name: 'egress_capture_bodies_truncated_total', help: 'bodies cut at max bytes', labelNames: ['direction'], registers: [this.registry] });
+  readonly bodyNotes = new prom.Counter({ name: 'egress_capture_body_notes_total', help: 'bodies not stored as plain text, by reason', labelNames: ['direction', 'note'], registers: [this.registry] });
+  readonly rowsWritten = new prom.Counter({ name: 'egress_capture_rows_written_total', help: 'rows written to storage', labelNames: ['sink'], registers: [this.registry] });
+  readonly rowsDropped = new prom.Counter({ name: 'egress_capture_rows_dropped_total', help: 'exchanges that will never be stored, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly rowsPending = new prom.Gauge({ name: 'egress_capture_rows_pending', help: 'rows built or being built but not yet stored', registers: [this.registry] });
+  readonly batchSeconds = new prom.Histogram({
+    name: 'egress_capture_batch_write_seconds',
+    help: 'time to write one batch',
+    labelNames: ['sink'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly errors = new prom.Counter({ name: 'egress_capture_errors_total', help: 'errors, by kind', labelNames: ['kind'], registers: [this.registry] });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics !== false) prom.collectDefaultMetrics({ register: this.registry, prefix: 'egress_capture_' });
+  }
+
+  async exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The folded result of one GenAI exchange: what the row columns are filled
+ * from. Meanings follow the OpenTelemetry GenAI semantic conventions
+ * (gen_ai.provider.name, gen_ai.operation.name, gen_ai.usage.*, ...);
+ * absent values are null, never guessed.
+ */
+
+/** The wire format that was folded (which parser/folder ran). */
+export type GenAiApi =
+  | 'openai_chat_completions'
+  | 'openai_responses'
+  | 'anthropic_messages'
+  | 'ollama_chat'
+  | 'bedrock_converse'
+  | 'bedrock_converse_stream';
+
+export const GEN_AI_APIS: readonly GenAiApi[] = [
+  'openai_chat_completions',
+  'openai_responses',
+  'anthropic_messages',
+  'ollama_chat',
+  'bedrock_converse',
+  'bedrock_converse_stream',
+];
+
+/** 'provider': the response carried usage numbers; 'missing': it did not (e.g. stream without include_usage, or cut before the usage event). */
+export type UsageSource = 'provider' | 'missing';
+
+export interface GenAiToolCall {
+  /** Provider's call id ("" when the provider gives none, e.g. Ollama). */
+  id: string;
+  name: string;
+  /** The arguments JSON text as sent (fragments concatenated), cut at toolArgsMaxBytes. */
+  arguments: string;
+  argumentsTruncated: boolean;
+}
+
+export interface GenAiSummary {
+  /** gen_ai.provider.name: 'openai', 'anthropic', 'aws.bedrock', 'azure.ai.openai', 'ollama', or a mapped name. */
+  provider: string;
+  /** Which API's wire format was folded. */
+  api: GenAiApi;
+  /** gen_ai.operation.name ('chat' for every API folded today). */
+  operation: string;
+  /** gen_ai.request.model: from the request body, else from the path (Bedrock model id, Azure deployment). */
+  requestModel: string | null;
+  /** gen_ai.request.stream: what the request asked for (null when it did not say). */
+  requestStream: boolean | null;
+  /** gen_ai.response.model. */
+  responseModel: string | null;
+  /** gen_ai.response.id. */
+  responseId: string | null;
+  /** The response was a stream (SSE, NDJSON or eventstream), whatever the request asked. */
+  streaming: boolean;
+  /** HTTP status the fold saw (0 when unknown). */
+  statusCode: number;
+
+  /** gen_ai.usage.input_tokens, including cached (read and written) input, as the convention asks. */
+  inputTokens: number | null;
+  /** gen_ai.usage.output_tokens, including reasoning tokens. */
+  outputTokens: number | null;
+  /** gen_ai.usage.cache_read.input_tokens. */
+  cachedInputTokens: number | null;
+  /** gen_ai.usage.cache_creation.input_tokens (Anthropic, Bedrock). */
+  cacheCreationInputTokens: number | null;
+  /** gen_ai.usage.reasoning.output_tokens (OpenAI). */
+  reasoningTokens: number | null;
+  usageSource: UsageSource;
+
+  /** gen_ai.response.finish_reasons, provider values as sent ('stop', 'end_turn', 'tool_use', ...). */
+  finishReasons: string[];
+
+  /** The model's text output (first choice for multi-choice requests), cut at outputTextMaxBytes on a character boundary. */
+  outputText: string;
+  outputTextTruncated: boolean;
+  /** Bytes of output text produced, including what was cut. */
+  outputTextBytes: number;
+
+  toolCalls: GenAiToolCall[];
+  /** Tool calls beyond the kept count. */
+  toolCallsDropped: number;
+
+  /** Stream units folded: SSE events, NDJSON lines or eventstream messages (1 for a non-streaming body, 0 when none). */
+  eventCount: number;
+  /** Events / lines / frames larger than maxEventBytes (skipped), or a non-streaming body larger than maxJsonBodyBytes. */
+  oversizedEvents: number;
+  /** Units that could not be understood: bad JSON, unexpected shapes. */
+  malformedEvents: number;
+  /** Eventstream frames whose prelude or message CRC did not match. */
+  badFrames: number;
+
+  /** error.type: the provider's error type/code, or the HTTP status when it gave none. */
+  errorType: string | null;
+  errorMessage: string | null;
+
+  /** The stream's own end marker arrived ([DONE], message_stop, response.completed, done:true, messageStop+metadata); null for non-streaming. */
+  endMarkerSeen: boolean | null;
+  /** The response arrived whole: the caller said so and, for a stream, its end marker was seen. */
+  complete: boolean;
+}

@@ -1,0 +1,134 @@
+/**
+ * Folds OpenAI Chat Completions (/v1/chat/completions, also Azure OpenAI and
+ * the many compatible servers) into the final message.
+ *
+ * Stream: `data: {chat.completion.chunk}` events, then `data: [DONE]`.
+ * Text arrives in choices[i].delta.content; tool calls in
+ * choices[i].delta.tool_calls[j] where the first fragment for an index has
+ * id and function.name and later ones only function.arguments pieces, merged
+ * by (choice, tool index). finish_reason comes on the choice's last chunk.
+ * With stream_options.include_usage the last chunk before [DONE] has
+ * choices: [] and usage. A mid-stream failure is sent as {"error": {...}}.
+ *
+ * Output text is taken from choice 0 only (n > 1 would interleave answers);
+ * tool calls and finish reasons from every choice.
+ */
+import type { ApiFolder, StreamUnit } from './api-folder';
+import type { FoldState } from './fold-state';
+import { asArray, asCount, asIndex, asObject, asString, parseJson, type JsonObject } from './json-access';
+import { readProviderError } from './provider-errors';
+
+export class OpenAiChatFolder implements ApiFolder {
+  constructor(private readonly state: FoldState) {}
+
+  foldStreamUnit(unit: StreamUnit): void {
+    if (unit.kind !== 'sse') {
+      this.state.malformedEvents += 1;
+      return;
+    }
+    const s = this.state;
+    s.eventCount += 1;
+    const data = unit.event.data;
+    if (data.trim() === '[DONE]') {
+      s.endMarkerSeen = true;
+      return;
+    }
+    const parsed = parseJson(data);
+    const chunk = parsed.ok ? asObject(parsed.value) : undefined;
+    if (chunk === undefined) {
+      s.malformedEvents += 1;
+      return;
+    }
+    if (chunk['error'] !== undefined || unit.event.type === 'error') {
+      const e = readProviderError(chunk);
+      s.setError(e?.type, e?.message);
+      return;
+    }
+    s.setResponseId(asString(chunk['id']));
+    s.setResponseModel(asString(chunk['model']));
+    this.foldUsage(chunk['usage']);
+    for (const c of asArray(chunk['choices']) ?? []) {
+      const choice = asObject(c);
+      if (choice === undefined) continue;
+      const index = asIndex(choice['index'], 0);
+      const delta = asObject(choice['delta']);
+      if (delta !== undefined) {
+        const content = asString(delta['content']);
+        if (content !== undefined && index === 0) s.text.append(content);
+        this.foldToolCalls(index, delta['tool_calls'], true);
+        // Legacy function_call (pre tool_calls) streams the same way, one call per choice.
+        const fc = asObject(delta['function_call']);
+        if (fc !== undefined) this.foldFunction(`${index}:fc`, undefined, fc, true);
+      }
+      s.setFinishReasonAt(index, asString(choice['finish_reason']));
+    }
+  }
+
+  foldBody(value: unknown): void {
+    const s = this.state;
+    const body = asObject(value);
+    if (body === undefined) {
+      s.malformedEvents += 1;
+      return;
+    }
+    s.eventCount += 1;
+    if (body['error'] !== undefined) {
+      const e = readProviderError(body);
+      s.setError(e?.type, e?.message);
+      return;
+    }
+    s.setResponseId(asString(body['id']));
+    s.setResponseModel(asString(body['model']));
+    this.foldUsage(body['usage']);
+    for (const c of asArray(body['choices']) ?? []) {
+      const choice = asObject(c);
+      if (choice === undefined) continue;
+      const index = asIndex(choice['index'], 0);
+      const message = asObject(choice['message']);
+      if (message !== undefined) {
+        const content = asString(message['content']);
+        if (content !== undefined && index === 0) s.text.append(content);
+        this.foldToolCalls(index, message['tool_calls'], false);
+        const fc = asObject(message['function_call']);
+        if (fc !== undefined) this.foldFunction(`${index}:fc`, undefined, fc, false);
+      }
+      s.setFinishReasonAt(index, asString(choice['finish_reason']));
+    }
+  }
+
+  private foldToolCalls(choiceIndex: number, raw: unknown, streamed: boolean): void {
+    const calls = asArray(raw);
+    if (calls === undefined) return;
+    for (let j = 0; j < calls.length; j++) {
+      const call = asObject(calls[j]);
+      if (call === undefined) continue;
+      // Streamed fragments are keyed by their `index`; a whole message lists calls in order.
+      const toolIndex = streamed ? asIndex(call['index'], j) : j;
+      const fn = asObject(call['function']) ?? {};
+      this.foldFunction(`${choiceIndex}:${toolIndex}`, asString(call['id']), fn, streamed);
+    }
+  }
+
+  private foldFunction(key: string, id: string | undefined, fn: JsonObject, streamed: boolean): void {
+    const t = this.state.toolCall(key);
+    if (t === undefined) return;
+    t.setId(id);
+    t.setName(asString(fn['name']));
+    const args = fn['arguments'];
+    if (typeof args === 'string') t.appendArgs(args);
+    // Some compatible servers send arguments as an object in non-streamed bodies.
+    else if (!streamed && args !== undefined && args !== null) t.appendArgs(JSON.stringify(args));
+  }
+
+  private foldUsage(raw: unknown): void {
+    const u = asObject(raw);
+    if (u === undefined) return;
+    this.state.setUsage({
+      // prompt_tokens already includes cached tokens, as the convention wants.
+      inputTokens: asCount(u['prompt_tokens']),
+      outputTokens: asCount(u['completion_tokens']),
+      cachedInputTokens: asCount(asObject(u['prompt_tokens_details'])?.['cached_tokens']),
+      reasoningTokens: asCount(asObject(u['completion_tokens_details'])?.['reasoning_tokens']),
+    });
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Wires the data flow of a running capture service:
+ *
+ *   Envoy ─ext_proc─▶ CaptureServer ─▶ ProcessStream ─▶ ExchangeAssembler
+ *                                                         │ snapshot (bounded)
+ *                                           ExchangePipeline (piscina workers)
+ *                                                         │ JSONEachRow line
+ *                                           RowBatcher ─▶ EmbeddedStore | RemoteStore
+ *   admin HTTP: /healthz /readyz /metrics /query
+ *
+ * stop() is the SIGTERM path: refuse new streams, let open ones finish
+ * (bounded), build every pending row, write every batch, close the store.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { AdminServer, type QueryableStore } from '../admin/admin-server';
+import { ContentTypeFilter } from '../capture/content-type-filter';
+import type { RuntimeConfig } from '../config/runtime-config';
+import { formatListen } from '../config/load-config';
+import { CaptureServer } from '../extproc/capture-server';
+import { CaptureMetrics } from '../metrics';
+import { ExchangePipeline } from '../processing/exchange-pipeline';
+import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
+import { RemoteStore } from '../sinks/clickhouse/remote-store';
+import { RowBatcher } from '../sinks/row-batcher';
+import type { Sink } from '../sinks/sink';
+
+/** Longest header value kept, bytes; longer ones are cut with a marker. */
+export const HEADER_VALUE_MAX_BYTES = 16 * 1024;
+/** After the drain, how long the final store writes may take before the rest is counted as dropped. */
+const FINAL_FLUSH_DEADLINE_MS = 30_000;
+/** Written into the data directory while a server owns it, so `query --data-dir` can go through the admin port. */
+export const SERVER_INFO_FILE = 'egress-capture-server.json';
+
+export interface ServerInfo {
+  pid: number;
+  adminUrl: string;
+  grpcAddress: string;
+}
+
+type Store = Sink & QueryableStore;
+
+export class CaptureService {
+  readonly metrics: CaptureMetrics;
+  private store!: Store;
+  private batcher!: RowBatcher;
+  private pipeline!: ExchangePipeline;
+  private grpc!: CaptureServer;
+  private admin!: AdminServer;
+  private ready = false;
+  private stopping: Promise<void> | undefined;
+  grpcPort = 0;
+  adminPort = 0;
+
+  private constructor(
+    private readonly config: RuntimeConfig,
+    private readonly log: Logger,
+    metrics?: CaptureMetrics,
+  ) {
+    this.metrics = metrics ?? new CaptureMetrics();
+  }
+
+  static async start(config: RuntimeConfig, log: Logger, metrics?: CaptureMetrics): Promise<CaptureService> {
+    const service = new CaptureService(config, log, metrics);
+    await service.startParts();
+    return service;
+  }
+
+  get storeForQueries(): QueryableStore {
+    return this.store;
+  }
+
+  private async startParts(): Promise<void> {
+    const config = this.config;
+    this.store = config.clickhouseUrl !== '' ? new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays }) : new EmbeddedStore({ dataDir: config.dataDir, ttlDays: config.ttlDays });
+    await this.store.open();
+    this.batcher = new RowBatcher(this.store, {
+      maxRows: config.batchMaxRows,
+      maxBytes: config.batchMaxBytes,
+      maxDelayMs: config.batchMaxDelayMs,
+      pendingMaxBytes: config.pendingMaxBytes,
+      metrics: this.metrics,
+      log: this.log,
+    });
+    this.pipeline = new ExchangePipeline({
+      workerThreads: config.workerThreads,
+      queueMax: config.workerQueueMax,
+      build: { maxBytes: config.maxBytes, redactHeaders: config.redactHeaders },
+      metrics: this.metrics,
+      log: this.log,
+      onRow: (line) => this.batcher.add(line),
+    });
+    this.admin = new AdminServer({
+      host: config.adminListen.host,
+      port: config.adminListen.port,
+      metrics: this.metrics,
+      log: this.log,
+      isReady: () => this.ready,
+      store: this.store,
+    });
+    this.adminPort = await this.admin.listen();
+    this.grpc = new CaptureServer({
+      host: config.grpcListen.host,
+      port: config.grpcListen.port,
+      maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
+      http2StreamResetBurst: config.http2StreamResetBurst,
+      http2StreamResetRate: config.http2StreamResetRate,
+      metrics: this.metrics,
+      log: this.log,
+      stream: {
+        limits: { maxBytes: config.maxBytes, headerValueMaxBytes: HEADER_VALUE_MAX_BYTES },
+        contentTypes: new ContentTypeFilter(config.includeContentTypes),
+        idleTimeoutMs: config.streamIdleTimeoutMs,
+        metrics: this.metrics,
+        log: this.log,
+        onExchange: (snapshot) => this.pipeline.submit(snapshot),
+      },
+    });
+    this.grpcPort = await this.grpc.listen();
+    this.writeServerInfo();
+    this.ready = true;
+    this.log.info(
+      {
+        node: process.version,
+        grpc: formatListen({ host: config.grpcListen.host, port: this.grpcPort }),
+        admin: formatListen({ host: config.adminListen.host, port: this.adminPort }),
+        store: this.store.name,
+        dataDir: config.clickhouseUrl === '' ? path.resolve(config.dataDir) : undefined,
+        maxBytes: config.maxBytes,
+        includeContentTypes: config.includeContentTypes,
+      },
+      'egress-capture serving',
+    );
+  }
+
+  /** Waits until every exchange finished so far is stored (tests, and the end of a bench run). */
+  async flush(): Promise<void> {
+    await this.pipeline.whenIdle();
+    await this.batcher.flush();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.stopParts();
+    return this.stopping;
+  }
+
+  private async stopParts(): Promise<void> {
+    this.ready = false;
+    this.log.info({ openStreams: this.grpc.activeStreams, drainTimeoutMs: this.config.drainTimeoutMs }, 'draining');
+    await this.grpc.drain(this.config.drainTimeoutMs);
+    await this.pipeline.close();
+    await this.batcher.close(FINAL_FLUSH_DEADLINE_MS);
+    await this.admin.close();
+    await this.store.close();
+    this.removeServerInfo();
+    this.log.info('stopped');
+  }
+
+  private serverInfoPath(): string | undefined {
+    return this.config.clickhouseUrl === '' ? path.join(this.config.dataDir, SERVER_INFO_FILE) : undefined;
+  }
+
+  private writeServerInfo(): void {
+    const file = this.serverInfoPath();
+    if (file === undefined) return;
+    const host = ['0.0.0.0', '::', ''].includes(this.config.adminListen.host) ? '127.0.0.1' : this.config.adminListen.host;
+    const info: ServerInfo = {
+      pid: process.pid,
+      adminUrl: `http://${host.includes(':') ? `[${host}]` : host}:${this.adminPort}`,
+      grpcAddress: formatListen({ host: this.config.grpcListen.host, port: this.grpcPort }),
+    };
+    fs.writeFileSync(file, JSON.stringify(info) + '\n');
+  }
+
+  private removeServerInfo(): void {
+    const file = this.serverInfoPath();
+    if (file !== undefined) fs.rmSync(file, { force: true });
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The embedded ClickHouse (chdb) store: the default sink, and the engine
+ * behind `egress-capture query` and the admin /query endpoint.
+ *
+ * chdb binds one data directory per process, and its synchronous query()
+ * blocks the event loop, so only queryAsync/insert are used here (they run on
+ * libuv's pool). Memory caps are set explicitly: chdb's defaults assume the
+ * whole machine (0.9 × RAM server memory, 5 GiB caches).
+ */
+import * as fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Session, drainPending } from 'chdb';
+import { CaptureError, describeError } from '../../errors';
+import type { RowBatch, Sink, WriteResult } from '../sink';
+import { TABLE, schemaStatements } from './schema';
+
+export interface EmbeddedStoreOptions {
+  dataDir: string;
+  ttlDays: number;
+  /** ClickHouse server memory ceiling for the engine, bytes. */
+  memoryLimitBytes?: number;
+}
+
+const DEFAULT_MEMORY_LIMIT_BYTES = 2 * 1024 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+export class EmbeddedStore implements Sink {
+  readonly name = 'chdb';
+  private session: Session | undefined;
+  /** Milliseconds the last write took (for the batch histogram). */
+  lastWriteMs = 0;
+
+  constructor(private readonly options: EmbeddedStoreOptions) {}
+
+  async open(): Promise<void> {
+    try {
+      fs.mkdirSync(this.options.dataDir, { recursive: true });
+      this.session = new Session(this.options.dataDir, {
+        connectionArgs: [
+          `--max_server_memory_usage=${this.options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES}`,
+          `--mark_cache_size=${64 * MiB}`,
+          `--primary_index_cache_size=${32 * MiB}`,
+          `--index_mark_cache_size=${16 * MiB}`,
+          `--uncompressed_cache_size=0`,
+          `--query_condition_cache_size=${8 * MiB}`,
+        ],
+      });
+    } catch (err) {
+      throw new CaptureError('CAP_ERR_STORE_OPEN', `cannot open the embedded store at ${this.options.dataDir}: ${describeError(err)}`, { cause: err });
+    }
+    for (const statement of schemaStatements(this.options.ttlDays)) {
+      try {
+        await this.session.queryAsync(statement);
+      } catch (err) {
+        // Removing a TTL the table never had is not an error worth stopping for.
+        if (statement.endsWith('REMOVE TTL')) continue;
+        throw new CaptureError('CAP_ERR_STORE_OPEN', `cannot create the ${TABLE} schema: ${describeError(err)}`, { cause: err });
+      }
+    }
+  }
+
+  async write(batch: RowBatch): Promise<WriteResult> {
+    const session = this.requireSession();
+    const started = performance.now();
+    try {
+      await session.insert({
+        table: TABLE,
+        values: Buffer.from(batch.jsonEachRow, 'utf8'),
+        format: 'JSONEachRow',
+        settings: { insert_deduplication_token: batch.batchId, input_format_skip_unknown_fields: 1 },
+      });
+      this.lastWriteMs = performance.now() - started;
+      return { ok: true };
+    } catch (err) {
+      // The embedded engine fails deterministically (bad row, full disk): retry anyway, the caller bounds it.
+      return { ok: false, retryable: true, error: new CaptureError('CAP_ERR_STORE_WRITE', describeError(err), { cause: err }) };
+    }
+  }
+
+  /** Runs one statement and returns the result text in `format`. */
+  async query(sql: string, format = 'JSONEachRow'): Promise<string> {
+    const session = this.requireSession();
+    try {
+      const result = await session.queryAsync(sql, { format });
+      return result.text();
+    } catch (err) {
+      throw new CaptureError('CAP_ERR_QUERY_FAILED', describeError(err), { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.session === undefined) return;
+    this.session.close();
+    this.session = undefined;
+    await drainPending();
+  }
+
+  private requireSession(): Session {
+    if (this.session === undefined) throw new CaptureError('CAP_ERR_STORE_OPEN', 'the embedded store is not open');
+    return this.session;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The http_exchanges table, shared by the embedded and the remote store.
+ *
+ * - PARTITION BY day: TTL drops whole parts (ttl_only_drop_parts) and
+ *   time-range queries prune partitions.
+ * - ORDER BY (hour, Authority, Timestamp): time-range scans read a contiguous
+ *   range, and "all calls to api.openai.com in the last hour" reads one
+ *   Authority run inside each hour.
+ * - Bloom-filter skip indexes on the ids people paste into a query
+ *   (CaptureId, RequestId, TraceId).
+ * - ZSTD codecs; bodies get a higher level because they dominate the size.
+ * - non_replicated_deduplication_window: a batch re-sent with the same
+ *   insert_deduplication_token after an unclear failure is not stored twice.
+ *
+ * New columns are added with ADD COLUMN IF NOT EXISTS at start-up, so an
+ * older table is migrated in place.
+ */
+export const TABLE = 'http_exchanges';
+
+export const COLUMNS: ReadonlyArray<readonly [name: string, type: string]> = [
+  ['Timestamp', "DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1))"],
+  ['CaptureId', 'String CODEC(ZSTD(1))'],
+  ['RequestId', 'String CODEC(ZSTD(1))'],
+  ['TraceId', 'String CODEC(ZSTD(1))'],
+  ['SpanId', 'String CODEC(ZSTD(1))'],
+  ['SourceAddress', 'LowCardinality(String) CODEC(ZSTD(1))'],
+  ['Method', 'LowCardinality(String) CODEC(ZSTD(1))'],
+  ['Scheme', 'LowCardinality(String) CODEC(ZSTD(1))'],
+  ['Authority', 'LowCardinality(String) CODEC(ZSTD(1))'],
+  ['Path', 'String CODEC(ZSTD(1))'],
+  ['StatusCode', 'UInt16 CODEC(ZSTD(1))'],
+  ['RequestHeaders', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
+  ['ResponseHeaders', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
+  ['RequestTrailers', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
+  ['ResponseTrailers', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
+  ['RequestContentType', 'LowCardinality(String) CODEC(ZSTD(1))'],
+  ['ResponseContentType', 'LowCardinality(String) CODEC(ZSTD(1))'],
+  ['RequestContentEncoding', 'LowCardinality(String) CODEC(ZSTD(1))'],
+  ['ResponseContentEncoding', 'LowCardinality(String) CODEC(ZSTD(1))'],
+  ['RequestBody', 'String CODEC(ZSTD(3))'],
+  ['ResponseBody', 'String CODEC(ZSTD(3))'],
+  ['RequestBodyCaptured', 'Bool'],
+  ['ResponseBodyCaptured', 'Bool'],
+  ['RequestBodySize', 'UInt64 CODEC(ZSTD(1))'],
+  ['ResponseBodySize', 'UInt64 CODEC(ZSTD(1))'],
+  ['RequestBodyTruncated', 'Bool'],
+  ['ResponseBodyTruncated', 'Bool'],
+  ['RequestBodyNote', 'LowCardinality(String)'],
+  ['ResponseBodyNote', 'LowCardinality(String)'],
+  ['DurationMs', 'Float64 CODEC(ZSTD(1))'],
+  ['ResponseHeadersMs', 'Float64 CODEC(ZSTD(1))'],
+  ['Outcome', 'LowCardinality(String)'],
+  ['Metadata', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
+  ['Attributes', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
+  ['ObservabilityMode', 'Bool'],
+  ['BodyModes', 'LowCardinality(String)'],
+  ['CapturedBy', 'LowCardinality(String)'],
+];
+
+const INDEXES = [
+  'INDEX idx_capture_id CaptureId TYPE bloom_filter(0.001) GRANULARITY 1',
+  'INDEX idx_request_id RequestId TYPE bloom_filter(0.001) GRANULARITY 1',
+  'INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1',
+];
+
+function ttlClause(ttlDays: number): string {
+  return ttlDays > 0 ? `TTL toDateTime(Timestamp) + INTERVAL ${ttlDays} DAY` : '';
+}
+
+/** Statements that bring any database to the current schema; each is idempotent. */
+export function schemaStatements(ttlDays: number): string[] {
+  const create = [
+    `CREATE TABLE IF NOT EXISTS ${TABLE} (`,
+    [...COLUMNS.map(([name, type]) => `  ${name} ${type}`), ...INDEXES.map((index) => `  ${index}`)].join(',\n'),
+    ')',
+    'ENGINE = MergeTree',
+    'PARTITION BY toDate(Timestamp)',
+    'ORDER BY (toStartOfHour(Timestamp), Authority, Timestamp)',
+    ttlClause(ttlDays),
+    'SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+  const statements = [create];
+  for (const [name, type] of COLUMNS) statements.push(`ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS ${name} ${type}`);
+  statements.push(
+    ttlDays > 0
+      ? `ALTER TABLE ${TABLE} MODIFY TTL toDateTime(Timestamp) + INTERVAL ${ttlDays} DAY SETTINGS materialize_ttl_after_modify = 0`
+      : `ALTER TABLE ${TABLE} REMOVE TTL`,
+  );
+  return statements;
+}
