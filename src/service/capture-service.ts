@@ -134,6 +134,11 @@ export class CaptureService {
     );
   }
 
+  /** ext_proc streams currently open. */
+  get openStreams(): number {
+    return this.grpc.activeStreams;
+  }
+
   /** Waits until every exchange finished so far is stored (tests, and the end of a bench run). */
   async flush(): Promise<void> {
     await this.pipeline.whenIdle();
