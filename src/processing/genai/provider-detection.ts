@@ -42,7 +42,7 @@ interface CompiledEntry {
 const PROVIDER_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
 const AUTHORITY_GLOB = /^[a-z0-9*._\-[\]:]{1,255}$/i;
 const BEDROCK_PATH = /\/model\/([^/]+)\/(converse|converse-stream)$/;
-const AZURE_DEPLOYMENT_PATH = /^\/openai\/deployments\/([^/]+)\//;
+const AZURE_DEPLOYMENT_PATH = /\/openai\/deployments\/([^/]+)\//;
 const BEDROCK_HOST = /^bedrock-runtime(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
 
 /** Built-in hosts whose provider is known; the API still comes from the path. */
