@@ -130,7 +130,7 @@ describe('observability mode', () => {
     );
     const result = await emulator.runExchange(UPLOAD);
     expect(sentNotation(result)).toEqual(['RH+obs', 'SH+obs']);
-    expect(result.serverStatus?.code).toBe(0);
+    expect(result.grpcStatus?.code).toBe(0);
     expect(result.close).toBeUndefined();
     expect(result.durationMs).toBeLessThan(2000);
   });

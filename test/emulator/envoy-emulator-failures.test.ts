@@ -135,7 +135,7 @@ describe('the server ends the call', () => {
     expect(result.downstream.status).toBe(200);
     expect(result.downstream.body.toString()).toBe('{"ok":true}');
     expect(result.continuedUnprocessed).toBe(true);
-    expect(result.serverStatus?.code).toBe(grpc.status.OK);
+    expect(result.grpcStatus?.code).toBe(grpc.status.OK);
     expect(result.close).toBeUndefined();
     expect(result.failure).toBeUndefined();
     expect(processor.calls[0].requests.map((r) => r.request)).toEqual(['request_headers', 'response_headers']);

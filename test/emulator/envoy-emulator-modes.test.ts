@@ -7,6 +7,7 @@ import { FakeProcessor } from './fake-processors';
 import { receivedNotation, sentNotation } from './message-notation';
 import type { HttpExchangeSpec } from './http-exchange-spec';
 import { chatCompletionExchange } from './realistic-exchanges';
+import { quantile, replyLatenciesMs } from './reply-latency';
 
 const GET: HttpExchangeSpec = {
   request: { headers: [[':method', 'GET'], [':path', '/items'], [':scheme', 'http'], ['Host', 'shop.example'], ['accept', '*/*']] },
@@ -236,5 +237,9 @@ describe('envoy emulator with a passive processor', () => {
       expect(r.sent.filter((m) => m.message.request === 'response_body').length).toBeGreaterThan(1);
     }
     expect(processor.calls.length - before).toBe(60);
+    // Every reply pairs with the message it answers.
+    const latencies = results.flatMap((r) => replyLatenciesMs(r));
+    expect(latencies).toHaveLength(results.reduce((n, r) => n + r.received.length, 0));
+    expect(quantile(latencies, 0.5)).toBeGreaterThanOrEqual(0);
   });
 });

@@ -101,8 +101,8 @@ export interface ExchangeResult {
   failure?: ExchangeFailure;
   /** Whether an ext_proc call was opened at all. */
   streamOpened: boolean;
-  /** The status the server ended the call with, if it ended it before Envoy closed it. */
-  serverStatus?: { code: number; details: string };
+  /** The gRPC status that ended the call before Envoy closed it: the server's, or the connection's (UNAVAILABLE, INTERNAL on GOAWAY/reset). */
+  grpcStatus?: { code: number; details: string };
   /** How Envoy closed the call (absent if it was never opened or the server ended it first). */
   close?: { reason: CloseReason; atMs: number };
   /** Processing stopped early (server OK end, fail-open) and the rest of the exchange went through unprocessed. */

@@ -89,7 +89,7 @@ export class ExchangeRun implements FilterHost {
   private readonly received: Array<TimedMessage<ProcessingResponse>> = [];
   private readonly violations: ProtocolViolation[] = [];
   private failure?: ExchangeFailure;
-  private serverStatus?: { code: number; details: string };
+  private grpcStatus?: { code: number; details: string };
   private closeInfo?: { reason: CloseReason; atMs: number };
   private continuedUnprocessed = false;
   private ignoredReplies = 0;
@@ -280,7 +280,7 @@ export class ExchangeRun implements FilterHost {
   private onCallStatus(status: grpc.StatusObject): void {
     if (this.closedByEnvoy) return; // our own cancel
     this.endedByServer = true;
-    this.serverStatus = { code: status.code, details: status.details };
+    this.grpcStatus = { code: status.code, details: status.details };
     clearTimeout(this.deferredCloseTimer);
     if (!this.httpFinished && !this.processingComplete) {
       if (status.code === grpc.status.OK) {
@@ -508,7 +508,7 @@ export class ExchangeRun implements FilterHost {
       violations: this.violations,
       failure: this.failure,
       streamOpened: this.call !== undefined,
-      serverStatus: this.serverStatus,
+      grpcStatus: this.grpcStatus,
       close: this.closeInfo,
       continuedUnprocessed: this.continuedUnprocessed,
       ignoredReplies: this.ignoredReplies,
