@@ -1,0 +1,206 @@
+// EnvoyPatchPolicy: what Envoy Gateway's typed API cannot express, patched into the generated
+// xDS. Resource names follow Envoy Gateway v1.9's default (pre-V2) name scheme:
+// listener and filter chain "<ns>/<gateway>/<listener>", clusters "<kind>/<ns>/<route>/rule/<i>".
+import { formatProtoDuration } from '../gateway';
+import { GatewayContext } from './gateway-context';
+import { CERT_SDS_PORT, TLS_HANDSHAKE_TIMEOUT_SECONDS } from './options';
+import { xdsListenerName } from './naming';
+import { ENVOY_GATEWAY_VERSION, GATEWAY_API, output, OutputObject } from './output-object';
+import { proxyProtocolRules } from './workload-identity';
+
+const LISTENER_TYPE = 'type.googleapis.com/envoy.config.listener.v3.Listener';
+const CLUSTER_TYPE = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
+
+export type JsonPatch = Record<string, unknown>;
+
+export function buildPatchPolicy(ctx: GatewayContext, name: string, jsonPatches: JsonPatch[], comment: string[]): OutputObject {
+  return output(
+    {
+      apiVersion: ENVOY_GATEWAY_VERSION,
+      kind: 'EnvoyPatchPolicy',
+      metadata: { name, namespace: ctx.namespace },
+      spec: {
+        type: 'JSONPatch',
+        targetRef: { group: GATEWAY_API, kind: 'Gateway', name: ctx.objectName },
+        jsonPatches,
+      },
+    },
+    ...comment,
+  );
+}
+
+/** Copy PROXY v2 workload TLVs into connection metadata on one listener. */
+export function workloadIdentityPatch(ctx: GatewayContext, listenerName: string): JsonPatch {
+  return {
+    type: LISTENER_TYPE,
+    name: xdsListenerName(ctx.namespace, ctx.gateway.metadata.name, listenerName),
+    operation: {
+      op: 'add',
+      jsonPath: "$.listener_filters[?(@.name=='envoy.filters.listener.proxy_protocol')].typed_config",
+      path: 'rules',
+      value: proxyProtocolRules(),
+    },
+  };
+}
+
+export function certSdsClusterName(ctx: GatewayContext): string {
+  return ctx.child('cert-sds');
+}
+
+/** The SDS server that mints a leaf per SNI from the listener's CA. */
+export function certSdsClusterPatch(ctx: GatewayContext): JsonPatch {
+  const capture = ctx.options.captureService;
+  const name = certSdsClusterName(ctx);
+  return {
+    type: CLUSTER_TYPE,
+    name,
+    operation: {
+      op: 'add',
+      path: '',
+      value: {
+        name,
+        type: 'STRICT_DNS',
+        connect_timeout: '5s',
+        typed_extension_protocol_options: {
+          'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+            '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+            explicit_http_config: { http2_protocol_options: {} },
+          },
+        },
+        load_assignment: {
+          cluster_name: name,
+          endpoints: [
+            { lb_endpoints: [{ endpoint: { address: { socket_address: { address: `${capture.name}.${capture.namespace}.svc.cluster.local`, port_value: CERT_SDS_PORT } } } }] },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** Per-SNI certificates on a terminating listener (on-demand SDS, Envoy >= 1.37). */
+export function onDemandCertificatePatches(ctx: GatewayContext, listenerName: string, caSecret: string): JsonPatch[] {
+  const xdsName = xdsListenerName(ctx.namespace, ctx.gateway.metadata.name, listenerName);
+  const chain = `$.filter_chains[?(@.name=='${xdsName}')]`;
+  return [
+    {
+      type: LISTENER_TYPE,
+      name: xdsName,
+      operation: {
+        op: 'add',
+        jsonPath: `${chain}.transport_socket.typed_config.common_tls_context`,
+        path: 'custom_tls_certificate_selector',
+        value: {
+          name: 'envoy.tls.certificate_selectors.on_demand_secret',
+          typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.cert_selectors.on_demand_secret.v3.Config',
+            config_source: {
+              resource_api_version: 'V3',
+              api_config_source: {
+                // Delta xDS lets the minter withdraw a single name.
+                api_type: 'DELTA_GRPC',
+                transport_api_version: 'V3',
+                grpc_services: [
+                  {
+                    envoy_grpc: { cluster_name: certSdsClusterName(ctx) },
+                    initial_metadata: [
+                      { key: 'x-egress-capture-gateway', value: `${ctx.namespace}/${ctx.gateway.metadata.name}` },
+                      { key: 'x-egress-capture-ca-secret', value: caSecret },
+                    ],
+                  },
+                ],
+              },
+            },
+            certificate_mapper: {
+              name: 'envoy.tls.certificate_mappers.sni',
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.cert_mappers.sni.v3.SNI',
+                default_value: 'no-sni.egress-capture.invalid',
+              },
+            },
+            max_secrets: 10000,
+            cache_idle_timeout: '3600s',
+          },
+        },
+      },
+    },
+    {
+      // Without it a handshake waiting on an unreachable SDS server hangs forever.
+      type: LISTENER_TYPE,
+      name: xdsName,
+      operation: { op: 'add', jsonPath: chain, path: 'transport_socket_connect_timeout', value: `${TLS_HANDSHAKE_TIMEOUT_SECONDS}s` },
+    },
+  ];
+}
+
+/** Send a TCP listener's traffic to the destination named in the PROXY header. */
+export function originalDestinationPatches(ctx: GatewayContext, listenerName: string, clusterName: string, connectTimeoutSeconds: number): JsonPatch[] {
+  return [
+    {
+      type: CLUSTER_TYPE,
+      name: clusterName,
+      operation: { op: 'add', path: '', value: { name: clusterName, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: `${connectTimeoutSeconds}s` } },
+    },
+    {
+      type: LISTENER_TYPE,
+      name: xdsListenerName(ctx.namespace, ctx.gateway.metadata.name, listenerName),
+      operation: {
+        op: 'replace',
+        jsonPath: "$.filter_chains[*].filters[?(@.name=='envoy.filters.network.tcp_proxy')].typed_config",
+        path: 'cluster',
+        value: clusterName,
+      },
+    },
+  ];
+}
+
+/** Drop the placeholder SNI match so a passthrough listener's chain takes every server name. */
+export function anySniPatch(ctx: GatewayContext, listenerName: string): JsonPatch {
+  return {
+    type: LISTENER_TYPE,
+    name: xdsListenerName(ctx.namespace, ctx.gateway.metadata.name, listenerName),
+    operation: { op: 'remove', jsonPath: '$.filter_chains[*].filter_chain_match', path: 'server_names' },
+  };
+}
+
+export interface DnsCacheSettings {
+  name: string;
+  envoyLookupFamily: string;
+  refreshRateMs?: number;
+  minRefreshRateMs?: number;
+  queryTimeoutMs?: number;
+  hostTtlMs?: number;
+  maxHosts?: number;
+}
+
+/** Envoy DnsCacheConfig (snake_case) for the knobs Envoy Gateway does not expose. */
+export function dnsCacheConfig(settings: DnsCacheSettings): Record<string, unknown> {
+  const config: Record<string, unknown> = { name: settings.name, dns_lookup_family: settings.envoyLookupFamily };
+  if (settings.refreshRateMs !== undefined) config.dns_refresh_rate = formatProtoDuration(settings.refreshRateMs);
+  if (settings.minRefreshRateMs !== undefined) config.dns_min_refresh_rate = formatProtoDuration(settings.minRefreshRateMs);
+  if (settings.hostTtlMs !== undefined) config.host_ttl = formatProtoDuration(settings.hostTtlMs);
+  if (settings.maxHosts !== undefined) config.max_hosts = settings.maxHosts;
+  if (settings.queryTimeoutMs !== undefined) config.dns_query_timeout = formatProtoDuration(settings.queryTimeoutMs);
+  return config;
+}
+
+/**
+ * Replace the DNS cache on a route's forward-proxy cluster and on the listener's SNI forward
+ * proxy filter: every user of a cache name must carry an identical config.
+ */
+export function dnsCachePatches(ctx: GatewayContext, clusterName: string, listenerName: string, settings: DnsCacheSettings): JsonPatch[] {
+  const value = dnsCacheConfig(settings);
+  return [
+    { type: CLUSTER_TYPE, name: clusterName, operation: { op: 'replace', path: '/cluster_type/typed_config/dns_cache_config', value } },
+    {
+      type: LISTENER_TYPE,
+      name: xdsListenerName(ctx.namespace, ctx.gateway.metadata.name, listenerName),
+      operation: {
+        op: 'replace',
+        jsonPath: "$.filter_chains[*].filters[?(@.name=='envoy.filters.network.sni_dynamic_forward_proxy')].typed_config",
+        path: 'dns_cache_config',
+        value,
+      },
+    },
+  ];
+}

@@ -1,0 +1,49 @@
+// Translator settings that are not part of the input resources, with their defaults.
+
+export type TranslateTarget = 'envoy-gateway' | 'envoy';
+
+export interface CaptureServiceRef {
+  namespace: string;
+  name: string;
+  /** gRPC ext_proc port of the capture service. */
+  port: number;
+}
+
+export interface TranslateOptions {
+  target: TranslateTarget;
+  captureService: CaptureServiceRef;
+}
+
+/** Where deploy/ installs the capture service. */
+export const DEFAULT_CAPTURE_SERVICE: CaptureServiceRef = { namespace: 'egress-capture', name: 'egress-capture', port: 9002 };
+
+/**
+ * Port of the certificate-minting SDS server that TLS-terminating listeners fetch per-SNI
+ * leaves from. It is expected next to the capture service (same host, this port).
+ */
+export const CERT_SDS_PORT = 9443;
+
+/** Upstream connect timeout for every generated route, in seconds (Envoy Gateway's default). */
+export const CONNECT_TIMEOUT_SECONDS = 10;
+
+/** Shortest proxy drain we ask Envoy Gateway for, in milliseconds (its own default). */
+export const MIN_DRAIN_TIMEOUT_MS = 60_000;
+
+/** Envoy Gateway's minDrainDuration default, in seconds. */
+export const MIN_DRAIN_DURATION_SECONDS = 10;
+
+/** TLS handshake bound on terminating listeners while a leaf is fetched, in seconds. */
+export const TLS_HANDSHAKE_TIMEOUT_SECONDS = 10;
+
+export function defaultTranslateOptions(): TranslateOptions {
+  return { target: 'envoy-gateway', captureService: { ...DEFAULT_CAPTURE_SERVICE } };
+}
+
+/** Parse "NS/NAME:PORT"; undefined when malformed. */
+export function parseCaptureServiceRef(text: string): CaptureServiceRef | undefined {
+  const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9]*[a-z0-9])?):([0-9]{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const port = Number(match[5]);
+  if (port < 1 || port > 65535) return undefined;
+  return { namespace: match[1], name: match[3], port };
+}

@@ -1,0 +1,150 @@
+// `egress-capture translate -f FILE... [--target envoy-gateway|envoy]
+//  [--capture-service NS/NAME:PORT] [--status]`
+// Reads multi-document YAML (files, or "-" for stdin), writes YAML to stdout, warnings and
+// errors to stderr. Exit 0 on success, 2 on invalid input or usage.
+import { readFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+import { emptyParsedResources, formatDocumentProblem, parseResourceDocuments } from '../gateway';
+import { emitYaml } from './emit-yaml';
+import { defaultTranslateOptions, parseCaptureServiceRef, TranslateOptions, TranslateTarget } from './options';
+import { formatStatusEntry } from './status';
+import { translate } from './translate';
+
+export const EXIT_OK = 0;
+export const EXIT_INVALID = 2;
+
+const USAGE = `usage: egress-capture translate -f FILE... [--target envoy-gateway|envoy] [--capture-service NS/NAME:PORT] [--status]
+
+  -f, --filename FILE        input YAML (EgressGateway, Backend, TCPRoute); repeatable; "-" reads stdin
+  --target TARGET            envoy-gateway (default): Envoy Gateway v1.9 / Gateway API v1.6 resources
+                             envoy: a standalone Envoy bootstrap
+  --capture-service REF      the capture service as NS/NAME:PORT (default egress-capture/egress-capture:9002)
+  --status                   print the status summary (Accepted / Conflicted, with reasons) instead of resources
+`;
+
+export interface CommandIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+interface ParsedArgs {
+  files: string[];
+  options: TranslateOptions;
+  status: boolean;
+  help: boolean;
+}
+
+function parseArgs(argv: string[]): ParsedArgs | string {
+  const result: ParsedArgs = { files: [], options: defaultTranslateOptions(), status: false, help: false };
+  for (let i = 0; i < argv.length; i += 1) {
+    let arg = argv[i];
+    let value: string | undefined;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    if (eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const next = (): string | undefined => {
+      if (value !== undefined) return value;
+      i += 1;
+      return argv[i];
+    };
+    switch (arg) {
+      case '-f':
+      case '--filename': {
+        const file = next();
+        if (!file) return `${arg} needs a file name`;
+        result.files.push(file);
+        break;
+      }
+      case '--target': {
+        const target = next();
+        if (target !== 'envoy-gateway' && target !== 'envoy') return `--target must be envoy-gateway or envoy, got ${JSON.stringify(target ?? '')}`;
+        result.options.target = target as TranslateTarget;
+        break;
+      }
+      case '--capture-service': {
+        const text = next() ?? '';
+        const ref = parseCaptureServiceRef(text);
+        if (!ref) return `--capture-service must look like NAMESPACE/NAME:PORT, got ${JSON.stringify(text)}`;
+        result.options.captureService = ref;
+        break;
+      }
+      case '--status':
+        result.status = true;
+        break;
+      case '-h':
+      case '--help':
+        result.help = true;
+        break;
+      default:
+        return `unknown argument ${JSON.stringify(argv[i])}`;
+    }
+  }
+  if (!result.help && result.files.length === 0) return 'at least one -f FILE is required';
+  return result;
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function runTranslateCommand(argv: string[], io: CommandIo): Promise<number> {
+  const args = parseArgs(argv);
+  if (typeof args === 'string') {
+    io.stderr.write(`error: ${args}\n${USAGE}`);
+    return EXIT_INVALID;
+  }
+  if (args.help) {
+    io.stdout.write(USAGE);
+    return EXIT_OK;
+  }
+
+  const parsed = emptyParsedResources();
+  let stdinText: string | undefined;
+  for (const file of args.files) {
+    let text: string;
+    try {
+      if (file === '-') text = stdinText ??= await readStream(io.stdin);
+      else text = await readFile(file, 'utf8');
+    } catch (error) {
+      io.stderr.write(`error: cannot read ${file}: ${(error as Error).message}\n`);
+      return EXIT_INVALID;
+    }
+    parseResourceDocuments(text, file === '-' ? '<stdin>' : file, parsed);
+  }
+  for (const ignored of parsed.ignored) io.stderr.write(`warning: ignoring ${ignored}: not an input kind\n`);
+  if (parsed.problems.length > 0) {
+    for (const problem of parsed.problems) io.stderr.write(`error: ${formatDocumentProblem(problem)}\n`);
+    return EXIT_INVALID;
+  }
+  if (parsed.gateways.length === 0) {
+    io.stderr.write('error: no EgressGateway (apiVersion clrk.apoxy.dev/v1alpha1) in the input\n');
+    return EXIT_INVALID;
+  }
+
+  const result = translate(parsed, args.options);
+  if (result.problems.length > 0) {
+    for (const problem of result.problems) io.stderr.write(`error: ${formatDocumentProblem(problem)}\n`);
+    return EXIT_INVALID;
+  }
+  for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
+
+  if (args.status) {
+    io.stdout.write(`# egress-capture translate status (oldest creationTimestamp wins, then namespace/name)\n`);
+    io.stdout.write(stringify(result.status, { lineWidth: 0 }));
+    return EXIT_OK;
+  }
+  const header = [
+    `Generated by: egress-capture translate --target ${args.options.target}`,
+    args.options.target === 'envoy-gateway'
+      ? 'For Envoy Gateway v1.9 and Gateway API v1.6. Regenerate instead of editing.'
+      : 'Standalone Envoy (>= 1.37) bootstrap. Regenerate instead of editing.',
+    ...result.status.filter((s) => s.state !== 'Accepted').map((s) => `status: ${formatStatusEntry(s)}`),
+  ];
+  io.stdout.write(emitYaml(result.objects, header));
+  return EXIT_OK;
+}

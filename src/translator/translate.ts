@@ -1,0 +1,179 @@
+// The translator's core: a pure function from input resources to output resources, warnings
+// and a status summary. No I/O; the command wraps it.
+import {
+  Backend,
+  DocumentProblem,
+  EgressGateway,
+  EgressListener,
+  RouteAttachment,
+  Sourced,
+  TcpRoute,
+  describeObject,
+  resolveRouteReferences,
+  routeNamespace,
+} from '../gateway';
+import { describeAge, resolveContests } from './conflicts';
+import { GatewayPlan, planGateway } from './gateway-plan';
+import { buildEnvoyBootstrap } from './envoy-bootstrap';
+import { buildGatewayResources } from './gateway-resources';
+import { buildGatewayClass } from './gateway-class';
+import { TranslateOptions } from './options';
+import { OutputObject } from './output-object';
+import { StatusEntry, statusSortKey } from './status';
+
+export interface TranslateInput {
+  gateways: Array<Sourced<EgressGateway>>;
+  backends: Array<Sourced<Backend>>;
+  routes: Array<Sourced<TcpRoute>>;
+}
+
+export interface TranslateResult {
+  objects: OutputObject[];
+  warnings: string[];
+  status: StatusEntry[];
+  /** Input errors; when non-empty, `objects` is empty. */
+  problems: DocumentProblem[];
+}
+
+const key = (meta: { namespace?: string; name: string }) => (meta.namespace ? `${meta.namespace}/${meta.name}` : meta.name);
+
+function listenerKey(gateway: EgressGateway, listener: EgressListener): string {
+  return `${gateway.metadata.namespace}/${gateway.metadata.name}/${listener.name}`;
+}
+
+/** Does the listener's allowedRoutes admit this input TCPRoute? */
+function admission(attachment: RouteAttachment): { allowed: boolean; message: string } {
+  const allowed = attachment.listener.allowedRoutes;
+  const from = allowed?.namespaces?.from ?? 'Same';
+  const routeNs = routeNamespace(attachment.route.resource);
+  const gatewayNs = attachment.gateway.resource.metadata.namespace;
+  if (from === 'Same' && routeNs !== gatewayNs) {
+    return { allowed: false, message: `listener allows routes from namespace ${gatewayNs} only (allowedRoutes.namespaces.from Same), route is in ${routeNs}` };
+  }
+  const kinds = allowed?.kinds ?? [];
+  if (kinds.length > 0) {
+    const groups = new Set([undefined, '', 'gateway.apoxy.dev', 'gateway.networking.k8s.io']);
+    if (!kinds.some((k) => k.kind === 'TCPRoute' && groups.has(k.group))) {
+      return { allowed: false, message: `listener allowedRoutes.kinds (${kinds.map((k) => k.kind).join(', ')}) does not include TCPRoute` };
+    }
+  }
+  return { allowed: true, message: '' };
+}
+
+/** A dynamic forward proxy decides the destination itself, so it cannot share a rule. */
+function dynamicProxyRuleProblems(routes: Array<Sourced<TcpRoute>>, backends: Map<string, Backend>): DocumentProblem[] {
+  const problems: DocumentProblem[] = [];
+  for (const sourced of routes) {
+    sourced.resource.spec.rules.forEach((rule, r) => {
+      const dynamic = rule.backendRefs.findIndex((ref) => backends.get(ref.name)?.spec.dynamicProxy);
+      if (dynamic >= 0 && rule.backendRefs.length > 1) {
+        problems.push({
+          source: sourced.source,
+          resource: describeObject('TCPRoute', sourced.resource.metadata),
+          problem: { path: `spec.rules[${r}].backendRefs[${dynamic}]`, message: 'a dynamicProxy Backend must be the only backendRef of its rule' },
+        });
+      }
+    });
+    if (sourced.resource.spec.rules.length > 1) {
+      problems.push({
+        source: sourced.source,
+        resource: describeObject('TCPRoute', sourced.resource.metadata),
+        problem: { path: 'spec.rules', message: 'a TCPRoute has no matches, so only one rule can take effect; merge the backendRefs into one rule' },
+      });
+    }
+  }
+  return problems;
+}
+
+export function translate(input: TranslateInput, options: TranslateOptions): TranslateResult {
+  const status: StatusEntry[] = [];
+  const warnings: string[] = [];
+
+  // 1. Two inputs with one identity: the oldest wins.
+  const gatewayContests = resolveContests(input.gateways, (g) => key(g.resource.metadata), (g) => g.resource.metadata);
+  const backendContests = resolveContests(input.backends, (b) => b.resource.metadata.name, (b) => b.resource.metadata);
+  const gateways: Array<Sourced<EgressGateway>> = [];
+  const backends: Array<Sourced<Backend>> = [];
+  for (const [contests, kind, into] of [
+    [gatewayContests, 'EgressGateway', gateways],
+    [backendContests, 'Backend', backends],
+  ] as const) {
+    for (const [name, contest] of contests) {
+      (into as Array<Sourced<any>>).push(contest.winner);
+      status.push({ kind, name, state: 'Accepted', reason: 'Accepted', message: '' });
+      for (const loser of contest.losers) {
+        const message = `another ${kind} named ${name} (${describeAge(contest.winner.resource.metadata)}, ${contest.winner.source.file} document ${contest.winner.source.document}) is older; this one (${describeAge(loser.resource.metadata)}, ${loser.source.file} document ${loser.source.document}) is ignored`;
+        status.push({ kind, name, state: 'Conflicted', reason: 'DuplicateName', message });
+        warnings.push(`${kind} ${name}: conflicted: ${message}`);
+      }
+    }
+  }
+  gateways.sort((a, b) => key(a.resource.metadata).localeCompare(key(b.resource.metadata)));
+
+  // 2. References must resolve; these are input errors.
+  const { attachments, problems } = resolveRouteReferences(gateways, backends, input.routes);
+  problems.push(...dynamicProxyRuleProblems(input.routes, new Map(backends.map((b) => [b.resource.metadata.name, b.resource]))));
+  if (problems.length > 0) return { objects: [], warnings, status: [], problems };
+
+  // 3. allowedRoutes, then one route per listener (a TCPRoute has no hostname to tell them apart).
+  const admitted: RouteAttachment[] = [];
+  for (const attachment of attachments) {
+    const parent = listenerKey(attachment.gateway.resource, attachment.listener);
+    const name = key({ ...attachment.route.resource.metadata, namespace: routeNamespace(attachment.route.resource) });
+    const verdict = admission(attachment);
+    if (attachment.listener.allowedRoutes?.namespaces?.from === 'Selector') {
+      warnings.push(`TCPRoute ${name} -> ${parent}: allowedRoutes namespace selectors cannot be evaluated offline; the route is accepted`);
+    }
+    if (!verdict.allowed) {
+      status.push({ kind: 'TCPRoute', name, parent, state: 'NotAccepted', reason: 'NotAllowedByListeners', message: verdict.message });
+      warnings.push(`TCPRoute ${name} -> ${parent}: not accepted: ${verdict.message}`);
+      continue;
+    }
+    admitted.push(attachment);
+  }
+  const routeContests = resolveContests(
+    admitted,
+    (a) => listenerKey(a.gateway.resource, a.listener),
+    (a) => ({ ...a.route.resource.metadata, namespace: routeNamespace(a.route.resource) }),
+  );
+  const winnersByGateway = new Map<string, Map<string, RouteAttachment>>();
+  for (const [parent, contest] of routeContests) {
+    const winner = contest.winner;
+    const winnerName = key({ ...winner.route.resource.metadata, namespace: routeNamespace(winner.route.resource) });
+    const gatewayKey = key(winner.gateway.resource.metadata);
+    if (!winnersByGateway.has(gatewayKey)) winnersByGateway.set(gatewayKey, new Map());
+    winnersByGateway.get(gatewayKey)!.set(winner.listener.name, winner);
+    status.push({ kind: 'TCPRoute', name: winnerName, parent, state: 'Accepted', reason: 'Accepted', message: '' });
+    for (const loser of contest.losers) {
+      const name = key({ ...loser.route.resource.metadata, namespace: routeNamespace(loser.route.resource) });
+      const message = `listener already claimed by TCPRoute ${winnerName} (${describeAge(winner.route.resource.metadata)}); this route (${describeAge(loser.route.resource.metadata)}) loses: oldest first, then namespace/name`;
+      status.push({ kind: 'TCPRoute', name, parent, state: 'Conflicted', reason: 'RouteConflict', message });
+      warnings.push(`TCPRoute ${name} -> ${parent}: conflicted: ${message}`);
+    }
+  }
+  status.sort((a, b) => statusSortKey(a).localeCompare(statusSortKey(b)));
+
+  // 4. Render.
+  const plans: GatewayPlan[] = gateways.map((g) => planGateway(g, winnersByGateway.get(key(g.resource.metadata)) ?? new Map()));
+  for (const plan of plans) {
+    for (const l of plan.listeners) {
+      if (l.shape === 'udp' && !l.route && plan.gateway.resource.spec.defaultPolicy === 'allow-all') {
+        warnings.push(
+          `EgressGateway ${key(plan.gateway.resource.metadata)}: listener ${l.listener.name}: defaultPolicy allow-all cannot be expressed for UDP (no original destination); attach a TCPRoute to forward it`,
+        );
+      }
+    }
+  }
+  let objects: OutputObject[];
+  if (options.target === 'envoy') {
+    objects = plans.length > 0 ? [buildEnvoyBootstrap(plans, options, warnings)] : [];
+  } else {
+    objects = plans.length > 0 ? [buildGatewayClass()] : [];
+    const shared = new Map<string, OutputObject>();
+    for (const plan of plans) {
+      objects.push(...buildGatewayResources(plan, options, warnings, shared, plans.length > 1));
+    }
+    objects.push(...[...shared.values()]);
+  }
+  return { objects, warnings, status, problems: [] };
+}
