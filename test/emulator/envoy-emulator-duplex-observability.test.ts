@@ -2,6 +2,7 @@
  * Self-tests of FULL_DUPLEX_STREAMED echo checking and observability mode.
  */
 import { EnvoyEmulator, type EnvoyEmulatorOptions } from './envoy-emulator';
+import { waitFor } from './wait-for';
 import { FakeProcessor, type FakeProcessorOptions } from './fake-processors';
 import { receivedNotation, sentNotation } from './message-notation';
 import type { HttpExchangeSpec } from './http-exchange-spec';
@@ -111,7 +112,7 @@ describe('observability mode', () => {
     expect(result.close?.reason).toBe('deferred');
     const httpEnd = result.sent[result.sent.length - 1].atMs;
     expect(result.close!.atMs - httpEnd).toBeGreaterThanOrEqual(90);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await waitFor(() => processor.calls[0].cancelled);
     expect(processor.calls[0].closeEvents).toEqual(['end', 'cancelled']);
   });
 

@@ -3,6 +3,7 @@
  * order and contents per processing mode, and Envoy's close rules.
  */
 import { EnvoyEmulator, type EnvoyEmulatorOptions } from './envoy-emulator';
+import { waitFor } from './wait-for';
 import { FakeProcessor } from './fake-processors';
 import { receivedNotation, sentNotation } from './message-notation';
 import type { HttpExchangeSpec } from './http-exchange-spec';
@@ -63,7 +64,7 @@ describe('envoy emulator with a passive processor', () => {
     expect(headers[3].raw_value!.toString()).toBe('shop.example');
 
     // The server sees Envoy's close: half-close, then the reset.
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await waitFor(() => lastCall().cancelled);
     expect(lastCall().closeEvents).toEqual(['end', 'cancelled']);
     expect(lastCall().requests.map((r) => r.request)).toEqual(['request_headers', 'response_headers']);
   });
@@ -196,7 +197,7 @@ describe('envoy emulator with a passive processor', () => {
       expect(Object.keys(message.metadata_context!.filter_metadata!)).toEqual(['envoy.filters.listener.proxy_protocol']);
     }
     // What the server decoded matches what was sent.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => lastCall().requests.length > 0);
     const seen = lastCall().requests[0];
     expect(seen.attributes!['envoy.filters.http.ext_proc'].fields!['request.id'].stringValue).toBe('abc');
   });
@@ -221,7 +222,7 @@ describe('envoy emulator with a passive processor', () => {
     expect(result.downstream.status).toBe('reset');
     expect(result.close?.reason).toBe('client-reset');
     expect(sentNotation(result)).toEqual(['RH+pc', 'RB(5)', 'RB(5)']);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => lastCall().cancelled);
     expect(lastCall().closeEvents).toEqual(['end', 'cancelled']);
   });
 
