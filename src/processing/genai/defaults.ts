@@ -16,6 +16,9 @@ export const DEFAULT_TOOL_ARGS_MAX_BYTES = 16 * 1024;
 /** Tool calls kept per exchange (count); later ones are counted in toolCallsDropped. */
 export const DEFAULT_MAX_TOOL_CALLS = 64;
 
+/** Distinct dropped tool calls remembered for counting (count); the dropped count saturates there. */
+export const MAX_DROPPED_TOOL_CALL_KEYS = 1024;
+
 /** Tool call id and name kept (bytes of UTF-8); real ones are a few dozen bytes. */
 export const TOOL_CALL_ID_MAX_BYTES = 256;
 export const TOOL_CALL_NAME_MAX_BYTES = 256;

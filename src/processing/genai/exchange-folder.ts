@@ -148,7 +148,7 @@ export class ExchangeFolder {
 
   pushResponse(bytes: Uint8Array): void {
     if (this.finished || this.state === undefined || bytes.byteLength === 0) return;
-    this.ensureMode();
+    this.ensureMode(bytes);
     switch (this.mode) {
       case 'sse':
         this.sse!.push(bytes);
@@ -181,9 +181,13 @@ export class ExchangeFolder {
     return this.summarise(info.responseComplete);
   }
 
-  private ensureMode(): void {
+  private ensureMode(firstBytes?: Uint8Array): void {
     if (this.mode !== undefined) return;
-    const ct = this.responseContentType;
+    let ct = this.responseContentType;
+    // Some proxies drop or genericise the content type of streams; an event stream announces itself in its first bytes.
+    if ((ct === '' || ct.startsWith('application/octet-stream') || ct.startsWith('text/plain')) && firstBytes !== undefined && looksLikeSse(firstBytes)) {
+      ct = 'text/event-stream';
+    }
     const maxEventBytes = this.limits.maxEventBytes;
     const folder = this.folder!;
     if (ct.includes('text/event-stream')) {
@@ -295,6 +299,13 @@ export class ExchangeFolder {
       complete: responseComplete && (!streaming || s.endMarkerSeen) && !(this.eventstream?.stats.corrupt ?? false),
     };
   }
+}
+
+const SSE_STARTS = ['data:', 'event:', ': ', 'id:', '\uFEFFdata:'];
+
+function looksLikeSse(bytes: Uint8Array): boolean {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 16)).toString('utf8');
+  return SSE_STARTS.some((p) => head.startsWith(p));
 }
 
 function createFolder(api: GenAiApi, state: FoldState): ApiFolder {

@@ -7,6 +7,7 @@
 import { CappedText, utf8Prefix } from './capped-text';
 import {
   DEFAULT_MAX_TOOL_CALLS,
+  MAX_DROPPED_TOOL_CALL_KEYS,
   ERROR_MESSAGE_MAX_BYTES,
   MAX_FINISH_REASONS,
   SHORT_FIELD_MAX_BYTES,
@@ -113,7 +114,7 @@ export class FoldState {
     let t = this.tools.get(key);
     if (t === undefined) {
       if (this.tools.size >= this.maxToolCalls) {
-        if (!this.droppedKeys.has(key) && this.droppedKeys.size < this.maxToolCalls) this.droppedKeys.add(key);
+        if (!this.droppedKeys.has(key) && this.droppedKeys.size < MAX_DROPPED_TOOL_CALL_KEYS) this.droppedKeys.add(key);
         this.toolCallsDropped = this.droppedKeys.size;
         return undefined;
       }
@@ -149,6 +150,6 @@ export class FoldState {
     return out;
   }
 
-  // Bounded like the calls themselves: counts distinct dropped keys up to the same cap.
+  // Distinct dropped keys, so a call's many fragments count once; bounded by MAX_DROPPED_TOOL_CALL_KEYS.
   private readonly droppedKeys = new Set<string>();
 }

@@ -83,3 +83,30 @@ describe('RequestFieldScanner', () => {
     expect([s.get('model'), s.get('stream')]).toEqual(['llava', false]);
   });
 });
+
+describe('ExchangeFolder content-type sniffing', () => {
+  it('recognises an event stream whose content type a proxy dropped', () => {
+    const f = new ExchangeFolder({ authority: 'api.openai.com', path: '/v1/chat/completions', method: 'POST', limits: LIMITS });
+    f.setResponseInfo({ statusCode: 200, responseContentType: '' });
+    f.pushResponse(utf8('data: {"id":"c","model":"m","choices":[{"index":0,"delta":{"content":"yo"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'));
+    expect(f.finish({ responseComplete: true })).toMatchObject({ streaming: true, outputText: 'yo', complete: true });
+  });
+});
+
+describe('ExchangeFolder tool-call cap', () => {
+  it('keeps maxToolCalls calls and counts each dropped one once', () => {
+    const f = new ExchangeFolder({ authority: 'api.openai.com', path: '/v1/chat/completions', method: 'POST', limits: { ...LIMITS, maxToolCalls: 2 } });
+    f.setResponseInfo({ statusCode: 200, responseContentType: 'text/event-stream' });
+    for (let i = 0; i < 5; i++) {
+      for (const part of ['{"a":', '1}']) {
+        f.pushResponse(utf8(`data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":${i},"id":"call_${i}","function":{"name":"f${i}","arguments":${JSON.stringify(part)}}}]}}]}\n\n`));
+      }
+    }
+    const s = f.finish({ responseComplete: false })!;
+    expect(s.toolCalls.map((t) => [t.id, t.arguments])).toEqual([
+      ['call_0', '{"a":1}'],
+      ['call_1', '{"a":1}'],
+    ]);
+    expect(s.toolCallsDropped).toBe(3);
+  });
+});

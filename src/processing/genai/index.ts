@@ -1,0 +1,22 @@
+/**
+ * Public surface of the GenAI processing library, for the body workers.
+ * Everything here is synchronous, throw-free on traffic, and bounded by the
+ * limits passed in.
+ */
+export { ExchangeFolder, detectorFor } from './exchange-folder';
+export type { ExchangeFolderLimits, ExchangeFolderOptions, FinishInfo, ResponseInfo } from './exchange-folder';
+export type { GenAiApi, GenAiSummary, GenAiToolCall, UsageSource } from './genai-summary';
+export { GEN_AI_APIS } from './genai-summary';
+export { ProviderDetector, inferApi } from './provider-detection';
+export type { ProviderDetection, ProviderMappingEntry } from './provider-detection';
+export { BodyRedactor, BUILT_IN_REDACTION_RULES, redactionMarker } from './body-redactor';
+export type { BodyRedactorOptions, RedactionResult, RedactionRule } from './body-redactor';
+export { HeadTailBuffer, skipMarker, SKIP_MARKER_MAX_BYTES } from './head-tail-buffer';
+export type { HeadTailBufferOptions, HeadTailRender } from './head-tail-buffer';
+export { SseParser } from './sse-parser';
+export type { SseEvent, SseParserOptions, SseParserStats } from './sse-parser';
+export { NdjsonParser } from './ndjson-parser';
+export { AwsEventStreamDecoder } from './aws-eventstream-decoder';
+export type { AwsEventStreamMessage, AwsEventStreamHeaderValue } from './aws-eventstream-decoder';
+export { GenAiConfigError, GenAiErrorCode } from './errors';
+export * as genAiDefaults from './defaults';
