@@ -6,7 +6,7 @@ function commentBlock(lines: string[]): string {
   return lines.map((line) => ` ${line}`).join('\n');
 }
 
-export function emitYaml(objects: OutputObject[], header: string[] = []): string {
+export function emitYaml(objects: Array<OutputObject<Record<string, unknown>>>, header: string[] = []): string {
   const parts = objects.map((item, i) => {
     const document = new Document(item.object);
     const lines = i === 0 && header.length > 0 ? [...header, '', ...item.comment] : item.comment;

@@ -2,8 +2,8 @@
 
 export type KubeObject = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } & Record<string, unknown> };
 
-export interface OutputObject {
-  object: KubeObject;
+export interface OutputObject<T extends Record<string, unknown> = KubeObject> {
+  object: T;
   /** Lines printed as "# ..." above the object. */
   comment: string[];
 }

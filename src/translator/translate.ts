@@ -28,7 +28,7 @@ export interface TranslateInput {
 }
 
 export interface TranslateResult {
-  objects: OutputObject[];
+  objects: Array<OutputObject<Record<string, unknown>>>;
   warnings: string[];
   status: StatusEntry[];
   /** Input errors; when non-empty, `objects` is empty. */
@@ -164,16 +164,16 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
       }
     }
   }
-  let objects: OutputObject[];
+  let objects: Array<OutputObject<Record<string, unknown>>>;
   if (options.target === 'envoy') {
-    objects = plans.length > 0 ? [buildEnvoyBootstrap(plans, options, warnings)] : [];
+    objects = plans.map((plan) => buildEnvoyBootstrap(plan, options, warnings));
   } else {
-    objects = plans.length > 0 ? [buildGatewayClass()] : [];
+    const kube: OutputObject[] = plans.length > 0 ? [buildGatewayClass()] : [];
     const shared = new Map<string, OutputObject>();
     for (const plan of plans) {
-      objects.push(...buildGatewayResources(plan, options, warnings, shared, plans.length > 1));
+      kube.push(...buildGatewayResources(plan, options, warnings, shared, plans.length > 1));
     }
-    objects.push(...[...shared.values()]);
+    objects = [...kube, ...shared.values()];
   }
   return { objects, warnings, status, problems: [] };
 }
