@@ -1,9 +1,11 @@
 // deploy/examples: the committed translated output must match what `translate` prints for the
 // example (run with UPDATE_GOLDEN=1 to refresh it) and pass the CRD checks; the deploy
 // manifests must keep the properties operators rely on.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { loadGatewayCaptureSettings } from '../../src/gateway';
 import { CrdValidator, REPO_ROOT, validateYamlText } from './crd-validator';
 import { runTranslate } from './run-command';
 
@@ -32,6 +34,13 @@ describe('deploy/examples', () => {
     const secret = objects.find((o) => o.kind === 'Secret');
     expect(secret.metadata.name).toBe('egress-capture-otlp');
     expect(secret.stringData.OTEL_EXPORTER_OTLP_HEADERS).toBe('authorization=Bearer%20REPLACE-ME');
+  });
+
+  it('writes a gateway file the capture service accepts', () => {
+    const objects = parseAllDocuments(readFileSync(TRANSLATED, 'utf8')).map((d) => d.toJS());
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'gateway-file-')), 'gateway.yaml');
+    writeFileSync(file, objects.find((o) => o.kind === 'ConfigMap').data['gateway.yaml']);
+    expect(loadGatewayCaptureSettings(file)).toMatchObject({ gatewayName: 'agents', gatewayNamespace: 'sandbox', otlp: { endpoint: 'https://otel.example.com', headers: {} } });
   });
 });
 
