@@ -47,12 +47,12 @@ export function utf8CutLength(bytes: Uint8Array, maxBytes: number): number {
  */
 export function isUtf8Prefix(bytes: Uint8Array): boolean {
   if (isUtf8(bytes)) return true;
-  for (let back = 1; back <= 3 && back < bytes.length; back++) {
-    if (isUtf8(bytes.subarray(0, bytes.length - back))) {
-      // Only a truncated lead sequence may be dropped: the tail must be lead + continuations.
-      const lead = bytes[bytes.length - back]!;
-      return lead >= 0xc0;
-    }
-  }
-  return false;
+  // Find the start of the last sequence; only it may be incomplete.
+  let start = bytes.length - 1;
+  while (start > 0 && bytes.length - start < 4 && (bytes[start]! & 0xc0) === 0x80) start -= 1;
+  const lead = bytes[start]!;
+  const expected = lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+  const present = bytes.length - start;
+  if (expected === 0 || present >= expected) return false;
+  return isUtf8(bytes.subarray(0, start));
 }
