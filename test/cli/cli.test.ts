@@ -1,0 +1,87 @@
+/**
+ * The command line as a user runs it: the real bin script in a child
+ * process, on the pinned Node.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { rawClient, exchange, headers } from '../support/raw-extproc-client';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+const BIN = path.join(REPO_ROOT, 'bin', 'egress-capture.js');
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function freePort(): number {
+  // Ports in a range the OS does not hand out as ephemeral ones, varied per run.
+  return 20000 + Math.floor(Math.random() * 20000);
+}
+
+describe('egress-capture CLI', () => {
+  it('reports the pinned Node runtime', () => {
+    const result = run(['version']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^egress-capture \d+\.\d+\.\d+ \(node v24\./);
+  });
+
+  it('exits 2 with every bad field named when the configuration is invalid', () => {
+    const result = run(['serve', '--max-bytes', 'lots', '--admin-listen', ':x'], { EGRESS_CAPTURE_WORKER_THREADS: '0' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('CAP_ERR_CONFIG_INVALID');
+    expect(result.stderr).toContain('--max-bytes: "lots"');
+    expect(result.stderr).toContain('--admin-listen: ":x"');
+    expect(result.stderr).toContain('EGRESS_CAPTURE_WORKER_THREADS (env): "0"');
+  });
+
+  it('exits 2 on an unknown command', () => {
+    expect(run(['capture']).status).toBe(2);
+  });
+
+  it('serves, stores what it saw, flushes on SIGTERM, and query reads the store afterwards', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-cli-'));
+    const grpcPort = freePort();
+    const adminPort = grpcPort + 1;
+    const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${grpcPort}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--batch-max-delay-ms', '60000'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!stderr.includes('serving on node')) {
+        if (Date.now() > deadline) throw new Error(`server did not start:\n${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status).toBe(200);
+
+      const client = rawClient(`127.0.0.1:${grpcPort}`);
+      for (let i = 0; i < 5; i++) {
+        await exchange(client, [
+          { request_headers: { headers: headers([[':method', 'GET'], [':path', `/cli/${i}`], [':authority', 'cli.test']]), end_of_stream: true }, metadata_context: {} },
+          { response_headers: { headers: headers([[':status', '204']]), end_of_stream: true }, metadata_context: {} },
+        ]);
+      }
+      client.close();
+
+      // While the server runs, query goes through its admin endpoint (chdb: one process per data directory).
+      const live = run(['query', '--data-dir', dataDir, "SELECT count() AS n FROM http_exchanges WHERE Authority = 'cli.test'"]);
+      expect(live.status).toBe(0);
+
+      // The batch delay is 60 s: only the SIGTERM flush can have stored the rows.
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const after = run(['query', '--data-dir', dataDir, "SELECT count() AS n FROM http_exchanges WHERE Authority = 'cli.test'"]);
+      expect(after.status).toBe(0);
+      expect(Number((JSON.parse(after.stdout.trim()) as { n: string | number }).n)).toBe(5);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});

@@ -1,0 +1,99 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DEFAULTS } from '../../src/config/defaults';
+import { loadConfig, type GatewayContribution } from '../../src/config/load-config';
+import { CaptureError } from '../../src/errors';
+import { gatewayContribution } from '../../src/cli/serve-command';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(CaptureError);
+    expect((err as CaptureError).code).toBe('CAP_ERR_CONFIG_INVALID');
+    return (err as Error).message.split('\n').slice(1).map((line) => line.trim());
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('loadConfig', () => {
+  it('uses the documented defaults', () => {
+    const config = loadConfig({ argv: [], env: {} });
+    expect(config.grpcListen).toEqual({ host: '0.0.0.0', port: 9002 });
+    expect(config.adminListen).toEqual({ host: '0.0.0.0', port: 9003 });
+    expect(config.dataDir).toBe('./data');
+    expect(config.maxBytes).toBe(65536);
+    expect(config.includeContentTypes).toEqual(['application/json', 'application/x-ndjson', 'text/event-stream']);
+    expect(config.grpcMaxReceiveMessageBytes).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+  });
+
+  it('gives flags precedence over env, and env over the gateway manifest', () => {
+    const gateway: GatewayContribution = {
+      gatewayName: 'gw',
+      gatewayNamespace: 'ns',
+      maxBytes: 1000,
+      includeContentTypes: ['application/xml'],
+      otlpEndpoint: 'http://collector:4318',
+      otlpHeaders: {},
+    };
+    const fromGateway = loadConfig({ argv: ['--gateway', 'gw.yaml'], env: {}, loadGateway: () => gateway });
+    expect(fromGateway.maxBytes).toBe(1000);
+    expect(fromGateway.includeContentTypes).toEqual(['application/xml']);
+    expect(fromGateway.gatewayName).toBe('gw');
+
+    const fromEnv = loadConfig({ argv: ['--gateway', 'gw.yaml'], env: { EGRESS_CAPTURE_MAX_BYTES: '2000' }, loadGateway: () => gateway });
+    expect(fromEnv.maxBytes).toBe(2000);
+    expect(fromEnv.includeContentTypes).toEqual(['application/xml']);
+
+    const fromFlag = loadConfig({ argv: ['--gateway', 'gw.yaml', '--max-bytes', '3000'], env: { EGRESS_CAPTURE_MAX_BYTES: '2000' }, loadGateway: () => gateway });
+    expect(fromFlag.maxBytes).toBe(3000);
+  });
+
+  it('names every bad field and value in one error', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        argv: ['--max-bytes', '64k', '--grpc-listen', 'nowhere', '--include-content-types', 'json'],
+        env: { EGRESS_CAPTURE_LOG_LEVEL: 'loud', EGRESS_CAPTURE_CLICKHOUSE_URL: 'ftp://x' },
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        '--max-bytes: "64k" expected a whole number from 0 to 67108864',
+        '--grpc-listen: "nowhere" expected HOST:PORT',
+        '--include-content-types: "json" "json" is not a media type (type/subtype)',
+        'EGRESS_CAPTURE_LOG_LEVEL (env): "loud" not one of fatal, error, warn, info, debug, trace, silent',
+        'EGRESS_CAPTURE_CLICKHOUSE_URL (env): "ftp://x" expected an http:// or https:// URL',
+      ]),
+    );
+    expect(problems).toHaveLength(5);
+  });
+
+  it('rejects unknown flags', () => {
+    expect(problemsOf(() => loadConfig({ argv: ['--max-byte', '1'], env: {} }))[0]).toMatch(/max-byte/);
+  });
+
+  it('adds --redact-headers to the built-in list instead of replacing it', () => {
+    const config = loadConfig({ argv: ['--redact-headers', 'X-Internal-Token'], env: {} });
+    expect(config.redactHeaders).toEqual([...DEFAULTS.redactHeaders, 'x-internal-token']);
+  });
+
+  it('reads captureBody from a real EgressGateway manifest and reports its problems by path', () => {
+    const example = path.join(REPO_ROOT, 'deploy', 'examples', 'egress-gateway.yaml');
+    const config = loadConfig({ argv: ['--gateway', example], env: {}, loadGateway: gatewayContribution });
+    expect(config.gatewayName).not.toBe('');
+    expect(config.maxBytes).toBeGreaterThan(0);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-config-'));
+    const bad = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(
+      bad,
+      ['apiVersion: clrk.apoxy.dev/v1alpha1', 'kind: EgressGateway', 'metadata: {name: gw}', 'spec:', '  otlp:', '    captureBody:', '      maxBytes: -5'].join('\n'),
+    );
+    const problems = problemsOf(() => loadConfig({ argv: ['--gateway', bad], env: {}, loadGateway: gatewayContribution }));
+    expect(problems.some((problem) => problem.startsWith(`--gateway ${bad}:`) && problem.includes('maxBytes'))).toBe(true);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
