@@ -17,6 +17,9 @@ export const ErrorCodes = {
   CAP_ERR_PROTOCOL: 'an ext_proc stream carried a message the protocol does not allow',
   CAP_ERR_WORKER: 'a body worker failed while building a row',
   CAP_ERR_PENDING_FULL: 'the bound on rows waiting for storage was reached; the row was dropped',
+  CAP_ERR_OTLP_CONFIG: 'the OTLP export settings are invalid (endpoint URL, encoding, compression or size cap)',
+  CAP_ERR_OTLP_EXPORT: 'a batch could not be exported to the OTLP endpoint',
+  CAP_ERR_OTLP_ROW_INVALID: 'a stored row could not be parsed for OTLP export and was skipped',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
