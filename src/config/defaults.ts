@@ -60,4 +60,11 @@ export const DEFAULTS = {
   drainTimeoutMs: 15_000,
   /** Log level (pino): fatal, error, warn, info, debug, trace. */
   logLevel: 'info',
+  /** CA bundle for an https:// ClickHouse URL; empty = the system roots. */
+  clickhouseCaFile: '',
+  /** Admin ClickHouse HTTP interface credentials; an empty user means no authentication (bind to loopback then). */
+  adminUser: '',
+  adminPassword: '',
+  /** The admin ClickHouse HTTP interface is read-only unless this is true. */
+  adminAllowWrites: false,
 } as const;

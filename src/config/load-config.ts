@@ -17,6 +17,8 @@ interface OptionSpec<K extends keyof RuntimeConfig> {
   env: string;
   help: string;
   parse: (raw: string) => RuntimeConfig[K] | { error: string };
+  /** A switch: `--flag` alone means true (the env twin still takes true/false). */
+  boolean?: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -60,6 +62,13 @@ function text(raw: string): string {
   return raw.trim();
 }
 
+function bool(raw: string): boolean | { error: string } {
+  const value = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  return { error: 'expected true or false' };
+}
+
 function clickhouseUrl(raw: string): string | { error: string } {
   const trimmed = raw.trim();
   if (trimmed === '') return '';
@@ -91,6 +100,10 @@ export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
   { key: 'batchMaxDelayMs', flag: 'batch-max-delay-ms', env: 'EGRESS_CAPTURE_BATCH_MAX_DELAY_MS', help: `longest a row waits for its batch (${DEFAULTS.batchMaxDelayMs})`, parse: integer(10, 60_000) },
   { key: 'ttlDays', flag: 'ttl-days', env: 'EGRESS_CAPTURE_TTL_DAYS', help: `days rows are kept, 0 = forever (${DEFAULTS.ttlDays})`, parse: integer(0, 36500) },
   { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'EGRESS_CAPTURE_DRAIN_TIMEOUT_MS', help: `on SIGTERM, wait this long for open streams (${DEFAULTS.drainTimeoutMs})`, parse: integer(0, 600_000) },
+  { key: 'clickhouseCaFile', flag: 'clickhouse-ca-file', env: 'EGRESS_CAPTURE_CLICKHOUSE_CA_FILE', help: 'PEM CA bundle to trust for an https:// --clickhouse-url (default: system roots)', parse: text },
+  { key: 'adminUser', flag: 'admin-user', env: 'EGRESS_CAPTURE_ADMIN_USER', help: 'user the admin ClickHouse HTTP interface requires (default: none, no authentication)', parse: text },
+  { key: 'adminPassword', flag: 'admin-password', env: 'EGRESS_CAPTURE_ADMIN_PASSWORD', help: 'password for --admin-user (prefer the env twin: flags show in ps)', parse: (raw) => raw },
+  { key: 'adminAllowWrites', flag: 'admin-allow-writes', env: 'EGRESS_CAPTURE_ADMIN_ALLOW_WRITES', help: 'let the admin ClickHouse HTTP interface run INSERT and DDL (default: read-only)', parse: bool, boolean: true },
   { key: 'logLevel', flag: 'log-level', env: 'EGRESS_CAPTURE_LOG_LEVEL', help: `log level: ${LOG_LEVELS.join(', ')} (${DEFAULTS.logLevel})`, parse: (raw) => (LOG_LEVELS.includes(raw.trim()) ? raw.trim() : { error: `not one of ${LOG_LEVELS.join(', ')}` }) },
 ];
 
@@ -119,6 +132,10 @@ export function defaultConfig(): RuntimeConfig {
     ttlDays: DEFAULTS.ttlDays,
     drainTimeoutMs: DEFAULTS.drainTimeoutMs,
     logLevel: DEFAULTS.logLevel,
+    clickhouseCaFile: DEFAULTS.clickhouseCaFile,
+    adminUser: DEFAULTS.adminUser,
+    adminPassword: DEFAULTS.adminPassword,
+    adminAllowWrites: DEFAULTS.adminAllowWrites,
     otlpEndpoint: '',
     otlpHeaders: {},
   };
@@ -149,13 +166,13 @@ export interface LoadConfigInput {
  */
 export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   const problems: string[] = [];
-  const parseOptions: Record<string, { type: 'string' }> = {};
-  for (const spec of OPTION_SPECS) parseOptions[spec.flag] = { type: 'string' };
+  const parseOptions: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const spec of OPTION_SPECS) parseOptions[spec.flag] = { type: spec.boolean === true ? 'boolean' : 'string' };
 
-  let flagValues: Record<string, string | undefined> = {};
+  let flagValues: Record<string, string | boolean | undefined> = {};
   try {
     const parsed = parseArgs({ args: input.argv, options: parseOptions, strict: true, allowPositionals: false });
-    flagValues = parsed.values as Record<string, string | undefined>;
+    flagValues = parsed.values as Record<string, string | boolean | undefined>;
   } catch (err) {
     problems.push((err as Error).message);
   }
@@ -181,7 +198,7 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   }
   for (const spec of OPTION_SPECS) {
     const raw = flagValues[spec.flag];
-    if (raw !== undefined) apply(spec, raw, 'flag');
+    if (raw !== undefined) apply(spec, String(raw), 'flag');
   }
 
   // Extra redacted headers add to the built-in list rather than replace it.

@@ -13,6 +13,8 @@ export interface RuntimeConfig {
   dataDir: string;
   /** '' = embedded store. */
   clickhouseUrl: string;
+  /** PEM CA bundle trusted for an https:// clickhouseUrl ('' = the system roots). */
+  clickhouseCaFile: string;
   gatewayFile: string;
   /** Gateway identity from --gateway ('' when none). */
   gatewayName: string;
@@ -35,6 +37,11 @@ export interface RuntimeConfig {
   ttlDays: number;
   drainTimeoutMs: number;
   logLevel: string;
+  /** Credentials the admin port's ClickHouse HTTP interface requires ('' user = no authentication). */
+  adminUser: string;
+  adminPassword: string;
+  /** Let the admin port's ClickHouse HTTP interface run INSERT and DDL (read-only otherwise). */
+  adminAllowWrites: boolean;
   /** OTLP settings from the gateway manifest, kept for the export sink. */
   otlpEndpoint: string;
   otlpHeaders: Record<string, string>;

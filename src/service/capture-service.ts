@@ -73,7 +73,10 @@ export class CaptureService {
 
   private async startParts(): Promise<void> {
     const config = this.config;
-    this.store = config.clickhouseUrl !== '' ? new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays }) : new EmbeddedStore({ dataDir: config.dataDir, ttlDays: config.ttlDays });
+    this.store =
+      config.clickhouseUrl !== ''
+        ? new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays, caFile: config.clickhouseCaFile })
+        : new EmbeddedStore({ dataDir: config.dataDir, ttlDays: config.ttlDays });
     await this.store.open();
     this.batcher = new RowBatcher(this.store, {
       maxRows: config.batchMaxRows,
@@ -98,6 +101,7 @@ export class CaptureService {
       log: this.log,
       isReady: () => this.ready,
       store: this.store,
+      clickhouse: { user: config.adminUser, password: config.adminPassword, allowWrites: config.adminAllowWrites },
     });
     this.adminPort = await this.admin.listen();
     this.grpc = new CaptureServer({
