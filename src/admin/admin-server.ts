@@ -24,6 +24,8 @@ export interface AdminServerOptions {
   log: Logger;
   isReady: () => boolean;
   store: QueryableStore;
+  /** ClickHouse HTTP interface policy: credentials ('' user = none) and whether writes are allowed. */
+  clickhouse?: { user: string; password: string; allowWrites: boolean };
 }
 
 const MAX_QUERY_BYTES = 1024 * 1024;

@@ -18,6 +18,8 @@ import { TABLE, schemaStatements } from './schema';
 export interface RemoteStoreOptions {
   url: string;
   ttlDays: number;
+  /** PEM CA bundle for https URLs ('' or absent = the system roots). */
+  caFile?: string;
 }
 
 export class RemoteStore implements Sink {
