@@ -144,17 +144,23 @@ export class ExchangeRun implements FilterHost {
     await this.req.finished;
     if (this.httpFinished) return;
 
-    if (this.res.noExternalProcess && this.call) this.closeCall('no-response-processing');
-    if (!(await this.feed(this.res, response, normalizeHeaders(response.headers)))) return;
+    // Envoy closes in encodeHeaders, i.e. when the response headers arrive (after the upstream's
+    // latency), not as soon as the request is over: in observability mode the request's messages
+    // are still draining then.
+    const closeBeforeResponse = () => {
+      if (this.res.noExternalProcess && this.call) this.closeCall('no-response-processing');
+    };
+    if (!(await this.feed(this.res, response, normalizeHeaders(response.headers), closeBeforeResponse))) return;
     await this.res.finished;
     this.finishHttp('end-of-exchange');
   }
 
   /** Delivers one HTTP message to its filter; false when the exchange stopped on the way. */
-  private async feed(filter: DirectionFilter, message: HttpMessageSpec, headers: HeaderList): Promise<boolean> {
+  private async feed(filter: DirectionFilter, message: HttpMessageSpec, headers: HeaderList, onHeadersArrive?: () => void): Promise<boolean> {
     const chunks = (message.body ?? []).map(toBodyChunk);
     const trailers = message.trailers && message.trailers.length > 0 ? normalizeHeaders(message.trailers) : undefined;
     if (!(await this.wait(message.delayMs))) return false;
+    onHeadersArrive?.();
     filter.onHeaders(headers, chunks.length === 0 && trailers === undefined);
     if (await this.resetPoint(filter.dir, 0)) return false;
     for (let i = 0; i < chunks.length; i++) {
