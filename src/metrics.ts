@@ -15,6 +15,8 @@ export class CaptureMetrics {
   readonly bodyBytesCaptured = new prom.Counter({ name: 'egress_capture_body_bytes_captured_total', help: 'decoded body bytes stored', labelNames: ['direction'], registers: [this.registry] });
   readonly bodiesTruncated = new prom.Counter({ name: 'egress_capture_bodies_truncated_total', help: 'bodies cut at max bytes', labelNames: ['direction'], registers: [this.registry] });
   readonly bodyNotes = new prom.Counter({ name: 'egress_capture_body_notes_total', help: 'bodies not stored as plain text, by reason', labelNames: ['direction', 'note'], registers: [this.registry] });
+  readonly bodyRedactions = new prom.Counter({ name: 'egress_capture_body_redactions_total', help: 'secrets redacted from stored bodies and folded text, by rule', labelNames: ['rule'], registers: [this.registry] });
+  readonly genAiExchanges = new prom.Counter({ name: 'egress_capture_genai_exchanges_total', help: 'exchanges recognised as model calls and folded', registers: [this.registry] });
   readonly rowsWritten = new prom.Counter({ name: 'egress_capture_rows_written_total', help: 'rows written to storage', labelNames: ['sink'], registers: [this.registry] });
   readonly rowsDropped = new prom.Counter({ name: 'egress_capture_rows_dropped_total', help: 'exchanges that will never be stored, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly rowsPending = new prom.Gauge({ name: 'egress_capture_rows_pending', help: 'rows built or being built but not yet stored', registers: [this.registry] });

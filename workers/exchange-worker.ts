@@ -1,21 +1,64 @@
 /**
- * piscina entry point: one task = one finished exchange. Builds the row and
- * returns it serialized as one JSONEachRow line, so the main thread only
- * concatenates strings.
+ * piscina entry point. Each pool has one thread and runs one task at a time,
+ * and every task of an exchange is sent to the same pool, so the exchange's
+ * stream state (decoders, hash, GenAI fold) stays here between its chunk
+ * tasks and its finish task.
  */
 import { workerData } from 'node:worker_threads';
-import type { ExchangeSnapshot } from '../src/capture/exchange-snapshot';
-import { buildRow, type DirectionStats, type RowBuildOptions } from '../src/processing/build-row';
+import { buildRow } from '../src/processing/build-row';
+import { ExchangeProcessor, type ProcessedBodies } from '../src/processing/exchange-processor';
+import type { ExchangeTask, FinishResult } from '../src/processing/exchange-task';
+import type { WorkerSettings } from '../src/processing/exchange-pipeline';
+import { BodyRedactor } from '../src/processing/genai/body-redactor';
+import { ProviderDetector } from '../src/processing/genai/provider-detection';
 
-const options = workerData as RowBuildOptions;
+const settings = workerData as WorkerSettings;
+const detector = new ProviderDetector(settings.providerMapping);
+const redactor = settings.bodyRedaction === undefined ? undefined : new BodyRedactor(settings.bodyRedaction);
+const processors = new Map<string, ExchangeProcessor>();
+let lastSweepMs = Date.now();
 
-export interface ExchangeTaskResult {
-  line: string;
-  request: DirectionStats;
-  response: DirectionStats;
+function processorFor(captureId: string): ExchangeProcessor {
+  let processor = processors.get(captureId);
+  if (processor === undefined) {
+    processor = new ExchangeProcessor({ maxBytes: settings.maxBytes, headBytes: settings.headBytes, providerDetector: detector, maxEventBytes: settings.maxEventBytes });
+    processors.set(captureId, processor);
+  }
+  return processor;
 }
 
-export default async function processExchange(snapshot: ExchangeSnapshot): Promise<ExchangeTaskResult> {
-  const built = await buildRow(snapshot, options);
-  return { line: JSON.stringify(built.row) + '\n', request: built.request, response: built.response };
+/** Drops state whose finish never came (the exchange was dropped upstream), so memory stays bounded. */
+function sweep(now: number): void {
+  if (now - lastSweepMs < 60_000) return;
+  lastSweepMs = now;
+  for (const [id, processor] of processors) {
+    if (now - processor.lastTouchedMs > settings.staleStateMs) processors.delete(id);
+  }
+}
+
+export default async function handle(task: ExchangeTask): Promise<FinishResult | undefined> {
+  sweep(Date.now());
+  if (task.kind === 'chunk') {
+    await processorFor(task.captureId).push(task.direction, task.bytes, task.context);
+    return undefined;
+  }
+  const snapshot = task.snapshot;
+  const streamed = snapshot.request.bodyStreamed || snapshot.response.bodyStreamed;
+  let processed: ProcessedBodies | undefined;
+  if (streamed && !processors.has(snapshot.captureId)) {
+    // The chunks went to a worker that is gone (restarted): the bodies are incomplete.
+    processed = undefined;
+  } else {
+    const keeps = snapshot.request.bodyPending !== undefined || snapshot.response.bodyPending !== undefined || streamed;
+    processed = keeps ? await processorFor(snapshot.captureId).finish(snapshot, task.context) : undefined;
+  }
+  processors.delete(snapshot.captureId);
+  const built = buildRow(snapshot, settings, processed, redactor);
+  return {
+    line: JSON.stringify(built.row) + '\n',
+    request: built.request,
+    response: built.response,
+    redactions: built.redactions,
+    genAi: processed?.genAi !== undefined,
+  };
 }

@@ -20,17 +20,23 @@ export interface DirectionSnapshot {
   /** True once the headers message for this direction arrived. */
   headersSeen: boolean;
   /**
-   * The first bytes of the body as they came off the wire (still
-   * content-encoded), at most the collector's cap; undefined when the body was
-   * not kept (content type excluded, or no body).
+   * Body bytes (as they came off the wire, still content-encoded) not yet
+   * handed to the worker in chunk tasks; undefined when the body is not kept
+   * (content type excluded, or no body). Large bodies travel in chunk tasks
+   * while they stream; this is the rest.
    */
-  bodyHead?: Uint8Array;
+  bodyPending?: Uint8Array;
+  /** The body went to the worker in chunks before the end (the worker holds state for it). */
+  bodyStreamed: boolean;
+  /**
+   * Workers were too far behind to take more of this body: bytes after that
+   * point were counted, not processed (row note: processing_backlog).
+   */
+  streamAbandoned: boolean;
   /** Total body bytes seen on the wire, including what was not kept. */
   bodySize: number;
   /** Number of body messages received. */
   bodyChunks: number;
-  /** Whether the collector had to drop bytes past its cap. */
-  bodyOverCap: boolean;
   /** Why the body is not kept, when it is not ('' otherwise). */
   bodyAbsentReason: string;
   /** An end marker (end_of_stream or trailers) was seen for this direction. */

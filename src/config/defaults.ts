@@ -60,6 +60,25 @@ export const DEFAULTS = {
   drainTimeoutMs: 15_000,
   /** Log level (pino): fatal, error, warn, info, debug, trace. */
   logLevel: 'info',
+  /**
+   * Share of maxBytes (percent) that keeps the END of a body larger than
+   * maxBytes; the rest keeps its start, with a marker between saying how many
+   * bytes were skipped. The end of an AI stream carries its usage and finish
+   * reason; 0 keeps only the start.
+   */
+  bodyTailPercent: 25,
+  /** YAML file of extra provider mappings (authority, pathPrefix, provider, api); empty = built-in rules only. */
+  providerMappingFile: '',
+  /** Redact secrets (API keys, tokens, passwords) in stored bodies and folded text. */
+  bodyRedaction: true,
+  /** YAML file {remove: [rule names], add: [{name, pattern, flags}]} adjusting the body redaction rules. */
+  bodyRedactionRulesFile: '',
+  /** A kept body is handed to its worker in chunks of about this size while it streams, bytes. */
+  shipChunkBytes: 64 * 1024,
+  /** Body bytes handed to workers but not yet processed; past it, further body bytes are only counted. */
+  processingBacklogMaxBytes: 64 * 1024 * 1024,
+  /** Largest single SSE event / JSON document folded, bytes. */
+  maxEventBytes: 1024 * 1024,
   /** CA bundle for an https:// ClickHouse URL; empty = the system roots. */
   clickhouseCaFile: '',
   /** Admin ClickHouse HTTP interface credentials; an empty user means no authentication (bind to loopback then). */

@@ -4,7 +4,11 @@
  * problems are collected and reported together, each naming the field (flag
  * and env twin) and the offending value, so one restart fixes everything.
  */
+import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { BodyRedactor, type BodyRedactorOptions } from '../processing/genai/body-redactor';
+import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { CaptureError } from '../errors';
 import { DEFAULTS } from './defaults';
 import type { ListenAddress, RuntimeConfig } from './runtime-config';
@@ -105,6 +109,10 @@ export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
   { key: 'adminPassword', flag: 'admin-password', env: 'EGRESS_CAPTURE_ADMIN_PASSWORD', help: 'password for --admin-user (prefer the env twin: flags show in ps)', parse: (raw) => raw },
   { key: 'adminAllowWrites', flag: 'admin-allow-writes', env: 'EGRESS_CAPTURE_ADMIN_ALLOW_WRITES', help: 'let the admin ClickHouse HTTP interface run INSERT and DDL (default: read-only)', parse: bool, boolean: true },
   { key: 'logLevel', flag: 'log-level', env: 'EGRESS_CAPTURE_LOG_LEVEL', help: `log level: ${LOG_LEVELS.join(', ')} (${DEFAULTS.logLevel})`, parse: (raw) => (LOG_LEVELS.includes(raw.trim()) ? raw.trim() : { error: `not one of ${LOG_LEVELS.join(', ')}` }) },
+  { key: 'bodyTailPercent', flag: 'body-tail-percent', env: 'EGRESS_CAPTURE_BODY_TAIL_PERCENT', help: `share of --max-bytes that keeps the end of a longer body, 0-90 (${DEFAULTS.bodyTailPercent})`, parse: integer(0, 90) },
+  { key: 'providerMappingFile', flag: 'provider-mapping', env: 'EGRESS_CAPTURE_PROVIDER_MAPPING', help: 'YAML list of {authority, pathPrefix, provider, api} declaring AI endpoints beyond the built-in ones', parse: text },
+  { key: 'bodyRedaction', flag: 'body-redaction', env: 'EGRESS_CAPTURE_BODY_REDACTION', help: `redact secrets in stored bodies: true or false (${DEFAULTS.bodyRedaction})`, parse: bool },
+  { key: 'bodyRedactionRulesFile', flag: 'body-redaction-rules', env: 'EGRESS_CAPTURE_BODY_REDACTION_RULES', help: 'YAML {remove: [rule], add: [{name, pattern, flags}]} adjusting the body redaction rules', parse: text },
 ];
 
 export function defaultConfig(): RuntimeConfig {
@@ -132,6 +140,15 @@ export function defaultConfig(): RuntimeConfig {
     ttlDays: DEFAULTS.ttlDays,
     drainTimeoutMs: DEFAULTS.drainTimeoutMs,
     logLevel: DEFAULTS.logLevel,
+    bodyTailPercent: DEFAULTS.bodyTailPercent,
+    providerMappingFile: DEFAULTS.providerMappingFile,
+    providerMapping: [],
+    bodyRedaction: DEFAULTS.bodyRedaction,
+    bodyRedactionRulesFile: DEFAULTS.bodyRedactionRulesFile,
+    bodyRedactionRules: {},
+    shipChunkBytes: DEFAULTS.shipChunkBytes,
+    processingBacklogMaxBytes: DEFAULTS.processingBacklogMaxBytes,
+    maxEventBytes: DEFAULTS.maxEventBytes,
     clickhouseCaFile: DEFAULTS.clickhouseCaFile,
     adminUser: DEFAULTS.adminUser,
     adminPassword: DEFAULTS.adminPassword,
@@ -229,10 +246,63 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
     }
   }
 
+  loadGenAiFiles(config, problems);
+
   if (problems.length > 0) {
     throw new CaptureError('CAP_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   return config;
+}
+
+/**
+ * Reads the provider mapping and redaction rule files and validates them with
+ * the same classes the workers use, so a bad entry stops start-up with its
+ * field and value named instead of failing inside a worker.
+ */
+function loadGenAiFiles(config: RuntimeConfig, problems: string[]): void {
+  const readYaml = (flag: string, file: string): unknown => {
+    try {
+      return parseYaml(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      problems.push(`--${flag}: "${file}" ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const reportGenAi = (flag: string, file: string, err: unknown): void => {
+    const issues = (err as { issues?: unknown[] }).issues;
+    if (Array.isArray(issues) && issues.length > 0) for (const issue of issues) problems.push(`--${flag} ${file}: ${typeof issue === 'string' ? issue : JSON.stringify(issue)}`);
+    else problems.push(`--${flag} ${file}: ${(err as Error).message}`);
+  };
+  if (config.providerMappingFile !== '') {
+    const parsed = readYaml('provider-mapping', config.providerMappingFile);
+    if (parsed !== undefined) {
+      if (!Array.isArray(parsed)) {
+        problems.push(`--provider-mapping ${config.providerMappingFile}: expected a YAML list of {authority, pathPrefix, provider, api}`);
+      } else {
+        try {
+          new ProviderDetector(parsed as ProviderMappingEntry[]);
+          config.providerMapping = parsed as ProviderMappingEntry[];
+        } catch (err) {
+          reportGenAi('provider-mapping', config.providerMappingFile, err);
+        }
+      }
+    }
+  }
+  if (config.bodyRedactionRulesFile !== '') {
+    const parsed = readYaml('body-redaction-rules', config.bodyRedactionRulesFile);
+    if (parsed !== undefined) {
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        problems.push(`--body-redaction-rules ${config.bodyRedactionRulesFile}: expected a YAML mapping {remove: [...], add: [...]}`);
+      } else {
+        try {
+          new BodyRedactor(parsed as BodyRedactorOptions);
+          config.bodyRedactionRules = parsed as BodyRedactorOptions;
+        } catch (err) {
+          reportGenAi('body-redaction-rules', config.bodyRedactionRulesFile, err);
+        }
+      }
+    }
+  }
 }
 
 export function formatListen(address: ListenAddress): string {

@@ -2,6 +2,9 @@
  * The capture service's runtime configuration: plain values, no Kubernetes
  * or Envoy types. Defaults and units: src/config/defaults.ts.
  */
+import type { BodyRedactorOptions } from '../processing/genai/body-redactor';
+import type { ProviderMappingEntry } from '../processing/genai/provider-detection';
+
 export interface ListenAddress {
   host: string;
   port: number;
@@ -37,6 +40,17 @@ export interface RuntimeConfig {
   ttlDays: number;
   drainTimeoutMs: number;
   logLevel: string;
+  bodyTailPercent: number;
+  providerMappingFile: string;
+  /** Parsed from providerMappingFile (validated at load). */
+  providerMapping: ProviderMappingEntry[];
+  bodyRedaction: boolean;
+  bodyRedactionRulesFile: string;
+  /** Parsed from bodyRedactionRulesFile (validated at load). */
+  bodyRedactionRules: BodyRedactorOptions;
+  shipChunkBytes: number;
+  processingBacklogMaxBytes: number;
+  maxEventBytes: number;
   /** Credentials the admin port's ClickHouse HTTP interface requires ('' user = no authentication). */
   adminUser: string;
   adminPassword: string;

@@ -13,9 +13,10 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ExchangeAssembler, type AssemblerLimits } from '../capture/exchange-assembler';
+import { ExchangeAssembler, type AssemblerLimits, type BodyShipper } from '../capture/exchange-assembler';
 import type { ContentTypeFilter } from '../capture/content-type-filter';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
+import type { BodyContext } from '../processing/exchange-task';
 import type { CaptureMetrics } from '../metrics';
 import { acknowledgment, streamedBodyEcho } from './replies';
 import type { ProcessingRequest, ProcessingResponse } from './protocol';
@@ -28,7 +29,9 @@ export interface StreamContext {
   idleTimeoutMs: number;
   metrics: CaptureMetrics;
   log: Logger;
-  onExchange: (snapshot: ExchangeSnapshot) => void;
+  /** Hands chunks of large kept bodies to the exchange's worker while they stream. */
+  shipBody: BodyShipper;
+  onExchange: (snapshot: ExchangeSnapshot, context: BodyContext) => void;
 }
 
 export class ProcessStream {
@@ -42,7 +45,7 @@ export class ProcessStream {
     private readonly ctx: StreamContext,
     private readonly onDone: (stream: ProcessStream) => void,
   ) {
-    this.assembler = new ExchangeAssembler(ctx.limits, ctx.contentTypes);
+    this.assembler = new ExchangeAssembler(ctx.limits, ctx.contentTypes, ctx.shipBody);
     this.idleTimer = setTimeout(() => this.onIdle(), ctx.idleTimeoutMs);
     this.idleTimer.unref();
     call.on('data', (message: ProcessingRequest) => this.handleMessage(message));
@@ -114,7 +117,7 @@ export class ProcessStream {
       if (this.assembler.messageCount > 0) {
         const snapshot = this.assembler.finish(reason);
         this.ctx.metrics.exchanges.inc({ outcome: snapshot.outcome });
-        this.ctx.onExchange(snapshot);
+        this.ctx.onExchange(snapshot, this.assembler.context);
       }
       this.onDone(this);
     }

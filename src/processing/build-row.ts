@@ -8,7 +8,10 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from '../capture/exchange-snapshot';
 import type { ExchangeRow } from '../capture/exchange-row';
-import { decodeBody } from './decode-body';
+import type { BodyStreamResult } from './body-stream-processor';
+import type { ProcessedBodies } from './exchange-processor';
+import type { BodyRedactor } from './genai/body-redactor';
+import type { GenAiSummary } from './genai/genai-summary';
 import { isUtf8Prefix, renderHeaderValue, utf8CutLength } from './text-rendering';
 
 export interface RowBuildOptions {
@@ -27,6 +30,8 @@ export interface RowBuildResult {
   row: ExchangeRow;
   request: DirectionStats;
   response: DirectionStats;
+  /** Body secrets redacted, per rule. */
+  redactions: Record<string, number>;
 }
 
 const CAPTURED_BY = hostname();
@@ -70,41 +75,42 @@ interface RenderedBody {
   truncated: boolean;
   note: string;
   capturedBytes: number;
+  decodedSize: number;
+  sha256: string;
 }
 
-async function renderBody(direction: DirectionSnapshot, contentEncoding: string, maxBytes: number, includeBody: boolean): Promise<RenderedBody> {
-  const head = direction.bodyHead;
-  if (!includeBody && head !== undefined) {
-    return { text: '', captured: false, truncated: false, note: 'body_processing_failed', capturedBytes: 0 };
+const NOT_PROCESSED = { decodedSize: 0, sha256: '' };
+
+/** Body text for the row from what the worker's stream processor kept (undefined: not kept, or the worker is gone). */
+function renderBody(direction: DirectionSnapshot, processed: BodyStreamResult | undefined, maxBytes: number, redactor: BodyRedactor | undefined, redactions: Record<string, number>): RenderedBody {
+  if (processed === undefined) {
+    const note = direction.bodySize === 0 ? 'no_body' : direction.bodyAbsentReason !== '' ? direction.bodyAbsentReason : 'body_processing_failed';
+    return { text: '', captured: false, truncated: false, note, capturedBytes: 0, ...NOT_PROCESSED };
   }
-  if (head === undefined || head.length === 0) {
-    return { text: '', captured: false, truncated: false, note: direction.bodyAbsentReason, capturedBytes: 0 };
-  }
-  const decoded = await decodeBody(head, contentEncoding, maxBytes);
-  let bytes: Uint8Array;
-  let truncated = direction.bodyOverCap;
-  switch (decoded.kind) {
-    case 'identity':
-      bytes = decoded.data;
-      break;
-    case 'decoded':
-      bytes = decoded.data;
-      truncated = truncated || decoded.overCap;
-      break;
+  const common = { decodedSize: processed.decodedBytes, sha256: processed.sha256 };
+  const backlog = direction.streamAbandoned;
+  switch (processed.decodeStatus) {
     case 'failed':
     case 'unsupported': {
       // Stored raw (base64, since JSON cannot carry arbitrary bytes) and flagged.
-      const note = decoded.kind === 'failed' ? 'undecodable_stored_base64' : 'unsupported_encoding_stored_base64';
-      return base64Body(head, maxBytes, direction.bodyOverCap, note);
+      const note = processed.decodeStatus === 'failed' ? 'undecodable_stored_base64' : 'unsupported_encoding_stored_base64';
+      return { ...base64Body(processed.rawHead, maxBytes, processed.wireBytes > processed.rawHead.length, note), ...common };
     }
+    default:
+      break;
   }
-  if (!isUtf8Prefix(bytes)) return base64Body(bytes, maxBytes, truncated, 'binary_stored_base64');
+  const bytes = processed.rendered;
+  if (!isUtf8Prefix(bytes)) return { ...base64Body(bytes, maxBytes, processed.truncated, 'binary_stored_base64'), ...common };
   let cut = utf8CutLength(bytes, maxBytes);
-  if (cut < bytes.length) truncated = true;
-  // A sequence cut off by the capture cap itself is not valid text either.
   while (cut > 0 && cut === bytes.length && !isCompleteUtf8End(bytes)) cut = utf8CutLength(bytes, cut - 1);
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, cut).toString('utf8');
-  return { text, captured: true, truncated, note: '', capturedBytes: cut };
+  let text = Buffer.from(bytes.buffer, bytes.byteOffset, cut).toString('utf8');
+  if (redactor !== undefined) {
+    const result = redactor.redact(text);
+    text = result.text;
+    for (const [rule, count] of Object.entries(result.redactions)) redactions[rule] = (redactions[rule] ?? 0) + count;
+  }
+  const note = processed.decodeStatus === 'bomb_stopped' ? 'decompression_stopped' : backlog ? 'processing_backlog' : '';
+  return { text, captured: true, truncated: processed.truncated || cut < bytes.length || backlog, note, capturedBytes: Buffer.byteLength(text), ...common };
 }
 
 function isCompleteUtf8End(bytes: Uint8Array): boolean {
@@ -121,7 +127,7 @@ function isCompleteUtf8End(bytes: Uint8Array): boolean {
   return continuation === expected;
 }
 
-function base64Body(bytes: Uint8Array, maxBytes: number, alreadyTruncated: boolean, note: string): RenderedBody {
+function base64Body(bytes: Uint8Array, maxBytes: number, alreadyTruncated: boolean, note: string): Omit<RenderedBody, 'decodedSize' | 'sha256'> {
   // base64 grows 4/3: keep the stored text within maxBytes.
   const rawLimit = Math.floor(maxBytes / 4) * 3;
   const kept = bytes.length > rawLimit ? bytes.subarray(0, rawLimit) : bytes;
@@ -145,19 +151,83 @@ export function formatTimestampNs(epochNs: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${fraction}`;
 }
 
-export async function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOptions, includeBodies = true): Promise<RowBuildResult> {
+function capText(text: string, redactor: BodyRedactor | undefined, redactions: Record<string, number>): string {
+  if (redactor === undefined || text === '') return text;
+  const result = redactor.redact(text);
+  for (const [rule, count] of Object.entries(result.redactions)) redactions[rule] = (redactions[rule] ?? 0) + count;
+  return result.text;
+}
+
+/** GenAI columns; all empty when the exchange is not a recognised model call. */
+function genAiColumns(summary: GenAiSummary | undefined, redactor: BodyRedactor | undefined, redactions: Record<string, number>): Pick<ExchangeRow, GenAiColumn> {
+  if (summary === undefined) return EMPTY_GENAI;
+  const toolCalls = summary.toolCalls.map((call) => ({ ...call, arguments: capText(call.arguments, redactor, redactions) }));
+  return {
+    GenAiProvider: summary.provider,
+    GenAiOperation: summary.operation,
+    GenAiApi: summary.api,
+    GenAiRequestModel: summary.requestModel ?? '',
+    GenAiResponseModel: summary.responseModel ?? '',
+    GenAiResponseId: summary.responseId ?? '',
+    GenAiStreaming: summary.streaming,
+    GenAiInputTokens: summary.inputTokens,
+    GenAiOutputTokens: summary.outputTokens,
+    GenAiCachedInputTokens: summary.cachedInputTokens,
+    GenAiCacheCreationInputTokens: summary.cacheCreationInputTokens,
+    GenAiReasoningTokens: summary.reasoningTokens,
+    GenAiUsageSource: summary.usageSource,
+    GenAiFinishReasons: summary.finishReasons,
+    GenAiOutputText: capText(summary.outputText, redactor, redactions),
+    GenAiOutputTextTruncated: summary.outputTextTruncated,
+    GenAiToolCalls: toolCalls.length === 0 ? '' : JSON.stringify(toolCalls),
+    GenAiEventCount: summary.eventCount,
+    GenAiErrorType: summary.errorType ?? '',
+    GenAiErrorMessage: summary.errorMessage ?? '',
+    GenAiComplete: summary.complete,
+  };
+}
+
+type GenAiColumn = Extract<keyof ExchangeRow, `GenAi${string}`>;
+
+const EMPTY_GENAI: Pick<ExchangeRow, GenAiColumn> = Object.freeze({
+  GenAiProvider: '',
+  GenAiOperation: '',
+  GenAiApi: '',
+  GenAiRequestModel: '',
+  GenAiResponseModel: '',
+  GenAiResponseId: '',
+  GenAiStreaming: false,
+  GenAiInputTokens: null,
+  GenAiOutputTokens: null,
+  GenAiCachedInputTokens: null,
+  GenAiCacheCreationInputTokens: null,
+  GenAiReasoningTokens: null,
+  GenAiUsageSource: '',
+  GenAiFinishReasons: [],
+  GenAiOutputText: '',
+  GenAiOutputTextTruncated: false,
+  GenAiToolCalls: '',
+  GenAiEventCount: 0,
+  GenAiErrorType: '',
+  GenAiErrorMessage: '',
+  GenAiComplete: false,
+});
+
+/**
+ * Builds the row. `processed` is what the worker's stream processors kept;
+ * without it (a failed worker) the row keeps everything but the bodies.
+ */
+export function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOptions, processed?: ProcessedBodies, redactor?: BodyRedactor): RowBuildResult {
   const redact = new Set(options.redactHeaders);
   const request = renderHeaders(snapshot.request.headers, redact);
   const response = renderHeaders(snapshot.response.headers, redact);
   const requestTrailers = renderHeaders(snapshot.request.trailers, redact);
   const responseTrailers = renderHeaders(snapshot.response.trailers, redact);
 
-  const requestEncoding = request.first['content-encoding'] ?? '';
-  const responseEncoding = response.first['content-encoding'] ?? '';
-  const [requestBody, responseBody] = await Promise.all([
-    renderBody(snapshot.request, requestEncoding, options.maxBytes, includeBodies),
-    renderBody(snapshot.response, responseEncoding, options.maxBytes, includeBodies),
-  ]);
+  const redactions: Record<string, number> = {};
+  const requestBody = renderBody(snapshot.request, processed?.request, options.maxBytes, redactor, redactions);
+  const responseBody = renderBody(snapshot.response, processed?.response, options.maxBytes, redactor, redactions);
+  const genAi = genAiColumns(processed?.genAi, redactor, redactions);
   const trace = parseTraceparent(request.first['traceparent']);
   const status = Number(response.pseudo[':status'] ?? '0');
 
@@ -179,21 +249,29 @@ export async function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOpti
     ResponseTrailers: responseTrailers.map,
     RequestContentType: request.first['content-type'] ?? '',
     ResponseContentType: response.first['content-type'] ?? '',
-    RequestContentEncoding: requestEncoding,
-    ResponseContentEncoding: responseEncoding,
+    RequestContentEncoding: request.first['content-encoding'] ?? '',
+    ResponseContentEncoding: response.first['content-encoding'] ?? '',
     RequestBody: requestBody.text,
     ResponseBody: responseBody.text,
     RequestBodyCaptured: requestBody.captured,
     ResponseBodyCaptured: responseBody.captured,
     RequestBodySize: snapshot.request.bodySize,
     ResponseBodySize: snapshot.response.bodySize,
+    RequestBodyDecodedSize: requestBody.decodedSize,
+    ResponseBodyDecodedSize: responseBody.decodedSize,
+    RequestBodySha256: requestBody.sha256,
+    ResponseBodySha256: responseBody.sha256,
     RequestBodyTruncated: requestBody.truncated,
     ResponseBodyTruncated: responseBody.truncated,
     RequestBodyNote: requestBody.note,
     ResponseBodyNote: responseBody.note,
-    DurationMs: Math.round(snapshot.durationMs * 1000) / 1000,
-    ResponseHeadersMs: snapshot.responseHeadersMs < 0 ? -1 : Math.round(snapshot.responseHeadersMs * 1000) / 1000,
+    DurationMs: roundMs(snapshot.durationMs),
+    ResponseHeadersMs: snapshot.responseHeadersMs < 0 ? -1 : roundMs(snapshot.responseHeadersMs),
+    ResponseFirstChunkMs: snapshot.response.firstBodyChunkMs < 0 ? -1 : roundMs(snapshot.response.firstBodyChunkMs),
+    ResponseMaxChunkGapMs: roundMs(snapshot.response.maxBodyGapMs),
     Outcome: snapshot.outcome,
+    ...genAi,
+    BodyRedactions: redactions,
     Metadata: snapshot.metadata,
     Attributes: snapshot.attributes,
     ObservabilityMode: snapshot.observabilityMode,
@@ -204,5 +282,10 @@ export async function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOpti
     row,
     request: { capturedBytes: requestBody.capturedBytes, truncated: requestBody.truncated, note: requestBody.note },
     response: { capturedBytes: responseBody.capturedBytes, truncated: responseBody.truncated, note: responseBody.note },
+    redactions,
   };
+}
+
+function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }

@@ -1,59 +1,85 @@
 /**
- * Moves finished exchanges from the gRPC event loop to the body workers and
- * their rows on to storage.
+ * Moves exchanges from the gRPC event loop to the body workers, and their
+ * rows on to storage.
  *
- *   ProcessStream ──snapshot──▶ submit ──(transfer bodies)──▶ piscina worker
- *                                                               │ buildRow
- *   RowBatcher ◀──────── JSONEachRow line ◀────────────────────┘
+ *   ExchangeAssembler ──chunk tasks (large bodies, while they stream)──┐
+ *   ProcessStream ──finish task (snapshot + last bytes)────────────────┤
+ *                                                                      ▼
+ *                                   worker pool chosen by CaptureId (sticky)
+ *                                   ExchangeProcessor: decode, fold, hash, head+tail
+ *                                                                      │ JSONEachRow line
+ *   onRow ◀────────────────────────────────────────────────────────────┘
  *
- * submit() never blocks and never throws: when the worker queue is full the
- * exchange is dropped and counted (rows_dropped{reason="worker_queue_full"});
- * when a worker fails the row is built on this thread without bodies, so the
- * record survives and says why its bodies are missing.
+ * Every task of one exchange goes to the same single-thread pool, because
+ * its decoder, hash and GenAI fold state live in that worker's memory. Body
+ * buffers are transferred, never copied across. Nothing here blocks or
+ * throws into the caller:
+ * - chunk tasks beyond `backlogMaxBytes` are refused, and that body is then
+ *   only counted (row note processing_backlog);
+ * - a full finish queue drops the exchange and counts it
+ *   (rows_dropped{reason="worker_queue_full"});
+ * - when a worker fails, the row is built on this thread without bodies, so
+ *   the record survives and says why its bodies are missing.
  */
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
 import type { CaptureMetrics } from '../metrics';
-import { buildRow, type DirectionStats, type RowBuildOptions } from './build-row';
+import { buildRow, type RowBuildOptions } from './build-row';
+import type { BodyContext, ChunkDirection, ChunkTask, FinishResult, FinishTask } from './exchange-task';
+import type { ProviderMappingEntry } from './genai/provider-detection';
+import type { BodyRedactorOptions } from './genai/body-redactor';
 
 export const EXCHANGE_WORKER_FILE = path.resolve(__dirname, '..', '..', 'workers', 'exchange-worker.js');
 
-interface ExchangeTaskResult {
-  line: string;
-  request: DirectionStats;
-  response: DirectionStats;
+/** What every worker is started with (structured-cloned into workerData). */
+export interface WorkerSettings extends RowBuildOptions {
+  /** Bytes of a long body kept from its start; the rest of maxBytes keeps its end. */
+  headBytes: number;
+  providerMapping: ProviderMappingEntry[];
+  /** undefined: body secret redaction off. */
+  bodyRedaction: BodyRedactorOptions | undefined;
+  maxEventBytes: number;
+  /** Worker state of an exchange untouched this long is dropped (its finish never came). */
+  staleStateMs: number;
 }
 
 export interface ExchangePipelineOptions {
   workerThreads: number;
   queueMax: number;
-  build: RowBuildOptions;
+  backlogMaxBytes: number;
+  settings: WorkerSettings;
   metrics: CaptureMetrics;
   log: Logger;
   onRow: (line: string) => void;
 }
 
 export class ExchangePipeline {
-  private readonly pool: Piscina;
+  private readonly pools: Piscina[];
   private inFlight = 0;
+  private backlogBytes = 0;
   private idleWaiters: Array<() => void> = [];
+  /** Exchanges whose chunk task failed: their worker state is gone, the body is incomplete. */
+  private readonly brokenStreams = new Set<string>();
 
   constructor(private readonly options: ExchangePipelineOptions) {
-    this.pool = new Piscina({
-      filename: EXCHANGE_WORKER_FILE,
-      minThreads: options.workerThreads,
-      maxThreads: options.workerThreads,
-      maxQueue: options.queueMax,
-      // Row building is async (streaming decoders); let a thread overlap a few.
-      concurrentTasksPerWorker: 4,
-      workerData: options.build,
-      idleTimeout: Number.MAX_SAFE_INTEGER,
-    });
-    this.pool.on('error', (err: Error) => {
-      options.metrics.errors.inc({ kind: 'worker_crash' });
-      options.log.error({ err: err.message }, 'CAP_ERR_WORKER: body worker crashed');
+    this.pools = Array.from({ length: Math.max(1, options.workerThreads) }, () => {
+      const pool = new Piscina({
+        filename: EXCHANGE_WORKER_FILE,
+        minThreads: 1,
+        maxThreads: 1,
+        // One task at a time: an exchange's tasks must run in order on its state.
+        concurrentTasksPerWorker: 1,
+        maxQueue: options.queueMax,
+        workerData: options.settings,
+        idleTimeout: Number.MAX_SAFE_INTEGER,
+      });
+      pool.on('error', (err: Error) => {
+        options.metrics.errors.inc({ kind: 'worker_crash' });
+        options.log.error({ err: err.message }, 'CAP_ERR_WORKER: body worker crashed');
+      });
+      return pool;
     });
   }
 
@@ -61,34 +87,66 @@ export class ExchangePipeline {
     return this.inFlight;
   }
 
-  submit(snapshot: ExchangeSnapshot): void {
+  /** Hands a chunk of a streaming body to its exchange's worker; false when the backlog is full. */
+  readonly shipChunk = (captureId: string, direction: ChunkDirection, bytes: Uint8Array, context: BodyContext): boolean => {
+    const pool = this.poolFor(captureId);
+    if (this.backlogBytes + bytes.length > this.options.backlogMaxBytes || pool.queueSize >= this.options.queueMax) {
+      this.options.metrics.errors.inc({ kind: 'processing_backlog' });
+      return false;
+    }
+    this.backlogBytes += bytes.length;
+    const task: ChunkTask = { kind: 'chunk', captureId, direction, bytes, context };
+    pool
+      .run(task, { transferList: [bytes.buffer as ArrayBuffer] })
+      .catch((err: Error) => {
+        this.brokenStreams.add(captureId);
+        this.options.metrics.errors.inc({ kind: 'worker_task_failed' });
+        this.options.log.error({ err: err.message, captureId }, 'CAP_ERR_WORKER: body chunk could not be processed');
+      })
+      .finally(() => {
+        this.backlogBytes -= bytes.length;
+      });
+    return true;
+  };
+
+  submit(snapshot: ExchangeSnapshot, context: BodyContext): void {
     const metrics = this.options.metrics;
     metrics.bodyBytesSeen.inc({ direction: 'request' }, snapshot.request.bodySize);
     metrics.bodyBytesSeen.inc({ direction: 'response' }, snapshot.response.bodySize);
-    if (this.pool.queueSize >= this.options.queueMax) {
+    const pool = this.poolFor(snapshot.captureId);
+    if (pool.queueSize >= this.options.queueMax) {
       metrics.rowsDropped.inc({ reason: 'worker_queue_full' });
       this.options.log.warn({ captureId: snapshot.captureId }, 'CAP_ERR_PENDING_FULL: worker queue full; exchange dropped');
+      this.brokenStreams.delete(snapshot.captureId);
       return;
-    }
-    const transfer: ArrayBuffer[] = [];
-    for (const head of [snapshot.request.bodyHead, snapshot.response.bodyHead]) {
-      if (head !== undefined && head.buffer instanceof ArrayBuffer && !transfer.includes(head.buffer)) transfer.push(head.buffer);
     }
     this.inFlight += 1;
     metrics.rowsPending.inc();
-    this.pool
-      .run(snapshot, { transferList: transfer })
-      .then((result: ExchangeTaskResult) => this.deliver(result))
+    const settled = (): void => {
+      this.inFlight -= 1;
+      metrics.rowsPending.dec();
+      if (this.inFlight === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
+    };
+    if (this.brokenStreams.delete(snapshot.captureId)) {
+      // The worker lost this exchange's body state; keep the record without bodies.
+      this.fallback(snapshot, new Error('an earlier body chunk failed'));
+      settled();
+      return;
+    }
+    const transfer: ArrayBuffer[] = [];
+    for (const pending of [snapshot.request.bodyPending, snapshot.response.bodyPending]) {
+      if (pending !== undefined) transfer.push(pending.buffer as ArrayBuffer);
+    }
+    const task: FinishTask = { kind: 'finish', snapshot, context };
+    pool
+      .run(task, { transferList: transfer })
+      .then((result: FinishResult) => this.deliver(result))
       .catch((err: Error) => this.fallback(snapshot, err))
-      .finally(() => {
-        this.inFlight -= 1;
-        metrics.rowsPending.dec();
-        if (this.inFlight === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const resolve of waiters) resolve();
-        }
-      });
+      .finally(settled);
   }
 
   /** Resolves once every submitted exchange has produced its row. */
@@ -99,10 +157,17 @@ export class ExchangePipeline {
 
   async close(): Promise<void> {
     await this.whenIdle();
-    await this.pool.destroy();
+    await Promise.all(this.pools.map((pool) => pool.destroy()));
   }
 
-  private deliver(result: ExchangeTaskResult): void {
+  private poolFor(captureId: string): Piscina {
+    if (this.pools.length === 1) return this.pools[0]!;
+    // The id's random tail spreads exchanges evenly.
+    const index = parseInt(captureId.slice(-4), 16) % this.pools.length;
+    return this.pools[index]!;
+  }
+
+  private deliver(result: FinishResult): void {
     const metrics = this.options.metrics;
     for (const direction of ['request', 'response'] as const) {
       const stats = result[direction];
@@ -110,15 +175,17 @@ export class ExchangePipeline {
       if (stats.truncated) metrics.bodiesTruncated.inc({ direction });
       if (stats.note !== '' && stats.note !== 'no_body') metrics.bodyNotes.inc({ direction, note: stats.note });
     }
+    for (const [rule, count] of Object.entries(result.redactions)) metrics.bodyRedactions.inc({ rule }, count);
+    if (result.genAi) metrics.genAiExchanges.inc();
     this.options.onRow(result.line);
   }
 
-  private async fallback(snapshot: ExchangeSnapshot, err: Error): Promise<void> {
+  private fallback(snapshot: ExchangeSnapshot, err: Error): void {
     this.options.metrics.errors.inc({ kind: 'worker_task_failed' });
     this.options.log.error({ err: err.message, captureId: snapshot.captureId }, 'CAP_ERR_WORKER: row built without bodies after a worker failure');
     try {
-      const built = await buildRow(snapshot, this.options.build, false);
-      this.deliver({ line: JSON.stringify(built.row) + '\n', request: built.request, response: built.response });
+      const built = buildRow(snapshot, this.options.settings);
+      this.deliver({ line: JSON.stringify(built.row) + '\n', request: built.request, response: built.response, redactions: {}, genAi: false });
     } catch (inner) {
       this.options.metrics.rowsDropped.inc({ reason: 'row_build_failed' });
       this.options.log.error({ err: (inner as Error).message, captureId: snapshot.captureId }, 'CAP_ERR_WORKER: row could not be built; exchange dropped');

@@ -89,7 +89,16 @@ export class CaptureService {
     this.pipeline = new ExchangePipeline({
       workerThreads: config.workerThreads,
       queueMax: config.workerQueueMax,
-      build: { maxBytes: config.maxBytes, redactHeaders: config.redactHeaders },
+      backlogMaxBytes: config.processingBacklogMaxBytes,
+      settings: {
+        maxBytes: config.maxBytes,
+        redactHeaders: config.redactHeaders,
+        headBytes: Math.floor((config.maxBytes * (100 - config.bodyTailPercent)) / 100),
+        providerMapping: config.providerMapping,
+        bodyRedaction: config.bodyRedaction ? config.bodyRedactionRules : undefined,
+        maxEventBytes: config.maxEventBytes,
+        staleStateMs: 2 * config.streamIdleTimeoutMs + 60_000,
+      },
       metrics: this.metrics,
       log: this.log,
       onRow: (line) => this.batcher.add(line),
@@ -113,12 +122,13 @@ export class CaptureService {
       metrics: this.metrics,
       log: this.log,
       stream: {
-        limits: { maxBytes: config.maxBytes, headerValueMaxBytes: HEADER_VALUE_MAX_BYTES },
+        limits: { maxBytes: config.maxBytes, headerValueMaxBytes: HEADER_VALUE_MAX_BYTES, shipChunkBytes: config.shipChunkBytes },
         contentTypes: new ContentTypeFilter(config.includeContentTypes),
         idleTimeoutMs: config.streamIdleTimeoutMs,
         metrics: this.metrics,
         log: this.log,
-        onExchange: (snapshot) => this.pipeline.submit(snapshot),
+        shipBody: this.pipeline.shipChunk,
+        onExchange: (snapshot, context) => this.pipeline.submit(snapshot, context),
       },
     });
     this.grpcPort = await this.grpc.listen();

@@ -22,6 +22,7 @@ interface Row {
   ResponseBodyTruncated: boolean;
   ResponseBodyCaptured: boolean;
   ResponseBodySize: string;
+  ResponseBodyDecodedSize: string;
 }
 
 function requestHeaders(path: string, extra: Array<[string, string | Buffer]> = []) {
@@ -106,8 +107,12 @@ describe('bad input', () => {
     expect(bomb.length).toBeLessThan(4096); // fits in the capture cap whole
     await exchange(client, [requestHeaders('/gzip-bomb'), { request_body: { body: Buffer.from('{}'), end_of_stream: true }, metadata_context: {} }, responseHeaders([['content-encoding', 'gzip']]), { response_body: { body: bomb, end_of_stream: true }, metadata_context: {} }]);
     const row = await rowFor('/gzip-bomb');
-    expect(row.ResponseBody.length).toBe(4096);
+    expect(Buffer.byteLength(row.ResponseBody)).toBeLessThanOrEqual(4096);
+    expect(row.ResponseBody.startsWith('    ')).toBe(true);
     expect(row.ResponseBodyTruncated).toBe(true);
+    expect(row.ResponseBodyNote).toBe('decompression_stopped');
+    // Decoding stopped long before the 3 MiB the bomb expands to.
+    expect(Number(row.ResponseBodyDecodedSize)).toBeLessThan(1024 * 1024);
     expect(Number(row.ResponseBodySize)).toBe(bomb.length);
   });
 

@@ -1,0 +1,169 @@
+/**
+ * One direction's body inside a worker, fed chunk by chunk as it comes off
+ * the wire, in bounded memory whatever the body's length:
+ *
+ *   wire bytes ─▶ SHA-256 (of the wire bytes) ─▶ Content-Encoding decoder ─▶ head+tail buffer
+ *                                                                         └─▶ onDecoded (GenAI folding)
+ *
+ * Decoding is streaming (gzip, deflate, br, zstd), tolerant of a body cut
+ * short (sync flush), and guarded against decompression bombs: once the
+ * decoded output is past the kept size and more than BOMB_RATIO times the
+ * wire bytes, decoding stops and the row says so. If the encoding does not
+ * decode, the first wire bytes are kept raw so the row can store them
+ * base64-encoded.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { Transform } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { HeadTailBuffer } from './genai/head-tail-buffer';
+import { parseContentEncoding } from './decode-body';
+
+/** Decoded/wire ratio past which a body counts as a decompression bomb (real JSON/SSE stays well under 50). */
+export const BOMB_RATIO = 200;
+const OUTPUT_CHUNK_BYTES = 16 * 1024;
+
+export interface BodyStreamOptions {
+  contentEncoding: string;
+  /** Rendered body size, marker included. */
+  maxBytes: number;
+  /** Bytes kept from the start when the body is larger than maxBytes; the rest of maxBytes keeps the end. */
+  headBytes: number;
+  onDecoded?: (bytes: Uint8Array) => void;
+}
+
+export type DecodeStatus = 'identity' | 'decoded' | 'failed' | 'unsupported' | 'bomb_stopped';
+
+export interface BodyStreamResult {
+  /** Decoded bytes: head, skip marker, tail (or everything when it fitted). */
+  rendered: Uint8Array;
+  /** True when bytes were skipped or decoding stopped early. */
+  truncated: boolean;
+  decodeStatus: DecodeStatus;
+  decodeError: string;
+  wireBytes: number;
+  decodedBytes: number;
+  sha256: string;
+  /** First wire bytes, for storing a body that did not decode. */
+  rawHead: Uint8Array;
+}
+
+function createDecoder(coding: string): Transform | undefined {
+  const common = { chunkSize: OUTPUT_CHUNK_BYTES };
+  switch (coding) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip({ ...common, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    case 'deflate':
+      return zlib.createInflate({ ...common, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    case 'br':
+      return zlib.createBrotliDecompress({ ...common, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+    case 'zstd':
+      return zlib.createZstdDecompress({ ...common, finishFlush: zlib.constants.ZSTD_e_flush } as zlib.ZstdOptions);
+    default:
+      return undefined;
+  }
+}
+
+export class BodyStreamProcessor {
+  private readonly hash: Hash = createHash('sha256');
+  private readonly buffer: HeadTailBuffer;
+  private readonly rawHead: Uint8Array;
+  private rawHeadLength = 0;
+  private wireBytes = 0;
+  private decodedBytes = 0;
+  private status: DecodeStatus = 'identity';
+  private error = '';
+  private decoder: Transform | undefined;
+  /** Settles when the decoder can make no more progress (error, or destroyed after a bomb). */
+  private stopped: Promise<void> | undefined;
+  private ended = false;
+
+  constructor(private readonly options: BodyStreamOptions) {
+    this.buffer = new HeadTailBuffer({ maxBytes: Math.max(options.maxBytes, 1), headBytes: Math.min(options.headBytes, options.maxBytes) });
+    this.rawHead = new Uint8Array(options.maxBytes);
+    const codings = parseContentEncoding(options.contentEncoding);
+    if (codings.length > 1) {
+      // Stacked encodings are legal but essentially unseen; keep them raw rather than half-decode.
+      this.status = 'unsupported';
+      this.error = `stacked content-encoding "${options.contentEncoding}"`;
+    } else if (codings.length === 1) {
+      this.decoder = createDecoder(codings[0]!);
+      if (this.decoder === undefined) {
+        this.status = 'unsupported';
+        this.error = `content-encoding "${codings[0]}"`;
+      } else {
+        this.status = 'decoded';
+        this.decoder.on('data', (chunk: Buffer) => this.accept(chunk));
+        this.stopped = new Promise((resolve) => {
+          this.decoder!.once('close', () => resolve());
+          this.decoder!.once('error', (err: Error) => {
+            if (this.status === 'decoded') {
+              // Nothing came out: not that encoding. Something came out: the body's start is still good.
+              if (this.decodedBytes === 0) this.status = 'failed';
+              this.error = err.message;
+            }
+            resolve();
+          });
+        });
+      }
+    }
+  }
+
+  async push(bytes: Uint8Array): Promise<void> {
+    if (this.ended || bytes.length === 0) return;
+    this.wireBytes += bytes.length;
+    this.hash.update(bytes);
+    if (this.rawHeadLength < this.rawHead.length) {
+      const take = Math.min(bytes.length, this.rawHead.length - this.rawHeadLength);
+      this.rawHead.set(bytes.subarray(0, take), this.rawHeadLength);
+      this.rawHeadLength += take;
+    }
+    if (this.status === 'identity') {
+      this.accept(bytes);
+      return;
+    }
+    if (this.status !== 'decoded' || this.decoder === undefined || this.decoder.destroyed) return;
+    const decoder = this.decoder;
+    await Promise.race([new Promise<void>((resolve) => decoder.write(bytes, () => resolve())), this.stopped]);
+  }
+
+  async end(): Promise<BodyStreamResult> {
+    if (!this.ended) {
+      this.ended = true;
+      const decoder = this.decoder;
+      if (decoder !== undefined && this.status === 'decoded' && !decoder.destroyed) {
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            decoder.once('end', () => resolve());
+            decoder.end();
+          }),
+          this.stopped,
+        ]);
+      }
+      decoder?.destroy();
+    }
+    const render = this.buffer.renderBytes();
+    return {
+      rendered: render.body,
+      truncated: render.truncated || this.status === 'bomb_stopped',
+      decodeStatus: this.status,
+      decodeError: this.error,
+      wireBytes: this.wireBytes,
+      decodedBytes: this.decodedBytes,
+      sha256: this.wireBytes > 0 ? this.hash.digest('hex') : '',
+      rawHead: this.rawHead.subarray(0, this.rawHeadLength),
+    };
+  }
+
+  private accept(bytes: Uint8Array): void {
+    if (this.status === 'bomb_stopped') return;
+    this.decodedBytes += bytes.length;
+    this.buffer.push(bytes);
+    this.options.onDecoded?.(bytes);
+    if (this.status === 'decoded' && this.decodedBytes > this.options.maxBytes && this.decodedBytes > BOMB_RATIO * this.wireBytes) {
+      this.status = 'bomb_stopped';
+      this.error = `decoded size passed ${BOMB_RATIO}x the wire size; decoding stopped`;
+      this.decoder?.destroy();
+    }
+  }
+}
