@@ -16,7 +16,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { HeadTailBuffer } from './genai/head-tail-buffer';
-import { parseContentEncoding } from './decode-body';
+import { parseContentEncoding } from './content-encoding';
 
 /** Decoded/wire ratio past which a body counts as a decompression bomb (real JSON/SSE stays well under 50). */
 export const BOMB_RATIO = 200;
