@@ -29,6 +29,25 @@ export class CaptureMetrics {
   });
   readonly errors = new prom.Counter({ name: 'egress_capture_errors_total', help: 'errors, by kind', labelNames: ['kind'], registers: [this.registry] });
 
+  // Spool and per-sink delivery (src/spool, src/sinks/delivery). Per sink:
+  // captured = delivered + pending + sum(dropped by reason).
+  /** Set by the service: fills the spool/pending gauges from live state when they are read. */
+  spoolGaugeSource: (() => { spoolBytes: number; spoolSegments: number; pending: Record<string, number> }) | undefined;
+  readonly sinkRecords = new prom.Counter({ name: 'egress_capture_sink_records_total', help: 'records per sink: captured (entered its queue, incl. found in the spool at start) and delivered', labelNames: ['sink', 'state'], registers: [this.registry] });
+  readonly sinkDropped = new prom.Counter({ name: 'egress_capture_sink_dropped_total', help: 'records a sink will never get, by reason', labelNames: ['sink', 'reason'], registers: [this.registry] });
+  readonly sinkBodiesDropped = new prom.Counter({ name: 'egress_capture_sink_bodies_dropped_total', help: 'records a sink gets without their bodies, by reason', labelNames: ['sink', 'reason'], registers: [this.registry] });
+  readonly sinkPending: prom.Gauge<'sink'> = new prom.Gauge({
+    name: 'egress_capture_sink_pending_records',
+    help: 'records in the spool not yet delivered to a sink',
+    labelNames: ['sink'],
+    registers: [this.registry],
+    collect: (): void => {
+      for (const [sink, pending] of Object.entries(this.spoolGaugeSource?.().pending ?? {})) this.sinkPending.set({ sink }, pending);
+    },
+  });
+  readonly spoolBytes: prom.Gauge = new prom.Gauge({ name: 'egress_capture_spool_bytes', help: 'bytes of spool segment files on disk', registers: [this.registry], collect: (): void => this.spoolBytes.set(this.spoolGaugeSource?.().spoolBytes ?? 0) });
+  readonly spoolSegments: prom.Gauge = new prom.Gauge({ name: 'egress_capture_spool_segments', help: 'spool segment files on disk', registers: [this.registry], collect: (): void => this.spoolSegments.set(this.spoolGaugeSource?.().spoolSegments ?? 0) });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics !== false) prom.collectDefaultMetrics({ register: this.registry, prefix: 'egress_capture_' });
   }

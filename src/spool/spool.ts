@@ -1,0 +1,576 @@
+/**
+ * The durable spool between capture and the sinks.
+ *
+ * Every finished exchange is appended here (one record per JSONEachRow
+ * line, see record-format.ts) before any sink sees it; each sink reads the
+ * spool through its own SpoolConsumer with its own persisted cursor, so a
+ * slow or dead sink holds back only its own cursor, never capture or the
+ * other sink.
+ *
+ * Layout of <data-dir>/spool/:
+ *   spool.json            spool identity (random id, last segment number ever used)
+ *   000000000042.seg      append-only segments; the highest one is written, the others are sealed
+ *   cursor-<sink>.json    per-sink cursor (see spool-consumer.ts)
+ *
+ * Positions are (segment, record index). Segment numbers are never reused
+ * (the last one is kept in spool.json), and every run appends to a fresh
+ * segment, so a position names the same record forever — which is what makes
+ * batch ids derived from positions safe as ClickHouse deduplication tokens.
+ *
+ * Durability (fsyncIntervalMs): appends are written with write(2) at once,
+ * so they survive a process crash (kill -9) as soon as append() returns;
+ * surviving a kernel crash or power loss needs fdatasync, which is grouped:
+ * at most one per fsyncIntervalMs (default 100 ms) covering every append
+ * since the last one. 0 = fdatasync inside every append (each exchange costs a
+ * disk flush on the event loop: safest, slowest). Larger values lose at most
+ * that window of exchanges on power loss and cost fewer flushes.
+ *
+ * Disk budget (maxBytes, whole files): when an append would exceed it, the
+ * spool frees space in this order, counting every loss per sink —
+ *   1. rewrite sealed segments, oldest first, with their bodies emptied
+ *      (RequestBodyNote/ResponseBodyNote = dropped_spool_full);
+ *   2. empty the bodies of the incoming record itself;
+ *   3. delete whole segments, oldest first (records dropped, reason spool_full).
+ * Metadata is dropped only after every body in the spool is gone.
+ *
+ * Single-threaded by design: append(), budget work and index updates are
+ * synchronous on the event loop, reads of record bytes are asynchronous but
+ * take their file descriptor and offsets in the same tick, so a concurrent
+ * rewrite (rename over) or deletion (unlink) never mixes two versions.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { fsyncDirSync, readJsonFile, writeJsonAtomicSync } from './atomic-file';
+import { stripBodies } from './body-stripper';
+import {
+  FLAG_BODIES_STRIPPED,
+  RECORD_HEADER_BYTES,
+  SEGMENT_HEADER_BYTES,
+  encodeRecord,
+  encodeSegmentHeader,
+  scanSegment,
+  validRecordAt,
+} from './record-format';
+import { SpoolConsumer, type ConsumerHooks } from './spool-consumer';
+
+export interface SpoolPosition {
+  segment: number;
+  record: number;
+}
+
+export function comparePositions(a: SpoolPosition, b: SpoolPosition): number {
+  return a.segment !== b.segment ? a.segment - b.segment : a.record - b.record;
+}
+
+export interface SpoolOptions {
+  /** The spool directory itself (normally <data-dir>/spool). */
+  dir: string;
+  segmentMaxBytes: number;
+  maxBytes: number;
+  fsyncIntervalMs: number;
+  log?: Logger;
+}
+
+/** What opening the spool found on disk. */
+export interface SpoolRecovery {
+  segments: number;
+  records: number;
+  bytes: number;
+  /** Torn last records cut off (a crash during write, or unsynced pages lost). */
+  tornTailRecords: number;
+  /** Damaged regions in the middle of a segment that were skipped. */
+  corruptRegions: number;
+  /** Segment files whose header was unreadable, renamed to *.corrupt. */
+  unreadableSegments: number;
+}
+
+export interface SpoolStats {
+  appended: number;
+  appendFailed: number;
+  fsyncs: number;
+  segmentsStripped: number;
+  segmentsDropped: number;
+  segmentsDeleted: number;
+}
+
+/** Why append() refused a record; the reason label of the per-sink drop counter. */
+export type AppendFailureReason = 'spool_write_failed' | 'spool_record_too_large' | 'spool_closed';
+
+export class Segment {
+  constructor(
+    readonly seq: number,
+    readonly file: string,
+    public offsets: number[],
+    public lengths: number[],
+    public size: number,
+    public flags: number,
+  ) {}
+
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  /** Payload bytes of records [from, count). */
+  payloadBytesFrom(from: number): number {
+    const count = this.offsets.length;
+    if (from >= count) return 0;
+    const end = this.offsets[count - 1]! + RECORD_HEADER_BYTES + this.lengths[count - 1]!;
+    return end - this.offsets[from]! - RECORD_HEADER_BYTES * (count - from);
+  }
+}
+
+interface SpoolMeta {
+  format: 1;
+  spoolId: string;
+  lastSegment: number;
+}
+
+const META_FILE = 'spool.json';
+const SEGMENT_NAME = /^(\d{12,})\.seg$/;
+
+export function segmentFileName(seq: number): string {
+  return `${String(seq).padStart(12, '0')}.seg`;
+}
+
+export class Spool {
+  readonly dir: string;
+  readonly spoolId: string;
+  readonly recovery: SpoolRecovery = { segments: 0, records: 0, bytes: 0, tornTailRecords: 0, corruptRegions: 0, unreadableSegments: 0 };
+  readonly stats: SpoolStats = { appended: 0, appendFailed: 0, fsyncs: 0, segmentsStripped: 0, segmentsDropped: 0, segmentsDeleted: 0 };
+  /** Ascending by seq; the last one is the active (written) segment. */
+  private readonly segments: Segment[] = [];
+  private activeFd = -1;
+  private totalBytes = 0;
+  private lastSegment: number;
+  private readonly consumers = new Map<string, SpoolConsumer>();
+  private readonly appendListeners = new Set<() => void>();
+  private syncTimer: NodeJS.Timeout | undefined;
+  private lastSyncAt = 0;
+  private dirty = false;
+  private closed = false;
+
+  private constructor(private readonly options: SpoolOptions) {
+    this.dir = options.dir;
+    fs.mkdirSync(this.dir, { recursive: true });
+    const meta = readJsonFile<SpoolMeta>(path.join(this.dir, META_FILE));
+    this.spoolId = meta?.spoolId ?? randomBytes(6).toString('hex');
+    this.lastSegment = meta?.lastSegment ?? 0;
+  }
+
+  /** Opens (or creates) the spool, repairs what a crash left behind, and starts a fresh segment. */
+  static open(options: SpoolOptions): Spool {
+    const spool = new Spool(options);
+    spool.recover();
+    spool.startSegment();
+    return spool;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  get maxBytes(): number {
+    return this.options.maxBytes;
+  }
+
+  /** Records currently in the spool (delivered or not). */
+  get records(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.count, 0);
+  }
+
+  /** The position right after the last appended record. */
+  endPosition(): SpoolPosition {
+    const active = this.active;
+    return { segment: active.seq, record: active.count };
+  }
+
+  onAppend(listener: () => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  /** A reader with its own persisted cursor; `hooks` receive its accounting events. */
+  registerConsumer(name: string, hooks: ConsumerHooks): SpoolConsumer {
+    if (!/^[a-z0-9_-]+$/.test(name)) throw new Error(`invalid spool consumer name "${name}"`);
+    if (this.consumers.has(name)) throw new Error(`spool consumer "${name}" is already registered`);
+    const consumer = new SpoolConsumer(this, name, hooks);
+    this.consumers.set(name, consumer);
+    return consumer;
+  }
+
+  /**
+   * Appends one JSONEachRow line. Never throws: a record that cannot be
+   * stored is counted as captured and dropped (with the reason) for every
+   * consumer, and false is returned.
+   */
+  append(line: string): boolean {
+    let reason: AppendFailureReason = 'spool_write_failed';
+    try {
+      if (this.closed) {
+        reason = 'spool_closed';
+        throw new Error('the spool is closed');
+      }
+      let record = encodeRecord(Buffer.from(line, 'utf8'));
+      let strippable: string | undefined = line;
+      if (SEGMENT_HEADER_BYTES + record.length > this.options.maxBytes) {
+        // Alone larger than the whole budget: only its metadata can be kept.
+        const stripped = stripBodies(line);
+        if (stripped !== undefined) record = encodeRecord(Buffer.from(stripped, 'utf8'));
+        if (SEGMENT_HEADER_BYTES + record.length > this.options.maxBytes) {
+          reason = 'spool_record_too_large';
+          throw new Error(`record of ${record.length} bytes exceeds the spool budget of ${this.options.maxBytes} bytes`);
+        }
+        this.forEachConsumer((consumer) => consumer.hooks.bodiesDropped(1, 'spool_full'));
+        strippable = undefined;
+      }
+      if (this.totalBytes + record.length > this.options.maxBytes) record = this.makeRoom(record, strippable);
+      if (this.active.count > 0 && this.active.size + record.length > this.options.segmentMaxBytes) this.rotate();
+      this.writeActive(record);
+    } catch (err) {
+      this.stats.appendFailed += 1;
+      this.options.log?.error({ err: (err as Error).message, reason }, 'CAP_ERR_SPOOL_WRITE: record not spooled; dropped');
+      this.forEachConsumer((consumer) => {
+        consumer.hooks.captured(1, 'appended');
+        consumer.hooks.dropped(1, reason);
+      });
+      return false;
+    }
+    this.stats.appended += 1;
+    this.forEachConsumer((consumer) => consumer.hooks.captured(1, 'appended'));
+    this.scheduleSync();
+    for (const listener of this.appendListeners) listener();
+    return true;
+  }
+
+  /** Forces everything appended so far to stable storage. */
+  sync(): void {
+    if (this.activeFd < 0) return;
+    if (this.syncTimer !== undefined) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    fs.fdatasyncSync(this.activeFd);
+    this.dirty = false;
+    this.lastSyncAt = Date.now();
+    this.stats.fsyncs += 1;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.sync();
+    } catch (err) {
+      this.options.log?.error({ err: (err as Error).message }, 'CAP_ERR_SPOOL_WRITE: final fsync failed');
+    }
+    this.closed = true;
+    if (this.activeFd >= 0) fs.closeSync(this.activeFd);
+    this.activeFd = -1;
+  }
+
+  // ---- used by SpoolConsumer ------------------------------------------------------------------
+
+  /** The first existing position at or after `pos`. */
+  normalize(pos: SpoolPosition): SpoolPosition {
+    for (const segment of this.segments) {
+      if (segment.seq < pos.segment) continue;
+      if (segment.seq === pos.segment) {
+        if (pos.record < segment.count || segment === this.active) return { segment: segment.seq, record: Math.min(pos.record, segment.count) };
+        continue;
+      }
+      return { segment: segment.seq, record: 0 };
+    }
+    return this.endPosition();
+  }
+
+  segment(seq: number): Segment | undefined {
+    return this.segments.find((segment) => segment.seq === seq);
+  }
+
+  isActive(segment: Segment): boolean {
+    return segment === this.active;
+  }
+
+  /** Records and payload bytes at or after `pos`. */
+  countFrom(pos: SpoolPosition): { records: number; bytes: number } {
+    const start = this.normalize(pos);
+    let records = 0;
+    let bytes = 0;
+    for (const segment of this.segments) {
+      if (segment.seq < start.segment) continue;
+      const from = segment.seq === start.segment ? start.record : 0;
+      records += Math.max(0, segment.count - from);
+      bytes += segment.payloadBytesFrom(from);
+    }
+    return { records, bytes };
+  }
+
+  /**
+   * Takes the offsets of records [record, record+count) of `seq` and opens the
+   * file in the same tick, then reads and checks them. Records whose checksum
+   * no longer matches are returned as undefined.
+   */
+  async readRange(seq: number, record: number, count: number): Promise<Array<Buffer | undefined>> {
+    const segment = this.segment(seq);
+    if (segment === undefined || record + count > segment.count) throw new Error(`spool range ${seq}:${record}+${count} is gone`);
+    const offsets = segment.offsets.slice(record, record + count);
+    const lengths = segment.lengths.slice(record, record + count);
+    const fd = fs.openSync(segment.file, 'r');
+    try {
+      const start = offsets[0]!;
+      const end = offsets[count - 1]! + RECORD_HEADER_BYTES + lengths[count - 1]!;
+      const buffer = Buffer.allocUnsafe(end - start);
+      let filled = 0;
+      while (filled < buffer.length) {
+        const { bytesRead } = await new Promise<{ bytesRead: number }>((resolve, reject) =>
+          fs.read(fd, buffer, filled, buffer.length - filled, start + filled, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead }))),
+        );
+        if (bytesRead === 0) throw new Error(`spool segment ${seq} is shorter than its index`);
+        filled += bytesRead;
+      }
+      return offsets.map((offset, i) => {
+        const at = offset - start;
+        return validRecordAt(buffer, at) ? buffer.subarray(at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + lengths[i]!) : undefined;
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Deletes sealed segments every registered consumer has acknowledged. */
+  collect(): void {
+    if (this.consumers.size === 0) return;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      const end: SpoolPosition = { segment: oldest.seq, record: oldest.count };
+      const everyoneDone = [...this.consumers.values()].every((consumer) => comparePositions(consumer.acknowledged, end) >= 0);
+      if (!everyoneDone) return;
+      this.removeSegment(oldest);
+      this.stats.segmentsDeleted += 1;
+    }
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private forEachConsumer(fn: (consumer: SpoolConsumer) => void): void {
+    for (const consumer of this.consumers.values()) fn(consumer);
+  }
+
+  private recover(): void {
+    const names = fs.readdirSync(this.dir);
+    for (const name of names) if (name.endsWith('.tmp')) fs.rmSync(path.join(this.dir, name), { force: true });
+    const seqs = names
+      .map((name) => SEGMENT_NAME.exec(name))
+      .filter((match): match is RegExpExecArray => match !== null)
+      .map((match) => Number(match[1]))
+      .sort((a, b) => a - b);
+    for (const seq of seqs) {
+      this.lastSegment = Math.max(this.lastSegment, seq);
+      const file = path.join(this.dir, segmentFileName(seq));
+      const buffer = fs.readFileSync(file);
+      const scan = scanSegment(buffer);
+      if (scan === undefined) {
+        if (buffer.length < SEGMENT_HEADER_BYTES) {
+          // Died while creating the segment: nothing was ever in it.
+          fs.rmSync(file, { force: true });
+        } else {
+          this.recovery.unreadableSegments += 1;
+          fs.renameSync(file, `${file}.corrupt`);
+          this.options.log?.error({ file }, 'CAP_ERR_SPOOL_CORRUPT: spool segment header unreadable; moved aside');
+        }
+        continue;
+      }
+      if (scan.validLength < buffer.length) fs.truncateSync(file, scan.validLength);
+      this.recovery.tornTailRecords += scan.tornTail;
+      this.recovery.corruptRegions += scan.corruptRegions;
+      if (scan.corruptRegions > 0) this.options.log?.error({ file, regions: scan.corruptRegions }, 'CAP_ERR_SPOOL_CORRUPT: damaged spool records skipped');
+      if (scan.offsets.length === 0) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
+      this.segments.push(new Segment(seq, file, scan.offsets, scan.lengths, scan.validLength, scan.flags));
+      this.totalBytes += scan.validLength;
+      this.recovery.segments += 1;
+      this.recovery.records += scan.offsets.length;
+    }
+    this.recovery.bytes = this.totalBytes;
+    if (this.recovery.tornTailRecords > 0) this.options.log?.warn({ records: this.recovery.tornTailRecords }, 'spool: torn record at the end of a segment cut off (crash during write)');
+  }
+
+  /** Creates the next segment and makes it the active one. */
+  private startSegment(): void {
+    const seq = this.lastSegment + 1;
+    // Persist the number first: a segment number must never be handed out twice.
+    writeJsonAtomicSync(path.join(this.dir, META_FILE), { format: 1, spoolId: this.spoolId, lastSegment: seq } satisfies SpoolMeta);
+    this.lastSegment = seq;
+    const file = path.join(this.dir, segmentFileName(seq));
+    const fd = fs.openSync(file, 'w');
+    const header = encodeSegmentHeader(0);
+    fs.writeSync(fd, header, 0, header.length, 0);
+    fs.fdatasyncSync(fd);
+    fsyncDirSync(this.dir);
+    this.activeFd = fd;
+    this.segments.push(new Segment(seq, file, [], [], header.length, 0));
+    this.totalBytes += header.length;
+  }
+
+  /** Seals the active segment and starts the next one. */
+  private rotate(): void {
+    if (this.syncTimer !== undefined) clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    fs.fdatasyncSync(this.activeFd);
+    this.stats.fsyncs += 1;
+    this.dirty = false;
+    fs.closeSync(this.activeFd);
+    this.activeFd = -1;
+    this.startSegment();
+  }
+
+  private writeActive(record: Buffer): void {
+    const active = this.active;
+    let written = 0;
+    try {
+      while (written < record.length) written += fs.writeSync(this.activeFd, record, written, record.length - written, active.size + written);
+    } catch (err) {
+      // Leave no half record behind (ENOSPC after a partial write): the next append starts clean.
+      if (written > 0) {
+        try {
+          fs.ftruncateSync(this.activeFd, active.size);
+        } catch {
+          // Replay's checksum catches what this could not undo.
+        }
+      }
+      throw err;
+    }
+    active.offsets.push(active.size);
+    active.lengths.push(record.length - RECORD_HEADER_BYTES);
+    active.size += record.length;
+    this.totalBytes += record.length;
+  }
+
+  private scheduleSync(): void {
+    if (this.options.fsyncIntervalMs === 0) {
+      fs.fdatasyncSync(this.activeFd);
+      this.stats.fsyncs += 1;
+      return;
+    }
+    this.dirty = true;
+    if (this.syncTimer !== undefined) return;
+    const wait = Math.max(0, this.lastSyncAt + this.options.fsyncIntervalMs - Date.now());
+    this.syncTimer = setTimeout(() => this.backgroundSync(), wait);
+    this.syncTimer.unref();
+  }
+
+  private backgroundSync(): void {
+    this.syncTimer = undefined;
+    if (!this.dirty || this.activeFd < 0) return;
+    this.dirty = false;
+    this.lastSyncAt = Date.now();
+    fs.fdatasync(this.activeFd, (err) => {
+      if (err !== null && err.code !== 'EBADF') this.options.log?.error({ err: err.message }, 'CAP_ERR_SPOOL_WRITE: spool fsync failed');
+      else this.stats.fsyncs += 1;
+    });
+  }
+
+  /** Frees space for `record` following the budget order in the header comment; returns the record to write. */
+  private makeRoom(record: Buffer, line: string | undefined): Buffer {
+    const max = this.options.maxBytes;
+    for (const segment of this.segments) {
+      if (this.totalBytes + record.length <= max) break;
+      if (segment === this.active || (segment.flags & FLAG_BODIES_STRIPPED) !== 0) continue;
+      this.stripSegment(segment);
+    }
+    if (this.totalBytes + record.length > max && line !== undefined) {
+      const stripped = stripBodies(line);
+      if (stripped !== undefined) {
+        record = encodeRecord(Buffer.from(stripped, 'utf8'));
+        this.forEachConsumer((consumer) => consumer.hooks.bodiesDropped(1, 'spool_full'));
+      }
+    }
+    while (this.totalBytes + record.length > max) {
+      if (this.segments.length === 1) {
+        if (this.active.count === 0) break;
+        this.rotate();
+      }
+      this.dropSegment(this.segments[0]!);
+    }
+    return record;
+  }
+
+  /** Rewrites a sealed segment with its bodies emptied (same records, same order, same indexes). */
+  private stripSegment(segment: Segment): void {
+    // Marked first so a failing rewrite is not retried on every append.
+    segment.flags |= FLAG_BODIES_STRIPPED;
+    try {
+      const buffer = fs.readFileSync(segment.file);
+      const parts: Buffer[] = [encodeSegmentHeader(segment.flags)];
+      const offsets: number[] = [];
+      const lengths: number[] = [];
+      const strippedIndexes: number[] = [];
+      let size = SEGMENT_HEADER_BYTES;
+      for (let i = 0; i < segment.count; i++) {
+        const start = segment.offsets[i]! + RECORD_HEADER_BYTES;
+        let payload = buffer.subarray(start, start + segment.lengths[i]!);
+        const stripped = stripBodies(payload.toString('utf8'));
+        if (stripped !== undefined) {
+          payload = Buffer.from(stripped, 'utf8');
+          strippedIndexes.push(i);
+        }
+        const encoded = encodeRecord(payload);
+        parts.push(encoded);
+        offsets.push(size);
+        lengths.push(payload.length);
+        size += encoded.length;
+      }
+      const tmp = `${segment.file}.tmp`;
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        fs.writeSync(fd, Buffer.concat(parts));
+        fs.fdatasyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, segment.file);
+      fsyncDirSync(this.dir);
+      this.totalBytes += size - segment.size;
+      segment.offsets = offsets;
+      segment.lengths = lengths;
+      segment.size = size;
+      this.stats.segmentsStripped += 1;
+      this.forEachConsumer((consumer) => {
+        const from = consumer.unreadFrom(segment.seq);
+        const lost = strippedIndexes.filter((index) => index >= from).length;
+        if (lost > 0) consumer.hooks.bodiesDropped(lost, 'spool_full');
+      });
+      this.options.log?.warn({ segment: segment.seq, records: strippedIndexes.length, bytes: size }, 'spool over budget: bodies of the oldest segment dropped');
+    } catch (err) {
+      this.options.log?.error({ err: (err as Error).message, segment: segment.seq }, 'CAP_ERR_SPOOL_WRITE: could not rewrite a spool segment without bodies');
+    }
+  }
+
+  /** Deletes the oldest segment although some consumer still needs it: counted as dropped for that consumer. */
+  private dropSegment(segment: Segment): void {
+    this.forEachConsumer((consumer) => {
+      const from = consumer.unreadFrom(segment.seq);
+      const lost = Math.max(0, segment.count - from);
+      if (lost > 0) consumer.hooks.dropped(lost, 'spool_full');
+      consumer.skipPast(segment.seq);
+    });
+    this.options.log?.error({ segment: segment.seq, records: segment.count }, 'CAP_ERR_SPOOL_FULL: spool over budget with every body already dropped; oldest segment deleted');
+    this.removeSegment(segment);
+    this.stats.segmentsDropped += 1;
+  }
+
+  private removeSegment(segment: Segment): void {
+    fs.rmSync(segment.file, { force: true });
+    this.segments.splice(this.segments.indexOf(segment), 1);
+    this.totalBytes -= segment.size;
+  }
+}
