@@ -1,20 +1,23 @@
 /**
  * Assembles one exchange from the messages of one ext_proc stream.
  *
- * It only records: which headers arrived, the first bytes of each body (via
- * BodyCollector), sizes, timings and end markers. Everything costly (decoding,
- * cutting, redaction, serialization) happens later in a worker on the
- * snapshot this produces. The outcome is inferred at the end from what the
+ * It only records and forwards: which headers arrived, sizes, timings and end
+ * markers; the bytes of kept bodies are handed to the exchange's worker in
+ * chunks of `shipChunkBytes` while they stream (so memory per stream stays
+ * bounded by that, whatever the body's size), the rest with the snapshot.
+ * Everything costly (decoding, folding, cutting, redaction, serialization)
+ * happens in the worker. The outcome is inferred at the end from what the
  * stream showed, because Envoy has no explicit "done" message in several
  * cases (trailers in SKIP mode, client resets, local replies): see
  * exchange-outcome.ts.
  */
 import { performance } from 'node:perf_hooks';
-import { BodyCollector } from './body-collector';
 import { newCaptureId } from './capture-id';
+import { PendingBody } from './pending-body';
 import type { ContentTypeFilter } from './content-type-filter';
 import { ExchangeOutcome } from './exchange-outcome';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from './exchange-snapshot';
+import type { BodyContext, ChunkDirection } from '../processing/exchange-task';
 import {
   BodySendMode,
   EXT_PROC_ATTRIBUTES_KEY,
@@ -28,7 +31,16 @@ export interface AssemblerLimits {
   maxBytes: number;
   /** Longest header value kept, in bytes; longer values are cut with a marker. */
   headerValueMaxBytes: number;
+  /** A kept body is handed to the worker in chunks of about this size while it streams. */
+  shipChunkBytes: number;
 }
+
+/**
+ * Hands body chunks of a still-open exchange to its worker. Returns false
+ * when the workers are too far behind to take more (the body's remaining
+ * bytes are then counted, not processed).
+ */
+export type BodyShipper = (captureId: string, direction: ChunkDirection, bytes: Uint8Array, context: BodyContext) => boolean;
 
 const BODY_MODE_NAMES = ['NONE', 'STREAMED', 'BUFFERED', 'BUFFERED_PARTIAL', 'FULL_DUPLEX_STREAMED', 'GRPC'];
 
@@ -46,25 +58,27 @@ class DirectionState {
   firstChunkMs = -1;
   lastChunkMs = -1;
   maxGapMs = 0;
-  readonly body: BodyCollector;
-
-  constructor(maxBytes: number) {
-    this.body = new BodyCollector(maxBytes);
-  }
+  totalBytes = 0;
+  chunks = 0;
+  streamed = false;
+  abandoned = false;
+  readonly pending = new PendingBody();
 
   snapshot(): DirectionSnapshot {
-    const bodyHead = this.keepBody ? this.body.take() : undefined;
+    const bodyPending = this.keepBody && !this.abandoned ? this.pending.take() : undefined;
+    this.pending.clear();
     let bodyAbsentReason = '';
-    if (this.body.totalBytes === 0) bodyAbsentReason = 'no_body';
+    if (this.totalBytes === 0) bodyAbsentReason = 'no_body';
     else if (!this.keepBody) bodyAbsentReason = this.absentReason;
     return {
       headers: this.headers,
       trailers: this.trailers,
       headersSeen: this.headersSeen,
-      bodyHead,
-      bodySize: this.body.totalBytes,
-      bodyChunks: this.body.chunks,
-      bodyOverCap: this.body.overCap,
+      bodyPending,
+      bodyStreamed: this.streamed,
+      streamAbandoned: this.abandoned,
+      bodySize: this.totalBytes,
+      bodyChunks: this.chunks,
       bodyAbsentReason,
       ended: this.ended,
       firstBodyChunkMs: this.firstChunkMs,
@@ -86,14 +100,28 @@ export class ExchangeAssembler {
   private readonly attributes: Record<string, string> = {};
   private readonly metadata: Record<string, string> = {};
 
+  /** What the worker needs to know about this exchange, filled in as headers arrive. */
+  readonly context: BodyContext = {
+    method: '',
+    authority: '',
+    path: '',
+    requestContentType: '',
+    requestContentEncoding: '',
+    statusCode: 0,
+    responseContentType: '',
+    responseContentEncoding: '',
+    awsErrorType: '',
+  };
+
   constructor(
     private readonly limits: AssemblerLimits,
     private readonly contentTypes: ContentTypeFilter,
+    private readonly shipBody: BodyShipper,
   ) {
     this.startMono = performance.now();
     this.captureId = newCaptureId();
-    this.request = new DirectionState(limits.maxBytes);
-    this.response = new DirectionState(limits.maxBytes);
+    this.request = new DirectionState();
+    this.response = new DirectionState();
   }
 
   get messageCount(): number {
@@ -122,6 +150,7 @@ export class ExchangeAssembler {
       case 'request_headers': {
         const part = message.request_headers!;
         this.takeHeaders(this.request, part.headers);
+        this.takeRequestContext();
         if (part.end_of_stream === true) this.request.ended = true;
         return true;
       }
@@ -129,14 +158,15 @@ export class ExchangeAssembler {
         const part = message.response_headers!;
         this.responseHeadersMs = performance.now() - this.startMono;
         this.takeHeaders(this.response, part.headers);
+        this.takeResponseContext();
         if (part.end_of_stream === true) this.response.ended = true;
         return true;
       }
       case 'request_body':
-        this.takeBody(this.request, message.request_body!.body, message.request_body!.end_of_stream === true);
+        this.takeBody('request', this.request, message.request_body!.body, message.request_body!.end_of_stream === true);
         return true;
       case 'response_body':
-        this.takeBody(this.response, message.response_body!.body, message.response_body!.end_of_stream === true);
+        this.takeBody('response', this.response, message.response_body!.body, message.response_body!.end_of_stream === true);
         return true;
       case 'request_trailers':
         this.request.trailers = this.headerList(message.request_trailers!.trailers);
@@ -191,7 +221,7 @@ export class ExchangeAssembler {
     if (closeReason === 'shutdown') return ExchangeOutcome.shutdown;
 
     if (response.headersSeen) {
-      const bodyBytes = response.body.totalBytes;
+      const bodyBytes = response.totalBytes;
       if (this.responseBodyMode === BodySendMode.NONE) return ExchangeOutcome.complete;
       if (response.contentLength >= 0 && bodyBytes < response.contentLength && (bodyBytes > 0 || this.responseBodyMode !== undefined)) {
         return closeReason === 'error' ? ExchangeOutcome.stream_error : ExchangeOutcome.response_incomplete;
@@ -200,7 +230,7 @@ export class ExchangeAssembler {
       if (response.contentLength >= 0 && bodyBytes >= response.contentLength) return ExchangeOutcome.complete;
       // Body data with no end marker and no size to compare: trailers in SKIP
       // mode look exactly like this, and so does a reset mid-body.
-      if (response.body.chunks > 0) return ExchangeOutcome.closed_without_end;
+      if (response.chunks > 0) return ExchangeOutcome.closed_without_end;
       // The headers said a body follows (no end_of_stream) and the body mode
       // sends one, yet no body message came: the response was cut off before
       // its body (client reset, Envoy's buffer-limit 500), it is not complete.
@@ -231,7 +261,7 @@ export class ExchangeAssembler {
     state.absentReason = reason;
   }
 
-  private takeBody(state: DirectionState, body: Buffer | undefined, endOfStream: boolean): void {
+  private takeBody(direction: ChunkDirection, state: DirectionState, body: Buffer | undefined, endOfStream: boolean): void {
     const now = performance.now() - this.startMono;
     if (state.firstChunkMs < 0) state.firstChunkMs = now;
     else if (now - state.lastChunkMs > state.maxGapMs) state.maxGapMs = now - state.lastChunkMs;
@@ -240,8 +270,42 @@ export class ExchangeAssembler {
       // Headers in SKIP mode: the content type is unknown, so the body is not kept.
       state.absentReason = 'content_type_unknown';
     }
-    state.body.push(body ?? EMPTY, state.keepBody);
+    const length = body?.length ?? 0;
+    state.chunks += 1;
+    state.totalBytes += length;
     if (endOfStream) state.ended = true;
+    if (!state.keepBody || state.abandoned || length === 0) return;
+    state.pending.push(body!);
+    if (state.pending.bytes >= this.limits.shipChunkBytes) {
+      const bytes = state.pending.take()!;
+      if (this.shipBody(this.captureId, direction, bytes, this.context)) {
+        state.streamed = true;
+      } else {
+        state.abandoned = true;
+      }
+    }
+  }
+
+  private takeRequestContext(): void {
+    const context = this.context;
+    for (const [name, value] of this.request.headers) {
+      if (name === ':method') context.method = value;
+      else if (name === ':authority') context.authority = value;
+      else if (name === ':path') context.path = value;
+      else if (name === 'host' && context.authority === '') context.authority = value;
+      else if (name === 'content-type' && context.requestContentType === '') context.requestContentType = value;
+      else if (name === 'content-encoding' && context.requestContentEncoding === '') context.requestContentEncoding = value;
+    }
+  }
+
+  private takeResponseContext(): void {
+    const context = this.context;
+    for (const [name, value] of this.response.headers) {
+      if (name === ':status') context.statusCode = Number(value) || 0;
+      else if (name === 'content-type' && context.responseContentType === '') context.responseContentType = value;
+      else if (name === 'content-encoding' && context.responseContentEncoding === '') context.responseContentEncoding = value;
+      else if (name === 'x-amzn-errortype' && context.awsErrorType === '') context.awsErrorType = value;
+    }
   }
 
   /** Header names lower-cased (Envoy already does), values from raw_value with value as the pre-1.27 fallback. */
@@ -281,7 +345,6 @@ export class ExchangeAssembler {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
 
 /** Struct values as strings: scalars as themselves, nested values as JSON. */
 export function protoValueToString(value: ProtoValue): string {
