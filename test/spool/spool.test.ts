@@ -1,0 +1,257 @@
+/**
+ * The spool on its own: what survives a reopen, what a crash leaves behind
+ * and how it is repaired, rotation and deletion, and the disk budget's order
+ * of sacrifice (bodies before metadata, oldest first) with counters that add up.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BODY_DROPPED_NOTE } from '../../src/spool/body-stripper';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../src/spool/record-format';
+import { Spool, type SpoolOptions } from '../../src/spool/spool';
+import type { SpoolConsumer } from '../../src/spool/spool-consumer';
+import { SinkAccounting } from '../../src/sinks/delivery/sink-accounting';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-spool-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function row(i: number, bodyBytes = 100): string {
+  return JSON.stringify({ CaptureId: `cap-${i}`, Method: 'POST', RequestBody: 'q'.repeat(bodyBytes), ResponseBody: 'r'.repeat(bodyBytes), RequestBodyNote: '', ResponseBodyNote: '', RequestBodyCaptured: true, ResponseBodyCaptured: true }) + '\n';
+}
+
+function open(dir: string, overrides: Partial<SpoolOptions> = {}): Spool {
+  return Spool.open({ dir, segmentMaxBytes: 64 * 1024 * 1024, maxBytes: 1024 * 1024 * 1024, fsyncIntervalMs: 100, ...overrides });
+}
+
+/** Reads and acknowledges everything, returning the lines in order. */
+async function drain(consumer: SpoolConsumer, maxRows = 1000): Promise<string[]> {
+  const lines: string[] = [];
+  for (;;) {
+    const batch = await consumer.next(maxRows, 1024 * 1024);
+    if (batch === undefined) return lines;
+    lines.push(...batch.lines.map((line) => line.toString('utf8')));
+    await consumer.ack(batch, true);
+  }
+}
+
+function segmentFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((name) => name.endsWith('.seg')).sort();
+}
+
+function balance(accounting: SinkAccounting, consumer: SpoolConsumer): number {
+  const c = accounting.counts;
+  return c.captured - c.delivered - consumer.pending - accounting.droppedTotal;
+}
+
+test('appended records are read back in order after a reopen, with the same batch ids', async () => {
+  const dir = tempDir();
+  const spool = open(dir);
+  for (let i = 0; i < 50; i++) expect(spool.append(row(i))).toBe(true);
+  spool.close();
+
+  const reopened = open(dir);
+  expect(reopened.recovery).toMatchObject({ records: 50, tornTailRecords: 0, corruptRegions: 0 });
+  const accounting = new SinkAccounting('test');
+  const consumer = reopened.registerConsumer('test', accounting);
+  expect(accounting.counts).toMatchObject({ captured: 50, recovered: 50 });
+  const first = await consumer.next(20, 1 << 20);
+  expect(first!.id).toBe(`${reopened.spoolId}-${first!.range.segment}-0-20`);
+  expect(first!.lines.map((line) => JSON.parse(line.toString()).CaptureId)).toEqual(Array.from({ length: 20 }, (_, i) => `cap-${i}`));
+  await consumer.ack(first!, true);
+  accounting.delivered(20);
+  const rest = await drain(consumer);
+  accounting.delivered(rest.length);
+  expect(rest.map((line) => JSON.parse(line).CaptureId)).toEqual(Array.from({ length: 30 }, (_, i) => `cap-${i + 20}`));
+  expect(consumer.pending).toBe(0);
+  expect(balance(accounting, consumer)).toBe(0);
+  reopened.close();
+});
+
+test('a batch in flight at a crash is re-read with exactly the same range and id', async () => {
+  const dir = tempDir();
+  const spool = open(dir);
+  for (let i = 0; i < 10; i++) spool.append(row(i));
+  const consumer = spool.registerConsumer('ch', new SinkAccounting('ch'));
+  const first = await consumer.next(4, 1 << 20);
+  await consumer.ack(first!, true);
+  const inFlight = await consumer.next(4, 1 << 20); // "crash": never acknowledged
+  for (let i = 10; i < 20; i++) spool.append(row(i)); // more data arrives before the crash
+  spool.close();
+
+  const after = open(dir);
+  const again = after.registerConsumer('ch', new SinkAccounting('ch'));
+  expect(again.hasReplay).toBe(true);
+  const replayed = await again.next(1000, 1 << 30);
+  expect(replayed!.id).toBe(inFlight!.id);
+  expect(replayed!.replayed).toBe(true);
+  expect(Buffer.concat(replayed!.lines).equals(Buffer.concat(inFlight!.lines))).toBe(true);
+  await again.ack(replayed!, true);
+  const rest = await drain(again);
+  expect(rest.map((line) => JSON.parse(line).CaptureId)).toEqual(Array.from({ length: 12 }, (_, i) => `cap-${i + 8}`));
+  after.close();
+});
+
+test('a torn last record is detected by its checksum, cut off and counted', async () => {
+  const dir = tempDir();
+  const spool = open(dir);
+  for (let i = 0; i < 5; i++) spool.append(row(i));
+  spool.close();
+  const [file] = segmentFiles(dir);
+  const full = path.join(dir, file!);
+  const goodSize = fs.statSync(full).size;
+  // What write(2) interrupted by kill -9 leaves: a header and half a payload.
+  const payload = Buffer.from(row(5));
+  const torn = Buffer.alloc(RECORD_HEADER_BYTES + Math.floor(payload.length / 2));
+  torn.writeUInt32LE(payload.length, 0);
+  torn.writeUInt32LE(12345, 4);
+  payload.copy(torn, RECORD_HEADER_BYTES, 0, torn.length - RECORD_HEADER_BYTES);
+  fs.appendFileSync(full, torn);
+
+  const reopened = open(dir);
+  expect(reopened.recovery).toMatchObject({ records: 5, tornTailRecords: 1 });
+  expect(fs.statSync(full).size).toBe(goodSize);
+  const accounting = new SinkAccounting('ch');
+  const consumer = reopened.registerConsumer('ch', accounting);
+  expect(accounting.counts.dropped).toEqual({ spool_torn_tail: 1 });
+  const lines = await drain(consumer);
+  accounting.delivered(lines.length);
+  expect(lines).toHaveLength(5);
+  expect(balance(accounting, consumer)).toBe(0);
+  // Appends after the repair are readable too.
+  reopened.append(row(6));
+  expect((await drain(consumer)).map((line) => JSON.parse(line).CaptureId)).toEqual(['cap-6']);
+  reopened.close();
+});
+
+test('a damaged record in the middle costs that record only', async () => {
+  const dir = tempDir();
+  const spool = open(dir);
+  for (let i = 0; i < 10; i++) spool.append(row(i));
+  spool.close();
+  const full = path.join(dir, segmentFiles(dir)[0]!);
+  const buffer = fs.readFileSync(full);
+  const recordSize = RECORD_HEADER_BYTES + Buffer.byteLength(row(0));
+  // Flip a payload byte of record 3 (all records of row(i<10) have the same size).
+  buffer[SEGMENT_HEADER_BYTES + 3 * recordSize + RECORD_HEADER_BYTES + 20] ^= 0xff;
+  fs.writeFileSync(full, buffer);
+
+  const reopened = open(dir);
+  expect(reopened.recovery).toMatchObject({ records: 9, corruptRegions: 1, tornTailRecords: 0 });
+  const lines = await drain(reopened.registerConsumer('ch', new SinkAccounting('ch')));
+  expect(lines.map((line) => JSON.parse(line).CaptureId)).toEqual(['cap-0', 'cap-1', 'cap-2', 'cap-4', 'cap-5', 'cap-6', 'cap-7', 'cap-8', 'cap-9']);
+  reopened.close();
+});
+
+test('segments rotate at the size limit, and a segment every consumer has acknowledged is deleted', async () => {
+  const dir = tempDir();
+  const recordSize = RECORD_HEADER_BYTES + Buffer.byteLength(row(0));
+  const spool = open(dir, { segmentMaxBytes: SEGMENT_HEADER_BYTES + 10 * recordSize });
+  const a = spool.registerConsumer('a', new SinkAccounting('a'));
+  const b = spool.registerConsumer('b', new SinkAccounting('b'));
+  for (let i = 0; i < 35; i++) spool.append(row(i));
+  expect(spool.segmentCount).toBe(4);
+  expect(segmentFiles(dir)).toHaveLength(4);
+  expect((await drain(a, 7)).map((line) => JSON.parse(line).CaptureId)).toEqual(Array.from({ length: 35 }, (_, i) => `cap-${i}`));
+  // b has not read anything: nothing may be deleted yet.
+  expect(segmentFiles(dir)).toHaveLength(4);
+  await drain(b);
+  // Everything delivered: only the active segment is left.
+  expect(segmentFiles(dir)).toHaveLength(1);
+  expect(spool.records).toBeGreaterThan(0);
+  expect(spool.records).toBeLessThan(10);
+  spool.close();
+  // A reopen never reuses a segment number.
+  const reopened = open(dir);
+  reopened.append(row(99));
+  const numbers = segmentFiles(dir).map((name) => Number(name.slice(0, -4)));
+  expect(new Set(numbers).size).toBe(numbers.length);
+  expect(Math.max(...numbers)).toBeGreaterThan(4);
+  reopened.close();
+});
+
+test('over budget: bodies of the oldest segments go first, then whole oldest segments; every loss is counted', async () => {
+  const dir = tempDir();
+  const recordSize = RECORD_HEADER_BYTES + Buffer.byteLength(row(0, 2000));
+  const segmentMaxBytes = SEGMENT_HEADER_BYTES + 10 * recordSize;
+  const spool = open(dir, { segmentMaxBytes, maxBytes: 4 * segmentMaxBytes });
+  const slow = new SinkAccounting('slow'); // never reads: sees every loss
+  const fast = new SinkAccounting('fast');
+  const slowConsumer = spool.registerConsumer('slow', slow);
+  const fastConsumer = spool.registerConsumer('fast', fast);
+
+  // Fill the budget: ~4 segments of records with bodies.
+  let i = 0;
+  for (; i < 38; i++) expect(spool.append(row(i, 2000))).toBe(true);
+  expect(slow.counts.bodiesDropped).toEqual({});
+  const delivered = await drain(fastConsumer);
+  fast.delivered(delivered.length);
+
+  // Keep appending: the budget first rewrites old segments without bodies.
+  for (; i < 45; i++) expect(spool.append(row(i, 2000))).toBe(true);
+  expect(spool.bytes).toBeLessThanOrEqual(4 * segmentMaxBytes);
+  expect(slow.counts.bodiesDropped.spool_full).toBeGreaterThan(0);
+  expect(Object.keys(slow.counts.dropped)).toHaveLength(0); // no metadata lost yet
+  // The fast sink had read those records already: it lost no body.
+  expect(fast.counts.bodiesDropped).toEqual({});
+  const firstBatch = await slowConsumer.next(1, 1 << 20);
+  const oldest = JSON.parse(firstBatch!.lines[0]!.toString());
+  expect(oldest).toMatchObject({ CaptureId: 'cap-0', RequestBody: '', ResponseBody: '', RequestBodyNote: BODY_DROPPED_NOTE, ResponseBodyNote: BODY_DROPPED_NOTE });
+  await slowConsumer.ack(firstBatch!, true);
+  slow.delivered(1);
+
+  // Much more: once every body is gone, whole oldest segments are deleted.
+  for (; i < 2000; i++) spool.append(row(i, 2000));
+  expect(spool.bytes).toBeLessThanOrEqual(4 * segmentMaxBytes);
+  expect(slow.counts.dropped.spool_full).toBeGreaterThan(0);
+  const rest = await drain(slowConsumer);
+  slow.delivered(rest.length);
+  const ids = rest.map((line) => JSON.parse(line).CaptureId);
+  expect(ids[ids.length - 1]).toBe('cap-1999'); // newest survive
+  // captured = delivered + pending + dropped, for both sinks.
+  expect(slow.counts.captured).toBe(2000);
+  expect(balance(slow, slowConsumer)).toBe(0);
+  const fastRest = await drain(fastConsumer);
+  fast.delivered(fastRest.length);
+  expect(balance(fast, fastConsumer)).toBe(0);
+  expect(fast.counts.delivered + fast.droppedTotal).toBe(2000);
+  spool.close();
+});
+
+test('a record larger than the whole budget keeps its metadata; an append failure is counted, never thrown', async () => {
+  const dir = tempDir();
+  const spool = open(dir, { maxBytes: 4096 });
+  const accounting = new SinkAccounting('ch');
+  const consumer = spool.registerConsumer('ch', accounting);
+  expect(spool.append(row(1, 10_000))).toBe(true);
+  expect(accounting.counts.bodiesDropped).toEqual({ spool_full: 1 });
+  const [line] = await drain(consumer);
+  expect(JSON.parse(line!)).toMatchObject({ CaptureId: 'cap-1', RequestBody: '', RequestBodyNote: BODY_DROPPED_NOTE });
+  accounting.delivered(1);
+  spool.close();
+  expect(spool.append(row(2))).toBe(false);
+  expect(accounting.counts.dropped).toEqual({ spool_closed: 1 });
+  expect(balance(accounting, consumer)).toBe(0);
+});
+
+test('fsync policy: 0 flushes every append, the default groups appends', async () => {
+  const every = open(tempDir(), { fsyncIntervalMs: 0 });
+  const before = every.stats.fsyncs;
+  for (let i = 0; i < 5; i++) every.append(row(i));
+  expect(every.stats.fsyncs - before).toBe(5);
+  every.close();
+
+  const grouped = open(tempDir(), { fsyncIntervalMs: 50 });
+  const start = grouped.stats.fsyncs;
+  for (let i = 0; i < 100; i++) grouped.append(row(i));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(grouped.stats.fsyncs - start).toBeGreaterThanOrEqual(1);
+  expect(grouped.stats.fsyncs - start).toBeLessThanOrEqual(2);
+  grouped.close();
+});
