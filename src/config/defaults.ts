@@ -54,6 +54,26 @@ export const DEFAULTS = {
   batchMaxDelayMs: 1000,
   /** Bound on serialized rows waiting for storage; past it new rows are dropped and counted. */
   pendingMaxBytes: 256 * 1024 * 1024,
+  /**
+   * Durable spool (<dataDir>/spool) between capture and the sinks. Disk
+   * budget for its segment files, bytes: when reached, bodies are dropped
+   * first (oldest segments first), then whole oldest segments, each counted.
+   */
+  spoolMaxBytes: 1024 * 1024 * 1024,
+  /** A spool segment is sealed and a new one started past this size, bytes. */
+  spoolSegmentBytes: 64 * 1024 * 1024,
+  /**
+   * Spool fsync: appends reach the OS at once (they survive kill -9); one
+   * fdatasync covers all appends of this window, ms (what power loss can
+   * cost). 0 = fdatasync every append: nothing lost, a disk flush per exchange.
+   */
+  spoolFsyncIntervalMs: 100,
+  /** Sink retry backoff: first delay and cap, ms (±20 % jitter; a sink's Retry-After wins, up to the cap below). */
+  sinkRetryInitialMs: 250,
+  sinkRetryMaxMs: 30_000,
+  sinkRetryAfterMaxMs: 300_000,
+  /** On SIGTERM, after the drain: how long the sinks may take to deliver the spool; the rest waits in the spool for the next start, ms. */
+  sinkShutdownTimeoutMs: 10_000,
   /** Rows older than this are removed by ClickHouse's TTL; 0 keeps them forever. */
   ttlDays: 30,
   /** On SIGTERM: how long open streams may take to finish before they are stored as 'shutdown'. */

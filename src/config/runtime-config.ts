@@ -37,6 +37,10 @@ export interface RuntimeConfig {
   batchMaxBytes: number;
   batchMaxDelayMs: number;
   pendingMaxBytes: number;
+  spoolMaxBytes: number;
+  spoolSegmentBytes: number;
+  spoolFsyncIntervalMs: number;
+  sinkShutdownTimeoutMs: number;
   ttlDays: number;
   drainTimeoutMs: number;
   logLevel: string;
