@@ -5,7 +5,7 @@
  * replayed by the Envoy emulator against the real capture server and store.
  */
 import { receivedNotation, sentNotation } from '../emulator';
-import { expectCleanExchange, expectOnlyEmptyAcks, jsonPost, newRequestId, requestHeaders, startScenarios, type Scenarios } from './scenario-support';
+import { expectCleanExchange, expectHeadAndTail, expectOnlyEmptyAcks, jsonPost, newRequestId, requestHeaders, startScenarios, type Scenarios } from './scenario-support';
 
 let s: Scenarios;
 beforeAll(async () => {
@@ -114,7 +114,7 @@ describe('headers and whole bodies', () => {
     expect(sentNotation(r1)).toEqual(['RH+pc', `RB(${body.length},eos)`, 'SH(eos)']);
     const row1 = await s.row(small);
     expect(row1).toMatchObject({ RequestBodySize: body.length, RequestBodyTruncated: true, RequestBodyCaptured: true, Outcome: 'complete', BodyModes: 'BUFFERED_PARTIAL/NONE' });
-    expect(row1.RequestBody).toBe(body.slice(0, 65536));
+    expectHeadAndTail(row1.RequestBody, body, 65536);
 
     // Over the limit: Envoy sends what it queued (eos=false) and lets the rest through unseen.
     const big = newRequestId('s11-big');

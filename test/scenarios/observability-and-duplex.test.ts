@@ -6,7 +6,7 @@
  * right end_of_stream, headers reply first, trailers reply last).
  */
 import { receivedNotation, sentNotation, type BodyChunk } from '../emulator';
-import { expectCleanExchange, jsonPost, newRequestId, requestHeaders, startScenarios, type Scenarios } from './scenario-support';
+import { expectCleanExchange, expectHeadAndTail, jsonPost, newRequestId, requestHeaders, startScenarios, type Scenarios } from './scenario-support';
 
 let s: Scenarios;
 beforeAll(async () => {
@@ -152,7 +152,7 @@ describe('FULL_DUPLEX_STREAMED', () => {
     const row = await s.row(id);
     expect(row.RequestTrailers).toEqual({ 'x-trailer-foo': 'yes' });
     expect(row).toMatchObject({ RequestBodySize: body.length, RequestBodyTruncated: true, Outcome: 'complete' });
-    expect(row.RequestBody).toBe(body.subarray(0, 65536).toString());
+    expectHeadAndTail(row.RequestBody, body.toString(), 65536);
   });
 
   test('S28 both directions: request and response echoed verbatim, both bodies stored', async () => {

@@ -9,7 +9,7 @@
  * in either place without the other showing it.
  */
 import { randomUUID } from 'node:crypto';
-import { EnvoyEmulator, type EnvoyEmulatorOptions, type ExchangeResult, type HeaderList, type HttpExchangeSpec } from '../emulator';
+import { EnvoyEmulator, requestNotation, type EnvoyEmulatorOptions, type ExchangeResult, type HeaderList, type HttpExchangeSpec } from '../emulator';
 import type { RuntimeConfig } from '../../src/config/runtime-config';
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
 
@@ -58,6 +58,8 @@ export interface Scenarios {
   harness: CaptureHarness;
   /** An emulator on its own connection to the capture server (closed in teardown). */
   envoy(options?: Omit<EnvoyEmulatorOptions, 'target'>): EnvoyEmulator;
+  /** The same, with its connection up, for scenarios whose message boundaries depend on reply timing. */
+  warmEnvoy(options?: Omit<EnvoyEmulatorOptions, 'target'>): Promise<EnvoyEmulator>;
   /** The one row stored for this request id (fails the test if there is not exactly one). */
   row(requestId: string): Promise<StoredRow>;
   rowsWhere(condition: string): Promise<StoredRow[]>;
@@ -77,11 +79,17 @@ export async function startScenarios(overrides: Partial<RuntimeConfig> = {}): Pr
     }
     return rows;
   };
+  const envoy = (options: Omit<EnvoyEmulatorOptions, 'target'> = {}) => {
+    const emulator = new EnvoyEmulator({ target: harness.grpcAddress, ...options });
+    emulators.push(emulator);
+    return emulator;
+  };
   return {
     harness,
-    envoy(options = {}) {
-      const emulator = new EnvoyEmulator({ target: harness.grpcAddress, ...options });
-      emulators.push(emulator);
+    envoy,
+    async warmEnvoy(options = {}) {
+      const emulator = envoy(options);
+      await emulator.waitForReady();
       return emulator;
     },
     async row(requestId) {
@@ -100,6 +108,15 @@ export async function startScenarios(overrides: Partial<RuntimeConfig> = {}): Pr
     },
   };
 }
+
+/**
+ * Delay of a first body read meant to arrive after the headers reply. Reads
+ * that arrive while the headers reply is pending are coalesced into one body
+ * message (reference §3.3), which would change the message sequence a test
+ * asserts; the server answers in about a millisecond, this leaves room for a
+ * loaded machine.
+ */
+export const AFTER_HEADERS_REPLY_MS = 60;
 
 /** A fresh id per exchange, so each test finds its own row whatever ran before. */
 export function newRequestId(label: string): string {
@@ -135,4 +152,48 @@ export function expectOnlyEmptyAcks(result: ExchangeResult): void {
     expect(part?.response?.header_mutation ?? null).toBeNull();
     expect(part?.response?.body_mutation ?? null).toBeNull();
   }
+}
+
+/**
+ * STREAMED chunking as Envoy does it (reference §3.3): reads that arrive while
+ * the headers reply is pending go out as one coalesced message, every later
+ * read as its own message. How many reads get coalesced depends on how fast
+ * the reply came back, so this accepts any such prefix; everything else
+ * (sizes, order, one end_of_stream at most and only on the last) is exact.
+ */
+export function expectStreamedReads(result: ExchangeResult, direction: 'request' | 'response', readSizes: number[], endOfStream: boolean): void {
+  const field = direction === 'request' ? 'request_body' : 'response_body';
+  const parts = result.sent.filter(({ message }) => message.request === field).map(({ message }) => message[field]!);
+  const sizes = parts.map((part) => part.body?.length ?? 0);
+  const coalesced = readSizes.length - (sizes.length - 1);
+  expect(coalesced).toBeGreaterThanOrEqual(1);
+  expect(sizes).toEqual([readSizes.slice(0, coalesced).reduce((a, b) => a + b, 0), ...readSizes.slice(coalesced)]);
+  expect(parts.map((part) => part.end_of_stream === true)).toEqual(parts.map((_, i) => endOfStream && i === parts.length - 1));
+  // One empty acknowledgment per body message, whatever the chunking.
+  const replies = result.received.filter(({ message }) => message.response === field);
+  expect(replies).toHaveLength(parts.length);
+}
+
+/** The message sequence with body messages left out (their chunking is checked by expectStreamedReads). */
+export function sentWithoutBodies(result: ExchangeResult): string[] {
+  return result.sent.filter(({ message }) => message.request !== 'request_body' && message.request !== 'response_body').map(({ message }) => requestNotation(message));
+}
+
+/**
+ * A body larger than maxBytes is stored as its start, a skip marker counting
+ * every byte not shown, and its end (the end of an AI stream carries usage and
+ * finish reason), within maxBytes in all, each cut on a UTF-8 character
+ * boundary. Checks all of that against the original text.
+ */
+export function expectHeadAndTail(stored: string, original: string, maxBytes: number): void {
+  expect(Buffer.byteLength(stored)).toBeLessThanOrEqual(maxBytes);
+  expect(stored).not.toContain('\ufffd');
+  const match = /^([\s\S]*)\n\[… (\d+) bytes skipped …\]\n([\s\S]*)$/.exec(stored);
+  expect(match).not.toBeNull();
+  const [, head, skipped, tail] = match!;
+  expect(original.startsWith(head!)).toBe(true);
+  expect(original.endsWith(tail!)).toBe(true);
+  expect(head!.length).toBeGreaterThan(0);
+  // Nothing lost silently: what is shown plus what the marker counts is the whole body.
+  expect(Buffer.byteLength(head!) + Number(skipped) + Buffer.byteLength(tail!)).toBe(Buffer.byteLength(original));
 }
