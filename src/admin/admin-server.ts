@@ -26,6 +26,8 @@ export interface AdminServerOptions {
   store: QueryableStore;
   /** ClickHouse HTTP interface policy: credentials ('' user = none) and whether writes are allowed. */
   clickhouse?: { user: string; password: string; allowWrites: boolean };
+  /** GET /status: spool and per-sink delivery accounting as JSON (`egress-capture status`). */
+  status?: () => unknown;
 }
 
 const MAX_QUERY_BYTES = 1024 * 1024;
@@ -64,6 +66,11 @@ export class AdminServer {
     switch (url.pathname) {
       case '/healthz':
         return send(res, 200, 'ok\n');
+      case '/status':
+        if (this.options.status === undefined) return send(res, 404, 'not found\n');
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify(this.options.status(), null, 2) + '\n');
+        return;
       case '/readyz':
         return this.options.isReady() ? send(res, 200, 'ready\n') : send(res, 503, 'not ready\n');
       case '/metrics': {
