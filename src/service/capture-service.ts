@@ -5,11 +5,15 @@
  *                                                         │ snapshot (bounded)
  *                                           ExchangePipeline (piscina workers)
  *                                                         │ JSONEachRow line
- *                                           RowBatcher ─▶ EmbeddedStore | RemoteStore
- *   admin HTTP: /healthz /readyz /metrics /query
+ *                                           spool (<data-dir>/spool, durable)
+ *                                             ├─ delivery loop ─▶ EmbeddedStore | RemoteStore
+ *                                             └─ delivery loop ─▶ OTLP sink (when configured)
+ *   admin HTTP: /healthz /readyz /metrics /query /status
  *
  * stop() is the SIGTERM path: refuse new streams, let open ones finish
- * (bounded), build every pending row, write every batch, close the store.
+ * (bounded), build every pending row into the spool, give the sinks
+ * --sink-shutdown-timeout-ms to deliver, close. Undelivered records stay in
+ * the spool and are delivered after the next start.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,13 +27,11 @@ import { CaptureMetrics } from '../metrics';
 import { ExchangePipeline } from '../processing/exchange-pipeline';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
 import { RemoteStore } from '../sinks/clickhouse/remote-store';
-import { RowBatcher } from '../sinks/row-batcher';
+import { DeliveryHub } from '../sinks/delivery/delivery-hub';
 import type { Sink } from '../sinks/sink';
 
 /** Longest header value kept, bytes; longer ones are cut with a marker. */
 export const HEADER_VALUE_MAX_BYTES = 16 * 1024;
-/** After the drain, how long the final store writes may take before the rest is counted as dropped. */
-const FINAL_FLUSH_DEADLINE_MS = 30_000;
 /** Written into the data directory while a server owns it, so `query --data-dir` can go through the admin port. */
 export const SERVER_INFO_FILE = 'egress-capture-server.json';
 
@@ -44,7 +46,7 @@ type Store = Sink & QueryableStore;
 export class CaptureService {
   readonly metrics: CaptureMetrics;
   private store!: Store;
-  private batcher!: RowBatcher;
+  private delivery!: DeliveryHub;
   private pipeline!: ExchangePipeline;
   private grpc!: CaptureServer;
   private admin!: AdminServer;
@@ -78,14 +80,11 @@ export class CaptureService {
         ? new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays, caFile: config.clickhouseCaFile })
         : new EmbeddedStore({ dataDir: config.dataDir, ttlDays: config.ttlDays });
     await this.store.open();
-    this.batcher = new RowBatcher(this.store, {
-      maxRows: config.batchMaxRows,
-      maxBytes: config.batchMaxBytes,
-      maxDelayMs: config.batchMaxDelayMs,
-      pendingMaxBytes: config.pendingMaxBytes,
-      metrics: this.metrics,
-      log: this.log,
-    });
+    this.delivery = DeliveryHub.open(config, this.log, this.metrics);
+    this.delivery.addSink('clickhouse', this.store);
+    const otlp = await openOtlpSink(config, this.log);
+    if (otlp !== undefined) this.delivery.addSink('otlp', otlp);
+    this.delivery.start();
     this.pipeline = new ExchangePipeline({
       workerThreads: config.workerThreads,
       queueMax: config.workerQueueMax,
@@ -101,7 +100,7 @@ export class CaptureService {
       },
       metrics: this.metrics,
       log: this.log,
-      onRow: (line) => this.batcher.add(line),
+      onRow: (line) => this.delivery.append(line),
     });
     this.admin = new AdminServer({
       host: config.adminListen.host,
@@ -110,6 +109,7 @@ export class CaptureService {
       log: this.log,
       isReady: () => this.ready,
       store: this.store,
+      status: () => this.delivery.status(),
       clickhouse: { user: config.adminUser, password: config.adminPassword, allowWrites: config.adminAllowWrites },
     });
     this.adminPort = await this.admin.listen();
@@ -153,10 +153,16 @@ export class CaptureService {
     return this.grpc.activeStreams;
   }
 
-  /** Waits until every exchange finished so far is stored (tests, and the end of a bench run). */
+  /** Waits until every exchange finished so far is stored in ClickHouse (tests, and the end of a bench run). */
   async flush(): Promise<void> {
     await this.pipeline.whenIdle();
-    await this.batcher.flush();
+    await this.delivery.flush(['clickhouse']);
+  }
+
+  /** Waits until every exchange finished so far reached every sink (ClickHouse and OTLP). */
+  async flushAll(): Promise<void> {
+    await this.pipeline.whenIdle();
+    await this.delivery.flush();
   }
 
   stop(): Promise<void> {
@@ -169,9 +175,9 @@ export class CaptureService {
     this.log.info({ openStreams: this.grpc.activeStreams, drainTimeoutMs: this.config.drainTimeoutMs }, 'draining');
     await this.grpc.drain(this.config.drainTimeoutMs);
     await this.pipeline.close();
-    await this.batcher.close(FINAL_FLUSH_DEADLINE_MS);
+    await this.delivery.stop(this.config.sinkShutdownTimeoutMs);
     await this.admin.close();
-    await this.store.close();
+    await this.delivery.closeSinks();
     this.removeServerInfo();
     this.log.info('stopped');
   }
@@ -196,4 +202,23 @@ export class CaptureService {
     const file = this.serverInfoPath();
     if (file !== undefined) fs.rmSync(file, { force: true });
   }
+}
+
+/**
+ * The OTLP sink when an endpoint is configured. Loaded by name so the service
+ * builds and runs without the module (it is developed separately).
+ */
+async function openOtlpSink(config: RuntimeConfig, log: Logger): Promise<Sink | undefined> {
+  let otlp: { otlpEnabled(config: RuntimeConfig): boolean; createOtlpSink(config: RuntimeConfig, options: object, dependencies: { log: Logger }): Sink };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    otlp = require('../sinks/otlp') as typeof otlp;
+  } catch {
+    if (config.otlpEndpoint.trim() !== '') log.warn('OTLP endpoint configured but this build has no OTLP sink; export disabled');
+    return undefined;
+  }
+  if (!otlp.otlpEnabled(config)) return undefined;
+  const sink = otlp.createOtlpSink(config, {}, { log });
+  await sink.open();
+  return sink;
 }

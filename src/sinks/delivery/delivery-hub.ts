@@ -1,0 +1,158 @@
+/**
+ * The spool plus one delivery loop per sink, as the service sees them:
+ *
+ *   onRow(line) ─▶ append (sync, never throws) ─▶ <data-dir>/spool
+ *                                                   ├─ DeliveryLoop "clickhouse" ─▶ EmbeddedStore | RemoteStore
+ *                                                   └─ DeliveryLoop "otlp"       ─▶ OtlpSink (when configured)
+ *
+ * Sinks are registered under stable names ("clickhouse" whether the store is
+ * embedded or remote), because the name keys the cursor file: switching the
+ * store's URL keeps the backlog; the metric label `sink` is that name.
+ */
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { DEFAULTS } from '../../config/defaults';
+import type { RuntimeConfig } from '../../config/runtime-config';
+import type { CaptureMetrics } from '../../metrics';
+import { Spool, type SpoolRecovery, type SpoolStats } from '../../spool/spool';
+import type { Sink } from '../sink';
+import { DeliveryLoop, type SinkStatus } from './delivery-loop';
+import { SinkAccounting } from './sink-accounting';
+
+export const SPOOL_DIR_NAME = 'spool';
+/** Non-retryable failures of the same batch before it is counted as rejected. */
+const REJECT_ATTEMPTS = 3;
+
+/** GET /status and `egress-capture status`. */
+export interface DeliveryStatus {
+  spool: {
+    dir: string;
+    spoolId: string;
+    bytes: number;
+    maxBytes: number;
+    segments: number;
+    records: number;
+    fsyncIntervalMs: number;
+    recovery: SpoolRecovery;
+    stats: SpoolStats;
+  };
+  sinks: SinkStatus[];
+  /** True when captured = delivered + pending + dropped holds for every sink. */
+  balanced: boolean;
+}
+
+export function spoolDir(dataDir: string): string {
+  return path.join(dataDir, SPOOL_DIR_NAME);
+}
+
+export class DeliveryHub {
+  private readonly loops: DeliveryLoop[] = [];
+  private stopped = false;
+
+  private constructor(
+    readonly spool: Spool,
+    private readonly config: RuntimeConfig,
+    private readonly log: Logger,
+    private readonly metrics: CaptureMetrics,
+  ) {
+    metrics.spoolGaugeSource = () => ({
+      spoolBytes: this.spool.bytes,
+      spoolSegments: this.spool.segmentCount,
+      pending: Object.fromEntries(this.loops.map((loop) => [loop.name, loop.pending])),
+    });
+  }
+
+  static open(config: RuntimeConfig, log: Logger, metrics: CaptureMetrics): DeliveryHub {
+    const spool = Spool.open({
+      dir: spoolDir(config.dataDir),
+      segmentMaxBytes: config.spoolSegmentBytes,
+      maxBytes: config.spoolMaxBytes,
+      fsyncIntervalMs: config.spoolFsyncIntervalMs,
+      log,
+    });
+    const recovery = spool.recovery;
+    if (recovery.records > 0 || recovery.tornTailRecords > 0) log.info({ spool: spool.dir, ...recovery }, 'spool replayed');
+    return new DeliveryHub(spool, config, log, metrics);
+  }
+
+  /** Registers a sink before start(); its cursor file decides where it resumes. */
+  addSink(name: string, sink: Sink): DeliveryLoop {
+    const accounting = new SinkAccounting(name, this.metrics);
+    const consumer = this.spool.registerConsumer(name, accounting);
+    const loop = new DeliveryLoop(name, this.spool, consumer, sink, accounting, {
+      maxRows: this.config.batchMaxRows,
+      maxBytes: this.config.batchMaxBytes,
+      maxDelayMs: this.config.batchMaxDelayMs,
+      backoff: { initialMs: DEFAULTS.sinkRetryInitialMs, maxMs: DEFAULTS.sinkRetryMaxMs, retryAfterMaxMs: DEFAULTS.sinkRetryAfterMaxMs },
+      rejectAttempts: REJECT_ATTEMPTS,
+      log: this.log,
+      metrics: this.metrics,
+    });
+    this.loops.push(loop);
+    if (consumer.recovered > 0) this.log.info({ sink: name, records: consumer.recovered }, 'undelivered records found in the spool; delivering');
+    return loop;
+  }
+
+  start(): void {
+    for (const loop of this.loops) loop.start();
+  }
+
+  /** The pipeline's onRow: capture never waits for, or fails because of, a sink. */
+  append(line: string): void {
+    if (!this.spool.append(line)) this.metrics.rowsDropped.inc({ reason: 'spool_write_failed' });
+  }
+
+  /** Resolves when everything appended so far reached the named sinks (all when omitted). */
+  async flush(names?: string[]): Promise<void> {
+    await Promise.all(this.loops.filter((loop) => names === undefined || names.includes(loop.name)).map((loop) => loop.flush()));
+  }
+
+  /**
+   * SIGTERM path, after the pipeline is closed: fsync the spool, let every
+   * sink deliver for up to `deadlineMs` (in parallel), then close the spool.
+   * Nothing undelivered is dropped: it is replayed at the next start.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      this.spool.sync();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'CAP_ERR_SPOOL_WRITE: spool fsync at shutdown failed');
+    }
+    await Promise.all(this.loops.map((loop) => loop.stop(deadlineMs)));
+    const left = this.loops.filter((loop) => loop.pending > 0).map((loop) => ({ sink: loop.name, pending: loop.pending }));
+    if (left.length > 0) this.log.warn({ left }, 'undelivered records stay in the spool for the next start');
+    this.spool.close();
+  }
+
+  /** Closes every registered sink (after stop()). */
+  async closeSinks(): Promise<void> {
+    for (const loop of this.loops) {
+      try {
+        await loop.sink.close();
+      } catch (err) {
+        this.log.error({ sink: loop.name, err: (err as Error).message }, 'sink close failed');
+      }
+    }
+  }
+
+  status(): DeliveryStatus {
+    const sinks = this.loops.map((loop) => loop.status());
+    return {
+      spool: {
+        dir: this.spool.dir,
+        spoolId: this.spool.spoolId,
+        bytes: this.spool.bytes,
+        maxBytes: this.spool.maxBytes,
+        segments: this.spool.segmentCount,
+        records: this.spool.records,
+        fsyncIntervalMs: this.config.spoolFsyncIntervalMs,
+        recovery: { ...this.spool.recovery },
+        stats: { ...this.spool.stats },
+      },
+      sinks,
+      balanced: sinks.every((sink) => sink.unaccounted === 0),
+    };
+  }
+}
