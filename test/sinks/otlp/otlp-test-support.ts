@@ -135,7 +135,8 @@ export function otlpProtoRoot(): protobuf.Root {
   root.resolvePath = (_origin: string, target: string): string => (path.isAbsolute(target) ? target : path.join(packageDir, target));
   root.loadSync(path.join(packageDir, 'opentelemetry/proto/collector/logs/v1/logs_service.proto'));
   const logRecord = root.lookupType('opentelemetry.proto.logs.v1.LogRecord');
-  if (logRecord.fieldsById[12] === undefined) logRecord.add(new protobuf.Field('event_name', 12, 'string'));
+  // camelCase, as the loader names the other fields.
+  if (logRecord.fieldsById[12] === undefined) logRecord.add(new protobuf.Field('eventName', 12, 'string'));
   protoRoot = root;
   return root;
 }
@@ -163,20 +164,22 @@ export interface DecodedRequest {
 /** AnyValue (protobufjs object or OTLP/JSON) → plain JS value; ints as numbers, bytes as Buffer. */
 export function anyValue(value: Record<string, unknown> | undefined | null): unknown {
   if (value === undefined || value === null) return null;
-  if ('stringValue' in value && value['stringValue'] !== undefined && value['stringValue'] !== null) return value['stringValue'];
-  if ('boolValue' in value && value['boolValue'] !== undefined && value['boolValue'] !== null) return value['boolValue'];
-  if ('intValue' in value && value['intValue'] !== undefined && value['intValue'] !== null) return Number(String(value['intValue']));
-  if ('doubleValue' in value && value['doubleValue'] !== undefined && value['doubleValue'] !== null) return Number(value['doubleValue']);
-  if ('bytesValue' in value && value['bytesValue'] !== undefined && value['bytesValue'] !== null) {
+  // Own properties only: decoded protobufjs messages keep field defaults ('' , 0, false) on their prototype.
+  const has = (key: string): boolean => Object.prototype.hasOwnProperty.call(value, key) && value[key] !== undefined && value[key] !== null;
+  if (has('stringValue')) return value['stringValue'];
+  if (has('boolValue')) return value['boolValue'];
+  if (has('intValue')) return Number(String(value['intValue']));
+  if (has('doubleValue')) return Number(value['doubleValue']);
+  if (has('bytesValue')) {
     const bytes = value['bytesValue'];
     return typeof bytes === 'string' ? Buffer.from(bytes, 'base64') : Buffer.from(bytes as Uint8Array);
   }
-  if ('arrayValue' in value && value['arrayValue']) {
-    const values = ((value['arrayValue'] as { values?: Array<Record<string, unknown>> }).values ?? []);
+  if (has('arrayValue')) {
+    const values = (value['arrayValue'] as { values?: Array<Record<string, unknown>> }).values ?? [];
     return values.map((item) => anyValue(item));
   }
-  if ('kvlistValue' in value && value['kvlistValue']) {
-    const values = ((value['kvlistValue'] as { values?: Array<{ key: string; value: Record<string, unknown> }> }).values ?? []);
+  if (has('kvlistValue')) {
+    const values = (value['kvlistValue'] as { values?: Array<{ key: string; value: Record<string, unknown> }> }).values ?? [];
     return Object.fromEntries(values.map((kv) => [kv.key, anyValue(kv.value)]));
   }
   return null;
@@ -307,4 +310,79 @@ export async function closedPort(): Promise<number> {
   const port = (server.address() as AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+// ---------------------------------------------------------------------------
+// The sink in a child process
+// ---------------------------------------------------------------------------
+
+/**
+ * The exporter's HTTP transport loads node:http with a dynamic import(),
+ * which Jest's module VM refuses without --experimental-vm-modules. So the
+ * tests that send over the network run the sink in a plain Node child
+ * process (as the service runs it) and drive it over IPC; the receivers
+ * stay in the test process.
+ */
+export interface ChildWriteResult {
+  ok: boolean;
+  retryable?: boolean;
+  retryAfterMs?: number;
+  errorCode?: string;
+  errorMessage?: string;
+  elapsedMs: number;
+}
+
+export class SinkProcess {
+  private readonly child: import('node:child_process').ChildProcess;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
+  private exited = false;
+
+  constructor() {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { fork } = require('node:child_process') as typeof import('node:child_process');
+    this.child = fork(path.join(__dirname, 'sink-child.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (message: { id: number; result?: unknown; error?: string }) => {
+      const waiter = this.waiting.get(message.id);
+      if (waiter === undefined) return;
+      this.waiting.delete(message.id);
+      if (message.error !== undefined) waiter.reject(new Error(message.error));
+      else waiter.resolve(message.result);
+    });
+    this.child.on('exit', () => {
+      this.exited = true;
+      for (const waiter of this.waiting.values()) waiter.reject(new Error('sink child exited'));
+      this.waiting.clear();
+    });
+  }
+
+  private call<T>(op: string, payload: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.child.send({ id, op, ...payload });
+    });
+  }
+
+  create(config: RuntimeConfig, options: Record<string, unknown>): Promise<{ url: string }> {
+    return this.call('create', { config, options });
+  }
+
+  write(batch: RowBatch): Promise<ChildWriteResult> {
+    return this.call('write', { batch });
+  }
+
+  stats(): Promise<Record<string, number>> {
+    return this.call('stats');
+  }
+
+  async close(): Promise<void> {
+    if (this.exited) return;
+    await this.call('close').catch(() => undefined);
+    if (!this.exited) {
+      const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill();
+      await gone;
+    }
+  }
 }
