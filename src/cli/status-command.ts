@@ -1,0 +1,171 @@
+/**
+ * `egress-capture status [--admin URL | --data-dir DIR] [--json]`: the
+ * spool and every sink's accounting (captured = delivered + pending +
+ * dropped by reason), readable.
+ *
+ * With a running server (--admin, or the server file in --data-dir) it reads
+ * GET /status. With no server it reads the spool files themselves: what each
+ * sink's cursor still has to deliver — what the next start will send.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULTS } from '../config/defaults';
+import { describeError } from '../errors';
+import { SERVER_INFO_FILE, type ServerInfo } from '../service/capture-service';
+import type { DeliveryStatus } from '../sinks/delivery/delivery-hub';
+import { spoolDir } from '../sinks/delivery/delivery-hub';
+import { readJsonFile } from '../spool/atomic-file';
+import { scanSegment } from '../spool/record-format';
+import type { CursorState } from '../spool/spool-consumer';
+import type { CommandIo } from './main';
+
+const USAGE = 'usage: egress-capture status [--admin URL | --data-dir DIR] [--json]\n';
+
+export async function runStatusCommand(argv: string[], io: CommandIo): Promise<number> {
+  let values: { admin?: string; 'data-dir'?: string; json?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { admin: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: false }));
+  } catch (err) {
+    io.stderr.write(`egress-capture status: ${describeError(err)}\n${USAGE}`);
+    return 2;
+  }
+  const dataDir = values['data-dir'] ?? io.env.EGRESS_CAPTURE_DATA_DIR ?? DEFAULTS.dataDir;
+  const admin = values.admin ?? liveServerAdmin(dataDir);
+  try {
+    if (admin !== undefined) {
+      const response = await fetch(new URL('/status', admin));
+      const text = await response.text();
+      if (!response.ok) {
+        io.stderr.write(`egress-capture status: ${admin}/status answered ${response.status}: ${text}`);
+        return 1;
+      }
+      const status = JSON.parse(text) as DeliveryStatus;
+      io.stdout.write(values.json === true ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status, admin));
+      return status.balanced ? 0 : 1;
+    }
+    const offline = readSpoolOffline(spoolDir(dataDir));
+    if (offline === undefined) {
+      io.stderr.write(`egress-capture status: no running server for ${path.resolve(dataDir)} and no spool there (pass --admin URL or --data-dir DIR)\n`);
+      return 1;
+    }
+    io.stdout.write(values.json === true ? JSON.stringify(offline, null, 2) + '\n' : formatOffline(offline));
+    return 0;
+  } catch (err) {
+    io.stderr.write(`egress-capture status: ${describeError(err)}\n`);
+    return 1;
+  }
+}
+
+export function formatStatus(status: DeliveryStatus, source: string): string {
+  const spool = status.spool;
+  const lines = [
+    `server   ${source}`,
+    `spool    ${spool.dir}: ${bytes(spool.bytes)} of ${bytes(spool.maxBytes)} budget, ${spool.segments} segment(s), ${spool.records} record(s), fsync ${spool.fsyncIntervalMs === 0 ? 'every append' : `every ${spool.fsyncIntervalMs} ms at most`}`,
+  ];
+  const recovery = spool.recovery;
+  if (recovery.records > 0 || recovery.tornTailRecords > 0 || recovery.corruptRegions > 0) {
+    lines.push(`at start ${recovery.records} record(s) found, ${recovery.tornTailRecords} torn record(s) cut, ${recovery.corruptRegions} damaged region(s) skipped`);
+  }
+  lines.push('');
+  const header = ['sink', 'state', 'captured', 'delivered', 'pending', 'dropped', 'no bodies', 'last error'];
+  const rows = status.sinks.map((sink) => [
+    sink.sink,
+    sink.state,
+    String(sink.captured),
+    String(sink.delivered),
+    String(sink.pending),
+    String(sum(sink.dropped)),
+    String(sum(sink.bodiesDropped)),
+    sink.lastError === undefined ? '-' : `${sink.lastError.slice(0, 80)}${sink.nextAttemptAt !== undefined && sink.state === 'retrying' ? ` (next try ${sink.nextAttemptAt})` : ''}`,
+  ]);
+  lines.push(...table([header, ...rows]));
+  for (const sink of status.sinks) {
+    const reasons = Object.entries(sink.dropped).map(([reason, n]) => `${reason}=${n}`);
+    const bodies = Object.entries(sink.bodiesDropped).map(([reason, n]) => `${reason}=${n}`);
+    if (reasons.length > 0) lines.push(`${sink.sink} dropped: ${reasons.join(', ')}`);
+    if (bodies.length > 0) lines.push(`${sink.sink} delivered without bodies: ${bodies.join(', ')}`);
+  }
+  lines.push('', status.balanced ? 'balanced: captured = delivered + pending + dropped for every sink' : 'NOT BALANCED: some records are unaccounted for (see "unaccounted" in --json)');
+  return lines.join('\n') + '\n';
+}
+
+export interface OfflineSpoolStatus {
+  dir: string;
+  bytes: number;
+  segments: number;
+  records: number;
+  sinks: Array<{ sink: string; pending: number; deliveredLifetime: number; cursor: { segment: number; record: number }; inflight: CursorState['inflight'] }>;
+}
+
+/** Reads the spool without changing it (no repair: a torn tail is simply not counted). */
+export function readSpoolOffline(dir: string): OfflineSpoolStatus | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  const meta = readJsonFile<{ spoolId: string }>(path.join(dir, 'spool.json'));
+  const segments: Array<{ seq: number; count: number; size: number }> = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    const match = /^(\d+)\.seg$/.exec(name);
+    if (match === null) continue;
+    const buffer = fs.readFileSync(path.join(dir, name));
+    const scan = scanSegment(buffer);
+    segments.push({ seq: Number(match[1]), count: scan?.offsets.length ?? 0, size: buffer.length });
+  }
+  const sinks: OfflineSpoolStatus['sinks'] = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    const match = /^cursor-(.+)\.json$/.exec(name);
+    if (match === null) continue;
+    const cursor = readJsonFile<CursorState>(path.join(dir, name));
+    if (cursor === undefined) continue;
+    const current = cursor.spoolId === meta?.spoolId;
+    const start = current ? (cursor.inflight ?? cursor) : { segment: 0, record: 0 };
+    const pending = segments.reduce((total, segment) => {
+      if (segment.seq < start.segment) return total;
+      return total + Math.max(0, segment.count - (segment.seq === start.segment ? start.record : 0));
+    }, 0);
+    sinks.push({ sink: match[1]!, pending, deliveredLifetime: cursor.delivered, cursor: { segment: cursor.segment, record: cursor.record }, inflight: cursor.inflight });
+  }
+  return {
+    dir,
+    bytes: segments.reduce((total, segment) => total + segment.size, 0),
+    segments: segments.length,
+    records: segments.reduce((total, segment) => total + segment.count, 0),
+    sinks,
+  };
+}
+
+function formatOffline(status: OfflineSpoolStatus): string {
+  const lines = [
+    `no server running; spool on disk: ${status.dir}`,
+    `spool    ${bytes(status.bytes)}, ${status.segments} segment(s), ${status.records} record(s)`,
+    '',
+    ...table([['sink', 'pending (sent at next start)', 'delivered (lifetime)', 'in flight'], ...status.sinks.map((sink) => [sink.sink, String(sink.pending), String(sink.deliveredLifetime), sink.inflight === null ? '-' : `${sink.inflight.count} record(s)`])]),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function liveServerAdmin(dataDir: string): string | undefined {
+  const info = readJsonFile<ServerInfo>(path.join(dataDir, SERVER_INFO_FILE));
+  if (info === undefined) return undefined;
+  try {
+    process.kill(info.pid, 0);
+    return info.adminUrl;
+  } catch {
+    return undefined; // stale file of a server that died
+  }
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((total, n) => total + n, 0);
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
+}
