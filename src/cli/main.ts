@@ -8,6 +8,7 @@
  */
 import { runQueryCommand } from './query-command';
 import { runServeCommand } from './serve-command';
+import { runStatusCommand } from './status-command';
 import { runTranslate } from './translate-entry';
 
 export interface CommandIo {
@@ -22,6 +23,7 @@ const USAGE = `usage: egress-capture <command> [options]
 commands:
   serve       run the ext_proc capture service (see --help for options)
   query       egress-capture query [--data-dir DIR | --admin URL] "SQL"   (prints JSONEachRow)
+  status      egress-capture status [--admin URL | --data-dir DIR] [--json]   (spool and per-sink delivery)
   translate   egress-capture translate -f FILE... [--target envoy-gateway|envoy] [--capture-service NS/NAME:PORT] [--status]
   version     print the version and the Node.js runtime
 `;
@@ -33,6 +35,8 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
       return runServeCommand(rest, io);
     case 'query':
       return runQueryCommand(rest, io);
+    case 'status':
+      return runStatusCommand(rest, io);
     case 'translate':
       return runTranslate(rest, io);
     case 'version':
