@@ -1,0 +1,68 @@
+/**
+ * Bench settings: flags (`--concurrency 50`) over env (`BENCH_CONCURRENCY=50`)
+ * over defaults. Defaults size each emulator run at roughly 15-20 s on a
+ * 2-core machine (the Node client tops out near 700 exchanges/s) and keep the
+ * whole bench under about four minutes.
+ */
+import * as path from 'node:path';
+
+export interface BenchConfig {
+  /** Emulator exchanges in flight at once. */
+  concurrency: number;
+  /** Measured emulator exchanges per server. */
+  exchanges: number;
+  /** Emulator exchanges per server before measuring (JIT, connection, first batches). */
+  warmup: number;
+  /** h2load: requests (= exchanges) per run, connections, streams per connection. */
+  h2loadRequests: number;
+  h2loadConnections: number;
+  h2loadStreams: number;
+  skipH2load: boolean;
+  /** Capture service data directory; ./data (the CLI's default) so `egress-capture query` sees the rows afterwards. */
+  dataDir: string;
+  repoRoot: string;
+}
+
+const SPECS: Array<{ key: keyof BenchConfig; flag: string; env: string; kind: 'int' | 'bool' | 'string'; def: number | boolean | string; help: string }> = [
+  { key: 'concurrency', flag: 'concurrency', env: 'BENCH_CONCURRENCY', kind: 'int', def: 50, help: 'emulator exchanges in flight' },
+  { key: 'exchanges', flag: 'exchanges', env: 'BENCH_EXCHANGES', kind: 'int', def: 10_000, help: 'measured emulator exchanges per server' },
+  { key: 'warmup', flag: 'warmup', env: 'BENCH_WARMUP', kind: 'int', def: 500, help: 'emulator warm-up exchanges per server' },
+  { key: 'h2loadRequests', flag: 'h2load-requests', env: 'BENCH_H2LOAD_REQUESTS', kind: 'int', def: 20_000, help: 'h2load exchanges per run' },
+  { key: 'h2loadConnections', flag: 'h2load-connections', env: 'BENCH_H2LOAD_CONNECTIONS', kind: 'int', def: 2, help: 'h2load connections (-c)' },
+  { key: 'h2loadStreams', flag: 'h2load-streams', env: 'BENCH_H2LOAD_STREAMS', kind: 'int', def: 25, help: 'h2load concurrent streams per connection (-m)' },
+  { key: 'skipH2load', flag: 'skip-h2load', env: 'BENCH_SKIP_H2LOAD', kind: 'bool', def: false, help: 'skip the h2load capacity runs' },
+  { key: 'dataDir', flag: 'data-dir', env: 'BENCH_DATA_DIR', kind: 'string', def: './data', help: 'capture service data directory' },
+];
+
+export function benchHelp(): string {
+  return `usage: npm run bench -- [options]\n\n${SPECS.map((s) => `  --${s.flag.padEnd(20)} ${s.help} (env ${s.env}, default ${s.def})`).join('\n')}\n`;
+}
+
+export function loadBenchConfig(argv: string[], env: NodeJS.ProcessEnv, repoRoot: string): BenchConfig {
+  const values: Record<string, unknown> = { repoRoot };
+  const problems: string[] = [];
+  for (const spec of SPECS) {
+    const at = argv.findIndex((a) => a === `--${spec.flag}` || a.startsWith(`--${spec.flag}=`));
+    let raw: string | undefined = env[spec.env];
+    if (at >= 0) {
+      const arg = argv[at];
+      if (arg.includes('=')) raw = arg.slice(arg.indexOf('=') + 1);
+      else if (spec.kind === 'bool') raw = 'true';
+      else raw = argv[at + 1];
+    }
+    if (raw === undefined || raw === '') {
+      values[spec.key] = spec.def;
+    } else if (spec.kind === 'int') {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 1) problems.push(`${spec.flag}=${raw} (expected a whole number ≥ 1)`);
+      values[spec.key] = n;
+    } else if (spec.kind === 'bool') {
+      values[spec.key] = /^(1|true|yes)$/i.test(raw);
+    } else {
+      values[spec.key] = raw;
+    }
+  }
+  if (problems.length > 0) throw new Error(`invalid bench settings: ${problems.join(', ')}`);
+  values.dataDir = path.resolve(repoRoot, values.dataDir as string);
+  return values as unknown as BenchConfig;
+}

@@ -1,0 +1,83 @@
+/**
+ * Drives one server with the Envoy emulator: `total` realistic chat-completion
+ * exchanges (JSON request, SSE response, both bodies STREAMED), at most
+ * `concurrency` in flight on one HTTP/2 connection (Envoy's connection from one
+ * worker thread to the ext_proc cluster).
+ *
+ * EnvoyEmulator.runConcurrent keeps every ExchangeResult (every message with
+ * its body) until the end; at ~15k exchanges that is hundreds of MB in the
+ * client and a GC load that would slow the very client we measure with. This
+ * loop does the same scheduling but folds each result into counters and reply
+ * latencies as it arrives and drops it.
+ */
+import { chatCompletionExchange, EnvoyEmulator, quantile, replyLatenciesMs, type ExchangeResult } from '../emulator';
+
+export interface EmulatorLoadResult {
+  exchanges: number;
+  completed: number;
+  failed: number;
+  /** Failure kinds and violation kinds with their counts, for the report. */
+  failureKinds: Record<string, number>;
+  wallSeconds: number;
+  exchangesPerSecond: number;
+  replies: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export async function runEmulatorLoad(options: {
+  target: string;
+  total: number;
+  concurrency: number;
+  /** Authority of every exchange: the run's marker in the capture table. */
+  authority: string;
+  idPrefix: string;
+}): Promise<EmulatorLoadResult> {
+  const envoy = new EnvoyEmulator({
+    target: options.target,
+    processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' },
+  });
+  try {
+    await envoy.waitForReady();
+    const latencies: number[] = [];
+    const failureKinds: Record<string, number> = {};
+    let failed = 0;
+    let next = 0;
+    const onResult = (result: ExchangeResult): void => {
+      const kinds = [...(result.failure ? [`failure:${result.failure.kind}`] : []), ...result.violations.map((v) => `violation:${v.kind}`)];
+      if (result.downstream.status === 'reset' && kinds.length === 0) kinds.push('downstream-reset');
+      if (kinds.length > 0) {
+        failed += 1;
+        for (const kind of new Set(kinds)) failureKinds[kind] = (failureKinds[kind] ?? 0) + 1;
+      }
+      for (const ms of replyLatenciesMs(result)) latencies.push(ms);
+    };
+    const worker = async (): Promise<void> => {
+      while (next < options.total) {
+        const index = next++;
+        const spec = chatCompletionExchange({ authority: options.authority, id: `${options.idPrefix}-${index}` });
+        onResult(await envoy.runExchange(spec));
+      }
+    };
+    const started = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, options.total) }, worker));
+    const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    let maxMs = 0;
+    for (const ms of latencies) if (ms > maxMs) maxMs = ms;
+    return {
+      exchanges: options.total,
+      completed: options.total - failed,
+      failed,
+      failureKinds,
+      wallSeconds,
+      exchangesPerSecond: options.total / wallSeconds,
+      replies: latencies.length,
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(latencies, 0.99),
+      maxMs,
+    };
+  } finally {
+    envoy.close();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * CPU and memory of a server process read from /proc, the same way for both
+ * servers: the no-op server has no metrics endpoint, and reading the kernel's
+ * numbers counts every thread (grpc-js, piscina workers, chdb's own threads,
+ * threads that already exited) without trusting the server to report itself.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 almost everywhere). */
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** User + system CPU time of the whole process so far, in µs (10 ms resolution at USER_HZ=100). */
+export function processCpuMicros(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name is parenthesised and may contain spaces: split after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the name, field 0 is state (stat field 3); utime and stime are stat fields 14 and 15.
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) / clockTicks()) * 1e6;
+}
+
+/** Peak resident set size (VmHWM) and current RSS, in MiB. */
+export function processMemoryMiB(pid: number): { peakRssMiB: number; rssMiB: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { peakRssMiB: kib('VmHWM') / 1024, rssMiB: kib('VmRSS') / 1024 };
+}
+
+/** Busy CPU time of the whole machine so far (every core, idle and iowait excluded), in µs. */
+export function machineBusyMicros(): number {
+  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal …
+  const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + (cpu[7] ?? 0);
+  return (busy / clockTicks()) * 1e6;
+}
+
+/** The bench process's own CPU plus that of its finished children (h2load, apt-get), in µs. */
+export function benchCpuMicros(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime, stime, cutime, cstime: stat fields 14-17.
+  return ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks()) * 1e6;
+}
+
+/**
+ * CPU used during a measurement window by processes that are neither the
+ * bench nor the servers under test (on a shared 2-core machine, e.g. someone
+ * else's test run). Figures taken while this is high are not comparable.
+ */
+export class ForeignCpu {
+  private readonly machine0 = machineBusyMicros();
+  private readonly bench0 = benchCpuMicros();
+  private readonly servers0: number[];
+  private readonly wall0 = process.hrtime.bigint();
+
+  constructor(private readonly serverPids: number[]) {
+    this.servers0 = serverPids.map(processCpuMicros);
+  }
+
+  /** Foreign CPU as a percentage of one core over the window. */
+  percentOfCore(): number {
+    const wallMicros = Number(process.hrtime.bigint() - this.wall0) / 1e3;
+    const servers = this.serverPids.reduce((sum, pid, i) => sum + processCpuMicros(pid) - this.servers0[i], 0);
+    const foreign = machineBusyMicros() - this.machine0 - (benchCpuMicros() - this.bench0) - servers;
+    return Math.max(0, (foreign / wallMicros) * 100);
+  }
+}
