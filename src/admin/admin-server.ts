@@ -1,20 +1,27 @@
 /**
- * Admin HTTP endpoint (node:http; four routes do not need a framework):
+ * Admin HTTP endpoint (node:http; a few routes do not need a framework):
  *   GET /healthz  200 while the process runs
  *   GET /readyz   200 once the store is open and gRPC is bound, 503 while draining
  *   GET /metrics  Prometheus text
- *   GET|POST /query?query=SQL (or SQL as POST body) → JSONEachRow, read-only
- * /query exists because chdb lets one process open a data directory: while
- * the server runs, `egress-capture query` goes through here.
+ *   GET /ping     "Ok." (ClickHouse's health check, used by @clickhouse/client's ping())
+ *   GET|POST /    ClickHouse HTTP interface over the store (clickhouse-http/), read-only
+ *                 unless writes are allowed
+ *   GET|POST /query  the same, JSONEachRow by default (the original endpoint, kept for
+ *                 `egress-capture query` of older builds and scripts)
+ * chdb lets one process open a data directory: while the server runs, every
+ * reader (the CLI, curl, Grafana, @clickhouse/client) goes through here.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CaptureError, describeError } from '../errors';
 import type { CaptureMetrics } from '../metrics';
+import { ClickHouseHttpHandler, type ExecutingStore } from './clickhouse-http/clickhouse-http-handler';
 
 export interface QueryableStore {
   query(sql: string, format?: string): Promise<string>;
+  /** Optional: raw bytes and engine statistics (binary formats, X-ClickHouse-Summary). */
+  execute?: ExecutingStore['execute'];
 }
 
 export interface AdminServerOptions {
@@ -30,14 +37,14 @@ export interface AdminServerOptions {
   status?: () => unknown;
 }
 
-const MAX_QUERY_BYTES = 1024 * 1024;
-const READ_ONLY_STATEMENT = /^\s*(\(\s*)*(select|with|show|describe|desc|explain|exists)\b/i;
-
 export class AdminServer {
   private readonly server: http.Server;
+  private readonly clickhouse: ClickHouseHttpHandler;
   boundPort = 0;
 
   constructor(private readonly options: AdminServerOptions) {
+    const policy = options.clickhouse ?? { user: '', password: '', allowWrites: false };
+    this.clickhouse = new ClickHouseHttpHandler({ store: options.store, log: options.log, ...policy });
     this.server = http.createServer((req, res) => {
       this.route(req, res).catch((err) => {
         options.log.error({ err: describeError(err) }, 'admin request failed');
@@ -53,6 +60,13 @@ export class AdminServer {
       this.server.listen(this.options.port, this.options.host, () => resolve());
     });
     this.boundPort = (this.server.address() as AddressInfo).port;
+    if (!this.clickhouse.requiresAuth && !isLoopback(this.options.host)) {
+      // Anyone who reaches the port can read every captured body: say so where operators look.
+      this.options.log.warn(
+        { admin: `${this.options.host}:${this.boundPort}` },
+        'the admin ClickHouse interface has no credentials and listens beyond loopback; set EGRESS_CAPTURE_ADMIN_USER/EGRESS_CAPTURE_ADMIN_PASSWORD or bind --admin-listen to 127.0.0.1',
+      );
+    }
     return this.boundPort;
   }
 
@@ -79,28 +93,14 @@ export class AdminServer {
         res.end(text);
         return;
       }
+      case '/ping':
+        return send(res, 200, 'Ok.\n');
+      case '/':
+        return this.clickhouse.handle(req, res, url);
       case '/query':
-        return this.query(req, res, url);
+        return this.clickhouse.handle(req, res, url, { defaultFormat: 'JSONEachRow' });
       default:
         return send(res, 404, 'not found\n');
-    }
-  }
-
-  private async query(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-    let sql = url.searchParams.get('query') ?? '';
-    if (req.method === 'POST') {
-      const body = await readBody(req, MAX_QUERY_BYTES);
-      if (body === undefined) return send(res, 413, 'query too large\n');
-      sql = sql === '' ? body : `${sql}\n${body}`;
-    }
-    if (sql.trim() === '') return send(res, 400, 'missing query (?query= or POST body)\n');
-    if (!READ_ONLY_STATEMENT.test(sql)) return send(res, 403, 'read-only: only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS are allowed\n');
-    try {
-      const result = await this.options.store.query(sql, 'JSONEachRow');
-      res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8' });
-      res.end(result);
-    } catch (err) {
-      send(res, 400, `${describeError(err)}\n`);
     }
   }
 }
@@ -110,13 +110,6 @@ function send(res: http.ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-async function readBody(req: http.IncomingMessage, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > limit) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }

@@ -1,10 +1,13 @@
 /**
- * `egress-capture query [--data-dir DIR | --admin URL] "SQL"` → JSONEachRow on stdout.
+ * `egress-capture query [--data-dir DIR | --admin URL] [--format F] [--user U --password P] "SQL"`
+ * → JSONEachRow (or F) on stdout.
  *
  * chdb lets only one process open a data directory, so while a server owns
  * DIR (it leaves egress-capture-server.json there with its admin URL and pid)
- * the query goes through that server's admin endpoint; otherwise the store
- * is opened here, read, and closed.
+ * the query goes through that server's ClickHouse HTTP interface; otherwise
+ * the store is opened here, read, and closed. Credentials for the interface
+ * come from --user/--password, the URL (http://user:pass@host:port), or the
+ * same env twins the server reads (EGRESS_CAPTURE_ADMIN_USER/_PASSWORD).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,12 +19,12 @@ import { SERVER_INFO_FILE, type ServerInfo } from '../service/capture-service';
 import type { CommandIo } from './main';
 
 export async function runQueryCommand(argv: string[], io: CommandIo): Promise<number> {
-  let values: { 'data-dir'?: string; admin?: string; format?: string };
+  let values: { 'data-dir'?: string; admin?: string; format?: string; user?: string; password?: string };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
-      options: { 'data-dir': { type: 'string' }, admin: { type: 'string' }, format: { type: 'string' } },
+      options: { 'data-dir': { type: 'string' }, admin: { type: 'string' }, format: { type: 'string' }, user: { type: 'string' }, password: { type: 'string' } },
       allowPositionals: true,
     }));
   } catch (err) {
@@ -30,17 +33,29 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
   }
   const sql = positionals.join(' ').trim();
   if (sql === '') {
-    io.stderr.write('usage: egress-capture query [--data-dir DIR | --admin URL] "SQL"\n');
+    io.stderr.write('usage: egress-capture query [--data-dir DIR | --admin URL] [--format FORMAT] [--user U --password P] "SQL"\n');
     return 2;
   }
   const dataDir = values['data-dir'] ?? io.env.EGRESS_CAPTURE_DATA_DIR ?? DEFAULTS.dataDir;
   const admin = values.admin ?? runningServerAdmin(dataDir);
+  const format = values.format ?? 'JSONEachRow';
   try {
     if (admin !== undefined) {
-      const response = await fetch(new URL('/query', admin), { method: 'POST', body: sql });
+      const url = new URL(admin);
+      // fetch() refuses URLs with credentials: move them into the Authorization header.
+      const user = values.user ?? (decodeURIComponent(url.username) || io.env.EGRESS_CAPTURE_ADMIN_USER || '');
+      const password = values.password ?? (decodeURIComponent(url.password) || io.env.EGRESS_CAPTURE_ADMIN_PASSWORD || '');
+      url.username = '';
+      url.password = '';
+      url.pathname = '/';
+      url.search = new URLSearchParams({ default_format: format }).toString();
+      const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+      if (user !== '') headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+      const response = await fetch(url, { method: 'POST', body: sql, headers });
       const text = await response.text();
       if (!response.ok) {
-        io.stderr.write(`egress-capture query: ${response.status}: ${text}`);
+        // The body is ClickHouse's "Code: N. DB::Exception: …" line.
+        io.stderr.write(`egress-capture query: HTTP ${response.status}: ${text.endsWith('\n') ? text : `${text}\n`}`);
         return 1;
       }
       io.stdout.write(text);
@@ -53,7 +68,7 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
     const store = new EmbeddedStore({ dataDir, ttlDays: 0 });
     await store.open();
     try {
-      io.stdout.write(await store.query(sql, 'JSONEachRow'));
+      io.stdout.write(await store.query(sql, format));
     } finally {
       await store.close();
     }

@@ -1,0 +1,294 @@
+/**
+ * The subset of ClickHouse's HTTP interface that @clickhouse/client, curl
+ * and Grafana's ClickHouse data source (HTTP protocol) use, served over the
+ * store on the admin port:
+ *
+ *   GET  /?query=SELECT 1                  query in the URL
+ *   POST /  (body: SQL)                    query in the body, or URL query + body
+ *   POST /?query=INSERT INTO t FORMAT JSONEachRow  (body: rows)   with --admin-allow-writes
+ *   database, default_format, FORMAT X, settings as URL parameters, param_* query parameters
+ *   X-ClickHouse-Query-Id / -Format / -Timezone / -Summary / -Server-Display-Name
+ *   errors: X-ClickHouse-Exception-Code + "Code: N. DB::Exception: … (NAME)"
+ *   basic auth, X-ClickHouse-User/-Key, user/password parameters
+ *   Content-Encoding request bodies; gzip/deflate/br/zstd responses with enable_http_compression=1
+ *
+ * Every result is produced completely before the response starts
+ * (wait_end_of_query=1 semantics): the engine returns whole results, and an
+ * error can then always be a proper status and header instead of text spliced
+ * into a half-sent 200.
+ */
+import { randomUUID, createHash, timingSafeEqual } from 'node:crypto';
+import type * as http from 'node:http';
+import * as os from 'node:os';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import type { Logger } from 'pino';
+import { CH, ClickHouseHttpError, fromStoreError } from './clickhouse-errors';
+import { bindQueryParameters } from './query-parameters';
+import { BINARY_FORMATS, contentTypeFor, parseRequestParams, type RequestParams } from './request-params';
+import { prepareStatement } from './statement';
+
+/** What the interface needs from a store: SQL in, result text out. */
+export interface TextQueryStore {
+  query(sql: string, format?: string): Promise<string>;
+}
+
+/** A store that can also return raw bytes (binary formats) and engine statistics. */
+export interface ExecutingStore extends TextQueryStore {
+  /** Runs `sql` as given; `format` is the output format already named in it ('' for INSERT/DDL). */
+  execute(sql: string, format: string): Promise<ExecuteResult>;
+}
+
+export interface ExecuteResult {
+  bytes: Uint8Array;
+  rowsRead?: number;
+  bytesRead?: number;
+  writtenRows?: number;
+  writtenBytes?: number;
+}
+
+export interface ClickHouseHttpOptions {
+  store: TextQueryStore | ExecutingStore;
+  log: Logger;
+  /** Required user ('' = no authentication). */
+  user: string;
+  password: string;
+  allowWrites: boolean;
+  /** X-ClickHouse-Server-Display-Name (default: the host name). */
+  displayName?: string;
+  /** Largest request body after decompression (INSERT data), bytes. */
+  maxBodyBytes?: number;
+}
+
+export interface HandleOptions {
+  /** Output format when neither FORMAT nor default_format is given (ClickHouse: TabSeparated). */
+  defaultFormat?: string;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+const FORMAT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+export class ClickHouseHttpHandler {
+  private timezone: Promise<string> | undefined;
+  private readonly displayName: string;
+
+  constructor(private readonly options: ClickHouseHttpOptions) {
+    this.displayName = options.displayName ?? os.hostname();
+  }
+
+  get requiresAuth(): boolean {
+    return this.options.user !== '';
+  }
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL, handleOptions: HandleOptions = {}): Promise<void> {
+    let params: RequestParams | undefined;
+    const queryId = url.searchParams.get('query_id') || randomUUID();
+    const started = process.hrtime.bigint();
+    try {
+      params = parseRequestParams(url.searchParams);
+      if (params.addCorsHeader) res.setHeader('Access-Control-Allow-Origin', '*');
+      if (req.method !== 'POST' && params.query === '') {
+        // GET / with no query: ClickHouse's liveness answer, no credentials needed.
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8' });
+        res.end('Ok.\n');
+        return;
+      }
+      const user = this.authenticate(req, params);
+      const body = req.method === 'POST' ? await this.readBody(req, params) : Buffer.alloc(0);
+      const bodyText = body.toString('utf8');
+      // ClickHouse concatenates the URL query and the body as they are; for an
+      // INSERT the body is the data that follows FORMAT.
+      const text = params.query + bodyText;
+      if (text.trim() === '') throw ClickHouseHttpError.of(CH.SYNTAX_ERROR, 'Empty query', 400);
+      if (params.database !== undefined && params.database !== '' && params.database !== 'default') {
+        throw ClickHouseHttpError.of(CH.UNKNOWN_DATABASE, `Database ${params.database} does not exist (the admin interface serves the store as database default)`);
+      }
+      const defaultFormat = params.defaultFormat ?? handleOptions.defaultFormat ?? 'TabSeparated';
+      if (!FORMAT_NAME.test(defaultFormat)) throw ClickHouseHttpError.of(CH.UNKNOWN_FORMAT, `Unknown format ${defaultFormat}`);
+      // GET is read-only in ClickHouse whatever the user may do; POST writes only when allowed.
+      const readOnly = req.method !== 'POST' || !this.options.allowWrites;
+      const bound = bindQueryParameters(text, params.queryParameters);
+      const statement = prepareStatement(bound, { readOnly, defaultFormat, settings: params.settings });
+      if (statement.format !== '' && !FORMAT_NAME.test(statement.format)) throw ClickHouseHttpError.of(CH.UNKNOWN_FORMAT, `Unknown format ${statement.format}`);
+      const result = await this.execute(statement.sql, statement.format);
+      const elapsedNs = process.hrtime.bigint() - started;
+      const resultBytes = statement.format === '' ? new Uint8Array(0) : result.bytes;
+      const headers: Record<string, string> = {
+        'Content-Type': contentTypeFor(statement.format),
+        'X-ClickHouse-Query-Id': queryId,
+        'X-ClickHouse-Timezone': await this.serverTimezone(),
+        'X-ClickHouse-Server-Display-Name': this.displayName,
+        // Counters the store did not report are 0, as ClickHouse reports counters it has none for.
+        'X-ClickHouse-Summary': JSON.stringify({
+          read_rows: String(result.rowsRead ?? 0),
+          read_bytes: String(result.bytesRead ?? 0),
+          written_rows: String(result.writtenRows ?? 0),
+          written_bytes: String(result.writtenBytes ?? 0),
+          total_rows_to_read: String(result.rowsRead ?? 0),
+          result_bytes: String(resultBytes.byteLength),
+          elapsed_ns: String(elapsedNs),
+        }),
+      };
+      if (statement.format !== '') headers['X-ClickHouse-Format'] = statement.format;
+      if (user !== undefined) headers['X-ClickHouse-User'] = user;
+      await this.send(req, res, 200, headers, resultBytes, params);
+      this.options.log.debug({ queryId, kind: statement.kind, format: statement.format, bytes: resultBytes.byteLength }, 'clickhouse http query');
+    } catch (err) {
+      const error = fromStoreError(err);
+      if (error.chCode === CH.UNKNOWN_EXCEPTION.code) this.options.log.warn({ queryId, err: error.message }, 'clickhouse http query failed');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const headers: Record<string, string> = {
+        'Content-Type': 'text/plain; charset=UTF-8',
+        'X-ClickHouse-Query-Id': queryId,
+        'X-ClickHouse-Exception-Code': String(error.chCode),
+        'X-ClickHouse-Server-Display-Name': this.displayName,
+      };
+      if (error.httpStatus === 401) headers['WWW-Authenticate'] = 'Basic realm="ClickHouse server", charset="UTF-8"';
+      // Drain an unread request body so the connection can be reused by a keep-alive client.
+      req.resume();
+      res.writeHead(error.httpStatus, headers);
+      res.end(error.body());
+    }
+  }
+
+  /**
+   * Credentials from X-ClickHouse-User/-Key, Authorization: Basic, or the
+   * user/password parameters — ClickHouse's three ways, in that order.
+   * Returns the user name, undefined when authentication is off.
+   */
+  private authenticate(req: http.IncomingMessage, params: RequestParams): string | undefined {
+    if (!this.requiresAuth) return undefined;
+    let user: string | undefined;
+    let password: string | undefined;
+    const headerUser = req.headers['x-clickhouse-user'];
+    const authorization = req.headers.authorization;
+    if (typeof headerUser === 'string') {
+      user = headerUser;
+      const key = req.headers['x-clickhouse-key'];
+      password = typeof key === 'string' ? key : '';
+    } else if (typeof authorization === 'string' && /^basic\s+/i.test(authorization)) {
+      const decoded = Buffer.from(authorization.replace(/^basic\s+/i, ''), 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      user = colon === -1 ? decoded : decoded.slice(0, colon);
+      password = colon === -1 ? '' : decoded.slice(colon + 1);
+    } else if (params.user !== undefined) {
+      user = params.user;
+      password = params.password ?? '';
+    }
+    // No credentials means ClickHouse's "default" user with an empty password.
+    const name = user === undefined || user === '' ? 'default' : user;
+    if (!(sameSecret(name, this.options.user) && sameSecret(password ?? '', this.options.password))) {
+      throw ClickHouseHttpError.of(CH.AUTHENTICATION_FAILED, `${name}: Authentication failed: password is incorrect, or there is no user with such name`, 401);
+    }
+    return name;
+  }
+
+  private async readBody(req: http.IncomingMessage, params: RequestParams): Promise<Buffer> {
+    const limit = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of req) {
+      total += (chunk as Buffer).length;
+      if (total > limit) throw ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Request body is larger than ${limit} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+    const raw = Buffer.concat(chunks);
+    const encoding = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
+    if (encoding === '' || encoding === 'identity') {
+      if (params.decompress) {
+        throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, 'decompress=1 without Content-Encoding means ClickHouse native block compression, which this interface does not implement; send Content-Encoding: gzip');
+      }
+      return raw;
+    }
+    // maxOutputLength bounds the inflated size: a small bomb cannot exhaust memory.
+    const options = { maxOutputLength: limit };
+    try {
+      switch (encoding) {
+        case 'gzip':
+        case 'x-gzip':
+          return await promisify(zlib.gunzip)(raw, options);
+        case 'deflate':
+          return await promisify(zlib.inflate)(raw, options);
+        case 'br':
+          return await promisify(zlib.brotliDecompress)(raw, options);
+        case 'zstd':
+          if (typeof zlib.zstdDecompress === 'function') return await promisify(zlib.zstdDecompress)(raw, options);
+          break;
+      }
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Decompressed request body is larger than ${limit} bytes`);
+      throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Cannot decompress the ${encoding} request body: ${(err as Error).message}`, 400);
+    }
+    throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Unknown Content-Encoding ${encoding}`, 400);
+  }
+
+  /** `format` '' = no result set (INSERT, DDL): the SQL carries no FORMAT clause then. */
+  private async execute(sql: string, format: string): Promise<ExecuteResult> {
+    const store = this.options.store;
+    if ('execute' in store && typeof store.execute === 'function') return store.execute(sql, format);
+    if (format === '') return { bytes: Buffer.from(await store.query(sql, 'TabSeparated'), 'utf8') };
+    if (BINARY_FORMATS.has(format.toLowerCase())) {
+      throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, `Output format ${format} is binary and this store returns text; use a text format (JSON, JSONEachRow, TabSeparated, CSV…)`);
+    }
+    const text = await store.query(sql, format);
+    return { bytes: Buffer.from(text, 'utf8') };
+  }
+
+  private serverTimezone(): Promise<string> {
+    this.timezone ??= this.options.store
+      .query('SELECT timezone()', 'TabSeparatedRaw')
+      .then((text) => text.trim() || 'UTC')
+      .catch(() => 'UTC');
+    return this.timezone;
+  }
+
+  private async send(req: http.IncomingMessage, res: http.ServerResponse, status: number, headers: Record<string, string>, body: Uint8Array, params: RequestParams): Promise<void> {
+    const codec = params.enableHttpCompression ? pickEncoding(String(req.headers['accept-encoding'] ?? '')) : undefined;
+    let payload: Uint8Array = body;
+    if (codec !== undefined && body.byteLength > 0) {
+      const level = params.httpZlibLevel;
+      switch (codec) {
+        case 'gzip':
+          payload = await promisify(zlib.gzip)(body, level !== undefined ? { level } : {});
+          break;
+        case 'deflate':
+          payload = await promisify(zlib.deflate)(body, level !== undefined ? { level } : {});
+          break;
+        case 'br':
+          payload = await promisify(zlib.brotliCompress)(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } });
+          break;
+        case 'zstd':
+          payload = await promisify(zlib.zstdCompress)(body);
+          break;
+      }
+      headers['Content-Encoding'] = codec;
+      headers['Vary'] = 'Accept-Encoding';
+    }
+    headers['Content-Length'] = String(payload.byteLength);
+    res.writeHead(status, headers);
+    res.end(payload);
+  }
+}
+
+function pickEncoding(accept: string): 'gzip' | 'deflate' | 'br' | 'zstd' | undefined {
+  const offered = accept
+    .split(',')
+    .map((part) => part.trim().split(';'))
+    .filter(([, q]) => q === undefined || !/^\s*q=0(\.0*)?\s*$/.test(q))
+    .map(([name]) => name!.toLowerCase());
+  for (const codec of ['gzip', 'br', 'deflate', 'zstd'] as const) {
+    if (codec === 'zstd' && typeof zlib.zstdCompress !== 'function') continue;
+    if (offered.includes(codec)) return codec;
+  }
+  return undefined;
+}
+
+/** Constant-time comparison of two secrets of any length (hash first so lengths do not leak). */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}

@@ -1,0 +1,54 @@
+/**
+ * Server-side substitution of ClickHouse query parameters (`{name:Type}` in
+ * the SQL, `param_name=value` in the URL), which @clickhouse/client's
+ * `query_params` uses. The embedded store takes SQL text only, so each
+ * placeholder becomes `_CAST('<value>', '<Type>')` — the value is always a
+ * quoted string literal and the engine converts it to the declared type, so
+ * a value can never become SQL. `Identifier` placeholders become quoted
+ * identifiers. A placeholder without a value is left alone and the engine
+ * reports UNKNOWN_QUERY_PARAMETER, as ClickHouse does.
+ */
+import { lex } from './sql-lexer';
+
+export function bindQueryParameters(sql: string, values: ReadonlyMap<string, string>): string {
+  if (values.size === 0 || !sql.includes('{')) return sql;
+  const { tokens } = lex(sql);
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const open = tokens[i]!;
+    if (open.text !== '{' || open.kind !== 'punct') continue;
+    const name = tokens[i + 1];
+    if (name === undefined || name.kind !== 'word' || tokens[i + 2]?.text !== ':') continue;
+    let j = i + 3;
+    while (j < tokens.length && !(tokens[j]!.text === '}' && tokens[j]!.depth === open.depth)) j++;
+    if (j >= tokens.length) break;
+    const value = values.get(name.text);
+    if (value === undefined) continue;
+    const type = sql.slice(tokens[i + 3]!.start, tokens[j]!.start).trim();
+    out += sql.slice(copied, open.start) + placeholderValue(type, value);
+    copied = tokens[j]!.end;
+    i = j;
+  }
+  return out + sql.slice(copied);
+}
+
+function placeholderValue(type: string, value: string): string {
+  if (type === 'Identifier') return '`' + value.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
+  const inner = type.replace(/^(Nullable|LowCardinality)\((.*)\)$/s, '$2').replace(/^(Nullable|LowCardinality)\((.*)\)$/s, '$2');
+  if (/^Nullable\(/.test(type) && value === '\\N') return `_CAST(NULL, ${quote(type)})`;
+  // Scalars arrive in ClickHouse's escaped text form (\t, \n, \\, \'); composite values are
+  // literals (['a','b']) that the cast parses itself, so only scalars are unescaped here.
+  const text = /^(Array|Map|Tuple|Nested)\(/.test(inner) ? value : unescapeText(value);
+  return `_CAST(${quote(text)}, ${quote(type)})`;
+}
+
+function quote(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+const ESCAPES: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', a: '\x07', v: '\v' };
+
+function unescapeText(value: string): string {
+  return value.replace(/\\(.)/gs, (_, c: string) => ESCAPES[c] ?? c);
+}

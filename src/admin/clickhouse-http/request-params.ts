@@ -1,0 +1,128 @@
+/**
+ * URL parameters of a ClickHouse HTTP request, split the way the server
+ * splits them: a handful steer the HTTP exchange itself (query, database,
+ * default_format, compression, session, credentials); `param_*` are query
+ * parameters; everything else is a query setting, passed to the engine as a
+ * SETTINGS assignment (so an unknown name fails with the engine's own
+ * UNKNOWN_SETTING error, as it would on a ClickHouse server).
+ */
+import { CH, ClickHouseHttpError } from './clickhouse-errors';
+import type { Setting } from './statement';
+
+/** Parameters that are not query settings; they are handled here or deliberately ignored. */
+const HTTP_PARAMS = new Set([
+  'query',
+  'database',
+  'default_format',
+  'query_id',
+  'user',
+  'password',
+  'quota_key',
+  // One engine session serves every request; ClickHouse sessions (temporary tables, SET) are not kept.
+  'session_id',
+  'session_timeout',
+  'session_check',
+  // ClickHouse's native block compression (compress/decompress=1 with its own checksummed
+  // framing) is not implemented; decompress=1 is honoured only together with Content-Encoding.
+  'compress',
+  'decompress',
+  'enable_http_compression',
+  'http_zlib_compression_level',
+  'http_native_compression_disable_checksumming_on_decompress',
+  // The response is always complete before the first byte is sent (= wait_end_of_query=1).
+  'wait_end_of_query',
+  'buffer_size',
+  'http_response_buffer_size',
+  'send_progress_in_http_headers',
+  'http_headers_progress_interval_ms',
+  'add_http_cors_header',
+  'cancel_http_readonly_queries_on_client_close',
+  'http_wait_end_of_query',
+  'role',
+  'stacktrace',
+  'client_protocol_version',
+]);
+
+export interface RequestParams {
+  query: string;
+  database: string | undefined;
+  defaultFormat: string | undefined;
+  queryId: string | undefined;
+  user: string | undefined;
+  password: string | undefined;
+  enableHttpCompression: boolean;
+  decompress: boolean;
+  addCorsHeader: boolean;
+  httpZlibLevel: number | undefined;
+  settings: Setting[];
+  /** Names of `param_<name>` values (query parameters). */
+  queryParameters: Map<string, string>;
+}
+
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function parseRequestParams(search: URLSearchParams): RequestParams {
+  const settings: Setting[] = [];
+  const queryParameters = new Map<string, string>();
+  for (const [name, value] of search) {
+    if (HTTP_PARAMS.has(name)) continue;
+    if (name.startsWith('param_')) {
+      queryParameters.set(name.slice('param_'.length), value);
+      continue;
+    }
+    if (!SETTING_NAME.test(name)) {
+      throw ClickHouseHttpError.of(CH.UNKNOWN_SETTING, `Setting ${JSON.stringify(name)} is not a valid setting name`, 400);
+    }
+    settings.push([name, settingLiteral(value)]);
+  }
+  const level = search.get('http_zlib_compression_level');
+  return {
+    query: search.get('query') ?? '',
+    database: search.get('database') ?? undefined,
+    defaultFormat: search.get('default_format') ?? undefined,
+    queryId: search.get('query_id') ?? undefined,
+    user: search.get('user') ?? undefined,
+    password: search.get('password') ?? undefined,
+    enableHttpCompression: truthy(search.get('enable_http_compression')),
+    decompress: truthy(search.get('decompress')),
+    addCorsHeader: truthy(search.get('add_http_cors_header')),
+    httpZlibLevel: level !== null && /^\d$/.test(level) ? Number(level) : undefined,
+    settings,
+    queryParameters,
+  };
+}
+
+function truthy(value: string | null): boolean {
+  return value !== null && ['1', 'true'].includes(value.toLowerCase());
+}
+
+/**
+ * A URL value as a SQL literal: plain numbers stay numbers, everything else
+ * becomes a quoted string (ClickHouse converts a string to the setting's type,
+ * so `date_time_output_format=iso` and `max_threads=4` both work) — and no
+ * value can break out of the SETTINGS clause.
+ */
+export function settingLiteral(value: string): string {
+  if (/^-?\d+(\.\d+)?$/.test(value)) return value;
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** Formats whose output is binary: a store that only returns text cannot carry them. */
+export const BINARY_FORMATS = new Set(
+  ['Native', 'RowBinary', 'RowBinaryWithNames', 'RowBinaryWithNamesAndTypes', 'RowBinaryWithDefaults', 'Parquet', 'Arrow', 'ArrowStream', 'ORC', 'Avro', 'MsgPack', 'Protobuf', 'ProtobufSingle', 'ProtobufList', 'CapnProto', 'BSONEachRow', 'Npy', 'RawBLOB', 'LineAsStringWithNames'].map((f) => f.toLowerCase()),
+);
+
+/** Content-Type per output format, as ClickHouse labels them. */
+export function contentTypeFor(format: string): string {
+  const f = format.toLowerCase();
+  if (f === '') return 'text/plain; charset=UTF-8';
+  if (f === 'jsoneachrow' || f === 'jsonlines' || f === 'ndjson' || f === 'jsoncompacteachrow' || f.startsWith('jsoncompacteachrowwith') || f.startsWith('jsoneachrowwith') || f.startsWith('jsoncompactstringseachrow') || f === 'jsonstringseachrow' || f === 'jsonobjecteachrow')
+    return 'application/x-ndjson; charset=UTF-8';
+  if (f.startsWith('json')) return 'application/json; charset=UTF-8';
+  if (f.startsWith('csv')) return 'text/csv; charset=UTF-8; header=' + (f.includes('withnames') ? 'present' : 'absent');
+  if (f.startsWith('tsv') || f.startsWith('tabseparated')) return 'text/tab-separated-values; charset=UTF-8';
+  if (f === 'xml') return 'application/xml; charset=UTF-8';
+  if (f === 'markdown' || f === 'md') return 'text/markdown; charset=UTF-8';
+  if (BINARY_FORMATS.has(f)) return 'application/octet-stream';
+  return 'text/plain; charset=UTF-8';
+}
