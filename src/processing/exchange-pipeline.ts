@@ -62,6 +62,13 @@ export class ExchangePipeline {
   private idleWaiters: Array<() => void> = [];
   /** Exchanges whose chunk task failed: their worker state is gone, the body is incomplete. */
   private readonly brokenStreams = new Set<string>();
+  /**
+   * The last task of each exchange with tasks in flight. piscina does not
+   * run queued tasks in submission order, and an exchange's chunks must be
+   * folded in order, so each task of an exchange starts only after the
+   * previous one settled.
+   */
+  private readonly chains = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ExchangePipelineOptions) {
     this.pools = Array.from({ length: Math.max(1, options.workerThreads) }, () => {
@@ -90,21 +97,22 @@ export class ExchangePipeline {
   /** Hands a chunk of a streaming body to its exchange's worker; false when the backlog is full. */
   readonly shipChunk = (captureId: string, direction: ChunkDirection, bytes: Uint8Array, context: BodyContext): boolean => {
     const pool = this.poolFor(captureId);
-    if (this.backlogBytes + bytes.length > this.options.backlogMaxBytes || pool.queueSize >= this.options.queueMax) {
+    // Read before the transfer: a transferred view reports length 0 afterwards.
+    const length = bytes.length;
+    if (this.backlogBytes + length > this.options.backlogMaxBytes || pool.queueSize >= this.options.queueMax) {
       this.options.metrics.errors.inc({ kind: 'processing_backlog' });
       return false;
     }
-    this.backlogBytes += bytes.length;
+    this.backlogBytes += length;
     const task: ChunkTask = { kind: 'chunk', captureId, direction, bytes, context };
-    pool
-      .run(task, { transferList: [bytes.buffer as ArrayBuffer] })
+    this.enqueue(captureId, () => pool.run(task, { transferList: [bytes.buffer as ArrayBuffer] }))
       .catch((err: Error) => {
         this.brokenStreams.add(captureId);
         this.options.metrics.errors.inc({ kind: 'worker_task_failed' });
         this.options.log.error({ err: err.message, captureId }, 'CAP_ERR_WORKER: body chunk could not be processed');
       })
       .finally(() => {
-        this.backlogBytes -= bytes.length;
+        this.backlogBytes -= length;
       });
     return true;
   };
@@ -142,8 +150,7 @@ export class ExchangePipeline {
       if (pending !== undefined) transfer.push(pending.buffer as ArrayBuffer);
     }
     const task: FinishTask = { kind: 'finish', snapshot, context };
-    pool
-      .run(task, { transferList: transfer })
+    this.enqueue(snapshot.captureId, () => pool.run(task, { transferList: transfer }) as Promise<FinishResult>, true)
       .then((result: FinishResult) => this.deliver(result))
       .catch((err: Error) => this.fallback(snapshot, err))
       .finally(settled);
@@ -158,6 +165,26 @@ export class ExchangePipeline {
   async close(): Promise<void> {
     await this.whenIdle();
     await Promise.all(this.pools.map((pool) => pool.destroy()));
+  }
+
+  /** Runs `start` after the exchange's previous task settled; `last` forgets the chain afterwards. */
+  private enqueue<T>(captureId: string, start: () => Promise<T>, last = false): Promise<T> {
+    const previous = this.chains.get(captureId);
+    const result = previous === undefined ? start() : previous.then(start);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    if (last) {
+      this.chains.delete(captureId);
+    } else {
+      this.chains.set(captureId, settled);
+      // Forget a chain nobody extended, so the map holds only exchanges with work in flight.
+      void settled.then(() => {
+        if (this.chains.get(captureId) === settled) this.chains.delete(captureId);
+      });
+    }
+    return result;
   }
 
   private poolFor(captureId: string): Piscina {
