@@ -1,0 +1,207 @@
+/**
+ * `egress-capture replay --since TIME [--until TIME] [--endpoint URL]
+ *   [--admin URL] [--batch-rows N] [serve options: --data-dir, --gateway, --clickhouse-url ...]`
+ *
+ * Re-exports stored exchanges from ClickHouse to the OTLP endpoint: the
+ * backfill after a receiver outage longer than the spool kept. Rows are read
+ * in pages ordered by (Timestamp, CaptureId) and paged by that key, so a
+ * page boundary never skips or repeats a row; each page is one OTLP sink
+ * write, retried with backoff (Retry-After honoured) until it is accepted.
+ * The receiver may see records it already had: each carries
+ * egress_capture.capture_id for deduplication.
+ *
+ * Where rows come from: --admin URL, else the running server that owns
+ * --data-dir (through its admin /query, since chdb opens a directory in one
+ * process only), else the remote ClickHouse of --clickhouse-url, else the
+ * embedded store in --data-dir opened here.
+ *
+ * TIME: ISO 8601 (2026-11-21T10:00:00Z; without a zone = UTC), or relative
+ * to now: -90s, -30m, -1h, -2d, -1w; "now".
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load-config';
+import type { RuntimeConfig } from '../config/runtime-config';
+import { CaptureError, describeError } from '../errors';
+import { createLogger } from '../logger';
+import { SERVER_INFO_FILE, type ServerInfo } from '../service/capture-service';
+import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
+import { RemoteStore } from '../sinks/clickhouse/remote-store';
+import { TABLE } from '../sinks/clickhouse/schema';
+import { retryDelayMs } from '../sinks/delivery/backoff';
+import { createOtlpSink } from '../sinks/otlp';
+import type { Sink } from '../sinks/sink';
+import { readJsonFile } from '../spool/atomic-file';
+import { DEFAULTS } from '../config/defaults';
+import type { CommandIo } from './main';
+import { gatewayContribution } from './serve-command';
+
+const USAGE = 'usage: egress-capture replay --since TIME [--until TIME] [--endpoint URL] [--admin URL] [--batch-rows N] [--data-dir DIR | --clickhouse-url URL] [--gateway FILE]\n';
+/** Rows per OTLP write; the sink splits further by its request byte cap. */
+const DEFAULT_BATCH_ROWS = 500;
+/** Attempts per page before giving up on a failing receiver (exit 1, progress printed). */
+const MAX_ATTEMPTS = 20;
+const RELATIVE = /^-(\d+(?:\.\d+)?)(s|m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/** Parses ISO 8601 or a relative time; returns epoch milliseconds or an error text. */
+export function parseReplayTime(raw: string, now = Date.now()): number | { error: string } {
+  const text = raw.trim();
+  if (text === 'now') return now;
+  const relative = RELATIVE.exec(text);
+  if (relative !== null) return now - Number(relative[1]) * UNIT_MS[relative[2]!]!;
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(text)) {
+    return { error: `"${raw}" is not ISO 8601 (2026-11-21T10:00:00Z) or relative (-30m, -1h, -2d)` };
+  }
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(text) ? text : `${text.replace(' ', 'T')}${text.length > 10 ? '' : 'T00:00:00'}Z`;
+  const ms = Date.parse(zoned.replace(' ', 'T'));
+  return Number.isNaN(ms) ? { error: `"${raw}" is not a valid date` } : ms;
+}
+
+/** ClickHouse DateTime64(3) literal in UTC. */
+function chTime(ms: number): string {
+  return `toDateTime64('${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}', 3, 'UTC')`;
+}
+
+function sqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+type RowSource = { describe: string; query(sql: string): Promise<string>; close(): Promise<void> };
+
+export async function runReplayCommand(argv: string[], io: CommandIo): Promise<number> {
+  const own = { since: { type: 'string' }, until: { type: 'string' }, endpoint: { type: 'string' }, admin: { type: 'string' }, 'batch-rows': { type: 'string' } } as const;
+  let values: { since?: string; until?: string; endpoint?: string; admin?: string; 'batch-rows'?: string };
+  let rest: string[];
+  try {
+    const parsed = parseArgs({ args: argv, options: own, strict: false, allowPositionals: true, tokens: true });
+    values = parsed.values as typeof values;
+    // Everything that is not a replay option goes to the usual configuration (--data-dir, --gateway, ...).
+    rest = [];
+    for (const token of parsed.tokens ?? []) {
+      if (token.kind === 'option' && !(token.name in own)) rest.push(token.rawName, ...(token.value !== undefined ? [token.value] : []));
+      if (token.kind === 'positional') rest.push(token.value);
+    }
+  } catch (err) {
+    io.stderr.write(`egress-capture replay: ${describeError(err)}\n${USAGE}`);
+    return 2;
+  }
+  const problems: string[] = [];
+  const now = Date.now();
+  const since = values.since === undefined ? { error: 'is required' } : parseReplayTime(values.since, now);
+  const until = values.until === undefined ? now : parseReplayTime(values.until, now);
+  if (typeof since !== 'number') problems.push(`--since ${since.error}`);
+  if (typeof until !== 'number') problems.push(`--until ${until.error}`);
+  const batchRows = values['batch-rows'] === undefined ? DEFAULT_BATCH_ROWS : Number(values['batch-rows']);
+  if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 100_000) problems.push(`--batch-rows "${values['batch-rows']}" expected a whole number from 1 to 100000`);
+  let config: RuntimeConfig | undefined;
+  try {
+    config = loadConfig({ argv: rest, env: io.env, loadGateway: gatewayContribution });
+  } catch (err) {
+    problems.push(describeError(err));
+  }
+  const endpoint = values.endpoint ?? (config?.otlpEndpoint || io.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT || io.env.OTEL_EXPORTER_OTLP_ENDPOINT || '');
+  if (endpoint.trim() === '') problems.push('no OTLP endpoint: pass --endpoint URL, --gateway FILE with spec.otlp.endpoint, or set OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (problems.length > 0 || config === undefined || typeof since !== 'number' || typeof until !== 'number') {
+    io.stderr.write(`egress-capture replay:\n  ${problems.join('\n  ')}\n${USAGE}`);
+    return 2;
+  }
+  if (until <= since) {
+    io.stderr.write('egress-capture replay: --until must be later than --since\n');
+    return 2;
+  }
+
+  const log = createLogger(config.logLevel === DEFAULTS.logLevel ? 'warn' : config.logLevel);
+  let source: RowSource | undefined;
+  let sink: Sink | undefined;
+  try {
+    source = await openSource(config, values.admin);
+    sink = createOtlpSink(config, { endpoint }, { log });
+    await sink.open();
+    io.stdout.write(`replaying exchanges from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} (${source.describe}) to ${endpoint}\n`);
+    let total = 0;
+    let batches = 0;
+    let last: { ts: string; id: string } | undefined;
+    for (;;) {
+      const after = last === undefined ? '' : ` AND (toString(Timestamp), CaptureId) > (${sqlString(last.ts)}, ${sqlString(last.id)})`;
+      // The key is compared as text: DateTime64(9) prints fixed-width, so text order is time order.
+      const sql =
+        `SELECT * FROM ${TABLE} WHERE Timestamp >= ${chTime(since)} AND Timestamp < ${chTime(until)}${after} ` +
+        `ORDER BY toString(Timestamp), CaptureId LIMIT ${batchRows} SETTINGS output_format_json_quote_64bit_integers = 0`;
+      const text = await source.query(sql);
+      const lines = text.split('\n').filter((line) => line.trim() !== '');
+      if (lines.length === 0) break;
+      const lastRow = JSON.parse(lines[lines.length - 1]!) as { Timestamp: string; CaptureId: string };
+      const jsonEachRow = lines.join('\n') + '\n';
+      batches += 1;
+      const batch = { jsonEachRow, rowCount: lines.length, byteLength: Buffer.byteLength(jsonEachRow), batchId: `replay-${since}-${batches}` };
+      for (let attempt = 1; ; attempt++) {
+        const result = await sink.write(batch);
+        if (result.ok) break;
+        if (!result.retryable || attempt >= MAX_ATTEMPTS) {
+          io.stderr.write(`egress-capture replay: batch ${batches} failed after ${attempt} attempt(s): ${result.error.message}\n`);
+          io.stdout.write(`exported ${total} exchange(s) in ${batches - 1} batch(es) before the failure; re-run with --since ${lastRowTime(last)} to continue\n`);
+          return 1;
+        }
+        const delay = retryDelayMs({ initialMs: 500, maxMs: 30_000, retryAfterMaxMs: 300_000 }, attempt, result.retryAfterMs);
+        io.stderr.write(`egress-capture replay: batch ${batches}: ${result.error.message}; retrying in ${delay} ms\n`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+      total += lines.length;
+      io.stdout.write(`batch ${batches}: ${lines.length} exchange(s) exported (total ${total})\n`);
+      last = { ts: lastRow.Timestamp, id: lastRow.CaptureId };
+      if (lines.length < batchRows) break;
+    }
+    io.stdout.write(`replayed ${total} exchange(s) in ${batches} batch(es)\n`);
+    return 0;
+  } catch (err) {
+    const code = err instanceof CaptureError ? `${err.code}: ` : '';
+    io.stderr.write(`egress-capture replay: ${code}${describeError(err)}\n`);
+    return 1;
+  } finally {
+    await sink?.close().catch(() => undefined);
+    await source?.close().catch(() => undefined);
+    log.flush();
+  }
+}
+
+function lastRowTime(last: { ts: string } | undefined): string {
+  return last === undefined ? '(the same --since)' : `"${last.ts.replace(' ', 'T')}Z"`;
+}
+
+async function openSource(config: RuntimeConfig, adminFlag: string | undefined): Promise<RowSource> {
+  const admin = adminFlag ?? liveServerAdmin(config.dataDir);
+  if (admin !== undefined) {
+    return {
+      describe: `through ${admin}`,
+      async query(sql) {
+        const response = await fetch(new URL('/query', admin), { method: 'POST', body: sql });
+        const text = await response.text();
+        if (!response.ok) throw new CaptureError('CAP_ERR_QUERY_FAILED', `${admin}/query answered ${response.status}: ${text.trim()}`);
+        return text;
+      },
+      async close() {},
+    };
+  }
+  if (config.clickhouseUrl !== '') {
+    const store = new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays, caFile: config.clickhouseCaFile });
+    await store.open();
+    return { describe: `from ${new URL(config.clickhouseUrl).host}`, query: (sql) => store.query(sql, 'JSONEachRow'), close: () => store.close() };
+  }
+  if (!fs.existsSync(config.dataDir)) throw new CaptureError('CAP_ERR_STORE_OPEN', `no store at ${path.resolve(config.dataDir)} (pass --data-dir, --admin or --clickhouse-url)`);
+  const store = new EmbeddedStore({ dataDir: config.dataDir, ttlDays: config.ttlDays });
+  await store.open();
+  return { describe: `from ${path.resolve(config.dataDir)}`, query: (sql) => store.query(sql, 'JSONEachRow'), close: () => store.close() };
+}
+
+function liveServerAdmin(dataDir: string): string | undefined {
+  const info = readJsonFile<ServerInfo>(path.join(dataDir, SERVER_INFO_FILE));
+  if (info === undefined) return undefined;
+  try {
+    process.kill(info.pid, 0);
+    return info.adminUrl;
+  } catch {
+    return undefined;
+  }
+}
