@@ -7,6 +7,7 @@
  *   translate  EgressGateway/Backend/TCPRoute → Envoy Gateway resources or an Envoy bootstrap
  */
 import { runQueryCommand } from './query-command';
+import { runReplayCommand } from './replay-command';
 import { runServeCommand } from './serve-command';
 import { runStatusCommand } from './status-command';
 import { runTranslate } from './translate-entry';
@@ -24,6 +25,7 @@ commands:
   serve       run the ext_proc capture service (see --help for options)
   query       egress-capture query [--data-dir DIR | --admin URL] "SQL"   (prints JSONEachRow)
   status      egress-capture status [--admin URL | --data-dir DIR] [--json]   (spool and per-sink delivery)
+  replay      egress-capture replay --since TIME [--until TIME] [--endpoint URL]   (re-export stored exchanges as OTLP logs)
   translate   egress-capture translate -f FILE... [--target envoy-gateway|envoy] [--capture-service NS/NAME:PORT] [--status]
   version     print the version and the Node.js runtime
 `;
@@ -37,6 +39,8 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
       return runQueryCommand(rest, io);
     case 'status':
       return runStatusCommand(rest, io);
+    case 'replay':
+      return runReplayCommand(rest, io);
     case 'translate':
       return runTranslate(rest, io);
     case 'version':
