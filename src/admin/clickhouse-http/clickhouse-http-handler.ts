@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import { CH, ClickHouseHttpError, fromStoreError } from './clickhouse-errors';
 import { bindQueryParameters } from './query-parameters';
 import { BINARY_FORMATS, contentTypeFor, parseRequestParams, type RequestParams } from './request-params';
-import { prepareStatement } from './statement';
+import { prepareStatement, statementKind } from './statement';
 
 /** What the interface needs from a store: SQL in, result text out. */
 export interface TextQueryStore {
@@ -107,7 +107,8 @@ export class ClickHouseHttpHandler {
       if (!FORMAT_NAME.test(defaultFormat)) throw ClickHouseHttpError.of(CH.UNKNOWN_FORMAT, `Unknown format ${defaultFormat}`);
       // GET is read-only in ClickHouse whatever the user may do; POST writes only when allowed.
       const readOnly = req.method !== 'POST' || !this.options.allowWrites;
-      const bound = bindQueryParameters(text, params.queryParameters);
+      // Placeholders live in the query text; INSERT data after FORMAT is never rewritten.
+      const bound = statementKind(text) === 'INSERT' ? text : bindQueryParameters(text, params.queryParameters);
       const statement = prepareStatement(bound, { readOnly, defaultFormat, settings: params.settings });
       if (statement.format !== '' && !FORMAT_NAME.test(statement.format)) throw ClickHouseHttpError.of(CH.UNKNOWN_FORMAT, `Unknown format ${statement.format}`);
       const result = await this.execute(statement.sql, statement.format);

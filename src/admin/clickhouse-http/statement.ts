@@ -44,9 +44,16 @@ export interface PrepareOptions {
   settings: readonly Setting[];
 }
 
+/** The statement kind (first keyword, upper case; DESC → DESCRIBE), from a bounded prefix. */
+export function statementKind(text: string): string {
+  const first = lex(text, 0, Math.min(text.length, 64 * 1024)).tokens.find((token) => !(token.kind === 'punct' && token.text === '('));
+  const kind = first?.kind === 'word' ? first.text.toUpperCase() : '';
+  return kind === 'DESC' ? 'DESCRIBE' : kind;
+}
+
 export function prepareStatement(text: string, options: PrepareOptions): PreparedStatement {
-  const head = lex(text);
-  const firstWord = head.tokens.find((token) => !(token.kind === 'punct' && token.text === '('));
+  // Only a prefix is tokenized to classify the statement: an INSERT may carry megabytes of rows.
+  const firstWord = lex(text, 0, Math.min(text.length, 64 * 1024)).tokens.find((token) => !(token.kind === 'punct' && token.text === '('));
   if (firstWord === undefined) throw ClickHouseHttpError.of(CH.SYNTAX_ERROR, 'Empty query', 400);
   let kind = firstWord.kind === 'word' ? firstWord.text.toUpperCase() : '';
   if (kind === 'DESC') kind = 'DESCRIBE';
@@ -63,7 +70,7 @@ export function prepareStatement(text: string, options: PrepareOptions): Prepare
   }
   if (kind === 'INSERT') return prepareInsert(text, options);
 
-  const { tokens } = head;
+  const { tokens } = lex(text);
   rejectFileAccess(tokens);
   const end = statementEnd(tokens);
   const body = tokens.slice(0, end.count);

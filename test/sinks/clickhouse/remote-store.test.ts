@@ -119,6 +119,27 @@ describe('remote ClickHouse through @clickhouse/client', () => {
     await expect(client.query({ query: 'SELECT * FROM client_ops', format: 'JSONEachRow' })).rejects.toMatchObject({ code: '60', type: 'UNKNOWN_TABLE' });
   });
 
+  it('with writes allowed, curl-style INSERT … FORMAT JSONEachRow works over POST and GET stays read-only', async () => {
+    const auth = { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` };
+    const url = (query: string): URL => {
+      const u = new URL('/', target.origin);
+      u.searchParams.set('query', query);
+      return u;
+    };
+    expect((await fetch(url('CREATE TABLE raw_rows (id UInt32, s String) ENGINE = MergeTree ORDER BY id'), { method: 'POST', headers: auth })).status).toBe(200);
+    const insert = await fetch(url('INSERT INTO raw_rows FORMAT JSONEachRow'), { method: 'POST', headers: auth, body: '{"id":1,"s":"a;b"}\n{"id":2,"s":"c"}\n' });
+    expect(insert.status).toBe(200);
+    expect(await insert.text()).toBe('');
+    const read = await fetch(url('SELECT * FROM raw_rows ORDER BY id FORMAT JSONEachRow'), { headers: auth });
+    expect(await read.text()).toBe('{"id":1,"s":"a;b"}\n{"id":2,"s":"c"}\n');
+    // GET implies read-only, as in ClickHouse.
+    const viaGet = await fetch(url('DROP TABLE raw_rows'), { headers: auth });
+    expect(viaGet.status).toBe(403);
+    expect(viaGet.headers.get('x-clickhouse-exception-code')).toBe('164');
+    await viaGet.text();
+    expect((await fetch(url('DROP TABLE raw_rows'), { method: 'POST', headers: auth })).status).toBe(200);
+  });
+
   it('the client sees 516 for a wrong password and 81 for a missing database', async () => {
     const wrong = createClient({ url: target.origin, username: 'u', password: 'nope', ...quiet });
     await expect(wrong.query({ query: 'SELECT 1', format: 'CSV' })).rejects.toMatchObject({ code: '516', type: 'AUTHENTICATION_FAILED' });
