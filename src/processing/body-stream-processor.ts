@@ -15,7 +15,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { HeadTailBuffer } from './genai/head-tail-buffer';
+import { HeadTailBuffer, SKIP_MARKER_MAX_BYTES } from './genai/head-tail-buffer';
 import { parseContentEncoding } from './content-encoding';
 
 /** Decoded/wire ratio past which a body counts as a decompression bomb (real JSON/SSE stays well under 50). */
@@ -79,7 +79,10 @@ export class BodyStreamProcessor {
   private ended = false;
 
   constructor(private readonly options: BodyStreamOptions) {
-    this.buffer = new HeadTailBuffer({ maxBytes: Math.max(options.maxBytes, 1), headBytes: Math.min(options.headBytes, options.maxBytes) });
+    // The marker needs room of its own; a tiny maxBytes still renders (the row cuts it to maxBytes).
+    const bufferBytes = Math.max(options.maxBytes, 2 * SKIP_MARKER_MAX_BYTES);
+    const headBytes = Math.max(0, Math.min(options.headBytes, bufferBytes - SKIP_MARKER_MAX_BYTES));
+    this.buffer = new HeadTailBuffer({ maxBytes: bufferBytes, headBytes });
     this.rawHead = new Uint8Array(options.maxBytes);
     const codings = parseContentEncoding(options.contentEncoding);
     if (codings.length > 1) {
