@@ -80,7 +80,7 @@ export async function startScenarios(overrides: Partial<RuntimeConfig> = {}): Pr
     return rows;
   };
   const envoy = (options: Omit<EnvoyEmulatorOptions, 'target'> = {}) => {
-    const emulator = new EnvoyEmulator({ target: harness.grpcAddress, ...options });
+    const emulator = new EnvoyEmulator({ target: harness.grpcAddress, messageTimeoutMs: SCENARIO_MESSAGE_TIMEOUT_MS, ...options });
     emulators.push(emulator);
     return emulator;
   };
@@ -108,6 +108,20 @@ export async function startScenarios(overrides: Partial<RuntimeConfig> = {}): Pr
     },
   };
 }
+
+/**
+ * The emulator's message timeout in these scenarios, unless a test asks for
+ * Envoy's 200 ms. The emulator, the server and its store share one Node
+ * process here, so on a loaded machine (CI, parallel jest workers) the event
+ * loop can stall for a few hundred milliseconds and a 200 ms timer would fail
+ * exchanges the server answered in about a millisecond. These scenarios check
+ * what the server replies and stores; reply latency is the bench's business.
+ * Tests about the timer itself (S15, S43) set 200 ms explicitly.
+ */
+export const SCENARIO_MESSAGE_TIMEOUT_MS = 2000;
+
+/** Envoy's default per-message timeout, for the scenarios that are about the timer. */
+export const ENVOY_MESSAGE_TIMEOUT_MS = 200;
 
 /**
  * Delay of a first body read meant to arrive after the headers reply. Reads
@@ -161,7 +175,7 @@ export function expectOnlyEmptyAcks(result: ExchangeResult): void {
  * the reply came back, so this accepts any such prefix; everything else
  * (sizes, order, one end_of_stream at most and only on the last) is exact.
  */
-export function expectStreamedReads(result: ExchangeResult, direction: 'request' | 'response', readSizes: number[], endOfStream: boolean): void {
+export function expectStreamedReads(result: ExchangeResult, direction: 'request' | 'response', readSizes: number[], endOfStream: boolean, allReplied = true): void {
   const field = direction === 'request' ? 'request_body' : 'response_body';
   const parts = result.sent.filter(({ message }) => message.request === field).map(({ message }) => message[field]!);
   const sizes = parts.map((part) => part.body?.length ?? 0);
@@ -169,9 +183,11 @@ export function expectStreamedReads(result: ExchangeResult, direction: 'request'
   expect(coalesced).toBeGreaterThanOrEqual(1);
   expect(sizes).toEqual([readSizes.slice(0, coalesced).reduce((a, b) => a + b, 0), ...readSizes.slice(coalesced)]);
   expect(parts.map((part) => part.end_of_stream === true)).toEqual(parts.map((_, i) => endOfStream && i === parts.length - 1));
-  // One empty acknowledgment per body message, whatever the chunking.
+  // One empty acknowledgment per body message, whatever the chunking (after a client reset Envoy
+  // closes the call at once, so replies still on the way are never read: then only "at most").
   const replies = result.received.filter(({ message }) => message.response === field);
-  expect(replies).toHaveLength(parts.length);
+  if (allReplied) expect(replies).toHaveLength(parts.length);
+  else expect(replies.length).toBeLessThanOrEqual(parts.length);
 }
 
 /** The message sequence with body messages left out (their chunking is checked by expectStreamedReads). */

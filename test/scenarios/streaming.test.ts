@@ -5,7 +5,7 @@
  * body (cut on a UTF-8 boundary) while counting the full size.
  */
 import { chatCompletionExchange, receivedNotation, sentNotation, type BodyChunk } from '../emulator';
-import { AFTER_HEADERS_REPLY_MS, expectCleanExchange, expectHeadAndTail, expectOnlyEmptyAcks, expectStreamedReads, sentWithoutBodies, jsonPost, newRequestId, requestHeaders, startScenarios, type Scenarios } from './scenario-support';
+import { AFTER_HEADERS_REPLY_MS, ENVOY_MESSAGE_TIMEOUT_MS, expectCleanExchange, expectHeadAndTail, expectOnlyEmptyAcks, expectStreamedReads, sentWithoutBodies, jsonPost, newRequestId, requestHeaders, startScenarios, type Scenarios } from './scenario-support';
 
 const MAX_BYTES = 65536;
 let s: Scenarios;
@@ -120,7 +120,7 @@ describe('STREAMED bodies', () => {
   test('S15 SSE response, STREAMED: one message per event, empty eos terminator, idle gaps do not trip the timer', async () => {
     const id = newRequestId('s15');
     const events = ['data: 1\n\n', 'data: 2\n\n', 'data: 3\n\n'];
-    const result = await s.envoy({ processingMode: { responseBodyMode: 'STREAMED' } }).runExchange({
+    const result = await s.envoy({ processingMode: { responseBodyMode: 'STREAMED' }, messageTimeoutMs: ENVOY_MESSAGE_TIMEOUT_MS }).runExchange({
       request: { headers: requestHeaders('GET', '/events', id, [['accept', 'text/event-stream']]) },
       response: {
         headers: [[':status', '200'], ['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ['transfer-encoding', 'chunked']],
@@ -158,7 +158,7 @@ describe('STREAMED bodies', () => {
 
   test('S43 one chunk arriving long after the previous one is still acknowledged at once: no timeout', async () => {
     const id = newRequestId('s43');
-    const result = await (await s.warmEnvoy(STREAMED_REQUEST)).runExchange(jsonPost('/slow-client', id, [{ data: '{"c1":1,', delayMs: AFTER_HEADERS_REPLY_MS }, { data: '"c2":2,', delayMs: 250 }, { data: '"c3":3}', delayMs: 150 }]));
+    const result = await (await s.warmEnvoy({ ...STREAMED_REQUEST, messageTimeoutMs: ENVOY_MESSAGE_TIMEOUT_MS })).runExchange(jsonPost('/slow-client', id, [{ data: '{"c1":1,', delayMs: AFTER_HEADERS_REPLY_MS }, { data: '"c2":2,', delayMs: 250 }, { data: '"c3":3}', delayMs: 150 }]));
     expectCleanExchange(result);
     expect(result.downstream.status).toBe(200);
     expectStreamedReads(result, 'request', [8, 7, 7], true);
