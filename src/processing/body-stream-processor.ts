@@ -53,8 +53,6 @@ function createDecoder(coding: string): Transform | undefined {
     case 'gzip':
     case 'x-gzip':
       return zlib.createGunzip({ ...common, finishFlush: zlib.constants.Z_SYNC_FLUSH });
-    case 'deflate':
-      return zlib.createInflate({ ...common, finishFlush: zlib.constants.Z_SYNC_FLUSH });
     case 'br':
       return zlib.createBrotliDecompress({ ...common, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
     case 'zstd':
@@ -77,6 +75,8 @@ export class BodyStreamProcessor {
   /** Settles when the decoder can make no more progress (error, or destroyed after a bomb). */
   private stopped: Promise<void> | undefined;
   private ended = false;
+  /** "deflate" only: first bytes seen before the decoder is chosen. */
+  private deflateProbe: Uint8Array | undefined;
 
   constructor(private readonly options: BodyStreamOptions) {
     // The marker needs room of its own; a tiny maxBytes still renders (the row cuts it to maxBytes).
@@ -89,27 +89,53 @@ export class BodyStreamProcessor {
       // Stacked encodings are legal but essentially unseen; keep them raw rather than half-decode.
       this.status = 'unsupported';
       this.error = `stacked content-encoding "${options.contentEncoding}"`;
+    } else if (codings[0] === 'deflate') {
+      // HTTP "deflate" is zlib-wrapped, but servers sending raw deflate are common:
+      // which one it is shows in the first two bytes.
+      this.status = 'decoded';
+      this.deflateProbe = new Uint8Array(0);
     } else if (codings.length === 1) {
-      this.decoder = createDecoder(codings[0]!);
-      if (this.decoder === undefined) {
+      const decoder = createDecoder(codings[0]!);
+      if (decoder === undefined) {
         this.status = 'unsupported';
         this.error = `content-encoding "${codings[0]}"`;
       } else {
         this.status = 'decoded';
-        this.decoder.on('data', (chunk: Buffer) => this.accept(chunk));
-        this.stopped = new Promise((resolve) => {
-          this.decoder!.once('close', () => resolve());
-          this.decoder!.once('error', (err: Error) => {
-            if (this.status === 'decoded') {
-              // Nothing came out: not that encoding. Something came out: the body's start is still good.
-              if (this.decodedBytes === 0) this.status = 'failed';
-              this.error = err.message;
-            }
-            resolve();
-          });
-        });
+        this.startDecoder(decoder);
       }
     }
+  }
+
+  private startDecoder(decoder: Transform): void {
+    this.decoder = decoder;
+    decoder.on('data', (chunk: Buffer) => this.accept(chunk));
+    this.stopped = new Promise((resolve) => {
+      decoder.once('close', () => resolve());
+      decoder.once('error', (err: Error) => {
+        if (this.status === 'decoded') {
+          // Nothing came out: not that encoding. Something came out: the body's start is still good.
+          if (this.decodedBytes === 0) this.status = 'failed';
+          this.error = err.message;
+        }
+        resolve();
+      });
+    });
+  }
+
+  /** Holds the first bytes of a "deflate" body until the zlib header can be checked. */
+  private probeDeflate(bytes: Uint8Array): Uint8Array | undefined {
+    const probe = new Uint8Array(this.deflateProbe!.length + bytes.length);
+    probe.set(this.deflateProbe!);
+    probe.set(bytes, this.deflateProbe!.length);
+    if (probe.length < 2) {
+      this.deflateProbe = probe;
+      return undefined;
+    }
+    this.deflateProbe = undefined;
+    const zlibWrapped = (probe[0]! & 0x0f) === 8 && ((probe[0]! << 8) | probe[1]!) % 31 === 0;
+    const options = { chunkSize: OUTPUT_CHUNK_BYTES, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    this.startDecoder(zlibWrapped ? zlib.createInflate(options) : zlib.createInflateRaw(options));
+    return probe;
   }
 
   async push(bytes: Uint8Array): Promise<void> {
@@ -125,14 +151,22 @@ export class BodyStreamProcessor {
       this.accept(bytes);
       return;
     }
-    if (this.status !== 'decoded' || this.decoder === undefined || this.decoder.destroyed) return;
+    let input: Uint8Array | undefined = bytes;
+    if (this.deflateProbe !== undefined) input = this.probeDeflate(bytes);
+    if (input === undefined || this.status !== 'decoded' || this.decoder === undefined || this.decoder.destroyed) return;
     const decoder = this.decoder;
-    await Promise.race([new Promise<void>((resolve) => decoder.write(bytes, () => resolve())), this.stopped]);
+    const chunk = input;
+    await Promise.race([new Promise<void>((resolve) => decoder.write(chunk, () => resolve())), this.stopped]);
   }
 
   async end(): Promise<BodyStreamResult> {
     if (!this.ended) {
       this.ended = true;
+      // A one-byte "deflate" body never got its decoder: it cannot be valid either way.
+      if (this.deflateProbe !== undefined && this.deflateProbe.length > 0) {
+        this.status = 'failed';
+        this.error = 'deflate body too short';
+      }
       const decoder = this.decoder;
       if (decoder !== undefined && this.status === 'decoded' && !decoder.destroyed) {
         await Promise.race([

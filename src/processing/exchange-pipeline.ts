@@ -104,6 +104,7 @@ export class ExchangePipeline {
       return false;
     }
     this.backlogBytes += length;
+    this.options.metrics.processingBacklogBytes.set(this.backlogBytes);
     const task: ChunkTask = { kind: 'chunk', captureId, direction, bytes, context };
     this.enqueue(captureId, () => pool.run(task, { transferList: [bytes.buffer as ArrayBuffer] }))
       .catch((err: Error) => {
@@ -113,6 +114,7 @@ export class ExchangePipeline {
       })
       .finally(() => {
         this.backlogBytes -= length;
+        this.options.metrics.processingBacklogBytes.set(this.backlogBytes);
       });
     return true;
   };

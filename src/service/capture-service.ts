@@ -195,7 +195,10 @@ export class CaptureService {
       adminUrl: `http://${host.includes(':') ? `[${host}]` : host}:${this.adminPort}`,
       grpcAddress: formatListen({ host: this.config.grpcListen.host, port: this.grpcPort }),
     };
-    fs.writeFileSync(file, JSON.stringify(info) + '\n');
+    // Written whole and renamed into place: a reader never sees a half-written file.
+    const temporary = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temporary, JSON.stringify(info) + '\n');
+    fs.renameSync(temporary, file);
   }
 
   private removeServerInfo(): void {

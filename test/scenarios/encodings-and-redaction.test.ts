@@ -82,13 +82,8 @@ describe('Content-Encoding', () => {
     expect(row).toMatchObject({ ResponseContentEncoding: encoding, ResponseBody: DOCUMENT, ResponseBodySize: wire.length, ResponseBodyTruncated: false, Outcome: 'complete' });
   });
 
-  // KNOWN SERVER BUG (src/processing/body-stream-processor.ts, not this suite's to fix): the
-  // streaming decoder always uses a zlib-wrapped inflater for "deflate", so a raw deflate body
-  // (no zlib header, which some servers send) fails to decode and is stored base64 with
-  // undecodable_stored_base64. The one-shot decoder it replaced retried raw deflate. `failing`
-  // keeps the suite green while the bug stands and turns red once it is fixed: then make this a
-  // plain test.
-  test.failing('deflate without the zlib wrapper (raw deflate) is decoded too', async () => {
+  // Some servers send raw deflate (no zlib header) for "deflate"; the decoder tells them apart by the first bytes.
+  test('deflate without the zlib wrapper (raw deflate) is decoded too', async () => {
     const id = newRequestId('enc-deflate-raw');
     const wire = zlib.deflateRawSync(DOCUMENT);
     await s.envoy({ processingMode: { responseBodyMode: 'BUFFERED' } }).runExchange(compressedGet(id, 'deflate', wire));

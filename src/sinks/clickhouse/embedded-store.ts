@@ -88,6 +88,22 @@ export class EmbeddedStore implements Sink {
     }
   }
 
+  /**
+   * Runs `sql` as given and returns the raw result bytes (binary formats
+   * included) with the engine's read statistics; used by the admin port's
+   * ClickHouse HTTP interface. `format` is the output format named in the SQL
+   * ('' for INSERT and DDL).
+   */
+  async execute(sql: string, format: string): Promise<{ bytes: Uint8Array; rowsRead: number; bytesRead: number }> {
+    const session = this.requireSession();
+    try {
+      const result = await session.queryAsync(sql, { format: format === '' ? 'TabSeparated' : format });
+      return { bytes: result.bytes(), rowsRead: result.rowsRead, bytesRead: result.bytesRead };
+    } catch (err) {
+      throw new CaptureError('CAP_ERR_QUERY_FAILED', describeError(err), { cause: err });
+    }
+  }
+
   async close(): Promise<void> {
     if (this.session === undefined) return;
     this.session.close();
