@@ -23,6 +23,9 @@ export const ErrorCodes = {
   CAP_ERR_OTLP_CONFIG: 'the OTLP export settings are invalid (endpoint URL, encoding, compression or size cap)',
   CAP_ERR_OTLP_EXPORT: 'a batch could not be exported to the OTLP endpoint',
   CAP_ERR_OTLP_ROW_INVALID: 'a stored row could not be parsed for OTLP export and was skipped',
+  CAP_ERR_GENAI_MAPPING_INVALID: 'a --provider-mapping entry is invalid (the field and value are named)',
+  CAP_ERR_GENAI_REDACTION_RULE_INVALID: 'a --body-redaction-rules rule is invalid (the rule and pattern are named)',
+  CAP_ERR_GENAI_LIMIT_INVALID: 'a GenAI folding limit is out of range',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
