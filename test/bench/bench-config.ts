@@ -25,7 +25,7 @@ export interface BenchConfig {
 
 const SPECS: Array<{ key: keyof BenchConfig; flag: string; env: string; kind: 'int' | 'bool' | 'string'; def: number | boolean | string; help: string }> = [
   { key: 'concurrency', flag: 'concurrency', env: 'BENCH_CONCURRENCY', kind: 'int', def: 50, help: 'emulator exchanges in flight' },
-  { key: 'exchanges', flag: 'exchanges', env: 'BENCH_EXCHANGES', kind: 'int', def: 10_000, help: 'measured emulator exchanges per server' },
+  { key: 'exchanges', flag: 'exchanges', env: 'BENCH_EXCHANGES', kind: 'int', def: 12_000, help: 'measured emulator exchanges per server' },
   { key: 'warmup', flag: 'warmup', env: 'BENCH_WARMUP', kind: 'int', def: 500, help: 'emulator warm-up exchanges per server' },
   { key: 'h2loadRequests', flag: 'h2load-requests', env: 'BENCH_H2LOAD_REQUESTS', kind: 'int', def: 20_000, help: 'h2load exchanges per run' },
   { key: 'h2loadConnections', flag: 'h2load-connections', env: 'BENCH_H2LOAD_CONNECTIONS', kind: 'int', def: 2, help: 'h2load connections (-c)' },

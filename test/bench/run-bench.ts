@@ -133,6 +133,8 @@ async function main(): Promise<number> {
   const servers: Record<ServerName, ServerProcess> = { noop, capture };
   log(`  no-op server pid ${noop.pid} on :${noop.ports.grpc}; capture service pid ${capture.pid} on :${capture.ports.grpc} (admin :${capture.ports.admin})`);
   const rowsBefore = await admin.totalRows();
+  // Resident memory right after start, so the peak figures can be read as growth under load (chdb alone is large).
+  const startRssMiB: Record<ServerName, number> = { noop: processMemoryMiB(noop.pid).rssMiB, capture: processMemoryMiB(capture.pid).rssMiB };
   let sentToCapture = 0;
 
   // ---- 1. Emulator ----------------------------------------------------------------------
@@ -348,6 +350,7 @@ async function main(): Promise<number> {
         ['reply latency p99 ms', emuNoop.p99Ms, emuCapture.p99Ms, ratio(emuCapture.p99Ms, emuNoop.p99Ms)],
         ['reply latency max ms', emuNoop.maxMs, emuCapture.maxMs, ratio(emuCapture.maxMs, emuNoop.maxMs)],
         ['exchanges/s', emuNoop.exchangesPerSecond, emuCapture.exchangesPerSecond, ratio(emuCapture.exchangesPerSecond, emuNoop.exchangesPerSecond)],
+        ['RSS at start MiB', startRssMiB.noop, startRssMiB.capture, ratio(startRssMiB.capture, startRssMiB.noop)],
         ['peak RSS MiB (after emulator)', emuNoop.peakRssMiB, emuCapture.peakRssMiB, ratio(emuCapture.peakRssMiB, emuNoop.peakRssMiB)],
         ['idle CPU ms/s', idle.noop ?? NaN, idle.capture ?? NaN, ''],
         ['exchanges sent', emuNoop.exchanges, emuCapture.exchanges, ''],
@@ -403,7 +406,7 @@ async function main(): Promise<number> {
     node: { client: process.version, servers: serverNode },
     cpus: os.cpus().length,
     config: { ...config, repoRoot: undefined },
-    emulator: { noop: emuNoop, capture: emuCapture, idleCpuMsPerSecond: idle },
+    emulator: { noop: emuNoop, capture: emuCapture, idleCpuMsPerSecond: idle, startRssMiB },
     h2load: { problem: h2loadProblem, runs: h2loadRuns },
     capture: {
       dataDir: config.dataDir,
