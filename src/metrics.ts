@@ -49,6 +49,22 @@ export class CaptureMetrics {
   readonly spoolBytes: prom.Gauge = new prom.Gauge({ name: 'egress_capture_spool_bytes', help: 'bytes of spool segment files on disk', registers: [this.registry], collect: (): void => this.spoolBytes.set(this.spoolGaugeSource?.().spoolBytes ?? 0) });
   readonly spoolSegments: prom.Gauge = new prom.Gauge({ name: 'egress_capture_spool_segments', help: 'spool segment files on disk', registers: [this.registry], collect: (): void => this.spoolSegments.set(this.spoolGaugeSource?.().spoolSegments ?? 0) });
 
+  private readonly messageChildren = new Map<string, prom.Counter.Internal>();
+
+  /**
+   * The per-part message counter, resolved once per label value: this runs
+   * for every ext_proc message, and prom-client hashes the label set on each
+   * labelled inc() call.
+   */
+  messageCounter(type: string): prom.Counter.Internal {
+    let child = this.messageChildren.get(type);
+    if (child === undefined) {
+      child = this.messages.labels(type);
+      this.messageChildren.set(type, child);
+    }
+    return child;
+  }
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics !== false) prom.collectDefaultMetrics({ register: this.registry, prefix: 'egress_capture_' });
   }

@@ -38,7 +38,9 @@ export class ProcessStream {
   private readonly assembler: ExchangeAssembler;
   private finished = false;
   private callEnded = false;
-  private readonly idleTimer: NodeJS.Timeout;
+  private idleTimer: NodeJS.Timeout;
+  /** Date.now() of the last message; the idle timer checks it instead of being re-armed per message. */
+  private lastMessageMs = Date.now();
 
   constructor(
     private readonly call: ProcessCall,
@@ -66,15 +68,15 @@ export class ProcessStream {
 
   private handleMessage(message: ProcessingRequest): void {
     if (this.finished) return;
-    this.idleTimer.refresh();
+    this.lastMessageMs = Date.now();
     const part = message.request;
     if (part === undefined) {
-      this.ctx.metrics.messages.inc({ type: 'malformed' });
+      this.ctx.metrics.messageCounter('malformed').inc();
       this.ctx.metrics.errors.inc({ kind: 'protocol_no_oneof' });
       this.ctx.log.warn({ captureId: this.assembler.captureId }, 'CAP_ERR_PROTOCOL: ProcessingRequest with no request part set; ignored');
       return;
     }
-    this.ctx.metrics.messages.inc({ type: part });
+    this.ctx.metrics.messageCounter(part).inc();
     this.assembler.accept(message);
 
     if (message.observability_mode !== true) this.reply(message, part);
@@ -105,6 +107,13 @@ export class ProcessStream {
 
   private onIdle(): void {
     if (this.finished) return;
+    const quietMs = Date.now() - this.lastMessageMs;
+    if (quietMs < this.ctx.idleTimeoutMs) {
+      // Messages came since the timer was armed: wait out the rest of the quiet period.
+      this.idleTimer = setTimeout(() => this.onIdle(), this.ctx.idleTimeoutMs - quietMs);
+      this.idleTimer.unref();
+      return;
+    }
     this.ctx.metrics.errors.inc({ kind: 'stream_idle_timeout' });
     this.ctx.log.warn({ captureId: this.assembler.captureId, idleMs: this.ctx.idleTimeoutMs }, 'ext_proc stream idle past the limit; storing what arrived');
     this.finish('idle');

@@ -76,8 +76,10 @@ export class ExchangePipeline {
         filename: EXCHANGE_WORKER_FILE,
         minThreads: 1,
         maxThreads: 1,
-        // One task at a time: an exchange's tasks must run in order on its state.
-        concurrentTasksPerWorker: 1,
+        // Several exchanges' tasks may interleave at their await points (each has its own
+        // state); one exchange's tasks never overlap, because enqueue() chains them.
+        // With one task at a time, the main↔worker round trip caps throughput.
+        concurrentTasksPerWorker: 16,
         maxQueue: options.queueMax,
         workerData: options.settings,
         idleTimeout: Number.MAX_SAFE_INTEGER,

@@ -52,6 +52,11 @@ export interface RedactionResult {
 interface CompiledRule {
   name: string;
   regex: RegExp;
+  /**
+   * A cheap test that must pass for the rule to have any match; skips the
+   * regex scan of bodies that cannot hold the secret (most of them).
+   */
+  mayMatch?: (text: string) => boolean;
   /** Built-ins can veto a match their pattern alone cannot rule out. */
   accept?: (m: RegExpExecArray) => boolean;
 }
@@ -84,24 +89,29 @@ function isSecretName(name: string): boolean {
   return SECRET_NAMES.has(n) || SECRET_SUFFIXES.some((s) => n.endsWith(s));
 }
 
-const BUILT_IN: ReadonlyArray<{ name: string; source: string; flags?: string; accept?: (m: RegExpExecArray) => boolean }> = [
+/** A member name ending like a secret name, right before its colon: what json_secret_member needs to find. */
+const SECRET_MEMBER_HINT = /(?:key|token|secret|pass(?:word|wd)?|pwd|authorization)[_.-]*"\s*:/i;
+
+const BUILT_IN: ReadonlyArray<{ name: string; source: string; flags?: string; accept?: (m: RegExpExecArray) => boolean; mayMatch?: (text: string) => boolean }> = [
   {
     name: 'json_secret_member',
     // "name" : "value" — value as the unrolled-loop JSON string body, which has exactly one parse per position.
     source: String.raw`"(?<name>[A-Za-z0-9_.\-]{1,64})"\s*:\s*"(?<secret>[^"\\]*(?:\\.[^"\\]*)*)"`,
     accept: (m) => isSecretName(m.groups?.['name'] ?? '') && (m.groups?.['secret'] ?? '') !== '',
+    mayMatch: (text) => SECRET_MEMBER_HINT.test(text),
   },
-  { name: 'anthropic_key', source: String.raw`(?<![A-Za-z0-9_\-])sk-ant-[A-Za-z0-9_\-]{20,}` },
+  { name: 'anthropic_key', source: String.raw`(?<![A-Za-z0-9_\-])sk-ant-[A-Za-z0-9_\-]{20,}`, mayMatch: (text) => text.includes('sk-ant-') },
   {
     name: 'openai_key',
     source: String.raw`(?<![A-Za-z0-9_\-])sk-[A-Za-z0-9_\-]{20,}`,
     // Real keys are random: they always hold digits and letters. Hyphenated words ("sk-learn-...") do not.
     accept: (m) => /[0-9]/.test(m[0].slice(3)) && /[A-Za-z]/.test(m[0].slice(3)),
+    mayMatch: (text) => text.includes('sk-'),
   },
-  { name: 'aws_access_key_id', source: String.raw`(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])` },
-  { name: 'github_token', source: String.raw`(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})` },
-  { name: 'slack_token', source: String.raw`(?<![A-Za-z0-9\-])xox[abprs]-[A-Za-z0-9\-]{10,}` },
-  { name: 'jwt', source: String.raw`(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}` },
+  { name: 'aws_access_key_id', source: String.raw`(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])`, mayMatch: (text) => text.includes('AKIA') || text.includes('ASIA') },
+  { name: 'github_token', source: String.raw`(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})`, mayMatch: (text) => /gh[pousr]_|github_pat_/.test(text) },
+  { name: 'slack_token', source: String.raw`(?<![A-Za-z0-9\-])xox[abprs]-[A-Za-z0-9\-]{10,}`, mayMatch: (text) => text.includes('xox') },
+  { name: 'jwt', source: String.raw`(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`, mayMatch: (text) => text.includes('eyJ') },
 ];
 
 export const BUILT_IN_REDACTION_RULES: readonly string[] = BUILT_IN.map((r) => r.name);
@@ -130,6 +140,7 @@ export class BodyRedactor {
     let text = input;
     const redactions: Record<string, number> = {};
     for (const rule of this.rules) {
+      if (rule.mayMatch !== undefined && !rule.mayMatch(text)) continue;
       const out = applyRule(text, rule);
       if (out.count > 0) {
         redactions[rule.name] = out.count;
@@ -223,7 +234,7 @@ function compileRules(options: BodyRedactorOptions): CompiledRule[] {
       rules.push(replacement);
       user.delete(b.name);
     } else {
-      rules.push({ name: b.name, regex: new RegExp(b.source, `${b.flags ?? ''}gd`), accept: b.accept });
+      rules.push({ name: b.name, regex: new RegExp(b.source, `${b.flags ?? ''}gd`), accept: b.accept, mayMatch: b.mayMatch });
     }
   }
   rules.push(...user.values());
