@@ -68,9 +68,15 @@ export const DEFAULTS = {
    * cost). 0 = fdatasync every append: nothing lost, a disk flush per exchange.
    */
   spoolFsyncIntervalMs: 100,
-  /** Sink retry backoff: first delay and cap, ms (±20 % jitter; a sink's Retry-After wins, up to the cap below). */
+  /**
+   * Sink retry backoff: first delay and cap, ms (±20 % jitter; a sink's
+   * Retry-After wins, up to the cap below). The cap is short on purpose: a
+   * failed write already spent its own timeout (the OTLP exporter retries
+   * inside it), and a retry costs one request — while a long cap delays the
+   * recovery after an outage by up to that much.
+   */
   sinkRetryInitialMs: 250,
-  sinkRetryMaxMs: 30_000,
+  sinkRetryMaxMs: 5_000,
   sinkRetryAfterMaxMs: 300_000,
   /** On SIGTERM, after the drain: how long the sinks may take to deliver the spool; the rest waits in the spool for the next start, ms. */
   sinkShutdownTimeoutMs: 10_000,
