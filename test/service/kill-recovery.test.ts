@@ -7,67 +7,22 @@
  *   - exchanges acknowledged as spooled before the kill (status said so) are all there;
  *   - the restarted server's counters add up (captured = delivered + pending + dropped).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { scanSegment, RECORD_HEADER_BYTES } from '../../src/spool/record-format';
-import type { DeliveryStatus } from '../../src/sinks/delivery/delivery-hub';
-import { exchange, headers, rawClient } from '../support/raw-extproc-client';
+import { rawClient } from '../support/raw-extproc-client';
+import { adminQuery as query, serviceStatus as status, simpleExchange, sleep, startService, type ServiceProcess as Server } from './service-process';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-const BIN = path.join(REPO_ROOT, 'bin', 'egress-capture.js');
 const AUTHORITY = 'kill.test';
+const SERVE_ARGS = ['--batch-max-delay-ms', '300', '--batch-max-rows', '200'];
 
-interface Server {
-  child: ChildProcess;
-  grpc: string;
-  admin: string;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
-async function startServer(dataDir: string): Promise<Server> {
-  for (let attempt = 0; ; attempt++) {
-    const grpcPort = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn(
-      process.execPath,
-      [BIN, 'serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${grpcPort}`, '--admin-listen', `127.0.0.1:${grpcPort + 1}`, '--batch-max-delay-ms', '300', '--batch-max-rows', '200', '--log-level', 'warn'],
-      { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 30_000;
-    while (!stderr.includes('serving on node') && child.exitCode === null && Date.now() < deadline) await sleep(50);
-    if (stderr.includes('serving on node')) return { child, grpc: `127.0.0.1:${grpcPort}`, admin: `http://127.0.0.1:${grpcPort + 1}`, exited, stderr: () => stderr };
-    child.kill('SIGKILL');
-    await exited;
-    if (attempt >= 2 || !/BIND/.test(stderr)) throw new Error(`server did not start:\n${stderr}`);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function status(admin: string): Promise<DeliveryStatus> {
-  return (await (await fetch(`${admin}/status`)).json()) as DeliveryStatus;
-}
-
-async function query<T>(admin: string, sql: string): Promise<T[]> {
-  const text = await (await fetch(`${admin}/query`, { method: 'POST', body: sql })).text();
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as T);
+function startServer(dataDir: string): Promise<Server> {
+  return startService(dataDir, SERVE_ARGS);
 }
 
 function oneExchange(client: ReturnType<typeof rawClient>, requestId: string): Promise<unknown> {
-  return exchange(client, [
-    { request_headers: { headers: headers([[':method', 'POST'], [':path', `/k/${requestId}`], [':authority', AUTHORITY], ['x-request-id', requestId]]), end_of_stream: true }, metadata_context: {} },
-    { response_headers: { headers: headers([[':status', '200']]), end_of_stream: true }, metadata_context: {} },
-  ]);
+  return simpleExchange(client, AUTHORITY, requestId);
 }
 
 /** Request ids of every whole record in the spool files (what "reached the spool" and is not yet deleted as delivered). */
