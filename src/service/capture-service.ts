@@ -28,6 +28,7 @@ import { ExchangePipeline } from '../processing/exchange-pipeline';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
 import { RemoteStore } from '../sinks/clickhouse/remote-store';
 import { DeliveryHub } from '../sinks/delivery/delivery-hub';
+import { createOtlpSink, otlpEnabled } from '../sinks/otlp';
 import type { Sink } from '../sinks/sink';
 
 /** Longest header value kept, bytes; longer ones are cut with a marker. */
@@ -207,21 +208,10 @@ export class CaptureService {
   }
 }
 
-/**
- * The OTLP sink when an endpoint is configured. Loaded by name so the service
- * builds and runs without the module (it is developed separately).
- */
+/** The OTLP sink when an endpoint is configured (an empty endpoint disables the export; storage goes on). */
 async function openOtlpSink(config: RuntimeConfig, log: Logger): Promise<Sink | undefined> {
-  let otlp: { otlpEnabled(config: RuntimeConfig): boolean; createOtlpSink(config: RuntimeConfig, options: object, dependencies: { log: Logger }): Sink };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    otlp = require('../sinks/otlp') as typeof otlp;
-  } catch {
-    if (config.otlpEndpoint.trim() !== '') log.warn('OTLP endpoint configured but this build has no OTLP sink; export disabled');
-    return undefined;
-  }
-  if (!otlp.otlpEnabled(config)) return undefined;
-  const sink = otlp.createOtlpSink(config, {}, { log });
+  if (!otlpEnabled(config)) return undefined;
+  const sink = createOtlpSink(config, {}, { log });
   await sink.open();
   return sink;
 }
