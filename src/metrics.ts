@@ -18,6 +18,7 @@ export class CaptureMetrics {
   readonly bodyRedactions = new prom.Counter({ name: 'egress_capture_body_redactions_total', help: 'secrets redacted from stored bodies and folded text, by rule', labelNames: ['rule'], registers: [this.registry] });
   readonly genAiExchanges = new prom.Counter({ name: 'egress_capture_genai_exchanges_total', help: 'exchanges recognised as model calls and folded', registers: [this.registry] });
   readonly processingBacklogBytes = new prom.Gauge({ name: 'egress_capture_processing_backlog_bytes', help: 'body bytes handed to workers and not yet processed', registers: [this.registry] });
+  readonly workerMemory = new prom.Gauge({ name: 'egress_capture_worker_memory_bytes', help: 'memory a body worker holds, after its last batch: V8 heap in use and external memory (body buffers)', labelNames: ['worker', 'kind'], registers: [this.registry] });
   readonly rowsWritten = new prom.Counter({ name: 'egress_capture_rows_written_total', help: 'rows written to storage', labelNames: ['sink'], registers: [this.registry] });
   readonly rowsDropped = new prom.Counter({ name: 'egress_capture_rows_dropped_total', help: 'exchanges that will never be stored, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly rowsPending = new prom.Gauge({ name: 'egress_capture_rows_pending', help: 'rows built or being built but not yet stored', registers: [this.registry] });

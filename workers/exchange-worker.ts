@@ -7,7 +7,7 @@
 import { workerData } from 'node:worker_threads';
 import { buildRow } from '../src/processing/build-row';
 import { ExchangeProcessor, type ProcessedBodies } from '../src/processing/exchange-processor';
-import type { ExchangeTask, FinishResult } from '../src/processing/exchange-task';
+import type { BatchReply, BatchResult, ExchangeTask, FinishPayload, FinishResult, TaskBatch } from '../src/processing/exchange-task';
 import type { WorkerSettings } from '../src/processing/exchange-pipeline';
 import { BodyRedactor } from '../src/processing/genai/body-redactor';
 import { ProviderDetector } from '../src/processing/genai/provider-detection';
@@ -36,13 +36,35 @@ function sweep(now: number): void {
   }
 }
 
-export default async function handle(task: ExchangeTask): Promise<FinishResult | undefined> {
+/**
+ * One batch: its tasks in order (an exchange's chunks must be folded in the
+ * order they arrived); a failing task fails alone.
+ */
+export default async function handleBatch(batch: TaskBatch): Promise<BatchReply> {
   sweep(Date.now());
+  const results: BatchResult[] = [];
+  for (const task of batch.tasks) {
+    try {
+      results.push(await handle(task));
+    } catch (err) {
+      if (task.kind === 'finish') processors.delete(task.captureId);
+      results.push({ error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  // In a worker, heapUsed and external describe this isolate: what the folding state holds,
+  // body buffers transferred in included (they count as external memory of the isolate holding them).
+  const usage = process.memoryUsage();
+  return { results, memory: { heapUsedBytes: usage.heapUsed, externalBytes: usage.external } };
+}
+
+async function handle(task: ExchangeTask): Promise<FinishResult | undefined> {
   if (task.kind === 'chunk') {
     await processorFor(task.captureId).push(task.direction, task.bytes, task.context);
     return undefined;
   }
-  const snapshot = task.snapshot;
+  const { snapshot, context } = JSON.parse(task.payload) as FinishPayload;
+  snapshot.request.bodyPending = task.requestBody;
+  snapshot.response.bodyPending = task.responseBody;
   const streamed = snapshot.request.bodyStreamed || snapshot.response.bodyStreamed;
   let processed: ProcessedBodies | undefined;
   if (streamed && !processors.has(snapshot.captureId)) {
@@ -50,7 +72,7 @@ export default async function handle(task: ExchangeTask): Promise<FinishResult |
     processed = undefined;
   } else {
     const keeps = snapshot.request.bodyPending !== undefined || snapshot.response.bodyPending !== undefined || streamed;
-    processed = keeps ? await processorFor(snapshot.captureId).finish(snapshot, task.context) : undefined;
+    processed = keeps ? await processorFor(snapshot.captureId).finish(snapshot, context) : undefined;
   }
   processors.delete(snapshot.captureId);
   const built = buildRow(snapshot, settings, processed, redactor);

@@ -52,8 +52,6 @@ export const DEFAULTS = {
   batchMaxRows: 10_000,
   batchMaxBytes: 16 * 1024 * 1024,
   batchMaxDelayMs: 1000,
-  /** Bound on serialized rows waiting for storage; past it new rows are dropped and counted. */
-  pendingMaxBytes: 256 * 1024 * 1024,
   /**
    * Durable spool (<dataDir>/spool) between capture and the sinks. Disk
    * budget for its segment files, bytes: when reached, bodies are dropped

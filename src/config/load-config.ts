@@ -140,7 +140,6 @@ export function defaultConfig(): RuntimeConfig {
     batchMaxRows: DEFAULTS.batchMaxRows,
     batchMaxBytes: DEFAULTS.batchMaxBytes,
     batchMaxDelayMs: DEFAULTS.batchMaxDelayMs,
-    pendingMaxBytes: DEFAULTS.pendingMaxBytes,
     spoolMaxBytes: DEFAULTS.spoolMaxBytes,
     spoolSegmentBytes: DEFAULTS.spoolSegmentBytes,
     spoolFsyncIntervalMs: DEFAULTS.spoolFsyncIntervalMs,

@@ -36,7 +36,6 @@ export interface RuntimeConfig {
   batchMaxRows: number;
   batchMaxBytes: number;
   batchMaxDelayMs: number;
-  pendingMaxBytes: number;
   spoolMaxBytes: number;
   spoolSegmentBytes: number;
   spoolFsyncIntervalMs: number;

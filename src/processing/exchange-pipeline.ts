@@ -4,22 +4,26 @@
  *
  *   ExchangeAssembler ──chunk tasks (large bodies, while they stream)──┐
  *   ProcessStream ──finish task (snapshot + last bytes)────────────────┤
- *                                                                      ▼
- *                                   worker pool chosen by CaptureId (sticky)
+ *                                               per-worker lane (FIFO) ▼
+ *                          one piscina task per batch of queued tasks, one batch in flight
  *                                   ExchangeProcessor: decode, fold, hash, head+tail
- *                                                                      │ JSONEachRow line
+ *                                                                      │ JSONEachRow lines
  *   onRow ◀────────────────────────────────────────────────────────────┘
  *
- * Every task of one exchange goes to the same single-thread pool, because
- * its decoder, hash and GenAI fold state live in that worker's memory. Body
- * buffers are transferred, never copied across. Nothing here blocks or
- * throws into the caller:
+ * Every task of one exchange goes to the same single-thread pool (a "lane"),
+ * because its decoders, hash and GenAI fold state live in that worker's
+ * memory. A lane sends what queued up as one batch and waits for it before
+ * sending the next: that keeps each exchange's tasks in order (piscina
+ * itself does not run queued tasks in submission order) and pays the
+ * thread hand-off once per batch instead of once per exchange (about 45 us
+ * of CPU per piscina task on this hardware). Body buffers are transferred,
+ * never copied across. Nothing here blocks or throws into the caller:
  * - chunk tasks beyond `backlogMaxBytes` are refused, and that body is then
  *   only counted (row note processing_backlog);
- * - a full finish queue drops the exchange and counts it
+ * - a lane holding `queueMax` tasks drops new exchanges and counts them
  *   (rows_dropped{reason="worker_queue_full"});
- * - when a worker fails, the row is built on this thread without bodies, so
- *   the record survives and says why its bodies are missing.
+ * - when a worker fails, the rows of its batch are built on this thread
+ *   without bodies, so the records survive and say why bodies are missing.
  */
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
@@ -27,7 +31,7 @@ import type { Logger } from 'pino';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
 import type { CaptureMetrics } from '../metrics';
 import { buildRow, type RowBuildOptions } from './build-row';
-import type { BodyContext, ChunkDirection, ChunkTask, FinishResult, FinishTask } from './exchange-task';
+import type { BatchReply, BatchResult, BodyContext, ChunkDirection, ExchangeTask, FinishResult, TaskBatch } from './exchange-task';
 import type { ProviderMappingEntry } from './genai/provider-detection';
 import type { BodyRedactorOptions } from './genai/body-redactor';
 
@@ -55,32 +59,36 @@ export interface ExchangePipelineOptions {
   onRow: (line: string) => void;
 }
 
+/** One worker thread and the tasks waiting for it. */
+interface Lane {
+  /** Label of this lane's worker in metrics. */
+  name: string;
+  pool: Piscina;
+  queue: ExchangeTask[];
+  /** Buffers of the queued tasks, transferred with their batch. */
+  transfer: ArrayBuffer[];
+  /** A batch is in flight or about to be sent; new tasks wait for the next one. */
+  busy: boolean;
+}
+
 export class ExchangePipeline {
-  private readonly pools: Piscina[];
+  private readonly lanes: Lane[];
   private inFlight = 0;
   private backlogBytes = 0;
   private idleWaiters: Array<() => void> = [];
   /** Exchanges whose chunk task failed: their worker state is gone, the body is incomplete. */
   private readonly brokenStreams = new Set<string>();
-  /**
-   * The last task of each exchange with tasks in flight. piscina does not
-   * run queued tasks in submission order, and an exchange's chunks must be
-   * folded in order, so each task of an exchange starts only after the
-   * previous one settled.
-   */
-  private readonly chains = new Map<string, Promise<void>>();
+  /** Snapshots of exchanges in a worker's hands, for the fallback row if the worker fails. */
+  private readonly pendingSnapshots = new Map<string, ExchangeSnapshot>();
 
   constructor(private readonly options: ExchangePipelineOptions) {
-    this.pools = Array.from({ length: Math.max(1, options.workerThreads) }, () => {
+    this.lanes = Array.from({ length: Math.max(1, options.workerThreads) }, (_, index) => {
       const pool = new Piscina({
         filename: EXCHANGE_WORKER_FILE,
         minThreads: 1,
         maxThreads: 1,
-        // Several exchanges' tasks may interleave at their await points (each has its own
-        // state); one exchange's tasks never overlap, because enqueue() chains them.
-        // With one task at a time, the main↔worker round trip caps throughput.
-        concurrentTasksPerWorker: 16,
-        maxQueue: options.queueMax,
+        // One batch in flight per lane (see the header comment).
+        concurrentTasksPerWorker: 1,
         workerData: options.settings,
         idleTimeout: Number.MAX_SAFE_INTEGER,
       });
@@ -88,7 +96,7 @@ export class ExchangePipeline {
         options.metrics.errors.inc({ kind: 'worker_crash' });
         options.log.error({ err: err.message }, 'CAP_ERR_WORKER: body worker crashed');
       });
-      return pool;
+      return { name: String(index), pool, queue: [], transfer: [], busy: false };
     });
   }
 
@@ -98,26 +106,15 @@ export class ExchangePipeline {
 
   /** Hands a chunk of a streaming body to its exchange's worker; false when the backlog is full. */
   readonly shipChunk = (captureId: string, direction: ChunkDirection, bytes: Uint8Array, context: BodyContext): boolean => {
-    const pool = this.poolFor(captureId);
-    // Read before the transfer: a transferred view reports length 0 afterwards.
-    const length = bytes.length;
-    if (this.backlogBytes + length > this.options.backlogMaxBytes || pool.queueSize >= this.options.queueMax) {
+    const lane = this.laneFor(captureId);
+    if (this.backlogBytes + bytes.length > this.options.backlogMaxBytes || lane.queue.length >= this.options.queueMax) {
       this.options.metrics.errors.inc({ kind: 'processing_backlog' });
       return false;
     }
-    this.backlogBytes += length;
+    this.backlogBytes += bytes.length;
     this.options.metrics.processingBacklogBytes.set(this.backlogBytes);
-    const task: ChunkTask = { kind: 'chunk', captureId, direction, bytes, context };
-    this.enqueue(captureId, () => pool.run(task, { transferList: [bytes.buffer as ArrayBuffer] }))
-      .catch((err: Error) => {
-        this.brokenStreams.add(captureId);
-        this.options.metrics.errors.inc({ kind: 'worker_task_failed' });
-        this.options.log.error({ err: err.message, captureId }, 'CAP_ERR_WORKER: body chunk could not be processed');
-      })
-      .finally(() => {
-        this.backlogBytes -= length;
-        this.options.metrics.processingBacklogBytes.set(this.backlogBytes);
-      });
+    // Copy the context: the assembler keeps filling it in as headers arrive.
+    this.enqueue(lane, { kind: 'chunk', captureId, direction, bytes, context: { ...context } }, bytes.buffer as ArrayBuffer);
     return true;
   };
 
@@ -125,8 +122,8 @@ export class ExchangePipeline {
     const metrics = this.options.metrics;
     metrics.bodyBytesSeen.inc({ direction: 'request' }, snapshot.request.bodySize);
     metrics.bodyBytesSeen.inc({ direction: 'response' }, snapshot.response.bodySize);
-    const pool = this.poolFor(snapshot.captureId);
-    if (pool.queueSize >= this.options.queueMax) {
+    const lane = this.laneFor(snapshot.captureId);
+    if (lane.queue.length >= this.options.queueMax) {
       metrics.rowsDropped.inc({ reason: 'worker_queue_full' });
       this.options.log.warn({ captureId: snapshot.captureId }, 'CAP_ERR_PENDING_FULL: worker queue full; exchange dropped');
       this.brokenStreams.delete(snapshot.captureId);
@@ -134,30 +131,21 @@ export class ExchangePipeline {
     }
     this.inFlight += 1;
     metrics.rowsPending.inc();
-    const settled = (): void => {
-      this.inFlight -= 1;
-      metrics.rowsPending.dec();
-      if (this.inFlight === 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const resolve of waiters) resolve();
-      }
-    };
     if (this.brokenStreams.delete(snapshot.captureId)) {
       // The worker lost this exchange's body state; keep the record without bodies.
-      this.fallback(snapshot, new Error('an earlier body chunk failed'));
-      settled();
+      this.fallback(snapshot, 'an earlier body chunk failed');
+      this.settle(1);
       return;
     }
-    const transfer: ArrayBuffer[] = [];
-    for (const pending of [snapshot.request.bodyPending, snapshot.response.bodyPending]) {
-      if (pending !== undefined) transfer.push(pending.buffer as ArrayBuffer);
-    }
-    const task: FinishTask = { kind: 'finish', snapshot, context };
-    this.enqueue(snapshot.captureId, () => pool.run(task, { transferList: transfer }) as Promise<FinishResult>, true)
-      .then((result: FinishResult) => this.deliver(result))
-      .catch((err: Error) => this.fallback(snapshot, err))
-      .finally(settled);
+    // The bodies go beside the JSON, transferred; the snapshot kept here (for the
+    // fallback row) no longer needs them.
+    const requestBody = snapshot.request.bodyPending;
+    const responseBody = snapshot.response.bodyPending;
+    snapshot.request.bodyPending = undefined;
+    snapshot.response.bodyPending = undefined;
+    const task: ExchangeTask = { kind: 'finish', captureId: snapshot.captureId, payload: JSON.stringify({ snapshot, context }), requestBody, responseBody };
+    this.pendingSnapshots.set(snapshot.captureId, snapshot);
+    this.enqueue(lane, task, requestBody?.buffer as ArrayBuffer | undefined, responseBody?.buffer as ArrayBuffer | undefined);
   }
 
   /** Resolves once every submitted exchange has produced its row. */
@@ -168,34 +156,85 @@ export class ExchangePipeline {
 
   async close(): Promise<void> {
     await this.whenIdle();
-    await Promise.all(this.pools.map((pool) => pool.destroy()));
+    await Promise.all(this.lanes.map((lane) => lane.pool.destroy()));
   }
 
-  /** Runs `start` after the exchange's previous task settled; `last` forgets the chain afterwards. */
-  private enqueue<T>(captureId: string, start: () => Promise<T>, last = false): Promise<T> {
-    const previous = this.chains.get(captureId);
-    const result = previous === undefined ? start() : previous.then(start);
-    const settled = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    if (last) {
-      this.chains.delete(captureId);
-    } else {
-      this.chains.set(captureId, settled);
-      // Forget a chain nobody extended, so the map holds only exchanges with work in flight.
-      void settled.then(() => {
-        if (this.chains.get(captureId) === settled) this.chains.delete(captureId);
-      });
+  private enqueue(lane: Lane, task: ExchangeTask, ...buffers: Array<ArrayBuffer | undefined>): void {
+    lane.queue.push(task);
+    for (const buffer of buffers) if (buffer !== undefined) lane.transfer.push(buffer);
+    // Send on the next turn, so what finishes in the same I/O phase shares a batch.
+    if (!lane.busy) {
+      lane.busy = true;
+      setImmediate(() => this.sendBatch(lane));
     }
-    return result;
   }
 
-  private poolFor(captureId: string): Piscina {
-    if (this.pools.length === 1) return this.pools[0]!;
+  private sendBatch(lane: Lane): void {
+    if (lane.queue.length === 0) {
+      lane.busy = false;
+      return;
+    }
+    const tasks = lane.queue;
+    const transfer = lane.transfer;
+    lane.queue = [];
+    lane.transfer = [];
+    // Chunk byte counts, read before the transfer detaches the views.
+    const chunkBytes = tasks.reduce((sum, task) => sum + (task.kind === 'chunk' ? task.bytes.length : 0), 0);
+    const batch: TaskBatch = { tasks };
+    lane.pool
+      .run(batch, { transferList: transfer })
+      .then(
+        (reply: BatchReply) => {
+          this.options.metrics.workerMemory.set({ worker: lane.name, kind: 'heap_used' }, reply.memory.heapUsedBytes);
+          this.options.metrics.workerMemory.set({ worker: lane.name, kind: 'external' }, reply.memory.externalBytes);
+          this.settleBatch(tasks, reply.results);
+        },
+        (err: Error) => this.settleBatch(tasks, tasks.map(() => ({ error: err.message }))),
+      )
+      .finally(() => {
+        this.backlogBytes -= chunkBytes;
+        this.options.metrics.processingBacklogBytes.set(this.backlogBytes);
+        this.sendBatch(lane);
+      });
+  }
+
+  private settleBatch(tasks: ExchangeTask[], results: BatchResult[]): void {
+    let finished = 0;
+    tasks.forEach((task, i) => {
+      const result = results[i];
+      if (task.kind === 'chunk') {
+        if (result !== undefined && 'error' in result) {
+          this.brokenStreams.add(task.captureId);
+          this.options.metrics.errors.inc({ kind: 'worker_task_failed' });
+          this.options.log.error({ err: result.error, captureId: task.captureId }, 'CAP_ERR_WORKER: body chunk could not be processed');
+        }
+        return;
+      }
+      finished += 1;
+      const snapshot = this.pendingSnapshots.get(task.captureId);
+      this.pendingSnapshots.delete(task.captureId);
+      if (result !== undefined && !('error' in result)) this.deliver(result);
+      else if (snapshot !== undefined) this.fallback(snapshot, result === undefined ? 'no result from the worker' : result.error);
+    });
+    this.settle(finished);
+  }
+
+  private settle(count: number): void {
+    if (count === 0) return;
+    this.inFlight -= count;
+    this.options.metrics.rowsPending.dec(count);
+    if (this.inFlight === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private laneFor(captureId: string): Lane {
+    if (this.lanes.length === 1) return this.lanes[0]!;
     // The id's random tail spreads exchanges evenly.
-    const index = parseInt(captureId.slice(-4), 16) % this.pools.length;
-    return this.pools[index]!;
+    const index = parseInt(captureId.slice(-4), 16) % this.lanes.length;
+    return this.lanes[index]!;
   }
 
   private deliver(result: FinishResult): void {
@@ -211,9 +250,9 @@ export class ExchangePipeline {
     this.options.onRow(result.line);
   }
 
-  private fallback(snapshot: ExchangeSnapshot, err: Error): void {
+  private fallback(snapshot: ExchangeSnapshot, reason: string): void {
     this.options.metrics.errors.inc({ kind: 'worker_task_failed' });
-    this.options.log.error({ err: err.message, captureId: snapshot.captureId }, 'CAP_ERR_WORKER: row built without bodies after a worker failure');
+    this.options.log.error({ err: reason, captureId: snapshot.captureId }, 'CAP_ERR_WORKER: row built without bodies after a worker failure');
     try {
       const built = buildRow(snapshot, this.options.settings);
       this.deliver({ line: JSON.stringify(built.row) + '\n', request: built.request, response: built.response, redactions: {}, genAi: false });
