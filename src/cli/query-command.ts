@@ -65,7 +65,7 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
       io.stderr.write(`egress-capture query: no store at ${path.resolve(dataDir)} (start the service, or pass --data-dir)\n`);
       return 1;
     }
-    const store = new EmbeddedStore({ dataDir, ttlDays: 0 });
+    const store = new EmbeddedStore({ dataDir, ttlDays: undefined });
     await store.open();
     try {
       io.stdout.write(await store.query(sql, format));

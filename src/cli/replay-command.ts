@@ -190,7 +190,7 @@ async function openSource(config: RuntimeConfig, adminFlag: string | undefined):
     return { describe: `from ${new URL(config.clickhouseUrl).host}`, query: (sql) => store.query(sql, 'JSONEachRow'), close: () => store.close() };
   }
   if (!fs.existsSync(config.dataDir)) throw new CaptureError('CAP_ERR_STORE_OPEN', `no store at ${path.resolve(config.dataDir)} (pass --data-dir, --admin or --clickhouse-url)`);
-  const store = new EmbeddedStore({ dataDir: config.dataDir, ttlDays: config.ttlDays });
+  const store = new EmbeddedStore({ dataDir: config.dataDir, ttlDays: undefined });
   await store.open();
   return { describe: `from ${path.resolve(config.dataDir)}`, query: (sql) => store.query(sql, 'JSONEachRow'), close: () => store.close() };
 }

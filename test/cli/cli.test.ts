@@ -79,6 +79,9 @@ describe('egress-capture CLI', () => {
       const after = run(['query', '--data-dir', dataDir, "SELECT count() AS n FROM http_exchanges WHERE Authority = 'cli.test'"]);
       expect(after.status).toBe(0);
       expect(Number((JSON.parse(after.stdout.trim()) as { n: string | number }).n)).toBe(5);
+      // Reading the store must not migrate it: the service's TTL is still there.
+      const table = run(['query', '--data-dir', dataDir, "SELECT create_table_query AS ddl FROM system.tables WHERE name = 'http_exchanges'"]);
+      expect((JSON.parse(table.stdout.trim()) as { ddl: string }).ddl).toMatch(/TTL toDateTime\(Timestamp\) \+ toIntervalDay\(30\)/);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -16,7 +16,8 @@ import { TABLE, schemaStatements } from './schema';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
-  ttlDays: number;
+  /** Table TTL applied by the schema migration; undefined = open for reading only, schema untouched. */
+  ttlDays: number | undefined;
   /** ClickHouse server memory ceiling for the engine, bytes. */
   memoryLimitBytes?: number;
 }
@@ -48,7 +49,11 @@ export class EmbeddedStore implements Sink {
     } catch (err) {
       throw new CaptureError('CAP_ERR_STORE_OPEN', `cannot open the embedded store at ${this.options.dataDir}: ${describeError(err)}`, { cause: err });
     }
-    for (const statement of schemaStatements(this.options.ttlDays)) {
+    // Commands that only read (query, replay) must not migrate the schema:
+    // that would reset the TTL the running service configured.
+    const ttlDays = this.options.ttlDays;
+    if (ttlDays === undefined) return;
+    for (const statement of schemaStatements(ttlDays)) {
       try {
         await this.session.queryAsync(statement);
       } catch (err) {
