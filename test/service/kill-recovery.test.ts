@@ -5,6 +5,9 @@
  *     exactly once after the restart (count() = uniqExact(CaptureId), and every
  *     request id found in the spool files is there);
  *   - exchanges acknowledged as spooled before the kill (status said so) are all there;
+ *   - the OTLP receiver got every one of them at least once; duplicates are only
+ *     what was in flight at the kill (at most one batch), and each carries the
+ *     same egress_capture.capture_id, so the receiver can tell;
  *   - the restarted server's counters add up (captured = delivered + pending + dropped).
  */
 import * as fs from 'node:fs';
@@ -12,13 +15,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { scanSegment, RECORD_HEADER_BYTES } from '../../src/spool/record-format';
 import { rawClient } from '../support/raw-extproc-client';
+import { OTLP_JSON_ENV, startReceiver, writeOtlpGateway, type Receiver } from './otlp-receiver';
 import { adminQuery as query, serviceStatus as status, simpleExchange, sleep, startService, type ServiceProcess as Server } from './service-process';
 
 const AUTHORITY = 'kill.test';
-const SERVE_ARGS = ['--batch-max-delay-ms', '300', '--batch-max-rows', '200'];
+const BATCH_MAX_ROWS = 200;
+const SERVE_ARGS = ['--batch-max-delay-ms', '300', '--batch-max-rows', String(BATCH_MAX_ROWS)];
 
-function startServer(dataDir: string): Promise<Server> {
-  return startService(dataDir, SERVE_ARGS);
+function startServer(dataDir: string, gateway: string): Promise<Server> {
+  return startService(dataDir, [...SERVE_ARGS, '--gateway', gateway], OTLP_JSON_ENV);
 }
 
 function oneExchange(client: ReturnType<typeof rawClient>, requestId: string): Promise<unknown> {
@@ -45,10 +50,13 @@ function spooledRequestIds(dataDir: string): Set<string> {
 
 test('kill -9 under load, restart: everything that reached the spool is in ClickHouse exactly once; counters add up', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-kill-'));
+  const receiver: Receiver = await startReceiver();
+  const gatewayDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-kill-gateway-'));
+  const gateway = writeOtlpGateway(gatewayDir, receiver.url);
   let first: Server | undefined;
   let second: Server | undefined;
   try {
-    first = await startServer(dataDir);
+    first = await startServer(dataDir, gateway);
     const client = rawClient(first.grpc);
 
     // Phase 1: 100 exchanges the server reports as captured (spooled) before the kill.
@@ -74,10 +82,10 @@ test('kill -9 under load, restart: everything that reached the spool is in Click
     const spooled = spooledRequestIds(dataDir);
     expect(spooled.size).toBeGreaterThan(0);
 
-    second = await startServer(dataDir);
+    second = await startServer(dataDir, gateway);
     const drainDeadline = Date.now() + 30_000;
     let after = await status(second.admin);
-    while (after.sinks[0]!.pending > 0 && Date.now() < drainDeadline) {
+    while (after.sinks.some((s) => s.pending > 0) && Date.now() < drainDeadline) {
       await sleep(100);
       after = await status(second.admin);
     }
@@ -100,10 +108,22 @@ test('kill -9 under load, restart: everything that reached the spool is in Click
     expect(missing).toEqual([]);
     expect(stored.size).toBeLessThanOrEqual(sent);
 
+    // OTLP: every stored exchange reached the receiver at least once.
+    const otlp = after.sinks.find((s) => s.sink === 'otlp')!;
+    expect(otlp.pending).toBe(0);
+    expect(otlp.captured).toBe(otlp.delivered + Object.values(otlp.dropped).reduce((a, b) => a + b, 0));
+    const storedCaptureIds = (await query<{ CaptureId: string }>(second.admin, `SELECT CaptureId FROM http_exchanges WHERE Authority = '${AUTHORITY}'`)).map((row) => row.CaptureId);
+    const received = new Set(receiver.ids);
+    expect(storedCaptureIds.filter((id) => !received.has(id))).toEqual([]);
+    // Duplicates: only the batch that was in flight at the kill, recognisable by capture id.
+    expect(receiver.ids.length - received.size).toBeLessThanOrEqual(BATCH_MAX_ROWS);
+
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   } finally {
     for (const server of [first, second]) if (server !== undefined && server.child.exitCode === null) server.child.kill('SIGKILL');
+    await receiver.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(gatewayDir, { recursive: true, force: true });
   }
 }, 120_000);

@@ -9,72 +9,13 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { rawClient } from '../support/raw-extproc-client';
+import { OTLP_JSON_ENV as OTLP_ENV, startReceiver, type Receiver, writeOtlpGateway } from './otlp-receiver';
 import { BIN, REPO_ROOT, adminQuery, serviceStatus, simpleExchange, sleep, startService, type ServiceProcess } from './service-process';
 
-// JSON encoding, so this test decodes requests without protos (gzip is undone with zlib).
-const OTLP_ENV = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
 const AUTHORITY = 'otlp.test';
-
-interface Receiver {
-  url: string;
-  ids: string[];
-  /** Arrival time and status of every request. */
-  requests: Array<{ at: number; status: number }>;
-  respond: (status: number, headers?: Record<string, string>) => void;
-  close: () => Promise<void>;
-}
-
-async function startReceiver(): Promise<Receiver> {
-  let next: { status: number; headers: Record<string, string> } = { status: 200, headers: {} };
-  const receiver: Omit<Receiver, 'url' | 'close'> = {
-    ids: [],
-    requests: [],
-    respond: (status, extra = {}) => {
-      next = { status, headers: extra };
-    },
-  };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const { status, headers: extra } = next;
-      receiver.requests.push({ at: Date.now(), status });
-      if (status === 200) {
-        let body = Buffer.concat(chunks);
-        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-        const decoded = JSON.parse(body.toString('utf8')) as {
-          resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Array<{ attributes: Array<{ key: string; value: { stringValue?: string } }> }> }> }>;
-        };
-        for (const resourceLogs of decoded.resourceLogs) {
-          for (const scopeLogs of resourceLogs.scopeLogs) {
-            for (const record of scopeLogs.logRecords) {
-              const id = record.attributes.find((attribute) => attribute.key === 'egress_capture.capture_id')?.value.stringValue;
-              if (id !== undefined) receiver.ids.push(id);
-            }
-          }
-        }
-      }
-      res.writeHead(status, { 'content-type': 'application/json', ...extra });
-      res.end(status === 200 ? '{}' : '{"code":14,"message":"unavailable"}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    ...receiver,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  } as Receiver;
-}
 
 let receiver: Receiver;
 let dataDir: string;
@@ -84,11 +25,7 @@ let client: ReturnType<typeof rawClient>;
 beforeAll(async () => {
   receiver = await startReceiver();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-otlp-'));
-  const gateway = path.join(dataDir, 'gateway.yaml');
-  fs.writeFileSync(
-    gateway,
-    ['apiVersion: clrk.apoxy.dev/v1alpha1', 'kind: EgressGateway', 'metadata:', '  name: otlp-test', '  namespace: default', 'spec:', '  defaultPolicy: allow-all', '  listeners:', '  - name: proxy', '    protocol: HTTP', '    port: 3128', '  otlp:', `    endpoint: ${receiver.url}`, ''].join('\n'),
-  );
+  const gateway = writeOtlpGateway(dataDir, receiver.url);
   service = await startService(path.join(dataDir, 'data'), ['--gateway', gateway, '--batch-max-delay-ms', '50'], OTLP_ENV);
   client = rawClient(service.grpc);
 });
