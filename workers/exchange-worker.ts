@@ -4,6 +4,7 @@
  * stream state (decoders, hash, GenAI fold) stays here between its chunk
  * tasks and its finish task.
  */
+import { getHeapStatistics } from 'node:v8';
 import { workerData } from 'node:worker_threads';
 import { buildRow } from '../src/processing/build-row';
 import { ExchangeProcessor, type ProcessedBodies } from '../src/processing/exchange-processor';
@@ -51,10 +52,11 @@ export default async function handleBatch(batch: TaskBatch): Promise<BatchReply>
       results.push({ error: err instanceof Error ? err.message : String(err) });
     }
   }
-  // In a worker, heapUsed and external describe this isolate: what the folding state holds,
-  // body buffers transferred in included (they count as external memory of the isolate holding them).
-  const usage = process.memoryUsage();
-  return { results, memory: { heapUsedBytes: usage.heapUsed, externalBytes: usage.external } };
+  // This isolate's heap and external memory: what the folding state holds, body buffers
+  // transferred in included. (process.memoryUsage() would also read the process RSS from
+  // /proc on every batch.)
+  const heap = getHeapStatistics();
+  return { results, memory: { heapUsedBytes: heap.used_heap_size, externalBytes: heap.external_memory } };
 }
 
 async function handle(task: ExchangeTask): Promise<FinishResult | undefined> {

@@ -18,6 +18,8 @@ import * as zlib from 'node:zlib';
 import { HeadTailBuffer, SKIP_MARKER_MAX_BYTES } from './genai/head-tail-buffer';
 import { parseContentEncoding } from './content-encoding';
 
+const EMPTY_BYTES = new Uint8Array(0);
+
 /** Decoded/wire ratio past which a body counts as a decompression bomb (real JSON/SSE stays well under 50). */
 export const BOMB_RATIO = 200;
 const OUTPUT_CHUNK_BYTES = 16 * 1024;
@@ -65,7 +67,12 @@ function createDecoder(coding: string): Transform | undefined {
 export class BodyStreamProcessor {
   private readonly hash: Hash = createHash('sha256');
   private readonly buffer: HeadTailBuffer;
-  private readonly rawHead: Uint8Array;
+  /**
+   * First wire bytes of an encoded body, kept in case it does not decode
+   * (stored raw then). Identity bodies never need it, so it is allocated
+   * only for encoded ones, and grown as bytes come.
+   */
+  private rawHead: Uint8Array = EMPTY_BYTES;
   private rawHeadLength = 0;
   private wireBytes = 0;
   private decodedBytes = 0;
@@ -83,7 +90,6 @@ export class BodyStreamProcessor {
     const bufferBytes = Math.max(options.maxBytes, 2 * SKIP_MARKER_MAX_BYTES);
     const headBytes = Math.max(0, Math.min(options.headBytes, bufferBytes - SKIP_MARKER_MAX_BYTES));
     this.buffer = new HeadTailBuffer({ maxBytes: bufferBytes, headBytes });
-    this.rawHead = new Uint8Array(options.maxBytes);
     const codings = parseContentEncoding(options.contentEncoding);
     if (codings.length > 1) {
       // Stacked encodings are legal but essentially unseen; keep them raw rather than half-decode.
@@ -142,11 +148,7 @@ export class BodyStreamProcessor {
     if (this.ended || bytes.length === 0) return;
     this.wireBytes += bytes.length;
     this.hash.update(bytes);
-    if (this.rawHeadLength < this.rawHead.length) {
-      const take = Math.min(bytes.length, this.rawHead.length - this.rawHeadLength);
-      this.rawHead.set(bytes.subarray(0, take), this.rawHeadLength);
-      this.rawHeadLength += take;
-    }
+    if (this.status !== 'identity' && this.rawHeadLength < this.options.maxBytes) this.keepRaw(bytes);
     if (this.status === 'identity') {
       this.accept(bytes);
       return;
@@ -190,6 +192,17 @@ export class BodyStreamProcessor {
       sha256: this.wireBytes > 0 ? this.hash.digest('hex') : '',
       rawHead: this.rawHead.subarray(0, this.rawHeadLength),
     };
+  }
+
+  private keepRaw(bytes: Uint8Array): void {
+    const take = Math.min(bytes.length, this.options.maxBytes - this.rawHeadLength);
+    if (this.rawHeadLength + take > this.rawHead.length) {
+      const grown = new Uint8Array(Math.min(this.options.maxBytes, Math.max(this.rawHeadLength + take, 2 * this.rawHead.length)));
+      grown.set(this.rawHead.subarray(0, this.rawHeadLength));
+      this.rawHead = grown;
+    }
+    this.rawHead.set(bytes.subarray(0, take), this.rawHeadLength);
+    this.rawHeadLength += take;
   }
 
   private accept(bytes: Uint8Array): void {

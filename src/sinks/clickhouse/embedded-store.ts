@@ -72,7 +72,7 @@ export class EmbeddedStore implements Sink {
         table: TABLE,
         values: Buffer.from(batch.jsonEachRow, 'utf8'),
         format: 'JSONEachRow',
-        settings: { insert_deduplication_token: batch.batchId, input_format_skip_unknown_fields: 1 },
+        settings: { insert_deduplication_token: batch.batchId, input_format_skip_unknown_fields: 1, input_format_parallel_parsing: 0 },
       });
       this.lastWriteMs = performance.now() - started;
       return { ok: true };
