@@ -6,7 +6,13 @@
 
 /** A batch of finished rows, already serialized as JSONEachRow lines. */
 export interface RowBatch {
-  /** Newline-terminated JSON objects, one per exchange. */
+  /**
+   * The same lines as UTF-8 bytes, when the batch was read as bytes (from the
+   * spool): stores that take bytes use them as they are, so a large batch is
+   * never turned into a string and back on the event loop.
+   */
+  readonly payload?: Buffer;
+  /** Newline-terminated JSON objects, one per exchange (decoded from payload on first use). */
   readonly jsonEachRow: string;
   readonly rowCount: number;
   /** UTF-8 byte length of jsonEachRow. */

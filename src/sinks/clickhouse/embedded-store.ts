@@ -70,7 +70,7 @@ export class EmbeddedStore implements Sink {
     try {
       await session.insert({
         table: TABLE,
-        values: Buffer.from(batch.jsonEachRow, 'utf8'),
+        values: batch.payload ?? Buffer.from(batch.jsonEachRow, 'utf8'),
         format: 'JSONEachRow',
         settings: { insert_deduplication_token: batch.batchId, input_format_skip_unknown_fields: 1, input_format_parallel_parsing: 0 },
       });

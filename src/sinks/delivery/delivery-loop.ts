@@ -203,8 +203,15 @@ export class DeliveryLoop {
       await this.ack(batch, false);
       return;
     }
+    const payload = Buffer.concat(batch.lines);
+    let text: string | undefined;
     const rowBatch: RowBatch = {
-      jsonEachRow: Buffer.concat(batch.lines).toString('utf8'),
+      payload,
+      // Decoded only for sinks that need text (OTLP); ClickHouse takes the bytes.
+      get jsonEachRow(): string {
+        text ??= payload.toString('utf8');
+        return text;
+      },
       rowCount: batch.lines.length,
       byteLength: batch.bytes,
       batchId: batch.id,
