@@ -21,7 +21,7 @@
  */
 import type { ApiFolder, StreamUnit } from './api-folder';
 import type { FoldState } from './fold-state';
-import { asArray, asCount, asIndex, asObject, asString, parseJson } from './json-access';
+import { asArray, asCount, asIndex, asObject, asString } from './json-access';
 import { readProviderError } from './provider-errors';
 
 interface RawUsage {
@@ -43,12 +43,8 @@ export class AnthropicMessagesFolder implements ApiFolder {
       return;
     }
     s.eventCount += 1;
-    const parsed = parseJson(unit.event.data);
-    const ev = parsed.ok ? asObject(parsed.value) : undefined;
-    if (ev === undefined) {
-      s.malformedEvents += 1;
-      return;
-    }
+    const ev = s.parseEventObject(unit.event.data);
+    if (ev === undefined) return;
     // The JSON type is authoritative; some proxies drop the `event:` lines.
     const type = asString(ev['type']) ?? unit.event.type;
     switch (type) {
@@ -112,12 +108,8 @@ export class AnthropicMessagesFolder implements ApiFolder {
 
   foldBody(value: unknown): void {
     const s = this.state;
-    const body = asObject(value);
-    if (body === undefined) {
-      s.malformedEvents += 1;
-      return;
-    }
-    s.eventCount += 1;
+    const body = s.takeDocument(value);
+    if (body === undefined) return;
     if (body['type'] === 'error') {
       const e = readProviderError(body);
       s.setError(e?.type, e?.message);

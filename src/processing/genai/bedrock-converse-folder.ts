@@ -92,12 +92,8 @@ export class BedrockConverseFolder implements ApiFolder {
 
   foldBody(value: unknown): void {
     const s = this.state;
-    const body = asObject(value);
-    if (body === undefined) {
-      s.malformedEvents += 1;
-      return;
-    }
-    s.eventCount += 1;
+    const body = s.takeDocument(value);
+    if (body === undefined) return;
     s.setFinishReasonAt(0, asString(body['stopReason']));
     this.foldUsage(asObject(body['usage']));
     const content = asArray(asObject(asObject(body['output'])?.['message'])?.['content']) ?? [];

@@ -15,6 +15,7 @@ import {
   TOOL_CALL_NAME_MAX_BYTES,
 } from './defaults';
 import type { GenAiToolCall } from './genai-summary';
+import { asObject, parseJson, type JsonObject } from './json-access';
 
 export interface FoldLimits {
   outputTextMaxBytes: number;
@@ -59,6 +60,28 @@ export class FoldState {
   private readonly toolArgsMaxBytes: number;
   private readonly maxToolCalls: number;
   private readonly tools = new Map<string, ToolCallState>();
+
+  /**
+   * A whole JSON document (a non-streaming body, an NDJSON line): counted as
+   * one event when it is an object, as malformed otherwise.
+   */
+  takeDocument(value: unknown): JsonObject | undefined {
+    const document = asObject(value);
+    if (document === undefined) {
+      this.malformedEvents += 1;
+      return undefined;
+    }
+    this.eventCount += 1;
+    return document;
+  }
+
+  /** The JSON object in a stream event's data (the event itself is already counted); malformed when it is not one. */
+  parseEventObject(data: string): JsonObject | undefined {
+    const parsed = parseJson(data);
+    const object = parsed.ok ? asObject(parsed.value) : undefined;
+    if (object === undefined) this.malformedEvents += 1;
+    return object;
+  }
 
   constructor(limits: FoldLimits) {
     this.text = new CappedText(limits.outputTextMaxBytes);

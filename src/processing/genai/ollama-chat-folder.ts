@@ -30,12 +30,8 @@ export class OllamaChatFolder implements ApiFolder {
 
   private foldObject(value: unknown): void {
     const s = this.state;
-    const o = asObject(value);
-    if (o === undefined) {
-      s.malformedEvents += 1;
-      return;
-    }
-    s.eventCount += 1;
+    const o = s.takeDocument(value);
+    if (o === undefined) return;
     const error = asString(o['error']);
     if (error !== undefined) {
       s.setError('error', error);

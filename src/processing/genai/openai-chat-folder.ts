@@ -15,7 +15,7 @@
  */
 import type { ApiFolder, StreamUnit } from './api-folder';
 import type { FoldState } from './fold-state';
-import { asArray, asCount, asIndex, asObject, asString, parseJson, type JsonObject } from './json-access';
+import { asArray, asCount, asIndex, asObject, asString, type JsonObject } from './json-access';
 import { readProviderError } from './provider-errors';
 
 export class OpenAiChatFolder implements ApiFolder {
@@ -33,12 +33,8 @@ export class OpenAiChatFolder implements ApiFolder {
       s.endMarkerSeen = true;
       return;
     }
-    const parsed = parseJson(data);
-    const chunk = parsed.ok ? asObject(parsed.value) : undefined;
-    if (chunk === undefined) {
-      s.malformedEvents += 1;
-      return;
-    }
+    const chunk = s.parseEventObject(data);
+    if (chunk === undefined) return;
     if (chunk['error'] !== undefined || unit.event.type === 'error') {
       const e = readProviderError(chunk);
       s.setError(e?.type, e?.message);
@@ -66,12 +62,8 @@ export class OpenAiChatFolder implements ApiFolder {
 
   foldBody(value: unknown): void {
     const s = this.state;
-    const body = asObject(value);
-    if (body === undefined) {
-      s.malformedEvents += 1;
-      return;
-    }
-    s.eventCount += 1;
+    const body = s.takeDocument(value);
+    if (body === undefined) return;
     if (body['error'] !== undefined) {
       const e = readProviderError(body);
       s.setError(e?.type, e?.message);

@@ -21,7 +21,7 @@
  */
 import type { ApiFolder, StreamUnit } from './api-folder';
 import type { FoldState } from './fold-state';
-import { asArray, asCount, asIndex, asObject, asString, parseJson, type JsonObject } from './json-access';
+import { asArray, asCount, asIndex, asObject, asString, type JsonObject } from './json-access';
 import { readProviderError } from './provider-errors';
 
 export class OpenAiResponsesFolder implements ApiFolder {
@@ -37,12 +37,8 @@ export class OpenAiResponsesFolder implements ApiFolder {
       return;
     }
     s.eventCount += 1;
-    const parsed = parseJson(unit.event.data);
-    const ev = parsed.ok ? asObject(parsed.value) : undefined;
-    if (ev === undefined) {
-      s.malformedEvents += 1;
-      return;
-    }
+    const ev = s.parseEventObject(unit.event.data);
+    if (ev === undefined) return;
     const type = asString(ev['type']) ?? unit.event.type;
     switch (type) {
       case 'response.created':
@@ -101,12 +97,8 @@ export class OpenAiResponsesFolder implements ApiFolder {
 
   foldBody(value: unknown): void {
     const s = this.state;
-    const body = asObject(value);
-    if (body === undefined) {
-      s.malformedEvents += 1;
-      return;
-    }
-    s.eventCount += 1;
+    const body = s.takeDocument(value);
+    if (body === undefined) return;
     this.foldFinal(body);
   }
 
