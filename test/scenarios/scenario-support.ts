@@ -10,49 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EnvoyEmulator, requestNotation, type EnvoyEmulatorOptions, type ExchangeResult, type HeaderList, type HttpExchangeSpec } from '../emulator';
+import type { ExchangeRow } from '../../src/capture/exchange-row';
 import type { RuntimeConfig } from '../../src/config/runtime-config';
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
 
-/** A stored row: Map columns as objects, Bool as booleans, body sizes as numbers (normalized: UInt64 may come back quoted). */
-export interface StoredRow {
-  Timestamp: string;
-  CaptureId: string;
-  RequestId: string;
-  TraceId: string;
-  SpanId: string;
-  SourceAddress: string;
-  Method: string;
-  Scheme: string;
-  Authority: string;
-  Path: string;
-  StatusCode: number;
-  RequestHeaders: Record<string, string>;
-  ResponseHeaders: Record<string, string>;
-  RequestTrailers: Record<string, string>;
-  ResponseTrailers: Record<string, string>;
-  RequestContentType: string;
-  ResponseContentType: string;
-  RequestContentEncoding: string;
-  ResponseContentEncoding: string;
-  RequestBody: string;
-  ResponseBody: string;
-  RequestBodyCaptured: boolean;
-  ResponseBodyCaptured: boolean;
-  RequestBodySize: number;
-  ResponseBodySize: number;
-  RequestBodyTruncated: boolean;
-  ResponseBodyTruncated: boolean;
-  RequestBodyNote: string;
-  ResponseBodyNote: string;
-  DurationMs: number;
-  ResponseHeadersMs: number;
-  Outcome: string;
-  Metadata: Record<string, string>;
-  Attributes: Record<string, string>;
-  ObservabilityMode: boolean;
-  BodyModes: string;
-  CapturedBy: string;
-}
+/** A stored row as read back: the row type itself, with UInt64 sizes normalized to numbers (they may come back quoted). */
+export type StoredRow = ExchangeRow;
 
 export interface Scenarios {
   harness: CaptureHarness;
