@@ -101,7 +101,9 @@ describe('GenAI capture through the real server', () => {
 
   beforeAll(async () => {
     harness = await startCaptureHarness();
-    envoy = new EnvoyEmulator({ target: harness.grpcAddress, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' } });
+    // 2 s message timeout: the server shares this process with the store and the emulator, and a
+    // loaded machine can stall the loop past Envoy's 200 ms; timing is not what these tests check.
+    envoy = new EnvoyEmulator({ target: harness.grpcAddress, messageTimeoutMs: 2000, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' } });
     await envoy.waitForReady();
   });
 
