@@ -102,6 +102,8 @@ export const DEFAULTS = {
   bodyRedaction: true,
   /** YAML file {remove: [rule names], add: [{name, pattern, flags}]} adjusting the body redaction rules. */
   bodyRedactionRulesFile: '',
+  /** Longest header value kept, bytes; longer ones are cut with a "...[N bytes cut]" marker. */
+  headerValueMaxBytes: 16 * 1024,
   /** A kept body is handed to its worker in chunks of about this size while it streams, bytes. */
   shipChunkBytes: 64 * 1024,
   /** Body bytes handed to workers but not yet processed; past it, further body bytes are only counted. */

@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { AdminServer, type QueryableStore } from '../admin/admin-server';
 import { ContentTypeFilter } from '../capture/content-type-filter';
+import { DEFAULTS } from '../config/defaults';
 import type { RuntimeConfig } from '../config/runtime-config';
 import { formatListen } from '../config/load-config';
 import { CaptureServer } from '../extproc/capture-server';
@@ -31,8 +32,6 @@ import { DeliveryHub } from '../sinks/delivery/delivery-hub';
 import { createOtlpSink, otlpEnabled } from '../sinks/otlp';
 import type { Sink } from '../sinks/sink';
 
-/** Longest header value kept, bytes; longer ones are cut with a marker. */
-export const HEADER_VALUE_MAX_BYTES = 16 * 1024;
 /** Written into the data directory while a server owns it, so `query --data-dir` can go through the admin port. */
 export const SERVER_INFO_FILE = 'egress-capture-server.json';
 
@@ -123,7 +122,7 @@ export class CaptureService {
       metrics: this.metrics,
       log: this.log,
       stream: {
-        limits: { maxBytes: config.maxBytes, headerValueMaxBytes: HEADER_VALUE_MAX_BYTES, shipChunkBytes: config.shipChunkBytes },
+        limits: { maxBytes: config.maxBytes, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, shipChunkBytes: config.shipChunkBytes },
         contentTypes: new ContentTypeFilter(config.includeContentTypes),
         idleTimeoutMs: config.streamIdleTimeoutMs,
         metrics: this.metrics,
