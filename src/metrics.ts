@@ -52,6 +52,12 @@ export class CaptureMetrics {
 
   private readonly messageChildren = new Map<string, prom.Counter.Internal>();
 
+  /** Per-direction body counters, resolved once: they move for every exchange. */
+  readonly bodyCounters = {
+    request: { seen: this.bodyBytesSeen.labels('request'), captured: this.bodyBytesCaptured.labels('request'), truncated: this.bodiesTruncated.labels('request') },
+    response: { seen: this.bodyBytesSeen.labels('response'), captured: this.bodyBytesCaptured.labels('response'), truncated: this.bodiesTruncated.labels('response') },
+  };
+
   /**
    * The per-part message counter, resolved once per label value: this runs
    * for every ext_proc message, and prom-client hashes the label set on each

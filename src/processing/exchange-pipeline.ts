@@ -120,8 +120,8 @@ export class ExchangePipeline {
 
   submit(snapshot: ExchangeSnapshot, context: BodyContext): void {
     const metrics = this.options.metrics;
-    metrics.bodyBytesSeen.inc({ direction: 'request' }, snapshot.request.bodySize);
-    metrics.bodyBytesSeen.inc({ direction: 'response' }, snapshot.response.bodySize);
+    metrics.bodyCounters.request.seen.inc(snapshot.request.bodySize);
+    metrics.bodyCounters.response.seen.inc(snapshot.response.bodySize);
     const lane = this.laneFor(snapshot.captureId);
     if (lane.queue.length >= this.options.queueMax) {
       metrics.rowsDropped.inc({ reason: 'worker_queue_full' });
@@ -241,8 +241,8 @@ export class ExchangePipeline {
     const metrics = this.options.metrics;
     for (const direction of ['request', 'response'] as const) {
       const stats = result[direction];
-      if (stats.capturedBytes > 0) metrics.bodyBytesCaptured.inc({ direction }, stats.capturedBytes);
-      if (stats.truncated) metrics.bodiesTruncated.inc({ direction });
+      if (stats.capturedBytes > 0) metrics.bodyCounters[direction].captured.inc(stats.capturedBytes);
+      if (stats.truncated) metrics.bodyCounters[direction].truncated.inc();
       if (stats.note !== '' && stats.note !== 'no_body') metrics.bodyNotes.inc({ direction, note: stats.note });
     }
     for (const [rule, count] of Object.entries(result.redactions)) metrics.bodyRedactions.inc({ rule }, count);
