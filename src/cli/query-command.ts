@@ -15,8 +15,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../config/defaults';
 import { describeError } from '../errors';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
-import { SERVER_INFO_FILE, type ServerInfo } from '../service/capture-service';
 import type { CommandIo } from './main';
+import { runningServerAdmin } from './running-server';
 
 export async function runQueryCommand(argv: string[], io: CommandIo): Promise<number> {
   let values: { 'data-dir'?: string; admin?: string; format?: string; user?: string; password?: string };
@@ -79,19 +79,3 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
   }
 }
 
-/** The admin URL of a live server that owns `dataDir`, if any. */
-function runningServerAdmin(dataDir: string): string | undefined {
-  const file = path.join(dataDir, SERVER_INFO_FILE);
-  let info: ServerInfo;
-  try {
-    info = JSON.parse(fs.readFileSync(file, 'utf8')) as ServerInfo;
-  } catch {
-    return undefined;
-  }
-  try {
-    process.kill(info.pid, 0);
-    return info.adminUrl;
-  } catch {
-    return undefined; // stale file from a server that died
-  }
-}

@@ -25,16 +25,15 @@ import { loadConfig } from '../config/load-config';
 import type { RuntimeConfig } from '../config/runtime-config';
 import { CaptureError, describeError } from '../errors';
 import { createLogger } from '../logger';
-import { SERVER_INFO_FILE, type ServerInfo } from '../service/capture-service';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
 import { RemoteStore } from '../sinks/clickhouse/remote-store';
 import { TABLE } from '../sinks/clickhouse/schema';
 import { retryDelayMs } from '../sinks/delivery/backoff';
 import { createOtlpSink } from '../sinks/otlp';
 import type { Sink } from '../sinks/sink';
-import { readJsonFile } from '../spool/atomic-file';
 import { DEFAULTS } from '../config/defaults';
 import type { CommandIo } from './main';
+import { runningServerAdmin } from './running-server';
 import { gatewayContribution } from './serve-command';
 
 const USAGE = 'usage: egress-capture replay --since TIME [--until TIME] [--endpoint URL] [--admin URL] [--batch-rows N] [--data-dir DIR | --clickhouse-url URL] [--gateway FILE]\n';
@@ -171,7 +170,7 @@ function lastRowTime(last: { ts: string } | undefined): string {
 }
 
 async function openSource(config: RuntimeConfig, adminFlag: string | undefined): Promise<RowSource> {
-  const admin = adminFlag ?? liveServerAdmin(config.dataDir);
+  const admin = adminFlag ?? runningServerAdmin(config.dataDir);
   if (admin !== undefined) {
     return {
       describe: `through ${admin}`,
@@ -195,13 +194,3 @@ async function openSource(config: RuntimeConfig, adminFlag: string | undefined):
   return { describe: `from ${path.resolve(config.dataDir)}`, query: (sql) => store.query(sql, 'JSONEachRow'), close: () => store.close() };
 }
 
-function liveServerAdmin(dataDir: string): string | undefined {
-  const info = readJsonFile<ServerInfo>(path.join(dataDir, SERVER_INFO_FILE));
-  if (info === undefined) return undefined;
-  try {
-    process.kill(info.pid, 0);
-    return info.adminUrl;
-  } catch {
-    return undefined;
-  }
-}

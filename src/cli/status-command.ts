@@ -12,13 +12,13 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../config/defaults';
 import { describeError } from '../errors';
-import { SERVER_INFO_FILE, type ServerInfo } from '../service/capture-service';
 import type { DeliveryStatus } from '../sinks/delivery/delivery-hub';
 import { spoolDir } from '../sinks/delivery/delivery-hub';
 import { readJsonFile } from '../spool/atomic-file';
 import { scanSegment } from '../spool/record-format';
 import type { CursorState } from '../spool/spool-consumer';
 import type { CommandIo } from './main';
+import { runningServerAdmin } from './running-server';
 
 const USAGE = 'usage: egress-capture status [--admin URL | --data-dir DIR] [--json]\n';
 
@@ -31,7 +31,7 @@ export async function runStatusCommand(argv: string[], io: CommandIo): Promise<n
     return 2;
   }
   const dataDir = values['data-dir'] ?? io.env.EGRESS_CAPTURE_DATA_DIR ?? DEFAULTS.dataDir;
-  const admin = values.admin ?? liveServerAdmin(dataDir);
+  const admin = values.admin ?? runningServerAdmin(dataDir);
   try {
     if (admin !== undefined) {
       const response = await fetch(new URL('/status', admin));
@@ -143,16 +143,6 @@ function formatOffline(status: OfflineSpoolStatus): string {
   return lines.join('\n') + '\n';
 }
 
-function liveServerAdmin(dataDir: string): string | undefined {
-  const info = readJsonFile<ServerInfo>(path.join(dataDir, SERVER_INFO_FILE));
-  if (info === undefined) return undefined;
-  try {
-    process.kill(info.pid, 0);
-    return info.adminUrl;
-  } catch {
-    return undefined; // stale file of a server that died
-  }
-}
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
