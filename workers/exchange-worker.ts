@@ -6,12 +6,14 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import { workerData } from 'node:worker_threads';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { buildRow } from '../src/processing/build-row';
 import { ExchangeProcessor, type ProcessedBodies } from '../src/processing/exchange-processor';
 import type { BatchReply, BatchResult, ExchangeTask, FinishPayload, FinishResult, TaskBatch } from '../src/processing/exchange-task';
 import type { WorkerSettings } from '../src/processing/exchange-pipeline';
 import { BodyRedactor } from '../src/processing/genai/body-redactor';
 import { ProviderDetector } from '../src/processing/genai/provider-detection';
+import { encodeRecordBlock } from '../src/spool/record-format';
 
 const settings = workerData as WorkerSettings;
 const detector = new ProviderDetector(settings.providerMapping);
@@ -44,22 +46,36 @@ function sweep(now: number): void {
 export default async function handleBatch(batch: TaskBatch): Promise<BatchReply> {
   sweep(Date.now());
   const results: BatchResult[] = [];
+  const rows: string[] = [];
   for (const task of batch.tasks) {
     try {
-      results.push(await handle(task));
+      const handled = await handle(task);
+      if (handled === undefined) {
+        results.push(undefined);
+        continue;
+      }
+      rows.push(handled.row);
+      results.push(handled.result);
     } catch (err) {
       if (task.kind === 'finish') processors.delete(task.captureId);
       results.push({ error: err instanceof Error ? err.message : String(err) });
     }
   }
+  const records = encodeRecordBlock(rows);
+  let i = 0;
+  for (const result of results) if (result !== undefined && !('error' in result)) result.recordBytes = records[i++]!.length;
+  const block = records.length > 0 ? (records[0]!.buffer as ArrayBuffer) : undefined;
   // This isolate's heap and external memory: what the folding state holds, body buffers
   // transferred in included. (process.memoryUsage() would also read the process RSS from
   // /proc on every batch.)
   const heap = getHeapStatistics();
-  return { results, memory: { heapUsedBytes: heap.used_heap_size, externalBytes: heap.external_memory } };
+  const reply: BatchReply = { results, records: block, memory: { heapUsedBytes: heap.used_heap_size, externalBytes: heap.external_memory } };
+  if (block === undefined) return reply;
+  // Hand the record block over instead of copying it back.
+  return move({ [transferableSymbol]: [block], [valueSymbol]: reply }) as unknown as BatchReply;
 }
 
-async function handle(task: ExchangeTask): Promise<FinishResult | undefined> {
+async function handle(task: ExchangeTask): Promise<{ row: string; result: FinishResult } | undefined> {
   if (task.kind === 'chunk') {
     await processorFor(task.captureId).push(task.direction, task.bytes, task.context);
     return undefined;
@@ -79,10 +95,7 @@ async function handle(task: ExchangeTask): Promise<FinishResult | undefined> {
   processors.delete(snapshot.captureId);
   const built = buildRow(snapshot, settings, processed, redactor);
   return {
-    line: JSON.stringify(built.row) + '\n',
-    request: built.request,
-    response: built.response,
-    redactions: built.redactions,
-    genAi: processed?.genAi !== undefined,
+    row: JSON.stringify(built.row),
+    result: { recordBytes: 0, request: built.request, response: built.response, redactions: built.redactions, genAi: processed?.genAi !== undefined },
   };
 }

@@ -7,8 +7,8 @@
  *                                               per-worker lane (FIFO) ▼
  *                          one piscina task per batch of queued tasks, one batch in flight
  *                                   ExchangeProcessor: decode, fold, hash, head+tail
- *                                                                      │ JSONEachRow lines
- *   onRow ◀────────────────────────────────────────────────────────────┘
+ *                                      │ rows as spool records, one transferred block per batch
+ *   onRecords ◀────────────────────────────────────────────────────────┘
  *
  * Every task of one exchange goes to the same single-thread pool (a "lane"),
  * because its decoders, hash and GenAI fold state live in that worker's
@@ -30,6 +30,7 @@ import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
 import type { CaptureMetrics } from '../metrics';
+import { encodeRecord } from '../spool/record-format';
 import { buildRow, type RowBuildOptions } from './build-row';
 import type { BatchReply, BatchResult, BodyContext, ChunkDirection, ExchangeTask, FinishResult, TaskBatch } from './exchange-task';
 import type { ProviderMappingEntry } from './genai/provider-detection';
@@ -56,7 +57,8 @@ export interface ExchangePipelineOptions {
   settings: WorkerSettings;
   metrics: CaptureMetrics;
   log: Logger;
-  onRow: (line: string) => void;
+  /** The rows of one batch as encoded spool records (record-format.ts), in order. */
+  onRecords: (records: Buffer[]) => void;
 }
 
 /** One worker thread and the tasks waiting for it. */
@@ -133,7 +135,8 @@ export class ExchangePipeline {
     metrics.rowsPending.inc();
     if (this.brokenStreams.delete(snapshot.captureId)) {
       // The worker lost this exchange's body state; keep the record without bodies.
-      this.fallback(snapshot, 'an earlier body chunk failed');
+      const record = this.fallback(snapshot, 'an earlier body chunk failed');
+      if (record !== undefined) this.options.onRecords([record]);
       this.settle(1);
       return;
     }
@@ -187,9 +190,14 @@ export class ExchangePipeline {
         (reply: BatchReply) => {
           this.options.metrics.workerMemory.set({ worker: lane.name, kind: 'heap_used' }, reply.memory.heapUsedBytes);
           this.options.metrics.workerMemory.set({ worker: lane.name, kind: 'external' }, reply.memory.externalBytes);
-          this.settleBatch(tasks, reply.results);
+          this.settleBatch(tasks, reply.results, reply.records);
         },
-        (err: Error) => this.settleBatch(tasks, tasks.map(() => ({ error: err.message }))),
+        (err: Error) =>
+          this.settleBatch(
+            tasks,
+            tasks.map(() => ({ error: err.message })),
+            undefined,
+          ),
       )
       .finally(() => {
         this.backlogBytes -= chunkBytes;
@@ -198,8 +206,10 @@ export class ExchangePipeline {
       });
   }
 
-  private settleBatch(tasks: ExchangeTask[], results: BatchResult[]): void {
+  private settleBatch(tasks: ExchangeTask[], results: BatchResult[], block: ArrayBuffer | undefined): void {
     let finished = 0;
+    let offset = 0;
+    const records: Buffer[] = [];
     tasks.forEach((task, i) => {
       const result = results[i];
       if (task.kind === 'chunk') {
@@ -213,9 +223,16 @@ export class ExchangePipeline {
       finished += 1;
       const snapshot = this.pendingSnapshots.get(task.captureId);
       this.pendingSnapshots.delete(task.captureId);
-      if (result !== undefined && !('error' in result)) this.deliver(result);
-      else if (snapshot !== undefined) this.fallback(snapshot, result === undefined ? 'no result from the worker' : result.error);
+      if (result !== undefined && !('error' in result) && block !== undefined) {
+        records.push(Buffer.from(block, offset, result.recordBytes));
+        offset += result.recordBytes;
+        this.count(result);
+      } else if (snapshot !== undefined) {
+        const record = this.fallback(snapshot, result === undefined || !('error' in result) ? 'no result from the worker' : result.error);
+        if (record !== undefined) records.push(record);
+      }
     });
+    if (records.length > 0) this.options.onRecords(records);
     this.settle(finished);
   }
 
@@ -237,7 +254,8 @@ export class ExchangePipeline {
     return this.lanes[index]!;
   }
 
-  private deliver(result: FinishResult): void {
+  /** Body and redaction metrics of one row. */
+  private count(result: FinishResult): void {
     const metrics = this.options.metrics;
     for (const direction of ['request', 'response'] as const) {
       const stats = result[direction];
@@ -247,18 +265,20 @@ export class ExchangePipeline {
     }
     for (const [rule, count] of Object.entries(result.redactions)) metrics.bodyRedactions.inc({ rule }, count);
     if (result.genAi) metrics.genAiExchanges.inc();
-    this.options.onRow(result.line);
   }
 
-  private fallback(snapshot: ExchangeSnapshot, reason: string): void {
+  /** The row built here without bodies after a worker failure, as a spool record; undefined when even that fails. */
+  private fallback(snapshot: ExchangeSnapshot, reason: string): Buffer | undefined {
     this.options.metrics.errors.inc({ kind: 'worker_task_failed' });
     this.options.log.error({ err: reason, captureId: snapshot.captureId }, 'CAP_ERR_WORKER: row built without bodies after a worker failure');
     try {
       const built = buildRow(snapshot, this.options.settings);
-      this.deliver({ line: JSON.stringify(built.row) + '\n', request: built.request, response: built.response, redactions: {}, genAi: false });
+      this.count({ recordBytes: 0, request: built.request, response: built.response, redactions: {}, genAi: false });
+      return encodeRecord(Buffer.from(JSON.stringify(built.row) + '\n', 'utf8'));
     } catch (inner) {
       this.options.metrics.rowsDropped.inc({ reason: 'row_build_failed' });
       this.options.log.error({ err: (inner as Error).message, captureId: snapshot.captureId }, 'CAP_ERR_WORKER: row could not be built; exchange dropped');
+      return undefined;
     }
   }
 }

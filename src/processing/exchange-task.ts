@@ -64,12 +64,19 @@ export type BatchResult = FinishResult | undefined | { error: string };
 /** A batch's answer: one result per task, and the worker's own memory after it. */
 export interface BatchReply {
   results: BatchResult[];
+  /**
+   * The rows of the successful finish tasks, in task order, as spool records
+   * (record-format.ts) back to back; each FinishResult gives its recordBytes.
+   * Transferred, so the event loop neither copies, encodes nor checksums a row.
+   */
+  records: ArrayBuffer | undefined;
   /** The worker isolate's heap in use and its external memory (body buffers, head+tail buffers). */
   memory: { heapUsedBytes: number; externalBytes: number };
 }
 
 export interface FinishResult {
-  line: string;
+  /** Length of this row's spool record in BatchReply.records. */
+  recordBytes: number;
   request: DirectionStats;
   response: DirectionStats;
   redactions: Record<string, number>;

@@ -100,7 +100,7 @@ export class CaptureService {
       },
       metrics: this.metrics,
       log: this.log,
-      onRow: (line) => this.delivery.append(line),
+      onRecords: (records) => this.delivery.appendRecords(records),
     });
     this.admin = new AdminServer({
       host: config.adminListen.host,

@@ -130,6 +130,11 @@ interface SpoolMeta {
 const META_FILE = 'spool.json';
 const SEGMENT_NAME = /^(\d{12,})\.seg$/;
 
+/** The JSON line inside an encoded record (only the disk-budget paths need it as text). */
+function payloadText(record: Buffer): string {
+  return record.toString('utf8', RECORD_HEADER_BYTES);
+}
+
 export function segmentFileName(seq: number): string {
   return `${String(seq).padStart(12, '0')}.seg`;
 }
@@ -210,28 +215,72 @@ export class Spool {
    * consumer, and false is returned.
    */
   append(line: string): boolean {
+    return this.appendRecords([encodeRecord(Buffer.from(line, 'utf8'))]) === 1;
+  }
+
+  /**
+   * Appends records already encoded (record-format.ts; the body workers build
+   * them off the event loop). Never throws; returns how many were stored, the
+   * others are counted as dropped with their reason. When the whole group
+   * fits the budget and the active segment (the normal case) it costs one
+   * write(2); otherwise each record goes through the budget rules alone.
+   */
+  appendRecords(records: Buffer[]): number {
+    if (records.length === 0) return 0;
+    let groupBytes = 0;
+    for (const record of records) groupBytes += record.length;
+    const active = this.active;
+    const fitsAsGroup =
+      !this.closed &&
+      this.totalBytes + groupBytes <= this.options.maxBytes &&
+      (active.count === 0 ? SEGMENT_HEADER_BYTES + groupBytes <= this.options.maxBytes : active.size + groupBytes <= this.options.segmentMaxBytes);
+    let stored = 0;
+    let grouped = false;
+    if (fitsAsGroup && records.length > 1) {
+      try {
+        this.writeActive(records);
+        grouped = true;
+      } catch {
+        // Nothing of the group stayed on disk (writeActive cut it off): one by one below, each failure counted.
+      }
+    }
+    if (grouped) {
+      stored = records.length;
+      this.stats.appended += stored;
+      this.forEachConsumer((consumer) => consumer.hooks.captured(stored, 'appended'));
+    } else {
+      for (const record of records) if (this.appendOne(record)) stored += 1;
+    }
+    if (stored > 0) {
+      this.scheduleSync();
+      for (const listener of this.appendListeners) listener();
+    }
+    return stored;
+  }
+
+  private appendOne(encoded: Buffer): boolean {
     let reason: AppendFailureReason = 'spool_write_failed';
+    let record = encoded;
     try {
       if (this.closed) {
         reason = 'spool_closed';
         throw new Error('the spool is closed');
       }
-      let record = encodeRecord(Buffer.from(line, 'utf8'));
-      let strippable: string | undefined = line;
+      let strippable = true;
       if (SEGMENT_HEADER_BYTES + record.length > this.options.maxBytes) {
         // Alone larger than the whole budget: only its metadata can be kept.
-        const stripped = stripBodies(line);
+        const stripped = stripBodies(payloadText(record));
         if (stripped !== undefined) record = encodeRecord(Buffer.from(stripped, 'utf8'));
         if (SEGMENT_HEADER_BYTES + record.length > this.options.maxBytes) {
           reason = 'spool_record_too_large';
           throw new Error(`record of ${record.length} bytes exceeds the spool budget of ${this.options.maxBytes} bytes`);
         }
         this.forEachConsumer((consumer) => consumer.hooks.bodiesDropped(1, 'spool_full'));
-        strippable = undefined;
+        strippable = false;
       }
       if (this.totalBytes + record.length > this.options.maxBytes) record = this.makeRoom(record, strippable);
       if (this.active.count > 0 && this.active.size + record.length > this.options.segmentMaxBytes) this.rotate();
-      this.writeActive(record);
+      this.writeActive([record]);
     } catch (err) {
       this.stats.appendFailed += 1;
       this.options.log?.error({ err: (err as Error).message, reason }, 'CAP_ERR_SPOOL_WRITE: record not spooled; dropped');
@@ -243,8 +292,6 @@ export class Spool {
     }
     this.stats.appended += 1;
     this.forEachConsumer((consumer) => consumer.hooks.captured(1, 'appended'));
-    this.scheduleSync();
-    for (const listener of this.appendListeners) listener();
     return true;
   }
 
@@ -433,11 +480,33 @@ export class Spool {
     this.startSegment();
   }
 
-  private writeActive(record: Buffer): void {
+  /** Writes whole records at the end of the active segment; on failure none of them stays. */
+  private writeActive(records: Buffer[]): void {
     const active = this.active;
+    let length = 0;
+    for (const record of records) length += record.length;
     let written = 0;
     try {
-      while (written < record.length) written += fs.writeSync(this.activeFd, record, written, record.length - written, active.size + written);
+      if (records.length === 1) {
+        const record = records[0]!;
+        while (written < length) written += fs.writeSync(this.activeFd, record, written, length - written, active.size + written);
+      } else {
+        written = fs.writevSync(this.activeFd, records, active.size);
+        // A short writev (rare: signals, quotas) finishes record by record from where it stopped.
+        let skip = written;
+        for (const record of records) {
+          if (skip >= record.length) {
+            skip -= record.length;
+            continue;
+          }
+          while (skip < record.length) {
+            const n = fs.writeSync(this.activeFd, record, skip, record.length - skip, active.size + written);
+            skip += n;
+            written += n;
+          }
+          skip = 0;
+        }
+      }
     } catch (err) {
       // Leave no half record behind (ENOSPC after a partial write): the next append starts clean.
       if (written > 0) {
@@ -449,10 +518,12 @@ export class Spool {
       }
       throw err;
     }
-    active.offsets.push(active.size);
-    active.lengths.push(record.length - RECORD_HEADER_BYTES);
-    active.size += record.length;
-    this.totalBytes += record.length;
+    for (const record of records) {
+      active.offsets.push(active.size);
+      active.lengths.push(record.length - RECORD_HEADER_BYTES);
+      active.size += record.length;
+    }
+    this.totalBytes += length;
   }
 
   private scheduleSync(): void {
@@ -480,15 +551,15 @@ export class Spool {
   }
 
   /** Frees space for `record` following the budget order in the header comment; returns the record to write. */
-  private makeRoom(record: Buffer, line: string | undefined): Buffer {
+  private makeRoom(record: Buffer, strippable: boolean): Buffer {
     const max = this.options.maxBytes;
     for (const segment of this.segments) {
       if (this.totalBytes + record.length <= max) break;
       if (segment === this.active || (segment.flags & FLAG_BODIES_STRIPPED) !== 0) continue;
       this.stripSegment(segment);
     }
-    if (this.totalBytes + record.length > max && line !== undefined) {
-      const stripped = stripBodies(line);
+    if (this.totalBytes + record.length > max && strippable) {
+      const stripped = stripBodies(payloadText(record));
       if (stripped !== undefined) {
         record = encodeRecord(Buffer.from(stripped, 'utf8'));
         this.forEachConsumer((consumer) => consumer.hooks.bodiesDropped(1, 'spool_full'));

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BODY_DROPPED_NOTE } from '../../src/spool/body-stripper';
-import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from '../../src/spool/record-format';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecordBlock } from '../../src/spool/record-format';
 import { Spool, type SpoolOptions } from '../../src/spool/spool';
 import type { SpoolConsumer } from '../../src/spool/spool-consumer';
 import { SinkAccounting } from '../../src/sinks/delivery/sink-accounting';
@@ -238,6 +238,34 @@ test('a record larger than the whole budget keeps its metadata; an append failur
   expect(spool.append(row(2))).toBe(false);
   expect(accounting.counts.dropped).toEqual({ spool_closed: 1 });
   expect(balance(accounting, consumer)).toBe(0);
+});
+
+test('a group of worker-encoded records is stored as one write when it fits, and record by record across a rotation', async () => {
+  const dir = tempDir();
+  // Rows as a worker hands them over: JSON without the newline, non-ASCII included.
+  const rows = (from: number, count: number): string[] => Array.from({ length: count }, (_, k) => row(from + k).trimEnd().replace('"POST"', '"POST é…"'));
+  const recordSize = RECORD_HEADER_BYTES + Buffer.byteLength(rows(0, 1)[0]!) + 1;
+  const spool = open(dir, { segmentMaxBytes: SEGMENT_HEADER_BYTES + 10 * recordSize });
+  const accounting = new SinkAccounting('ch');
+  const consumer = spool.registerConsumer('ch', accounting);
+  const block = encodeRecordBlock(rows(0, 6));
+  expect(block.every((record) => record.buffer === block[0]!.buffer)).toBe(true);
+  expect(spool.appendRecords(block)).toBe(6);
+  expect(spool.segmentCount).toBe(1);
+  // 6 + 8 does not fit the 10-record segment: the group goes record by record and rotates.
+  expect(spool.appendRecords(encodeRecordBlock(rows(6, 8)))).toBe(8);
+  expect(spool.segmentCount).toBe(2);
+  expect(accounting.counts.captured).toBe(14);
+  spool.close();
+
+  const reopened = open(dir);
+  expect(reopened.recovery).toMatchObject({ records: 14, tornTailRecords: 0, corruptRegions: 0 });
+  const again = reopened.registerConsumer('ch', new SinkAccounting('ch'));
+  const lines = await drain(again);
+  expect(lines.map((line) => JSON.parse(line).CaptureId)).toEqual(Array.from({ length: 14 }, (_, i) => `cap-${i}`));
+  expect(lines.every((line) => line.endsWith('\n') && JSON.parse(line).Method === 'POST é…')).toBe(true);
+  expect(consumer.pending).toBe(14);
+  reopened.close();
 });
 
 test('fsync policy: 0 flushes every append, the default groups appends', async () => {

@@ -1,7 +1,7 @@
 /**
  * The spool plus one delivery loop per sink, as the service sees them:
  *
- *   onRow(line) ─▶ append (sync, never throws) ─▶ <data-dir>/spool
+ *   onRecords(records) ─▶ append (sync, never throws) ─▶ <data-dir>/spool
  *                                                   ├─ DeliveryLoop "clickhouse" ─▶ EmbeddedStore | RemoteStore
  *                                                   └─ DeliveryLoop "otlp"       ─▶ OtlpSink (when configured)
  *
@@ -97,9 +97,15 @@ export class DeliveryHub {
     for (const loop of this.loops) loop.start();
   }
 
-  /** The pipeline's onRow: capture never waits for, or fails because of, a sink. */
+  /** Appends one JSONEachRow line (tests and tools; the pipeline hands over encoded records). */
   append(line: string): void {
     if (!this.spool.append(line)) this.metrics.rowsDropped.inc({ reason: 'spool_write_failed' });
+  }
+
+  /** The pipeline's onRecords: capture never waits for, or fails because of, a sink. */
+  appendRecords(records: Buffer[]): void {
+    const lost = records.length - this.spool.appendRecords(records);
+    if (lost > 0) this.metrics.rowsDropped.inc({ reason: 'spool_write_failed' }, lost);
   }
 
   /** Resolves when everything appended so far reached the named sinks (all when omitted). */
