@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Session, drainPending } from 'chdb';
 import { CaptureError, describeError } from '../../errors';
 import type { RowBatch, Sink, WriteResult } from '../sink';
-import { TABLE, schemaStatements } from './schema';
+import { EMBEDDED_TABLE_SETTINGS, TABLE, schemaStatements } from './schema';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -53,7 +53,7 @@ export class EmbeddedStore implements Sink {
     // that would reset the TTL the running service configured.
     const ttlDays = this.options.ttlDays;
     if (ttlDays === undefined) return;
-    for (const statement of schemaStatements(ttlDays)) {
+    for (const statement of schemaStatements(ttlDays, EMBEDDED_TABLE_SETTINGS)) {
       try {
         await this.session.queryAsync(statement);
       } catch (err) {
