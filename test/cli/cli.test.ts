@@ -81,7 +81,10 @@ describe('egress-capture CLI', () => {
       expect(Number((JSON.parse(after.stdout.trim()) as { n: string | number }).n)).toBe(5);
       // Reading the store must not migrate it: the service's TTL is still there.
       const table = run(['query', '--data-dir', dataDir, "SELECT create_table_query AS ddl FROM system.tables WHERE name = 'http_exchanges'"]);
-      expect((JSON.parse(table.stdout.trim()) as { ddl: string }).ddl).toMatch(/TTL toDateTime\(Timestamp\) \+ toIntervalDay\(30\)/);
+      const ddl = (JSON.parse(table.stdout.trim()) as { ddl: string }).ddl;
+      expect(ddl).toMatch(/TTL toDateTime\(Timestamp\) \+ toIntervalDay\(30\)/);
+      // The embedded engine's lighter merge policy (schema.ts) is on the table.
+      expect(ddl).toMatch(/merge_selector_base = 20/);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       fs.rmSync(dataDir, { recursive: true, force: true });
