@@ -48,6 +48,16 @@ export const DEFAULTS = {
   workerThreads: 1,
   /** Exchanges waiting for a worker before new ones are dropped (and counted). */
   workerQueueMax: 10_000,
+  /**
+   * How long a worker lane lets tasks gather before it sends a batch, unless
+   * workerBatchFullTasks are already waiting. Each batch costs a thread
+   * hand-off on both sides (tens of us of CPU); at a few hundred exchanges
+   * per second the loop's own turns gave batches of ~5 exchanges, 10 ms gives
+   * several times that. Rows land that much later; Envoy's replies never wait
+   * on it (they are written before a task is even queued).
+   */
+  workerBatchWindowMs: 10,
+  workerBatchFullTasks: 64,
   /** Batch limits for storage writes: whichever comes first. */
   batchMaxRows: 10_000,
   /**

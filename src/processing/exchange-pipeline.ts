@@ -16,7 +16,8 @@
  * sending the next: that keeps each exchange's tasks in order (piscina
  * itself does not run queued tasks in submission order) and pays the
  * thread hand-off once per batch instead of once per exchange (about 45 us
- * of CPU per piscina task on this hardware). Body buffers are transferred,
+ * of CPU per piscina task on this hardware). An idle lane waits a short
+ * window (DEFAULTS.workerBatchWindowMs) for more tasks before it sends. Body buffers are transferred,
  * never copied across. Nothing here blocks or throws into the caller:
  * - chunk tasks beyond `backlogMaxBytes` are refused, and that body is then
  *   only counted (row note processing_backlog);
@@ -29,6 +30,7 @@ import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
+import { DEFAULTS } from '../config/defaults';
 import type { CaptureMetrics } from '../metrics';
 import { encodeRecord } from '../spool/record-format';
 import { buildRow, type RowBuildOptions } from './build-row';
@@ -53,6 +55,10 @@ export interface WorkerSettings extends RowBuildOptions {
 export interface ExchangePipelineOptions {
   workerThreads: number;
   queueMax: number;
+  /** Gathering window of a lane's batch, ms (DEFAULTS.workerBatchWindowMs). */
+  batchWindowMs?: number;
+  /** Tasks that end the gathering window at once. */
+  batchFullTasks?: number;
   backlogMaxBytes: number;
   settings: WorkerSettings;
   metrics: CaptureMetrics;
@@ -71,6 +77,8 @@ interface Lane {
   transfer: ArrayBuffer[];
   /** A batch is in flight or about to be sent; new tasks wait for the next one. */
   busy: boolean;
+  /** The gathering window of the next batch, while it runs. */
+  windowTimer: NodeJS.Timeout | undefined;
 }
 
 export class ExchangePipeline {
@@ -98,7 +106,7 @@ export class ExchangePipeline {
         options.metrics.errors.inc({ kind: 'worker_crash' });
         options.log.error({ err: err.message }, 'CAP_ERR_WORKER: body worker crashed');
       });
-      return { name: String(index), pool, queue: [], transfer: [], busy: false };
+      return { name: String(index), pool, queue: [], transfer: [], busy: false, windowTimer: undefined };
     });
   }
 
@@ -159,17 +167,29 @@ export class ExchangePipeline {
 
   async close(): Promise<void> {
     await this.whenIdle();
+    // Only chunks of exchanges that will never finish can still be gathering.
+    for (const lane of this.lanes) clearTimeout(lane.windowTimer);
     await Promise.all(this.lanes.map((lane) => lane.pool.destroy()));
   }
 
   private enqueue(lane: Lane, task: ExchangeTask, ...buffers: Array<ArrayBuffer | undefined>): void {
     lane.queue.push(task);
     for (const buffer of buffers) if (buffer !== undefined) lane.transfer.push(buffer);
-    // Send on the next turn, so what finishes in the same I/O phase shares a batch.
-    if (!lane.busy) {
+    // A batch in flight: this task goes with the next one, sent when it returns.
+    if (lane.busy) return;
+    if (lane.queue.length >= (this.options.batchFullTasks ?? DEFAULTS.workerBatchFullTasks)) {
+      clearTimeout(lane.windowTimer);
+      lane.windowTimer = undefined;
       lane.busy = true;
       setImmediate(() => this.sendBatch(lane));
+      return;
     }
+    // An idle lane lets tasks gather for a moment: one hand-off for many exchanges.
+    lane.windowTimer ??= setTimeout(() => {
+      lane.windowTimer = undefined;
+      lane.busy = true;
+      this.sendBatch(lane);
+    }, this.options.batchWindowMs ?? DEFAULTS.workerBatchWindowMs);
   }
 
   private sendBatch(lane: Lane): void {
