@@ -5,15 +5,64 @@
  */
 import * as prom from 'prom-client';
 
+/** One label value's running count; `inc` is a plain addition. */
+export class TallyCell {
+  value = 0;
+  reported = 0;
+
+  inc(by = 1): void {
+    this.value += by;
+  }
+}
+
+/**
+ * Counts that move on every ext_proc message or exchange, kept as plain
+ * numbers and handed to the prom-client counter only when /metrics is read
+ * (from its collect hook). prom-client hashes the label set and allocates
+ * on every labelled inc(), even through a child from labels(), which at 44
+ * messages per exchange was a visible share of the event loop's work.
+ */
+class LabelTally {
+  private readonly cells = new Map<string, TallyCell>();
+
+  constructor(
+    private readonly counter: () => prom.Counter<string>,
+    private readonly labelName: string,
+  ) {}
+
+  cell(labelValue: string): TallyCell {
+    let cell = this.cells.get(labelValue);
+    if (cell === undefined) {
+      cell = new TallyCell();
+      this.cells.set(labelValue, cell);
+    }
+    return cell;
+  }
+
+  /** Adds what was counted since the last read to the exported counter. */
+  flush(): void {
+    for (const [labelValue, cell] of this.cells) {
+      if (cell.value === cell.reported) continue;
+      this.counter().inc({ [this.labelName]: labelValue }, cell.value - cell.reported);
+      cell.reported = cell.value;
+    }
+  }
+}
+
 export class CaptureMetrics {
   readonly registry = new prom.Registry();
 
   readonly activeStreams = new prom.Gauge({ name: 'egress_capture_active_streams', help: 'ext_proc streams currently open', registers: [this.registry] });
-  readonly messages = new prom.Counter({ name: 'egress_capture_extproc_messages_total', help: 'ext_proc messages received, by part', labelNames: ['type'], registers: [this.registry] });
-  readonly exchanges = new prom.Counter({ name: 'egress_capture_exchanges_total', help: 'exchanges finished, by outcome', labelNames: ['outcome'], registers: [this.registry] });
-  readonly bodyBytesSeen = new prom.Counter({ name: 'egress_capture_body_bytes_seen_total', help: 'body bytes seen on the wire', labelNames: ['direction'], registers: [this.registry] });
-  readonly bodyBytesCaptured = new prom.Counter({ name: 'egress_capture_body_bytes_captured_total', help: 'decoded body bytes stored', labelNames: ['direction'], registers: [this.registry] });
-  readonly bodiesTruncated = new prom.Counter({ name: 'egress_capture_bodies_truncated_total', help: 'bodies cut at max bytes', labelNames: ['direction'], registers: [this.registry] });
+  private readonly messageTally = new LabelTally(() => this.messages, 'type');
+  private readonly exchangeTally = new LabelTally(() => this.exchanges, 'outcome');
+  private readonly bodySeenTally = new LabelTally(() => this.bodyBytesSeen, 'direction');
+  private readonly bodyCapturedTally = new LabelTally(() => this.bodyBytesCaptured, 'direction');
+  private readonly bodyTruncatedTally = new LabelTally(() => this.bodiesTruncated, 'direction');
+  readonly messages: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_extproc_messages_total', help: 'ext_proc messages received, by part', labelNames: ['type'], registers: [this.registry], collect: () => this.messageTally.flush() });
+  readonly exchanges: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_exchanges_total', help: 'exchanges finished, by outcome', labelNames: ['outcome'], registers: [this.registry], collect: () => this.exchangeTally.flush() });
+  readonly bodyBytesSeen: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_body_bytes_seen_total', help: 'body bytes seen on the wire', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodySeenTally.flush() });
+  readonly bodyBytesCaptured: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_body_bytes_captured_total', help: 'decoded body bytes stored', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodyCapturedTally.flush() });
+  readonly bodiesTruncated: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_bodies_truncated_total', help: 'bodies cut at max bytes', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodyTruncatedTally.flush() });
   readonly bodyNotes = new prom.Counter({ name: 'egress_capture_body_notes_total', help: 'bodies not stored as plain text, by reason', labelNames: ['direction', 'note'], registers: [this.registry] });
   readonly bodyRedactions = new prom.Counter({ name: 'egress_capture_body_redactions_total', help: 'secrets redacted from stored bodies and folded text, by rule', labelNames: ['rule'], registers: [this.registry] });
   readonly genAiExchanges = new prom.Counter({ name: 'egress_capture_genai_exchanges_total', help: 'exchanges recognised as model calls and folded', registers: [this.registry] });
@@ -50,26 +99,20 @@ export class CaptureMetrics {
   readonly spoolBytes: prom.Gauge = new prom.Gauge({ name: 'egress_capture_spool_bytes', help: 'bytes of spool segment files on disk', registers: [this.registry], collect: (): void => this.spoolBytes.set(this.spoolGaugeSource?.().spoolBytes ?? 0) });
   readonly spoolSegments: prom.Gauge = new prom.Gauge({ name: 'egress_capture_spool_segments', help: 'spool segment files on disk', registers: [this.registry], collect: (): void => this.spoolSegments.set(this.spoolGaugeSource?.().spoolSegments ?? 0) });
 
-  private readonly messageChildren = new Map<string, prom.Counter.Internal>();
-
-  /** Per-direction body counters, resolved once: they move for every exchange. */
+  /** Per-direction body counters (tallies): they move for every exchange. */
   readonly bodyCounters = {
-    request: { seen: this.bodyBytesSeen.labels('request'), captured: this.bodyBytesCaptured.labels('request'), truncated: this.bodiesTruncated.labels('request') },
-    response: { seen: this.bodyBytesSeen.labels('response'), captured: this.bodyBytesCaptured.labels('response'), truncated: this.bodiesTruncated.labels('response') },
+    request: { seen: this.bodySeenTally.cell('request'), captured: this.bodyCapturedTally.cell('request'), truncated: this.bodyTruncatedTally.cell('request') },
+    response: { seen: this.bodySeenTally.cell('response'), captured: this.bodyCapturedTally.cell('response'), truncated: this.bodyTruncatedTally.cell('response') },
   };
 
-  /**
-   * The per-part message counter, resolved once per label value: this runs
-   * for every ext_proc message, and prom-client hashes the label set on each
-   * labelled inc() call.
-   */
-  messageCounter(type: string): prom.Counter.Internal {
-    let child = this.messageChildren.get(type);
-    if (child === undefined) {
-      child = this.messages.labels(type);
-      this.messageChildren.set(type, child);
-    }
-    return child;
+  /** The per-part message count (a tally: this runs for every ext_proc message). */
+  messageCounter(type: string): TallyCell {
+    return this.messageTally.cell(type);
+  }
+
+  /** The exchanges-by-outcome count (a tally). */
+  exchangeCounter(outcome: string): TallyCell {
+    return this.exchangeTally.cell(outcome);
   }
 
   constructor(options: { processMetrics?: boolean } = {}) {

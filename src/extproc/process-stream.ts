@@ -125,7 +125,7 @@ export class ProcessStream {
       clearTimeout(this.idleTimer);
       if (this.assembler.messageCount > 0) {
         const snapshot = this.assembler.finish(reason);
-        this.ctx.metrics.exchanges.inc({ outcome: snapshot.outcome });
+        this.ctx.metrics.exchangeCounter(snapshot.outcome).inc();
         this.ctx.onExchange(snapshot, this.assembler.context);
       }
       this.onDone(this);

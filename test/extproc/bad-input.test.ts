@@ -77,11 +77,18 @@ describe('bad input', () => {
   });
 
   it('a ProcessingRequest with no part set is ignored and counted, the exchange goes on', async () => {
+    const malformedBefore = await harness.metric('egress_capture_extproc_messages_total', { type: 'malformed' });
+    const bodiesBefore = await harness.metric('egress_capture_extproc_messages_total', { type: 'request_body' });
+    const completeBefore = await harness.metric('egress_capture_exchanges_total', { outcome: 'complete' });
     const result = await exchange(client, [requestHeaders('/no-oneof'), { metadata_context: {} }, { request_body: { body: Buffer.from('{}'), end_of_stream: true }, metadata_context: {} }, { ...responseHeaders(), response_headers: { headers: headers([[':status', '200']]), end_of_stream: true } }]);
     expect(result.replies.map((reply) => reply.response)).toEqual(['request_headers', 'request_body', 'response_headers']);
     expect(result.status?.code).toBe(grpc.status.OK);
     expect(await harness.metric('egress_capture_errors_total', { kind: 'protocol_no_oneof' })).toBe(1);
     expect((await rowFor('/no-oneof')).Outcome).toBe('complete');
+    // The per-message and per-exchange counts are tallied off prom-client and still read right.
+    expect(await harness.metric('egress_capture_extproc_messages_total', { type: 'malformed' })).toBe(malformedBefore + 1);
+    expect(await harness.metric('egress_capture_extproc_messages_total', { type: 'request_body' })).toBe(bodiesBefore + 1);
+    expect(await harness.metric('egress_capture_exchanges_total', { outcome: 'complete' })).toBe(completeBefore + 1);
   });
 
   it('huge header values are cut, not stored whole', async () => {
