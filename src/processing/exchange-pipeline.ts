@@ -34,7 +34,7 @@ import { DEFAULTS } from '../config/defaults';
 import type { CaptureMetrics } from '../metrics';
 import { encodeRecord } from '../spool/record-format';
 import { buildRow, type RowBuildOptions } from './build-row';
-import type { BatchReply, BatchResult, BodyContext, ChunkDirection, ExchangeTask, FinishResult, TaskBatch } from './exchange-task';
+import type { BatchReply, BatchResult, BodyContext, ChunkDirection, ExchangeTask, FinishPayload, FinishResult, TaskBatch } from './exchange-task';
 import type { ProviderMappingEntry } from './genai/provider-detection';
 import type { BodyRedactorOptions } from './genai/body-redactor';
 
@@ -88,8 +88,6 @@ export class ExchangePipeline {
   private idleWaiters: Array<() => void> = [];
   /** Exchanges whose chunk task failed: their worker state is gone, the body is incomplete. */
   private readonly brokenStreams = new Set<string>();
-  /** Snapshots of exchanges in a worker's hands, for the fallback row if the worker fails. */
-  private readonly pendingSnapshots = new Map<string, ExchangeSnapshot>();
 
   constructor(private readonly options: ExchangePipelineOptions) {
     this.lanes = Array.from({ length: Math.max(1, options.workerThreads) }, (_, index) => {
@@ -148,14 +146,13 @@ export class ExchangePipeline {
       this.settle(1);
       return;
     }
-    // The bodies go beside the JSON, transferred; the snapshot kept here (for the
-    // fallback row) no longer needs them.
+    // The bodies go beside the JSON, transferred. The JSON stays in the task
+    // until the batch returns: it is what a fallback row is built from.
     const requestBody = snapshot.request.bodyPending;
     const responseBody = snapshot.response.bodyPending;
     snapshot.request.bodyPending = undefined;
     snapshot.response.bodyPending = undefined;
     const task: ExchangeTask = { kind: 'finish', captureId: snapshot.captureId, payload: JSON.stringify({ snapshot, context }), requestBody, responseBody };
-    this.pendingSnapshots.set(snapshot.captureId, snapshot);
     this.enqueue(lane, task, requestBody?.buffer as ArrayBuffer | undefined, responseBody?.buffer as ArrayBuffer | undefined);
   }
 
@@ -241,13 +238,14 @@ export class ExchangePipeline {
         return;
       }
       finished += 1;
-      const snapshot = this.pendingSnapshots.get(task.captureId);
-      this.pendingSnapshots.delete(task.captureId);
       if (result !== undefined && !('error' in result) && block !== undefined) {
         records.push(Buffer.from(block, offset, result.recordBytes));
         offset += result.recordBytes;
         this.count(result);
-      } else if (snapshot !== undefined) {
+      } else {
+        // The task's own JSON is the copy kept for this case: one flat string per exchange
+        // in a worker's hands, instead of its snapshot's object graph surviving young-generation GCs.
+        const snapshot = (JSON.parse(task.payload) as FinishPayload).snapshot;
         const record = this.fallback(snapshot, result === undefined || !('error' in result) ? 'no result from the worker' : result.error);
         if (record !== undefined) records.push(record);
       }
