@@ -230,10 +230,8 @@ export class Spool {
     let groupBytes = 0;
     for (const record of records) groupBytes += record.length;
     const active = this.active;
-    const fitsAsGroup =
-      !this.closed &&
-      this.totalBytes + groupBytes <= this.options.maxBytes &&
-      (active.count === 0 ? SEGMENT_HEADER_BYTES + groupBytes <= this.options.maxBytes : active.size + groupBytes <= this.options.segmentMaxBytes);
+    // Anything the budget or a rotation would touch takes the record-by-record path.
+    const fitsAsGroup = !this.closed && this.totalBytes + groupBytes <= this.options.maxBytes && active.size + groupBytes <= this.options.segmentMaxBytes;
     let stored = 0;
     let grouped = false;
     if (fitsAsGroup && records.length > 1) {
