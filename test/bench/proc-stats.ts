@@ -32,6 +32,46 @@ export function processCpuMicros(pid: number): number {
   return ((utime + stime) / clockTicks()) * 1e6;
 }
 
+/**
+ * CPU so far of each live thread of a process, summed by thread name, in µs.
+ * Names as the kernel shows them: MainThread (the event loop), WorkerThread
+ * (piscina body workers), V8Worker (V8's GC and compiler helpers),
+ * libuv-worker (libuv's pool: chdb's async inserts and queries, fs), and
+ * ClickHouse's own pools (ThreadPool, MergeMutate, ...). Threads that already
+ * exited are only in processCpuMicros.
+ */
+export function threadCpuMicros(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const micros = ((Number(fields[11]) + Number(fields[12])) / clockTicks()) * 1e6;
+      byName.set(name, (byName.get(name) ?? 0) + micros);
+    } catch {
+      // The thread exited between the listing and the read.
+    }
+  }
+  return byName;
+}
+
+/** µs per exchange by thread name between two threadCpuMicros() readings, largest first (under 1 µs left out). */
+export function threadCpuPerExchange(before: Map<string, number>, after: Map<string, number>, exchanges: number): Record<string, number> {
+  const out: Array<[string, number]> = [];
+  for (const [name, micros] of after) {
+    const perExchange = (micros - (before.get(name) ?? 0)) / Math.max(1, exchanges);
+    if (perExchange >= 1) out.push([name, Math.round(perExchange)]);
+  }
+  return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
+}
+
 /** Peak resident set size (VmHWM) and current RSS, in MiB. */
 export function processMemoryMiB(pid: number): { peakRssMiB: number; rssMiB: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -31,7 +31,7 @@ import { CaptureAdmin } from './capture-admin';
 import { runEmulatorLoad, type EmulatorLoadResult } from './emulator-load';
 import { writeExchangeFile } from './grpc-frames';
 import { ensureH2load, runH2load, type H2loadResult } from './h2load';
-import { ForeignCpu, processCpuMicros, processMemoryMiB } from './proc-stats';
+import { ForeignCpu, processCpuMicros, processMemoryMiB, threadCpuMicros, threadCpuPerExchange } from './proc-stats';
 import { check, fmt, ratio, table, verdict, type Check } from './report';
 import { startServer, stopServer, type ServerProcess } from './server-process';
 
@@ -48,6 +48,8 @@ interface EmulatorServerResult extends EmulatorLoadResult {
   flushWaitMs?: number;
   /** CPU other processes used during the window, % of one core (noise indicator). */
   foreignCpuPct: number;
+  /** Where the server's CPU went: µs per exchange by thread name (proc-stats.ts). */
+  threads: Record<string, number>;
 }
 
 interface H2loadRun {
@@ -63,6 +65,14 @@ interface H2loadRun {
   storeLagSeconds?: number;
   peakRssMiB: number;
   foreignCpuPct: number;
+  /** Where the server's CPU went: µs per exchange by thread name (proc-stats.ts). */
+  threads: Record<string, number>;
+}
+
+function formatThreads(threads: Record<string, number>): string {
+  return Object.entries(threads)
+    .map(([name, micros]) => `${name} ${micros}`)
+    .join(', ');
 }
 
 /** Past this much CPU from other processes during a window, its figures are flagged as unreliable. */
@@ -157,6 +167,7 @@ async function main(): Promise<number> {
     const authority = `emu-${tag}.bench`;
     log(`[emulator] ${name}: ${config.exchanges} exchanges at concurrency ${config.concurrency}`);
     const foreign = new ForeignCpu([noop.pid, capture.pid]);
+    const threads0 = threadCpuMicros(server.pid);
     const cpu0 = processCpuMicros(server.pid);
     const load = await runEmulatorLoad({ target, total: config.exchanges, concurrency: config.concurrency, authority, idPrefix: `emu-${tag}` });
     const cpuLoad = processCpuMicros(server.pid) - cpu0;
@@ -170,6 +181,7 @@ async function main(): Promise<number> {
       cpuTotal = processCpuMicros(server.pid) - cpu0;
       rowsLanded = await admin.waitForStableCount(() => admin.rowsFor(authority), 30_000, STABLE_MS);
     }
+    const threads = threadCpuPerExchange(threads0, threadCpuMicros(server.pid), load.exchanges);
     const result: EmulatorServerResult = {
       server: name,
       ...load,
@@ -180,6 +192,7 @@ async function main(): Promise<number> {
       rowsLanded,
       flushWaitMs,
       foreignCpuPct: foreign.percentOfCore(),
+      threads,
     };
     emulator[name] = result;
     log(
@@ -189,6 +202,7 @@ async function main(): Promise<number> {
         (rowsLanded !== undefined ? `, rows ${rowsLanded}/${load.exchanges}` : '') +
         `; other processes ${fmt(result.foreignCpuPct)}% of a core`,
     );
+    log(`  CPU by thread, µs/exchange: ${formatThreads(threads)}`);
   }
 
   // ---- 2. h2load capacity ---------------------------------------------------------------
@@ -213,6 +227,7 @@ async function main(): Promise<number> {
             if (name === 'capture') await admin.waitForFlush(60_000, STABLE_MS);
             log(`\n[h2load] ${mode} → ${name}: ${config.h2loadRequests} exchanges of ${encoded.messages} messages (${encoded.bytes} bytes)`);
             const foreign = new ForeignCpu([noop.pid, capture.pid]);
+            const threads0 = threadCpuMicros(server.pid);
             const cpu0 = processCpuMicros(server.pid);
             const result = await runH2load({
               h2load: found.path,
@@ -249,6 +264,7 @@ async function main(): Promise<number> {
               storeLagSeconds,
               peakRssMiB: processMemoryMiB(server.pid).peakRssMiB,
               foreignCpuPct: foreign.percentOfCore(),
+              threads: threadCpuPerExchange(threads0, threadCpuMicros(server.pid), result.succeeded),
             };
             h2loadRuns.push(run);
             log(
@@ -257,6 +273,7 @@ async function main(): Promise<number> {
                 (rowsLanded !== undefined ? `; rows ${rowsLanded}/${result.succeeded}, stored ${fmt(storeLagSeconds)} s after h2load ended` : '') +
                 `; other processes ${fmt(run.foreignCpuPct)}% of a core`,
             );
+            log(`  CPU by thread, µs/exchange: ${formatThreads(run.threads)}`);
           }
         }
       } finally {
