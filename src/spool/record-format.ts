@@ -44,10 +44,16 @@ export function decodeSegmentHeader(buffer: Buffer): number | undefined {
 
 export function encodeRecord(payload: Buffer): Buffer {
   const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
-  record.writeUInt32LE(payload.length, 0);
-  record.writeUInt32LE(crc32(payload), 4);
   payload.copy(record, RECORD_HEADER_BYTES);
+  writeRecordHeader(record, 0, payload.length);
   return record;
+}
+
+/** Fills in the header of the record at `offset`, whose `length` payload bytes are already in place. */
+function writeRecordHeader(buffer: Buffer, offset: number, length: number): void {
+  const start = offset + RECORD_HEADER_BYTES;
+  buffer.writeUInt32LE(length, offset);
+  buffer.writeUInt32LE(crc32(buffer.subarray(start, start + length)), offset + 4);
 }
 
 /**
@@ -74,8 +80,7 @@ export function encodeRecordBlock(rows: readonly string[]): Buffer[] {
     // Equal lengths mean every character is ASCII, whose UTF-8 is its latin1 byte: a plain copy.
     block.write(row, start, length - 1, length - 1 === row.length ? 'latin1' : 'utf8');
     block[start + length - 1] = 0x0a;
-    block.writeUInt32LE(length, offset);
-    block.writeUInt32LE(crc32(block.subarray(start, start + length)), offset + 4);
+    writeRecordHeader(block, offset, length);
     records.push(block.subarray(offset, start + length));
     offset = start + length;
   });

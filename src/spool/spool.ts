@@ -485,25 +485,20 @@ export class Spool {
     for (const record of records) length += record.length;
     let written = 0;
     try {
-      if (records.length === 1) {
-        const record = records[0]!;
-        while (written < length) written += fs.writeSync(this.activeFd, record, written, length - written, active.size + written);
-      } else {
-        written = fs.writevSync(this.activeFd, records, active.size);
-        // A short writev (rare: signals, quotas) finishes record by record from where it stopped.
-        let skip = written;
-        for (const record of records) {
-          if (skip >= record.length) {
-            skip -= record.length;
-            continue;
-          }
-          while (skip < record.length) {
-            const n = fs.writeSync(this.activeFd, record, skip, record.length - skip, active.size + written);
-            skip += n;
-            written += n;
-          }
-          skip = 0;
+      written = fs.writevSync(this.activeFd, records, active.size);
+      // A short write (rare: signals, quotas) is finished record by record from where it stopped.
+      let skip = written;
+      for (const record of records) {
+        if (skip >= record.length) {
+          skip -= record.length;
+          continue;
         }
+        while (skip < record.length) {
+          const n = fs.writeSync(this.activeFd, record, skip, record.length - skip, active.size + written);
+          skip += n;
+          written += n;
+        }
+        skip = 0;
       }
     } catch (err) {
       // Leave no half record behind (ENOSPC after a partial write): the next append starts clean.

@@ -112,7 +112,7 @@ export const EMBEDDED_TABLE_SETTINGS: ReadonlyArray<readonly [name: string, valu
  * existing table.
  */
 export function schemaStatements(ttlDays: number, tableSettings: ReadonlyArray<readonly [name: string, value: number]> = []): string[] {
-  const extraSettings = tableSettings.map(([name, value]) => `, ${name} = ${value}`).join('');
+  const settingList = tableSettings.map(([name, value]) => `${name} = ${value}`);
   const create = [
     `CREATE TABLE IF NOT EXISTS ${TABLE} (`,
     [...COLUMNS.map(([name, type]) => `  ${name} ${type}`), ...INDEXES.map((index) => `  ${index}`)].join(',\n'),
@@ -121,13 +121,13 @@ export function schemaStatements(ttlDays: number, tableSettings: ReadonlyArray<r
     'PARTITION BY toDate(Timestamp)',
     'ORDER BY (toStartOfHour(Timestamp), Authority, Timestamp)',
     ttlClause(ttlDays),
-    `SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000${extraSettings}`,
+    `SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000${settingList.map((setting) => `, ${setting}`).join('')}`,
   ]
     .filter((line) => line !== '')
     .join('\n');
   const statements = [create];
   for (const [name, type] of COLUMNS) statements.push(`ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS ${name} ${type}`);
-  if (tableSettings.length > 0) statements.push(`ALTER TABLE ${TABLE} MODIFY SETTING ${tableSettings.map(([name, value]) => `${name} = ${value}`).join(', ')}`);
+  if (settingList.length > 0) statements.push(`ALTER TABLE ${TABLE} MODIFY SETTING ${settingList.join(', ')}`);
   statements.push(
     ttlDays > 0
       ? `ALTER TABLE ${TABLE} MODIFY TTL toDateTime(Timestamp) + INTERVAL ${ttlDays} DAY SETTINGS materialize_ttl_after_modify = 0`
