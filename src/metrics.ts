@@ -25,10 +25,7 @@ export class TallyCell {
 class LabelTally {
   private readonly cells = new Map<string, TallyCell>();
 
-  constructor(
-    private readonly counter: () => prom.Counter<string>,
-    private readonly labelName: string,
-  ) {}
+  constructor(private readonly labelName: string) {}
 
   cell(labelValue: string): TallyCell {
     let cell = this.cells.get(labelValue);
@@ -40,10 +37,10 @@ class LabelTally {
   }
 
   /** Adds what was counted since the last read to the exported counter. */
-  flush(): void {
+  flushTo(counter: prom.Counter<string>): void {
     for (const [labelValue, cell] of this.cells) {
       if (cell.value === cell.reported) continue;
-      this.counter().inc({ [this.labelName]: labelValue }, cell.value - cell.reported);
+      counter.inc({ [this.labelName]: labelValue }, cell.value - cell.reported);
       cell.reported = cell.value;
     }
   }
@@ -53,16 +50,16 @@ export class CaptureMetrics {
   readonly registry = new prom.Registry();
 
   readonly activeStreams = new prom.Gauge({ name: 'egress_capture_active_streams', help: 'ext_proc streams currently open', registers: [this.registry] });
-  private readonly messageTally = new LabelTally(() => this.messages, 'type');
-  private readonly exchangeTally = new LabelTally(() => this.exchanges, 'outcome');
-  private readonly bodySeenTally = new LabelTally(() => this.bodyBytesSeen, 'direction');
-  private readonly bodyCapturedTally = new LabelTally(() => this.bodyBytesCaptured, 'direction');
-  private readonly bodyTruncatedTally = new LabelTally(() => this.bodiesTruncated, 'direction');
-  readonly messages: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_extproc_messages_total', help: 'ext_proc messages received, by part', labelNames: ['type'], registers: [this.registry], collect: () => this.messageTally.flush() });
-  readonly exchanges: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_exchanges_total', help: 'exchanges finished, by outcome', labelNames: ['outcome'], registers: [this.registry], collect: () => this.exchangeTally.flush() });
-  readonly bodyBytesSeen: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_body_bytes_seen_total', help: 'body bytes seen on the wire', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodySeenTally.flush() });
-  readonly bodyBytesCaptured: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_body_bytes_captured_total', help: 'decoded body bytes stored', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodyCapturedTally.flush() });
-  readonly bodiesTruncated: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_bodies_truncated_total', help: 'bodies cut at max bytes', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodyTruncatedTally.flush() });
+  private readonly messageTally = new LabelTally('type');
+  private readonly exchangeTally = new LabelTally('outcome');
+  private readonly bodySeenTally = new LabelTally('direction');
+  private readonly bodyCapturedTally = new LabelTally('direction');
+  private readonly bodyTruncatedTally = new LabelTally('direction');
+  readonly messages: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_extproc_messages_total', help: 'ext_proc messages received, by part', labelNames: ['type'], registers: [this.registry], collect: () => this.messageTally.flushTo(this.messages) });
+  readonly exchanges: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_exchanges_total', help: 'exchanges finished, by outcome', labelNames: ['outcome'], registers: [this.registry], collect: () => this.exchangeTally.flushTo(this.exchanges) });
+  readonly bodyBytesSeen: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_body_bytes_seen_total', help: 'body bytes seen on the wire', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodySeenTally.flushTo(this.bodyBytesSeen) });
+  readonly bodyBytesCaptured: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_body_bytes_captured_total', help: 'decoded body bytes stored', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodyCapturedTally.flushTo(this.bodyBytesCaptured) });
+  readonly bodiesTruncated: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_bodies_truncated_total', help: 'bodies cut at max bytes', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodyTruncatedTally.flushTo(this.bodiesTruncated) });
   readonly bodyNotes = new prom.Counter({ name: 'egress_capture_body_notes_total', help: 'bodies not stored as plain text, by reason', labelNames: ['direction', 'note'], registers: [this.registry] });
   readonly bodyRedactions = new prom.Counter({ name: 'egress_capture_body_redactions_total', help: 'secrets redacted from stored bodies and folded text, by rule', labelNames: ['rule'], registers: [this.registry] });
   readonly genAiExchanges = new prom.Counter({ name: 'egress_capture_genai_exchanges_total', help: 'exchanges recognised as model calls and folded', registers: [this.registry] });

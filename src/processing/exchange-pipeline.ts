@@ -17,8 +17,9 @@
  * itself does not run queued tasks in submission order) and pays the
  * thread hand-off once per batch instead of once per exchange (about 45 us
  * of CPU per piscina task on this hardware). An idle lane waits a short
- * window (DEFAULTS.workerBatchWindowMs) for more tasks before it sends. Body buffers are transferred,
- * never copied across. Nothing here blocks or throws into the caller:
+ * window (DEFAULTS.workerBatchWindowMs) for more tasks before it sends.
+ * Body buffers are transferred, never copied across. Nothing here blocks or
+ * throws into the caller:
  * - chunk tasks beyond `backlogMaxBytes` are refused, and that body is then
  *   only counted (row note processing_backlog);
  * - a lane holding `queueMax` tasks drops new exchanges and counts them
@@ -55,10 +56,6 @@ export interface WorkerSettings extends RowBuildOptions {
 export interface ExchangePipelineOptions {
   workerThreads: number;
   queueMax: number;
-  /** Gathering window of a lane's batch, ms (DEFAULTS.workerBatchWindowMs). */
-  batchWindowMs?: number;
-  /** Tasks that end the gathering window at once. */
-  batchFullTasks?: number;
   backlogMaxBytes: number;
   settings: WorkerSettings;
   metrics: CaptureMetrics;
@@ -174,7 +171,7 @@ export class ExchangePipeline {
     for (const buffer of buffers) if (buffer !== undefined) lane.transfer.push(buffer);
     // A batch in flight: this task goes with the next one, sent when it returns.
     if (lane.busy) return;
-    if (lane.queue.length >= (this.options.batchFullTasks ?? DEFAULTS.workerBatchFullTasks)) {
+    if (lane.queue.length >= DEFAULTS.workerBatchFullTasks) {
       clearTimeout(lane.windowTimer);
       lane.windowTimer = undefined;
       lane.busy = true;
@@ -186,7 +183,7 @@ export class ExchangePipeline {
       lane.windowTimer = undefined;
       lane.busy = true;
       this.sendBatch(lane);
-    }, this.options.batchWindowMs ?? DEFAULTS.workerBatchWindowMs);
+    }, DEFAULTS.workerBatchWindowMs);
   }
 
   private sendBatch(lane: Lane): void {
