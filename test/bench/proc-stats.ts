@@ -21,15 +21,26 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
+/** A /proc stat line's name and the fields after it (field 0 is state, stat field 3). */
+function parseStat(stat: string): { name: string; fields: string[] } {
+  // The command name is parenthesised and may contain spaces: split after its closing parenthesis.
+  const close = stat.lastIndexOf(')');
+  return { name: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
+}
+
+/**
+ * CPU µs in the first `count` time fields: utime and stime (stat fields 14, 15), then cutime and
+ * cstime (16, 17) of finished children; indexes 11-14 of parseStat's fields.
+ */
+function statCpuMicros(fields: string[], count: 2 | 4): number {
+  let ticks = 0;
+  for (let i = 11; i < 11 + count; i++) ticks += Number(fields[i]);
+  return (ticks / clockTicks()) * 1e6;
+}
+
 /** User + system CPU time of the whole process so far, in µs (10 ms resolution at USER_HZ=100). */
 export function processCpuMicros(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name is parenthesised and may contain spaces: split after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the name, field 0 is state (stat field 3); utime and stime are stat fields 14 and 15.
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) / clockTicks()) * 1e6;
+  return statCpuMicros(parseStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).fields, 2);
 }
 
 /**
@@ -50,11 +61,8 @@ export function threadCpuMicros(pid: number): Map<string, number> {
   }
   for (const tid of tasks) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const micros = ((Number(fields[11]) + Number(fields[12])) / clockTicks()) * 1e6;
-      byName.set(name, (byName.get(name) ?? 0) + micros);
+      const { name, fields } = parseStat(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      byName.set(name, (byName.get(name) ?? 0) + statCpuMicros(fields, 2));
     } catch {
       // The thread exited between the listing and the read.
     }
@@ -89,10 +97,8 @@ export function machineBusyMicros(): number {
 
 /** The bench process's own CPU plus that of its finished children (h2load, apt-get), in µs. */
 export function benchCpuMicros(): number {
-  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime, stime, cutime, cstime: stat fields 14-17.
-  return ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / clockTicks()) * 1e6;
+  return statCpuMicros(parseStat(fs.readFileSync('/proc/self/stat', 'utf8')).fields, 4);
 }
 
 /**
