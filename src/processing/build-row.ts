@@ -189,7 +189,8 @@ function genAiColumns(summary: GenAiSummary | undefined, redactor: BodyRedactor 
 
 type GenAiColumn = Extract<keyof ExchangeRow, `GenAi${string}`>;
 
-const EMPTY_GENAI: Pick<ExchangeRow, GenAiColumn> = Object.freeze({
+/** The GenAI columns of a row that is not a recognised model call. */
+export const EMPTY_GENAI: Pick<ExchangeRow, GenAiColumn> = Object.freeze({
   GenAiProvider: '',
   GenAiOperation: '',
   GenAiApi: '',

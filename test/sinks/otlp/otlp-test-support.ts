@@ -11,6 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import * as protobuf from 'protobufjs';
 import type { ExchangeRow } from '../../../src/capture/exchange-row';
 import { defaultConfig } from '../../../src/config/load-config';
+import { EMPTY_GENAI } from '../../../src/processing/build-row';
 import type { RuntimeConfig } from '../../../src/config/runtime-config';
 import type { RowBatch } from '../../../src/sinks/sink';
 
@@ -61,27 +62,7 @@ export function makeRow(overrides: Partial<ExchangeRow> | Record<string, unknown
     ResponseFirstChunkMs: 700,
     ResponseMaxChunkGapMs: 15.5,
     Outcome: 'complete',
-    GenAiProvider: '',
-    GenAiOperation: '',
-    GenAiApi: '',
-    GenAiRequestModel: '',
-    GenAiResponseModel: '',
-    GenAiResponseId: '',
-    GenAiStreaming: false,
-    GenAiInputTokens: null,
-    GenAiOutputTokens: null,
-    GenAiCachedInputTokens: null,
-    GenAiCacheCreationInputTokens: null,
-    GenAiReasoningTokens: null,
-    GenAiUsageSource: '',
-    GenAiFinishReasons: [],
-    GenAiOutputText: '',
-    GenAiOutputTextTruncated: false,
-    GenAiToolCalls: '',
-    GenAiEventCount: 0,
-    GenAiErrorType: '',
-    GenAiErrorMessage: '',
-    GenAiComplete: false,
+    ...EMPTY_GENAI,
     BodyRedactions: {},
     Metadata: {},
     Attributes: { 'source.address': '10.1.2.3:45678' },
