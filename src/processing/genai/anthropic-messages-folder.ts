@@ -22,7 +22,6 @@
 import type { ApiFolder, StreamUnit } from './api-folder';
 import type { FoldState } from './fold-state';
 import { asArray, asCount, asIndex, asObject, asString } from './json-access';
-import { readProviderError } from './provider-errors';
 
 interface RawUsage {
   input?: number;
@@ -95,11 +94,9 @@ export class AnthropicMessagesFolder implements ApiFolder {
       case 'message_stop':
         s.endMarkerSeen = true;
         break;
-      case 'error': {
-        const e = readProviderError(ev);
-        s.setError(e?.type, e?.message);
+      case 'error':
+        s.setProviderError(ev);
         break;
-      }
       default:
         // ping, content_block_stop and future event types carry nothing we fold.
         break;
@@ -111,8 +108,7 @@ export class AnthropicMessagesFolder implements ApiFolder {
     const body = s.takeDocument(value);
     if (body === undefined) return;
     if (body['type'] === 'error') {
-      const e = readProviderError(body);
-      s.setError(e?.type, e?.message);
+      s.setProviderError(body);
       return;
     }
     s.setResponseId(asString(body['id']));

@@ -16,6 +16,7 @@ import {
 } from './defaults';
 import type { GenAiToolCall } from './genai-summary';
 import { asObject, parseJson, type JsonObject } from './json-access';
+import { readProviderError } from './provider-errors';
 
 export interface FoldLimits {
   outputTextMaxBytes: number;
@@ -126,6 +127,12 @@ export class FoldState {
     if (this.errorType !== null || this.errorMessage !== null) return;
     this.errorType = utf8Prefix(type && type !== '' ? type : 'error', SHORT_FIELD_MAX_BYTES);
     this.errorMessage = message !== undefined ? utf8Prefix(message, ERROR_MESSAGE_MAX_BYTES) : null;
+  }
+
+  /** The error a provider document carries (an error event, an error body), in any of the providers' shapes. */
+  setProviderError(value: unknown): void {
+    const e = readProviderError(value);
+    this.setError(e?.type, e?.message);
   }
 
   /**

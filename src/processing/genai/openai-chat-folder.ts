@@ -16,7 +16,6 @@
 import type { ApiFolder, StreamUnit } from './api-folder';
 import type { FoldState } from './fold-state';
 import { asArray, asCount, asIndex, asObject, asString, type JsonObject } from './json-access';
-import { readProviderError } from './provider-errors';
 
 export class OpenAiChatFolder implements ApiFolder {
   constructor(private readonly state: FoldState) {}
@@ -36,8 +35,7 @@ export class OpenAiChatFolder implements ApiFolder {
     const chunk = s.parseEventObject(data);
     if (chunk === undefined) return;
     if (chunk['error'] !== undefined || unit.event.type === 'error') {
-      const e = readProviderError(chunk);
-      s.setError(e?.type, e?.message);
+      s.setProviderError(chunk);
       return;
     }
     s.setResponseId(asString(chunk['id']));
@@ -65,8 +63,7 @@ export class OpenAiChatFolder implements ApiFolder {
     const body = s.takeDocument(value);
     if (body === undefined) return;
     if (body['error'] !== undefined) {
-      const e = readProviderError(body);
-      s.setError(e?.type, e?.message);
+      s.setProviderError(body);
       return;
     }
     s.setResponseId(asString(body['id']));

@@ -22,7 +22,6 @@
 import type { ApiFolder, StreamUnit } from './api-folder';
 import type { FoldState } from './fold-state';
 import { asArray, asCount, asIndex, asObject, asString, type JsonObject } from './json-access';
-import { readProviderError } from './provider-errors';
 
 export class OpenAiResponsesFolder implements ApiFolder {
   /** Deltas were folded; a final response object then only adds what deltas cannot carry. */
@@ -85,11 +84,9 @@ export class OpenAiResponsesFolder implements ApiFolder {
         s.endMarkerSeen = true;
         this.foldFinal(asObject(ev['response']));
         break;
-      case 'error': {
-        const e = readProviderError(ev);
-        s.setError(e?.type, e?.message);
+      case 'error':
+        s.setProviderError(ev);
         break;
-      }
       default:
         break;
     }
