@@ -1,27 +1,14 @@
 /**
  * Self-tests of FULL_DUPLEX_STREAMED echo checking and observability mode.
  */
-import { EnvoyEmulator, type EnvoyEmulatorOptions } from './envoy-emulator';
 import { waitFor } from './wait-for';
-import { FakeProcessor, type FakeProcessorOptions } from './fake-processors';
+import { EnvoyEmulator } from './envoy-emulator';
+import { emulatorFixtures } from './emulator-fixtures';
 import { receivedNotation, sentNotation } from './message-notation';
 import type { HttpExchangeSpec } from './http-exchange-spec';
 
-const processors: FakeProcessor[] = [];
-const emulators: EnvoyEmulator[] = [];
-
-async function setup(processorOptions: FakeProcessorOptions, options: Omit<EnvoyEmulatorOptions, 'target'> = {}) {
-  const processor = new FakeProcessor(processorOptions);
-  processors.push(processor);
-  const emulator = new EnvoyEmulator({ target: await processor.start(), ...options });
-  emulators.push(emulator);
-  return { processor, emulator };
-}
-
-afterAll(async () => {
-  for (const e of emulators) e.close();
-  await Promise.all(processors.map((p) => p.stop()));
-});
+const fixtures = emulatorFixtures();
+const setup = fixtures.setup;
 
 const UPLOAD: HttpExchangeSpec = {
   request: {

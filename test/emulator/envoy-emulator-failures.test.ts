@@ -4,8 +4,8 @@
  * exchange the way Envoy would for the chosen profile and failure mode.
  */
 import * as grpc from '@grpc/grpc-js';
-import { EnvoyEmulator, type EnvoyEmulatorOptions } from './envoy-emulator';
-import { FakeProcessor, type FakeProcessorOptions } from './fake-processors';
+import type { FakeProcessorOptions } from './fake-processors';
+import { emulatorFixtures } from './emulator-fixtures';
 import { sentNotation } from './message-notation';
 import type { HttpExchangeSpec } from './http-exchange-spec';
 
@@ -14,21 +14,8 @@ const GET: HttpExchangeSpec = {
   response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: ['{"ok":true}'] },
 };
 
-const processors: FakeProcessor[] = [];
-const emulators: EnvoyEmulator[] = [];
-
-async function setup(processorOptions: FakeProcessorOptions, options: Omit<EnvoyEmulatorOptions, 'target'> = {}) {
-  const processor = new FakeProcessor(processorOptions);
-  processors.push(processor);
-  const emulator = new EnvoyEmulator({ target: await processor.start(), ...options });
-  emulators.push(emulator);
-  return { processor, emulator };
-}
-
-afterAll(async () => {
-  for (const e of emulators) e.close();
-  await Promise.all(processors.map((p) => p.stop()));
-});
+const fixtures = emulatorFixtures();
+const setup = fixtures.setup;
 
 describe('message timeout', () => {
   const lateHeaders: FakeProcessorOptions = {
@@ -156,8 +143,7 @@ describe('the server ends the call', () => {
   });
 
   test('a connection that cannot be made fails the exchange with the gRPC status recorded', async () => {
-    const emulator = new EnvoyEmulator({ target: '127.0.0.1:1', messageTimeoutMs: 1000 });
-    emulators.push(emulator);
+    const emulator = fixtures.emulator({ target: '127.0.0.1:1', messageTimeoutMs: 1000 });
     const result = await emulator.runExchange(GET);
     expect(result.downstream.status).toBe(500);
     expect(result.failure).toMatchObject({ kind: 'grpc-error', grpcCode: grpc.status.UNAVAILABLE });
