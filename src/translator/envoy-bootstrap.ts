@@ -3,7 +3,7 @@
 // Envoy >= 1.37 when a listener terminates TLS (on-demand certificate selector).
 import { Backend, formatProtoDuration } from '../gateway';
 import { CAPTURE_ATTRIBUTES } from './capture-attributes';
-import { dnsCacheConfig, DnsCacheSettings } from './envoy-patch-policy';
+import { dnsCacheConfig, DnsCacheSettings, onDemandSecretSelector } from './envoy-patch-policy';
 import { createGatewayContext, GatewayContext } from './gateway-context';
 import { GatewayPlan, ListenerPlan } from './gateway-plan';
 import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from './dns-lookup-family';
@@ -265,33 +265,7 @@ class BootstrapBuild {
               disable_stateful_session_resumption: true,
               common_tls_context: {
                 alpn_protocols: ['h2', 'http/1.1'],
-                custom_tls_certificate_selector: {
-                  name: 'envoy.tls.certificate_selectors.on_demand_secret',
-                  typed_config: typed('envoy.extensions.transport_sockets.tls.cert_selectors.on_demand_secret.v3.Config', {
-                    config_source: {
-                      resource_api_version: 'V3',
-                      api_config_source: {
-                        api_type: 'DELTA_GRPC',
-                        transport_api_version: 'V3',
-                        grpc_services: [
-                          {
-                            envoy_grpc: { cluster_name: 'cert-minter' },
-                            initial_metadata: [
-                              { key: 'x-egress-capture-gateway', value: `${ctx.namespace}/${ctx.gateway.metadata.name}` },
-                              { key: 'x-egress-capture-ca-secret', value: `${ca.namespace ?? ctx.namespace}/${ca.name}` },
-                            ],
-                          },
-                        ],
-                      },
-                    },
-                    certificate_mapper: {
-                      name: 'envoy.tls.certificate_mappers.sni',
-                      typed_config: typed('envoy.extensions.transport_sockets.tls.cert_mappers.sni.v3.SNI', { default_value: 'no-sni.egress-capture.invalid' }),
-                    },
-                    max_secrets: 10000,
-                    cache_idle_timeout: '3600s',
-                  }),
-                },
+                custom_tls_certificate_selector: onDemandSecretSelector(ctx, 'cert-minter', `${ca.namespace ?? ctx.namespace}/${ca.name}`),
               },
             }),
           },

@@ -78,6 +78,47 @@ export function certSdsClusterPatch(ctx: GatewayContext): JsonPatch {
   };
 }
 
+/**
+ * The certificate selector that asks the minter (an SDS server at cluster
+ * `sdsCluster`) for a certificate per SNI, signed by the CA in `caSecret`
+ * (`<namespace>/<name>`). Shared by the Envoy Gateway patch and the
+ * standalone bootstrap.
+ */
+export function onDemandSecretSelector(ctx: GatewayContext, sdsCluster: string, caSecret: string): Record<string, unknown> {
+  return {
+    name: 'envoy.tls.certificate_selectors.on_demand_secret',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.cert_selectors.on_demand_secret.v3.Config',
+      config_source: {
+        resource_api_version: 'V3',
+        api_config_source: {
+          // Delta xDS lets the minter withdraw a single name.
+          api_type: 'DELTA_GRPC',
+          transport_api_version: 'V3',
+          grpc_services: [
+            {
+              envoy_grpc: { cluster_name: sdsCluster },
+              initial_metadata: [
+                { key: 'x-egress-capture-gateway', value: `${ctx.namespace}/${ctx.gateway.metadata.name}` },
+                { key: 'x-egress-capture-ca-secret', value: caSecret },
+              ],
+            },
+          ],
+        },
+      },
+      certificate_mapper: {
+        name: 'envoy.tls.certificate_mappers.sni',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.cert_mappers.sni.v3.SNI',
+          default_value: 'no-sni.egress-capture.invalid',
+        },
+      },
+      max_secrets: 10000,
+      cache_idle_timeout: '3600s',
+    },
+  };
+}
+
 /** Per-SNI certificates on a terminating listener (on-demand SDS, Envoy >= 1.37). */
 export function onDemandCertificatePatches(ctx: GatewayContext, listenerName: string, caSecret: string): JsonPatch[] {
   const xdsName = xdsListenerName(ctx.namespace, ctx.gateway.metadata.name, listenerName);
@@ -90,38 +131,7 @@ export function onDemandCertificatePatches(ctx: GatewayContext, listenerName: st
         op: 'add',
         jsonPath: `${chain}.transport_socket.typed_config.common_tls_context`,
         path: 'custom_tls_certificate_selector',
-        value: {
-          name: 'envoy.tls.certificate_selectors.on_demand_secret',
-          typed_config: {
-            '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.cert_selectors.on_demand_secret.v3.Config',
-            config_source: {
-              resource_api_version: 'V3',
-              api_config_source: {
-                // Delta xDS lets the minter withdraw a single name.
-                api_type: 'DELTA_GRPC',
-                transport_api_version: 'V3',
-                grpc_services: [
-                  {
-                    envoy_grpc: { cluster_name: certSdsClusterName(ctx) },
-                    initial_metadata: [
-                      { key: 'x-egress-capture-gateway', value: `${ctx.namespace}/${ctx.gateway.metadata.name}` },
-                      { key: 'x-egress-capture-ca-secret', value: caSecret },
-                    ],
-                  },
-                ],
-              },
-            },
-            certificate_mapper: {
-              name: 'envoy.tls.certificate_mappers.sni',
-              typed_config: {
-                '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.cert_mappers.sni.v3.SNI',
-                default_value: 'no-sni.egress-capture.invalid',
-              },
-            },
-            max_secrets: 10000,
-            cache_idle_timeout: '3600s',
-          },
-        },
+        value: onDemandSecretSelector(ctx, certSdsClusterName(ctx), caSecret),
       },
     },
     {
