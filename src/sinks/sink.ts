@@ -7,10 +7,13 @@
 /** A batch of finished rows, already serialized as JSONEachRow lines. */
 export interface RowBatch {
   /**
-   * The same lines as UTF-8 bytes, when the batch was read as bytes (from the
-   * spool): stores that take bytes use them as they are, so a large batch is
-   * never turned into a string and back on the event loop.
+   * The same lines as UTF-8 bytes, one buffer per row (each ending in "\n"),
+   * when the batch was read from the spool: stores write them as they are, so
+   * a large batch is neither turned into a string and back nor concatenated
+   * on the event loop.
    */
+  readonly lines?: readonly Buffer[];
+  /** All of `lines` in one buffer (concatenated on first use). */
   readonly payload?: Buffer;
   /** Newline-terminated JSON objects, one per exchange (decoded from payload on first use). */
   readonly jsonEachRow: string;

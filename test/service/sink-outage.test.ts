@@ -10,10 +10,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultConfig } from '../../src/config/load-config';
+import type { CaptureError } from '../../src/errors';
 import type { RuntimeConfig } from '../../src/config/runtime-config';
 import { silentLogger } from '../../src/logger';
 import { CaptureMetrics } from '../../src/metrics';
-import { EmbeddedStore } from '../../src/sinks/clickhouse/embedded-store';
+import { EmbeddedStore, INSERT_STAGING_DIR } from '../../src/sinks/clickhouse/embedded-store';
 import { DeliveryHub } from '../../src/sinks/delivery/delivery-hub';
 import type { RowBatch, Sink, WriteResult } from '../../src/sinks/sink';
 
@@ -146,3 +147,21 @@ test('a crash with a batch in flight: the next process re-sends the same batch i
   expect(status).toMatchObject({ captured: 60, recovered: 60, delivered: 60, pending: 0, unaccounted: 0 });
   await second.stop(1000);
 }, 30_000);
+
+test('the embedded store inserts each batch from a staging file and removes it, also when ClickHouse rejects the batch', async () => {
+  const authority = 'staging.test';
+  const stagingDir = path.join(root, 'chdb', INSERT_STAGING_DIR);
+  const lines = [row(authority, 0), row(authority, 1)].map((line) => Buffer.from(line, 'utf8'));
+  const good: RowBatch = { lines, jsonEachRow: lines.join(''), rowCount: 2, byteLength: lines[0]!.length + lines[1]!.length, batchId: "staging-1-'quoted'" };
+  expect(await store.write(good)).toEqual({ ok: true });
+  expect(await counts(authority)).toEqual({ n: 2, distinct: 2 });
+  expect(fs.readdirSync(stagingDir)).toEqual([]);
+
+  const broken = Buffer.from('{"CaptureId": "staging-bad", "Authority": \n', 'utf8');
+  const result = await store.write({ lines: [broken], jsonEachRow: broken.toString(), rowCount: 1, byteLength: broken.length, batchId: 'staging-2' });
+  expect(result.ok).toBe(false);
+  expect(result.ok === false && (result.error as CaptureError).code).toBe('CAP_ERR_STORE_WRITE');
+  expect(result.ok === false && result.error.message).toMatch(/parse|JSON/i);
+  expect(fs.readdirSync(stagingDir)).toEqual([]);
+  expect(await counts(authority)).toEqual({ n: 2, distinct: 2 });
+});

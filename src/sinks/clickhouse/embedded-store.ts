@@ -6,8 +6,18 @@
  * blocks the event loop, so only queryAsync/insert are used here (they run on
  * libuv's pool). Memory caps are set explicitly: chdb's defaults assume the
  * whole machine (0.9 × RAM server memory, 5 GiB caches).
+ *
+ * A batch is written to a staging file and inserted with
+ * `INSERT ... SELECT * FROM file(...)`, not through chdb's insert(). That
+ * call copies the whole payload into a new query buffer and counts its lines
+ * before ClickHouse parses a byte (measured with perf: about a third of the
+ * insert thread's time), and it needs the batch as one buffer, concatenated
+ * on the event loop. Writing the spool's row buffers to a file with one
+ * writev on libuv's pool and letting ClickHouse read it costs about 25% less
+ * CPU per row, all in (61-68 against 85-90 us for the bench's 12.8 KiB rows).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Session, drainPending } from 'chdb';
 import { CaptureError, describeError } from '../../errors';
@@ -24,6 +34,13 @@ export interface EmbeddedStoreOptions {
 
 const DEFAULT_MEMORY_LIMIT_BYTES = 2 * 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
+/** Under the data directory: one file per batch being inserted, removed once the insert returns. */
+export const INSERT_STAGING_DIR = 'insert-staging';
+
+/** A string literal for ClickHouse SQL. */
+function sqlString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
 
 export class EmbeddedStore implements Sink {
   readonly name = 'chdb';
@@ -53,6 +70,9 @@ export class EmbeddedStore implements Sink {
     // that would reset the TTL the running service configured.
     const ttlDays = this.options.ttlDays;
     if (ttlDays === undefined) return;
+    // Files left by a process that died mid-insert: their rows are still in the spool.
+    fs.rmSync(this.stagingDir, { recursive: true, force: true });
+    fs.mkdirSync(this.stagingDir, { recursive: true });
     for (const statement of schemaStatements(ttlDays, EMBEDDED_TABLE_SETTINGS)) {
       try {
         await this.session.queryAsync(statement);
@@ -64,21 +84,34 @@ export class EmbeddedStore implements Sink {
     }
   }
 
+  private get stagingDir(): string {
+    return path.join(this.options.dataDir, INSERT_STAGING_DIR);
+  }
+
   async write(batch: RowBatch): Promise<WriteResult> {
     const session = this.requireSession();
     const started = performance.now();
+    // The batch id is unique among batches in flight (spool position), and safe in a file name.
+    const file = path.join(this.stagingDir, `${batch.batchId.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`);
     try {
-      await session.insert({
-        table: TABLE,
-        values: batch.payload ?? Buffer.from(batch.jsonEachRow, 'utf8'),
-        format: 'JSONEachRow',
-        settings: { insert_deduplication_token: batch.batchId, input_format_skip_unknown_fields: 1, input_format_parallel_parsing: 0 },
-      });
+      await writeLines(file, batch.lines ?? [batch.payload ?? Buffer.from(batch.jsonEachRow, 'utf8')]);
+      await session.queryAsync(
+        `INSERT INTO ${TABLE} SETTINGS ${[
+          `insert_deduplication_token = ${sqlString(batch.batchId)}`,
+          'input_format_skip_unknown_fields = 1',
+          // One batch is small; parallel parsing would only add threads and copies.
+          'input_format_parallel_parsing = 0',
+          // Read the file with the table's columns (no schema inference over the data).
+          'use_structure_from_insertion_table_in_table_functions = 1',
+        ].join(', ')} SELECT * FROM file(${sqlString(file)}, 'JSONEachRow')`,
+      );
       this.lastWriteMs = performance.now() - started;
       return { ok: true };
     } catch (err) {
       // The embedded engine fails deterministically (bad row, full disk): retry anyway, the caller bounds it.
       return { ok: false, retryable: true, error: new CaptureError('CAP_ERR_STORE_WRITE', describeError(err), { cause: err }) };
+    } finally {
+      await fs.promises.rm(file, { force: true }).catch(() => undefined);
     }
   }
 
@@ -119,5 +152,19 @@ export class EmbeddedStore implements Sink {
   private requireSession(): Session {
     if (this.session === undefined) throw new CaptureError('CAP_ERR_STORE_OPEN', 'the embedded store is not open');
     return this.session;
+  }
+}
+
+/** Writes `lines` to a new file with one writev (libuv splits it at IOV_MAX), off the event loop. */
+async function writeLines(file: string, lines: readonly Buffer[]): Promise<void> {
+  const handle = await fs.promises.open(file, 'w');
+  try {
+    const { bytesWritten } = await handle.writev(lines as Buffer[]);
+    // libuv returns a short count instead of an error when the disk fills after the first bytes;
+    // a file cut at a line boundary would insert fewer rows without a word.
+    const expected = lines.reduce((sum, line) => sum + line.length, 0);
+    if (bytesWritten !== expected) throw new Error(`staging file ${file}: wrote ${bytesWritten} of ${expected} bytes`);
+  } finally {
+    await handle.close();
   }
 }

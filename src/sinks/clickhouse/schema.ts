@@ -8,7 +8,8 @@
  *   Authority run inside each hour.
  * - Bloom-filter skip indexes on the ids people paste into a query
  *   (CaptureId, RequestId, TraceId).
- * - ZSTD codecs; bodies get a higher level because they dominate the size.
+ * - ZSTD(1) codecs everywhere: level 3 on the bodies doubled the insert CPU
+ *   for bodies about 10% smaller.
  * - non_replicated_deduplication_window: a batch re-sent with the same
  *   insert_deduplication_token after an unclear failure is not stored twice.
  *

@@ -203,13 +203,18 @@ export class DeliveryLoop {
       await this.ack(batch, false);
       return;
     }
-    const payload = Buffer.concat(batch.lines);
+    const lines = batch.lines;
+    let payload: Buffer | undefined;
     let text: string | undefined;
+    // Joined and decoded only for the sinks that need them: the stores take the lines as they are.
+    const joined = (): Buffer => (payload ??= Buffer.concat(lines));
     const rowBatch: RowBatch = {
-      payload,
-      // Decoded only for sinks that need text (OTLP); ClickHouse takes the bytes.
+      lines,
+      get payload(): Buffer {
+        return joined();
+      },
       get jsonEachRow(): string {
-        text ??= payload.toString('utf8');
+        text ??= joined().toString('utf8');
         return text;
       },
       rowCount: batch.lines.length,
