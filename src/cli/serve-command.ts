@@ -3,7 +3,6 @@
  * every problem listed), start the service, and on SIGTERM/SIGINT drain,
  * flush and exit 0.
  */
-import { loadGatewayCaptureSettings } from '../gateway';
 import { CaptureError, describeError } from '../errors';
 import { OPTION_SPECS, loadConfig, type GatewayContribution } from '../config/load-config';
 import { createLogger } from '../logger';
@@ -16,6 +15,8 @@ export function serveHelp(): string {
 }
 
 export function gatewayContribution(file: string): GatewayContribution {
+  // The manifest reader (YAML, schema validation) is loaded only when --gateway is given.
+  const { loadGatewayCaptureSettings } = require('../gateway') as typeof import('../gateway');
   const settings = loadGatewayCaptureSettings(file);
   return {
     gatewayName: settings.gatewayName,

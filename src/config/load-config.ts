@@ -6,7 +6,6 @@
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { BodyRedactor, type BodyRedactorOptions } from '../processing/genai/body-redactor';
 import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { CaptureError } from '../errors';
@@ -269,7 +268,8 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
 function loadGenAiFiles(config: RuntimeConfig, problems: string[]): void {
   const readYaml = (flag: string, file: string): unknown => {
     try {
-      return parseYaml(fs.readFileSync(file, 'utf8'));
+      // yaml is loaded only when one of these files is given.
+      return (require('yaml') as typeof import('yaml')).parse(fs.readFileSync(file, 'utf8'));
     } catch (err) {
       problems.push(`--${flag}: "${file}" ${(err as Error).message}`);
       return undefined;
