@@ -9,6 +9,7 @@ import { CaptureError } from '../errors';
 import type { CaptureMetrics } from '../metrics';
 import { ProcessStream, type ProcessCall, type StreamContext } from './process-stream';
 import { EXT_PROC_SERVICE, extProcServiceDefinition } from './protocol';
+import { withEncodedAcknowledgments } from './replies';
 
 export interface CaptureServerOptions {
   host: string;
@@ -55,7 +56,7 @@ export class CaptureServer {
       streamResetBurst: options.http2StreamResetBurst,
       streamResetRate: options.http2StreamResetRate,
     });
-    this.server.addService(extProcServiceDefinition(), { Process: (call: ProcessCall) => this.onCall(call) });
+    this.server.addService(withEncodedAcknowledgments(extProcServiceDefinition()), { Process: (call: ProcessCall) => this.onCall(call) });
     this.health.addToServer(this.server);
   }
 

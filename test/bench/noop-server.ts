@@ -9,7 +9,7 @@
  * not capture work: the same grpc-js build and proto definitions, the same
  * message size limits, the same HTTP/2 rapid-reset settings (via the very
  * function the capture server uses), the health service on the same port, the
- * same shared frozen acknowledgments, and the same end-of-call rule (end the
+ * same shared frozen acknowledgments encoded once, and the same end-of-call rule (end the
  * call ourselves once both directions reached their end marker, so Envoy's
  * closing reset finds a finished stream).
  */
@@ -18,7 +18,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { DEFAULTS } from '../../src/config/defaults';
 import { applyHttp2ServerOptions } from '../../src/extproc/capture-server';
 import { BodySendMode, EXT_PROC_SERVICE, extProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from '../../src/extproc/protocol';
-import { acknowledgment } from '../../src/extproc/replies';
+import { acknowledgment, withEncodedAcknowledgments } from '../../src/extproc/replies';
 
 type Call = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     'grpc.max_send_message_length': DEFAULTS.grpcMaxReceiveMessageBytes,
   });
   applyHttp2ServerOptions(server, { streamResetBurst: DEFAULTS.http2StreamResetBurst, streamResetRate: DEFAULTS.http2StreamResetRate });
-  server.addService(extProcServiceDefinition(), { Process: onCall });
+  server.addService(withEncodedAcknowledgments(extProcServiceDefinition()), { Process: onCall });
   const health = new HealthImplementation({ '': 'SERVING', [EXT_PROC_SERVICE]: 'SERVING' });
   health.addToServer(server);
   const bound = await new Promise<number>((resolve, reject) => {

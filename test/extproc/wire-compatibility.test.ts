@@ -14,6 +14,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
+import { extProcServiceDefinition, type ProcessingResponse } from '../../src/extproc/protocol';
+import { acknowledgment, streamedBodyEcho, withEncodedAcknowledgments } from '../../src/extproc/replies';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const OUR_PROTOS = path.join(REPO_ROOT, 'protos');
@@ -219,6 +221,23 @@ describe('wire compatibility of protos/ with Envoy upstream (@grpc/grpc-js-xds e
       ).finish();
       // BodyResponse(3) > CommonResponse(1) > BodyMutation(3) > StreamedBodyResponse(3) { body(1), end_of_stream(2) }.
       expect(Buffer.from(streamed).toString('hex')).toBe('1a0d0a0b1a091a070a03616263' + '1001');
+    });
+
+    test('the acknowledgments a server sends, encoded once at start-up, are what Envoy decodes as CONTINUE of the same part', () => {
+      const plain = extProcServiceDefinition()['Process']!.responseSerialize as (value: ProcessingResponse) => Buffer;
+      const cached = withEncodedAcknowledgments(extProcServiceDefinition())['Process']!.responseSerialize as (value: ProcessingResponse) => Buffer;
+      const upstreamResponse = upstream.lookupType('.envoy.service.ext_proc.v3.ProcessingResponse');
+      const parts = ['request_headers', 'response_headers', 'request_body', 'response_body', 'request_trailers', 'response_trailers'] as const;
+      for (const part of parts) {
+        const bytes = cached(acknowledgment(part));
+        expect({ part, hex: bytes.toString('hex') }).toEqual({ part, hex: plain(acknowledgment(part)).toString('hex') });
+        const decoded = upstreamResponse.toObject(upstreamResponse.decode(bytes), { ...TO_OBJECT, oneofs: true }) as Record<string, unknown>;
+        expect(decoded['response']).toBe(part);
+      }
+      // The same call twice hands out the same bytes; anything else is still encoded per call.
+      expect(cached(acknowledgment('response_body'))).toBe(cached(acknowledgment('response_body')));
+      const echo = cached(streamedBodyEcho('request_body', Buffer.from('abc'), true));
+      expect(echo.toString('hex')).toBe('1a0d0a0b1a091a070a03616263' + '1001');
     });
   });
 });
