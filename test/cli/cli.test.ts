@@ -37,6 +37,15 @@ describe('egress-capture CLI', () => {
     expect(result.stderr).toContain('EGRESS_CAPTURE_WORKER_THREADS (env): "0"');
   });
 
+  it('refuses a data directory ClickHouse would read as a file pattern, naming it', () => {
+    const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-cli-')), 'capture{1}');
+    const result = run(['serve', '--data-dir', dataDir, '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('CAP_ERR_STORE_OPEN');
+    expect(result.stderr).toContain(dataDir);
+    fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+  });
+
   it('exits 2 on an unknown command', () => {
     expect(run(['capture']).status).toBe(2);
   });

@@ -51,6 +51,10 @@ export class EmbeddedStore implements Sink {
   constructor(private readonly options: EmbeddedStoreOptions) {}
 
   async open(): Promise<void> {
+    if (this.options.ttlDays !== undefined && /[*?{}]/.test(this.stagingDir)) {
+      // file() reads these as a glob pattern, so the staged batches could never be found.
+      throw new CaptureError('CAP_ERR_STORE_OPEN', `the data directory ${this.options.dataDir} contains one of * ? { }, which ClickHouse's file() reads as a pattern; choose another --data-dir`);
+    }
     try {
       fs.mkdirSync(this.options.dataDir, { recursive: true });
       this.session = new Session(this.options.dataDir, {
@@ -84,8 +88,9 @@ export class EmbeddedStore implements Sink {
     }
   }
 
+  /** Absolute: file() would resolve a relative path against ClickHouse's user_files_path, not our working directory. */
   private get stagingDir(): string {
-    return path.join(this.options.dataDir, INSERT_STAGING_DIR);
+    return path.resolve(this.options.dataDir, INSERT_STAGING_DIR);
   }
 
   async write(batch: RowBatch): Promise<WriteResult> {
