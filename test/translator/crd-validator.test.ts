@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { CRD_DIRS, CrdValidator, REPO_ROOT, validateYamlText } from './crd-validator';
+import { CRD_DIRS, CrdValidator, REPO_ROOT, SHARED_DIR_CANDIDATES, validateYamlText } from './crd-validator';
 
 const WORKED = readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'translator', 'worked-example', 'out.yaml'), 'utf8');
 
@@ -17,9 +17,10 @@ function mutate(kind: string, change: (o: any) => void): string {
 }
 
 describe('CRD validator', () => {
-  it('reads the CRDs from ../shared/crds and fails loudly without them', () => {
+  it('reads the CRDs from shared/crds beside the repository (or beside the one it was cloned from) and fails loudly without them', () => {
     // Make the dependency visible in the test report rather than skipping.
-    expect(CRD_DIRS.every((d) => d.startsWith(path.resolve(REPO_ROOT, '..', 'shared')))).toBe(true);
+    expect(SHARED_DIR_CANDIDATES[0]).toBe(path.resolve(REPO_ROOT, '..', 'shared'));
+    expect(CRD_DIRS.every((d) => SHARED_DIR_CANDIDATES.some((candidate) => d.startsWith(candidate)))).toBe(true);
     expect(() => CrdValidator.load()).not.toThrow();
   });
 

@@ -2,6 +2,7 @@
 // v1.6 CRDs kept in ../shared/crds (structure with ajv, with unknown fields rejected as the API
 // server would prune them, plus the CRDs' x-kubernetes-validations CEL rules). The CRDs are
 // read from ../shared at run time and never copied into the repository.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv, { ValidateFunction } from 'ajv';
@@ -11,7 +12,25 @@ import { strings } from '@bufbuild/cel/ext';
 import { parseAllDocuments } from 'yaml';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-export const SHARED_DIR = path.resolve(REPO_ROOT, '..', 'shared');
+
+/** The repository this one was cloned from, when that is a directory on this machine. */
+function localOrigin(): string | undefined {
+  try {
+    const url = execFileSync('git', ['-C', REPO_ROOT, 'config', '--get', 'remote.origin.url'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dir = url.startsWith('file://') ? url.slice('file://'.length) : url;
+    return path.isAbsolute(dir) && existsSync(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where shared/ is looked for, in order: next to this repository, then next
+ * to the local repository it was cloned from (a fresh `git clone . /tmp/x`
+ * still finds the CRDs of the working copy it came from).
+ */
+export const SHARED_DIR_CANDIDATES = [path.resolve(REPO_ROOT, '..', 'shared'), ...[localOrigin()].filter((d): d is string => d !== undefined).map((d) => path.resolve(d, '..', 'shared'))];
+export const SHARED_DIR = SHARED_DIR_CANDIDATES.find((dir) => existsSync(path.join(dir, 'crds'))) ?? SHARED_DIR_CANDIDATES[0]!;
 export const CRD_DIRS = [path.join(SHARED_DIR, 'crds', 'envoy-gateway'), path.join(SHARED_DIR, 'crds', 'gateway-api', 'standard')];
 
 /** The Kubernetes CEL library functions the CRDs use that @bufbuild/cel does not ship. */
@@ -64,7 +83,8 @@ export class CrdValidator {
     const missing = CRD_DIRS.filter((d) => !existsSync(d));
     if (missing.length > 0) {
       throw new Error(
-        `CRD schemas not found: ${missing.join(', ')}. The CRD validation tests need ../shared/crds next to the repository ` +
+        `CRD schemas not found: ${missing.join(', ')} (looked for shared/ in ${SHARED_DIR_CANDIDATES.join(', ')}). ` +
+          'The CRD validation tests need shared/crds next to the repository or next to the local repository it was cloned from ' +
           '(Envoy Gateway v1.9 and Gateway API v1.6 CRDs); they refuse to pass without them.',
       );
     }
