@@ -28,6 +28,7 @@ import { createLogger } from '../logger';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
 import { RemoteStore } from '../sinks/clickhouse/remote-store';
 import { TABLE } from '../sinks/clickhouse/schema';
+import { sqlStringLiteral } from '../sinks/clickhouse/sql-literal';
 import { retryDelayMs } from '../sinks/delivery/backoff';
 import { createOtlpSink } from '../sinks/otlp';
 import type { Sink } from '../sinks/sink';
@@ -61,10 +62,6 @@ export function parseReplayTime(raw: string, now = Date.now()): number | { error
 /** ClickHouse DateTime64(3) literal in UTC. */
 function chTime(ms: number): string {
   return `toDateTime64('${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}', 3, 'UTC')`;
-}
-
-function sqlString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 type RowSource = { describe: string; query(sql: string): Promise<string>; close(): Promise<void> };
@@ -123,7 +120,7 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
     let batches = 0;
     let last: { ts: string; id: string } | undefined;
     for (;;) {
-      const after = last === undefined ? '' : ` AND (toString(Timestamp), CaptureId) > (${sqlString(last.ts)}, ${sqlString(last.id)})`;
+      const after = last === undefined ? '' : ` AND (toString(Timestamp), CaptureId) > (${sqlStringLiteral(last.ts)}, ${sqlStringLiteral(last.id)})`;
       // The key is compared as text: DateTime64(9) prints fixed-width, so text order is time order.
       const sql =
         `SELECT * FROM ${TABLE} WHERE Timestamp >= ${chTime(since)} AND Timestamp < ${chTime(until)}${after} ` +

@@ -8,6 +8,7 @@
  * identifiers. A placeholder without a value is left alone and the engine
  * reports UNKNOWN_QUERY_PARAMETER, as ClickHouse does.
  */
+import { sqlStringLiteral } from '../../sinks/clickhouse/sql-literal';
 import { lex } from './sql-lexer';
 
 export function bindQueryParameters(sql: string, values: ReadonlyMap<string, string>): string {
@@ -36,15 +37,11 @@ export function bindQueryParameters(sql: string, values: ReadonlyMap<string, str
 function placeholderValue(type: string, value: string): string {
   if (type === 'Identifier') return '`' + value.replace(/\\/g, '\\\\').replace(/`/g, '\\`') + '`';
   const inner = type.replace(/^(Nullable|LowCardinality)\((.*)\)$/s, '$2').replace(/^(Nullable|LowCardinality)\((.*)\)$/s, '$2');
-  if (/^Nullable\(/.test(type) && value === '\\N') return `_CAST(NULL, ${quote(type)})`;
+  if (/^Nullable\(/.test(type) && value === '\\N') return `_CAST(NULL, ${sqlStringLiteral(type)})`;
   // Scalars arrive in ClickHouse's escaped text form (\t, \n, \\, \'); composite values are
   // literals (['a','b']) that the cast parses itself, so only scalars are unescaped here.
   const text = /^(Array|Map|Tuple|Nested)\(/.test(inner) ? value : unescapeText(value);
-  return `_CAST(${quote(text)}, ${quote(type)})`;
-}
-
-function quote(text: string): string {
-  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return `_CAST(${sqlStringLiteral(text)}, ${sqlStringLiteral(type)})`;
 }
 
 const ESCAPES: Record<string, string> = { b: '\b', f: '\f', r: '\r', n: '\n', t: '\t', '0': '\0', a: '\x07', v: '\v' };

@@ -8,6 +8,7 @@
  */
 import { CH, ClickHouseHttpError } from './clickhouse-errors';
 import type { Setting } from './statement';
+import { sqlStringLiteral } from '../../sinks/clickhouse/sql-literal';
 
 /** Parameters that are not query settings; they are handled here or deliberately ignored. */
 const HTTP_PARAMS = new Set([
@@ -104,7 +105,7 @@ function truthy(value: string | null): boolean {
  */
 export function settingLiteral(value: string): string {
   if (/^-?\d+(\.\d+)?$/.test(value)) return value;
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return sqlStringLiteral(value);
 }
 
 /** Formats whose output is binary: a store that only returns text cannot carry them. */

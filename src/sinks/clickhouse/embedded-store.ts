@@ -23,6 +23,7 @@ import { Session, drainPending } from 'chdb';
 import { CaptureError, describeError } from '../../errors';
 import type { RowBatch, Sink, WriteResult } from '../sink';
 import { EMBEDDED_TABLE_SETTINGS, TABLE, schemaStatements } from './schema';
+import { sqlStringLiteral } from './sql-literal';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -37,10 +38,6 @@ const MiB = 1024 * 1024;
 /** Under the data directory: one file per batch being inserted, removed once the insert returns. */
 export const INSERT_STAGING_DIR = 'insert-staging';
 
-/** A string literal for ClickHouse SQL. */
-function sqlString(text: string): string {
-  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 export class EmbeddedStore implements Sink {
   readonly name = 'chdb';
@@ -102,13 +99,13 @@ export class EmbeddedStore implements Sink {
       await writeLines(file, batch.lines ?? [batch.payload ?? Buffer.from(batch.jsonEachRow, 'utf8')]);
       await session.queryAsync(
         `INSERT INTO ${TABLE} SETTINGS ${[
-          `insert_deduplication_token = ${sqlString(batch.batchId)}`,
+          `insert_deduplication_token = ${sqlStringLiteral(batch.batchId)}`,
           'input_format_skip_unknown_fields = 1',
           // One batch is small; parallel parsing would only add threads and copies.
           'input_format_parallel_parsing = 0',
           // Read the file with the table's columns (no schema inference over the data).
           'use_structure_from_insertion_table_in_table_functions = 1',
-        ].join(', ')} SELECT * FROM file(${sqlString(file)}, 'JSONEachRow')`,
+        ].join(', ')} SELECT * FROM file(${sqlStringLiteral(file)}, 'JSONEachRow')`,
       );
       this.lastWriteMs = performance.now() - started;
       return { ok: true };
