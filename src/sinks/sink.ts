@@ -24,6 +24,11 @@ export interface RowBatch {
   readonly batchId: string;
 }
 
+/** A batch's rows as UTF-8 buffers: the spool's row buffers when it has them, else its text in one buffer. */
+export function batchBuffers(batch: RowBatch): readonly Buffer[] {
+  return batch.lines ?? [batch.payload ?? Buffer.from(batch.jsonEachRow, 'utf8')];
+}
+
 export type WriteResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly retryable: boolean; readonly error: Error; readonly retryAfterMs?: number };

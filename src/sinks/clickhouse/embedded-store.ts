@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Session, drainPending } from 'chdb';
 import { CaptureError, describeError } from '../../errors';
-import type { RowBatch, Sink, WriteResult } from '../sink';
+import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
 import { EMBEDDED_TABLE_SETTINGS, TABLE, schemaStatements } from './schema';
 import { sqlStringLiteral } from './sql-literal';
 
@@ -96,7 +96,7 @@ export class EmbeddedStore implements Sink {
     // The batch id is unique among batches in flight (spool position), and safe in a file name.
     const file = path.join(this.stagingDir, `${batch.batchId.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`);
     try {
-      await writeLines(file, batch.lines ?? [batch.payload ?? Buffer.from(batch.jsonEachRow, 'utf8')]);
+      await writeLines(file, batchBuffers(batch));
       await session.queryAsync(
         `INSERT INTO ${TABLE} SETTINGS ${[
           `insert_deduplication_token = ${sqlStringLiteral(batch.batchId)}`,

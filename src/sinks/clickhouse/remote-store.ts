@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { CaptureError, describeError } from '../../errors';
-import type { RowBatch, Sink, WriteResult } from '../sink';
+import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
 import { TABLE, schemaStatements } from './schema';
 
 export interface RemoteStoreOptions {
@@ -157,7 +157,7 @@ export class RemoteStore implements Sink {
       // (insert() would JSON-encode every element of a stream, turning each line into a string).
       const result = await client.exec({
         query: `INSERT INTO ${TABLE} FORMAT JSONEachRow`,
-        values: Readable.from(batch.lines ?? [batch.payload ?? Buffer.from(batch.jsonEachRow, 'utf8')], { objectMode: false }),
+        values: Readable.from(batchBuffers(batch), { objectMode: false }),
         // One batch = one insert block with a stable token: a batch re-sent after an unclear
         // failure is dropped by the server (table setting non_replicated_deduplication_window).
         clickhouse_settings: { insert_deduplication_token: batch.batchId, async_insert: 0, input_format_skip_unknown_fields: 1 },
