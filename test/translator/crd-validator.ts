@@ -29,7 +29,8 @@ function localOrigin(): string | undefined {
  * to the local repository it was cloned from (a fresh `git clone . /tmp/x`
  * still finds the CRDs of the working copy it came from).
  */
-export const SHARED_DIR_CANDIDATES = [path.resolve(REPO_ROOT, '..', 'shared'), ...[localOrigin()].filter((d): d is string => d !== undefined).map((d) => path.resolve(d, '..', 'shared'))];
+const ORIGIN = localOrigin();
+export const SHARED_DIR_CANDIDATES = [path.resolve(REPO_ROOT, '..', 'shared'), ...(ORIGIN === undefined ? [] : [path.resolve(ORIGIN, '..', 'shared')])];
 export const SHARED_DIR = SHARED_DIR_CANDIDATES.find((dir) => existsSync(path.join(dir, 'crds'))) ?? SHARED_DIR_CANDIDATES[0]!;
 export const CRD_DIRS = [path.join(SHARED_DIR, 'crds', 'envoy-gateway'), path.join(SHARED_DIR, 'crds', 'gateway-api', 'standard')];
 
