@@ -83,6 +83,12 @@ export function certSdsClusterPatch(ctx: GatewayContext): JsonPatch {
  * `sdsCluster`) for a certificate per SNI, signed by the CA in `caSecret`
  * (`<namespace>/<name>`). Shared by the Envoy Gateway patch and the
  * standalone bootstrap.
+ *
+ * Only the fields Envoy 1.39 and 1.40 know: both reject the whole listener for
+ * an unknown field, and `max_secrets` / `cache_idle_timeout` (a bound on the
+ * per-SNI certificate cache) exist only in Envoy after 1.40. Until then the
+ * cache is unbounded: each distinct SNI keeps its SDS subscription and
+ * certificate until the minter withdraws the name or the listener drains.
  */
 export function onDemandSecretSelector(ctx: GatewayContext, sdsCluster: string, caSecret: string): Record<string, unknown> {
   return {
@@ -113,8 +119,6 @@ export function onDemandSecretSelector(ctx: GatewayContext, sdsCluster: string, 
           default_value: 'no-sni.egress-capture.invalid',
         },
       },
-      max_secrets: 10000,
-      cache_idle_timeout: '3600s',
     },
   };
 }

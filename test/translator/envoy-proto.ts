@@ -213,9 +213,9 @@ export function addNewerEnvoyApis(protos: EnvoyProtos): string[] {
   const selector = new protobuf.Type('Config')
     .add(new protobuf.Field('config_source', 1, 'envoy.config.core.v3.ConfigSource'))
     .add(new protobuf.Field('certificate_mapper', 2, 'envoy.config.core.v3.TypedExtensionConfig'))
-    .add(new protobuf.Field('prefetch_secret_names', 3, 'string', 'repeated'))
-    .add(new protobuf.Field('max_secrets', 4, 'uint32'))
-    .add(new protobuf.Field('cache_idle_timeout', 5, 'google.protobuf.Duration'));
+    // Fields 4 and 5 (max_secrets, cache_idle_timeout) came after Envoy 1.40: the tested
+    // versions reject them, so they are left out here too.
+    .add(new protobuf.Field('prefetch_secret_names', 3, 'string', 'repeated'));
   root.define('envoy.extensions.transport_sockets.tls.cert_selectors.on_demand_secret.v3').add(selector);
   root.define('envoy.extensions.transport_sockets.tls.cert_mappers.sni.v3').add(new protobuf.Type('SNI').add(new protobuf.Field('default_value', 1, 'string')));
   root.resolveAll();
