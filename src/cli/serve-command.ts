@@ -53,7 +53,8 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
     log.flush();
     return 1;
   }
-  io.stderr.write(`egress-capture serving on node ${process.version}: gRPC :${service.grpcPort}, admin :${service.adminPort}\n`);
+  const grpcShown = 'unixPath' in config.grpcListen ? service.grpcAddress : `:${service.grpcPort}`;
+  io.stderr.write(`egress-capture serving on node ${process.version}: gRPC ${grpcShown}, admin :${service.adminPort}\n`);
   return new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       log.info({ signal }, 'signal received; shutting down');

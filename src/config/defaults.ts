@@ -76,6 +76,13 @@ export const DEFAULTS = {
   /** A spool segment is sealed and a new one started past this size, bytes. */
   spoolSegmentBytes: 64 * 1024 * 1024,
   /**
+   * In-flight journal (<dataDir>/inflight): a file past this size gets a
+   * successor and is deleted once every exchange in it is spooled, bytes. A
+   * start-up after a crash reads what is left, so it stays small (a few
+   * thousand exchanges).
+   */
+  inflightJournalRotateBytes: 1024 * 1024,
+  /**
    * Spool fsync: appends reach the OS at once (they survive kill -9); one
    * fdatasync covers all appends of this window, ms (what power loss can
    * cost). 0 = fdatasync every append: nothing lost, a disk flush per exchange.

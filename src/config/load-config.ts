@@ -10,7 +10,7 @@ import { BodyRedactor, type BodyRedactorOptions } from '../processing/genai/body
 import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { CaptureError } from '../errors';
 import { DEFAULTS } from './defaults';
-import type { ListenAddress, RuntimeConfig } from './runtime-config';
+import type { ListenAddress, RuntimeConfig, UnixSocketAddress } from './runtime-config';
 
 type Source = 'flag' | 'env' | 'gateway';
 
@@ -32,6 +32,17 @@ function parseListen(raw: string): ListenAddress | { error: string } {
   const port = Number(match[3]);
   if (port > 65535) return { error: 'port must be 0-65535' };
   return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
+/** HOST:PORT, or `unix:/absolute/path` (gRPC's own spelling) for a Unix domain socket. */
+function parseGrpcListen(raw: string): ListenAddress | UnixSocketAddress | { error: string } {
+  const trimmed = raw.trim();
+  if (!trimmed.startsWith('unix:')) return parseListen(trimmed);
+  const unixPath = trimmed.slice('unix:'.length);
+  // Relative paths would depend on the working directory; gRPC's unix:///path form is accepted too.
+  const normalized = unixPath.startsWith('//') ? unixPath.slice(2) : unixPath;
+  if (!normalized.startsWith('/')) return { error: 'expected HOST:PORT or unix:/ABSOLUTE/PATH' };
+  return { unixPath: normalized };
 }
 
 function integer(min: number, max: number) {
@@ -88,7 +99,7 @@ const MiB = 1024 * 1024;
 
 /** Every option: flag name, env twin, help line, parser. Order is the order of --help. */
 export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
-  { key: 'grpcListen', flag: 'grpc-listen', env: 'EGRESS_CAPTURE_GRPC_LISTEN', help: `ext_proc gRPC listener HOST:PORT (${DEFAULTS.grpcListen})`, parse: parseListen },
+  { key: 'grpcListen', flag: 'grpc-listen', env: 'EGRESS_CAPTURE_GRPC_LISTEN', help: `ext_proc gRPC listener HOST:PORT or unix:/PATH (${DEFAULTS.grpcListen})`, parse: parseGrpcListen },
   { key: 'adminListen', flag: 'admin-listen', env: 'EGRESS_CAPTURE_ADMIN_LISTEN', help: `admin HTTP listener HOST:PORT (${DEFAULTS.adminListen})`, parse: parseListen },
   { key: 'dataDir', flag: 'data-dir', env: 'EGRESS_CAPTURE_DATA_DIR', help: `embedded store directory (${DEFAULTS.dataDir})`, parse: (raw) => (raw.trim() === '' ? { error: 'must not be empty' } : raw.trim()) },
   { key: 'clickhouseUrl', flag: 'clickhouse-url', env: 'EGRESS_CAPTURE_CLICKHOUSE_URL', help: 'remote ClickHouse http(s)://user:password@host:8123/database (default: embedded store)', parse: clickhouseUrl },
@@ -312,6 +323,7 @@ function loadGenAiFiles(config: RuntimeConfig, problems: string[]): void {
   }
 }
 
-export function formatListen(address: ListenAddress): string {
+export function formatListen(address: ListenAddress | UnixSocketAddress): string {
+  if ('unixPath' in address) return `unix:${address.unixPath}`;
   return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }

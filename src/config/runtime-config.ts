@@ -10,8 +10,13 @@ export interface ListenAddress {
   port: number;
 }
 
+/** A Unix domain socket, for an ext_proc server running as a sidecar beside Envoy. */
+export interface UnixSocketAddress {
+  unixPath: string;
+}
+
 export interface RuntimeConfig {
-  grpcListen: ListenAddress;
+  grpcListen: ListenAddress | UnixSocketAddress;
   adminListen: ListenAddress;
   dataDir: string;
   /** '' = embedded store. */

@@ -2,9 +2,13 @@
  * The gRPC server: ExternalProcessor/Process plus grpc.health.v1 on the same
  * port, with the HTTP/2 settings Envoy's traffic pattern needs.
  */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import { formatListen } from '../config/load-config';
+import type { ListenAddress, UnixSocketAddress } from '../config/runtime-config';
 import { CaptureError } from '../errors';
 import type { CaptureMetrics } from '../metrics';
 import { ProcessStream, type ProcessCall, type StreamContext } from './process-stream';
@@ -12,8 +16,7 @@ import { EXT_PROC_SERVICE, extProcServiceDefinition } from './protocol';
 import { withEncodedAcknowledgments } from './replies';
 
 export interface CaptureServerOptions {
-  host: string;
-  port: number;
+  address: ListenAddress | UnixSocketAddress;
   maxReceiveMessageBytes: number;
   http2StreamResetBurst: number;
   http2StreamResetRate: number;
@@ -64,14 +67,18 @@ export class CaptureServer {
     return this.streams.size;
   }
 
+  /** Binds and returns the TCP port (0 for a Unix domain socket). */
   async listen(): Promise<number> {
-    const address = this.options.host.includes(':') ? `[${this.options.host}]:${this.options.port}` : `${this.options.host}:${this.options.port}`;
-    this.boundPort = await new Promise<number>((resolve, reject) => {
+    const target = this.options.address;
+    if ('unixPath' in target) await removeStaleSocket(target.unixPath);
+    const address = formatListen(target);
+    const port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
         if (err) reject(new CaptureError('CAP_ERR_GRPC_BIND', `cannot listen on ${address}: ${err.message}`, { cause: err }));
         else resolve(port);
       });
     });
+    this.boundPort = 'unixPath' in target ? 0 : port;
     this.health.setStatus('', 'SERVING');
     this.health.setStatus(EXT_PROC_SERVICE, 'SERVING');
     return this.boundPort;
@@ -116,4 +123,30 @@ export class CaptureServer {
     this.streams.add(stream);
     this.options.metrics.activeStreams.inc();
   }
+}
+
+/**
+ * A socket file left by a process that died (SIGKILL leaves it behind) makes
+ * bind fail with EADDRINUSE. It is removed when nothing answers on it; a
+ * socket something still listens on, or a path that is not a socket, is left
+ * alone and the bind fails with a clear error.
+ */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  if (!stat.isSocket()) throw new CaptureError('CAP_ERR_GRPC_BIND', `cannot listen on unix:${socketPath}: the path exists and is not a socket`);
+  const inUse = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (inUse) throw new CaptureError('CAP_ERR_GRPC_BIND', `cannot listen on unix:${socketPath}: another process is serving on it`);
+  fs.unlinkSync(socketPath);
 }

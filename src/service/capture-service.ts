@@ -3,12 +3,15 @@
  *
  *   Envoy ─ext_proc─▶ CaptureServer ─▶ ProcessStream ─▶ ExchangeAssembler
  *                                                         │ snapshot (bounded)
- *                                           ExchangePipeline (piscina workers)
+ *                                           ExchangePipeline (piscina workers) ─ in-flight journal (<data-dir>/inflight)
  *                                                         │ JSONEachRow line
  *                                           spool (<data-dir>/spool, durable)
  *                                             ├─ delivery loop ─▶ EmbeddedStore | RemoteStore
  *                                             └─ delivery loop ─▶ OTLP sink (when configured)
  *   admin HTTP: /healthz /readyz /metrics /query /status
+ *
+ * start() first rebuilds, without bodies, the rows of exchanges a killed run
+ * left in its in-flight journal, before any sink or stream runs.
  *
  * stop() is the SIGTERM path: refuse new streams, let open ones finish
  * (bounded), build every pending row into the spool, give the sinks
@@ -25,7 +28,8 @@ import type { RuntimeConfig } from '../config/runtime-config';
 import { formatListen } from '../config/load-config';
 import { CaptureServer } from '../extproc/capture-server';
 import { CaptureMetrics } from '../metrics';
-import { ExchangePipeline } from '../processing/exchange-pipeline';
+import { ExchangePipeline, type WorkerSettings } from '../processing/exchange-pipeline';
+import { rebuildRowLine, type InflightEntry } from '../processing/inflight-entry';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
 import { DeliveryHub } from '../sinks/delivery/delivery-hub';
 import { otlpEnabled } from '../sinks/otlp/otlp-settings';
@@ -54,6 +58,12 @@ export class CaptureService {
   grpcPort = 0;
   adminPort = 0;
 
+  /** The ext_proc listener as bound: HOST:PORT with the real port, or unix:/path. */
+  get grpcAddress(): string {
+    const listen = this.config.grpcListen;
+    return formatListen('unixPath' in listen ? listen : { host: listen.host, port: this.grpcPort });
+  }
+
   private constructor(
     private readonly config: RuntimeConfig,
     private readonly log: Logger,
@@ -80,23 +90,26 @@ export class CaptureService {
     this.delivery.addSink('clickhouse', this.store);
     const otlp = await openOtlpSink(config, this.log);
     if (otlp !== undefined) this.delivery.addSink('otlp', otlp);
+    const settings: WorkerSettings = {
+      maxBytes: config.maxBytes,
+      redactHeaders: config.redactHeaders,
+      headBytes: Math.floor((config.maxBytes * (100 - config.bodyTailPercent)) / 100),
+      providerMapping: config.providerMapping,
+      bodyRedaction: config.bodyRedaction ? config.bodyRedactionRules : undefined,
+      maxEventBytes: config.maxEventBytes,
+      staleStateMs: 2 * config.streamIdleTimeoutMs + 60_000,
+    };
+    this.delivery.recoverInflight((entry) => rebuildRowLine(entry as InflightEntry, settings));
     this.delivery.start();
     this.pipeline = new ExchangePipeline({
       workerThreads: config.workerThreads,
       queueMax: config.workerQueueMax,
       backlogMaxBytes: config.processingBacklogMaxBytes,
-      settings: {
-        maxBytes: config.maxBytes,
-        redactHeaders: config.redactHeaders,
-        headBytes: Math.floor((config.maxBytes * (100 - config.bodyTailPercent)) / 100),
-        providerMapping: config.providerMapping,
-        bodyRedaction: config.bodyRedaction ? config.bodyRedactionRules : undefined,
-        maxEventBytes: config.maxEventBytes,
-        staleStateMs: 2 * config.streamIdleTimeoutMs + 60_000,
-      },
+      settings,
       metrics: this.metrics,
       log: this.log,
       onRecords: (records) => this.delivery.appendRecords(records),
+      journal: this.delivery.journal,
     });
     this.admin = new AdminServer({
       host: config.adminListen.host,
@@ -110,8 +123,7 @@ export class CaptureService {
     });
     this.adminPort = await this.admin.listen();
     this.grpc = new CaptureServer({
-      host: config.grpcListen.host,
-      port: config.grpcListen.port,
+      address: config.grpcListen,
       maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
       http2StreamResetBurst: config.http2StreamResetBurst,
       http2StreamResetRate: config.http2StreamResetRate,
@@ -133,7 +145,7 @@ export class CaptureService {
     this.log.info(
       {
         node: process.version,
-        grpc: formatListen({ host: config.grpcListen.host, port: this.grpcPort }),
+        grpc: this.grpcAddress,
         admin: formatListen({ host: config.adminListen.host, port: this.adminPort }),
         store: this.store.name,
         dataDir: config.clickhouseUrl === '' ? path.resolve(config.dataDir) : undefined,
@@ -189,7 +201,7 @@ export class CaptureService {
     const info: ServerInfo = {
       pid: process.pid,
       adminUrl: `http://${host.includes(':') ? `[${host}]` : host}:${this.adminPort}`,
-      grpcAddress: formatListen({ host: this.config.grpcListen.host, port: this.grpcPort }),
+      grpcAddress: this.grpcAddress,
     };
     // Written whole and renamed into place: a reader never sees a half-written file.
     const temporary = `${file}.${process.pid}.tmp`;

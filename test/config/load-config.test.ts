@@ -52,6 +52,16 @@ describe('loadConfig', () => {
     expect(fromFlag.maxBytes).toBe(3000);
   });
 
+  it('takes a Unix domain socket for the ext_proc listener, absolute paths only', () => {
+    expect(loadConfig({ argv: ['--grpc-listen', 'unix:/run/egress/ext_proc.sock'], env: {} }).grpcListen).toEqual({ unixPath: '/run/egress/ext_proc.sock' });
+    expect(loadConfig({ argv: [], env: { EGRESS_CAPTURE_GRPC_LISTEN: 'unix:///tmp/x.sock' } }).grpcListen).toEqual({ unixPath: '/tmp/x.sock' });
+    expect(problemsOf(() => loadConfig({ argv: ['--grpc-listen', 'unix:relative.sock'], env: {} }))).toEqual([
+      '--grpc-listen: "unix:relative.sock" expected HOST:PORT or unix:/ABSOLUTE/PATH',
+    ]);
+    // The admin port stays TCP: it serves people and dashboards, not a co-located Envoy.
+    expect(problemsOf(() => loadConfig({ argv: ['--admin-listen', 'unix:/tmp/admin.sock'], env: {} }))).toEqual(['--admin-listen: "unix:/tmp/admin.sock" expected HOST:PORT']);
+  });
+
   it('names every bad field and value in one error', () => {
     const problems = problemsOf(() =>
       loadConfig({
