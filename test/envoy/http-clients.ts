@@ -79,12 +79,16 @@ export function curl(request: ClientRequest, options: { http2?: boolean; extraAr
   });
 }
 
-/** Node's fetch (undici), HTTP/1.1. It decodes content-encoding, so encoded answers are compared through curl. */
+/**
+ * Node's fetch (undici), HTTP/1.1. It decodes content-encoding, so encoded
+ * answers are compared through curl; and Host is a forbidden header for fetch,
+ * so the authority is always `127.0.0.1:PORT`.
+ */
 export async function nodeFetch(request: ClientRequest): Promise<ClientResponse> {
   try {
     const response = await fetch(`http://127.0.0.1:${request.port}${request.path}`, {
       method: request.method ?? 'GET',
-      headers: { host: request.authority ?? 'upstream.test', 'x-test-id': request.testId, ...request.headers },
+      headers: { 'x-test-id': request.testId, ...request.headers },
       body: request.body,
       signal: AbortSignal.timeout(request.timeoutMs ?? 20_000),
     });
