@@ -67,6 +67,12 @@ export class CaptureMetrics {
   readonly workerMemory = new prom.Gauge({ name: 'egress_capture_worker_memory_bytes', help: 'memory a body worker holds, after its last batch: V8 heap in use and external memory (body buffers)', labelNames: ['worker', 'kind'], registers: [this.registry] });
   readonly rowsWritten = new prom.Counter({ name: 'egress_capture_rows_written_total', help: 'rows written to storage', labelNames: ['sink'], registers: [this.registry] });
   readonly rowsDropped = new prom.Counter({ name: 'egress_capture_rows_dropped_total', help: 'exchanges that will never be stored, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly inflightRecovered = new prom.Counter({
+    name: 'egress_capture_inflight_recovered_total',
+    help: 'exchanges a killed run left in the in-flight journal, at start: rebuilt (row without bodies, note lost_in_crash), already_spooled, or lost (counted as dropped)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   readonly rowsPending = new prom.Gauge({ name: 'egress_capture_rows_pending', help: 'rows built or being built but not yet stored', registers: [this.registry] });
   readonly batchSeconds = new prom.Histogram({
     name: 'egress_capture_batch_write_seconds',

@@ -25,7 +25,10 @@
  * - a lane holding `queueMax` tasks drops new exchanges and counts them
  *   (rows_dropped{reason="worker_queue_full"});
  * - when a worker fails, the rows of its batch are built on this thread
- *   without bodies, so the records survive and say why bodies are missing.
+ *   without bodies, so the records survive and say why bodies are missing;
+ * - while a finished exchange waits for or sits in a worker, it is in the
+ *   in-flight journal (inflight-entry.ts), so a kill -9 before its row is
+ *   spooled costs its bodies, not the exchange: the next start rebuilds it.
  */
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
@@ -33,11 +36,13 @@ import type { Logger } from 'pino';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
 import { DEFAULTS } from '../config/defaults';
 import type { CaptureMetrics } from '../metrics';
+import type { InflightJournal } from '../spool/inflight-journal';
 import { encodeRecord } from '../spool/record-format';
 import { buildRow, type RowBuildOptions } from './build-row';
 import type { BatchReply, BatchResult, BodyContext, ChunkDirection, ExchangeTask, FinishPayload, FinishResult, TaskBatch } from './exchange-task';
 import type { ProviderMappingEntry } from './genai/provider-detection';
 import type { BodyRedactorOptions } from './genai/body-redactor';
+import { inflightEntryJson } from './inflight-entry';
 
 export const EXCHANGE_WORKER_FILE = path.resolve(__dirname, '..', '..', 'workers', 'exchange-worker.js');
 
@@ -62,6 +67,8 @@ export interface ExchangePipelineOptions {
   log: Logger;
   /** The rows of one batch as encoded spool records (record-format.ts), in order. */
   onRecords: (records: Buffer[]) => void;
+  /** Where finished exchanges are noted until onRecords took their rows; none: a kill -9 loses them. */
+  journal?: InflightJournal;
 }
 
 /** One worker thread and the tasks waiting for it. */
@@ -85,8 +92,11 @@ export class ExchangePipeline {
   private idleWaiters: Array<() => void> = [];
   /** Exchanges whose chunk task failed: their worker state is gone, the body is incomplete. */
   private readonly brokenStreams = new Set<string>();
+  /** Headers the journal must not write to disk (they are redacted in rows). */
+  private readonly redactHeaders: ReadonlySet<string>;
 
   constructor(private readonly options: ExchangePipelineOptions) {
+    this.redactHeaders = new Set(options.settings.redactHeaders);
     this.lanes = Array.from({ length: Math.max(1, options.workerThreads) }, (_, index) => {
       const pool = new Piscina({
         filename: EXCHANGE_WORKER_FILE,
@@ -143,6 +153,7 @@ export class ExchangePipeline {
       this.settle(1);
       return;
     }
+    this.options.journal?.begin(snapshot.captureId, inflightEntryJson(snapshot, context, this.redactHeaders));
     // The bodies go beside the JSON, transferred. The JSON stays in the task
     // until the batch returns: it is what a fallback row is built from.
     const requestBody = snapshot.request.bodyPending;
@@ -221,7 +232,7 @@ export class ExchangePipeline {
   }
 
   private settleBatch(tasks: ExchangeTask[], results: BatchResult[], block: ArrayBuffer | undefined): void {
-    let finished = 0;
+    const finished: string[] = [];
     let offset = 0;
     const records: Buffer[] = [];
     tasks.forEach((task, i) => {
@@ -234,7 +245,7 @@ export class ExchangePipeline {
         }
         return;
       }
-      finished += 1;
+      finished.push(task.captureId);
       if (result !== undefined && !('error' in result) && block !== undefined) {
         records.push(Buffer.from(block, offset, result.recordBytes));
         offset += result.recordBytes;
@@ -248,7 +259,9 @@ export class ExchangePipeline {
       }
     });
     if (records.length > 0) this.options.onRecords(records);
-    this.settle(finished);
+    // Spooled (or counted as dropped): out of the journal.
+    this.options.journal?.done(finished);
+    this.settle(finished.length);
   }
 
   private settle(count: number): void {

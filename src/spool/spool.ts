@@ -128,6 +128,9 @@ interface SpoolMeta {
 }
 
 const META_FILE = 'spool.json';
+/** A row's CaptureId is its second column (build-row.ts), well inside its first bytes. */
+const CAPTURE_ID_SEARCH_BYTES = 160;
+const CAPTURE_ID_NEAR_START = /"CaptureId":"([^"\\]*)"/;
 const SEGMENT_NAME = /^(\d{12,})\.seg$/;
 
 /** The JSON line inside an encoded record (only the disk-budget paths need it as text). */
@@ -383,6 +386,36 @@ export class Spool {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /**
+   * Capture ids of every record in segments `fromSeq` and later (start-up
+   * only: tells which exchanges of the in-flight journal did reach the
+   * spool). Reads the files whole; the id is taken from the start of each
+   * row, where build-row puts it, and the row is parsed only when it is not there.
+   */
+  captureIdsFrom(fromSeq: number): Set<string> {
+    const ids = new Set<string>();
+    for (const segment of this.segments) {
+      if (segment.seq < fromSeq || segment.count === 0) continue;
+      const buffer = fs.readFileSync(segment.file);
+      segment.offsets.forEach((offset, i) => {
+        const start = offset + RECORD_HEADER_BYTES;
+        const end = start + segment.lengths[i]!;
+        const head = CAPTURE_ID_NEAR_START.exec(buffer.toString('latin1', start, Math.min(end, start + CAPTURE_ID_SEARCH_BYTES)));
+        if (head !== null) {
+          ids.add(head[1]!);
+          return;
+        }
+        try {
+          const row = JSON.parse(buffer.toString('utf8', start, end)) as { CaptureId?: unknown };
+          if (typeof row.CaptureId === 'string') ids.add(row.CaptureId);
+        } catch {
+          // Checksum-valid yet not JSON: nothing to match against.
+        }
+      });
+    }
+    return ids;
   }
 
   /** Deletes sealed segments every registered consumer has acknowledged. */

@@ -1,6 +1,8 @@
 /**
- * The spool plus one delivery loop per sink, as the service sees them:
+ * The spool plus one delivery loop per sink, as the service sees them, and
+ * the in-flight journal in front of the spool:
  *
+ *   journal.begin ─▶ <data-dir>/inflight ◀─ journal.done  (exchanges in a worker, see inflight-journal.ts)
  *   onRecords(records) ─▶ append (sync, never throws) ─▶ <data-dir>/spool
  *                                                   ├─ DeliveryLoop "clickhouse" ─▶ EmbeddedStore | RemoteStore
  *                                                   └─ DeliveryLoop "otlp"       ─▶ OtlpSink (when configured)
@@ -14,12 +16,17 @@ import type { Logger } from 'pino';
 import { DEFAULTS } from '../../config/defaults';
 import type { RuntimeConfig } from '../../config/runtime-config';
 import type { CaptureMetrics } from '../../metrics';
+import { InflightJournal, type JournalEntry, type JournalRecovery } from '../../spool/inflight-journal';
+import { encodeRecord } from '../../spool/record-format';
 import { Spool, type SpoolRecovery, type SpoolStats } from '../../spool/spool';
 import type { Sink } from '../sink';
 import { DeliveryLoop, type SinkStatus } from './delivery-loop';
 import { SinkAccounting } from './sink-accounting';
 
 export const SPOOL_DIR_NAME = 'spool';
+export const INFLIGHT_DIR_NAME = 'inflight';
+/** Drop reason of an exchange the last run journaled whose row could not be rebuilt from its entry. */
+export const LOST_IN_FLIGHT = 'lost_in_flight_at_crash';
 /** Non-retryable failures of the same batch before it is counted as rejected. */
 const REJECT_ATTEMPTS = 3;
 
@@ -36,21 +43,48 @@ export interface DeliveryStatus {
     recovery: SpoolRecovery;
     stats: SpoolStats;
   };
+  inflight: InflightStatus;
   sinks: SinkStatus[];
   /** True when captured = delivered + pending + dropped holds for every sink. */
   balanced: boolean;
+}
+
+/** The in-flight journal: exchanges handed to a worker whose rows are not spooled yet. */
+export interface InflightStatus {
+  dir: string;
+  /** Exchanges journaled now, not yet spooled. */
+  open: number;
+  files: number;
+  /** What this start found of the run before it. */
+  recovery: InflightRecovery;
+}
+
+export interface InflightRecovery extends JournalRecovery {
+  /** Unfinished entries whose row had reached the spool after all (killed between the two writes). */
+  alreadySpooled: number;
+  /** Rows rebuilt without bodies (note lost_in_crash) and spooled. */
+  rebuilt: number;
+  /** Entries that could not be rebuilt or spooled: counted as dropped for every sink. */
+  lost: number;
 }
 
 export function spoolDir(dataDir: string): string {
   return path.join(dataDir, SPOOL_DIR_NAME);
 }
 
+export function inflightDir(dataDir: string): string {
+  return path.join(dataDir, INFLIGHT_DIR_NAME);
+}
+
 export class DeliveryHub {
   private readonly loops: DeliveryLoop[] = [];
   private stopped = false;
+  private readonly inflightRecovery: InflightRecovery;
 
   private constructor(
     readonly spool: Spool,
+    /** Handed to the pipeline: it journals what it gives its workers. */
+    readonly journal: InflightJournal,
     private readonly config: RuntimeConfig,
     private readonly log: Logger,
     private readonly metrics: CaptureMetrics,
@@ -60,6 +94,7 @@ export class DeliveryHub {
       spoolSegments: this.spool.segmentCount,
       pending: Object.fromEntries(this.loops.map((loop) => [loop.name, loop.pending])),
     });
+    this.inflightRecovery = { ...journal.recovery, alreadySpooled: 0, rebuilt: 0, lost: 0 };
   }
 
   static open(config: RuntimeConfig, log: Logger, metrics: CaptureMetrics): DeliveryHub {
@@ -72,7 +107,17 @@ export class DeliveryHub {
     });
     const recovery = spool.recovery;
     if (recovery.records > 0 || recovery.tornTailRecords > 0) log.info({ spool: spool.dir, ...recovery }, 'spool replayed');
-    return new DeliveryHub(spool, config, log, metrics);
+    const journal = InflightJournal.open({
+      dir: inflightDir(config.dataDir),
+      rotateBytes: DEFAULTS.inflightJournalRotateBytes,
+      spoolSegment: () => spool.endPosition().segment,
+      onWriteError: (err) => {
+        metrics.errors.inc({ kind: 'inflight_journal_write' });
+        log.error({ err: err.message }, 'CAP_ERR_SPOOL_WRITE: in-flight journal not written; a kill -9 now would lose the exchanges in the workers');
+      },
+      log,
+    });
+    return new DeliveryHub(spool, journal, config, log, metrics);
   }
 
   /** Registers a sink before start(); its cursor file decides where it resumes. */
@@ -91,6 +136,56 @@ export class DeliveryHub {
     this.loops.push(loop);
     if (consumer.recovered > 0) this.log.info({ sink: name, records: consumer.recovered }, 'undelivered records found in the spool; delivering');
     return loop;
+  }
+
+  /**
+   * Start-up, after every addSink and before start(): the exchanges the last
+   * run journaled and never marked spooled (it was killed while a worker had
+   * them). Those whose row reached the spool after all are left alone (looked
+   * up by capture id); the others get the row `rebuild` makes of their entry,
+   * appended like any other; an entry that cannot be rebuilt is counted as
+   * dropped (lost_in_flight_at_crash) for every sink. The old journal files
+   * go only once that is synced, so a crash here just repeats it.
+   */
+  recoverInflight(rebuild: (entry: JournalEntry) => string): void {
+    const unfinished = this.journal.unfinished;
+    const counts = this.inflightRecovery;
+    if (unfinished.length > 0) {
+      const spooled = this.spool.captureIdsFrom(this.journal.spoolSegmentFloor);
+      const records: Buffer[] = [];
+      let unbuilt = 0;
+      for (const entry of unfinished) {
+        if (spooled.has(entry.id)) {
+          counts.alreadySpooled += 1;
+          continue;
+        }
+        try {
+          records.push(encodeRecord(Buffer.from(rebuild(entry), 'utf8')));
+        } catch (err) {
+          unbuilt += 1;
+          this.log.error({ err: (err as Error).message, captureId: entry.id }, 'CAP_ERR_SPOOL_CORRUPT: in-flight journal entry could not be rebuilt into a row; counted as dropped');
+        }
+      }
+      // A record the spool refuses is counted there (spool_write_failed, per sink).
+      counts.rebuilt = this.spool.appendRecords(records);
+      counts.lost = unbuilt + records.length - counts.rebuilt;
+      if (unbuilt > 0) {
+        for (const loop of this.loops) {
+          loop.accounting.captured(unbuilt, 'recovered');
+          loop.accounting.dropped(unbuilt, LOST_IN_FLIGHT);
+        }
+      }
+      this.metrics.inflightRecovered.inc({ result: 'rebuilt' }, counts.rebuilt);
+      this.metrics.inflightRecovered.inc({ result: 'already_spooled' }, counts.alreadySpooled);
+      this.metrics.inflightRecovered.inc({ result: 'lost' }, counts.lost);
+      try {
+        this.spool.sync();
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'CAP_ERR_SPOOL_WRITE: spool fsync after the in-flight recovery failed');
+      }
+      this.log.warn({ journal: this.journal.dir, ...counts }, 'exchanges in flight at the last crash: rows rebuilt without bodies (note lost_in_crash)');
+    }
+    this.journal.discardPrevious();
   }
 
   start(): void {
@@ -129,6 +224,7 @@ export class DeliveryHub {
     await Promise.all(this.loops.map((loop) => loop.stop(deadlineMs)));
     const left = this.loops.filter((loop) => loop.pending > 0).map((loop) => ({ sink: loop.name, pending: loop.pending }));
     if (left.length > 0) this.log.warn({ left }, 'undelivered records stay in the spool for the next start');
+    this.journal.close();
     this.spool.close();
   }
 
@@ -157,6 +253,7 @@ export class DeliveryHub {
         recovery: { ...this.spool.recovery },
         stats: { ...this.spool.stats },
       },
+      inflight: { dir: this.journal.dir, open: this.journal.openCount, files: this.journal.fileCount, recovery: { ...this.inflightRecovery } },
       sinks,
       balanced: sinks.every((sink) => sink.unaccounted === 0),
     };
