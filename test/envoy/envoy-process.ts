@@ -30,12 +30,25 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export async function startEnvoy(binary: string, version: string, options: BootstrapOptions, extraArgs: string[] = []): Promise<EnvoyProcess> {
+/**
+ * A bootstrap made elsewhere (e.g. by the translator), started as it is. Its
+ * admin address should use port 0 (the bound one is read from
+ * `--admin-address-path`); start-up waits until every named listener is bound.
+ */
+export interface GivenBootstrap {
+  bootstrap: Record<string, unknown>;
+  listeners: string[];
+}
+
+export async function startEnvoy(binary: string, version: string, options: BootstrapOptions | GivenBootstrap, extraArgs: string[] = []): Promise<EnvoyProcess> {
+  const given = 'bootstrap' in options;
+  const bootstrap = given ? options.bootstrap : buildBootstrap(options);
+  const listenerNames = given ? options.listeners : options.listeners.map((l) => l.name);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `egress-envoy-${version}-`));
   const bootstrapPath = path.join(dir, 'bootstrap.json');
   const adminPath = path.join(dir, 'admin-address');
   const logPath = path.join(dir, 'envoy.log');
-  fs.writeFileSync(bootstrapPath, JSON.stringify(buildBootstrap(options), null, 2));
+  fs.writeFileSync(bootstrapPath, JSON.stringify(bootstrap, null, 2));
   const log = fs.openSync(logPath, 'w');
   const child = spawn(
     binary,
@@ -79,7 +92,7 @@ export async function startEnvoy(binary: string, version: string, options: Boots
         const ready = await fetch(`${adminUrl}/ready`);
         if (ready.status === 200) {
           ports = await listenerPorts(adminUrl);
-          if (options.listeners.every((l) => ports[l.name])) break;
+          if (listenerNames.every((name) => ports[name])) break;
         }
       } catch {
         // admin not answering yet
