@@ -1,0 +1,343 @@
+/**
+ * The translator's standalone bootstrap (`egress-capture translate --target envoy`) against the
+ * real Envoy, once per pinned version:
+ *
+ * 1. Every standalone example passes `envoy --mode validate`: the files the READMEs' translate
+ *    commands name (deploy/examples/egress-gateway.yaml) and every
+ *    test/fixtures/translator/<case>/in.yaml, translated by the CLI in a child process with
+ *    `--target envoy` and the fixture's other arguments. (../shared/seeds hold the
+ *    EgressGateway, TCPRoute and Backend API reference as field tables only, no complete
+ *    resources, so there is nothing there to translate.)
+ *
+ * 2. The README example's bootstrap carries traffic: Envoy runs on it, the real `serve` listens
+ *    where its `capture` cluster points, and requests through its HTTP listener to a loopback
+ *    upstream are stored with what the translator wires for the gateway (route metadata,
+ *    PROXY protocol workload identity).
+ *
+ *    Only addresses and ports are rewritten, and the test checks that nothing else changed:
+ *    - admin 127.0.0.1:9901 and the listeners' fixed ports (3128, 3129, 5432 on 0.0.0.0) become
+ *      port 0 on 127.0.0.1: fixed ports clash with other Envoys on the machine (two versions,
+ *      two jest workers) and 0.0.0.0 would open the test proxy beyond loopback;
+ *    - the clusters that reach the capture service by its name `egress-capture` (the
+ *      translator's Kubernetes/compose assumption; no such name resolves here) point at
+ *      127.0.0.1, and `capture` at the port `serve` bound at runtime.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { parse, parseAllDocuments } from 'yaml';
+import { sqlStringLiteral } from '../../src/sinks/clickhouse/sql-literal';
+import { fixtureArgs } from '../translator/run-command';
+import { adminQuery, BIN, REPO_ROOT, sleep, startService, type ServiceProcess } from '../service/service-process';
+import { describeEnvoy } from './describe-envoy';
+import { startEnvoy, type EnvoyProcess } from './envoy-process';
+import { startUpstream, type UpstreamServer } from './upstream-server';
+
+const run = promisify(execFile);
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'translator');
+/** The host the translator gives the capture service (and certificate minter) clusters by default. */
+const CAPTURE_HOST = 'egress-capture';
+
+type Json = Record<string, any>;
+
+interface Example {
+  name: string;
+  file: string;
+  args: string[];
+}
+
+/** The inputs of the READMEs' `translate -f FILE` commands. */
+function readmeExamples(): Example[] {
+  const files = new Set<string>();
+  for (const readme of ['README.md', path.join('deploy', 'README.md')]) {
+    const text = fs.readFileSync(path.join(REPO_ROOT, readme), 'utf8');
+    for (const match of text.matchAll(/\btranslate -f (\S+\.ya?ml)\b/g)) {
+      if (fs.existsSync(path.join(REPO_ROOT, match[1]!))) files.add(match[1]!);
+    }
+  }
+  return [...files].sort().map((file) => ({ name: `README ${file}`, file: path.join(REPO_ROOT, file), args: [] }));
+}
+
+/** Every translator fixture, with its own arguments but always `--target envoy`. */
+function fixtureExamples(): Example[] {
+  return fs
+    .readdirSync(FIXTURES, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => {
+      const file = path.join(FIXTURES, name, 'in.yaml');
+      const args = fixtureArgs(fs.readFileSync(file, 'utf8'));
+      const target = args.indexOf('--target');
+      if (target >= 0) args.splice(target, 2);
+      return { name: `fixture ${name}`, file, args };
+    });
+}
+
+const README_EXAMPLES = readmeExamples();
+const EXAMPLES = [...README_EXAMPLES, ...fixtureExamples()];
+
+/** The CLI's output per example, translated once for both Envoy versions. */
+const translations = new Map<string, Promise<string>>();
+function translateExample(example: Example): Promise<string> {
+  let output = translations.get(example.file);
+  if (!output) {
+    output = run(process.execPath, [BIN, 'translate', '-f', example.file, ...example.args, '--target', 'envoy'], { cwd: REPO_ROOT }).then(({ stdout }) => stdout);
+    translations.set(example.file, output);
+  }
+  return output;
+}
+
+/** `envoy --mode validate`: exit status 0 and Envoy's own "OK", or its complaint. */
+async function validate(binary: string, file: string): Promise<{ ok: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await run(binary, ['--mode', 'validate', '-c', file, '--disable-hot-restart', '--log-level', 'warn']);
+    const output = `${stdout}${stderr}`;
+    return { ok: /configuration '.*' OK/.test(output), output };
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string; message: string };
+    return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` || failed.message };
+  }
+}
+
+function loopback(address: Json, port: number): void {
+  address.socket_address.address = '127.0.0.1';
+  address.socket_address.port_value = port;
+}
+
+/** The translated bootstrap with only its addresses and ports moved to loopback (see the header). */
+function onLoopback(translated: Json, capturePort: number): Json {
+  const bootstrap = structuredClone(translated);
+  loopback(bootstrap.admin.address, 0);
+  for (const listener of bootstrap.static_resources.listeners) loopback(listener.address, 0);
+  for (const cluster of bootstrap.static_resources.clusters) {
+    for (const group of cluster.load_assignment?.endpoints ?? []) {
+      for (const endpoint of group.lb_endpoints) {
+        const address = endpoint.endpoint.address;
+        if (address.socket_address.address !== CAPTURE_HOST) continue;
+        loopback(address, cluster.name === 'capture' ? capturePort : address.socket_address.port_value);
+      }
+    }
+  }
+  return bootstrap;
+}
+
+/** Leaf paths whose values differ between two JSON values. */
+function changedPaths(before: unknown, after: unknown, at = ''): string[] {
+  if (typeof before !== 'object' || before === null || typeof after !== 'object' || after === null) {
+    return before === after ? [] : [at];
+  }
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].flatMap((key) => changedPaths((before as Json)[key], (after as Json)[key], at === '' ? key : `${at}.${key}`));
+}
+
+/** The value at a dotted path (as changedPaths names them). */
+function pathValue(value: unknown, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((v, key) => (v as Json | undefined)?.[key], value);
+}
+
+/** A PROXY protocol v2 header (TCP over IPv4) carrying the given TLVs. */
+function proxyV2Header(source: [string, number], destination: [string, number], tlvs: Array<[number, string]>): Buffer {
+  const tlvBytes = Buffer.concat(
+    tlvs.map(([type, value]) => {
+      const body = Buffer.from(value);
+      const head = Buffer.alloc(3);
+      head.writeUInt8(type, 0);
+      head.writeUInt16BE(body.length, 1);
+      return Buffer.concat([head, body]);
+    }),
+  );
+  const addresses = Buffer.alloc(12);
+  Buffer.from(source[0].split('.').map(Number)).copy(addresses, 0);
+  Buffer.from(destination[0].split('.').map(Number)).copy(addresses, 4);
+  addresses.writeUInt16BE(source[1], 8);
+  addresses.writeUInt16BE(destination[1], 10);
+  const fixed = Buffer.alloc(16);
+  Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'latin1').copy(fixed, 0);
+  fixed.writeUInt8(0x21, 12); // version 2, PROXY
+  fixed.writeUInt8(0x11, 13); // AF_INET, STREAM
+  fixed.writeUInt16BE(addresses.length + tlvBytes.length, 14);
+  return Buffer.concat([fixed, addresses, tlvBytes]);
+}
+
+/** Writes raw bytes to a port and returns everything read until the peer closes. */
+function rawExchange(port: number, bytes: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    // Written without a half-close: Envoy's HTTP connection manager treats one as the end of the
+    // connection; `connection: close` makes Envoy close once it has answered.
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+  });
+}
+
+describe('translator standalone examples', () => {
+  it('finds the README example and the fixtures', () => {
+    expect(README_EXAMPLES.map((e) => path.relative(REPO_ROOT, e.file))).toContain(path.join('deploy', 'examples', 'egress-gateway.yaml'));
+    expect(EXAMPLES.length).toBeGreaterThanOrEqual(9);
+  });
+});
+
+describeEnvoy('translate --target envoy', (version, binary) => {
+  describe('envoy --mode validate accepts every example', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), `egress-translate-validate-${version}-`));
+    });
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it.each(EXAMPLES.map((e) => [e.name, e] as const))('%s', async (_name, example) => {
+      const output = await translateExample(example);
+      // One bootstrap per EgressGateway; Envoy takes one per file.
+      const documents = output.split(/^---\n/m);
+      expect(documents.length).toBeGreaterThanOrEqual(1);
+      for (const [i, text] of documents.entries()) {
+        expect(parse(text)?.static_resources).toBeDefined();
+        const file = path.join(dir, `${path.basename(path.dirname(example.file))}-${i}.yaml`);
+        fs.writeFileSync(file, text);
+        const result = await validate(binary, file);
+        if (!result.ok) throw new Error(`Envoy ${version} rejects ${example.name} (document ${i}):\n${result.output.slice(-3000)}`);
+      }
+    });
+  });
+
+  describe('traffic through the README example', () => {
+    const example = README_EXAMPLES[0]!;
+    let dataDir: string;
+    let upstream: UpstreamServer;
+    let capture: ServiceProcess;
+    let envoy: EnvoyProcess;
+    let translated: Json;
+    let bootstrap: Json;
+
+    beforeAll(async () => {
+      const documents = parseAllDocuments(await translateExample(example));
+      expect(documents).toHaveLength(1);
+      translated = documents[0]!.toJS() as Json;
+      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `egress-translate-e2e-${version}-`));
+      upstream = await startUpstream();
+      capture = await startService(path.join(dataDir, 'data'), ['--batch-max-delay-ms', '50']);
+      bootstrap = onLoopback(translated, Number(capture.grpc.split(':').pop()));
+      const listeners = (bootstrap.static_resources.listeners as Json[]).map((l) => l.name as string);
+      envoy = await startEnvoy(binary, version, { bootstrap, listeners });
+    }, 60_000);
+
+    afterAll(async () => {
+      await envoy?.stop();
+      if (capture) {
+        capture.child.kill('SIGTERM');
+        await capture.exited;
+      }
+      await upstream?.close();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    async function row(testId: string): Promise<Json> {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const rows = await adminQuery<Json>(capture.admin, `SELECT * FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlStringLiteral(testId)}`);
+        if (rows.length > 1) throw new Error(`${rows.length} rows for ${testId}`);
+        if (rows.length === 1) return rows[0]!;
+        if (Date.now() > deadline) throw new Error(`no row for ${testId}; Envoy log:\n${envoy.logTail()}\nservice log:\n${capture.stderr().slice(-3000)}`);
+        await sleep(50);
+      }
+    }
+
+    /**
+     * The string fields of the route's `egress-capture` filter metadata. Envoy hands the
+     * `xds.route_metadata` attribute (an envoy.config.core.v3.Metadata) to ext_proc as protobuf
+     * text, and the service stores that text as it came.
+     */
+    function routeMetadata(stored: Json): Record<string, string> {
+      const text: string = stored.Attributes['xds.route_metadata'] ?? '';
+      const start = text.indexOf('filter_metadata { key: "egress-capture" value {');
+      expect(start).toBeGreaterThanOrEqual(0);
+      const fields: Record<string, string> = {};
+      for (const match of text.slice(start).matchAll(/fields \{ key: "([^"]+)" value \{ string_value: "([^"]*)" \} \}/g)) fields[match[1]!] = match[2]!;
+      return fields;
+    }
+
+    it('rewrites only addresses and ports of the translated bootstrap', () => {
+      const listeners = translated.static_resources.listeners as Json[];
+      const clusters = translated.static_resources.clusters as Json[];
+      expect(listeners.map((l) => [l.name, l.address.socket_address.port_value])).toEqual([
+        ['proxy', 3128],
+        ['intercept', 3129],
+        ['postgres', 5432],
+      ]);
+      const captureCluster = clusters.find((c) => c.name === 'capture')!;
+      expect(captureCluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: CAPTURE_HOST, port_value: 9002 });
+      const changed = changedPaths(translated, bootstrap);
+      expect(changed.filter((p) => !/\.socket_address\.(address|port_value)$/.test(p))).toEqual([]);
+      const owners = new Set(changed.map((p) => /^(admin|static_resources\.(listeners|clusters)\.\d+)\./.exec(p)?.[1]));
+      const named = [...owners].map((owner) => (owner === 'admin' ? owner : (pathValue(translated, owner!) as Json).name)).sort();
+      expect(named).toEqual(['admin', 'capture', 'cert-minter', 'intercept', 'postgres', 'proxy']);
+      expect(clusters.map((c) => c.name).sort()).toEqual(['backend-analytics-db-5432', 'capture', 'cert-minter', 'dfp-plain', 'dfp-tls']);
+    });
+
+    it('captures a request proxied by the HTTP listener, with the route metadata the translator wires', async () => {
+      const testId = `translated-get-${version}`;
+      const target = `http://127.0.0.1:${upstream.h1Port}/echo`;
+      const { stdout } = await run('curl', ['-sS', '--max-time', '10', '-x', `http://127.0.0.1:${envoy.ports.proxy}`, '-H', `x-test-id: ${testId}`, '-o', '/dev/null', '-w', '%{http_code}', target]);
+      expect(stdout).toBe('200');
+      expect((await upstream.received(testId)).method).toBe('GET');
+
+      const stored = await row(testId);
+      expect(stored).toMatchObject({ Method: 'GET', Scheme: 'http', Authority: `127.0.0.1:${upstream.h1Port}`, Path: '/echo', StatusCode: 200 });
+      expect(stored.Attributes['source.address']).toMatch(/^127\.0\.0\.1:\d+$/);
+      // The README example leaves captureBody at its defaults.
+      expect(routeMetadata(stored)).toEqual({
+        gateway: 'sandbox/agents',
+        listener: 'proxy',
+        max_bytes: '65536',
+        content_types: 'application/json,application/x-ndjson,text/event-stream',
+      });
+      // No PROXY header, so no workload identity.
+      expect(Object.keys(stored.Metadata).filter((k) => k.startsWith('egress_capture.workload.'))).toEqual([]);
+    });
+
+    it('stores the PROXY protocol workload identity and the body of a request that carries them', async () => {
+      const testId = `translated-post-${version}`;
+      const body = JSON.stringify({ hello: 'translated bootstrap' });
+      const request = Buffer.from(
+        [
+          `POST http://127.0.0.1:${upstream.h1Port}/echo HTTP/1.1`,
+          `Host: 127.0.0.1:${upstream.h1Port}`,
+          `x-test-id: ${testId}`,
+          'content-type: application/json',
+          `content-length: ${Buffer.byteLength(body)}`,
+          'connection: close',
+          '',
+          body,
+        ].join('\r\n'),
+        'latin1',
+      );
+      const header = proxyV2Header(['10.1.2.3', 40000], ['127.0.0.1', upstream.h1Port], [
+        [0xe0, 'team-a'],
+        [0xe1, 'agent-7'],
+        [0xe2, 'Deployment'],
+        [0xe3, '5f0c3f7e-0000-4000-8000-000000000007'],
+      ]);
+      const answer = await rawExchange(envoy.ports.proxy!, Buffer.concat([header, request]));
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+
+      const stored = await row(testId);
+      expect(stored).toMatchObject({ Method: 'POST', Authority: `127.0.0.1:${upstream.h1Port}`, Path: '/echo', StatusCode: 200, RequestBody: body, RequestBodyCaptured: true });
+      expect(stored.Metadata).toMatchObject({
+        'egress_capture.workload.namespace': 'team-a',
+        'egress_capture.workload.name': 'agent-7',
+        'egress_capture.workload.kind': 'Deployment',
+        'egress_capture.workload.uid': '5f0c3f7e-0000-4000-8000-000000000007',
+      });
+      // The PROXY header's source is the caller Envoy reports.
+      expect(stored.Attributes['source.address']).toBe('10.1.2.3:40000');
+      expect(routeMetadata(stored)).toMatchObject({ gateway: 'sandbox/agents', listener: 'proxy' });
+    });
+  });
+});
