@@ -16,6 +16,13 @@
  *   /hang                 never answers
  *   /trailers             (h2 only) a body, then trailers x-checksum and x-final
  *
+ *   /grpc.health.v1.Health/Check  (h2 only) a gRPC answer: SERVING for service "", otherwise
+ *                         trailers-only NOT_FOUND (grpc-status in the headers, no body)
+ *
+ * A request with `x-upstream-fixture: NAME` gets test/fixtures/genai/NAME.sse
+ * whatever its path, so model API paths (which provider detection keys on) can
+ * answer with a recorded provider stream.
+ *
  * Anything else is 404. Requests are keyed by their `x-test-id` header.
  */
 import { createHash } from 'node:crypto';
@@ -139,6 +146,28 @@ export async function startUpstream(): Promise<UpstreamServer> {
     void (async () => {
       await done;
       const body = record.body;
+      const fixture = headers['x-upstream-fixture'];
+      if (typeof fixture === 'string') {
+        head(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        for (const event of fixtureEvents(fixture)) {
+          write(event);
+          await sleep(EVENT_GAP_MS);
+        }
+        return end();
+      }
+      if (url.pathname === '/grpc.health.v1.Health/Check') {
+        // After the 5-byte gRPC prefix, HealthCheckRequest.service is field 1 (tag 0x0a, length): an empty
+        // name (absent, or present with length 0) asks about the server as a whole.
+        const serviceName = body.length > 7 ? body.subarray(7, 7 + body[6]!).toString() : '';
+        if (serviceName !== '') {
+          head(200, { 'content-type': 'application/grpc', 'grpc-status': '5', 'grpc-message': 'unknown service' });
+          return end();
+        }
+        head(200, { 'content-type': 'application/grpc' });
+        // One length-prefixed message: HealthCheckResponse{status: SERVING (1)}.
+        write(Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01]));
+        return end({ 'grpc-status': '0' });
+      }
       switch (route[0]) {
         case 'echo': {
           const answer = Buffer.from(JSON.stringify({ method, path: record.path, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') }));
@@ -246,11 +275,15 @@ export async function startUpstream(): Promise<UpstreamServer> {
     stream.on('error', () => undefined);
     let trailersWanted: Record<string, string> | undefined;
     handle(String(headers[':method']), url, plain, stream, 'HTTP/2', {
-      head: (status, h) => stream.respond({ ':status': status, ...h }, { waitForTrailers: url.pathname === '/trailers' }),
+      head: (status, h) => {
+        // A gRPC trailers-only answer is one HEADERS frame with END_STREAM.
+        const trailersOnly = 'grpc-status' in h;
+        stream.respond({ ':status': status, ...h }, { waitForTrailers: !trailersOnly && (url.pathname === '/trailers' || h['content-type'] === 'application/grpc'), endStream: trailersOnly });
+      },
       write: (chunk) => stream.write(chunk),
       end: (trailers) => {
         trailersWanted = trailers;
-        stream.end();
+        if (!stream.writableEnded) stream.end();
       },
       destroy: () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR),
     });
