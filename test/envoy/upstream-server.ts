@@ -8,10 +8,14 @@
  *   /json                 a ~2 KiB JSON answer (content-length)
  *   /chunked              the same JSON written in 4 chunks, no content-length (HTTP/1.1 chunked)
  *   /bytes/N              N bytes of JSON-typed filler (content-length)
+ *   /bytes/N?chunks=K&gapMs=G  the same in K writes G ms apart
  *   /sse/NAME             test/fixtures/genai/NAME.sse, one event per write, EVENT_GAP_MS apart
  *   /encoded/ENC          a JSON answer with content-encoding gzip | br | zstd | deflate
  *   /status/CODE          an empty answer with that status (204, 304, …)
  *   /slow?events=N&gapMs=G  an SSE stream of N events, G ms apart
+ *   /v1/chat/completions  OpenAI-like: with "stream":true in the request body an SSE answer of
+ *                         ?events=N events (default 40, the last `data: [DONE]`) written one per
+ *                         event-loop turn (setImmediate, no timer), else a ~2 KiB chat.completion JSON
  *   /reset-after-headers  headers, one body write, then the connection is destroyed
  *   /hang                 never answers
  *   /trailers             (h2 only) a body, then trailers x-checksum and x-final
@@ -63,6 +67,39 @@ export interface UpstreamServer {
   close(): Promise<void>;
 }
 
+/** Events of the OpenAI-like streamed answer: `count - 1` chat.completion.chunk events, then `data: [DONE]`. */
+export function chatCompletionEvents(count = 40): Buffer[] {
+  const events: Buffer[] = [];
+  for (let i = 0; i < count - 1; i++) {
+    const delta = i === 0 ? { role: 'assistant', content: '' } : { content: ` word${i}` };
+    const chunk = {
+      id: 'chatcmpl-upstream',
+      object: 'chat.completion.chunk',
+      created: 1735689600,
+      model: 'gpt-4o-mini-2024-07-18',
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: i === count - 2 ? 'stop' : null }],
+    };
+    events.push(Buffer.from(`data: ${JSON.stringify(chunk)}\n\n`));
+  }
+  events.push(Buffer.from('data: [DONE]\n\n'));
+  return events;
+}
+
+/** The OpenAI-like non-streamed answer: a chat.completion whose message pads it to about `size` bytes. */
+export function chatCompletionAnswer(size = 2048): Buffer {
+  const answer = {
+    id: 'chatcmpl-upstream',
+    object: 'chat.completion',
+    created: 1735689600,
+    model: 'gpt-4o-mini-2024-07-18',
+    choices: [{ index: 0, message: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 412, completion_tokens: 380, total_tokens: 792 },
+  };
+  const room = Math.max(0, size - JSON.stringify(answer).length);
+  answer.choices[0].message.content = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(Math.ceil(room / 57)).slice(0, room);
+  return Buffer.from(JSON.stringify(answer));
+}
+
 export function jsonAnswer(size = 2048): Buffer {
   const items: string[] = [];
   let text = '';
@@ -104,6 +141,9 @@ export async function startUpstream(): Promise<UpstreamServer> {
   const received = new Map<string, ReceivedRequest>();
   const bodyDone = new Map<string, Promise<void>>();
   const sent = new Map<string, SentResponse>();
+  // The chat-completion answers are built once: the bench's upstream should cost Envoy's neighbours little CPU.
+  const chatEvents = new Map<number, Buffer[]>();
+  const chatAnswer = chatCompletionAnswer();
 
   const handle = (method: string, url: URL, headers: Record<string, string | string[] | undefined>, request: NodeJS.ReadableStream, protocol: ReceivedRequest['protocol'], out: Writer): void => {
     const testId = String(headers['x-test-id'] ?? '');
@@ -134,7 +174,8 @@ export async function startUpstream(): Promise<UpstreamServer> {
       out.head(status, h);
     };
     const write = (chunk: Buffer): void => {
-      log.body = Buffer.concat([log.body, chunk]);
+      // Kept only where sent() can return it (a test id): the bench's load carries none and should stay cheap.
+      if (testId) log.body = Buffer.concat([log.body, chunk]);
       out.write(chunk);
     };
     const end = (trailers?: Record<string, string>): void => {
@@ -168,6 +209,23 @@ export async function startUpstream(): Promise<UpstreamServer> {
         write(Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01]));
         return end({ 'grpc-status': '0' });
       }
+      if (url.pathname === '/v1/chat/completions') {
+        if (body.includes('"stream":true')) {
+          head(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+          const count = Math.min(10_000, Math.max(1, Math.floor(Number(url.searchParams.get('events') ?? 40)) || 40));
+          if (!chatEvents.has(count)) chatEvents.set(count, chatCompletionEvents(count));
+          for (const event of chatEvents.get(count)!) {
+            write(event);
+            // One event per turn of the event loop: separate writes reach Envoy as separate body chunks (as a real
+            // stream's events do) without a timer's millisecond added to every exchange's latency.
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          return end();
+        }
+        head(200, { 'content-type': 'application/json', 'content-length': String(chatAnswer.length) });
+        write(chatAnswer);
+        return end();
+      }
       switch (route[0]) {
         case 'echo': {
           const answer = Buffer.from(JSON.stringify({ method, path: record.path, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') }));
@@ -194,6 +252,17 @@ export async function startUpstream(): Promise<UpstreamServer> {
         case 'bytes': {
           const size = Number(route[1] ?? 0);
           head(200, { 'content-type': 'application/json', 'content-length': String(size) });
+          const chunks = Number(url.searchParams.get('chunks') ?? 0);
+          if (chunks > 0) {
+            // ?chunks=K&gapMs=G: K equal writes, the first right after the headers, then G ms apart.
+            const gapMs = Number(url.searchParams.get('gapMs') ?? 100);
+            const part = Math.ceil(size / chunks);
+            for (let offset = 0; offset < size; offset += part) {
+              if (offset > 0) await sleep(gapMs);
+              write(Buffer.alloc(Math.min(part, size - offset), 'a'));
+            }
+            return end();
+          }
           const block = Buffer.alloc(64 * 1024, 'a');
           for (let left = size; left > 0; left -= block.length) write(left >= block.length ? block : block.subarray(0, left));
           return end();
