@@ -23,7 +23,17 @@ export interface BenchConfig {
   repoRoot: string;
 }
 
-const SPECS: Array<{ key: keyof BenchConfig; flag: string; env: string; kind: 'int' | 'bool' | 'string'; def: number | boolean | string; help: string }> = [
+/** One setting: its flag, its environment twin, how to read it, its default. */
+export interface SettingSpec<T> {
+  key: keyof T & string;
+  flag: string;
+  env: string;
+  kind: 'int' | 'bool' | 'string';
+  def: number | boolean | string;
+  help: string;
+}
+
+const SPECS: Array<SettingSpec<BenchConfig>> = [
   { key: 'concurrency', flag: 'concurrency', env: 'BENCH_CONCURRENCY', kind: 'int', def: 50, help: 'emulator exchanges in flight' },
   { key: 'exchanges', flag: 'exchanges', env: 'BENCH_EXCHANGES', kind: 'int', def: 12_000, help: 'measured emulator exchanges per server' },
   { key: 'warmup', flag: 'warmup', env: 'BENCH_WARMUP', kind: 'int', def: 500, help: 'emulator warm-up exchanges per server' },
@@ -35,13 +45,23 @@ const SPECS: Array<{ key: keyof BenchConfig; flag: string; env: string; kind: 'i
 ];
 
 export function benchHelp(): string {
-  return `usage: npm run bench -- [options]\n\n${SPECS.map((s) => `  --${s.flag.padEnd(20)} ${s.help} (env ${s.env}, default ${s.def})`).join('\n')}\n`;
+  return settingsHelp('npm run bench', SPECS);
+}
+
+export function settingsHelp<T>(command: string, specs: Array<SettingSpec<T>>): string {
+  return `usage: ${command} -- [options]\n\n${specs.map((s) => `  --${s.flag.padEnd(20)} ${s.help} (env ${s.env}, default ${s.def})`).join('\n')}\n`;
 }
 
 export function loadBenchConfig(argv: string[], env: NodeJS.ProcessEnv, repoRoot: string): BenchConfig {
-  const values: Record<string, unknown> = { repoRoot };
+  const values = loadSettings(SPECS, argv, env);
+  return { ...values, repoRoot, dataDir: path.resolve(repoRoot, values.dataDir) };
+}
+
+/** Flags (`--name value`, `--name=value`, a bare `--flag` for booleans) over env over defaults; throws listing every bad value. */
+export function loadSettings<T>(specs: Array<SettingSpec<T>>, argv: string[], env: NodeJS.ProcessEnv): T {
+  const values: Record<string, unknown> = {};
   const problems: string[] = [];
-  for (const spec of SPECS) {
+  for (const spec of specs) {
     const at = argv.findIndex((a) => a === `--${spec.flag}` || a.startsWith(`--${spec.flag}=`));
     let raw: string | undefined = env[spec.env];
     if (at >= 0) {
@@ -63,6 +83,5 @@ export function loadBenchConfig(argv: string[], env: NodeJS.ProcessEnv, repoRoot
     }
   }
   if (problems.length > 0) throw new Error(`invalid bench settings: ${problems.join(', ')}`);
-  values.dataDir = path.resolve(repoRoot, values.dataDir as string);
-  return values as unknown as BenchConfig;
+  return values as T;
 }

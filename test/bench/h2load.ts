@@ -5,6 +5,7 @@
  * so and skips the capacity part.
  */
 import { execFile, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 
 export function h2loadPath(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v h2load'], { encoding: 'utf8' });
@@ -96,12 +97,48 @@ export function runH2load(options: {
     '-m', String(options.streamsPerConnection),
     `http://127.0.0.1:${options.port}/envoy.service.ext_proc.v3.ExternalProcessor/Process`,
   ];
+  return runH2loadArgs(options.h2load, args);
+}
+
+/** Runs h2load with `args` and parses its summary (rejects only when it printed none). */
+export function runH2loadArgs(h2load: string, args: string[]): Promise<H2loadResult> {
   return new Promise((resolve, reject) => {
-    execFile(options.h2load, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 300_000 }, (err, stdout, stderr) => {
+    execFile(h2load, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 300_000 }, (err, stdout, stderr) => {
       const text = `${stdout}${stderr}`;
       const result = parseH2loadOutput(text);
       if (err && !Number.isFinite(result.requests)) reject(new Error(`h2load failed: ${err.message}\n${text}`));
       else resolve(result);
     });
   });
+}
+
+/** Per-request figures from h2load's --log-file (start µs since epoch, status, µs until end of response). */
+export interface H2loadLog {
+  /** End-of-response latency of every request with a status, in ms, sorted. */
+  latenciesMs: number[];
+  /** Requests logged with status -1 (stream failed). */
+  failed: number;
+  /** Requests by status code. */
+  statuses: Record<string, number>;
+}
+
+export function readH2loadLog(file: string): H2loadLog {
+  const latenciesMs: number[] = [];
+  const statuses: Record<string, number> = {};
+  let failed = 0;
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const [, status, micros] = line.split('\t');
+    if (status === undefined || micros === undefined) continue;
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    if (status === '-1') failed++;
+    else latenciesMs.push(Number(micros) / 1000);
+  }
+  latenciesMs.sort((a, b) => a - b);
+  return { latenciesMs, failed, statuses };
+}
+
+/** The q-quantile (nearest rank) of ascending `sorted`. */
+export function sortedQuantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }

@@ -41,3 +41,10 @@ export function fmt(n: number | undefined): string {
 export function ratio(a: number, b: number): number {
   return b > 0 ? a / b : NaN;
 }
+
+/** CPU by thread name as `name µs, …` (proc-stats.ts threadCpuPerExchange). */
+export function formatThreads(threads: Record<string, number>): string {
+  return Object.entries(threads)
+    .map(([name, micros]) => `${name} ${micros}`)
+    .join(', ');
+}

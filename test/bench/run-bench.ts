@@ -32,8 +32,8 @@ import { runEmulatorLoad, type EmulatorLoadResult } from './emulator-load';
 import { writeExchangeFile } from './grpc-frames';
 import { ensureH2load, runH2load, type H2loadResult } from './h2load';
 import { ForeignCpu, processCpuMicros, processMemoryMiB, threadCpuMicros, threadCpuPerExchange } from './proc-stats';
-import { check, fmt, ratio, table, verdict, type Check } from './report';
-import { startServer, stopServer, type ServerProcess } from './server-process';
+import { check, fmt, formatThreads, ratio, table, verdict, type Check } from './report';
+import { NODE_BIN, REPO_ROOT, startCaptureService, startNoopServer, stopServer, type ServerProcess } from './server-process';
 
 type ServerName = 'noop' | 'capture';
 
@@ -69,24 +69,10 @@ interface H2loadRun {
   threads: Record<string, number>;
 }
 
-function formatThreads(threads: Record<string, number>): string {
-  return Object.entries(threads)
-    .map(([name, micros]) => `${name} ${micros}`)
-    .join(', ');
-}
-
 /** Past this much CPU from other processes during a window, its figures are flagged as unreliable. */
 const FOREIGN_CPU_WARN_PCT = 15;
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const STABLE_MS = 1500;
-/**
- * The servers run on the project's pinned Node (the `node` package) even when
- * the bench was started with another `node`: the system Node 20 cannot set the
- * HTTP/2 reset limits the capture server depends on.
- */
-const PINNED_NODE = path.join(REPO_ROOT, 'node_modules', 'node', 'bin', 'node');
-const NODE_BIN = fs.existsSync(PINNED_NODE) ? PINNED_NODE : process.execPath;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 /** A path relative to the repo when inside it (./data), absolute otherwise. */
@@ -115,25 +101,10 @@ async function main(): Promise<number> {
   );
 
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const noop = await startServer({
-    name: 'no-op server',
-    node: NODE_BIN,
-    script: path.join(REPO_ROOT, 'dist', 'test', 'bench', 'noop-server.js'),
-    args: ['--listen', '127.0.0.1:0'],
-    cwd: REPO_ROOT,
-    readyPattern: /listening on :(?<grpc>\d+)/,
-  });
+  const noop = await startNoopServer();
   let capture: ServerProcess;
   try {
-    capture = await startServer({
-      name: 'capture service',
-      node: NODE_BIN,
-      script: path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
-      args: ['serve', '--data-dir', config.dataDir, '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'],
-      cwd: REPO_ROOT,
-      readyPattern: /gRPC :(?<grpc>\d+), admin :(?<admin>\d+)/,
-      readyTimeoutMs: 60_000,
-    });
+    capture = await startCaptureService(config.dataDir);
   } catch (err) {
     await stopServer(noop);
     throw err;

@@ -5,7 +5,43 @@
  * its warnings and errors kept for the report, and stopped with SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as readline from 'node:readline';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/**
+ * The servers run on the project's pinned Node (the `node` package) even when
+ * the bench was started with another `node`: the system Node 20 cannot set the
+ * HTTP/2 reset limits the capture server depends on.
+ */
+const PINNED_NODE = path.join(REPO_ROOT, 'node_modules', 'node', 'bin', 'node');
+export const NODE_BIN = fs.existsSync(PINNED_NODE) ? PINNED_NODE : process.execPath;
+
+/** The bench's no-op ext_proc server (noop-server.ts); its port is `ports.grpc`. */
+export function startNoopServer(): Promise<ServerProcess> {
+  return startServer({
+    name: 'no-op server',
+    node: NODE_BIN,
+    script: path.join(REPO_ROOT, 'dist', 'test', 'bench', 'noop-server.js'),
+    args: ['--listen', '127.0.0.1:0'],
+    cwd: REPO_ROOT,
+    readyPattern: /listening on :(?<grpc>\d+)/,
+  });
+}
+
+/** `egress-capture serve` on `dataDir`, both listeners on port 0; its ports are `ports.grpc` and `ports.admin`. */
+export function startCaptureService(dataDir: string): Promise<ServerProcess> {
+  return startServer({
+    name: 'capture service',
+    node: NODE_BIN,
+    script: path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
+    args: ['serve', '--data-dir', dataDir, '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'],
+    cwd: REPO_ROOT,
+    readyPattern: /gRPC :(?<grpc>\d+), admin :(?<admin>\d+)/,
+    readyTimeoutMs: 60_000,
+  });
+}
 
 export interface ServerProcess {
   name: string;
