@@ -51,6 +51,8 @@ export class DirectionFilter {
   attributesSent = false;
   /** FDS: body data went to the processor, so failure_mode_allow can no longer apply. */
   fdsBodySent = false;
+  /** Envoy answered this request with a local reply (413): nothing more of it is processed or forwarded. */
+  abandoned = false;
 
   private headersToForward?: HeaderList;
   private headersPending = false;
@@ -116,6 +118,7 @@ export class DirectionFilter {
   }
 
   onData(data: Buffer, endOfStream: boolean): void {
+    if (this.abandoned) return;
     this.host.activity();
     if (!this.host.active) return this.passData(data, endOfStream);
     if (this.observability) {
@@ -151,6 +154,7 @@ export class DirectionFilter {
   }
 
   onTrailers(trailers: HeaderList): void {
+    if (this.abandoned) return;
     this.host.activity();
     if (!this.host.active) return this.passTrailers(trailers);
     if (this.observability) {
@@ -187,6 +191,11 @@ export class DirectionFilter {
   // ---- replies -------------------------------------------------------------
 
   onReply(part: MessagePart, reply: ProcessingResponse, payload: { response?: CommonResponse } | undefined): void {
+    if (this.abandoned) {
+      // A late reply for a message of the abandoned request: nothing waits for it any more.
+      if (this.awaiting[0]?.kind === part) this.awaiting.shift();
+      return;
+    }
     if (this.bodyMode === 'FULL_DUPLEX_STREAMED' && part !== 'headers') return this.onFdsReply(part, payload);
     const front = this.awaiting[0];
     if (front === undefined) {
@@ -381,6 +390,17 @@ export class DirectionFilter {
       this.passTrailers(trailers);
     }
     this.checkDrain();
+  }
+
+  /** The request was answered locally (buffer overflow): drop what is held, send and forward nothing more. */
+  abandon(): void {
+    this.abandoned = true;
+    this.disarmTimer();
+    this.held = [];
+    this.heldBytes = 0;
+    this.pendingTrailers = undefined;
+    this.finishedResolve();
+    this.checkDrain(true);
   }
 
   /** The call is closed: no reply can come any more. */

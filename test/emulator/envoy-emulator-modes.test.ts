@@ -146,7 +146,15 @@ describe('envoy emulator with a passive processor', () => {
     const e = emulator({ processingMode: { requestBodyMode: 'BUFFERED', responseBodyMode: 'BUFFERED' }, bufferLimitBytes: 1024 });
     const big = await e.runExchange(post(['x'.repeat(600), { data: 'y'.repeat(600), delayMs: 5 }]));
     expect(big.downstream).toMatchObject({ status: 413, details: 'request_payload_too_large' });
-    expect(sentNotation(big)).toEqual(['RH+pc']);
+    // The 413 itself goes through ext_proc as the response (Envoy 1.39/1.40 traces).
+    expect(sentNotation(big)).toEqual(['RH+pc', 'SH', 'SB(17,eos)']);
+    expect(big.sent[1].message.response_headers!.headers!.headers!.map((h) => [h.key, String(h.raw_value)])).toEqual([
+      [':status', '413'],
+      ['content-length', '17'],
+      ['content-type', 'text/plain'],
+    ]);
+    expect(big.downstream.body.toString()).toBe('Payload Too Large');
+    expect(big.upstream.requestStarted).toBe(false);
     expect(big.upstream.body.length).toBe(0);
 
     const bigResponse = await e.runExchange({

@@ -109,5 +109,7 @@ export interface ExchangeResult {
   continuedUnprocessed: boolean;
   /** Replies received after processing completed or the call was closed (Envoy ignores them). */
   ignoredReplies: number;
+  /** When the HTTP exchange was over for the client (before any deferred close). */
+  httpFinishedAtMs: number;
   durationMs: number;
 }

@@ -52,6 +52,14 @@ const REPLY_ROUTE: Record<string, [Direction, MessagePart]> = {
   response_trailers: ['response', 'trailers'],
 };
 
+/** An Envoy local reply as the encoder filters see it: status, content-length, text/plain, the body in one piece. */
+function localReplySpec(status: number, text: string): HttpMessageSpec {
+  return {
+    headers: [[':status', String(status)], ['content-length', String(Buffer.byteLength(text))], ['content-type', 'text/plain']],
+    body: [text],
+  };
+}
+
 function toStruct(values: Record<string, AttributeValue>): ProtoStruct {
   const fields: ProtoStruct['fields'] = {};
   for (const [key, value] of Object.entries(values)) {
@@ -82,6 +90,8 @@ export class ExchangeRun implements FilterHost {
   private processingComplete = false;
   private httpFinished = false;
   private deferredCloseTimer?: NodeJS.Timeout;
+  private localResponse?: { spec: HttpMessageSpec; details: string };
+  private httpFinishedAtMs?: number;
   private idleTimer?: NodeJS.Timeout;
   private resolveResult!: (result: ExchangeResult) => void;
 
@@ -147,10 +157,13 @@ export class ExchangeRun implements FilterHost {
     // Envoy closes in encodeHeaders, i.e. when the response headers arrive (after the upstream's
     // latency), not as soon as the request is over: in observability mode the request's messages
     // are still draining then.
+    // In observability mode that close is deferred like every other (seen on Envoy 1.39/1.40).
     const closeBeforeResponse = () => {
-      if (this.res.noExternalProcess && this.call) this.closeCall('no-response-processing');
+      if (this.res.noExternalProcess && this.call && !this.options.observabilityMode) this.closeCall('no-response-processing');
     };
-    if (!(await this.feed(this.res, response, normalizeHeaders(response.headers), closeBeforeResponse))) return;
+    // A request Envoy answered itself (413) is not sent upstream; its local reply takes the response's place.
+    const answer = this.localResponse?.spec ?? response;
+    if (!(await this.feed(this.res, answer, normalizeHeaders(answer.headers), closeBeforeResponse))) return;
     await this.res.finished;
     this.finishHttp('end-of-exchange');
   }
@@ -159,6 +172,9 @@ export class ExchangeRun implements FilterHost {
   private async feed(filter: DirectionFilter, message: HttpMessageSpec, headers: HeaderList, onHeadersArrive?: () => void): Promise<boolean> {
     const chunks = (message.body ?? []).map(toBodyChunk);
     const trailers = message.trailers && message.trailers.length > 0 ? normalizeHeaders(message.trailers) : undefined;
+    // Envoy's HTTP/1 codec reports the end of a body on its own, as an empty data callback.
+    // An explicitly empty last chunk is that end (e.g. a chunked terminator arriving on its own, later).
+    const separateEnd = message.codec === 'http1' && chunks.length > 0 && trailers === undefined && chunks[chunks.length - 1].data.length > 0;
     if (!(await this.wait(message.delayMs))) return false;
     onHeadersArrive?.();
     filter.onHeaders(headers, chunks.length === 0 && trailers === undefined);
@@ -168,9 +184,11 @@ export class ExchangeRun implements FilterHost {
       const backPressure = filter.writable();
       if (backPressure) await backPressure;
       if (this.httpFinished) return false;
-      filter.onData(chunks[i].data, i === chunks.length - 1 && trailers === undefined);
+      filter.onData(chunks[i].data, !separateEnd && i === chunks.length - 1 && trailers === undefined);
       if (await this.resetPoint(filter.dir, i + 1)) return false;
+      if (filter.abandoned) return !this.httpFinished;
     }
+    if (separateEnd) filter.onData(Buffer.alloc(0), true);
     if (trailers) {
       if (!(await this.wait(message.trailersDelayMs))) return false;
       filter.onTrailers(trailers);
@@ -233,6 +251,9 @@ export class ExchangeRun implements FilterHost {
 
   private openCall(): void {
     const metadata = new grpc.Metadata();
+    // Envoy's gRPC client marks its side calls as internal and names its own address (traces, 1.39/1.40).
+    metadata.set('x-envoy-internal', 'true');
+    metadata.set('x-forwarded-for', '127.0.0.1');
     const initial = this.options.initialMetadata;
     const entries = typeof initial === 'function' ? initial(this.spec) : initial;
     if (entries) for (const [key, value] of Object.entries(entries)) metadata.set(key, value);
@@ -354,11 +375,19 @@ export class ExchangeRun implements FilterHost {
   }
 
   bufferOverflow(dir: Direction): void {
+    const request = dir === 'request';
+    const details = request ? 'request_payload_too_large' : 'response_payload_too_large';
+    if (request && this.res.headerSend && this.active) {
+      // Envoy's 413 runs through the encoder filters: ext_proc sends it as response headers (and body,
+      // per the response body mode) like an upstream answer (Envoy 1.39/1.40 traces).
+      this.fail('buffer-overflow', details, true);
+      this.req.abandon();
+      this.localResponse = { spec: localReplySpec(EMULATOR_DEFAULTS.requestTooLargeStatusCode, 'Payload Too Large'), details };
+      return;
+    }
     // The stream is closed when the filter is destroyed at the end of the exchange, not as an error.
     this.processingComplete = true;
     this.stopTimers();
-    const request = dir === 'request';
-    const details = request ? 'request_payload_too_large' : 'response_payload_too_large';
     this.fail('buffer-overflow', details, true);
     this.localReply(
       request ? EMULATOR_DEFAULTS.requestTooLargeStatusCode : EMULATOR_DEFAULTS.responseTooLargeStatusCode,
@@ -378,7 +407,7 @@ export class ExchangeRun implements FilterHost {
       this.downstreamHeaders = headers;
       const status = headers.find(([name]) => name === ':status');
       this.downstreamStatus = status ? Number(String(status[1])) : 0;
-      this.downstreamDetails = 'via_upstream';
+      this.downstreamDetails = this.localResponse?.details ?? 'via_upstream';
     }
   }
 
@@ -436,6 +465,7 @@ export class ExchangeRun implements FilterHost {
   private finishHttp(reason: CloseReason): void {
     if (this.httpFinished) return;
     this.httpFinished = true;
+    this.httpFinishedAtMs = this.now();
     this.abort.abort();
     this.stopTimers();
     clearTimeout(this.idleTimer);
@@ -518,6 +548,7 @@ export class ExchangeRun implements FilterHost {
       close: this.closeInfo,
       continuedUnprocessed: this.continuedUnprocessed,
       ignoredReplies: this.ignoredReplies,
+      httpFinishedAtMs: this.httpFinishedAtMs ?? this.now(),
       durationMs: this.now(),
     };
   }

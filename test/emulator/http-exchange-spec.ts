@@ -28,6 +28,15 @@ export interface HttpMessageSpec {
   delayMs?: number;
   /** Wait before the trailers arrive (after the last chunk). */
   trailersDelayMs?: number;
+  /**
+   * The codec the message arrives on. 'http2' (default): end of stream rides on the last
+   * DATA frame, so the last chunk carries it. 'http1': Envoy's HTTP/1 codec reports the
+   * end of a body (content-length reached, or the chunked terminator) as a separate empty
+   * data callback, so Envoy sends `{body: "", end_of_stream: true}` after the last chunk
+   * unless it coalesces them (recorded traces, Envoy 1.39/1.40). An empty last chunk is
+   * taken as that end (e.g. a chunked terminator that arrives later than the data).
+   */
+  codec?: 'http1' | 'http2';
 }
 
 /** Where the downstream client gives up (Envoy destroys the HTTP stream, no ext_proc message says so). */
