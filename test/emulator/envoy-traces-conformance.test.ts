@@ -1,0 +1,112 @@
+/**
+ * The emulator against the real Envoy's recordings: every scenario recorded in
+ * test/fixtures/envoy-traces/ (by test/envoy/traces.test.ts) is run through
+ * the emulator, configured as that Envoy version, against a passive processor
+ * that records what it receives the same way; the two traces must agree on
+ * message order and kinds, end_of_stream flags, body bytes (where the
+ * scenario's timing makes boundaries reproducible), headers (per-run values
+ * compared by format), protocol_config, attributes, metadata_context,
+ * observability_mode, what was sent before the first reply, and where and how
+ * the call was closed. Needs no Envoy: fixtures only.
+ */
+import { performance } from 'node:perf_hooks';
+import { ENVOY_VERSIONS } from '../envoy/envoy-install';
+import {
+  chunkedNotation,
+  readTrace,
+  traceCall,
+  type EnvoyTrace,
+  type TraceCall,
+  type TraceMessage,
+} from '../envoy/envoy-trace';
+import { RecordingProcessor } from '../envoy/recording-processor';
+import { TRACE_SCENARIOS, emulatorExchange, type TraceScenario } from '../envoy/trace-scenarios';
+import { EnvoyEmulator } from './envoy-emulator';
+import type { ExchangeResult } from './exchange-result';
+
+interface EmulatedRun {
+  calls: TraceCall[];
+  result: ExchangeResult;
+}
+
+const isBody = (m: TraceMessage) => /^(RB|SB)\(/.test(m.notation);
+
+/** Every message in full; with inexact chunking, body messages without their bytes, repeats folded. */
+function messageDetails(messages: TraceMessage[], exact: boolean): object[] {
+  const out: object[] = [];
+  for (const m of messages) {
+    if (exact || !isBody(m)) {
+      out.push(m);
+      continue;
+    }
+    const { body: _body, notation: _notation, ...rest } = m;
+    const detail = { kind: m.notation.slice(0, 2), ...rest };
+    if (JSON.stringify(detail) !== JSON.stringify(out[out.length - 1])) out.push(detail);
+  }
+  return out;
+}
+
+/** What the emulator must reproduce of one call. */
+function conformanceView(call: TraceCall, scenario: TraceScenario): object {
+  const exact = scenario.chunking === 'exact';
+  const { 'user-agent': _ua, ...metadata } = call.metadata;
+  return {
+    metadata,
+    messages: chunkedNotation(call.messages, scenario.chunking),
+    details: messageDetails(call.messages, exact),
+    close: { point: call.close.point, halfClosedThenReset: call.close.wire?.endStream === true && call.close.wire.reset !== 'none' },
+    ...(call.messagesBeforeFirstReply === undefined ? {} : { messagesBeforeFirstReply: call.messagesBeforeFirstReply }),
+  };
+}
+
+async function emulate(scenario: TraceScenario, version: string): Promise<EmulatedRun> {
+  const { spec, options } = emulatorExchange(scenario);
+  const processor = new RecordingProcessor(scenario.processor);
+  const port = await processor.start();
+  // The message timer is not what these traces are about: a loaded machine must not trip it.
+  const emulator = new EnvoyEmulator({ target: `127.0.0.1:${port}`, ...options, envoyVersion: version, messageTimeoutMs: 5000 });
+  try {
+    await emulator.waitForReady();
+    const start = performance.now();
+    const result = await emulator.runExchange(spec);
+    await processor.settled(1, 8000);
+    const clientDoneAt = start + result.httpFinishedAtMs;
+    return { result, calls: processor.calls.map((call) => traceCall(call, clientDoneAt, scenario.processor?.requestHeadersReplyDelayMs !== undefined)) };
+  } finally {
+    emulator.close();
+    processor.stop();
+  }
+}
+
+const cases: Array<[string, string, TraceScenario, EnvoyTrace]> = [];
+for (const version of ENVOY_VERSIONS) {
+  for (const scenario of TRACE_SCENARIOS) {
+    const trace = readTrace(scenario.id, version);
+    if (trace) cases.push([scenario.id, version, scenario, trace]);
+  }
+}
+
+describe('the emulator sends what the real Envoy sent', () => {
+  const runs = new Map<string, Promise<EmulatedRun>>();
+  // Every exchange runs at once (observability mode waits out its deferred close), so the file takes
+  // about as long as the slowest scenario.
+  beforeAll(() => {
+    for (const [id, version, scenario] of cases) {
+      const run = emulate(scenario, version);
+      run.catch(() => undefined);
+      runs.set(`${id}@${version}`, run);
+    }
+  });
+
+  test('every scenario has a recording for every pinned Envoy version', () => {
+    expect(cases.length).toBe(TRACE_SCENARIOS.length * ENVOY_VERSIONS.length);
+  });
+
+  test.each(cases)('%s (Envoy %s)', async (id, version, scenario, trace) => {
+    const { calls, result } = await runs.get(`${id}@${version}`)!;
+    expect(calls.map((c) => conformanceView(c, scenario))).toEqual(trace.calls.map((c) => conformanceView(c, scenario)));
+    expect(result.downstream.status).toBe(trace.downstream.status);
+    expect(result.upstream.requestStarted).toBe(trace.upstream !== null);
+    expect(result.violations).toEqual([]);
+  });
+});
