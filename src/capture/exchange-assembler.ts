@@ -216,6 +216,13 @@ export class ExchangeAssembler {
 
   private inferOutcome(closeReason: 'ended' | 'error' | 'idle' | 'shutdown'): ExchangeOutcome {
     const response = this.response;
+    // BUFFERED holds the request back until its whole body has been processed, so a response that
+    // comes before any request body message is Envoy's own answer — the 413 for a body over the
+    // buffer limit, which Envoy (1.39, 1.40) passes through ext_proc like an upstream response.
+    // (A request of headers and trailers only, with trailers SKIP, would look the same; rare.)
+    if (this.requestBodyMode === BodySendMode.BUFFERED && response.headersSeen && !this.request.ended && this.request.chunks === 0) {
+      return ExchangeOutcome.request_incomplete;
+    }
     if (response.ended) return ExchangeOutcome.complete;
     if (closeReason === 'idle') return ExchangeOutcome.idle_timeout;
     if (closeReason === 'shutdown') return ExchangeOutcome.shutdown;
