@@ -5,7 +5,7 @@
  * milliseconds under load — loses them without a trace.
  *
  * Layout of <data-dir>/inflight/:
- *   000000000007.jnl   append-only files in the spool's segment format
+ *   000000000007.jnl   append-only, in the spool's segment format
  *                      (record-format.ts: header, then checksummed records)
  *
  * Records are JSON objects:
@@ -22,10 +22,12 @@
  * covers a killed process (the page cache survives it), not power loss,
  * which the spool's own fsync window already does not cover either.
  *
- * Retirement: every entry counts against the file it was written to; a file
- * past rotateBytes gets a successor, and files are deleted oldest first once
- * every entry in them is done (a done mark can sit in a newer file than its
- * begin, never an older one, so deleting in order never orphans a begin).
+ * Size: past rotateBytes, and past twice what the open entries take, the
+ * file is replaced by a new one that starts with the entries still open
+ * (kept in memory, a few hundred bytes each), and the old one is deleted.
+ * One file at a time, however long an exchange stays in a worker, and a
+ * backlog of open entries is rewritten only after as many bytes again were
+ * written; a crash between the two files leaves both, read as one.
  *
  * At open, the previous run's files are read: entries begun and never done
  * are `unfinished`. Their rows either never reached the spool, or did so in
@@ -38,7 +40,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncDirSync } from './atomic-file';
-import { RECORD_HEADER_BYTES, encodeRecord, encodeSegmentHeader, scanSegment } from './record-format';
+import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecord, encodeSegmentHeader, scanSegment } from './record-format';
 
 /** What is journaled per exchange: any JSON object with the exchange's capture id. */
 export interface JournalEntry {
@@ -67,13 +69,6 @@ export interface JournalRecovery {
   corruptRegions: number;
 }
 
-interface JournalFile {
-  file: string;
-  size: number;
-  /** Entries written here and not yet done. */
-  open: number;
-}
-
 const FILE_NAME = /^(\d{12,})\.jnl$/;
 
 function fileName(gen: number): string {
@@ -87,13 +82,16 @@ export class InflightJournal {
   readonly unfinished: JournalEntry[] = [];
   /** The lowest spool segment the previous run's unfinished rows can be in. */
   spoolSegmentFloor = Number.POSITIVE_INFINITY;
-  /** Ascending by gen; the last one is written. */
-  private readonly files: JournalFile[] = [];
   private readonly previousFiles: string[] = [];
-  private readonly openEntries = new Map<string, JournalFile>();
+  /** Begun and not done: capture id → entry JSON (what a new file starts with). */
+  private readonly openEntries = new Map<string, string>();
+  /** Bytes of the open entries' JSON (what a new file starts with). */
+  private openBytes = 0;
   private queued: string[] = [];
   private flushScheduled = false;
+  private file = '';
   private fd = -1;
+  private size = 0;
   private nextGen = 1;
   private closed = false;
 
@@ -115,16 +113,11 @@ export class InflightJournal {
     return this.openEntries.size;
   }
 
-  get fileCount(): number {
-    return this.files.length;
-  }
-
   /** Queues an exchange handed to a worker; written before this turn's replies leave the process. */
   begin(id: string, entryJson: string): void {
     if (this.closed) return;
-    const active = this.files[this.files.length - 1]!;
-    this.openEntries.set(id, active);
-    active.open += 1;
+    this.openEntries.set(id, entryJson);
+    this.openBytes += entryJson.length;
     this.queued.push(entryJson);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -136,15 +129,13 @@ export class InflightJournal {
   done(ids: readonly string[]): void {
     const done: string[] = [];
     for (const id of ids) {
-      const file = this.openEntries.get(id);
-      if (file === undefined) continue;
+      const json = this.openEntries.get(id);
+      if (json === undefined) continue;
       this.openEntries.delete(id);
-      file.open -= 1;
+      this.openBytes -= json.length;
       done.push(id);
     }
-    if (done.length === 0) return;
-    this.write(done);
-    this.collect();
+    if (done.length > 0) this.write(done);
   }
 
   /** Removes the previous run's files once their unfinished entries are settled (rebuilt and synced, or found spooled). */
@@ -165,8 +156,7 @@ export class InflightJournal {
       this.options.log?.warn({ exchanges: this.openEntries.size }, 'in-flight journal closed with exchanges not spooled; the next start rebuilds them');
       return;
     }
-    for (const file of this.files) fs.rmSync(file.file, { force: true });
-    this.files.length = 0;
+    fs.rmSync(this.file, { force: true });
   }
 
   private readonly flushQueued = (): void => {
@@ -177,12 +167,11 @@ export class InflightJournal {
   /** One record: the queued begins, then `done`. */
   private write(done: string[]): void {
     if (this.closed || (this.queued.length === 0 && done.length === 0)) return;
-    let json = '{';
-    if (this.queued.length > 0) json += `"begin":[${this.queued.join(',')}]`;
-    if (done.length > 0) json += `${this.queued.length > 0 ? ',' : ''}"done":${JSON.stringify(done)}`;
+    const record = journalRecord(this.queued, done);
     this.queued = [];
-    this.append(encodeRecord(Buffer.from(json + '}', 'utf8')));
-    if (this.files[this.files.length - 1]!.size < this.options.rotateBytes) return;
+    this.append(record);
+    if (this.size < this.options.rotateBytes || this.size < 2 * this.openBytes) return;
+    const old = this.file;
     try {
       this.startFile();
     } catch (err) {
@@ -190,20 +179,19 @@ export class InflightJournal {
       this.options.onWriteError?.(err as Error);
       return;
     }
-    this.collect();
+    fs.rmSync(old, { force: true });
   }
 
   private append(record: Buffer): void {
-    const active = this.files[this.files.length - 1]!;
     let written = 0;
     try {
-      while (written < record.length) written += fs.writeSync(this.fd, record, written, record.length - written, active.size + written);
-      active.size += record.length;
+      while (written < record.length) written += fs.writeSync(this.fd, record, written, record.length - written, this.size + written);
+      this.size += record.length;
     } catch (err) {
       // Leave no half record: the next write starts where this one should have.
       if (written > 0) {
         try {
-          fs.ftruncateSync(this.fd, active.size);
+          fs.ftruncateSync(this.fd, this.size);
         } catch {
           // The checksum makes a start-up read skip what this could not undo.
         }
@@ -212,18 +200,12 @@ export class InflightJournal {
     }
   }
 
-  /** Deletes the oldest files while every entry in them is done (never the written one). */
-  private collect(): void {
-    while (this.files.length > 1 && this.files[0]!.open === 0) {
-      fs.rmSync(this.files.shift()!.file, { force: true });
-    }
-  }
-
-  /** Makes a new file the written one; on failure the current one stays in use. */
+  /** Makes a new file, holding every open entry, the written one; on failure the current one stays in use. */
   private startFile(): void {
-    const gen = this.nextGen++;
-    const file = path.join(this.dir, fileName(gen));
-    const start = Buffer.concat([encodeSegmentHeader(0), encodeRecord(Buffer.from(JSON.stringify({ spoolSegment: this.options.spoolSegment() }), 'utf8'))]);
+    const file = path.join(this.dir, fileName(this.nextGen++));
+    const parts = [encodeSegmentHeader(0), encodeRecord(Buffer.from(JSON.stringify({ spoolSegment: this.options.spoolSegment() }), 'utf8'))];
+    if (this.openEntries.size > 0) parts.push(journalRecord([...this.openEntries.values()], []));
+    const start = Buffer.concat(parts);
     const fd = fs.openSync(file, 'w');
     try {
       fs.writeSync(fd, start, 0, start.length, 0);
@@ -233,8 +215,9 @@ export class InflightJournal {
       throw err;
     }
     if (this.fd >= 0) fs.closeSync(this.fd);
+    this.file = file;
     this.fd = fd;
-    this.files.push({ file, size: start.length, open: 0 });
+    this.size = start.length;
   }
 
   private readPrevious(): void {
@@ -252,7 +235,11 @@ export class InflightJournal {
       this.recovery.files += 1;
       const buffer = fs.readFileSync(file);
       const scan = scanSegment(buffer);
-      if (scan === undefined) continue; // died while creating it: nothing was journaled there
+      if (scan === undefined) {
+        // Shorter than a header: died while creating it, nothing was journaled there.
+        if (buffer.length >= SEGMENT_HEADER_BYTES) this.recovery.corruptRegions += 1;
+        continue;
+      }
       this.recovery.tornRecords += scan.tornTail;
       this.recovery.corruptRegions += scan.corruptRegions;
       scan.offsets.forEach((offset, i) => {
@@ -276,4 +263,12 @@ export class InflightJournal {
       this.options.log?.warn({ dir: this.dir, ...this.recovery }, 'CAP_ERR_SPOOL_CORRUPT: in-flight journal records cut or damaged (the process died during a write)');
     }
   }
+}
+
+/** One journal record: entries begun (JSON texts), then ids done. */
+function journalRecord(begun: readonly string[], done: readonly string[]): Buffer {
+  let json = '{';
+  if (begun.length > 0) json += `"begin":[${begun.join(',')}]`;
+  if (done.length > 0) json += `${begun.length > 0 ? ',' : ''}"done":${JSON.stringify(done)}`;
+  return encodeRecord(Buffer.from(json + '}', 'utf8'));
 }

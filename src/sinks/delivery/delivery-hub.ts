@@ -54,7 +54,6 @@ export interface InflightStatus {
   dir: string;
   /** Exchanges journaled now, not yet spooled. */
   open: number;
-  files: number;
   /** What this start found of the run before it. */
   recovery: InflightRecovery;
 }
@@ -253,7 +252,7 @@ export class DeliveryHub {
         recovery: { ...this.spool.recovery },
         stats: { ...this.spool.stats },
       },
-      inflight: { dir: this.journal.dir, open: this.journal.openCount, files: this.journal.fileCount, recovery: { ...this.inflightRecovery } },
+      inflight: { dir: this.journal.dir, open: this.journal.openCount, recovery: { ...this.inflightRecovery } },
       sinks,
       balanced: sinks.every((sink) => sink.unaccounted === 0),
     };
