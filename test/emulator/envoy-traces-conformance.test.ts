@@ -54,7 +54,10 @@ function conformanceView(call: TraceCall, scenario: TraceScenario): object {
     metadata,
     messages: chunkedNotation(call.messages, scenario.chunking),
     details: messageDetails(call.messages, exact),
-    close: { point: call.close.point, halfClosedThenReset: call.close.wire?.endStream === true && call.close.wire.reset !== 'none' },
+    close: {
+      point: scenario.closePointNotModelled ? 'not compared' : call.close.point,
+      halfClosedThenReset: call.close.wire?.endStream === true && call.close.wire.reset !== 'none',
+    },
     ...(call.messagesBeforeFirstReply === undefined ? {} : { messagesBeforeFirstReply: call.messagesBeforeFirstReply }),
   };
 }
@@ -105,7 +108,8 @@ describe('the emulator sends what the real Envoy sent', () => {
   test.each(cases)('%s (Envoy %s)', async (id, version, scenario, trace) => {
     const { calls, result } = await runs.get(`${id}@${version}`)!;
     expect(calls.map((c) => conformanceView(c, scenario))).toEqual(trace.calls.map((c) => conformanceView(c, scenario)));
-    expect(result.downstream.status).toBe(trace.downstream.status);
+    // A client that got headers and then lost the stream (curl reports the cut) saw Envoy reset it.
+    expect(result.downstream.status).toBe(trace.downstream.error !== undefined && trace.downstream.status ? 'reset' : trace.downstream.status);
     expect(result.upstream.requestStarted).toBe(trace.upstream !== null);
     expect(result.violations).toEqual([]);
   });

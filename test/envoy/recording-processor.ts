@@ -46,6 +46,8 @@ export interface RecordedCall {
 export interface RecordingProcessorOptions {
   /** Delay the reply to request_headers by this much (to see what Envoy sends before it). */
   requestHeadersReplyDelayMs?: number;
+  /** End the call with this gRPC status when a message of this kind arrives (the server failing). */
+  failOn?: { part: NonNullable<ProcessingRequest['request']>; code: grpc.status };
 }
 
 export class RecordingProcessor {
@@ -97,6 +99,12 @@ export class RecordingProcessor {
       recorded.messages.push(request);
       recorded.events.push({ atMs: at(), type: 'message', index: recorded.messages.length - 1 });
       protocolConfig ??= request.protocol_config;
+      const fail = this.options.failOn;
+      if (fail && request.request === fail.part && !call.cancelled) {
+        recorded.events.push({ atMs: at(), type: 'reply', reply: `status ${fail.code}` });
+        call.emit('error', { code: fail.code, details: 'failed by the recording processor' });
+        return;
+      }
       const reply = passiveReply({ ...request, protocol_config: protocolConfig });
       if (!reply) return;
       const delay = request.request === 'request_headers' ? this.options.requestHeadersReplyDelayMs : undefined;
