@@ -6,6 +6,7 @@
  * reads the stored row back through the service's admin port.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { adminQuery, startService, type ServiceProcess } from '../service/service-process';
@@ -19,8 +20,14 @@ export type Row = Record<string, any>;
 export interface EnvoyStack {
   envoy: EnvoyProcess;
   upstream: UpstreamServer;
-  capture: ServiceProcess;
+  /** The running capture service (throws while it is down). */
+  readonly capture: ServiceProcess;
   dataDir: string;
+  /** Starts the capture service (again) on the same port and data directory, e.g. after `captureDown` or a kill. */
+  startCapture(): Promise<ServiceProcess>;
+  readonly captureRunning: boolean;
+  /** SIGKILLs the capture service and waits for it to be gone. */
+  killCapture(): Promise<void>;
   /** The port of a listener by name. */
   port(listener: string): number;
   /** Waits for the row of a test id (its `x-test-id` request header) and returns it. */
@@ -38,6 +45,24 @@ export interface StackOptions {
   serveArgs?: string[];
   /** Serve ext_proc on a Unix domain socket instead of TCP. */
   unixSocket?: boolean;
+  /** Start Envoy while nothing serves ext_proc yet (`startCapture` later). TCP only. */
+  captureDown?: boolean;
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose successor is free too (gRPC and admin), for a service that must come back on the same port. */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    if ((await canBind(port)) && (await canBind(port + 1))) return port;
+  }
 }
 
 function sleep(ms: number): Promise<void> {
@@ -53,8 +78,11 @@ export async function startStack(binary: string, version: string, options: Stack
   const upstream = await startUpstream();
   const socketPath = path.join(dataDir, 'ext_proc.sock');
   const serveArgs = ['--batch-max-delay-ms', '50', ...(options.serveArgs ?? [])];
-  const capture = await startService(path.join(dataDir, 'data'), options.unixSocket ? [...serveArgs, '--grpc-listen', `unix:${socketPath}`] : serveArgs);
-  const extProc: Endpoint = options.unixSocket ? { unixPath: socketPath } : { port: Number(capture.grpc.split(':').pop()) };
+  const grpcPort = options.unixSocket ? undefined : await freePortPair();
+  const launch = (): Promise<ServiceProcess> =>
+    startService(path.join(dataDir, 'data'), options.unixSocket ? [...serveArgs, '--grpc-listen', `unix:${socketPath}`] : serveArgs, {}, grpcPort);
+  let capture: ServiceProcess | undefined = options.captureDown ? undefined : await launch();
+  const extProc: Endpoint = options.unixSocket ? { unixPath: socketPath } : { port: grpcPort! };
   let envoy: EnvoyProcess;
   try {
     envoy = await startEnvoy(binary, version, {
@@ -64,17 +92,36 @@ export async function startStack(binary: string, version: string, options: Stack
       extProcClusters: { ext_proc: extProc },
     });
   } catch (err) {
-    capture.child.kill('SIGKILL');
+    capture?.child.kill('SIGKILL');
     await upstream.close();
     throw err;
   }
+  const running = (): ServiceProcess => {
+    if (!capture) throw new Error('the capture service is not running');
+    return capture;
+  };
   const rowsNow = (testId: string): Promise<Row[]> =>
-    adminQuery<Row>(capture.admin, `SELECT * FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlString(testId)}`);
+    adminQuery<Row>(running().admin, `SELECT * FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlString(testId)}`);
   return {
     envoy,
     upstream,
-    capture,
+    get capture() {
+      return running();
+    },
+    get captureRunning() {
+      return capture !== undefined;
+    },
     dataDir,
+    async startCapture(): Promise<ServiceProcess> {
+      capture = await launch();
+      return capture;
+    },
+    async killCapture(): Promise<void> {
+      const victim = running();
+      capture = undefined;
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+    },
     port(listener: string): number {
       const port = envoy.ports[listener];
       if (!port) throw new Error(`no listener ${listener}`);
@@ -87,17 +134,19 @@ export async function startStack(binary: string, version: string, options: Stack
         const rows = await rowsNow(testId);
         if (rows.length > 1) throw new Error(`${rows.length} rows for ${testId}`);
         if (rows.length === 1) return rows[0]!;
-        if (Date.now() > deadline) throw new Error(`no row for ${testId} after ${timeoutMs} ms; Envoy log:\n${envoy.logTail()}\nservice log:\n${capture.stderr().slice(-3000)}`);
+        if (Date.now() > deadline) throw new Error(`no row for ${testId} after ${timeoutMs} ms; Envoy log:\n${envoy.logTail()}\nservice log:\n${capture?.stderr().slice(-3000)}`);
         await sleep(50);
       }
     },
     async metricsText(): Promise<string> {
-      return (await fetch(`${capture.admin}/metrics`)).text();
+      return (await fetch(`${running().admin}/metrics`)).text();
     },
     async stop(): Promise<void> {
       await envoy.stop();
-      capture.child.kill('SIGTERM');
-      await capture.exited;
+      if (capture) {
+        capture.child.kill('SIGTERM');
+        await capture.exited;
+      }
       await upstream.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

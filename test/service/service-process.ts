@@ -23,10 +23,13 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Starts `serve` on random loopback ports (retrying on a port clash) and waits until it serves. */
-export async function startService(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
+/**
+ * Starts `serve` on loopback ports and waits until it serves: gRPC on `grpcPort`
+ * (random when not given, retrying on a port clash) and admin on the next port.
+ */
+export async function startService(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, fixedGrpcPort?: number): Promise<ServiceProcess> {
   for (let attempt = 0; ; attempt++) {
-    const grpcPort = 20000 + Math.floor(Math.random() * 20000);
+    const grpcPort = fixedGrpcPort ?? 20000 + Math.floor(Math.random() * 20000);
     const child = spawn(
       process.execPath,
       [BIN, 'serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${grpcPort}`, '--admin-listen', `127.0.0.1:${grpcPort + 1}`, '--log-level', 'warn', ...args],
@@ -40,7 +43,7 @@ export async function startService(dataDir: string, args: string[] = [], env: No
     if (stderr.includes('serving on node')) return { child, grpc: `127.0.0.1:${grpcPort}`, admin: `http://127.0.0.1:${grpcPort + 1}`, exited, stderr: () => stderr };
     child.kill('SIGKILL');
     await exited;
-    if (attempt >= 2 || !/BIND/.test(stderr)) throw new Error(`server did not start:\n${stderr}`);
+    if (attempt >= 2 || fixedGrpcPort !== undefined || !/BIND/.test(stderr)) throw new Error(`server did not start:\n${stderr}`);
   }
 }
 
