@@ -27,8 +27,9 @@
  * - when a worker fails, the rows of its batch are built on this thread
  *   without bodies, so the records survive and say why bodies are missing;
  * - while a finished exchange waits for or sits in a worker, it is in the
- *   in-flight journal (inflight-entry.ts), so a kill -9 before its row is
- *   spooled costs its bodies, not the exchange: the next start rebuilds it.
+ *   in-flight journal (spool/inflight-journal.ts, entry: inflight-entry.ts),
+ *   so a kill -9 before its row is spooled costs its bodies, not the
+ *   exchange: the next start rebuilds it.
  */
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
