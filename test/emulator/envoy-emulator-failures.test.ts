@@ -45,12 +45,14 @@ describe('message timeout', () => {
   test('S43 the timer is re-armed per STREAMED send; a chunk left unanswered fails the exchange', async () => {
     const { emulator } = await setup(
       { decide: (req, i) => (req.request === 'request_body' && i === 2 ? { kind: 'silent' } : undefined) },
-      { messageTimeoutMs: 60, processingMode: { requestBodyMode: 'STREAMED' } },
+      { messageTimeoutMs: 250, processingMode: { requestBodyMode: 'STREAMED' } },
     );
+    // Gaps shorter than the timer, then a send left unanswered far longer than it. The margins are
+    // wide because a loaded machine (two test files at once) delays timers by tens of ms.
     const result = await emulator.runExchange({
       request: {
         headers: [[':method', 'POST'], [':path', '/'], [':scheme', 'http'], [':authority', 'svc']],
-        body: [{ data: 'c1', delayMs: 30 }, { data: 'c2', delayMs: 30 }, { data: 'c3', delayMs: 200 }],
+        body: [{ data: 'c1', delayMs: 80 }, { data: 'c2', delayMs: 80 }, { data: 'c3', delayMs: 800 }],
       },
     });
     expect(sentNotation(result)).toEqual(['RH+pc', 'RB(2)', 'RB(2)']);
