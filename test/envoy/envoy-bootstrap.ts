@@ -7,16 +7,10 @@
  * The field names are Envoy's own (ExternalProcessor, ProcessingMode); the
  * options object only says which of them a listener sets.
  */
-import type { BodySendModeName, HeaderSendMode } from '../emulator';
+import type { ProcessingModeOptions } from '../emulator';
 
-export interface ProcessingModeConfig {
-  requestHeaderMode?: HeaderSendMode;
-  responseHeaderMode?: HeaderSendMode;
-  requestBodyMode?: BodySendModeName;
-  responseBodyMode?: BodySendModeName;
-  requestTrailerMode?: HeaderSendMode;
-  responseTrailerMode?: HeaderSendMode;
-}
+/** The same shape the emulator takes, so a scenario configures both alike. */
+export type ProcessingModeConfig = ProcessingModeOptions;
 
 export interface ExtProcConfig {
   processingMode: ProcessingModeConfig;
