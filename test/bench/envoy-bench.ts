@@ -407,7 +407,8 @@ async function main(): Promise<number> {
         const p = find(answer, load, setup.key);
         if (!p) continue;
         rows.push([
-          loadName(load),
+          // * marks a rate above Envoy's own maximum for this answer (see the NOTE below the tables).
+          `${loadName(load)}${typeof load === 'number' && find(answer, 'max', 'a') && load > find(answer, 'max', 'a')!.requestsPerSecond ? '*' : ''}`,
           setup.label,
           p.requestsPerSecond,
           p.p50Ms,
@@ -451,11 +452,24 @@ async function main(): Promise<number> {
     log(table(['load', 'setup', 'Envoy', '×(b)', 'ext_proc', '×(b)', 'Envoy+ext_proc', 'upstream', 'client', 'msgs/req', 'ext_proc errors', 'streams open', 'rows/completed', 'other %'], cpuRows));
   }
 
+  // A fixed rate above what Envoy alone reached at the maximum, for the same answer, is more than this machine can carry
+  // whatever the ext_proc server does: requests queue, and with acknowledged ext_proc they then hit Envoy's 200 ms message
+  // timeout. Such points are measured and shown, but kept out of the failed-requests verdicts.
+  const overCapacity = (p: PointResult): boolean => {
+    const aMax = find(p.answer, 'max', 'a');
+    return p.load !== 'max' && aMax !== undefined && p.load > aMax.requestsPerSecond;
+  };
   const checks: Check[] = [];
   for (const setup of SETUPS) {
-    const mine = points.filter((p) => p.key === setup.key);
+    const mine = points.filter((p) => p.key === setup.key && !overCapacity(p));
     const failed = mine.reduce((sum, p) => sum + p.failed, 0);
-    checks.push(check(`${setup.label}: zero failed requests`, failed === 0, `${failed} of ${mine.reduce((sum, p) => sum + p.h2load.requests, 0)}`, '0'));
+    const beyond = points.filter((p) => p.key === setup.key && overCapacity(p));
+    checks.push(
+      check(`${setup.label}: zero failed requests`, failed === 0,
+        `${failed} of ${mine.reduce((sum, p) => sum + p.h2load.requests, 0)}` +
+          (beyond.length > 0 ? `; over capacity, not counted: ${beyond.map((p) => `${p.answer} ${p.load}/s ${p.failed} failed`).join(', ')}` : ''),
+        '0'),
+    );
   }
   const firstRate = config.rates[0];
   for (const answer of config.answers) {
@@ -481,7 +495,7 @@ async function main(): Promise<number> {
     return check(name, chosen.length > 0 ? wrong.length === 0 : undefined,
       wrong.length === 0
         ? `${chosen.length} points, ${chosen.reduce((sum, p) => sum + (p.rows ?? 0), 0)} rows`
-        : wrong.map((p) => `${p.answer} ${p.load} (${p.key}) ${p.rows}/${p.completed}${p.extProcProblems > 0 ? `, ${p.extProcProblems} ext_proc errors` : ''}`).join('; '),
+        : wrong.map((p) => `${p.answer} ${p.load}${overCapacity(p) ? '*' : ''} (${p.key}) ${p.rows}/${p.completed}${p.extProcProblems > 0 ? `, ${p.extProcProblems} ext_proc errors` : ''}`).join('; '),
       'equal');
   };
   const capturePoints = points.filter((p) => p.rows !== undefined);
@@ -493,7 +507,10 @@ async function main(): Promise<number> {
   );
   for (const load of config.rates) {
     const short = points.filter((p) => p.load === load && p.requestsPerSecond < 0.97 * load);
-    if (short.length > 0) log(`\nNOTE: at ${load}/s the client reached only ${short.map((p) => `${p.key} ${fmt(p.requestsPerSecond)}/s`).join(', ')}: the machine could not sustain the rate.`);
+    if (short.length > 0) log(`\nNOTE: at ${load}/s the client reached only ${short.map((p) => `${p.answer} ${p.key} ${fmt(p.requestsPerSecond)}/s`).join(', ')}: the machine could not sustain the rate.`);
+  }
+  for (const p of points.filter((q) => overCapacity(q) && q.key === 'a')) {
+    log(`NOTE: ${p.answer} at ${p.load}/s is above what Envoy alone reached at the maximum (${fmt(find(p.answer, 'max', 'a')!.requestsPerSecond)}/s): over this machine's capacity; its failures are not counted in the verdicts.`);
   }
   log(`\nCapture service: errors ${JSON.stringify(captureErrors)}, rows dropped ${JSON.stringify(rowsDropped)}, warn+ log lines ${JSON.stringify(capture.problemCounts)}`);
   for (const line of capture.problems.slice(-5)) log(`    ${line}`);
