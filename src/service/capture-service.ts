@@ -24,6 +24,7 @@ import type { Logger } from 'pino';
 import { AdminServer, type QueryableStore } from '../admin/admin-server';
 import { ContentTypeFilter } from '../capture/content-type-filter';
 import { DEFAULTS } from '../config/defaults';
+import { describeError } from '../errors';
 import type { RuntimeConfig } from '../config/runtime-config';
 import { formatListen } from '../config/load-config';
 import { CaptureServer } from '../extproc/capture-server';
@@ -83,6 +84,45 @@ export class CaptureService {
   }
 
   private async startParts(): Promise<void> {
+    try {
+      await this.startEachPart();
+    } catch (err) {
+      await this.abandonStart();
+      throw err;
+    }
+  }
+
+  /**
+   * A part that could not start (a listener that cannot bind, most often)
+   * must not leave the others running: the admin port would go on answering
+   * /healthz "ok" for a service that captures nothing, and the workers, the
+   * spool and the store's lock on the data directory would keep the process
+   * alive, so neither the exit nor a liveness probe would restart it. Every
+   * part already started is closed here, in reverse order, so the caller can
+   * report the cause and the process ends.
+   */
+  private async abandonStart(): Promise<void> {
+    this.ready = false;
+    const close = async (part: string, fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.error({ part, err: describeError(err) }, 'closing after a failed start');
+      }
+    };
+    if (this.grpc !== undefined) await close('grpc', () => this.grpc.drain(0));
+    if (this.admin !== undefined) await close('admin', () => this.admin.close());
+    if (this.pipeline !== undefined) await close('pipeline', () => this.pipeline.close());
+    if (this.delivery !== undefined) {
+      await close('delivery', () => this.delivery.stop(0));
+      // Closes the store with the other sinks.
+      await close('sinks', () => this.delivery.closeSinks());
+    } else if (this.store !== undefined) {
+      await close('store', () => this.store.close());
+    }
+  }
+
+  private async startEachPart(): Promise<void> {
     const config = this.config;
     this.store = createStore(config);
     await this.store.open();

@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { rawClient, exchange, headers } from '../support/raw-extproc-client';
@@ -14,6 +15,44 @@ const BIN = path.join(REPO_ROOT, 'bin', 'egress-capture.js');
 function run(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const PINNED_NODE = path.join(REPO_ROOT, 'node_modules', 'node', 'bin', 'node');
+const MAIN = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+/**
+ * Runs the CLI on the pinned Node without the wrapper, in its own process
+ * group, and waits at most `timeoutMs` for it to exit; a process still
+ * running then is killed with its whole group and reported as `timedOut`.
+ */
+async function runToExit(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string; timedOut: boolean }> {
+  const child = spawn(PINNED_NODE, [MAIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    process.kill(-child.pid!, 'SIGKILL');
+  }, timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (exitCode) => resolve(exitCode)));
+  clearTimeout(timer);
+  return { code, stderr, timedOut };
+}
+
+/** A TCP port held by this test process, so the server cannot bind it. */
+async function takenPort(): Promise<{ port: number; release: () => Promise<void> }> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, release: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+async function refused(url: string): Promise<boolean> {
+  try {
+    await fetch(url);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function freePort(): number {
@@ -44,6 +83,53 @@ describe('egress-capture CLI', () => {
     expect(result.stderr).toContain('CAP_ERR_STORE_OPEN');
     expect(result.stderr).toContain(dataDir);
     fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+  });
+
+  describe('a listener that cannot bind stops the whole service', () => {
+    let dataDir: string;
+    beforeEach(() => {
+      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-bind-'));
+    });
+    afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+    // Before, the workers, the spool and the admin port stayed up: /healthz answered "ok" and the process never exited.
+    it('exits 1 with CAP_ERR_GRPC_BIND when the gRPC port is taken, and leaves nothing listening', async () => {
+      const taken = await takenPort();
+      const adminPort = freePort();
+      try {
+        const result = await runToExit(['serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${taken.port}`, '--admin-listen', `127.0.0.1:${adminPort}`], 20_000);
+        expect(result.timedOut).toBe(false);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain('CAP_ERR_GRPC_BIND');
+        expect(result.stderr).toContain(`127.0.0.1:${taken.port}`);
+        expect(await refused(`http://127.0.0.1:${adminPort}/healthz`)).toBe(true);
+      } finally {
+        await taken.release();
+      }
+      // The data directory is free again: an offline query opens it.
+      expect(run(['query', '--data-dir', dataDir, 'SELECT count() AS n FROM http_exchanges']).status).toBe(0);
+    }, 60_000);
+
+    it('exits 1 with CAP_ERR_GRPC_BIND for an address this host does not have', async () => {
+      // 192.0.2.0/24 is TEST-NET-1: never assigned to a local interface.
+      const result = await runToExit(['serve', '--data-dir', dataDir, '--grpc-listen', `192.0.2.1:${freePort()}`, '--admin-listen', `127.0.0.1:${freePort()}`], 20_000);
+      expect(result.timedOut).toBe(false);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('CAP_ERR_GRPC_BIND');
+      expect(result.stderr).toContain('192.0.2.1');
+    }, 60_000);
+
+    it('exits 1 with CAP_ERR_ADMIN_BIND when the admin port is taken', async () => {
+      const taken = await takenPort();
+      try {
+        const result = await runToExit(['serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${freePort()}`, '--admin-listen', `127.0.0.1:${taken.port}`], 20_000);
+        expect(result.timedOut).toBe(false);
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain('CAP_ERR_ADMIN_BIND');
+      } finally {
+        await taken.release();
+      }
+    }, 60_000);
   });
 
   it('exits 2 on an unknown command', () => {
