@@ -1,5 +1,5 @@
 /**
- * `egress-capture query [--data-dir DIR | --admin URL] [--format F] [--user U --password P] "SQL"`
+ * `egress-capture query [--data-dir DIR [--allow-writes] | --admin URL] [--format F] [--user U --password P] "SQL"`
  * → JSONEachRow (or F) on stdout.
  *
  * chdb lets only one process open a data directory, so while a server owns
@@ -8,6 +8,11 @@
  * the store is opened here, read, and closed. Credentials for the interface
  * come from --user/--password, the URL (http://user:pass@host:port), or the
  * same env twins the server reads (EGRESS_CAPTURE_ADMIN_USER/_PASSWORD).
+ *
+ * Opened here, the store is read-only unless --allow-writes, like the admin
+ * port: the engine runs the session with readonly=1, so INSERT, DDL, ALTER
+ * and `SET readonly=0` are refused by ClickHouse itself, not by parsing the
+ * SQL. (Through a server, the server's --admin-allow-writes decides.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,12 +24,19 @@ import type { CommandIo } from './main';
 import { runningServerAdmin } from './running-server';
 
 export async function runQueryCommand(argv: string[], io: CommandIo): Promise<number> {
-  let values: { 'data-dir'?: string; admin?: string; format?: string; user?: string; password?: string };
+  let values: { 'data-dir'?: string; admin?: string; format?: string; user?: string; password?: string; 'allow-writes'?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
-      options: { 'data-dir': { type: 'string' }, admin: { type: 'string' }, format: { type: 'string' }, user: { type: 'string' }, password: { type: 'string' } },
+      options: {
+        'data-dir': { type: 'string' },
+        admin: { type: 'string' },
+        format: { type: 'string' },
+        user: { type: 'string' },
+        password: { type: 'string' },
+        'allow-writes': { type: 'boolean' },
+      },
       allowPositionals: true,
     }));
   } catch (err) {
@@ -33,7 +45,7 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
   }
   const sql = positionals.join(' ').trim();
   if (sql === '') {
-    io.stderr.write('usage: egress-capture query [--data-dir DIR | --admin URL] [--format FORMAT] [--user U --password P] "SQL"\n');
+    io.stderr.write('usage: egress-capture query [--data-dir DIR [--allow-writes] | --admin URL] [--format FORMAT] [--user U --password P] "SQL"\n');
     return 2;
   }
   const dataDir = values['data-dir'] ?? io.env.EGRESS_CAPTURE_DATA_DIR ?? DEFAULTS.dataDir;
@@ -65,10 +77,17 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
       io.stderr.write(`egress-capture query: no store at ${path.resolve(dataDir)} (start the service, or pass --data-dir)\n`);
       return 1;
     }
-    const store = new EmbeddedStore({ dataDir, ttlDays: undefined });
+    const allowWrites = values['allow-writes'] === true;
+    const store = new EmbeddedStore({ dataDir, ttlDays: undefined, readOnly: !allowWrites });
     await store.open();
     try {
       io.stdout.write(await store.query(sql, format));
+    } catch (err) {
+      if (!allowWrites && /\(READONLY\)/.test(describeError(err))) {
+        io.stderr.write(`egress-capture query: ${describeError(err)}\n  the store is opened read-only: pass --allow-writes to change it (with no server running)\n`);
+        return 1;
+      }
+      throw err;
     } finally {
       await store.close();
     }

@@ -31,6 +31,12 @@ export interface EmbeddedStoreOptions {
   ttlDays: number | undefined;
   /** ClickHouse server memory ceiling for the engine, bytes. */
   memoryLimitBytes?: number;
+  /**
+   * The engine's own readonly=1 for the whole session: no INSERT, DDL,
+   * ALTER, file() or setting changes (readonly itself included), whatever
+   * the SQL says. `query` opens the store this way unless --allow-writes.
+   */
+  readOnly?: boolean;
 }
 
 const DEFAULT_MEMORY_LIMIT_BYTES = 2 * 1024 * 1024 * 1024;
@@ -62,6 +68,7 @@ export class EmbeddedStore implements Sink {
           `--index_mark_cache_size=${16 * MiB}`,
           `--uncompressed_cache_size=0`,
           `--query_condition_cache_size=${8 * MiB}`,
+          ...(this.options.readOnly === true ? ['--readonly=1'] : []),
         ],
       });
     } catch (err) {
