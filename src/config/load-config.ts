@@ -119,8 +119,8 @@ export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
   { key: 'ttlDays', flag: 'ttl-days', env: 'EGRESS_CAPTURE_TTL_DAYS', help: `days rows are kept, 0 = forever (${DEFAULTS.ttlDays})`, parse: integer(0, 36500) },
   { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'EGRESS_CAPTURE_DRAIN_TIMEOUT_MS', help: `on SIGTERM, wait this long for open streams (${DEFAULTS.drainTimeoutMs})`, parse: integer(0, 600_000) },
   { key: 'clickhouseCaFile', flag: 'clickhouse-ca-file', env: 'EGRESS_CAPTURE_CLICKHOUSE_CA_FILE', help: 'PEM CA bundle to trust for an https:// --clickhouse-url (default: system roots)', parse: text },
-  { key: 'adminUser', flag: 'admin-user', env: 'EGRESS_CAPTURE_ADMIN_USER', help: 'user the admin ClickHouse HTTP interface requires (default: none, no authentication)', parse: text },
-  { key: 'adminPassword', flag: 'admin-password', env: 'EGRESS_CAPTURE_ADMIN_PASSWORD', help: 'password for --admin-user (prefer the env twin: flags show in ps)', parse: (raw) => raw },
+  { key: 'adminUser', flag: 'admin-user', env: 'EGRESS_CAPTURE_ADMIN_USER', help: 'user the admin ClickHouse HTTP interface requires, with --admin-password (default: none, no authentication)', parse: text },
+  { key: 'adminPassword', flag: 'admin-password', env: 'EGRESS_CAPTURE_ADMIN_PASSWORD', help: 'password for --admin-user, required with it (prefer the env twin: flags show in ps)', parse: (raw) => raw },
   { key: 'adminAllowWrites', flag: 'admin-allow-writes', env: 'EGRESS_CAPTURE_ADMIN_ALLOW_WRITES', help: 'let the admin ClickHouse HTTP interface run INSERT and DDL (default: read-only)', parse: bool, boolean: true },
   { key: 'logLevel', flag: 'log-level', env: 'EGRESS_CAPTURE_LOG_LEVEL', help: `log level: ${LOG_LEVELS.join(', ')} (${DEFAULTS.logLevel})`, parse: (raw) => (LOG_LEVELS.includes(raw.trim()) ? raw.trim() : { error: `not one of ${LOG_LEVELS.join(', ')}` }) },
   { key: 'bodyTailPercent', flag: 'body-tail-percent', env: 'EGRESS_CAPTURE_BODY_TAIL_PERCENT', help: `share of --max-bytes that keeps the end of a longer body, 0-90 (${DEFAULTS.bodyTailPercent})`, parse: integer(0, 90) },
@@ -235,6 +235,8 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
     if (raw !== undefined) apply(spec, String(raw), 'flag');
   }
 
+  checkAdminCredentials(config, explicit, problems);
+
   // Extra redacted headers add to the built-in list rather than replace it.
   if (explicit.has('redactHeaders')) {
     config.redactHeaders = [...new Set([...DEFAULTS.redactHeaders, ...config.redactHeaders])];
@@ -269,6 +271,24 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
     throw new CaptureError('CAP_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   return config;
+}
+
+/**
+ * The admin port asks for credentials only when a user is set, so a password
+ * alone would silently leave it open (and a user alone would accept an empty
+ * password): either half without the other is refused. The password's value
+ * is never echoed.
+ */
+function checkAdminCredentials(config: RuntimeConfig, explicit: Map<keyof RuntimeConfig, Source>, problems: string[]): void {
+  const spec = (key: 'adminUser' | 'adminPassword'): OptionSpec<keyof RuntimeConfig> => OPTION_SPECS.find((candidate) => candidate.key === key)!;
+  const named = (key: 'adminUser' | 'adminPassword'): string => (explicit.get(key) === 'env' ? `${spec(key).env} (env)` : `--${spec(key).flag}`);
+  const both = (key: 'adminUser' | 'adminPassword'): string => `--${spec(key).flag} (${spec(key).env})`;
+  if (config.adminPassword !== '' && config.adminUser === '') {
+    problems.push(`${named('adminPassword')}: "(hidden)" expected together with ${both('adminUser')}: without a user the admin port asks for no credentials at all`);
+  }
+  if (config.adminUser !== '' && config.adminPassword === '') {
+    problems.push(`${named('adminUser')}: "${config.adminUser}" expected together with ${both('adminPassword')}: a user without a password would be accepted with an empty one`);
+  }
 }
 
 /**

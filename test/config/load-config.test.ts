@@ -81,6 +81,22 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(5);
   });
 
+  it('refuses an admin password without a user, or a user without a password, naming both and never the password', () => {
+    // A password alone used to turn authentication off without a word.
+    const passwordOnly = problemsOf(() => loadConfig({ argv: ['--admin-password', 's3cret-value'], env: {} }));
+    expect(passwordOnly).toEqual([expect.stringMatching(/^--admin-password: "\(hidden\)" expected together with --admin-user \(EGRESS_CAPTURE_ADMIN_USER\)/)]);
+    const fromEnv = problemsOf(() => loadConfig({ argv: [], env: { EGRESS_CAPTURE_ADMIN_PASSWORD: 's3cret-value' } }));
+    expect(fromEnv).toEqual([expect.stringMatching(/^EGRESS_CAPTURE_ADMIN_PASSWORD \(env\): "\(hidden\)" expected together with --admin-user/)]);
+    for (const problem of [...passwordOnly, ...fromEnv]) expect(problem).not.toContain('s3cret-value');
+
+    const userOnly = problemsOf(() => loadConfig({ argv: ['--admin-user', 'ops'], env: {} }));
+    expect(userOnly).toEqual([expect.stringMatching(/^--admin-user: "ops" expected together with --admin-password \(EGRESS_CAPTURE_ADMIN_PASSWORD\)/)]);
+
+    const both = loadConfig({ argv: ['--admin-user', 'ops'], env: { EGRESS_CAPTURE_ADMIN_PASSWORD: 's3cret-value' } });
+    expect([both.adminUser, both.adminPassword]).toEqual(['ops', 's3cret-value']);
+    expect(loadConfig({ argv: [], env: {} }).adminUser).toBe('');
+  });
+
   it('rejects unknown flags', () => {
     expect(problemsOf(() => loadConfig({ argv: ['--max-byte', '1'], env: {} }))[0]).toMatch(/max-byte/);
   });
