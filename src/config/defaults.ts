@@ -134,4 +134,10 @@ export const DEFAULTS = {
   adminPassword: '',
   /** The admin ClickHouse HTTP interface is read-only unless this is true. */
   adminAllowWrites: false,
+  /**
+   * Largest query text the admin ClickHouse interface accepts (URL query plus
+   * a POST body that is SQL, after decompression), bytes; checked before any
+   * parsing. INSERT data after FORMAT is not query text and is not counted.
+   */
+  adminQueryMaxBytes: 256 * 1024,
 } as const;

@@ -23,10 +23,13 @@ import * as os from 'node:os';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import type { Logger } from 'pino';
+import { DEFAULTS } from '../../config/defaults';
+import { sqlStringLiteral } from '../../sinks/clickhouse/sql-literal';
+import type { EngineConnection } from '../../sinks/clickhouse/embedded-store';
 import { CH, ClickHouseHttpError, fromStoreError } from './clickhouse-errors';
 import { bindQueryParameters } from './query-parameters';
-import { BINARY_FORMATS, contentTypeFor, parseRequestParams, type RequestParams } from './request-params';
-import { prepareStatement, statementKind } from './statement';
+import { BINARY_FORMATS, contentTypeFor, isAllowedSetting, parseRequestParams, type RequestParams } from './request-params';
+import { DENIED_FUNCTIONS, SAFE_TABLE_FUNCTIONS, checkStatement, splitInsertData, type CheckedStatement, type ParserEngine, type Setting } from './statement';
 
 /** What the interface needs from a store: SQL in, result text out. */
 export interface TextQueryStore {
@@ -37,6 +40,12 @@ export interface TextQueryStore {
 export interface ExecutingStore extends TextQueryStore {
   /** Runs `sql` as given; `format` is the output format already named in it ('' for INSERT/DDL). */
   execute(sql: string, format: string): Promise<ExecuteResult>;
+  /**
+   * A connection with session settings of its own, for one request (the
+   * embedded store). Reads then run under `SET readonly = 1` on it, and URL
+   * settings are SET on it instead of being spliced into the statement.
+   */
+  openConnection?(): EngineConnection;
 }
 
 export interface ExecuteResult {
@@ -58,6 +67,8 @@ export interface ClickHouseHttpOptions {
   displayName?: string;
   /** Largest request body after decompression (INSERT data), bytes. */
   maxBodyBytes?: number;
+  /** Largest query text (URL query + SQL body, after decompression), bytes (default DEFAULTS.adminQueryMaxBytes). */
+  maxQueryBytes?: number;
 }
 
 export interface HandleOptions {
@@ -94,24 +105,31 @@ export class ClickHouseHttpHandler {
         return;
       }
       const user = this.authenticate(req, params);
-      const body = req.method === 'POST' ? await this.readBody(req, params) : Buffer.alloc(0);
+      // GET is read-only in ClickHouse whatever the user may do; POST writes only when allowed.
+      const readOnly = req.method !== 'POST' || !this.options.allowWrites || params.readOnly;
+      // The query text is capped before anything parses it (the lexer, the engine): a read-only
+      // request's body can only be query text, so no more of it is read or inflated than the cap.
+      const maxQuery = this.options.maxQueryBytes ?? DEFAULTS.adminQueryMaxBytes;
+      const queryBytes = Buffer.byteLength(params.query);
+      if (queryBytes > maxQuery) throw queryTooLarge(maxQuery);
+      const bodyLimit = readOnly ? maxQuery - queryBytes : this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+      const body = req.method === 'POST' ? await this.readBody(req, params, bodyLimit, readOnly ? maxQuery : undefined) : Buffer.alloc(0);
       const bodyText = body.toString('utf8');
       // ClickHouse concatenates the URL query and the body as they are; for an
       // INSERT the body is the data that follows FORMAT.
       const text = params.query + bodyText;
       if (text.trim() === '') throw ClickHouseHttpError.of(CH.SYNTAX_ERROR, 'Empty query', 400);
+      const split = splitInsertData(text, maxQuery + 1);
+      const statementText = split?.statement ?? text;
+      if (Buffer.byteLength(statementText) > maxQuery) throw queryTooLarge(maxQuery);
       if (params.database !== undefined && params.database !== '' && params.database !== 'default') {
         throw ClickHouseHttpError.of(CH.UNKNOWN_DATABASE, `Database ${params.database} does not exist (the admin interface serves the store as database default)`);
       }
       const defaultFormat = params.defaultFormat ?? handleOptions.defaultFormat ?? 'TabSeparated';
       if (!FORMAT_NAME.test(defaultFormat)) throw ClickHouseHttpError.of(CH.UNKNOWN_FORMAT, `Unknown format ${defaultFormat}`);
-      // GET is read-only in ClickHouse whatever the user may do; POST writes only when allowed.
-      const readOnly = req.method !== 'POST' || !this.options.allowWrites;
       // Placeholders live in the query text; INSERT data after FORMAT is never rewritten.
-      const bound = statementKind(text) === 'INSERT' ? text : bindQueryParameters(text, params.queryParameters);
-      const statement = prepareStatement(bound, { readOnly, defaultFormat, settings: params.settings });
-      if (statement.format !== '' && !FORMAT_NAME.test(statement.format)) throw ClickHouseHttpError.of(CH.UNKNOWN_FORMAT, `Unknown format ${statement.format}`);
-      const result = await this.execute(statement.sql, statement.format);
+      const bound = bindQueryParameters(statementText, params.queryParameters);
+      const { statement, result } = await this.run(bound, split?.data ?? '', { readOnly, defaultFormat, settings: params.settings });
       const elapsedNs = process.hrtime.bigint() - started;
       const resultBytes = statement.format === '' ? new Uint8Array(0) : result.bytes;
       const headers: Record<string, string> = {
@@ -187,13 +205,89 @@ export class ClickHouseHttpHandler {
     return name;
   }
 
-  private async readBody(req: http.IncomingMessage, params: RequestParams): Promise<Buffer> {
-    const limit = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  /**
+   * Checks the statement with the engine's parser (statement.ts) and runs
+   * the canonical text. With a store that opens connections, the request
+   * gets one of its own: allowed settings are SET on it, then
+   * `SET readonly = 1` for a read — engine-side, for the whole session, and
+   * never visible to the capture writer's session.
+   */
+  private async run(text: string, data: string, options: { readOnly: boolean; defaultFormat: string; settings: readonly Setting[] }): Promise<{ statement: CheckedStatement; result: ExecuteResult }> {
+    const store = this.options.store;
+    const connection = 'openConnection' in store && typeof store.openConnection === 'function' ? store.openConnection() : undefined;
+    try {
+      const statement = await checkStatement(this.parserEngine(connection), text, data, {
+        readOnly: options.readOnly,
+        defaultFormat: options.defaultFormat,
+        deniedFunctions: await this.deniedFunctions(),
+        isAllowedSetting,
+      });
+      if (statement.format !== '' && !FORMAT_NAME.test(statement.format)) throw ClickHouseHttpError.of(CH.UNKNOWN_FORMAT, `Unknown format ${statement.format}`);
+      // The statement's own final SETTINGS come after the URL's: the last assignment wins, as in ClickHouse.
+      const settings: Setting[] = [...options.settings, ...statement.settings];
+      if (statement.kind === 'INSERT') {
+        // VALUES data is parsed as literals only: with expressions on, `VALUES (file('/x'))` would run file().
+        settings.push(['input_format_values_interpret_expressions', '0'], ['input_format_values_deduce_templates_of_expressions', '0']);
+      }
+      // Data right after the format name would be read as part of it.
+      const tail = statement.data !== '' && !/^\s/.test(statement.data) ? `\n${statement.data}` : statement.data;
+      if (connection !== undefined) {
+        const ddl = statement.format === '' && statement.kind !== 'INSERT';
+        if (settings.length > 0 && !ddl) await connection.execute(`SET ${assignments(settings)}`, '');
+        if (options.readOnly) await connection.execute('SET readonly = 1', '');
+        const sql = statement.format === '' ? statement.sql + tail : `${statement.sql}\nFORMAT ${statement.format}`;
+        return { statement, result: await connection.execute(sql, statement.format) };
+      }
+      // A store without connections of its own (remote ClickHouse): one SETTINGS clause at the end.
+      return { statement, result: await this.execute(withSettingsClause(statement, settings, options.readOnly) + tail, statement.format) };
+    } finally {
+      connection?.close();
+    }
+  }
+
+  private parserEngine(connection: EngineConnection | undefined): ParserEngine {
+    return {
+      formatQuery: async (text) => {
+        // Bound as a parameter where possible: the text never becomes SQL, and its size does not count against max_query_size twice.
+        const bytes =
+          connection !== undefined
+            ? (await connection.execute('SELECT formatQuery({q:String}) AS f', 'JSONEachRow', { q: text })).bytes
+            : (await this.execute(`SELECT formatQuery(${sqlStringLiteral(text)}) AS f FORMAT JSONEachRow`, 'JSONEachRow')).bytes;
+        return (JSON.parse(Buffer.from(bytes).toString('utf8')) as { f: string }).f;
+      },
+      explainAst: async (canonical) => {
+        const sql = `EXPLAIN AST ${canonical}`;
+        if (connection !== undefined) return Buffer.from((await connection.execute(sql, 'TabSeparatedRaw')).bytes).toString('utf8');
+        return this.options.store.query(sql, 'TabSeparatedRaw');
+      },
+    };
+  }
+
+  private deniedFunctionsPromise: Promise<ReadonlySet<string>> | undefined;
+
+  /** DENIED_FUNCTIONS plus every table function this engine has, except the ones that only generate rows. */
+  private deniedFunctions(): Promise<ReadonlySet<string>> {
+    this.deniedFunctionsPromise ??= this.options.store
+      .query('SELECT name FROM system.table_functions', 'TabSeparatedRaw')
+      .then((text) => {
+        const denied = new Set(DENIED_FUNCTIONS);
+        for (const name of text.split('\n')) {
+          const lower = name.trim().toLowerCase();
+          if (lower !== '' && !SAFE_TABLE_FUNCTIONS.has(lower)) denied.add(lower);
+        }
+        return denied;
+      })
+      .catch(() => DENIED_FUNCTIONS);
+    return this.deniedFunctionsPromise;
+  }
+
+  private async readBody(req: http.IncomingMessage, params: RequestParams, limit: number, queryCap: number | undefined): Promise<Buffer> {
+    const tooLarge = (): ClickHouseHttpError => (queryCap !== undefined ? queryTooLarge(queryCap) : ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Request body is larger than ${limit} bytes`));
     const chunks: Buffer[] = [];
     let total = 0;
     for await (const chunk of req) {
       total += (chunk as Buffer).length;
-      if (total > limit) throw ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Request body is larger than ${limit} bytes`);
+      if (total > limit) throw tooLarge();
       chunks.push(chunk as Buffer);
     }
     const raw = Buffer.concat(chunks);
@@ -220,7 +314,9 @@ export class ClickHouseHttpHandler {
           break;
       }
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Decompressed request body is larger than ${limit} bytes`);
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+        throw queryCap !== undefined ? queryTooLarge(queryCap) : ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Decompressed request body is larger than ${limit} bytes`);
+      }
       throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Cannot decompress the ${encoding} request body: ${(err as Error).message}`, 400);
     }
     throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Unknown Content-Encoding ${encoding}`, 400);
@@ -272,6 +368,30 @@ export class ClickHouseHttpHandler {
     res.writeHead(status, headers);
     res.end(payload);
   }
+}
+
+function queryTooLarge(max: number): ClickHouseHttpError {
+  return ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Query is too large (max_query_size = ${max}): the admin interface refuses query text longer than ${max} bytes, after decompression`);
+}
+
+function assignments(settings: readonly Setting[]): string {
+  return settings.map(([name, value]) => `${name} = ${value}`).join(', ');
+}
+
+/** For stores without connections of their own: the settings (and readonly = 1) as the statement's final SETTINGS clause. */
+function withSettingsClause(statement: CheckedStatement, settings: readonly Setting[], readOnly: boolean): string {
+  const all = readOnly ? [...settings, ['readonly', '1'] as const] : settings;
+  if (statement.format !== '') return `${statement.sql}${all.length > 0 ? `\nSETTINGS ${assignments(all)}` : ''}\nFORMAT ${statement.format}`;
+  if (statement.kind !== 'INSERT' || all.length === 0) return statement.sql;
+  const lines = statement.sql.split('\n');
+  const own = lines.findIndex((line) => line.startsWith('SETTINGS '));
+  if (own !== -1) {
+    lines[own] += `, ${assignments(all)}`;
+    return lines.join('\n');
+  }
+  const format = / FORMAT \S+$|\nFORMAT \S+$/.exec(statement.sql);
+  if (format === null) return `${statement.sql}\nSETTINGS ${assignments(all)}`;
+  return `${statement.sql.slice(0, format.index)}\nSETTINGS ${assignments(all)}${statement.sql.slice(format.index)}`;
 }
 
 function pickEncoding(accept: string): 'gzip' | 'deflate' | 'br' | 'zstd' | undefined {

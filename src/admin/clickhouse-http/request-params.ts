@@ -7,7 +7,7 @@
  * UNKNOWN_SETTING error, as it would on a ClickHouse server).
  */
 import { CH, ClickHouseHttpError } from './clickhouse-errors';
-import type { Setting } from './statement';
+import { settingRefused, type Setting } from './statement';
 import { sqlStringLiteral } from '../../sinks/clickhouse/sql-literal';
 
 /** Parameters that are not query settings; they are handled here or deliberately ignored. */
@@ -56,14 +56,44 @@ export interface RequestParams {
   addCorsHeader: boolean;
   httpZlibLevel: number | undefined;
   settings: Setting[];
+  /** The client asked for readonly=1 or 2: the request is read-only whatever the server allows. */
+  readOnly: boolean;
   /** Names of `param_<name>` values (query parameters). */
   queryParameters: Map<string, string>;
 }
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * The settings a client may change, from the URL or a read's final SETTINGS
+ * clause: output formatting, result and resource limits, timeouts, and what
+ * the project's own inserts send. Anything else (format_template_resultset,
+ * output_format_schema, format_schema… name host files; readonly, profiles
+ * and limits of the engine itself are not the client's) is refused with 164.
+ */
+const ALLOWED_SETTINGS = new Set([
+  'max_result_rows', 'max_result_bytes', 'result_overflow_mode',
+  'max_execution_time', 'timeout_overflow_mode', 'timeout_before_checking_execution_speed', 'max_execution_speed', 'min_execution_speed',
+  'max_rows_to_read', 'max_bytes_to_read', 'read_overflow_mode', 'max_rows_to_group_by', 'group_by_overflow_mode',
+  'max_rows_to_sort', 'max_bytes_to_sort', 'sort_overflow_mode', 'max_memory_usage', 'max_threads', 'max_block_size', 'limit', 'offset',
+  'extremes', 'join_use_nulls', 'enable_analyzer', 'allow_experimental_analyzer', 'session_timezone', 'log_comment', 'priority',
+  'date_time_output_format', 'date_time_input_format', 'output_format_decimal_trailing_zeros', 'format_csv_delimiter',
+  'format_csv_allow_single_quotes', 'format_csv_allow_double_quotes', 'format_tsv_null_representation', 'format_csv_null_representation',
+  // inserts (the remote-store sink, @clickhouse/client)
+  'insert_deduplication_token', 'insert_deduplicate', 'async_insert', 'wait_for_async_insert', 'input_format_skip_unknown_fields',
+  'input_format_null_as_default', 'input_format_defaults_for_omitted_fields', 'input_format_import_nested_json', 'input_format_allow_errors_num',
+  'input_format_allow_errors_ratio',
+]);
+/** Families of output-formatting settings; none of them names a file. */
+const ALLOWED_SETTING_PREFIXES = ['output_format_json_', 'output_format_pretty_', 'output_format_csv_', 'output_format_tsv_', 'output_format_markdown_', 'date_time_64_output_format_'];
+
+export function isAllowedSetting(name: string): boolean {
+  return ALLOWED_SETTINGS.has(name) || ALLOWED_SETTING_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
 export function parseRequestParams(search: URLSearchParams): RequestParams {
   const settings: Setting[] = [];
+  let readOnly = false;
   const queryParameters = new Map<string, string>();
   for (const [name, value] of search) {
     if (HTTP_PARAMS.has(name)) continue;
@@ -74,6 +104,13 @@ export function parseRequestParams(search: URLSearchParams): RequestParams {
     if (!SETTING_NAME.test(name)) {
       throw ClickHouseHttpError.of(CH.UNKNOWN_SETTING, `Setting ${JSON.stringify(name)} is not a valid setting name`, 400);
     }
+    if (name === 'readonly') {
+      // A client may ask for read-only (ClickHouse clients do); never for less.
+      if (value.trim() === '0') throw settingRefused(name);
+      readOnly = true;
+      continue;
+    }
+    if (!isAllowedSetting(name)) throw settingRefused(name);
     settings.push([name, settingLiteral(value)]);
   }
   const level = search.get('http_zlib_compression_level');
@@ -89,6 +126,7 @@ export function parseRequestParams(search: URLSearchParams): RequestParams {
     addCorsHeader: truthy(search.get('add_http_cors_header')),
     httpZlibLevel: level !== null && /^\d$/.test(level) ? Number(level) : undefined,
     settings,
+    readOnly,
     queryParameters,
   };
 }

@@ -1,235 +1,225 @@
 /**
- * Turns the text a client sent (URL `query` + body, as ClickHouse
- * concatenates them) into the one statement the store runs, and enforces the
- * interface's policy on its tokens:
+ * What the admin interface runs for a client's text, decided by ClickHouse's
+ * own parser rather than by a lexer of ours.
  *
- * - exactly one statement (chdb would run `SELECT 1; DROP TABLE t` as two);
- * - never `INTO OUTFILE` / `FROM INFILE`: in an embedded engine those touch
- *   the capture host's file system, not a client's;
- * - read-only: only SELECT/WITH/SHOW/DESCRIBE/EXPLAIN/EXISTS, `readonly=1`
- *   is added to the statement's SETTINGS so the engine itself also refuses
- *   writes and file/url/remote table functions, and any attempt to assign
- *   `readonly` in the text is refused (a later or nested SETTINGS clause
- *   could otherwise switch it back off — verified against chdb 26.7);
- * - settings from the URL become a SETTINGS clause: chdb has no per-query
- *   settings API, and `SET` would change the session the capture writer
- *   shares;
- * - the output format is made explicit (`FORMAT X` appended), so the
- *   response's Content-Type and X-ClickHouse-Format are known for certain.
+ * Why: a home-made lexer and the engine read the same bytes differently
+ * (U+00A0 is whitespace to ClickHouse and a word character to a JS regex; an
+ * unclosed `$a$` heredoc is one string to one and several statements to the
+ * other), and every such difference was a way past the policy. So:
+ *
+ * 1. The engine parses the text as exactly one statement and prints it back
+ *    in canonical form: `formatQuery(q)` with the text bound as a parameter
+ *    (it never becomes SQL). Multi-statements are a syntax error there,
+ *    heredocs become ordinary literals, Unicode spaces become ASCII.
+ * 2. The engine dumps that canonical statement's tree (`EXPLAIN AST`); the
+ *    policy reads the dump: every `Function <name>` node (scalar functions,
+ *    table functions, table engines) is checked against the deny list, and a
+ *    `Set` node (a SETTINGS clause anywhere but the statement's own
+ *    top-level one) is refused in reads.
+ * 3. The canonical text is what runs — not the client's text — so what was
+ *    checked is what the engine executes.
+ *
+ * Reads additionally run on a connection of their own with `SET readonly = 1`
+ * (see clickhouse-http-handler.ts): the engine refuses writes, DDL and table
+ * functions by itself. The tree walk is still needed because readonly=1 does
+ * not cover everything (verified against chdb 26.7): the scalar `file()`
+ * reads any host file, `INTO OUTFILE` writes one, `DESCRIBE file(…)` reads
+ * one for schema inference, and a subquery's own `SETTINGS readonly = 0`
+ * lifts readonly for that subquery.
+ *
+ * The dump is read line by line. Aliases are printed unescaped there (an
+ * alias containing a newline adds lines), so every check only ever refuses on
+ * what it finds: an injected line can cause a refusal, never hide a node.
  */
 import { CH, ClickHouseHttpError } from './clickhouse-errors';
-import { isIdentifier, isWord, lex, type Token } from './sql-lexer';
+import { isIdentifier, isWord, lex } from './sql-lexer';
 
 export const READ_KINDS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'EXPLAIN', 'EXISTS']);
 /** Statements the interface runs when writes are allowed (besides the read kinds). */
 export const WRITE_KINDS = new Set(['INSERT', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'RENAME', 'OPTIMIZE', 'DELETE']);
 
-/** Statement kinds ClickHouse knows but the interface refuses (they act on the shared session or the host). */
-const OTHER_KINDS = new Set(['SET', 'USE', 'SYSTEM', 'KILL', 'GRANT', 'REVOKE', 'ATTACH', 'DETACH', 'BACKUP', 'RESTORE', 'CHECK', 'UNDROP', 'EXCHANGE', 'MOVE', 'UPDATE', 'WATCH', 'BEGIN', 'COMMIT', 'ROLLBACK', 'REPLACE', 'UNDO', 'PARALLEL']);
-
 export type Setting = readonly [name: string, value: string];
 
-export interface PreparedStatement {
-  kind: string;
-  /** SQL handed to the store. */
-  sql: string;
-  /** Output format of the response ('' for statements without a result, e.g. INSERT and DDL). */
-  format: string;
+/**
+ * Table functions a query may use: they generate rows in memory. Every other
+ * table function the engine knows (system.table_functions) is refused, under
+ * any case spelling and wherever its name appears as a function.
+ */
+export const SAFE_TABLE_FUNCTIONS = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generate_series', 'generateseries', 'primes', 'values', 'null', 'generaterandom',
+  // also the scalar format('{} {}', a, b); as a table function it parses inline data
+  'format']);
+
+/**
+ * Refused as functions even if the engine's list lacks them: table functions
+ * and engines that reach files, the network or other processes, and scalar
+ * functions that read host files (lower case).
+ */
+export const DENIED_FUNCTIONS = new Set([
+  // table functions (and engines of the same name)
+  'file', 'filecluster', 'url', 'urlcluster', 's3', 's3cluster', 'gcs', 'oss', 'cosn', 'hdfs', 'hdfscluster', 'azureblobstorage', 'azureblobstoragecluster',
+  'executable', 'executablepool', 'remote', 'remotesecure', 'cluster', 'clusterallreplicas', 'mysql', 'postgresql', 'sqlite', 'mongodb', 'redis', 'odbc', 'jdbc',
+  'input', 'dictionary', 'merge', 'loop', 'view', 'viewifpermitted', 'viewexplain', 'filesystem', 'iceberg', 'icebergs3', 'iceberglocal', 'deltalake', 'deltalakelocal', 'hudi', 'paimon',
+  'prometheusquery', 'prometheusqueryrange', 'ytsaurus', 'arrowflight', 'arrowstream', 'fuzzjson', 'fuzzquery', 'eval',
+  // table engines that are not functions
+  'distributed', 'kafka', 'rabbitmq', 'nats', 'filelog', 's3queue', 'azurequeue', 'keepermap', 'materializedpostgresql', 'materializedmysql', 'timeseries',
+  // a table setting `disk = disk(type = local, path = '/anywhere')` stores a table anywhere
+  'disk',
+  // scalar functions that read the host
+  'catboostevaluate', 'addresstoline', 'addresstolinewithinlines', 'addresstosymbol', 'filesystemavailable', 'filesystemcapacity', 'filesystemunreserved',
+]);
+
+/** Settings whose value is a host path or URL; refused in write statements' SETTINGS too. */
+const PATH_SETTINGS = /\b(format_schema\w*|format_template_\w+|output_format_schema|format_avro_schema_registry_url|schema_inference_\w+)\b/i;
+
+/** What the engine's parser and formatter are reached through. */
+export interface ParserEngine {
+  /** formatQuery(text): the canonical form of exactly one statement, or the engine's syntax error. */
+  formatQuery(text: string): Promise<string>;
+  /** EXPLAIN AST <canonical>: the tree dump, one node per line, indented one space per level. */
+  explainAst(canonical: string): Promise<string>;
 }
 
-export interface PrepareOptions {
+export interface CheckOptions {
   readOnly: boolean;
   /** Format when the statement has no FORMAT clause (default_format, else TabSeparated). */
   defaultFormat: string;
-  settings: readonly Setting[];
+  /** Function names (lower case) refused anywhere: DENIED_FUNCTIONS plus the engine's table functions minus the safe ones. */
+  deniedFunctions: ReadonlySet<string>;
+  /** Setting names a statement's own top-level SETTINGS may assign in a read (the URL allow-list). */
+  isAllowedSetting: (name: string) => boolean;
 }
 
-/** The statement kind (first keyword, upper case; DESC → DESCRIBE), from a bounded prefix. */
-export function statementKind(text: string): string {
-  const first = lex(text, 0, Math.min(text.length, 64 * 1024)).tokens.find((token) => !(token.kind === 'punct' && token.text === '('));
-  const kind = first?.kind === 'word' ? first.text.toUpperCase() : '';
-  return kind === 'DESC' ? 'DESCRIBE' : kind;
-}
-
-export function prepareStatement(text: string, options: PrepareOptions): PreparedStatement {
-  // Only a prefix is tokenized to classify the statement: an INSERT may carry megabytes of rows.
-  const firstWord = lex(text, 0, Math.min(text.length, 64 * 1024)).tokens.find((token) => !(token.kind === 'punct' && token.text === '('));
-  if (firstWord === undefined) throw ClickHouseHttpError.of(CH.SYNTAX_ERROR, 'Empty query', 400);
-  let kind = firstWord.kind === 'word' ? firstWord.text.toUpperCase() : '';
-  if (kind === 'DESC') kind = 'DESCRIBE';
-
-  if (!READ_KINDS.has(kind) && !WRITE_KINDS.has(kind) && !OTHER_KINDS.has(kind)) {
-    // Not a statement at all: answer as the parser would, not with a policy error.
-    throw ClickHouseHttpError.of(CH.SYNTAX_ERROR, `Syntax error: failed at position ${firstWord.start + 1} ('${firstWord.text.slice(0, 40)}'): expected the beginning of a statement`, 400);
-  }
-  if (options.readOnly && !READ_KINDS.has(kind)) {
-    throw ClickHouseHttpError.of(CH.READONLY, 'Cannot execute query in readonly mode: the admin interface accepts only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS (writes need --admin-allow-writes and POST)');
-  }
-  if (!READ_KINDS.has(kind) && !WRITE_KINDS.has(kind)) {
-    throw ClickHouseHttpError.of(CH.ACCESS_DENIED, `${kind || 'this'} statements are not served by the admin interface (it shares its engine session with the capture writer)`);
-  }
-  if (kind === 'INSERT') return prepareInsert(text, options);
-
-  const { tokens } = lex(text);
-  rejectFileAccess(tokens);
-  const end = statementEnd(tokens);
-  const body = tokens.slice(0, end.count);
-  if (options.readOnly) rejectReadonlyAssignment(body);
-
-  if (!READ_KINDS.has(kind)) {
-    // DDL: URL settings are not appended (a trailing SETTINGS after CREATE … ENGINE is the table's
-    // own settings clause, and after ALTER … MODIFY TTL … SETTINGS it is a syntax error).
-    return { kind, sql: text.slice(0, end.cut), format: '' };
-  }
-
-  const formatClause = findFormatClause(body);
-  let format = options.defaultFormat;
-  let sql = text.slice(0, end.cut);
-  let tokensForSettings = body;
-  if (formatClause !== undefined) {
-    format = formatClause.name;
-    sql = sql.slice(0, formatClause.start) + ' '.repeat(formatClause.end - formatClause.start) + sql.slice(formatClause.end);
-    tokensForSettings = [...body.slice(0, formatClause.index), ...body.slice(formatClause.index + 2)];
-  }
-  const settings = options.readOnly ? [...options.settings.filter(([name]) => name !== 'readonly'), ['readonly', '1'] as const] : options.settings;
-  if (settings.length > 0) {
-    const assignments = settings.map(([name, value]) => `${name} = ${value}`).join(', ');
-    const trailing = trailingSettingsEnd(tokensForSettings);
-    // Merging into the statement's own trailing SETTINGS keeps one clause, where the last
-    // assignment wins; a second clause would be applied after readonly=1 and refused.
-    sql = trailing !== undefined ? `${sql.slice(0, trailing)}, ${assignments}${sql.slice(trailing)}` : `${sql}\nSETTINGS ${assignments}`;
-  }
-  return { kind, sql: `${sql}\nFORMAT ${format}`, format };
+export interface CheckedStatement {
+  kind: string;
+  /** Canonical statement to run: reads without their FORMAT and top-level SETTINGS lines (they are applied separately). */
+  sql: string;
+  /** Output format of the response ('' for INSERT and DDL). */
+  format: string;
+  /** A read's own top-level SETTINGS, to apply like URL settings. */
+  settings: Setting[];
+  /** INSERT data after `FORMAT X` (or VALUES), passed through untouched; '' otherwise. */
+  data: string;
 }
 
 /**
- * INSERT INTO t [(cols)] [SETTINGS …] FORMAT F <data> | VALUES … | SELECT …
- * Only the header is tokenized: the data after FORMAT/VALUES may contain
- * anything, including semicolons and quotes.
+ * Splits `INSERT … FORMAT X <data>` / `INSERT … VALUES <data>` into the
+ * statement and its data. The split point only decides which bytes are
+ * parsed as SQL: the statement part is canonicalized and checked by the
+ * engine, the rest is sent after the canonical `FORMAT X` and can only ever
+ * be data, so a wrong guess here fails the insert, it cannot smuggle SQL.
+ * Returns undefined when the text is not an INSERT with inline data.
  */
-function prepareInsert(text: string, options: PrepareOptions): PreparedStatement {
-  const { tokens } = lex(text, 0, headerScanLimit(text));
-  let i = 1;
-  if (!isWord(tokens[i], 'INTO')) throw ClickHouseHttpError.of(CH.SYNTAX_ERROR, 'Expected INTO after INSERT', 400);
-  i++;
-  if (isWord(tokens[i], 'FUNCTION')) throw ClickHouseHttpError.of(CH.ACCESS_DENIED, 'INSERT INTO FUNCTION is not served by the admin interface (table functions reach the capture host)');
-  if (isWord(tokens[i], 'TABLE')) i++;
-  if (!isIdentifier(tokens[i])) throw ClickHouseHttpError.of(CH.SYNTAX_ERROR, 'Expected a table name after INSERT INTO', 400);
-  i++;
-  if (tokens[i]?.text === '.' && isIdentifier(tokens[i + 1])) i += 2;
-  if (tokens[i]?.text === '(') {
-    const depth = tokens[i]!.depth;
-    i++;
-    while (i < tokens.length && !(tokens[i]!.text === ')' && tokens[i]!.depth === depth)) i++;
-    i++;
-  }
-  const settingsAt = i;
-  let ownSettingsEnd: number | undefined;
-  if (isWord(tokens[i], 'SETTINGS')) {
-    // The statement's own settings run up to FORMAT / VALUES / SELECT / WITH.
-    i++;
-    while (i < tokens.length && !(tokens[i]!.depth === 0 && isWord(tokens[i], 'FORMAT', 'VALUES', 'SELECT', 'WITH'))) i++;
-    ownSettingsEnd = tokens[i - 1]?.end;
-  }
-  const tail = tokens[i];
-  if (tail === undefined || !isWord(tail, 'FORMAT', 'VALUES', 'SELECT', 'WITH')) {
-    throw ClickHouseHttpError.of(CH.SYNTAX_ERROR, 'Expected FORMAT, VALUES or SELECT in INSERT', 400);
-  }
-  if (isWord(tail, 'SELECT', 'WITH')) {
-    // INSERT … SELECT is a full query: the same single-statement and file-access rules apply.
-    const all = lex(text).tokens;
-    rejectFileAccess(all);
-    const end = statementEnd(all);
-    text = text.slice(0, end.cut);
-  }
-  const assignments = options.settings.map(([name, value]) => `${name} = ${value}`).join(', ');
-  let sql = text;
-  if (assignments !== '') {
-    sql =
-      ownSettingsEnd !== undefined
-        ? `${text.slice(0, ownSettingsEnd)}, ${assignments}${text.slice(ownSettingsEnd)}`
-        : `${text.slice(0, tokens[settingsAt]!.start)}SETTINGS ${assignments} ${text.slice(tokens[settingsAt]!.start)}`;
-  }
-  return { kind: 'INSERT', sql, format: '' };
-}
-
-/** The header of an INSERT is short; never tokenize megabytes of row data. */
-function headerScanLimit(text: string): number {
-  const match = /\b(FORMAT\s+[A-Za-z0-9_]+|VALUES)\b/i.exec(text.slice(0, 64 * 1024));
-  return match === null ? Math.min(text.length, 64 * 1024) : match.index + match[0].length;
-}
-
-/** Where the one statement ends: the token count before a trailing `;`, and the text offset to cut at. */
-function statementEnd(tokens: Token[]): { count: number; cut: number } {
-  const semicolon = tokens.findIndex((token) => token.kind === 'punct' && token.text === ';');
-  if (semicolon === -1) return { count: tokens.length, cut: Number.MAX_SAFE_INTEGER };
-  if (tokens.slice(semicolon + 1).some((token) => !(token.kind === 'punct' && token.text === ';'))) {
-    throw ClickHouseHttpError.of(CH.SYNTAX_ERROR, 'Multi-statements are not allowed', 400);
-  }
-  return { count: semicolon, cut: tokens[semicolon]!.start };
-}
-
-function rejectFileAccess(tokens: Token[]): void {
-  for (let i = 0; i + 1 < tokens.length; i++) {
-    if ((isWord(tokens[i], 'INTO') && isWord(tokens[i + 1], 'OUTFILE')) || (isWord(tokens[i], 'FROM') && isWord(tokens[i + 1], 'INFILE'))) {
-      throw ClickHouseHttpError.of(CH.ACCESS_DENIED, `${tokens[i]!.text.toUpperCase()} ${tokens[i + 1]!.text.toUpperCase()} is not allowed through the admin interface (it would use the capture host's file system)`);
-    }
-  }
-}
-
-function rejectReadonlyAssignment(tokens: Token[]): void {
-  for (let i = 0; i + 1 < tokens.length; i++) {
-    if (isIdentifier(tokens[i]) && tokens[i]!.text.toLowerCase() === 'readonly' && tokens[i + 1]!.text === '=') {
-      throw ClickHouseHttpError.of(CH.READONLY, "Cannot modify 'readonly' setting in readonly mode");
-    }
-  }
-}
-
-/** `FORMAT Name` at the top level, last in the statement or followed only by a SETTINGS clause. */
-function findFormatClause(tokens: Token[]): { index: number; name: string; start: number; end: number } | undefined {
-  for (let i = tokens.length - 2; i >= 1; i--) {
+export function splitInsertData(text: string, limit: number): { statement: string; data: string } | undefined {
+  if (!/^\s*INSERT\b/i.test(text.slice(0, 64))) return undefined;
+  const { tokens } = lex(text, 0, Math.min(text.length, limit));
+  for (let i = 1; i < tokens.length; i++) {
     const token = tokens[i]!;
-    if (token.depth !== 0 || !isWord(token, 'FORMAT') || !isIdentifier(tokens[i + 1])) continue;
-    const after = tokens[i + 2];
-    if (after !== undefined && !isWord(after, 'SETTINGS')) continue;
-    if (isWord(tokens[i - 1], 'AS')) continue;
-    return { index: i, name: tokens[i + 1]!.text, start: token.start, end: tokens[i + 1]!.end };
+    if (token.depth !== 0) continue;
+    if (isWord(token, 'SELECT', 'WITH')) return undefined;
+    if (isWord(token, 'VALUES')) return { statement: text.slice(0, token.end), data: text.slice(token.end) };
+    if (isWord(token, 'FORMAT') && isIdentifier(tokens[i + 1])) {
+      const end = tokens[i + 1]!.end;
+      return { statement: text.slice(0, end), data: text.slice(end) };
+    }
   }
   return undefined;
 }
 
-/**
- * When the statement ends with a top-level `SETTINGS a = 1, b = 'x'`, the
- * offset just past its last assignment; otherwise undefined.
- */
-function trailingSettingsEnd(tokens: Token[]): number | undefined {
-  let at = -1;
-  for (let i = tokens.length - 1; i >= 0; i--) {
-    if (tokens[i]!.depth === 0 && isWord(tokens[i], 'SETTINGS')) {
-      at = i;
-      break;
+export async function checkStatement(engine: ParserEngine, text: string, data: string, options: CheckOptions): Promise<CheckedStatement> {
+  const canonical = await engine.formatQuery(text);
+  const kind = canonicalKind(canonical);
+  if (!READ_KINDS.has(kind) && !WRITE_KINDS.has(kind)) {
+    throw ClickHouseHttpError.of(
+      options.readOnly ? CH.READONLY : CH.ACCESS_DENIED,
+      `${kind || 'this'} statements are not served by the admin interface${options.readOnly ? ' (read-only: only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS)' : ''}`,
+    );
+  }
+  if (options.readOnly && !READ_KINDS.has(kind)) {
+    throw ClickHouseHttpError.of(CH.READONLY, 'Cannot execute query in readonly mode: the admin interface accepts only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS (writes need --admin-allow-writes and POST)');
+  }
+  // Keywords are upper case in the formatter's output and literals never hold a raw newline,
+  // so these match the clauses themselves (a literal spelling them out is refused too: harmless).
+  if (/\bINTO OUTFILE\b/.test(canonical) || /\bFROM INFILE\b/.test(canonical)) {
+    const clause = /\bINTO OUTFILE\b/.test(canonical) ? 'INTO OUTFILE' : 'FROM INFILE';
+    throw ClickHouseHttpError.of(CH.ACCESS_DENIED, `${clause} is not allowed through the admin interface (it would use the capture host's file system)`);
+  }
+  if (kind === 'CREATE' && !/^CREATE (OR REPLACE )?TABLE\b/.test(canonical)) {
+    throw ClickHouseHttpError.of(CH.ACCESS_DENIED, 'Only CREATE TABLE is served by the admin interface (views, dictionaries, functions and users would outlive the request with its checks)');
+  }
+
+  if (!READ_KINDS.has(kind)) {
+    // Writes keep their own SETTINGS (insert and table settings) — but none that names a host path.
+    const path = PATH_SETTINGS.exec(canonical);
+    if (path !== null) throw ClickHouseHttpError.of(CH.ACCESS_DENIED, `${path[1]} is not accepted by the admin interface (it names a file on the capture host)`);
+    checkTree(await engine.explainAst(canonical), options, false);
+    return { kind, sql: canonical, format: '', settings: [], data };
+  }
+
+  // A read: lift its FORMAT and top-level SETTINGS lines (column 0 in the canonical text) out.
+  const lines = canonical.split('\n');
+  let format = options.defaultFormat;
+  const settings: Setting[] = [];
+  const kept: string[] = [];
+  for (const line of lines) {
+    const formatLine = /^FORMAT (\S+)$/.exec(line);
+    if (formatLine !== null) {
+      format = formatLine[1]!.replace(/^`(.*)`$/, '$1');
+      continue;
+    }
+    if (line.startsWith('SETTINGS ')) {
+      settings.push(...parseSettingsLine(line.slice('SETTINGS '.length), options));
+      continue;
+    }
+    kept.push(line);
+  }
+  const sql = kept.join('\n');
+  checkTree(await engine.explainAst(sql), options, true);
+  return { kind, sql, format, settings, data: '' };
+}
+
+function canonicalKind(canonical: string): string {
+  const first = /^[A-Z]+/.exec(canonical)?.[0] ?? '';
+  return first === 'DESC' ? 'DESCRIBE' : first;
+}
+
+/** Refuses denied functions anywhere in the tree and, in reads, any SETTINGS clause left in it. */
+function checkTree(dump: string, options: CheckOptions, read: boolean): void {
+  for (const line of dump.split('\n')) {
+    const fn = /^\s*Function (\S+)/.exec(line);
+    if (fn !== null && options.deniedFunctions.has(fn[1]!.toLowerCase())) {
+      throw ClickHouseHttpError.of(CH.ACCESS_DENIED, `${fn[1]} is not allowed through the admin interface (it reaches files, the network or processes of the capture host)`);
+    }
+    if (read && /^\s*Set\s*$/.test(line)) {
+      throw ClickHouseHttpError.of(CH.READONLY, "Cannot modify settings inside a query through the admin interface: put allowed settings in the URL or in the statement's final SETTINGS clause");
     }
   }
-  if (at === -1) return undefined;
-  let i = at + 1;
-  let end: number | undefined;
-  for (;;) {
-    if (!isIdentifier(tokens[i]) || tokens[i + 1]?.text !== '=') return undefined;
-    i += 2;
-    // A value: a literal, a signed number, a word (true/false), or a bracketed literal.
-    if (tokens[i] === undefined) return undefined;
-    if (tokens[i]!.text === '-' || tokens[i]!.text === '+') i++;
-    const value = tokens[i];
-    if (value === undefined) return undefined;
-    if (value.kind === 'punct' && (value.text === '[' || value.text === '(')) {
-      const close = value.text === '[' ? ']' : ')';
-      while (i < tokens.length && !(tokens[i]!.text === close && tokens[i]!.depth === value.depth)) i++;
-      if (i >= tokens.length) return undefined;
-    } else if (value.kind === 'punct') return undefined;
-    end = tokens[i]!.end;
-    i++;
-    if (i >= tokens.length) return end;
-    if (tokens[i]!.text !== ',') return undefined;
-    i++;
+}
+
+/** `a = 1, b = 'x'` from a canonical top-level SETTINGS line; every name must be allowed, every value a plain literal. */
+function parseSettingsLine(text: string, options: CheckOptions): Setting[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '\\') i++;
+      else if (c === "'") quoted = false;
+    } else if (c === "'") quoted = true;
+    else if (c === ',') {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
   }
+  parts.push(text.slice(start));
+  return parts.map((part) => {
+    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*) = (-?[0-9][0-9A-Za-z_.+-]*|'(?:[^'\\]|\\.)*'|true|false)\s*$/s.exec(part);
+    if (match === null) throw ClickHouseHttpError.of(CH.READONLY, `Cannot apply the setting ${JSON.stringify(part.trim())} through the admin interface`);
+    if (!options.isAllowedSetting(match[1]!)) throw settingRefused(match[1]!);
+    return [match[1]!, match[2]!] as const;
+  });
+}
+
+export function settingRefused(name: string): ClickHouseHttpError {
+  return ClickHouseHttpError.of(CH.READONLY, `Cannot modify '${name}' setting through the admin interface: it is not among the settings clients may change (formats, result limits, timeouts; see docs/clickhouse.md)`);
 }

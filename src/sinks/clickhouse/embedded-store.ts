@@ -25,6 +25,13 @@ import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sin
 import { EMBEDDED_TABLE_SETTINGS, TABLE, schemaStatements } from './schema';
 import { sqlStringLiteral } from './sql-literal';
 
+/** One engine connection with its own session settings (see EmbeddedStore.openConnection). */
+export interface EngineConnection {
+  /** Runs one statement; `params` are bound server-side ({name:Type} placeholders), never spliced into the text. */
+  execute(sql: string, format: string, params?: Record<string, string>): Promise<{ bytes: Uint8Array; rowsRead: number; bytesRead: number }>;
+  close(): void;
+}
+
 export interface EmbeddedStoreOptions {
   dataDir: string;
   /** Table TTL applied by the schema migration; undefined = open for reading only, schema untouched. */
@@ -149,6 +156,29 @@ export class EmbeddedStore implements Sink {
     } catch (err) {
       throw new CaptureError('CAP_ERR_QUERY_FAILED', describeError(err), { cause: err });
     }
+  }
+
+  /**
+   * A connection of its own on the same data directory, for one admin
+   * request: chdb gives each connection its own session settings, so what the
+   * admin interface SETs on it (readonly = 1, a client's max_result_rows)
+   * never reaches the capture writer's session. Close it after the request.
+   */
+  openConnection(): EngineConnection {
+    this.requireSession();
+    const session = new Session(this.options.dataDir);
+    return {
+      async execute(sql, format, params) {
+        const options = { format: format === '' ? 'TabSeparated' : format };
+        try {
+          const result = params === undefined ? await session.queryAsync(sql, options) : await session.queryBindAsync(sql, params, options);
+          return { bytes: result.bytes(), rowsRead: result.rowsRead, bytesRead: result.bytesRead };
+        } catch (err) {
+          throw new CaptureError('CAP_ERR_QUERY_FAILED', describeError(err), { cause: err });
+        }
+      },
+      close: () => session.close(),
+    };
   }
 
   async close(): Promise<void> {
