@@ -6,42 +6,31 @@
  * never be read, no file outside it written, no host reached over HTTP.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
+import { startCanary, type Canary } from './canary';
 
 const SPACES = ['\u00a0', '\u1680', ...Array.from({ length: 11 }, (_, i) => String.fromCharCode(0x2000 + i)), '\u202f', '\u205f', '\u3000'];
 
 describe('admin ClickHouse interface: read-only policy', () => {
   let harness: CaptureHarness;
+  let watch: Canary;
   let outside: string;
   let canary: string;
   let token: string;
-  let hits = 0;
-  let listener: http.Server;
   let listenerUrl: string;
+  const hits = (): number => watch.hits();
 
   beforeAll(async () => {
-    outside = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-canary-'));
-    token = `CANARY-${process.pid}-${Date.now()}`;
-    canary = path.join(outside, 'canary.txt');
-    fs.writeFileSync(canary, `${token}\n`);
-    listener = http.createServer((req, res) => {
-      hits++;
-      res.end(`${token}\n`);
-    });
-    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-    listenerUrl = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/x.csv`;
+    watch = await startCanary();
+    ({ outside, file: canary, token, url: listenerUrl } = watch);
     harness = await startCaptureHarness();
   });
 
   afterAll(async () => {
     await harness.stop();
-    await new Promise<void>((resolve) => listener.close(() => resolve()));
-    fs.rmSync(outside, { recursive: true, force: true });
+    await watch.close();
   });
 
   function target(name: string): string {
@@ -120,7 +109,7 @@ describe('admin ClickHouse interface: read-only policy', () => {
   });
 
   it('refuses every table function that reaches files, the network or processes', async () => {
-    const before = hits;
+    const before = hits();
     for (const sql of [
       `SELECT * FROM file('${canary}', 'LineAsString')`,
       `SELECT * FROM fileCluster('default', '${canary}', 'LineAsString')`,
@@ -138,7 +127,7 @@ describe('admin ClickHouse interface: read-only policy', () => {
     ]) {
       expectRefused(sql, await post(sql));
     }
-    expect(hits).toBe(before);
+    expect(hits()).toBe(before);
   });
 
   it('refuses URL settings that are not allow-listed, and readonly=0', async () => {

@@ -151,6 +151,9 @@ export async function checkStatement(engine: ParserEngine, text: string, data: s
     // Writes keep their own SETTINGS (insert and table settings) — but none that names a host path.
     const path = PATH_SETTINGS.exec(canonical);
     if (path !== null) throw ClickHouseHttpError.of(CH.ACCESS_DENIED, `${path[1]} is not accepted by the admin interface (it names a file on the capture host)`);
+    // A setting's value is not in the tree dump (`Set` has no children there), and `disk = disk(type = local,
+    // path = '/anywhere')` is the one setting value that is a function: it puts a table anywhere on the host.
+    if (/\bdisk\(/i.test(canonical)) throw ClickHouseHttpError.of(CH.ACCESS_DENIED, 'disk(…) is not allowed through the admin interface (it stores a table outside the data directory)');
     checkTree(await engine.explainAst(canonical), options, false);
     return { kind, sql: canonical, format: '', settings: [], data };
   }
