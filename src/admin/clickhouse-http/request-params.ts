@@ -2,9 +2,9 @@
  * URL parameters of a ClickHouse HTTP request, split the way the server
  * splits them: a handful steer the HTTP exchange itself (query, database,
  * default_format, compression, session, credentials); `param_*` are query
- * parameters; everything else is a query setting, passed to the engine as a
- * SETTINGS assignment (so an unknown name fails with the engine's own
- * UNKNOWN_SETTING error, as it would on a ClickHouse server).
+ * parameters; everything else is a query setting, accepted only if it is
+ * on the allow-list below (164 otherwise) and then SET on the request's own
+ * engine connection.
  */
 import { CH, ClickHouseHttpError } from './clickhouse-errors';
 import { settingRefused, type Setting } from './statement';
