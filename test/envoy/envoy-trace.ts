@@ -107,7 +107,9 @@ const MONTHS = /\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/g;
 /** Keeps the format of a per-run value and drops the value; `collapse` also drops the number of digits (counters, durations). */
 export function shape(value: string, collapse = false): string {
   const masked = value.replace(UUID, 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx').replace(DAYS, 'Ddd').replace(MONTHS, 'Mmm');
-  return collapse ? masked.replace(/[0-9]+/g, '#') : masked.replace(/[0-9]/g, '#');
+  const shaped = collapse ? masked.replace(/[0-9]+/g, '#') : masked.replace(/[0-9]/g, '#');
+  // Envoy prints a time's fraction without its trailing zeros (`…:11.12345+00:00` about one run in ten): microseconds.
+  return shaped.replace(/(T##:##:##)\.#{1,6}(?=[+-]##:##|Z)/g, '$1.######');
 }
 
 /** Values whose digit count varies between runs. */
