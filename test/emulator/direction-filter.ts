@@ -535,7 +535,7 @@ export class DirectionFilter {
     }
   }
 
-  /** (Re)armed on every send that needs a reply (reference §4.4). */
+  /** (Re)armed on every send that needs a reply (reference §4.4; Envoy 1.39/1.40 traces `message-timeout-*`). */
   private armTimer(): void {
     if (this.timer) {
       this.timer.refresh();
@@ -547,7 +547,11 @@ export class DirectionFilter {
     }, this.host.options.messageTimeoutMs);
   }
 
-  /** Disarmed by any accepted reply, even with later chunks outstanding (Envoy's quirk, §4.4). */
+  /**
+   * Disarmed by any accepted reply, even with later chunks outstanding (Envoy's quirk, §4.4): a chunk
+   * sent before the reply to an earlier one may then wait for its own reply without limit, until the
+   * next send re-arms the timer (trace `message-timeout-disarmed-by-late-reply`).
+   */
   private disarmTimer(): void {
     if (!this.timer) return;
     clearTimeout(this.timer);

@@ -7,20 +7,24 @@
  * scenario's timing makes boundaries reproducible), headers (per-run values
  * compared by format), protocol_config, attributes, metadata_context,
  * observability_mode, what was sent before the first reply, and where and how
- * the call was closed. Needs no Envoy: fixtures only.
+ * the call was closed. Scenarios about the message timer run with their own
+ * message_timeout and must also agree on the order of messages and replies and
+ * on which send's timer ran out. Needs no Envoy: fixtures only.
  */
 import { performance } from 'node:perf_hooks';
 import { ENVOY_VERSIONS } from '../envoy/envoy-install';
 import {
   chunkedNotation,
   readTrace,
+  timelineOrder,
+  timerVerdict,
   traceCall,
   type EnvoyTrace,
   type TraceCall,
   type TraceMessage,
 } from '../envoy/envoy-trace';
 import { RecordingProcessor } from '../envoy/recording-processor';
-import { TRACE_SCENARIOS, emulatorExchange, type TraceScenario } from '../envoy/trace-scenarios';
+import { TRACE_SCENARIOS, emulatorExchange, timerOf, type TraceScenario } from '../envoy/trace-scenarios';
 import { EnvoyEmulator } from './envoy-emulator';
 import type { ExchangeResult } from './exchange-result';
 
@@ -59,6 +63,8 @@ function conformanceView(call: TraceCall, scenario: TraceScenario): object {
       halfClosedThenReset: call.close.wire?.endStream === true && call.close.wire.reset !== 'none',
     },
     ...(call.messagesBeforeFirstReply === undefined ? {} : { messagesBeforeFirstReply: call.messagesBeforeFirstReply }),
+    ...(call.timeline ? { timeline: timelineOrder(call.timeline) } : {}),
+    ...(call.timer ? { timer: timerVerdict(call.timer) } : {}),
   };
 }
 
@@ -66,15 +72,19 @@ async function emulate(scenario: TraceScenario, version: string): Promise<Emulat
   const { spec, options } = emulatorExchange(scenario);
   const processor = new RecordingProcessor(scenario.processor);
   const port = await processor.start();
-  // The message timer is not what these traces are about: a loaded machine must not trip it.
-  const emulator = new EnvoyEmulator({ target: `127.0.0.1:${port}`, ...options, envoyVersion: version, messageTimeoutMs: 5000 });
+  // Where the message timer is not what a trace is about, a loaded machine must not trip it.
+  const messageTimeoutMs = timerOf(scenario) ?? 5000;
+  const emulator = new EnvoyEmulator({ target: `127.0.0.1:${port}`, ...options, envoyVersion: version, messageTimeoutMs });
   try {
     await emulator.waitForReady();
     const start = performance.now();
     const result = await emulator.runExchange(spec);
     await processor.settled(1, 8000);
     const clientDoneAt = start + result.httpFinishedAtMs;
-    return { result, calls: processor.calls.map((call) => traceCall(call, clientDoneAt, scenario.processor?.requestHeadersReplyDelayMs !== undefined)) };
+    return {
+      result,
+      calls: processor.calls.map((call) => traceCall(call, clientDoneAt, scenario.processor?.requestHeadersReplyDelayMs !== undefined, timerOf(scenario))),
+    };
   } finally {
     emulator.close();
     processor.stop();
@@ -92,10 +102,21 @@ for (const version of ENVOY_VERSIONS) {
 describe('the emulator sends what the real Envoy sent', () => {
   const runs = new Map<string, Promise<EmulatedRun>>();
   // Every exchange runs at once (observability mode waits out its deferred close), so the file takes
-  // about as long as the slowest scenario.
+  // about as long as the slowest scenario. The message-timer scenarios measure time: they run together
+  // once that burst is over, so that it cannot delay a reply past the timer.
   beforeAll(() => {
+    const burst: Array<Promise<unknown>> = [];
+    const timed = cases.filter(([, , scenario]) => scenario.messageTimer);
     for (const [id, version, scenario] of cases) {
+      if (scenario.messageTimer) continue;
       const run = emulate(scenario, version);
+      run.catch(() => undefined);
+      runs.set(`${id}@${version}`, run);
+      burst.push(run.catch(() => undefined));
+    }
+    const burstOver = Promise.all(burst);
+    for (const [id, version, scenario] of timed) {
+      const run = burstOver.then(() => emulate(scenario, version));
       run.catch(() => undefined);
       runs.set(`${id}@${version}`, run);
     }

@@ -60,12 +60,35 @@ export interface TraceClose {
   wire?: { endStream: boolean; reset: string };
 }
 
+/** One thing that happened on the call, as the processor saw it, in ms since the call's first message. */
+export interface TimelineEntry {
+  atMs: number;
+  /** A message (`RB(100)#2`: its notation and its ordinal among messages of that kind), `reply RB#2`, `withheld` (no reply from here on), `end`/`cancelled` (grpc-js), `client-done` (the HTTP client had its whole answer or gave up). */
+  event: string;
+}
+
+/** Where Envoy's message timer ran out, for scenarios about it (ms measured at the processor). */
+export interface TraceTimer {
+  messageTimeoutMs: number;
+  /** For each message still unanswered when Envoy closed the call: ms from its arrival to the close. Varies per run. */
+  closeAfterMs: Record<string, number>;
+  /**
+   * The send that armed the timer which fired: of the messages unanswered at the close, the one
+   * whose arrival plus message_timeout is closest to the close (and within −100/+200 ms of it).
+   * null: no timer ran out.
+   */
+  timedOutAfter: string | null;
+}
+
 export interface TraceCall {
   metadata: Record<string, string>;
   messages: TraceMessage[];
   close: TraceClose;
   /** Messages that arrived before the first reply was written (scenarios with a delayed headers reply). */
   messagesBeforeFirstReply?: number;
+  /** Scenarios about the message timer: what happened when, as the processor saw it. */
+  timeline?: TimelineEntry[];
+  timer?: TraceTimer;
 }
 
 export interface TraceHttp {
@@ -207,8 +230,73 @@ export function closePoint(closeAt: number | undefined, clientDoneAt: number): s
   return `${bucketMs(delta)}-after-response-complete`;
 }
 
-/** One recorded call in trace form; `clientDoneAt` (performance.now()) places the close. */
-export function traceCall(call: RecordedCall, clientDoneAt: number, withReplyOrder: boolean): TraceCall {
+/**
+ * How far from message_timeout after a message's arrival a close may be and still count as that
+ * message's timer: Envoy's timer is never early, but the processor may see a message late on a
+ * loaded machine, which makes the timer look early.
+ */
+const TIMER_EARLY_MS = 100;
+const TIMER_LATE_MS = 200;
+
+const MESSAGE_CODE = /^(RH|RB|RT|SH|SB|ST)/;
+
+/** The call's events with message labels (`RB(100)#2`) and replies paired FIFO per kind (`reply RB#2`). */
+function timelineOf(call: RecordedCall, clientDoneAt: number): { timeline: TimelineEntry[]; sentAt: Map<string, number>; answered: Set<string> } {
+  const counts = new Map<string, number>();
+  const labels: string[] = [];
+  const sentAt = new Map<string, number>();
+  const awaiting: string[] = [];
+  const answered = new Set<string>();
+  const timeline: TimelineEntry[] = [];
+  for (const event of call.events) {
+    if (event.type === 'message') {
+      const notation = requestNotation(call.messages[event.index!]!);
+      const code = MESSAGE_CODE.exec(notation)?.[1] ?? '?';
+      const n = (counts.get(code) ?? 0) + 1;
+      counts.set(code, n);
+      const label = `${code}#${n}`;
+      labels.push(label);
+      sentAt.set(label, event.atMs);
+      if (!call.messages[event.index!]!.observability_mode) awaiting.push(label);
+      timeline.push({ atMs: event.atMs, event: `${notation.replace(/\+.*$/, '')}#${n}` });
+    } else if (event.type === 'reply') {
+      const label = awaiting.shift();
+      if (label) answered.add(label);
+      timeline.push({ atMs: event.atMs, event: `reply ${label ?? event.reply}` });
+    } else {
+      timeline.push({ atMs: event.atMs, event: event.type });
+    }
+  }
+  const clientAt = Math.round((clientDoneAt - call.startedAt) * 10) / 10;
+  timeline.push({ atMs: clientAt, event: 'client-done' });
+  timeline.sort((a, b) => a.atMs - b.atMs);
+  return { timeline, sentAt, answered };
+}
+
+/** Where the call was closed relative to each unanswered message, and which send's timer that was. */
+function timerOf(call: RecordedCall, sentAt: Map<string, number>, answered: Set<string>, messageTimeoutMs: number): TraceTimer {
+  const closes = call.events.filter((e) => e.type === 'end' || e.type === 'cancelled').map((e) => e.atMs);
+  if (call.wire) closes.push(call.wire.atMs);
+  const closeAt = closes.length > 0 ? Math.min(...closes) : undefined;
+  const closeAfterMs: Record<string, number> = {};
+  let timedOutAfter: string | null = null;
+  if (closeAt !== undefined) {
+    for (const [label, at] of sentAt) {
+      if (answered.has(label) || at > closeAt) continue;
+      const after = Math.round(closeAt - at);
+      closeAfterMs[label] = after;
+      if (after < messageTimeoutMs - TIMER_EARLY_MS || after > messageTimeoutMs + TIMER_LATE_MS) continue;
+      if (timedOutAfter === null || Math.abs(after - messageTimeoutMs) < Math.abs(closeAfterMs[timedOutAfter]! - messageTimeoutMs)) timedOutAfter = label;
+    }
+  }
+  return { messageTimeoutMs, closeAfterMs, timedOutAfter };
+}
+
+/**
+ * One recorded call in trace form; `clientDoneAt` (performance.now()) places the close. With
+ * `messageTimeoutMs` (scenarios about the message timer) the timeline and the timer's verdict are added.
+ */
+export function traceCall(call: RecordedCall, clientDoneAt: number, withReplyOrder: boolean, messageTimeoutMs?: number): TraceCall {
   const end = call.events.find((e) => e.type === 'end');
   const cancelled = call.events.find((e) => e.type === 'cancelled');
   const first = end ?? cancelled;
@@ -228,7 +316,26 @@ export function traceCall(call: RecordedCall, clientDoneAt: number, withReplyOrd
     const firstReply = call.events.findIndex((e) => e.type === 'reply');
     out.messagesBeforeFirstReply = call.events.slice(0, firstReply < 0 ? undefined : firstReply).filter((e) => e.type === 'message').length;
   }
+  if (messageTimeoutMs !== undefined) {
+    const { timeline, sentAt, answered } = timelineOf(call, clientDoneAt);
+    out.timeline = timeline;
+    out.timer = timerOf(call, sentAt, answered, messageTimeoutMs);
+  }
   return out;
+}
+
+/**
+ * What a re-run must reproduce of a timeline: the order of messages, replies and withholding
+ * (our timings keep those ≥ 100 ms apart). Times, the close events and the client's end are left
+ * out: the close and the client's answer race each other, and the times vary.
+ */
+export function timelineOrder(timeline: TimelineEntry[] | undefined): string[] | undefined {
+  return timeline?.filter((e) => /^(R|S)[HBT]|^reply |^withheld/.test(e.event)).map((e) => e.event);
+}
+
+/** The timer's verdict without the per-run times. */
+export function timerVerdict(timer: TraceTimer | undefined): object | undefined {
+  return timer && { messageTimeoutMs: timer.messageTimeoutMs, timedOutAfter: timer.timedOutAfter };
 }
 
 // ---- comparing a live run with a recording ----------------------------------------
@@ -283,7 +390,13 @@ export function comparableTrace(recorded: EnvoyTrace, chunking: Chunking): objec
     ...recorded,
     // Whether grpc-js emits 'end' before 'cancelled' is a race inside grpc-js (Envoy's half-close and reset
     // arrive together while the call is paused); the HTTP/2 view in `wire` is what Envoy did.
-    calls: recorded.calls.map((call) => ({ ...call, close: { point: call.close.point, wire: call.close.wire } })),
+    // Timelines keep their order and the timer its verdict; the times vary per run.
+    calls: recorded.calls.map(({ timeline, timer, ...call }) => ({
+      ...call,
+      close: { point: call.close.point, wire: call.close.wire },
+      ...(timeline ? { timeline: timelineOrder(timeline) } : {}),
+      ...(timer ? { timer: timerVerdict(timer) } : {}),
+    })),
     // Envoy adds `connection: close` to an HTTP/1.1 local reply only when the request body was still arriving.
     downstream: { ...recorded.downstream, headers: recorded.downstream.headers.filter(([name]) => name !== 'connection') },
   };

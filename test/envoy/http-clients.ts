@@ -101,14 +101,29 @@ export async function nodeFetch(request: ClientRequest): Promise<ClientResponse>
   }
 }
 
-/** node:http2 with prior knowledge; keeps response trailers. `abortAfterBytes` resets the stream once that much arrived. */
-export function nodeHttp2(request: ClientRequest & { abortAfterBytes?: number; abortRequestAfterBytes?: number }): Promise<ClientResponse> {
+/** A piece of a request body written on its own (one DATA frame), `delayMs` after the previous piece (the first: after the headers). */
+export interface TimedPiece {
+  data: Buffer;
+  delayMs: number;
+}
+
+/**
+ * node:http2 with prior knowledge; keeps response trailers. `abortAfterBytes` resets the stream once that much arrived.
+ * `bodyPieces` sends the request body in timed pieces instead of `body`, the last one with END_STREAM; pieces
+ * still due when the response is complete are not sent.
+ */
+export function nodeHttp2(request: ClientRequest & { abortAfterBytes?: number; abortRequestAfterBytes?: number; bodyPieces?: TimedPiece[] }): Promise<ClientResponse> {
   return new Promise((resolve) => {
     const session = http2.connect(`http://127.0.0.1:${request.port}`);
     const chunks: Buffer[] = [];
     let received = 0;
+    let finished = false;
+    let pieceTimer: NodeJS.Timeout | undefined;
     let result: ClientResponse = { status: 0, headers: {}, body: Buffer.alloc(0) };
     const finish = (error?: string): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(pieceTimer);
       result = { ...result, body: Buffer.concat(chunks), ...(error ? { error } : {}) };
       session.destroy();
       resolve(result);
@@ -150,7 +165,19 @@ export function nodeHttp2(request: ClientRequest & { abortAfterBytes?: number; a
       clearTimeout(timer);
       finish(String(err));
     });
-    if (request.body && request.abortRequestAfterBytes !== undefined) {
+    if (request.bodyPieces) {
+      const pieces = request.bodyPieces;
+      const next = (i: number): void => {
+        pieceTimer = setTimeout(() => {
+          if (finished || stream.closed) return;
+          if (i === pieces.length - 1) return void stream.end(pieces[i]!.data);
+          stream.write(pieces[i]!.data);
+          next(i + 1);
+        }, pieces[i]!.delayMs);
+      };
+      if (pieces.length === 0) stream.end();
+      else next(0);
+    } else if (request.body && request.abortRequestAfterBytes !== undefined) {
       // Send part of the body, then reset the stream: the client gave up mid-upload.
       stream.write(request.body.subarray(0, request.abortRequestAfterBytes), () => {
         setTimeout(() => {

@@ -6,7 +6,8 @@
  * reset), with times relative to the call's start.
  *
  * It answers like a capture server would: the matching empty reply at once
- * (optionally delayed for headers, to show what Envoy sends meanwhile),
+ * (optionally delayed for headers, to show what Envoy sends meanwhile, or
+ * for the k-th body message, late or never, to run Envoy's message timer),
  * nothing in observability mode, and an echo of every body byte as
  * streamed_response in FULL_DUPLEX_STREAMED. It never ends a call itself, so
  * what is recorded is Envoy's own close.
@@ -26,8 +27,8 @@ type ServerCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>
 export interface RecordedEvent {
   /** ms since the call started (its first message). */
   atMs: number;
-  /** 'message' = a ProcessingRequest arrived; 'reply' = we wrote one; 'end'/'cancelled' = grpc-js call events. */
-  type: 'message' | 'reply' | 'end' | 'cancelled';
+  /** 'message' = a ProcessingRequest arrived; 'reply' = we wrote one; 'withheld' = we decided never to reply from here on; 'end'/'cancelled' = grpc-js call events. */
+  type: 'message' | 'reply' | 'withheld' | 'end' | 'cancelled';
   /** Index into `messages` (message) or the reply's oneof (reply). */
   index?: number;
   reply?: string;
@@ -46,6 +47,13 @@ export interface RecordedCall {
 export interface RecordingProcessorOptions {
   /** Delay the reply to request_headers by this much (to see what Envoy sends before it). */
   requestHeadersReplyDelayMs?: number;
+  /**
+   * Replies to body messages (request_body and response_body counted together, the first is
+   * entry 0): that many ms after the message arrived (still in order behind earlier replies), or
+   * 'never', which withholds that reply and every reply after it. Messages past the end of the
+   * list are answered at once.
+   */
+  bodyReplies?: Array<number | 'never'>;
   /** End the call with this gRPC status when a message of this kind arrives (the server failing). */
   failOn?: { part: NonNullable<ProcessingRequest['request']>; code: grpc.status };
 }
@@ -90,6 +98,8 @@ export class RecordingProcessor {
     const at = () => Math.round((performance.now() - recorded.startedAt) * 10) / 10;
     let protocolConfig: ProcessingRequest['protocol_config'];
     let chain: Promise<void> | undefined;
+    let bodyMessages = 0;
+    let withheld = false;
     const write = (reply: ProcessingResponse) => {
       if (call.cancelled || call.writableEnded) return;
       recorded.events.push({ atMs: at(), type: 'reply', reply: reply.response ?? Object.keys(reply)[0] });
@@ -106,12 +116,24 @@ export class RecordingProcessor {
         return;
       }
       const reply = passiveReply({ ...request, protocol_config: protocolConfig });
-      if (!reply) return;
-      const delay = request.request === 'request_headers' ? this.options.requestHeadersReplyDelayMs : undefined;
+      if (!reply || withheld) return;
+      let delay = request.request === 'request_headers' ? this.options.requestHeadersReplyDelayMs : undefined;
+      if (request.request === 'request_body' || request.request === 'response_body') {
+        const planned = this.options.bodyReplies?.[bodyMessages++];
+        if (planned === 'never') {
+          // Envoy pairs replies FIFO: nothing after a withheld reply could be answered either.
+          withheld = true;
+          recorded.events.push({ atMs: at(), type: 'withheld' });
+          return;
+        }
+        delay = planned;
+      }
       if (!delay && !chain) return write(reply);
-      // Replies stay in order behind a delayed one (Envoy pairs them FIFO).
+      // Replies stay in order behind a delayed one (Envoy pairs them FIFO); a delay counts from the message's arrival.
+      const due = performance.now() + (delay ?? 0);
       chain = (chain ?? Promise.resolve()).then(async () => {
-        if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         write(reply);
       });
     });

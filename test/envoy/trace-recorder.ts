@@ -12,7 +12,7 @@ import { startEnvoy, type EnvoyProcess } from './envoy-process';
 import { headerPair, traceBody, traceCall, type EnvoyTrace, type Pair, type TraceHttp } from './envoy-trace';
 import { curl, nodeHttp2, type ClientResponse } from './http-clients';
 import { RecordingProcessor } from './recording-processor';
-import { testId, type TraceScenario } from './trace-scenarios';
+import { testId, timerOf, type TraceScenario } from './trace-scenarios';
 import { startUpstream, type UpstreamServer } from './upstream-server';
 
 function listenerName(scenario: TraceScenario): string {
@@ -28,8 +28,15 @@ function describeConfig(scenario: TraceScenario): object {
 async function runClient(scenario: TraceScenario, port: number): Promise<ClientResponse> {
   const { client } = scenario;
   const request = { port, method: client.method, path: client.path, headers: client.headers, body: client.body, testId: testId(scenario.id), timeoutMs: 15_000 };
-  if (client.kind === 'node-h2') return nodeHttp2(request);
+  if (client.kind === 'node-h2') return nodeHttp2({ ...request, bodyPieces: client.bodyPieces });
   return curl(request, { http2: client.kind === 'curl-h2', extraArgs: client.curlArgs });
+}
+
+function describeClient(scenario: TraceScenario): string {
+  const { kind, method, path, body, bodyPieces } = scenario.client;
+  const sha = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  const pieces = bodyPieces && ` (body in pieces: ${bodyPieces.map((piece) => `${piece.data.length} B after ${piece.delayMs} ms`).join(', ')}; the last ends the stream)`;
+  return `${kind} ${method} ${path}${pieces ?? (body ? ` (body ${body.length} B, sha256 ${sha(body)})` : '')}`;
 }
 
 function pairsOf(headers: Record<string, string | string[] | undefined>): Pair[] {
@@ -101,8 +108,8 @@ export async function recordTraces(binary: string, version: string, scenarios: T
         envoyVersion: version,
         description: p.scenario.description,
         extProcConfig: describeConfig(p.scenario),
-        client: `${p.scenario.client.kind} ${p.scenario.client.method} ${p.scenario.client.path}${p.scenario.client.body ? ` (body ${p.scenario.client.body.length} B, sha256 ${createHash('sha256').update(p.scenario.client.body).digest('hex').slice(0, 16)})` : ''}`,
-        calls: p.processor.calls.map((call) => traceCall(call, p.clientDoneAt, p.scenario.processor?.requestHeadersReplyDelayMs !== undefined)),
+        client: describeClient(p.scenario),
+        calls: p.processor.calls.map((call) => traceCall(call, p.clientDoneAt, p.scenario.processor?.requestHeadersReplyDelayMs !== undefined, timerOf(p.scenario))),
         downstream,
         upstream: p.upstream,
         envoyStats: Object.fromEntries(Object.entries(stats).filter(([, value]) => value !== 0).sort(([a], [b]) => a.localeCompare(b))),

@@ -15,6 +15,7 @@ import type { ExchangeOptions } from '../emulator/emulator-options';
 import type { BodyChunk, HeaderList, HttpExchangeSpec, HttpMessageSpec } from '../emulator/http-exchange-spec';
 import type { ExtProcConfig, ListenerConfig } from './envoy-bootstrap';
 import type { Chunking } from './envoy-trace';
+import type { TimedPiece } from './http-clients';
 import type { RecordingProcessorOptions } from './recording-processor';
 import { jsonAnswer } from './upstream-server';
 
@@ -26,6 +27,8 @@ export interface TraceClientRequest {
   path: string;
   headers?: Record<string, string>;
   body?: Buffer;
+  /** node-h2 only: send the body as these timed pieces (one DATA frame each, the last with END_STREAM) instead of `body`. */
+  bodyPieces?: TimedPiece[];
   /** Extra curl arguments (e.g. `-H Expect:` to stop curl from adding one). */
   curlArgs?: string[];
 }
@@ -46,6 +49,16 @@ export interface TraceScenario {
   emulatorOptions?: ExchangeOptions;
   /** A known difference the emulator does not model: the close point is not compared, and why. */
   closePointNotModelled?: string;
+  /**
+   * The scenario is about Envoy's message timer: the processor-side timeline and where the timer
+   * ran out are recorded and compared, and the emulator runs with the scenario's message_timeout.
+   */
+  messageTimer?: boolean;
+}
+
+/** The message_timeout of a scenario about the timer (Envoy's default 200 ms when not configured). */
+export function timerOf(scenario: TraceScenario): number | undefined {
+  return scenario.messageTimer ? (scenario.extProc.messageTimeoutMs ?? 200) : undefined;
 }
 
 /** A 28-byte JSON request body. */
@@ -79,7 +92,7 @@ function clientRequest(scenario: TraceScenario): HttpMessageSpec {
       : kind === 'curl-h2'
         ? [[':method', method], [':path', path], [':scheme', 'http'], [':authority', 'upstream.test'], ...curlOwn]
         : [[':method', method], [':path', path], [':authority', 'upstream.test'], [':scheme', 'http'], ...own];
-  const reads = scenario.requestReads ?? (body ? [body] : undefined);
+  const reads = scenario.requestReads ?? scenario.client.bodyPieces?.map((p) => ({ data: p.data, delayMs: p.delayMs })) ?? (body ? [body] : undefined);
   return { headers, ...(reads ? { body: reads } : {}), codec: kind === 'curl-h1' ? 'http1' : 'http2' };
 }
 
@@ -197,6 +210,23 @@ const ATTRIBUTES_REQUEST = [
   'connection.id', 'connection.mtls', 'xds.route_name', 'response.code',
 ];
 const ATTRIBUTES_RESPONSE = ['response.code', 'response.code_details', 'response.headers', 'response.size', 'response.flags', 'request.duration', 'upstream.address'];
+
+/** A request body in timed pieces: [bytes, ms after the previous piece (the first: after the headers)]; piece i is all 'a'+i. */
+function pieces(...spec: Array<[number, number]>): TimedPiece[] {
+  return spec.map(([size, delayMs], i) => ({ data: Buffer.alloc(size, String.fromCharCode(97 + i)), delayMs }));
+}
+
+/** The message timer (reference §4.4, S43): 400 ms, and gaps that keep every race ≥ 150 ms wide on a loaded machine. */
+const TIMER_MS = 400;
+
+/** node:http2 POSTing `body` to /echo in timed pieces, and the upstream's answer when it gets the whole body. */
+function piecesPost(body: TimedPiece[]): { client: TraceClientRequest; upstreamAnswer: HttpMessageSpec } {
+  const whole = Buffer.concat(body.map((piece) => piece.data));
+  return {
+    client: { kind: 'node-h2', method: 'POST', path: '/echo', headers: { 'content-type': 'application/octet-stream' }, bodyPieces: body },
+    upstreamAnswer: jsonH1(echoAnswer('POST', '/echo', whole), { keepAliveHeader: true }),
+  };
+}
 
 /** curl POSTing SMALL_JSON to /echo over HTTP/1.1, and the upstream's answer to it. */
 const ECHO_POST = h1('POST', '/echo', { headers: { 'content-type': 'application/json' }, body: SMALL_JSON });
@@ -403,5 +433,48 @@ export const TRACE_SCENARIOS: TraceScenario[] = [
     upstreamAnswer: slowSse(3, 200),
     closePointNotModelled:
       'Envoy closes the call at once but the client saw its stream cut only later (at the next body data, it seems); the emulator resets the client when the error arrives',
+  },
+  {
+    id: 'message-timeout-unanswered-chunk',
+    description:
+      'S43 (a): request STREAMED, message_timeout 400 ms; body pieces 200 ms apart, then nothing for 2 s; the server answers RB#1 at once and never answers RB#2',
+    extProc: { processingMode: { requestBodyMode: 'STREAMED' }, messageTimeoutMs: TIMER_MS },
+    processor: { bodyReplies: [0, 'never'] },
+    ...piecesPost(pieces([100, 100], [200, 200], [300, 2000])),
+    chunking: 'exact',
+    messageTimer: true,
+  },
+  {
+    id: 'message-timeout-rearmed-by-later-chunk',
+    description:
+      'S43 (b): as (a), but a third piece follows 200 ms after the second (inside its 400 ms), then nothing for 2 s; the server answers nothing after RB#1: is the timer restarted by RB#3?',
+    extProc: { processingMode: { requestBodyMode: 'STREAMED' }, messageTimeoutMs: TIMER_MS },
+    processor: { bodyReplies: [0, 'never'] },
+    ...piecesPost(pieces([100, 100], [200, 200], [300, 200], [400, 2000])),
+    chunking: 'exact',
+    messageTimer: true,
+  },
+  {
+    id: 'message-timeout-disarmed-by-late-reply',
+    description:
+      'S43 (c): request STREAMED, message_timeout 400 ms; the server answers RB#1 300 ms late (150 ms after RB#2 was sent) and RB#2 700 ms late; RB#3 comes 900 ms after RB#2: does the late reply to RB#1 disarm the timer RB#2 armed?',
+    extProc: { processingMode: { requestBodyMode: 'STREAMED' }, messageTimeoutMs: TIMER_MS },
+    processor: { bodyReplies: [300, 700] },
+    ...piecesPost(pieces([100, 100], [200, 150], [300, 900])),
+    chunking: 'exact',
+    messageTimer: true,
+  },
+  {
+    id: 'message-timeout-response-chunk',
+    description:
+      'S43 (a) on the response: response STREAMED, message_timeout 400 ms; a 3 KiB answer in 3 writes 800 ms apart; the server answers SB#1 at once and never answers SB#2',
+    extProc: { processingMode: { responseBodyMode: 'STREAMED' }, messageTimeoutMs: TIMER_MS },
+    processor: { bodyReplies: [0, 'never'] },
+    client: h1('GET', '/bytes/3072?chunks=3&gapMs=800'),
+    chunking: 'exact',
+    upstreamAnswer: bytesH1(3072, 3, 800),
+    messageTimer: true,
+    closePointNotModelled:
+      'the response had started, so Envoy resets the client instead of answering 504; curl saw the cut about 1 s after the call was closed (probably the HTTP/1 connection\'s delayed close), the emulator resets at once',
   },
 ];

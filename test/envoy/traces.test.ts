@@ -5,6 +5,7 @@
  * the scenario's timing allows).
  *
  *   EGRESS_CAPTURE_RECORD_TRACES=1 npx jest dist/test/envoy/traces.test.js   (re)write the fixtures
+ *   EGRESS_CAPTURE_TRACE_SCENARIOS=id,id …                                   only these scenarios
  */
 import { describeEnvoy } from './describe-envoy';
 import { comparableTrace, readTrace, writeTrace, type EnvoyTrace } from './envoy-trace';
@@ -12,16 +13,18 @@ import { recordTraces } from './trace-recorder';
 import { TRACE_SCENARIOS } from './trace-scenarios';
 
 const RECORD = ['1', 'true'].includes(process.env.EGRESS_CAPTURE_RECORD_TRACES ?? '');
+const ONLY = (process.env.EGRESS_CAPTURE_TRACE_SCENARIOS ?? '').split(',').filter(Boolean);
+const SCENARIOS = ONLY.length > 0 ? TRACE_SCENARIOS.filter((s) => ONLY.includes(s.id)) : TRACE_SCENARIOS;
 
 describeEnvoy('ext_proc traces', (version, binary) => {
   let traces: EnvoyTrace[] = [];
 
   beforeAll(async () => {
-    traces = await recordTraces(binary, version, TRACE_SCENARIOS);
+    traces = await recordTraces(binary, version, SCENARIOS);
     if (RECORD) for (const trace of traces) writeTrace(trace);
   }, 120_000);
 
-  test.each(TRACE_SCENARIOS.map((s) => [s.id, s] as const))('%s matches its recording', (id, scenario) => {
+  test.each(SCENARIOS.map((s) => [s.id, s] as const))('%s matches its recording', (id, scenario) => {
     const live = traces.find((t) => t.scenario === id);
     expect(live).toBeDefined();
     const recorded = readTrace(id, version);
