@@ -1,13 +1,16 @@
 /**
  * `egress-capture serve`: load and validate the configuration (exit 2 with
- * every problem listed), start the service, and on SIGTERM/SIGINT drain,
- * flush and exit 0.
+ * every problem listed), start the service, and on SIGTERM, SIGINT or SIGHUP
+ * drain, flush and exit 0.
  */
 import { CaptureError, describeError } from '../errors';
 import { OPTION_SPECS, loadConfig, type GatewayContribution } from '../config/load-config';
 import { createLogger } from '../logger';
 import { CaptureService } from '../service/capture-service';
 import type { CommandIo } from './main';
+
+/** Each drains and stops the service: SIGHUP too, so a closed terminal does not cut a drain short. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 export function serveHelp(): string {
   const lines = OPTION_SPECS.map((spec) => `  --${spec.flag.padEnd(26)} ${spec.help}\n  ${''.padEnd(28)} env ${spec.env}`);
@@ -56,23 +59,52 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
   const grpcShown = 'unixPath' in config.grpcListen ? service.grpcAddress : `:${service.grpcPort}`;
   io.stderr.write(`egress-capture serving on node ${process.version}: gRPC ${grpcShown}, admin :${service.adminPort}\n`);
   return new Promise<number>((resolve) => {
+    let stopping = false;
+    // A repeated signal is the same request: a Ctrl-C reaches both this process and a
+    // bin/egress-capture.js wrapper that passes it on, and must not cut the drain short.
     const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        log.info({ signal }, 'signal received; already shutting down');
+        return;
+      }
+      stopping = true;
       log.info({ signal }, 'signal received; shutting down');
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
       service.stop().then(
         () => {
+          for (const name of STOP_SIGNALS) process.off(name, onSignal);
           log.flush();
           resolve(0);
         },
         (err: unknown) => {
+          for (const name of STOP_SIGNALS) process.off(name, onSignal);
           log.error({ err: describeError(err) }, 'shutdown failed');
           log.flush();
           resolve(1);
         },
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    for (const name of STOP_SIGNALS) process.on(name, onSignal);
+    watchNpmLauncher(io.env, () => onSignal('SIGHUP'));
   });
+}
+
+/**
+ * Under `npm start` the PID a user sees is npm's. npm passes SIGTERM and
+ * SIGINT on (the start script execs node, so no shell sits in between), but
+ * it dies of SIGHUP, or of SIGKILL, without a word to its child. When npm
+ * started this process and is gone, the service stops as if it got SIGHUP
+ * rather than keep the ports and the data directory with nobody to stop it.
+ * Outside `npm start` a reparented server is left alone (nohup, a shell
+ * that exited on purpose).
+ */
+function watchNpmLauncher(env: NodeJS.ProcessEnv, onGone: () => void): void {
+  if (env.npm_lifecycle_event !== 'start') return;
+  const launcher = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== launcher) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 500);
+  timer.unref();
 }

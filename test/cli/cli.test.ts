@@ -2,7 +2,7 @@
  * The command line as a user runs it: the real bin script in a child
  * process, on the pinned Node.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -53,6 +53,95 @@ async function refused(url: string): Promise<boolean> {
   } catch {
     return true;
   }
+}
+
+/**
+ * A Node older than the pinned one, found on PATH outside node_modules (the
+ * system's): started with it, bin/egress-capture.js re-runs itself on the
+ * pinned Node as a child process.
+ */
+function olderNode(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '' || dir.includes('node_modules')) continue;
+    const candidate = path.join(dir, 'node');
+    if (!fs.existsSync(candidate)) continue;
+    const version = spawnSync(candidate, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout.trim();
+    if (Number(version.split('.')[0]) < 24) return candidate;
+  }
+  return undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function bindable(port: number): Promise<boolean> {
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+interface LaunchedServer {
+  /** The process the user started (a wrapper, npm). */
+  launcher: ChildProcess;
+  /** The process that serves, from the file it leaves in its data directory. */
+  pid: number;
+  dataDir: string;
+  grpcPort: number;
+  adminPort: number;
+  stderr: () => string;
+  cleanUp: () => void;
+}
+
+/**
+ * Starts `serve` through `command` in its own process group, on fresh ports
+ * (given as env) and a fresh data directory, and waits until it serves.
+ */
+async function launch(command: string, args: string[]): Promise<LaunchedServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-launch-'));
+  const grpcPort = freePort();
+  const adminPort = grpcPort + 1;
+  const launcher = spawn(command, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, EGRESS_CAPTURE_DATA_DIR: dataDir, EGRESS_CAPTURE_GRPC_LISTEN: `127.0.0.1:${grpcPort}`, EGRESS_CAPTURE_ADMIN_LISTEN: `127.0.0.1:${adminPort}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  let stderr = '';
+  launcher.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let pid: number | undefined;
+  const cleanUp = (): void => {
+    if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+    if (launcher.exitCode === null && launcher.signalCode === null) process.kill(-launcher.pid!, 'SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  while (!stderr.includes('serving on node')) {
+    if (Date.now() > deadline) {
+      cleanUp();
+      throw new Error(`server did not start:\n${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  pid = (JSON.parse(fs.readFileSync(path.join(dataDir, 'egress-capture-server.json'), 'utf8')) as { pid: number }).pid;
+  return { launcher, pid, dataDir, grpcPort, adminPort, stderr: () => stderr, cleanUp };
+}
+
+/** The server process is gone within 30 s, after a drain (stop() removes its server file last), and its ports are free. */
+async function expectStoppedCleanly(server: LaunchedServer): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (alive(server.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(alive(server.pid)).toBe(false);
+  expect(fs.existsSync(path.join(server.dataDir, 'egress-capture-server.json'))).toBe(false);
+  expect(await bindable(server.grpcPort)).toBe(true);
+  expect(await bindable(server.adminPort)).toBe(true);
 }
 
 function freePort(): number {
@@ -131,6 +220,53 @@ describe('egress-capture CLI', () => {
       }
     }, 60_000);
   });
+
+  const OLDER_NODE = olderNode();
+  (OLDER_NODE === undefined ? describe.skip : describe)('started by an older Node, the wrapper re-runs itself on the pinned one', () => {
+    // Before, the wrapper waited in spawnSync: a signal to its PID killed it and left the server holding the ports and the store.
+    it.each([
+      ['SIGTERM', 'its PID'],
+      ['SIGINT', 'its PID'],
+      ['SIGHUP', 'its PID'],
+      // Both processes get it, the server a second time from the wrapper: the drain must still finish.
+      ['SIGINT', 'its process group, as Ctrl-C in a terminal'],
+    ] as const)('given %s to %s, passes it on, ends as the server ended, and leaves nothing running', async (signal, target) => {
+      const server = await launch(OLDER_NODE!, [BIN, 'serve']);
+      try {
+        expect(server.stderr()).toContain('serving on node v24.');
+        expect(server.pid).not.toBe(server.launcher.pid);
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => server.launcher.on('exit', (code, sig) => resolve({ code, signal: sig })));
+        if (target === 'its PID') server.launcher.kill(signal);
+        else process.kill(-server.launcher.pid!, signal);
+        await expectStoppedCleanly(server);
+        // The server drained and exited 0; the wrapper exits with that code.
+        expect(await exited).toEqual({ code: 0, signal: null });
+      } finally {
+        server.cleanUp();
+      }
+    }, 90_000);
+
+    it('exits with the code of the command it ran', () => {
+      const result = spawnSync(OLDER_NODE!, [BIN, 'capture'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+      expect(result.status).toBe(2);
+    });
+  });
+
+  // Before, the start script ran node under `sh -c`: npm passed SIGTERM to the shell, which died and left the server running.
+  it.each([
+    ['SIGTERM', 'npm passes it on'],
+    ['SIGINT', 'npm passes it on'],
+    ['SIGHUP', 'npm dies of it; the server sees its launcher gone'],
+  ] as const)('npm start given %s (%s): the server stops and frees its ports', async (signal, _how) => {
+    // --ignore-scripts: the prestart build is not what is tested here.
+    const server = await launch('npm', ['start', '--ignore-scripts']);
+    try {
+      server.launcher.kill(signal);
+      await expectStoppedCleanly(server);
+    } finally {
+      server.cleanUp();
+    }
+  }, 90_000);
 
   it('exits 2 on an unknown command', () => {
     expect(run(['capture']).status).toBe(2);
