@@ -21,10 +21,23 @@ import { DEFAULTS } from '../config/defaults';
 import { describeError } from '../errors';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
 import type { CommandIo } from './main';
+import { fetchAdmin, parseAdminUrl } from './admin-url';
 import { runningServerAdmin } from './running-server';
 
+const USAGE = `usage: egress-capture query [--data-dir DIR [--allow-writes] | --admin URL] [--format FORMAT] [--user U --password P] "SQL"
+
+Runs SQL against the store and prints the result (JSONEachRow unless --format).
+
+  --data-dir DIR     the store (default ${DEFAULTS.dataDir}, env EGRESS_CAPTURE_DATA_DIR); while a server
+                     owns it, the query goes through that server's admin port
+  --admin URL        a running server's admin port, http://HOST:PORT
+  --allow-writes     with no server running: let INSERT, DDL and ALTER change the store (default: read-only)
+  --format FORMAT    ClickHouse output format (JSONEachRow)
+  --user, --password admin port credentials (or in the URL, or EGRESS_CAPTURE_ADMIN_USER/_PASSWORD)
+`;
+
 export async function runQueryCommand(argv: string[], io: CommandIo): Promise<number> {
-  let values: { 'data-dir'?: string; admin?: string; format?: string; user?: string; password?: string; 'allow-writes'?: boolean };
+  let values: { 'data-dir'?: string; admin?: string; format?: string; user?: string; password?: string; 'allow-writes'?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -36,16 +49,21 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
         user: { type: 'string' },
         password: { type: 'string' },
         'allow-writes': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
     }));
   } catch (err) {
-    io.stderr.write(`egress-capture query: ${describeError(err)}\n`);
+    io.stderr.write(`egress-capture query: ${describeError(err)}\n${USAGE}`);
     return 2;
+  }
+  if (values.help === true) {
+    io.stdout.write(USAGE);
+    return 0;
   }
   const sql = positionals.join(' ').trim();
   if (sql === '') {
-    io.stderr.write('usage: egress-capture query [--data-dir DIR [--allow-writes] | --admin URL] [--format FORMAT] [--user U --password P] "SQL"\n');
+    io.stderr.write(USAGE);
     return 2;
   }
   const dataDir = values['data-dir'] ?? io.env.EGRESS_CAPTURE_DATA_DIR ?? DEFAULTS.dataDir;
@@ -53,7 +71,11 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
   const format = values.format ?? 'JSONEachRow';
   try {
     if (admin !== undefined) {
-      const url = new URL(admin);
+      const url = parseAdminUrl(admin);
+      if (!(url instanceof URL)) {
+        io.stderr.write(`egress-capture query: ${url.error}\n`);
+        return 2;
+      }
       // fetch() refuses URLs with credentials: move them into the Authorization header.
       const user = values.user ?? (decodeURIComponent(url.username) || io.env.EGRESS_CAPTURE_ADMIN_USER || '');
       const password = values.password ?? (decodeURIComponent(url.password) || io.env.EGRESS_CAPTURE_ADMIN_PASSWORD || '');
@@ -63,7 +85,7 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
       url.search = new URLSearchParams({ default_format: format }).toString();
       const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
       if (user !== '') headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-      const response = await fetch(url, { method: 'POST', body: sql, headers });
+      const response = await fetchAdmin(url, { method: 'POST', body: sql, headers });
       const text = await response.text();
       if (!response.ok) {
         // The body is ClickHouse's "Code: N. DB::Exception: …" line.

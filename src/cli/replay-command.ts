@@ -34,6 +34,7 @@ import { createOtlpSink } from '../sinks/otlp';
 import type { Sink } from '../sinks/sink';
 import { DEFAULTS } from '../config/defaults';
 import type { CommandIo } from './main';
+import { fetchAdmin, parseAdminUrl } from './admin-url';
 import { runningServerAdmin } from './running-server';
 import { gatewayContribution } from './serve-command';
 
@@ -42,6 +43,16 @@ const USAGE = 'usage: egress-capture replay --since TIME [--until TIME] [--endpo
 const DEFAULT_BATCH_ROWS = 500;
 /** Attempts per page before giving up on a failing receiver (exit 1, progress printed). */
 const MAX_ATTEMPTS = 20;
+const HELP = `${USAGE}
+Re-exports stored exchanges as OTLP logs (the backfill after a receiver outage longer than the spool kept).
+
+  --since TIME, --until TIME  ISO 8601 (2026-11-21T10:00:00Z; no zone = UTC) or relative (-90s, -30m, -1h, -2d, -1w, now);
+                              --until defaults to now
+  --endpoint URL              OTLP/HTTP base URL (default: the --gateway manifest's spec.otlp.endpoint, or OTEL_EXPORTER_OTLP_ENDPOINT)
+  --admin URL                 read through a running server's admin port, http://HOST:PORT
+  --batch-rows N              rows per OTLP write (${DEFAULT_BATCH_ROWS})
+  serve options               --data-dir, --clickhouse-url, --gateway, ... choose the store and the OTLP settings
+`;
 const RELATIVE = /^-(\d+(?:\.\d+)?)(s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 
@@ -67,8 +78,15 @@ function chTime(ms: number): string {
 type RowSource = { describe: string; query(sql: string): Promise<string>; close(): Promise<void> };
 
 export async function runReplayCommand(argv: string[], io: CommandIo): Promise<number> {
-  const own = { since: { type: 'string' }, until: { type: 'string' }, endpoint: { type: 'string' }, admin: { type: 'string' }, 'batch-rows': { type: 'string' } } as const;
-  let values: { since?: string; until?: string; endpoint?: string; admin?: string; 'batch-rows'?: string };
+  const own = {
+    since: { type: 'string' },
+    until: { type: 'string' },
+    endpoint: { type: 'string' },
+    admin: { type: 'string' },
+    'batch-rows': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  let values: { since?: string; until?: string; endpoint?: string; admin?: string; 'batch-rows'?: string; help?: boolean };
   let rest: string[];
   try {
     const parsed = parseArgs({ args: argv, options: own, strict: false, allowPositionals: true, tokens: true });
@@ -83,6 +101,10 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
     io.stderr.write(`egress-capture replay: ${describeError(err)}\n${USAGE}`);
     return 2;
   }
+  if (values.help === true) {
+    io.stdout.write(HELP);
+    return 0;
+  }
   const problems: string[] = [];
   const now = Date.now();
   const since = values.since === undefined ? { error: 'is required' } : parseReplayTime(values.since, now);
@@ -91,6 +113,8 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
   if (typeof until !== 'number') problems.push(`--until ${until.error}`);
   const batchRows = values['batch-rows'] === undefined ? DEFAULT_BATCH_ROWS : Number(values['batch-rows']);
   if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 100_000) problems.push(`--batch-rows "${values['batch-rows']}" expected a whole number from 1 to 100000`);
+  const admin = values.admin === undefined ? undefined : parseAdminUrl(values.admin);
+  if (admin !== undefined && !(admin instanceof URL)) problems.push(admin.error);
   let config: RuntimeConfig | undefined;
   try {
     config = loadConfig({ argv: rest, env: io.env, loadGateway: gatewayContribution });
@@ -112,7 +136,7 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
   let source: RowSource | undefined;
   let sink: Sink | undefined;
   try {
-    source = await openSource(config, values.admin);
+    source = await openSource(config, admin instanceof URL ? admin : undefined);
     sink = createOtlpSink(config, { endpoint }, { log });
     await sink.open();
     io.stdout.write(`replaying exchanges from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} (${source.describe}) to ${endpoint}\n`);
@@ -166,15 +190,16 @@ function lastRowTime(last: { ts: string } | undefined): string {
   return last === undefined ? '(the same --since)' : `"${last.ts.replace(' ', 'T')}Z"`;
 }
 
-async function openSource(config: RuntimeConfig, adminFlag: string | undefined): Promise<RowSource> {
-  const admin = adminFlag ?? runningServerAdmin(config.dataDir);
+async function openSource(config: RuntimeConfig, adminFlag: URL | undefined): Promise<RowSource> {
+  const running = runningServerAdmin(config.dataDir);
+  const admin = adminFlag ?? (running === undefined ? undefined : new URL(running));
   if (admin !== undefined) {
     return {
-      describe: `through ${admin}`,
+      describe: `through ${admin.origin}`,
       async query(sql) {
-        const response = await fetch(new URL('/query', admin), { method: 'POST', body: sql });
+        const response = await fetchAdmin(new URL('/query', admin), { method: 'POST', body: sql });
         const text = await response.text();
-        if (!response.ok) throw new CaptureError('CAP_ERR_QUERY_FAILED', `${admin}/query answered ${response.status}: ${text.trim()}`);
+        if (!response.ok) throw new CaptureError('CAP_ERR_QUERY_FAILED', `${admin.origin}/query answered ${response.status}: ${text.trim()}`);
         return text;
       },
       async close() {},

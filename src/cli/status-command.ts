@@ -18,23 +18,45 @@ import { readJsonFile } from '../spool/atomic-file';
 import { scanSegment } from '../spool/record-format';
 import type { CursorState } from '../spool/spool-consumer';
 import type { CommandIo } from './main';
+import { fetchAdmin, parseAdminUrl } from './admin-url';
 import { runningServerAdmin } from './running-server';
 
-const USAGE = 'usage: egress-capture status [--admin URL | --data-dir DIR] [--json]\n';
+const USAGE = `usage: egress-capture status [--admin URL | --data-dir DIR] [--json]
+
+The spool and every sink's accounting: captured = delivered + pending + dropped (by reason).
+
+  --admin URL     a running server's admin port, http://HOST:PORT
+  --data-dir DIR  the data directory (default ${DEFAULTS.dataDir}, env EGRESS_CAPTURE_DATA_DIR): its server
+                  when one runs, else the spool files on disk
+  --json          the full status as JSON
+`;
 
 export async function runStatusCommand(argv: string[], io: CommandIo): Promise<number> {
-  let values: { admin?: string; 'data-dir'?: string; json?: boolean };
+  let values: { admin?: string; 'data-dir'?: string; json?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { admin: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { admin: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: false,
+    }));
   } catch (err) {
     io.stderr.write(`egress-capture status: ${describeError(err)}\n${USAGE}`);
     return 2;
+  }
+  if (values.help === true) {
+    io.stdout.write(USAGE);
+    return 0;
   }
   const dataDir = values['data-dir'] ?? io.env.EGRESS_CAPTURE_DATA_DIR ?? DEFAULTS.dataDir;
   const admin = values.admin ?? runningServerAdmin(dataDir);
   try {
     if (admin !== undefined) {
-      const response = await fetch(new URL('/status', admin));
+      const url = parseAdminUrl(admin);
+      if (!(url instanceof URL)) {
+        io.stderr.write(`egress-capture status: ${url.error}\n`);
+        return 2;
+      }
+      const response = await fetchAdmin(new URL('/status', url));
       const text = await response.text();
       if (!response.ok) {
         io.stderr.write(`egress-capture status: ${admin}/status answered ${response.status}: ${text}`);

@@ -5,7 +5,6 @@
  * and env twin) and the offending value, so one restart fixes everything.
  */
 import * as fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { BodyRedactor, type BodyRedactorOptions } from '../processing/genai/body-redactor';
 import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { CaptureError } from '../errors';
@@ -200,16 +199,7 @@ export interface LoadConfigInput {
  */
 export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   const problems: string[] = [];
-  const parseOptions: Record<string, { type: 'string' | 'boolean' }> = {};
-  for (const spec of OPTION_SPECS) parseOptions[spec.flag] = { type: spec.boolean === true ? 'boolean' : 'string' };
-
-  let flagValues: Record<string, string | boolean | undefined> = {};
-  try {
-    const parsed = parseArgs({ args: input.argv, options: parseOptions, strict: true, allowPositionals: false });
-    flagValues = parsed.values as Record<string, string | boolean | undefined>;
-  } catch (err) {
-    problems.push((err as Error).message);
-  }
+  const flagValues = readFlags(input.argv, problems);
 
   const config = defaultConfig();
   const explicit = new Map<keyof RuntimeConfig, Source>();
@@ -271,6 +261,49 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
     throw new CaptureError('CAP_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   return config;
+}
+
+/**
+ * The flags as raw strings, by flag name; a later repeat wins. A string
+ * option takes the next argument whatever it starts with (`--max-bytes -5`
+ * is a bad number, reported by its parser with the range, not an
+ * "ambiguous" argument); a switch stands alone or takes `=VALUE`. Every
+ * problem names the flag, the value and the expected form.
+ */
+function readFlags(argv: string[], problems: string[]): Record<string, string> {
+  const specs = new Map(OPTION_SPECS.map((spec) => [spec.flag, spec]));
+  const values: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const match = /^--([^=]+)(?:=([\s\S]*))?$/.exec(arg);
+    if (match === null) {
+      const previous = i > 0 ? specs.get(argv[i - 1]!.replace(/^--/, '')) : undefined;
+      problems.push(
+        previous?.boolean === true
+          ? `--${previous.flag}: "${arg}" unexpected: a switch, expected --${previous.flag} alone or --${previous.flag}=true|false`
+          : `"${arg}": unexpected argument, expected --OPTION VALUE (see egress-capture serve --help)`,
+      );
+      continue;
+    }
+    const [, name, inline] = match as unknown as [string, string, string | undefined];
+    const spec = specs.get(name);
+    if (spec === undefined) {
+      problems.push(`--${name}: unknown option (see egress-capture serve --help)`);
+      // Its value, if it had one, is not a second problem.
+      if (inline === undefined && i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) i++;
+      continue;
+    }
+    if (spec.boolean === true) {
+      values[name] = inline ?? 'true';
+    } else if (inline !== undefined) {
+      values[name] = inline;
+    } else if (i + 1 < argv.length) {
+      values[name] = argv[++i]!;
+    } else {
+      problems.push(`--${name}: value expected: ${spec.help}`);
+    }
+  }
+  return values;
 }
 
 /**

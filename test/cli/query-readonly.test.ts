@@ -6,19 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { main } from '../../src/cli/main';
+import { runInProcess } from './in-process';
 
-async function query(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const code = await main(['query', ...args], { stdin: new PassThrough(), stdout, stderr, env: {} });
-  return { code, stdout: out, stderr: err };
-}
+const query = (args: string[]) => runInProcess(['query', ...args]);
 
 describe('egress-capture query on a data directory no server owns', () => {
   // chdb opens one data directory per process: every case here uses this one.

@@ -97,8 +97,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ argv: [], env: {} }).adminUser).toBe('');
   });
 
+  it('names the flag, the value and the expected form for malformed arguments', () => {
+    // These used to be the argument parser's "ambiguous" and "Unexpected argument 'yes'" texts.
+    expect(problemsOf(() => loadConfig({ argv: ['--max-bytes', '-5'], env: {} }))).toEqual(['--max-bytes: "-5" expected a whole number from 0 to 67108864']);
+    expect(problemsOf(() => loadConfig({ argv: ['--admin-allow-writes', 'yes'], env: {} }))).toEqual([
+      '--admin-allow-writes: "yes" unexpected: a switch, expected --admin-allow-writes alone or --admin-allow-writes=true|false',
+    ]);
+    expect(problemsOf(() => loadConfig({ argv: ['--admin-allow-writes=maybe'], env: {} }))).toEqual(['--admin-allow-writes: "maybe" expected true or false']);
+    expect(loadConfig({ argv: ['--admin-allow-writes=false'], env: {} }).adminAllowWrites).toBe(false);
+    expect(loadConfig({ argv: ['--admin-allow-writes'], env: {} }).adminAllowWrites).toBe(true);
+    expect(loadConfig({ argv: ['--max-bytes=100'], env: {} }).maxBytes).toBe(100);
+    expect(problemsOf(() => loadConfig({ argv: ['--max-bytes'], env: {} }))).toEqual([expect.stringMatching(/^--max-bytes: value expected: /)]);
+    expect(problemsOf(() => loadConfig({ argv: ['stray'], env: {} }))).toEqual([expect.stringMatching(/^"stray": unexpected argument, expected --OPTION VALUE/)]);
+  });
+
   it('rejects unknown flags', () => {
-    expect(problemsOf(() => loadConfig({ argv: ['--max-byte', '1'], env: {} }))[0]).toMatch(/max-byte/);
+    expect(problemsOf(() => loadConfig({ argv: ['--max-byte', '1'], env: {} }))).toEqual(['--max-byte: unknown option (see egress-capture serve --help)']);
   });
 
   it('adds --redact-headers to the built-in list instead of replacing it', () => {

@@ -1,0 +1,35 @@
+/**
+ * `--admin URL` for query, status and replay: the admin port of a running
+ * server. Errors name the value (credentials in it masked) and the expected
+ * form, and a refused connection says where it tried, not just "fetch failed".
+ */
+import { describeError } from '../errors';
+
+export const ADMIN_URL_FORM = 'http://HOST:PORT of a running server\'s admin port (e.g. http://127.0.0.1:9003)';
+
+/** The URL, or the problem with it in the "--admin: "value" expected …" form. */
+export function parseAdminUrl(raw: string): URL | { error: string } {
+  const problem = { error: `--admin: "${maskCredentials(raw)}" expected ${ADMIN_URL_FORM}` };
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return problem;
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url : problem;
+}
+
+/** fetch() against the admin port; a connection failure names the address and the cause (ECONNREFUSED …). */
+export async function fetchAdmin(url: URL, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const detail = cause?.code ?? cause?.message ?? describeError(err);
+    throw new Error(`cannot reach the admin port at ${url.origin} (${detail}); expected --admin ${ADMIN_URL_FORM}`, { cause: err });
+  }
+}
+
+function maskCredentials(raw: string): string {
+  return raw.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,54 @@
+/**
+ * Every subcommand answers --help, and a bad --admin names the value and the
+ * expected form instead of "Invalid URL" or "fetch failed".
+ */
+import * as net from 'node:net';
+import { runInProcess } from './in-process';
+
+const cli = (args: string[]) => runInProcess(args);
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const ADMIN_COMMANDS: Array<[string, string[]]> = [
+  ['query', ['SELECT 1']],
+  ['status', []],
+  ['replay', ['--since', '-1h', '--endpoint', 'http://127.0.0.1:4318']],
+];
+
+describe('egress-capture subcommands', () => {
+  it.each(['serve', 'query', 'status', 'replay', 'translate'])('%s --help prints its usage on stdout and exits 0', async (command) => {
+    for (const flag of ['--help', '-h']) {
+      const result = await cli([command, flag]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`egress-capture ${command}`);
+      expect(result.stderr).toBe('');
+    }
+  });
+
+  it.each(ADMIN_COMMANDS)('%s --admin not-a-url names the value and the expected form', async (command, rest) => {
+    const result = await cli([command, '--admin', 'not-a-url', ...rest]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--admin: "not-a-url" expected http://HOST:PORT');
+  });
+
+  it('never echoes credentials of a bad --admin', async () => {
+    const result = await cli(['query', '--admin', 'http://ops:s3cret@', 'SELECT 1']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).not.toContain('s3cret');
+  });
+
+  it.each(ADMIN_COMMANDS)('%s --admin to a closed port says where it tried and why', async (command, rest) => {
+    const port = await closedPort();
+    const result = await cli([command, '--admin', `http://127.0.0.1:${port}`, ...rest]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`cannot reach the admin port at http://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(result.stderr).not.toContain('fetch failed');
+  });
+});
