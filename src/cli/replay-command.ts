@@ -1,12 +1,14 @@
 /**
  * `egress-capture replay --since TIME [--until TIME] [--endpoint URL]
- *   [--admin URL] [--batch-rows N] [serve options: --data-dir, --gateway, --clickhouse-url ...]`
+ *   [--admin URL] [--batch-rows N] [--timeout DURATION] [--max-retries N] [serve options: --data-dir, --gateway, --clickhouse-url ...]`
  *
  * Re-exports stored exchanges from ClickHouse to the OTLP endpoint: the
  * backfill after a receiver outage longer than the spool kept. Rows are read
  * in pages ordered by (Timestamp, CaptureId) and paged by that key, so a
  * page boundary never skips or repeats a row; each page is one OTLP sink
- * write, retried with backoff (Retry-After honoured) until it is accepted.
+ * write, retried with backoff (Retry-After honoured) until it is accepted,
+ * or until --max-retries or --timeout says to give up (exit 1, with where to
+ * resume).
  * The receiver may see records it already had: each carries
  * egress_capture.capture_id for deduplication.
  *
@@ -30,7 +32,7 @@ import { RemoteStore } from '../sinks/clickhouse/remote-store';
 import { TABLE } from '../sinks/clickhouse/schema';
 import { sqlStringLiteral } from '../sinks/clickhouse/sql-literal';
 import { retryDelayMs } from '../sinks/delivery/backoff';
-import { createOtlpSink } from '../sinks/otlp';
+import { createOtlpSink, resolveOtlpSettings } from '../sinks/otlp';
 import type { Sink } from '../sinks/sink';
 import { DEFAULTS } from '../config/defaults';
 import type { CommandIo } from './main';
@@ -38,11 +40,9 @@ import { fetchAdmin, parseAdminUrl } from './admin-url';
 import { runningServerAdmin } from './running-server';
 import { gatewayContribution } from './serve-command';
 
-const USAGE = 'usage: egress-capture replay --since TIME [--until TIME] [--endpoint URL] [--admin URL] [--batch-rows N] [--data-dir DIR | --clickhouse-url URL] [--gateway FILE]\n';
+const USAGE = 'usage: egress-capture replay --since TIME [--until TIME] [--endpoint URL] [--admin URL] [--batch-rows N] [--timeout DURATION] [--max-retries N] [--data-dir DIR | --clickhouse-url URL] [--gateway FILE]\n';
 /** Rows per OTLP write; the sink splits further by its request byte cap. */
 const DEFAULT_BATCH_ROWS = 500;
-/** Attempts per page before giving up on a failing receiver (exit 1, progress printed). */
-const MAX_ATTEMPTS = 20;
 const HELP = `${USAGE}
 Re-exports stored exchanges as OTLP logs (the backfill after a receiver outage longer than the spool kept).
 
@@ -51,8 +51,27 @@ Re-exports stored exchanges as OTLP logs (the backfill after a receiver outage l
   --endpoint URL              OTLP/HTTP base URL (default: the --gateway manifest's spec.otlp.endpoint, or OTEL_EXPORTER_OTLP_ENDPOINT)
   --admin URL                 read through a running server's admin port, http://HOST:PORT
   --batch-rows N              rows per OTLP write (${DEFAULT_BATCH_ROWS})
+  --timeout DURATION          give up when one batch is still not accepted after this long, its attempts and the
+                              waits between them included: 30s, 2m, 500ms; a bare number is seconds (${formatDuration(DEFAULTS.replayTimeoutMs)})
+  --max-retries N             retries of a failing batch after its first attempt (${DEFAULTS.replayMaxRetries})
   serve options               --data-dir, --clickhouse-url, --gateway, ... choose the store and the OTLP settings
 `;
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)?$/;
+const TIMEOUT_RANGE_MS = [100, 3_600_000] as const;
+const MAX_RETRIES_LIMIT = 1000;
+
+/** `--timeout`: 30s, 2m, 500ms, or a bare number of seconds, from 100 ms to 1 h; milliseconds or the problem. */
+export function parseReplayTimeout(raw: string): number | { error: string } {
+  const match = DURATION.exec(raw.trim());
+  const ms = match === null ? NaN : Number(match[1]) * (match[2] === 'ms' ? 1 : match[2] === 'm' ? 60_000 : 1000);
+  if (!(ms >= TIMEOUT_RANGE_MS[0] && ms <= TIMEOUT_RANGE_MS[1])) return { error: `--timeout: "${raw}" expected a duration from 100ms to 60m, like 30s, 2m or 500ms` };
+  return Math.round(ms);
+}
+
+function formatDuration(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
 const RELATIVE = /^-(\d+(?:\.\d+)?)(s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 
@@ -84,9 +103,20 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
     endpoint: { type: 'string' },
     admin: { type: 'string' },
     'batch-rows': { type: 'string' },
+    timeout: { type: 'string' },
+    'max-retries': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   } as const;
-  let values: { since?: string; until?: string; endpoint?: string; admin?: string; 'batch-rows'?: string; help?: boolean };
+  let values: {
+    since?: string;
+    until?: string;
+    endpoint?: string;
+    admin?: string;
+    'batch-rows'?: string;
+    timeout?: string;
+    'max-retries'?: string;
+    help?: boolean;
+  };
   let rest: string[];
   try {
     const parsed = parseArgs({ args: argv, options: own, strict: false, allowPositionals: true, tokens: true });
@@ -113,6 +143,12 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
   if (typeof until !== 'number') problems.push(`--until ${until.error}`);
   const batchRows = values['batch-rows'] === undefined ? DEFAULT_BATCH_ROWS : Number(values['batch-rows']);
   if (!Number.isInteger(batchRows) || batchRows < 1 || batchRows > 100_000) problems.push(`--batch-rows "${values['batch-rows']}" expected a whole number from 1 to 100000`);
+  const timeoutMs = values.timeout === undefined ? DEFAULTS.replayTimeoutMs : parseReplayTimeout(values.timeout);
+  if (typeof timeoutMs !== 'number') problems.push(timeoutMs.error);
+  const maxRetries = values['max-retries'] === undefined ? DEFAULTS.replayMaxRetries : Number(values['max-retries']);
+  if (!/^\d+$/.test((values['max-retries'] ?? '0').trim()) || maxRetries > MAX_RETRIES_LIMIT) {
+    problems.push(`--max-retries: "${values['max-retries']}" expected a whole number from 0 to ${MAX_RETRIES_LIMIT}`);
+  }
   const admin = values.admin === undefined ? undefined : parseAdminUrl(values.admin);
   if (admin !== undefined && !(admin instanceof URL)) problems.push(admin.error);
   let config: RuntimeConfig | undefined;
@@ -123,7 +159,7 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
   }
   const endpoint = values.endpoint ?? (config?.otlpEndpoint || io.env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT || io.env.OTEL_EXPORTER_OTLP_ENDPOINT || '');
   if (endpoint.trim() === '') problems.push('no OTLP endpoint: pass --endpoint URL, --gateway FILE with spec.otlp.endpoint, or set OTEL_EXPORTER_OTLP_ENDPOINT');
-  if (problems.length > 0 || config === undefined || typeof since !== 'number' || typeof until !== 'number') {
+  if (problems.length > 0 || config === undefined || typeof since !== 'number' || typeof until !== 'number' || typeof timeoutMs !== 'number') {
     io.stderr.write(`egress-capture replay:\n  ${problems.join('\n  ')}\n${USAGE}`);
     return 2;
   }
@@ -137,7 +173,9 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
   let sink: Sink | undefined;
   try {
     source = await openSource(config, admin instanceof URL ? admin : undefined);
-    sink = createOtlpSink(config, { endpoint }, { log });
+    // No single attempt may outlast the batch's whole budget.
+    const attemptTimeoutMs = Math.min(timeoutMs, resolveOtlpSettings(config, { endpoint }).timeoutMs);
+    sink = createOtlpSink(config, { endpoint, timeoutMs: attemptTimeoutMs }, { log });
     await sink.open();
     io.stdout.write(`replaying exchanges from ${new Date(since).toISOString()} to ${new Date(until).toISOString()} (${source.describe}) to ${endpoint}\n`);
     let total = 0;
@@ -156,15 +194,30 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
       const jsonEachRow = lines.join('\n') + '\n';
       batches += 1;
       const batch = { jsonEachRow, rowCount: lines.length, byteLength: Buffer.byteLength(jsonEachRow), batchId: `replay-${since}-${batches}` };
+      const batchStarted = Date.now();
       for (let attempt = 1; ; attempt++) {
         const result = await sink.write(batch);
         if (result.ok) break;
-        if (!result.retryable || attempt >= MAX_ATTEMPTS) {
-          io.stderr.write(`egress-capture replay: batch ${batches} failed after ${attempt} attempt(s): ${result.error.message}\n`);
+        const delay = retryDelayMs(
+          { initialMs: DEFAULTS.replayRetryInitialMs, maxMs: DEFAULTS.replayRetryMaxMs, retryAfterMaxMs: timeoutMs },
+          attempt,
+          result.retryAfterMs,
+        );
+        // Retry only when the wait and a whole next attempt still fit in --timeout.
+        const outOfTime = Date.now() - batchStarted + delay + attemptTimeoutMs > timeoutMs;
+        const why = !result.retryable
+          ? 'the endpoint refused it (not retryable)'
+          : attempt > maxRetries
+            ? `--max-retries ${maxRetries} reached`
+            : outOfTime
+              ? `another attempt would not end within --timeout ${formatDuration(timeoutMs)}`
+              : undefined;
+        if (why !== undefined) {
+          const seconds = ((Date.now() - batchStarted) / 1000).toFixed(1);
+          io.stderr.write(`egress-capture replay: batch ${batches} not accepted by ${endpoint} after ${attempt} attempt(s) in ${seconds} s, giving up (${why}): ${result.error.message}\n`);
           io.stdout.write(`exported ${total} exchange(s) in ${batches - 1} batch(es) before the failure; re-run with --since ${lastRowTime(last)} to continue\n`);
           return 1;
         }
-        const delay = retryDelayMs({ initialMs: 500, maxMs: 30_000, retryAfterMaxMs: 300_000 }, attempt, result.retryAfterMs);
         io.stderr.write(`egress-capture replay: batch ${batches}: ${result.error.message}; retrying in ${delay} ms\n`);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }

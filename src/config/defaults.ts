@@ -140,4 +140,15 @@ export const DEFAULTS = {
    * parsing. INSERT data after FORMAT is not query text and is not counted.
    */
   adminQueryMaxBytes: 256 * 1024,
+  /**
+   * `replay`: how long one batch may keep failing (its attempts and the waits
+   * between them) before replay gives up and exits 1, ms; each attempt's own
+   * deadline is at most this. `--timeout`.
+   */
+  replayTimeoutMs: 60_000,
+  /** `replay`: retries of a failing batch after its first attempt, at most. `--max-retries`. */
+  replayMaxRetries: 5,
+  /** `replay`: backoff between the attempts of one batch, ms (±20 % jitter; Retry-After wins up to replayTimeoutMs). */
+  replayRetryInitialMs: 500,
+  replayRetryMaxMs: 30_000,
 } as const;

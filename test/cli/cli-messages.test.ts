@@ -2,19 +2,9 @@
  * Every subcommand answers --help, and a bad --admin names the value and the
  * expected form instead of "Invalid URL" or "fetch failed".
  */
-import * as net from 'node:net';
-import { runInProcess } from './in-process';
+import { closedPort, runInProcess } from './cli-helpers';
 
 const cli = (args: string[]) => runInProcess(args);
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const ADMIN_COMMANDS: Array<[string, string[]]> = [
   ['query', ['SELECT 1']],

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runInProcess } from './in-process';
+import { runInProcess } from './cli-helpers';
 
 const query = (args: string[]) => runInProcess(['query', ...args]);
 

@@ -1,7 +1,9 @@
-/** Runs the CLI's main() in this process with captured output (no child process, no wrapper). */
+/** Helpers of the CLI tests. */
+import * as net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli/main';
 
+/** Runs the CLI's main() in this process with captured output (no child process, no wrapper). */
 export async function runInProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -11,4 +13,13 @@ export async function runInProcess(args: string[], env: NodeJS.ProcessEnv = {}):
   stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const code = await main(args, { stdin: new PassThrough(), stdout, stderr, env });
   return { code, stdout: out, stderr: err };
+}
+
+/** A port nothing listens on: bound, then released. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
