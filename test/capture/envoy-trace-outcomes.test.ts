@@ -45,6 +45,14 @@ const EXPECTED: Record<string, [string, number, number, number]> = {
   // The call failed right after the response headers. Observability mode carries no protocol_config,
   // so the service cannot know a body was due and takes headers-only as complete (its documented guess).
   'observability-grpc-error': ['complete', 200, 0, 0],
+  // Envoy's message timer ran out on a request chunk: its 504 never reaches the service, which keeps what
+  // it was sent (the processor withheld replies, so Envoy went on sending the later chunks).
+  'message-timeout-unanswered-chunk': ['request_incomplete', 0, 300, 0],
+  'message-timeout-rearmed-by-later-chunk': ['request_incomplete', 0, 600, 0],
+  // Late replies, but never past the timer's deadline: the exchange finished normally.
+  'message-timeout-disarmed-by-late-reply': ['complete', 200, 600, 0],
+  // The timer ran out on a response chunk after the 200 had gone out: the client's stream was cut.
+  'message-timeout-response-chunk': ['response_incomplete', 200, 0, 2048],
 };
 
 const MODES = ['NONE', 'STREAMED', 'BUFFERED', 'BUFFERED_PARTIAL', 'FULL_DUPLEX_STREAMED'] as const;
