@@ -171,13 +171,16 @@ export function checkValue(value: unknown, schema: FieldSchema, path: string, pr
         return;
       }
       for (const key of schema.required ?? []) {
-        if (value[key] === undefined || value[key] === null) {
+        // Own properties only: `constructor` or `toString` must not be found on Object.prototype.
+        if (!Object.hasOwn(value, key) || value[key] === undefined || value[key] === null) {
           problems.push({ path: joinPath(path, key), message: 'required field is missing' });
         }
       }
       for (const [key, item] of Object.entries(value)) {
-        const fieldSchema = schema.properties[key];
-        if (!fieldSchema) {
+        // Own-property lookup: a manifest key such as `__proto__`, `constructor` or
+        // `toString` would otherwise find Object.prototype's member and pass as known.
+        const fieldSchema = Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
+        if (fieldSchema === undefined) {
           const known = Object.keys(schema.properties).join(', ');
           problems.push({ path: joinPath(path, key), message: `unknown field (known fields: ${known})` });
           continue;

@@ -75,6 +75,24 @@ describe('EgressGateway schema', () => {
       'spec.listeners[2].tls: not allowed when protocol is TCP',
     ]);
   });
+
+  it('refuses __proto__, constructor and toString keys as unknown fields, naming each', () => {
+    const text = GATEWAY.replace('defaultPolicy: allow-all', 'defaultPolicy: allow-all\n  __proto__: {polluted: true}\n  constructor: x\n  toString: y').replace(
+      '{name: web, protocol: HTTP, port: 80}',
+      '{name: web, protocol: HTTP, port: 80, constructor: 1}',
+    );
+    const problems = problemsOf(text);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^spec\.__proto__: unknown field \(known fields: /),
+        expect.stringMatching(/^spec\.constructor: unknown field/),
+        expect.stringMatching(/^spec\.toString: unknown field/),
+        expect.stringMatching(/^spec\.listeners\[0\]\.constructor: unknown field/),
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
 });
 
 describe('Backend and TCPRoute schema', () => {
