@@ -52,6 +52,11 @@ export interface SpoolBatch {
   readonly replayed: boolean;
 }
 
+/** next() could not persist the batch in flight: nothing was read or dropped; try again later. */
+export class CursorWriteError extends Error {
+  override readonly name = 'CursorWriteError';
+}
+
 export function cursorFileName(name: string): string {
   return `cursor-${name}.json`;
 }
@@ -160,21 +165,29 @@ export class SpoolConsumer {
       }
       range = { segment: pos.segment, record: pos.record, count };
     }
+    const previousReadPos = this.readPos;
     this.readPos = { segment: range.segment, record: range.record + range.count };
     this.inflightCount = range.count;
     // readRange takes its offsets and file descriptor before its first await.
-    const reading = this.spool.readRange(range.segment, range.record, range.count);
-    let payloads: Array<Buffer | undefined>;
-    try {
-      [payloads] = await Promise.all([reading, this.persist(range)]);
-    } catch (err) {
-      reading.catch(() => undefined);
+    const [reading, persisting] = await Promise.allSettled([this.spool.readRange(range.segment, range.record, range.count), this.persist(range)]);
+    if (reading.status === 'rejected') {
       // Unreadable: these records are lost for this sink; the loop goes on with the next ones.
       this.inflightCount = 0;
       this.hooks.dropped(range.count, 'spool_read_failed');
       this.ackPos = this.readPos;
-      throw err;
+      throw reading.reason;
     }
+    if (persisting.status === 'rejected') {
+      // The records are intact; only the cursor file could not be written (disk
+      // full). Nothing advances and nothing is counted: the same range is read
+      // again on the next attempt, with the same batch id.
+      this.inflightCount = 0;
+      this.readPos = previousReadPos;
+      if (replayed) this.replay = range;
+      const cause = persisting.reason as Error;
+      throw new CursorWriteError(`spool cursor ${this.name} not saved: ${cause.message}`, { cause });
+    }
+    const payloads = reading.value;
     const lines = payloads.filter((payload): payload is Buffer => payload !== undefined);
     if (lines.length < range.count) this.hooks.dropped(range.count - lines.length, 'spool_corrupt');
     this.inflightCount = lines.length;

@@ -234,7 +234,7 @@ export class Spool {
     for (const record of records) groupBytes += record.length;
     const active = this.active;
     // Anything the budget or a rotation would touch takes the record-by-record path.
-    const fitsAsGroup = !this.closed && this.totalBytes + groupBytes <= this.options.maxBytes && active.size + groupBytes <= this.options.segmentMaxBytes;
+    const fitsAsGroup = !this.closed && this.activeFd >= 0 && this.totalBytes + groupBytes <= this.options.maxBytes && active.size + groupBytes <= this.options.segmentMaxBytes;
     let stored = 0;
     let grouped = false;
     if (fitsAsGroup && records.length > 1) {
@@ -280,7 +280,8 @@ export class Spool {
         strippable = false;
       }
       if (this.totalBytes + record.length > this.options.maxBytes) record = this.makeRoom(record, strippable);
-      if (this.active.count > 0 && this.active.size + record.length > this.options.segmentMaxBytes) this.rotate();
+      // No open segment means an earlier rotation failed (disk full): retry it now.
+      if (this.activeFd < 0 || (this.active.count > 0 && this.active.size + record.length > this.options.segmentMaxBytes)) this.rotate();
       this.writeActive([record]);
     } catch (err) {
       this.stats.appendFailed += 1;
@@ -482,32 +483,56 @@ export class Spool {
     if (this.recovery.tornTailRecords > 0) this.options.log?.warn({ records: this.recovery.tornTailRecords }, 'spool: torn record at the end of a segment cut off (crash during write)');
   }
 
-  /** Creates the next segment and makes it the active one. */
+  /**
+   * Creates the next segment and makes it the active one. On failure (disk
+   * full) nothing is left behind but a used-up number: the spool stays without
+   * an active file and the next append tries again.
+   */
   private startSegment(): void {
     const seq = this.lastSegment + 1;
     // Persist the number first: a segment number must never be handed out twice.
     writeJsonAtomicSync(path.join(this.dir, META_FILE), { format: 1, spoolId: this.spoolId, lastSegment: seq } satisfies SpoolMeta);
     this.lastSegment = seq;
     const file = path.join(this.dir, segmentFileName(seq));
+    try {
+      this.createSegmentFile(seq, file);
+    } catch (err) {
+      fs.rmSync(file, { force: true });
+      throw err;
+    }
+  }
+
+  private createSegmentFile(seq: number, file: string): void {
     const fd = fs.openSync(file, 'w');
     const header = encodeSegmentHeader(0);
-    fs.writeSync(fd, header, 0, header.length, 0);
-    fs.fdatasyncSync(fd);
+    try {
+      fs.writeSync(fd, header, 0, header.length, 0);
+      fs.fdatasyncSync(fd);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
     fsyncDirSync(this.dir);
     this.activeFd = fd;
     this.segments.push(new Segment(seq, file, [], [], header.length, 0));
     this.totalBytes += header.length;
   }
 
-  /** Seals the active segment and starts the next one. */
+  /**
+   * Seals the active segment and starts the next one. Safe to call again
+   * after a failure part-way: a segment already sealed is not touched twice,
+   * so a rotation that ran out of space completes once space returns.
+   */
   private rotate(): void {
-    if (this.syncTimer !== undefined) clearTimeout(this.syncTimer);
-    this.syncTimer = undefined;
-    fs.fdatasyncSync(this.activeFd);
-    this.stats.fsyncs += 1;
-    this.dirty = false;
-    fs.closeSync(this.activeFd);
-    this.activeFd = -1;
+    if (this.activeFd >= 0) {
+      if (this.syncTimer !== undefined) clearTimeout(this.syncTimer);
+      this.syncTimer = undefined;
+      fs.fdatasyncSync(this.activeFd);
+      this.stats.fsyncs += 1;
+      this.dirty = false;
+      fs.closeSync(this.activeFd);
+      this.activeFd = -1;
+    }
     this.startSegment();
   }
 

@@ -283,3 +283,104 @@ test('fsync policy: 0 flushes every append, the default groups appends', async (
   expect(grouped.stats.fsyncs - start).toBeLessThanOrEqual(2);
   grouped.close();
 });
+
+// ---- disk full, for real: a small tmpfs filled to the last page ---------------------------------
+
+/** Mounts a tmpfs of `bytes` (root only); undefined when this machine does not allow it. */
+function mountTmpfs(bytes: number): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-spool-tmpfs-'));
+  const result = require('node:child_process').spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir]) as { status: number | null };
+  if (result.status !== 0) {
+    fs.rmdirSync(dir);
+    return undefined;
+  }
+  mounts.push(dir);
+  return dir;
+}
+const mounts: string[] = [];
+afterAll(() => {
+  for (const dir of mounts) {
+    require('node:child_process').spawnSync('umount', [dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Takes every free byte of the filesystem holding `dir` into one file; deleting it frees them again. */
+function fillDisk(dir: string): string {
+  const filler = path.join(dir, 'filler');
+  const fd = fs.openSync(filler, 'w');
+  const chunk = Buffer.alloc(4096, 1);
+  try {
+    for (;;) fs.writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return filler;
+}
+
+const tmpfsTest = process.getuid?.() === 0 ? test : test.skip;
+
+tmpfsTest('ENOSPC during segment rotation drops only that record; appends recover once space returns', async () => {
+  const dir = mountTmpfs(1024 * 1024);
+  if (dir === undefined) return console.warn('tmpfs could not be mounted; rotation under ENOSPC not exercised');
+  // Sized by the longest row of the test (cap-100): five rows of any other id fit a segment, six do not.
+  const recordSize = RECORD_HEADER_BYTES + Buffer.byteLength(row(100));
+  const perSegment = 5;
+  const spool = open(dir, { segmentMaxBytes: SEGMENT_HEADER_BYTES + perSegment * recordSize });
+  const accounting = new SinkAccounting('ch');
+  const consumer = spool.registerConsumer('ch', accounting);
+  for (let i = 0; i < perSegment; i++) expect(spool.append(row(i))).toBe(true);
+  expect(spool.segmentCount).toBe(1);
+
+  const filler = fillDisk(dir);
+  // The next record needs a new segment, and the disk has no page left for it.
+  expect(spool.append(row(100))).toBe(false);
+  expect(spool.append(row(101))).toBe(false);
+  expect(accounting.counts.dropped).toEqual({ spool_write_failed: 2 });
+  expect(spool.segmentCount).toBe(1);
+
+  fs.rmSync(filler);
+  for (let i = perSegment; i < 3 * perSegment; i++) expect(spool.append(row(i))).toBe(true);
+  expect(spool.segmentCount).toBe(3);
+  const lines = await drain(consumer);
+  accounting.delivered(lines.length);
+  expect(lines.map((line) => JSON.parse(line).CaptureId)).toEqual(Array.from({ length: 3 * perSegment }, (_, i) => `cap-${i}`));
+  expect(balance(accounting, consumer)).toBe(0);
+  spool.close();
+
+  const reopened = open(dir);
+  expect(reopened.recovery).toMatchObject({ tornTailRecords: 0, corruptRegions: 0, unreadableSegments: 0 });
+  reopened.close();
+});
+
+tmpfsTest('a cursor write that fails on a full disk is retried without advancing and without counting anything as dropped', async () => {
+  const dir = mountTmpfs(1024 * 1024);
+  if (dir === undefined) return console.warn('tmpfs could not be mounted; cursor write under ENOSPC not exercised');
+  const spool = open(dir);
+  const accounting = new SinkAccounting('ch');
+  const consumer = spool.registerConsumer('ch', accounting);
+  for (let i = 0; i < 10; i++) spool.append(row(i));
+
+  const filler = fillDisk(dir);
+  await expect(consumer.next(4, 1 << 20)).rejects.toMatchObject({ name: 'CursorWriteError' });
+  await expect(consumer.next(4, 1 << 20)).rejects.toMatchObject({ name: 'CursorWriteError' });
+  expect(accounting.droppedTotal).toBe(0);
+  expect(consumer.pending).toBe(10);
+  expect(consumer.inflight).toBe(0);
+
+  fs.rmSync(filler);
+  const batch = await consumer.next(4, 1 << 20);
+  expect(batch!.range).toMatchObject({ record: 0, count: 4 });
+  expect(batch!.id).toBe(`${spool.spoolId}-${batch!.range.segment}-0-4`);
+  await consumer.ack(batch!, true);
+  accounting.delivered(4);
+  const rest = await drain(consumer);
+  accounting.delivered(rest.length);
+  expect(rest.map((line) => JSON.parse(line).CaptureId)).toEqual(Array.from({ length: 6 }, (_, i) => `cap-${i + 4}`));
+  expect(accounting.droppedTotal).toBe(0);
+  expect(balance(accounting, consumer)).toBe(0);
+  spool.close();
+});

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { CaptureMetrics } from '../../metrics';
 import type { Spool, SpoolPosition } from '../../spool/spool';
-import type { SpoolBatch, SpoolConsumer } from '../../spool/spool-consumer';
+import { CursorWriteError, type SpoolBatch, type SpoolConsumer } from '../../spool/spool-consumer';
 import type { RowBatch, Sink, WriteResult } from '../sink';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
 import type { SinkAccounting, SinkCounts } from './sink-accounting';
@@ -161,6 +161,7 @@ export class DeliveryLoop {
 
   private async run(): Promise<void> {
     const { maxRows, maxBytes, maxDelayMs } = this.options;
+    let cursorFailures = 0;
     while (this.mode !== 'stop') {
       const unread = this.consumer.unread();
       if (unread.records === 0 && !this.consumer.hasReplay) {
@@ -187,9 +188,19 @@ export class DeliveryLoop {
         batch = await this.consumer.next(maxRows, maxBytes);
       } catch (err) {
         this.noteFailure((err as Error).message);
+        if (err instanceof CursorWriteError) {
+          // Nothing was lost: the same batch is read again once the cursor can be saved.
+          cursorFailures += 1;
+          const delay = retryDelayMs(this.options.backoff, cursorFailures);
+          this.options.log.error({ sink: this.name, err: err.message, retryInMs: delay }, 'CAP_ERR_SPOOL_WRITE: spool cursor not saved; batch not started, retrying');
+          this.state = 'retrying';
+          await this.sleep('retry', delay);
+          continue;
+        }
         this.options.log.error({ sink: this.name, err: (err as Error).message }, 'CAP_ERR_SPOOL_READ: spool records unreadable; counted as dropped');
         continue;
       }
+      cursorFailures = 0;
       this.waitingSince = undefined;
       if (batch === undefined) continue;
       await this.deliver(batch);
