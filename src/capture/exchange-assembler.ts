@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import { newCaptureId } from './capture-id';
 import { PendingBody } from './pending-body';
+import { DEFAULTS } from '../config/defaults';
 import type { ContentTypeFilter } from './content-type-filter';
 import { ExchangeOutcome } from './exchange-outcome';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from './exchange-snapshot';
@@ -31,6 +32,12 @@ export interface AssemblerLimits {
   maxBytes: number;
   /** Longest header value kept, in bytes; longer values are cut with a marker. */
   headerValueMaxBytes: number;
+  /**
+   * Header and trailer bytes kept per exchange (both directions); entries past
+   * it are counted and replaced by one HEADERS_CUT_NAME entry saying how many.
+   * Default: DEFAULTS.headerBytesMaxPerExchange.
+   */
+  headerBytesMaxPerExchange?: number;
   /** A kept body is handed to the worker in chunks of about this size while it streams. */
   shipChunkBytes: number;
 }
@@ -41,6 +48,9 @@ export interface AssemblerLimits {
  * bytes are then counted, not processed).
  */
 export type BodyShipper = (captureId: string, direction: ChunkDirection, bytes: Uint8Array, context: BodyContext) => boolean;
+
+/** The entry that stands in a header list for the entries the per-exchange bound left out. */
+export const HEADERS_CUT_NAME = 'x-egress-capture-headers-cut';
 
 const BODY_MODE_NAMES = ['NONE', 'STREAMED', 'BUFFERED', 'BUFFERED_PARTIAL', 'FULL_DUPLEX_STREAMED', 'GRPC'];
 
@@ -54,6 +64,8 @@ class DirectionState {
   ended = false;
   keepBody = false;
   absentReason = 'no_body';
+  /** Header and trailer bytes kept for this direction, against half of limits.headerBytesMaxPerExchange. */
+  headerBytesKept = 0;
   contentLength = -1;
   firstChunkMs = -1;
   lastChunkMs = -1;
@@ -99,6 +111,9 @@ export class ExchangeAssembler {
   private responseBodyMode: number | undefined;
   private readonly attributes: Record<string, string> = {};
   private readonly metadata: Record<string, string> = {};
+  /** Header and trailer entries left out by the per-exchange bound, and their bytes. */
+  headersCut = 0;
+  headerBytesCut = 0;
 
   /** What the worker needs to know about this exchange, filled in as headers arrive. */
   readonly context: BodyContext = {
@@ -169,11 +184,11 @@ export class ExchangeAssembler {
         this.takeBody('response', this.response, message.response_body!.body, message.response_body!.end_of_stream === true);
         return true;
       case 'request_trailers':
-        this.request.trailers = this.headerList(message.request_trailers!.trailers);
+        this.request.trailers = this.headerList(this.request, message.request_trailers!.trailers);
         this.request.ended = true;
         return true;
       case 'response_trailers':
-        this.response.trailers = this.headerList(message.response_trailers!.trailers);
+        this.response.trailers = this.headerList(this.response, message.response_trailers!.trailers);
         this.response.ended = true;
         return true;
       default:
@@ -254,7 +269,7 @@ export class ExchangeAssembler {
 
   private takeHeaders(state: DirectionState, map: HeaderMap | undefined): void {
     state.headersSeen = true;
-    state.headers = this.headerList(map);
+    state.headers = this.headerList(state, map);
     let contentType: string | undefined;
     for (const [name, value] of state.headers) {
       if (name === 'content-type') contentType = value;
@@ -315,14 +330,29 @@ export class ExchangeAssembler {
     }
   }
 
-  /** Header names lower-cased (Envoy already does), values from raw_value with value as the pre-1.27 fallback. */
-  private headerList(map: HeaderMap | undefined): HeaderList {
+  /**
+   * Header names lower-cased (Envoy already does), values from raw_value with
+   * value as the pre-1.27 fallback. Each direction keeps at most half of
+   * headerBytesMaxPerExchange (so a huge request cannot crowd out the
+   * response's :status); past it, the rest of the list is counted and marked.
+   */
+  private headerList(state: DirectionState, map: HeaderMap | undefined): HeaderList {
     const list: HeaderList = [];
     const entries = map?.headers;
     if (entries === undefined) return list;
     const maxValue = this.limits.headerValueMaxBytes;
+    const maxTotal = Math.floor((this.limits.headerBytesMaxPerExchange ?? DEFAULTS.headerBytesMaxPerExchange) / 2);
+    let cut = 0;
+    let cutBytes = 0;
     for (const entry of entries) {
-      const name = (entry.key ?? '').toLowerCase();
+      const key = entry.key ?? '';
+      if (cut > 0 || state.headerBytesKept >= maxTotal) {
+        // Past the bound: counted from the wire sizes, nothing of it copied.
+        cut += 1;
+        cutBytes += key.length + (entry.raw_value !== undefined && entry.raw_value.length > 0 ? entry.raw_value.length : Buffer.byteLength(entry.value ?? ''));
+        continue;
+      }
+      const name = key.toLowerCase();
       let value: string;
       const raw = entry.raw_value;
       if (raw !== undefined && raw.length > 0) {
@@ -332,7 +362,18 @@ export class ExchangeAssembler {
         const bytes = Buffer.from(entry.value ?? '', 'utf8');
         value = bytes.length > maxValue ? bytes.toString('latin1', 0, maxValue) + `...[${bytes.length - maxValue} bytes cut]` : bytes.toString('latin1');
       }
+      if (state.headerBytesKept + name.length + value.length > maxTotal) {
+        cut += 1;
+        cutBytes += name.length + value.length;
+        continue;
+      }
+      state.headerBytesKept += name.length + value.length;
       list.push([name, value]);
+    }
+    if (cut > 0) {
+      this.headersCut += cut;
+      this.headerBytesCut += cutBytes;
+      list.push([HEADERS_CUT_NAME, `${cut} entries (${cutBytes} bytes) not kept: over the ${maxTotal}-byte header limit per direction`]);
     }
     return list;
   }

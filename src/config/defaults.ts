@@ -42,6 +42,21 @@ export const DEFAULTS = {
    */
   http2StreamResetBurst: 1_000_000,
   http2StreamResetRate: 1_000_000,
+  /**
+   * HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of the ext_proc listener, per
+   * connection. Envoy's default circuit breaker allows 1,024 concurrent
+   * requests to the ext_proc cluster, so one Envoy connection never waits on
+   * this; a client that opens more has them queued (or refused) by HTTP/2
+   * instead of growing the server's per-stream state without end.
+   */
+  grpcMaxConcurrentStreams: 1024,
+  /**
+   * Header and trailer bytes (name + value, after headerValueMaxBytes cuts)
+   * kept per exchange, half for each direction. Envoy's own default limit is
+   * 60 KiB of request headers; entries past the bound are counted and marked
+   * (one x-egress-capture-headers-cut entry) instead of stored.
+   */
+  headerBytesMaxPerExchange: 128 * 1024,
   /** An ext_proc stream with no message for this long is closed and its exchange stored as idle_timeout. */
   streamIdleTimeoutMs: 15 * 60 * 1000,
   /** Body worker threads (piscina). */

@@ -18,6 +18,8 @@ import { withEncodedAcknowledgments } from './replies';
 export interface CaptureServerOptions {
   address: ListenAddress | UnixSocketAddress;
   maxReceiveMessageBytes: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
+  maxConcurrentStreams: number;
   http2StreamResetBurst: number;
   http2StreamResetRate: number;
   stream: StreamContext;
@@ -54,6 +56,7 @@ export class CaptureServer {
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
       'grpc.max_send_message_length': options.maxReceiveMessageBytes,
+      'grpc.max_concurrent_streams': options.maxConcurrentStreams,
     });
     applyHttp2ServerOptions(this.server, {
       streamResetBurst: options.http2StreamResetBurst,

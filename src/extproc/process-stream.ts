@@ -125,6 +125,13 @@ export class ProcessStream {
       clearTimeout(this.idleTimer);
       if (this.assembler.messageCount > 0) {
         const snapshot = this.assembler.finish(reason);
+        if (this.assembler.headersCut > 0) {
+          this.ctx.metrics.errors.inc({ kind: 'headers_over_limit' });
+          this.ctx.log.warn(
+            { captureId: this.assembler.captureId, entries: this.assembler.headersCut, bytes: this.assembler.headerBytesCut },
+            'header entries over the per-exchange limit were counted, not stored',
+          );
+        }
         this.ctx.metrics.exchangeCounter(snapshot.outcome).inc();
         this.ctx.onExchange(snapshot, this.assembler.context);
       }

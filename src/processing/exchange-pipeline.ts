@@ -20,8 +20,10 @@
  * window (DEFAULTS.workerBatchWindowMs) for more tasks before it sends.
  * Body buffers are transferred, never copied across. Nothing here blocks or
  * throws into the caller:
- * - chunk tasks beyond `backlogMaxBytes` are refused, and that body is then
- *   only counted (row note processing_backlog);
+ * - every body byte queued for or inside a worker counts against
+ *   `backlogMaxBytes`, chunk tasks and the last piece a finish task carries
+ *   alike (and the finish task's JSON); a chunk or last piece that does not fit
+ *   is refused, and that body is then only counted (row note processing_backlog);
  * - a lane holding `queueMax` tasks drops new exchanges and counts them
  *   (rows_dropped{reason="worker_queue_full"});
  * - when a worker fails, the rows of its batch are built on this thread
@@ -157,12 +159,40 @@ export class ExchangePipeline {
     this.options.journal?.begin(snapshot.captureId, inflightEntryJson(snapshot, context, this.redactHeaders));
     // The bodies go beside the JSON, transferred. The JSON stays in the task
     // until the batch returns: it is what a fallback row is built from.
-    const requestBody = snapshot.request.bodyPending;
-    const responseBody = snapshot.response.bodyPending;
+    const requestBody = this.admitLastPiece(snapshot.request);
+    const responseBody = this.admitLastPiece(snapshot.response);
     snapshot.request.bodyPending = undefined;
     snapshot.response.bodyPending = undefined;
     const task: ExchangeTask = { kind: 'finish', captureId: snapshot.captureId, payload: JSON.stringify({ snapshot, context }), requestBody, responseBody };
+    // The JSON is counted too (it cannot be refused: it is the exchange), so chunks of other bodies yield to it.
+    this.backlogBytes += task.payload.length;
+    this.options.metrics.processingBacklogBytes.set(this.backlogBytes);
     this.enqueue(lane, task, requestBody?.buffer as ArrayBuffer | undefined, responseBody?.buffer as ArrayBuffer | undefined);
+  }
+
+  /**
+   * The last, not yet shipped piece of a body, counted against the backlog
+   * bound like a chunk; when it does not fit, the body is treated as a chunk
+   * refused there (its bytes counted, not processed; note processing_backlog).
+   */
+  private admitLastPiece(direction: ExchangeSnapshot['request']): Uint8Array | undefined {
+    const piece = direction.bodyPending;
+    if (piece === undefined) return undefined;
+    if (this.backlogBytes + piece.length > this.options.backlogMaxBytes) {
+      this.options.metrics.errors.inc({ kind: 'processing_backlog' });
+      direction.streamAbandoned = true;
+      // Nothing of it reached a worker: the row says why it has no body.
+      if (!direction.bodyStreamed) direction.bodyAbsentReason = 'processing_backlog';
+      return undefined;
+    }
+    this.backlogBytes += piece.length;
+    return piece;
+  }
+
+  /** Bytes a task holds against the backlog bound (read before a transfer detaches its buffers). */
+  private static backlogBytesOf(task: ExchangeTask): number {
+    if (task.kind === 'chunk') return task.bytes.length;
+    return task.payload.length + (task.requestBody?.length ?? 0) + (task.responseBody?.length ?? 0);
   }
 
   /** Resolves once every submitted exchange has produced its row. */
@@ -207,8 +237,8 @@ export class ExchangePipeline {
     const transfer = lane.transfer;
     lane.queue = [];
     lane.transfer = [];
-    // Chunk byte counts, read before the transfer detaches the views.
-    const chunkBytes = tasks.reduce((sum, task) => sum + (task.kind === 'chunk' ? task.bytes.length : 0), 0);
+    // Backlog bytes of the batch, read before the transfer detaches the views.
+    const chunkBytes = tasks.reduce((sum, task) => sum + ExchangePipeline.backlogBytesOf(task), 0);
     const batch: TaskBatch = { tasks };
     lane.pool
       .run(batch, { transferList: transfer })

@@ -165,12 +165,18 @@ export class CaptureService {
     this.grpc = new CaptureServer({
       address: config.grpcListen,
       maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
+      maxConcurrentStreams: DEFAULTS.grpcMaxConcurrentStreams,
       http2StreamResetBurst: config.http2StreamResetBurst,
       http2StreamResetRate: config.http2StreamResetRate,
       metrics: this.metrics,
       log: this.log,
       stream: {
-        limits: { maxBytes: config.maxBytes, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, shipChunkBytes: config.shipChunkBytes },
+        limits: {
+          maxBytes: config.maxBytes,
+          headerValueMaxBytes: DEFAULTS.headerValueMaxBytes,
+          headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange,
+          shipChunkBytes: config.shipChunkBytes,
+        },
         contentTypes: new ContentTypeFilter(config.includeContentTypes),
         idleTimeoutMs: config.streamIdleTimeoutMs,
         metrics: this.metrics,

@@ -7,9 +7,22 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/**
+ * Everything under the data directory holds captured traffic or the
+ * redaction key: only the service's own user may read it.
+ */
+export const PRIVATE_FILE_MODE = 0o600;
+export const PRIVATE_DIR_MODE = 0o700;
+
+/** Creates `dir` (and missing parents) as 0700, and narrows an existing one to 0700. */
+export function makePrivateDirSync(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  fs.chmodSync(dir, PRIVATE_DIR_MODE);
+}
+
 export function writeJsonAtomicSync(file: string, value: unknown): void {
   const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
+  const fd = fs.openSync(tmp, 'w', PRIVATE_FILE_MODE);
   try {
     fs.writeSync(fd, JSON.stringify(value) + '\n');
     fs.fsyncSync(fd);
@@ -22,7 +35,7 @@ export function writeJsonAtomicSync(file: string, value: unknown): void {
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.tmp`;
-  const handle = await fs.promises.open(tmp, 'w');
+  const handle = await fs.promises.open(tmp, 'w', PRIVATE_FILE_MODE);
   try {
     await handle.writeFile(JSON.stringify(value) + '\n');
     await handle.sync();

@@ -39,7 +39,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { fsyncDirSync } from './atomic-file';
+import { fsyncDirSync, makePrivateDirSync, PRIVATE_FILE_MODE } from './atomic-file';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecord, encodeSegmentHeader, scanSegment } from './record-format';
 
 /** What is journaled per exchange: any JSON object with the exchange's capture id. */
@@ -97,7 +97,7 @@ export class InflightJournal {
 
   private constructor(private readonly options: InflightJournalOptions) {
     this.dir = options.dir;
-    fs.mkdirSync(this.dir, { recursive: true });
+    makePrivateDirSync(this.dir);
   }
 
   /** Reads what the previous run left, then starts a fresh file for this run. */
@@ -215,7 +215,7 @@ export class InflightJournal {
     const parts = [encodeSegmentHeader(0), encodeRecord(Buffer.from(JSON.stringify({ spoolSegment: this.options.spoolSegment() }), 'utf8'))];
     if (this.openEntries.size > 0) parts.push(journalRecord([...this.openEntries.values()], []));
     const start = Buffer.concat(parts);
-    const fd = fs.openSync(file, 'w');
+    const fd = fs.openSync(file, 'w', PRIVATE_FILE_MODE);
     try {
       fs.writeSync(fd, start, 0, start.length, 0);
     } catch (err) {
