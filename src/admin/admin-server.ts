@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CaptureError, describeError } from '../errors';
 import type { CaptureMetrics } from '../metrics';
-import { ClickHouseHttpHandler, type ExecutingStore } from './clickhouse-http/clickhouse-http-handler';
+import { ClickHouseHttpHandler, type ExecutingStore, type QueryLimits } from './clickhouse-http/clickhouse-http-handler';
 
 export interface QueryableStore {
   query(sql: string, format?: string): Promise<string>;
@@ -31,8 +31,8 @@ export interface AdminServerOptions {
   log: Logger;
   isReady: () => boolean;
   store: QueryableStore;
-  /** ClickHouse HTTP interface policy: credentials ('' user = none) and whether writes are allowed. */
-  clickhouse?: { user: string; password: string; allowWrites: boolean };
+  /** ClickHouse HTTP interface policy: credentials ('' user = none), whether writes are allowed, query limits. */
+  clickhouse?: { user: string; password: string; allowWrites: boolean; limits?: QueryLimits; maxConcurrentQueries?: number };
   /** GET /status: spool and per-sink delivery accounting as JSON (`egress-capture status`). */
   status?: () => unknown;
 }

@@ -156,6 +156,20 @@ export const DEFAULTS = {
    */
   adminQueryMaxBytes: 256 * 1024,
   /**
+   * Limits of one admin query, set on its engine session like readonly: a
+   * client may ask for less (URL setting, final SETTINGS), never for more or
+   * for 0 (= unlimited). Seconds, bytes of engine memory, bytes of result.
+   */
+  adminMaxExecutionTimeSeconds: 30,
+  adminMaxMemoryUsageBytes: 512 * 1024 * 1024,
+  adminMaxResultBytes: 64 * 1024 * 1024,
+  /**
+   * Admin queries running at once; more wait for a slot. chdb runs queries on
+   * libuv's pool (4 threads): admin queries never hold all of them, so the
+   * capture writer's inserts and the spool's file I/O keep a thread.
+   */
+  adminMaxConcurrentQueries: 2,
+  /**
    * `replay`: how long one batch may keep failing (its attempts and the waits
    * between them) before replay gives up and exits 1, ms; each attempt's own
    * deadline is at most this. `--timeout`.

@@ -64,6 +64,12 @@ export interface RuntimeConfig {
   adminPassword: string;
   /** Let the admin port's ClickHouse HTTP interface run INSERT and DDL (read-only otherwise). */
   adminAllowWrites: boolean;
+  /** Limits every admin query runs under (a client may lower them, never lift them). */
+  adminMaxExecutionTimeSeconds: number;
+  adminMaxMemoryUsageBytes: number;
+  adminMaxResultBytes: number;
+  /** Admin queries running at once; the rest wait for a slot. */
+  adminMaxConcurrentQueries: number;
   /** OTLP settings from the gateway manifest, kept for the export sink. */
   otlpEndpoint: string;
   otlpHeaders: Record<string, string>;

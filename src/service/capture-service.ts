@@ -159,7 +159,13 @@ export class CaptureService {
       isReady: () => this.ready,
       store: this.store,
       status: () => this.delivery.status(),
-      clickhouse: { user: config.adminUser, password: config.adminPassword, allowWrites: config.adminAllowWrites },
+      clickhouse: {
+        user: config.adminUser,
+        password: config.adminPassword,
+        allowWrites: config.adminAllowWrites,
+        limits: { maxExecutionTimeSeconds: config.adminMaxExecutionTimeSeconds, maxMemoryUsageBytes: config.adminMaxMemoryUsageBytes, maxResultBytes: config.adminMaxResultBytes },
+        maxConcurrentQueries: config.adminMaxConcurrentQueries,
+      },
     });
     this.adminPort = await this.admin.listen();
     this.grpc = new CaptureServer({

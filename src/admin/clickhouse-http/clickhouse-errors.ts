@@ -20,6 +20,7 @@ export const CH = {
   CANNOT_DECOMPRESS: { code: 271, name: 'CANNOT_DECOMPRESS' },
   UNKNOWN_FORMAT: { code: 73, name: 'UNKNOWN_FORMAT' },
   ACCESS_DENIED: { code: 497, name: 'ACCESS_DENIED' },
+  SETTING_CONSTRAINT_VIOLATION: { code: 452, name: 'SETTING_CONSTRAINT_VIOLATION' },
   REQUIRED_PASSWORD: { code: 194, name: 'REQUIRED_PASSWORD' },
   AUTHENTICATION_FAILED: { code: 516, name: 'AUTHENTICATION_FAILED' },
   UNKNOWN_EXCEPTION: { code: 1002, name: 'UNKNOWN_EXCEPTION' },
@@ -57,7 +58,7 @@ export class ClickHouseHttpError extends Error {
  */
 function statusForCode(code: number, name: string): number {
   if (code === 516 || code === 194 || code === 192 || code === 193) return 401;
-  if (code === 164 || code === 497) return 403;
+  if (code === 164 || code === 497 || code === 452) return 403;
   if (code === 202) return 413;
   if (code === 48) return 501;
   if (name.startsWith('UNKNOWN_') && name !== 'UNKNOWN_EXCEPTION') return 404;

@@ -69,6 +69,63 @@ export interface ClickHouseHttpOptions {
   maxBodyBytes?: number;
   /** Largest query text (URL query + SQL body, after decompression), bytes (default DEFAULTS.adminQueryMaxBytes). */
   maxQueryBytes?: number;
+  /** Limits every query runs under (default: DEFAULTS.adminMax…). */
+  limits?: QueryLimits;
+  /** Queries running at once; more wait for a slot (default DEFAULTS.adminMaxConcurrentQueries). */
+  maxConcurrentQueries?: number;
+}
+
+/**
+ * Set on the request's engine session before `SET readonly = 1`, so the
+ * engine itself refuses to change them afterwards; a client's own value for
+ * one of them (URL setting or the final SETTINGS clause) is accepted only if
+ * it is lower, and 0 (unlimited) never.
+ */
+export interface QueryLimits {
+  maxExecutionTimeSeconds: number;
+  maxMemoryUsageBytes: number;
+  maxResultBytes: number;
+}
+
+const LIMIT_SETTINGS = ['max_execution_time', 'max_memory_usage', 'max_result_bytes'] as const;
+
+function limitValues(limits: QueryLimits): Record<(typeof LIMIT_SETTINGS)[number], number> {
+  return { max_execution_time: limits.maxExecutionTimeSeconds, max_memory_usage: limits.maxMemoryUsageBytes, max_result_bytes: limits.maxResultBytes };
+}
+
+/** The limits first, then the client's settings, each limited one checked to be within its limit. */
+export function limitedSettings(settings: readonly Setting[], limits: QueryLimits): Setting[] {
+  const caps = limitValues(limits);
+  for (const [name, value] of settings) {
+    if (!(name in caps)) continue;
+    const cap = caps[name as keyof typeof caps];
+    const number = Number(value.replace(/^'(.*)'$/s, '$1'));
+    if (!Number.isFinite(number) || number <= 0 || number > cap) {
+      throw ClickHouseHttpError.of(CH.SETTING_CONSTRAINT_VIOLATION, `Setting ${name} should not be greater than ${cap} (nor 0, unlimited) through the admin interface; asked for ${value}`);
+    }
+  }
+  return [...LIMIT_SETTINGS.map((name) => [name, String(caps[name])] as const), ...settings];
+}
+
+/** A counting semaphore: at most `slots` holders, the rest wait in arrival order. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+  constructor(slots: number) {
+    this.free = slots;
+  }
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else this.free++;
+    };
+  }
 }
 
 export interface HandleOptions {
@@ -82,9 +139,17 @@ const FORMAT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 export class ClickHouseHttpHandler {
   private timezone: Promise<string> | undefined;
   private readonly displayName: string;
+  private readonly limits: QueryLimits;
+  private readonly slots: Slots;
 
   constructor(private readonly options: ClickHouseHttpOptions) {
     this.displayName = options.displayName ?? os.hostname();
+    this.limits = options.limits ?? {
+      maxExecutionTimeSeconds: DEFAULTS.adminMaxExecutionTimeSeconds,
+      maxMemoryUsageBytes: DEFAULTS.adminMaxMemoryUsageBytes,
+      maxResultBytes: DEFAULTS.adminMaxResultBytes,
+    };
+    this.slots = new Slots(options.maxConcurrentQueries ?? DEFAULTS.adminMaxConcurrentQueries);
   }
 
   get requiresAuth(): boolean {
@@ -214,8 +279,11 @@ export class ClickHouseHttpHandler {
    */
   private async run(text: string, data: string, options: { readOnly: boolean; defaultFormat: string; settings: readonly Setting[] }): Promise<{ statement: CheckedStatement; result: ExecuteResult }> {
     const store = this.options.store;
-    const connection = 'openConnection' in store && typeof store.openConnection === 'function' ? store.openConnection() : undefined;
+    // A few slots only: chdb runs every query on libuv's small pool, which the capture writer's inserts need too.
+    const release = await this.slots.acquire();
+    let connection: EngineConnection | undefined;
     try {
+      connection = 'openConnection' in store && typeof store.openConnection === 'function' ? store.openConnection() : undefined;
       const statement = await checkStatement(this.parserEngine(connection), text, data, {
         readOnly: options.readOnly,
         defaultFormat: options.defaultFormat,
@@ -224,7 +292,10 @@ export class ClickHouseHttpHandler {
       });
       if (statement.format !== '' && !FORMAT_NAME.test(statement.format)) throw ClickHouseHttpError.of(CH.UNKNOWN_FORMAT, `Unknown format ${statement.format}`);
       // The statement's own final SETTINGS come after the URL's: the last assignment wins, as in ClickHouse.
-      const settings: Setting[] = [...options.settings, ...statement.settings];
+      // The limits come first, and no later assignment may lift them.
+      const settings: Setting[] = limitedSettings([...options.settings, ...statement.settings], this.limits);
+      const lifted = LIMIT_SETTINGS.find((name) => new RegExp(`\\b${name}\\b`, 'i').test(statement.sql) && statement.format === '');
+      if (lifted !== undefined) throw ClickHouseHttpError.of(CH.SETTING_CONSTRAINT_VIOLATION, `${lifted} is set by the admin interface and cannot be changed in a statement's SETTINGS`);
       if (statement.kind === 'INSERT') {
         // VALUES data is parsed as literals only: with expressions on, `VALUES (file('/x'))` would run file().
         settings.push(['input_format_values_interpret_expressions', '0'], ['input_format_values_deduce_templates_of_expressions', '0']);
@@ -233,7 +304,7 @@ export class ClickHouseHttpHandler {
       const tail = statement.data !== '' && !/^\s/.test(statement.data) ? `\n${statement.data}` : statement.data;
       if (connection !== undefined) {
         const ddl = statement.format === '' && statement.kind !== 'INSERT';
-        if (settings.length > 0 && !ddl) await connection.execute(`SET ${assignments(settings)}`, '');
+        await connection.execute(`SET ${assignments(ddl ? settings.slice(0, LIMIT_SETTINGS.length) : settings)}`, '');
         if (options.readOnly) await connection.execute('SET readonly = 1', '');
         const sql = statement.format === '' ? statement.sql + tail : `${statement.sql}\nFORMAT ${statement.format}`;
         return { statement, result: await connection.execute(sql, statement.format) };
@@ -242,6 +313,7 @@ export class ClickHouseHttpHandler {
       return { statement, result: await this.execute(withSettingsClause(statement, settings, options.readOnly) + tail, statement.format) };
     } finally {
       connection?.close();
+      release();
     }
   }
 
