@@ -17,7 +17,7 @@ import { encodeRecordBlock } from '../src/spool/record-format';
 
 const settings = workerData as WorkerSettings;
 const detector = new ProviderDetector(settings.providerMapping);
-const redactor = settings.bodyRedaction === undefined ? undefined : new BodyRedactor(settings.bodyRedaction);
+const redactor = settings.bodyRedaction === undefined ? undefined : new BodyRedactor(settings.bodyRedaction, settings.redactionKey);
 const processors = new Map<string, ExchangeProcessor>();
 let lastSweepMs = Date.now();
 

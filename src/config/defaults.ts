@@ -27,6 +27,44 @@ export const DEFAULTS = {
     'x-api-key',
     'api-key',
     'x-goog-api-key',
+    // AWS temporary credentials (Bedrock with an assumed role), and the other common credential headers.
+    'x-amz-security-token',
+    'x-auth-token',
+    'x-access-token',
+    'x-api-token',
+    'x-vault-token',
+    'private-token',
+    'ocp-apim-subscription-key',
+    'x-functions-key',
+  ] as readonly string[],
+  /**
+   * Query-string parameters whose values are credentials (names compared
+   * case-insensitively, percent-decoded): their values become redaction
+   * markers in Path and url.full. Values under other names are scanned for
+   * the body rules' key shapes.
+   */
+  credentialQueryParams: [
+    'api_key',
+    'api-key',
+    'apikey',
+    'key',
+    'token',
+    'access_token',
+    'id_token',
+    'refresh_token',
+    'auth_token',
+    'client_secret',
+    'password',
+    'secret',
+    'sig',
+    'signature',
+    'x-amz-security-token',
+    'x-amz-signature',
+    'x-amz-credential',
+    'x-goog-signature',
+    'x-goog-credential',
+    'awsaccesskeyid',
+    'subscription-key',
   ] as readonly string[],
   /**
    * Largest ext_proc message accepted. BUFFERED bodies arrive in one message

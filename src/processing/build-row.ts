@@ -4,7 +4,6 @@
  * the main thread also calls it, with bodies left out, as the fallback when a
  * worker fails, so a failed worker costs the bodies, never the record.
  */
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from '../capture/exchange-snapshot';
 import type { ExchangeRow } from '../capture/exchange-row';
@@ -12,12 +11,19 @@ import type { BodyStreamResult } from './body-stream-processor';
 import type { ProcessedBodies } from './exchange-processor';
 import type { BodyRedactor } from './genai/body-redactor';
 import type { GenAiSummary } from './genai/genai-summary';
+import { redactPath } from './path-redactor';
+import { redactionMarker } from './redaction-marker';
 import { isUtf8Prefix, renderHeaderValue, utf8CutLength } from './text-rendering';
 
 export interface RowBuildOptions {
   maxBytes: number;
   /** Lower-cased header names to redact. */
   redactHeaders: readonly string[];
+  /**
+   * The installation's redaction key (hex, redaction-marker.ts) every marker
+   * is made with; undefined: a random key of this process.
+   */
+  redactionKey?: string;
 }
 
 export interface DirectionStats {
@@ -36,12 +42,6 @@ export interface RowBuildResult {
 
 const CAPTURED_BY = hostname();
 
-/** A redacted value keeps its length and a short hash, so equal secrets still correlate across rows. */
-export function redactionMarker(value: string): string {
-  const digest = createHash('sha256').update(value, 'latin1').digest('hex').slice(0, 8);
-  return `[REDACTED len=${Buffer.byteLength(value, 'latin1')} sha256=${digest}]`;
-}
-
 interface RenderedHeaders {
   map: Record<string, string>;
   pseudo: Record<string, string>;
@@ -53,7 +53,7 @@ interface RenderedHeaders {
  * than once keeps every value, joined by "\n" (a character header values
  * cannot contain, so the join is reversible).
  */
-function renderHeaders(list: HeaderList, redact: ReadonlySet<string>): RenderedHeaders {
+function renderHeaders(list: HeaderList, redact: ReadonlySet<string>, key: string | undefined): RenderedHeaders {
   const map: Record<string, string> = {};
   const pseudo: Record<string, string> = {};
   const first: Record<string, string> = {};
@@ -62,7 +62,8 @@ function renderHeaders(list: HeaderList, redact: ReadonlySet<string>): RenderedH
       pseudo[name] = renderHeaderValue(raw);
       continue;
     }
-    const value = redact.has(name) ? redactionMarker(raw) : renderHeaderValue(raw);
+    // A redacted value keeps its length and a keyed hash, so equal secrets still correlate across rows.
+    const value = redact.has(name) ? redactionMarker(raw, key, 'latin1') : renderHeaderValue(raw);
     if (!(name in first)) first[name] = redact.has(name) ? value : renderHeaderValue(raw);
     map[name] = name in map ? `${map[name]}\n${value}` : value;
   }
@@ -94,13 +95,13 @@ function renderBody(direction: DirectionSnapshot, processed: BodyStreamResult | 
     case 'unsupported': {
       // Stored raw (base64, since JSON cannot carry arbitrary bytes) and flagged.
       const note = processed.decodeStatus === 'failed' ? 'undecodable_stored_base64' : 'unsupported_encoding_stored_base64';
-      return { ...base64Body(processed.rawHead, maxBytes, processed.wireBytes > processed.rawHead.length, note), ...common };
+      return { ...base64Body(processed.rawHead, maxBytes, processed.wireBytes > processed.rawHead.length, note, redactor, redactions), ...common };
     }
     default:
       break;
   }
   const bytes = processed.rendered;
-  if (!isUtf8Prefix(bytes)) return { ...base64Body(bytes, maxBytes, processed.truncated, 'binary_stored_base64'), ...common };
+  if (!isUtf8Prefix(bytes)) return { ...base64Body(bytes, maxBytes, processed.truncated, 'binary_stored_base64', redactor, redactions), ...common };
   let cut = utf8CutLength(bytes, maxBytes);
   while (cut > 0 && cut === bytes.length && !isCompleteUtf8End(bytes)) cut = utf8CutLength(bytes, cut - 1);
   let text = Buffer.from(bytes.buffer, bytes.byteOffset, cut).toString('utf8');
@@ -127,7 +128,29 @@ function isCompleteUtf8End(bytes: Uint8Array): boolean {
   return continuation === expected;
 }
 
-function base64Body(bytes: Uint8Array, maxBytes: number, alreadyTruncated: boolean, note: string): Omit<RenderedBody, 'decodedSize' | 'sha256'> {
+/**
+ * Bytes stored as base64 (undecodable, unsupported encoding, binary). Base64
+ * would hide a secret from every later look, so the bytes are scanned first,
+ * read as latin1 (one character per byte: ASCII key shapes match as in
+ * text), and each secret's bytes are replaced by its marker.
+ */
+function base64Body(
+  input: Uint8Array,
+  maxBytes: number,
+  alreadyTruncated: boolean,
+  note: string,
+  redactor: BodyRedactor | undefined,
+  redactions: Record<string, number>,
+): Omit<RenderedBody, 'decodedSize' | 'sha256'> {
+  let bytes = input;
+  if (redactor !== undefined) {
+    const view = Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
+    const result = redactor.redact(view);
+    if (result.text !== view) {
+      bytes = Buffer.from(result.text, 'latin1');
+      for (const [rule, count] of Object.entries(result.redactions)) redactions[rule] = (redactions[rule] ?? 0) + count;
+    }
+  }
   // base64 grows 4/3: keep the stored text within maxBytes.
   const rawLimit = Math.floor(maxBytes / 4) * 3;
   const kept = bytes.length > rawLimit ? bytes.subarray(0, rawLimit) : bytes;
@@ -220,10 +243,11 @@ export const EMPTY_GENAI: Pick<ExchangeRow, GenAiColumn> = Object.freeze({
  */
 export function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOptions, processed?: ProcessedBodies, redactor?: BodyRedactor): RowBuildResult {
   const redact = new Set(options.redactHeaders);
-  const request = renderHeaders(snapshot.request.headers, redact);
-  const response = renderHeaders(snapshot.response.headers, redact);
-  const requestTrailers = renderHeaders(snapshot.request.trailers, redact);
-  const responseTrailers = renderHeaders(snapshot.response.trailers, redact);
+  const key = options.redactionKey;
+  const request = renderHeaders(snapshot.request.headers, redact, key);
+  const response = renderHeaders(snapshot.response.headers, redact, key);
+  const requestTrailers = renderHeaders(snapshot.request.trailers, redact, key);
+  const responseTrailers = renderHeaders(snapshot.response.trailers, redact, key);
 
   const redactions: Record<string, number> = {};
   const requestBody = renderBody(snapshot.request, processed?.request, options.maxBytes, redactor, redactions);
@@ -242,7 +266,7 @@ export function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOptions, p
     Method: request.pseudo[':method'] ?? '',
     Scheme: request.pseudo[':scheme'] ?? '',
     Authority: request.pseudo[':authority'] ?? request.first['host'] ?? '',
-    Path: request.pseudo[':path'] ?? '',
+    Path: redactPath(request.pseudo[':path'] ?? '', key, redactor),
     StatusCode: Number.isInteger(status) && status >= 0 && status <= 65535 ? status : 0,
     RequestHeaders: request.map,
     ResponseHeaders: response.map,

@@ -156,7 +156,7 @@ export class ExchangePipeline {
       this.settle(1);
       return;
     }
-    this.options.journal?.begin(snapshot.captureId, inflightEntryJson(snapshot, context, this.redactHeaders));
+    this.options.journal?.begin(snapshot.captureId, inflightEntryJson(snapshot, context, this.redactHeaders, this.options.settings.redactionKey));
     // The bodies go beside the JSON, transferred. The JSON stays in the task
     // until the batch returns: it is what a fallback row is built from.
     const requestBody = this.admitLastPiece(snapshot.request);

@@ -6,9 +6,10 @@
  * Only what the event loop already has at hand and what identifies and
  * places the exchange: id, start, outcome, timings, status, body sizes,
  * the pseudo-headers, x-request-id and traceparent, and the request.id and
- * source.address attributes. Never bodies, and never a header named in
- * --redact-headers: the journal is on disk unredacted. Built with one
- * JSON.stringify, on the event loop, once per exchange.
+ * source.address attributes. Never bodies, never a header named in
+ * --redact-headers, and :path with its credential query values already
+ * redacted (path-redactor.ts): nothing else in the journal is redacted.
+ * Built with one JSON.stringify, on the event loop, once per exchange.
  *
  * The rebuilt row says what it is: both body notes are LOST_IN_CRASH
  * (bodies and the other headers are gone); everything it does carry is
@@ -17,6 +18,7 @@
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from '../capture/exchange-snapshot';
 import type { ExchangeOutcome } from '../capture/exchange-outcome';
 import { buildRow, type RowBuildOptions } from './build-row';
+import { redactPath } from './path-redactor';
 import type { BodyContext } from './exchange-task';
 
 /** Body note of a row rebuilt from the in-flight journal after a crash. */
@@ -46,11 +48,12 @@ export interface InflightEntry {
 }
 
 /** The journal entry of a finished exchange, as JSON. */
-export function inflightEntryJson(snapshot: ExchangeSnapshot, context: BodyContext, redactHeaders: ReadonlySet<string>): string {
+export function inflightEntryJson(snapshot: ExchangeSnapshot, context: BodyContext, redactHeaders: ReadonlySet<string>, redactionKey?: string): string {
   const headers: HeaderList = [];
   for (const pair of snapshot.request.headers) {
     const name = pair[0];
-    if ((name.charCodeAt(0) === 58 /* ':' */ || KEPT_HEADERS.has(name)) && !redactHeaders.has(name)) headers.push(pair);
+    if (name === ':path') headers.push([name, redactPath(pair[1], redactionKey)]);
+    else if ((name.charCodeAt(0) === 58 /* ':' */ || KEPT_HEADERS.has(name)) && !redactHeaders.has(name)) headers.push(pair);
   }
   const attributes: Record<string, string> = {};
   for (const key of KEPT_ATTRIBUTES) {

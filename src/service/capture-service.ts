@@ -31,6 +31,7 @@ import { CaptureServer } from '../extproc/capture-server';
 import { CaptureMetrics } from '../metrics';
 import { ExchangePipeline, type WorkerSettings } from '../processing/exchange-pipeline';
 import { rebuildRowLine, type InflightEntry } from '../processing/inflight-entry';
+import { loadRedactionKey } from '../processing/redaction-marker';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
 import { DeliveryHub } from '../sinks/delivery/delivery-hub';
 import { otlpEnabled } from '../sinks/otlp/otlp-settings';
@@ -133,6 +134,8 @@ export class CaptureService {
     const settings: WorkerSettings = {
       maxBytes: config.maxBytes,
       redactHeaders: config.redactHeaders,
+      // <data-dir>/redaction.key, made at the first start; the workers get it here, once.
+      redactionKey: loadRedactionKey(config.dataDir),
       headBytes: Math.floor((config.maxBytes * (100 - config.bodyTailPercent)) / 100),
       providerMapping: config.providerMapping,
       bodyRedaction: config.bodyRedaction ? config.bodyRedactionRules : undefined,

@@ -247,7 +247,7 @@ describeEnvoy('content through Envoy', (version, binary) => {
     const response = await curl({ port: stack.port('streamed'), testId, ...request });
     await expectFaithfulTraffic(stack, testId, response, request);
     const row = await stack.row(testId);
-    expect(row.RequestHeaders.authorization).toMatch(/^\[REDACTED len=\d+ sha256=[0-9a-f]{8}\]$/);
+    expect(row.RequestHeaders.authorization).toMatch(/^\[REDACTED len=\d+ hmac=[0-9a-f]{12}\]$/);
     expect(row.RequestBody).not.toContain(key);
     expect(row.RequestBody).toContain('[REDACTED');
     expect(row.RequestBodySha256).toBe(sha256(body));

@@ -248,7 +248,7 @@ describe('GenAI capture through the real server', () => {
     const row = await rowFor('redaction');
     expect(row.RequestBody).not.toContain(secretKey);
     expect(row.RequestBody).not.toContain('hunter2-is-my-password');
-    expect(row.RequestBody).toMatch(/\[REDACTED len=\d+ sha256=[0-9a-f]{8}\]/);
+    expect(row.RequestBody).toMatch(/\[REDACTED len=\d+ hmac=[0-9a-f]{12}\]/);
     expect(Object.values(row.BodyRedactions).reduce((a, b) => a + Number(b), 0)).toBe(2);
     expect(row.GenAiErrorType).toBe('invalid_request_error');
     expect(await harness.metric('egress_capture_body_redactions_total')).toBeGreaterThanOrEqual(2);

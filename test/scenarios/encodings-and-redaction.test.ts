@@ -4,10 +4,13 @@
  * the row holds the decoded JSON), deflate (zlib-wrapped and raw), br and zstd,
  * compressed streams split at arbitrary read boundaries, a compressed body
  * that decodes past maxBytes; and sensitive headers replaced by
- * `[REDACTED len=N sha256=xxxxxxxx]`, equal secrets giving equal markers.
+ * `[REDACTED len=N hmac=<12 hex>]` (keyed with the data directory's
+ * redaction.key), equal secrets giving equal markers.
  */
-import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { REDACTION_KEY_FILE, redactionMarker } from '../../src/processing/redaction-marker';
 import { sentNotation, type BodyChunk } from '../emulator';
 import { expectCleanExchange, expectHeadAndTail, newRequestId, requestHeaders, startScenarios, type Scenarios } from './scenario-support';
 
@@ -117,7 +120,7 @@ describe('Content-Encoding', () => {
 });
 
 describe('header redaction', () => {
-  const marker = (value: string) => `[REDACTED len=${Buffer.byteLength(value)} sha256=${createHash('sha256').update(value).digest('hex').slice(0, 8)}]`;
+  const marker = (value: string) => redactionMarker(value, fs.readFileSync(path.join(s.harness.dataDir, REDACTION_KEY_FILE), 'utf8').trim(), 'latin1');
 
   test('sensitive request and response headers are replaced by a marker with length and short hash; others untouched', async () => {
     const id = newRequestId('redact');
@@ -151,7 +154,7 @@ describe('header redaction', () => {
       'x-internal-token': marker('configured-secret'),
       'x-not-secret': 'visible',
     });
-    expect(row.RequestHeaders.authorization).toMatch(/^\[REDACTED len=31 sha256=[0-9a-f]{8}\]$/);
+    expect(row.RequestHeaders.authorization).toMatch(/^\[REDACTED len=31 hmac=[0-9a-f]{12}\]$/);
     // Each repeated set-cookie is redacted on its own, and both are kept.
     expect(row.ResponseHeaders['set-cookie']).toBe(`${marker('a=1; HttpOnly')}\n${marker('b=2; Secure')}`);
     expect(JSON.stringify(row)).not.toContain('sk-test-0123456789abcdef');

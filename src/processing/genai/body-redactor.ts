@@ -1,10 +1,10 @@
 /**
  * Redacts secrets in decoded body text before it is stored or exported.
  *
- * Each match becomes `[REDACTED len=N sha256=<8 hex>]`, where N is the
- * secret's UTF-8 length and the hash prefix lets equal secrets be correlated
- * across rows without revealing them. The marker holds no quote or backslash,
- * so redacted JSON stays valid JSON.
+ * Each match becomes `[REDACTED len=N hmac=<12 hex>]` (redaction-marker.ts),
+ * where N is the secret's UTF-8 length and the keyed hash lets equal secrets
+ * be correlated across rows of one installation without revealing them. The
+ * marker holds no quote or backslash, so redacted JSON stays valid JSON.
  *
  * Built-in rules, applied in this order:
  *   json_secret_member  string values of JSON members named like api_key, apikey, password,
@@ -12,6 +12,7 @@
  *   anthropic_key       sk-ant-…
  *   openai_key          sk-… (also sk-proj-…), only when the body holds a digit: "sk-learn-…" prose is left alone
  *   aws_access_key_id   AKIA… / ASIA… (20 characters)
+ *   google_api_key      AIza… (39 characters)
  *   github_token        ghp_… gho_… ghu_… ghs_… ghr_…, github_pat_…
  *   slack_token         xoxa- xoxb- xoxp- xoxr- xoxs-
  *   jwt                 eyJ….eyJ….…
@@ -23,8 +24,8 @@
  * pattern nests unbounded quantifiers. User patterns that nest them are
  * rejected, since V8's backtracking engine can take exponential time on them.
  */
-import { createHash } from 'node:crypto';
-import { REDACTION_HASH_HEX_CHARS, REDACTION_RULE_NAME_MAX_CHARS } from './defaults';
+import { redactionMarker as keyedMarker } from '../redaction-marker';
+import { REDACTION_RULE_NAME_MAX_CHARS } from './defaults';
 import { GenAiConfigError, GenAiErrorCode } from './errors';
 
 export interface RedactionRule {
@@ -96,7 +97,7 @@ const SECRET_MEMBER_HINT = /(?:key|token|secret|pass(?:word|wd)?|pwd|authorizati
  * One scan for anything any built-in rule could match: most bodies hold
  * none, and then no rule needs to look at all.
  */
-const ANY_BUILT_IN_HINT = /sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|eyJ|(?:key|token|secret|pass(?:word|wd)?|pwd|authorization)[_.-]*"\s*:/i;
+const ANY_BUILT_IN_HINT = /sk-|AKIA|ASIA|AIza|gh[pousr]_|github_pat_|xox|eyJ|(?:key|token|secret|pass(?:word|wd)?|pwd|authorization)[_.-]*"\s*:/i;
 
 const BUILT_IN: ReadonlyArray<{ name: string; source: string; flags?: string; accept?: (m: RegExpExecArray) => boolean; mayMatch?: (text: string) => boolean }> = [
   {
@@ -115,6 +116,7 @@ const BUILT_IN: ReadonlyArray<{ name: string; source: string; flags?: string; ac
     mayMatch: (text) => text.includes('sk-'),
   },
   { name: 'aws_access_key_id', source: String.raw`(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])`, mayMatch: (text) => text.includes('AKIA') || text.includes('ASIA') },
+  { name: 'google_api_key', source: String.raw`(?<![A-Za-z0-9_\-])AIza[A-Za-z0-9_\-]{35}(?![A-Za-z0-9_\-])`, mayMatch: (text) => text.includes('AIza') },
   { name: 'github_token', source: String.raw`(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})`, mayMatch: (text) => /gh[pousr]_|github_pat_/.test(text) },
   { name: 'slack_token', source: String.raw`(?<![A-Za-z0-9\-])xox[abprs]-[A-Za-z0-9\-]{10,}`, mayMatch: (text) => text.includes('xox') },
   { name: 'jwt', source: String.raw`(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`, mayMatch: (text) => text.includes('eyJ') },
@@ -124,17 +126,22 @@ export const BUILT_IN_REDACTION_RULES: readonly string[] = BUILT_IN.map((r) => r
 
 const RULE_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${REDACTION_RULE_NAME_MAX_CHARS}}$`);
 
-/** The marker that replaces a secret. */
-export function redactionMarker(secret: string): string {
-  const hash = createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, REDACTION_HASH_HEX_CHARS);
-  return `[REDACTED len=${Buffer.byteLength(secret, 'utf8')} sha256=${hash}]`;
+/** The marker that replaces a secret; `key`: the installation's redaction key (hex), see redaction-marker.ts. */
+export function redactionMarker(secret: string, key?: string): string {
+  return keyedMarker(secret, key, 'utf8');
 }
 
 export class BodyRedactor {
   private readonly rules: CompiledRule[];
 
-  /** Throws GenAiConfigError (CAP_ERR_GENAI_REDACTION_RULE_INVALID) naming every bad rule and pattern. */
-  constructor(options: BodyRedactorOptions = {}) {
+  /**
+   * Throws GenAiConfigError (CAP_ERR_GENAI_REDACTION_RULE_INVALID) naming every bad rule and pattern.
+   * `key`: the installation's redaction key (hex) the markers are made with.
+   */
+  constructor(
+    options: BodyRedactorOptions = {},
+    private readonly key?: string,
+  ) {
     this.rules = compileRules(options);
   }
 
@@ -148,7 +155,7 @@ export class BodyRedactor {
     const anyBuiltIn = ANY_BUILT_IN_HINT.test(text);
     for (const rule of this.rules) {
       if (rule.mayMatch !== undefined && (!anyBuiltIn || !rule.mayMatch(text))) continue;
-      const out = applyRule(text, rule);
+      const out = applyRule(text, rule, this.key);
       if (out.count > 0) {
         redactions[rule.name] = out.count;
         text = out.text;
@@ -158,7 +165,7 @@ export class BodyRedactor {
   }
 }
 
-function applyRule(text: string, rule: CompiledRule): { text: string; count: number } {
+function applyRule(text: string, rule: CompiledRule, key: string | undefined): { text: string; count: number } {
   const re = rule.regex;
   re.lastIndex = 0;
   const parts: string[] = [];
@@ -173,7 +180,7 @@ function applyRule(text: string, rule: CompiledRule): { text: string; count: num
     if (rule.accept !== undefined && !rule.accept(m)) continue;
     const span = m.indices?.groups?.['secret'] ?? m.indices?.[0];
     if (span === undefined || span[1] <= span[0]) continue;
-    parts.push(text.slice(last, span[0]), redactionMarker(text.slice(span[0], span[1])));
+    parts.push(text.slice(last, span[0]), redactionMarker(text.slice(span[0], span[1]), key));
     last = span[1];
     count += 1;
   }

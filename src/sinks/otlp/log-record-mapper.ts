@@ -15,6 +15,7 @@ import { hostname } from 'node:os';
 import { SeverityNumber, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ExchangeRow } from '../../capture/exchange-row';
+import { isCredentialQueryParam } from '../../processing/path-redactor';
 
 export const EVENT_NAME = 'egress.http.exchange';
 export const SERVICE_NAME = 'egress-capture';
@@ -137,26 +138,22 @@ export function defaultPortForScheme(scheme: string): number | undefined {
   return DEFAULT_PORTS[scheme.toLowerCase()];
 }
 
-/** Query keys whose values the url.* conventions say to replace with REDACTED (pre-signed URL signatures). */
-const SENSITIVE_QUERY_KEYS: ReadonlySet<string> = new Set(['AWSAccessKeyId', 'Signature', 'sig', 'X-Goog-Signature']);
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
-  } catch {
-    return text;
-  }
-}
-
-/** Replaces the values of sensitive query keys, keeping everything else byte for byte. */
+/**
+ * Replaces with REDACTED (the url.* conventions' word) the values of the
+ * credential query parameters (DEFAULTS.credentialQueryParams, the list the
+ * Path column is redacted by) and values the row already holds a redaction
+ * marker in, keeping everything else byte for byte. The row's Path is
+ * redacted when it is built; doing it again here also covers rows spooled by
+ * an older version.
+ */
 export function redactQuery(query: string): string {
   if (query === '') return query;
   return query
     .split('&')
     .map((part) => {
       const eq = part.indexOf('=');
-      if (eq < 0) return part;
-      return SENSITIVE_QUERY_KEYS.has(safeDecode(part.slice(0, eq))) ? `${part.slice(0, eq)}=REDACTED` : part;
+      if (eq < 0) return part.includes('[REDACTED ') ? 'REDACTED' : part;
+      return isCredentialQueryParam(part.slice(0, eq)) || part.includes('[REDACTED ', eq) ? `${part.slice(0, eq)}=REDACTED` : part;
     })
     .join('&');
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { BodyRedactor, nestsUnboundedQuantifiers, redactionMarker } from '../../../src/processing/genai/body-redactor';
 import { GenAiConfigError } from '../../../src/processing/genai/errors';
 
@@ -8,23 +8,26 @@ const rnd = (n: number, alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstu
 const OPENAI = `sk-proj-${rnd(48)}`;
 const ANTHROPIC = `sk-ant-api03-${rnd(60)}-${rnd(8)}`;
 const AWS = `AKIA${rnd(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}`;
+const GOOGLE = `AIza${rnd(35)}`;
 const GITHUB = `ghp_${rnd(36)}`;
 const SLACK = `xoxb-${rnd(12, '0123456789')}-${rnd(24)}`;
 const b64url = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
 const JWT = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ sub: '1234567890', name: 'Jane', iat: 1516239022 })}.${rnd(43)}`;
 
+const KEY = '0f'.repeat(32);
 function marker(secret: string): string {
-  const h = createHash('sha256').update(secret).digest('hex').slice(0, 8);
-  return `[REDACTED len=${Buffer.byteLength(secret)} sha256=${h}]`;
+  const h = createHmac('sha256', Buffer.from(KEY, 'hex')).update(secret).digest('hex').slice(0, 12);
+  return `[REDACTED len=${Buffer.byteLength(secret)} hmac=${h}]`;
 }
 
 describe('BodyRedactor', () => {
-  const r = new BodyRedactor();
+  const r = new BodyRedactor({}, KEY);
 
   it.each([
     ['openai_key', OPENAI],
     ['anthropic_key', ANTHROPIC],
     ['aws_access_key_id', AWS],
+    ['google_api_key', GOOGLE],
     ['github_token', GITHUB],
     ['slack_token', SLACK],
     ['jwt', JWT],
@@ -105,8 +108,8 @@ describe('BodyRedactor', () => {
         { name: 'internal_ticket', pattern: 'TKT-(?<secret>[0-9]{6})', flags: 'i' },
         { name: 'aws_access_key_id', pattern: 'AKIA[A-Z0-9]{4}' },
       ],
-    });
-    expect(custom.ruleNames).toEqual(['json_secret_member', 'anthropic_key', 'openai_key', 'aws_access_key_id', 'github_token', 'slack_token', 'internal_ticket']);
+    }, KEY);
+    expect(custom.ruleNames).toEqual(['json_secret_member', 'anthropic_key', 'openai_key', 'aws_access_key_id', 'google_api_key', 'github_token', 'slack_token', 'internal_ticket']);
     const out = custom.redact(`tkt-123456 ${JWT} AKIAABCD`);
     expect(out.text).toBe(`tkt-${marker('123456')} ${JWT} ${marker('AKIAABCD')}`);
     expect(out.redactions).toEqual({ internal_ticket: 1, aws_access_key_id: 1 });
@@ -144,7 +147,9 @@ describe('BodyRedactor', () => {
     for (const p of ['(a|b)+', '(\\d+)', '[(a+)+]', '\\(a+\\)+', '(a+)?', '(a+){1}', 'TKT-(?<secret>[0-9]{6})']) expect(nestsUnboundedQuantifiers(p)).toBe(false);
   });
 
-  it('exports the marker format', () => {
-    expect(redactionMarker('abc')).toBe(marker('abc'));
+  it('exports the marker format: a keyed HMAC, so another key gives another marker', () => {
+    expect(redactionMarker('abc', KEY)).toBe(marker('abc'));
+    expect(redactionMarker('abc', 'a0'.repeat(32))).not.toBe(marker('abc'));
+    expect(redactionMarker('abc', 'a0'.repeat(32))).toMatch(/^\[REDACTED len=3 hmac=[0-9a-f]{12}\]$/);
   });
 });

@@ -77,7 +77,7 @@ describe('headers, bodies and markers', () => {
   it('exports headers as string arrays, multi-valued headers split, redacted values unchanged', () => {
     const a = mapRowAttributes(makeRow());
     expect(a['http.request.header.x-multi']).toEqual(['a', 'b']);
-    expect(a['http.request.header.authorization']).toEqual(['[REDACTED len=51 sha256=0123abcd]']);
+    expect(a['http.request.header.authorization']).toEqual(['[REDACTED len=51 hmac=0123456789ab]']);
     expect(a['http.response.header.set-cookie']).toEqual(['a=1', 'b=2']);
     expect(a['http.request.header.content-type']).toEqual(['application/json']);
     expect(a['user_agent.original']).toBe('openai-python/1.0');

@@ -92,7 +92,7 @@ describe.each(['protobuf', 'json'] as const)('OTLP sink → @elastic/mockotlpser
       'server.port': 443,
       'http.response.status_code': 200,
       'http.request.header.x-multi': ['a', 'b'],
-      'http.request.header.authorization': ['[REDACTED len=51 sha256=0123abcd]'],
+      'http.request.header.authorization': ['[REDACTED len=51 hmac=0123456789ab]'],
       'http.request.body.size': 66,
       'http.response.body.size': 40,
       'http.request.body.content': rows[0]!.RequestBody,

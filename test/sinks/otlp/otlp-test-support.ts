@@ -31,7 +31,7 @@ export function makeRow(overrides: Partial<ExchangeRow> | Record<string, unknown
     StatusCode: 200,
     RequestHeaders: {
       'content-type': 'application/json',
-      authorization: '[REDACTED len=51 sha256=0123abcd]',
+      authorization: '[REDACTED len=51 hmac=0123456789ab]',
       'x-multi': 'a\nb',
       traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
       'user-agent': 'openai-python/1.0',

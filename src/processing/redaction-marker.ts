@@ -1,0 +1,83 @@
+/**
+ * The marker that replaces every redacted secret (header values, body and
+ * folded text, query-string values): `[REDACTED len=N hmac=<12 hex>]`.
+ *
+ * N is the secret's length in bytes; the hash is HMAC-SHA256 keyed with the
+ * installation's redaction key (`<data-dir>/redaction.key`, 32 random bytes
+ * made at the first start, mode 0600). Equal secrets give equal markers
+ * within one installation, so they still correlate across rows; without the
+ * key a marker cannot be used to confirm a guessed secret offline, however
+ * short the secret. The marker holds no quote or backslash, so redacted JSON
+ * stays valid JSON.
+ *
+ * Plain functions over a hex string key: the key crosses into the body
+ * workers once, in their workerData.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REDACTION_HASH_HEX_CHARS } from './genai/defaults';
+
+/** The key's file name inside the data directory. */
+export const REDACTION_KEY_FILE = 'redaction.key';
+const KEY_BYTES = 32;
+
+/**
+ * Used when no key is given (tools and tests that build rows on their own):
+ * random per process, so such markers correlate only within the process and
+ * still confirm nothing.
+ */
+const PROCESS_KEY = randomBytes(KEY_BYTES).toString('hex');
+
+let cachedHex = '';
+let cachedKey: Buffer = Buffer.alloc(0);
+
+function keyBytes(hex: string): Buffer {
+  if (hex !== cachedHex) {
+    cachedKey = Buffer.from(hex, 'hex');
+    cachedHex = hex;
+  }
+  return cachedKey;
+}
+
+/** Matches a whole marker: already-redacted text is never redacted again. */
+export const MARKER_PATTERN = /^\[REDACTED len=\d+ hmac=[0-9a-f]+\]$/;
+
+/**
+ * The marker of `secret`. `encoding` is how the secret's characters map to
+ * bytes: utf8 for body text, latin1 for header values as received.
+ */
+export function redactionMarker(secret: string, key: string | undefined, encoding: 'utf8' | 'latin1' = 'utf8'): string {
+  const bytes = Buffer.from(secret, encoding);
+  const hash = createHmac('sha256', keyBytes(key ?? PROCESS_KEY)).update(bytes).digest('hex').slice(0, REDACTION_HASH_HEX_CHARS);
+  return `[REDACTED len=${bytes.length} hmac=${hash}]`;
+}
+
+/**
+ * The installation's redaction key, as hex: read from
+ * `<dataDir>/redaction.key`, or made there (0600, never replaced) when it is
+ * not there yet. The key lives beside the spool also when rows go to a
+ * remote ClickHouse: it never leaves this machine, and whoever can read the
+ * data directory can read the spooled rows anyway. Losing it only means that
+ * markers made afterwards no longer match older ones.
+ */
+export function loadRedactionKey(dataDir: string): string {
+  const file = path.join(dataDir, REDACTION_KEY_FILE);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    const fd = fs.openSync(file, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, randomBytes(KEY_BYTES).toString('hex') + '\n');
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Made by an earlier version or by hand: narrow it.
+    fs.chmodSync(file, 0o600);
+  }
+  const hex = fs.readFileSync(file, 'utf8').trim();
+  if (!/^(?:[0-9a-f]{2}){16,}$/i.test(hex)) throw new Error(`${file} is not a redaction key (at least 32 hex digits); move it away to make a new one`);
+  return hex.toLowerCase();
+}
