@@ -8,6 +8,16 @@
  *                 unless writes are allowed
  *   GET|POST /query  the same, JSONEachRow by default (the original endpoint, kept for
  *                 `egress-capture query` of older builds and scripts)
+ *
+ * Who may see the data (README "Security"): /healthz, /readyz, /metrics and
+ * /ping answer everyone (probes, scrapes). Every other path serves captured
+ * data and answers only
+ *   - with credentials, when --admin-user/--admin-password are set;
+ *   - without them, only on a loopback bind, and only to requests whose Host
+ *     names loopback (a web page that DNS-rebinds its own name to 127.0.0.1
+ *     still sends its own name as Host).
+ * A wider bind without credentials starts (capture and probes keep working)
+ * but refuses the data paths with a message naming the fix.
  * chdb lets one process open a data directory: while the server runs, every
  * reader (the CLI, curl, Grafana, @clickhouse/client) goes through here.
  */
@@ -16,7 +26,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CaptureError, describeError } from '../errors';
 import type { CaptureMetrics } from '../metrics';
+import { CH, ClickHouseHttpError } from './clickhouse-http/clickhouse-errors';
 import { ClickHouseHttpHandler, type ExecutingStore, type QueryLimits } from './clickhouse-http/clickhouse-http-handler';
+
+/** Paths that carry no captured data: open to probes and scrapers without credentials. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/ping']);
 
 export interface QueryableStore {
   query(sql: string, format?: string): Promise<string>;
@@ -61,11 +75,8 @@ export class AdminServer {
     });
     this.boundPort = (this.server.address() as AddressInfo).port;
     if (!this.clickhouse.requiresAuth && !isLoopback(this.options.host)) {
-      // Anyone who reaches the port can read every captured body: say so where operators look.
-      this.options.log.warn(
-        { admin: `${this.options.host}:${this.boundPort}` },
-        'the admin ClickHouse interface has no credentials and listens beyond loopback; set EGRESS_CAPTURE_ADMIN_USER/EGRESS_CAPTURE_ADMIN_PASSWORD or bind --admin-listen to 127.0.0.1',
-      );
+      // The data paths are closed then; say so where operators look (probes and /metrics still answer).
+      this.options.log.warn({ admin: `${this.options.host}:${this.boundPort}` }, OPEN_BIND_REFUSAL);
     }
     return this.boundPort;
   }
@@ -77,11 +88,22 @@ export class AdminServer {
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://admin');
+    if (!OPEN_PATHS.has(url.pathname)) {
+      const refusal = this.dataRefusal(req);
+      if (refusal !== undefined) {
+        req.resume();
+        const error = ClickHouseHttpError.of(CH.ACCESS_DENIED, refusal);
+        res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'x-clickhouse-exception-code': String(error.chCode) });
+        res.end(error.body());
+        return;
+      }
+    }
     switch (url.pathname) {
       case '/healthz':
         return send(res, 200, 'ok\n');
       case '/status':
         if (this.options.status === undefined) return send(res, 404, 'not found\n');
+        if (!this.clickhouse.authorize(req, res, url)) return;
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify(this.options.status(), null, 2) + '\n');
         return;
@@ -103,6 +125,28 @@ export class AdminServer {
         return send(res, 404, 'not found\n');
     }
   }
+
+  /** Why a data path is refused to this request, or undefined when it may proceed (credentials are checked by the handler). */
+  private dataRefusal(req: http.IncomingMessage): string | undefined {
+    if (this.clickhouse.requiresAuth) return undefined;
+    if (!isLoopback(this.options.host)) return OPEN_BIND_REFUSAL;
+    const host = req.headers.host;
+    if (host !== undefined && !isLoopback(hostName(host))) {
+      return `Host ${JSON.stringify(host)} is not a loopback name: the admin port listens on loopback without credentials and serves its data only to requests for localhost, 127.0.0.1 or [::1] (a foreign Host is how a web page reaches it through DNS rebinding); set --admin-user/--admin-password to serve other names`;
+    }
+    return undefined;
+  }
+}
+
+const OPEN_BIND_REFUSAL =
+  'the admin port listens beyond loopback without credentials, so it serves no captured data (only /healthz, /readyz, /metrics, /ping): set EGRESS_CAPTURE_ADMIN_USER and EGRESS_CAPTURE_ADMIN_PASSWORD (--admin-user/--admin-password), or bind --admin-listen to 127.0.0.1';
+
+/** The name part of a Host header value: `example:9003` → example, `[::1]:9003` → ::1. */
+function hostName(host: string): string {
+  const trimmed = host.trim().toLowerCase();
+  if (trimmed.startsWith('[')) return trimmed.slice(1, trimmed.indexOf(']') === -1 ? undefined : trimmed.indexOf(']'));
+  const colon = trimmed.indexOf(':');
+  return colon === -1 ? trimmed : trimmed.slice(0, colon);
 }
 
 function send(res: http.ServerResponse, status: number, body: string): void {
@@ -111,5 +155,5 @@ function send(res: http.ServerResponse, status: number, body: string): void {
 }
 
 function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

@@ -33,3 +33,20 @@ export async function fetchAdmin(url: URL, init?: RequestInit): Promise<Response
 function maskCredentials(raw: string): string {
   return raw.replace(/\/\/[^@/]*@/, '//***@');
 }
+
+/**
+ * The admin port serves data only with the credentials the server was given
+ * when it has any: `url` without its user:password part (fetch() refuses
+ * URLs with credentials) and an Authorization header from them, else from
+ * `fallback` (the EGRESS_CAPTURE_ADMIN_USER/_PASSWORD the server reads too).
+ */
+export function withAdminCredentials(url: URL, fallback: { user?: string; password?: string }): { url: URL; headers: Record<string, string> } {
+  const bare = new URL(url);
+  const user = decodeURIComponent(bare.username) || fallback.user || '';
+  const password = decodeURIComponent(bare.password) || fallback.password || '';
+  bare.username = '';
+  bare.password = '';
+  const headers: Record<string, string> = {};
+  if (user !== '') headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  return { url: bare, headers };
+}

@@ -36,7 +36,7 @@ import { createOtlpSink, resolveOtlpSettings } from '../sinks/otlp';
 import type { Sink } from '../sinks/sink';
 import { DEFAULTS } from '../config/defaults';
 import type { CommandIo } from './main';
-import { fetchAdmin, parseAdminUrl } from './admin-url';
+import { fetchAdmin, parseAdminUrl, withAdminCredentials } from './admin-url';
 import { runningServerAdmin } from './running-server';
 import { gatewayContribution } from './serve-command';
 
@@ -250,7 +250,8 @@ async function openSource(config: RuntimeConfig, adminFlag: URL | undefined): Pr
     return {
       describe: `through ${admin.origin}`,
       async query(sql) {
-        const response = await fetchAdmin(new URL('/query', admin), { method: 'POST', body: sql });
+        const request = withAdminCredentials(new URL('/query', admin), { user: config.adminUser, password: config.adminPassword });
+        const response = await fetchAdmin(request.url, { method: 'POST', body: sql, headers: request.headers });
         const text = await response.text();
         if (!response.ok) throw new CaptureError('CAP_ERR_QUERY_FAILED', `${admin.origin}/query answered ${response.status}: ${text.trim()}`);
         return text;

@@ -18,7 +18,7 @@ import { readJsonFile } from '../spool/atomic-file';
 import { scanSegment } from '../spool/record-format';
 import type { CursorState } from '../spool/spool-consumer';
 import type { CommandIo } from './main';
-import { fetchAdmin, parseAdminUrl } from './admin-url';
+import { fetchAdmin, parseAdminUrl, withAdminCredentials } from './admin-url';
 import { runningServerAdmin } from './running-server';
 
 const USAGE = `usage: egress-capture status [--admin URL | --data-dir DIR] [--json]
@@ -56,7 +56,8 @@ export async function runStatusCommand(argv: string[], io: CommandIo): Promise<n
         io.stderr.write(`egress-capture status: ${url.error}\n`);
         return 2;
       }
-      const response = await fetchAdmin(new URL('/status', url));
+      const request = withAdminCredentials(new URL('/status', url), { user: io.env.EGRESS_CAPTURE_ADMIN_USER, password: io.env.EGRESS_CAPTURE_ADMIN_PASSWORD });
+      const response = await fetchAdmin(request.url, { headers: request.headers });
       const text = await response.text();
       if (!response.ok) {
         io.stderr.write(`egress-capture status: ${admin}/status answered ${response.status}: ${text}`);

@@ -6,8 +6,11 @@
 export const DEFAULTS = {
   /** gRPC (ext_proc + grpc.health.v1) listener. */
   grpcListen: '0.0.0.0:9002',
-  /** Admin HTTP listener: /healthz, /readyz, /metrics, /query. */
-  adminListen: '0.0.0.0:9003',
+  /**
+   * Admin HTTP listener: /healthz, /readyz, /metrics, and the data paths (/, /query, /status).
+   * Loopback: the data paths answer only with credentials beyond it (README "Security").
+   */
+  adminListen: '127.0.0.1:9003',
   /** Embedded ClickHouse data directory. */
   dataDir: './data',
   /** Remote ClickHouse URL; empty = use the embedded store. */

@@ -25,24 +25,30 @@
  * disk flush on the event loop: safest, slowest). Larger values lose at most
  * that window of exchanges on power loss and cost fewer flushes.
  *
- * Disk budget (maxBytes, whole files): when an append would exceed it, the
- * spool frees space in this order, counting every loss per sink —
+ * Disk budget (maxBytes, whole files): the spool frees space in this order,
+ * counting every loss per sink —
  *   1. rewrite sealed segments, oldest first, with their bodies emptied
- *      (RequestBodyNote/ResponseBodyNote = dropped_spool_full);
- *   2. empty the bodies of the incoming record itself;
+ *      (RequestBodyNote/ResponseBodyNote = dropped_spool_full): started in
+ *      the background once the spool is within a segment (or a quarter of the
+ *      budget) of the limit, on a worker thread (segment-strip-worker.ts), so
+ *      the JSON work on up to a whole segment never stalls the event loop;
+ *   2. at the limit itself, empty the bodies of the incoming record;
  *   3. delete whole segments, oldest first (records dropped, reason spool_full).
- * Metadata is dropped only after every body in the spool is gone.
+ * Metadata is dropped only when even bodiless records do not fit: after every
+ * body is gone, or when appends outrun the background rewrite.
  *
- * Single-threaded by design: append(), budget work and index updates are
- * synchronous on the event loop, reads of record bytes are asynchronous but
- * take their file descriptor and offsets in the same tick, so a concurrent
- * rewrite (rename over) or deletion (unlink) never mixes two versions.
+ * Index updates are single-threaded on the event loop: append() and the
+ * budget's cheap steps are synchronous, a rewrite's result is renamed over
+ * its segment and indexed in one tick, and reads of record bytes take their
+ * file descriptor and offsets in the same tick, so a concurrent rewrite
+ * (rename over) or deletion (unlink) never mixes two versions.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { fsyncDirSync, makePrivateDirSync, PRIVATE_FILE_MODE, readJsonFile, writeJsonAtomicSync } from './atomic-file';
+import { fsyncDirSync, readJsonFile, writeJsonAtomicSync } from './atomic-file';
 import { stripBodies } from './body-stripper';
 import {
   FLAG_BODIES_STRIPPED,
@@ -53,6 +59,7 @@ import {
   scanSegment,
   validRecordAt,
 } from './record-format';
+import type { StripJob, StripReply } from './segment-strip-worker';
 import { SpoolConsumer, type ConsumerHooks } from './spool-consumer';
 
 export interface SpoolPosition {
@@ -138,6 +145,24 @@ function payloadText(record: Buffer): string {
   return record.toString('utf8', RECORD_HEADER_BYTES);
 }
 
+const STRIP_WORKER_FILE = path.join(__dirname, 'segment-strip-worker.js');
+
+/** One worker thread per rewrite: rare (only past the budget's watermark), and nothing stays resident. */
+function runStripWorker(job: StripJob): Promise<StripReply> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(STRIP_WORKER_FILE, { workerData: { stripJob: job } });
+    let replied = false;
+    worker.once('message', (reply: StripReply) => {
+      replied = true;
+      resolve(reply);
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      if (!replied) reject(new Error(`segment rewrite worker exited with code ${code}`));
+    });
+  });
+}
+
 export function segmentFileName(seq: number): string {
   return `${String(seq).padStart(12, '0')}.seg`;
 }
@@ -158,10 +183,12 @@ export class Spool {
   private lastSyncAt = 0;
   private dirty = false;
   private closed = false;
+  /** The background rewrite of a sealed segment without bodies, while one runs. */
+  private stripJob: Promise<void> | undefined;
 
   private constructor(private readonly options: SpoolOptions) {
     this.dir = options.dir;
-    makePrivateDirSync(this.dir);
+    fs.mkdirSync(this.dir, { recursive: true });
     const meta = readJsonFile<SpoolMeta>(path.join(this.dir, META_FILE));
     this.spoolId = meta?.spoolId ?? randomBytes(6).toString('hex');
     this.lastSegment = meta?.lastSegment ?? 0;
@@ -254,6 +281,7 @@ export class Spool {
     }
     if (stored > 0) {
       this.scheduleSync();
+      this.startStripping();
       for (const listener of this.appendListeners) listener();
     }
     return stored;
@@ -503,7 +531,7 @@ export class Spool {
   }
 
   private createSegmentFile(seq: number, file: string): void {
-    const fd = fs.openSync(file, 'w', PRIVATE_FILE_MODE);
+    const fd = fs.openSync(file, 'w');
     const header = encodeSegmentHeader(0);
     try {
       fs.writeSync(fd, header, 0, header.length, 0);
@@ -601,14 +629,15 @@ export class Spool {
     });
   }
 
-  /** Frees space for `record` following the budget order in the header comment; returns the record to write. */
+  /**
+   * Frees space for `record` following the budget order in the header comment;
+   * returns the record to write. The rewrite of old segments runs in the
+   * background (startStripping); here, at the limit itself, only cheap steps
+   * are taken: the record's own bodies, then whole oldest segments.
+   */
   private makeRoom(record: Buffer, strippable: boolean): Buffer {
     const max = this.options.maxBytes;
-    for (const segment of this.segments) {
-      if (this.totalBytes + record.length <= max) break;
-      if (segment === this.active || (segment.flags & FLAG_BODIES_STRIPPED) !== 0) continue;
-      this.stripSegment(segment);
-    }
+    this.startStripping();
     if (this.totalBytes + record.length > max && strippable) {
       const stripped = stripBodies(payloadText(record));
       if (stripped !== undefined) {
@@ -626,55 +655,68 @@ export class Spool {
     return record;
   }
 
-  /** Rewrites a sealed segment with its bodies emptied (same records, same order, same indexes). */
-  private stripSegment(segment: Segment): void {
+  /** Resolves once no segment rewrite is running (tests, and callers that want the budget settled). */
+  async settled(): Promise<void> {
+    while (this.stripJob !== undefined) await this.stripJob;
+  }
+
+  /**
+   * Past the strip watermark (a segment, or a quarter of the budget, below
+   * the limit), rewrites the oldest sealed segment that still has bodies,
+   * one at a time, on a worker thread; a finished rewrite starts the next
+   * while the spool is still past the watermark.
+   */
+  private startStripping(): void {
+    if (this.stripJob !== undefined || this.closed) return;
+    const headroom = Math.min(this.options.segmentMaxBytes, Math.floor(this.options.maxBytes / 4));
+    if (this.totalBytes <= this.options.maxBytes - headroom) return;
+    const segment = this.segments.find((candidate) => candidate !== this.active && (candidate.flags & FLAG_BODIES_STRIPPED) === 0);
+    if (segment === undefined) return;
     // Marked first so a failing rewrite is not retried on every append.
     segment.flags |= FLAG_BODIES_STRIPPED;
+    this.stripJob = this.stripSegment(segment).finally(() => {
+      this.stripJob = undefined;
+      this.startStripping();
+    });
+  }
+
+  /** Rewrites a sealed segment with its bodies emptied (same records, same order, same indexes). */
+  private async stripSegment(segment: Segment): Promise<void> {
+    const tmp = `${segment.file}.tmp`;
+    const job: StripJob = { file: segment.file, tmp, flags: segment.flags, offsets: segment.offsets, lengths: segment.lengths };
+    let reply: StripReply;
     try {
-      const buffer = fs.readFileSync(segment.file);
-      const parts: Buffer[] = [encodeSegmentHeader(segment.flags)];
-      const offsets: number[] = [];
-      const lengths: number[] = [];
-      const strippedIndexes: number[] = [];
-      let size = SEGMENT_HEADER_BYTES;
-      for (let i = 0; i < segment.count; i++) {
-        const start = segment.offsets[i]! + RECORD_HEADER_BYTES;
-        let payload = buffer.subarray(start, start + segment.lengths[i]!);
-        const stripped = stripBodies(payload.toString('utf8'));
-        if (stripped !== undefined) {
-          payload = Buffer.from(stripped, 'utf8');
-          strippedIndexes.push(i);
-        }
-        const encoded = encodeRecord(payload);
-        parts.push(encoded);
-        offsets.push(size);
-        lengths.push(payload.length);
-        size += encoded.length;
-      }
-      const tmp = `${segment.file}.tmp`;
-      const fd = fs.openSync(tmp, 'w', PRIVATE_FILE_MODE);
-      try {
-        fs.writeSync(fd, Buffer.concat(parts));
-        fs.fdatasyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(tmp, segment.file);
-      fsyncDirSync(this.dir);
-      this.totalBytes += size - segment.size;
-      segment.offsets = offsets;
-      segment.lengths = lengths;
-      segment.size = size;
-      this.stats.segmentsStripped += 1;
-      this.forEachConsumer((consumer) => {
-        const from = consumer.unreadFrom(segment.seq);
-        const lost = strippedIndexes.filter((index) => index >= from).length;
-        if (lost > 0) consumer.hooks.bodiesDropped(lost, 'spool_full');
-      });
-      this.options.log?.warn({ segment: segment.seq, records: strippedIndexes.length, bytes: size }, 'spool over budget: bodies of the oldest segment dropped');
+      reply = await runStripWorker(job);
     } catch (err) {
-      this.options.log?.error({ err: (err as Error).message, segment: segment.seq }, 'CAP_ERR_SPOOL_WRITE: could not rewrite a spool segment without bodies');
+      reply = { ok: false, error: (err as Error).message };
     }
+    // The segment may have been deleted (budget, collection) or the spool closed meanwhile.
+    if (!reply.ok || this.closed || !this.segments.includes(segment)) {
+      fs.rmSync(tmp, { force: true });
+      if (!reply.ok) this.options.log?.error({ err: reply.error, segment: segment.seq }, 'CAP_ERR_SPOOL_WRITE: could not rewrite a spool segment without bodies');
+      return;
+    }
+    const { offsets, lengths, strippedIndexes, size } = reply.result;
+    try {
+      // Rename and index update in one tick: a reader takes its offsets and descriptor together.
+      fs.renameSync(tmp, segment.file);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      this.options.log?.error({ err: (err as Error).message, segment: segment.seq }, 'CAP_ERR_SPOOL_WRITE: could not rewrite a spool segment without bodies');
+      return;
+    }
+    fsyncDirSync(this.dir);
+    this.totalBytes += size - segment.size;
+    segment.offsets = offsets;
+    segment.lengths = lengths;
+    segment.size = size;
+    this.stats.segmentsStripped += 1;
+    this.forEachConsumer((consumer) => {
+      const from = consumer.unreadFrom(segment.seq);
+      const lost = strippedIndexes.filter((index) => index >= from).length;
+      if (lost > 0) consumer.hooks.bodiesDropped(lost, 'spool_full');
+    });
+    this.options.log?.warn({ segment: segment.seq, records: strippedIndexes.length, bytes: size }, 'spool over budget: bodies of the oldest segment dropped');
   }
 
   /** Deletes the oldest segment although some consumer still needs it: counted as dropped for that consumer. */

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import * as http from 'node:http';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { main } from '../../src/cli/main';
+import { main, type CommandIo } from '../../src/cli/main';
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
 import { exchange, headers, rawClient } from '../support/raw-extproc-client';
 
@@ -282,14 +282,7 @@ describe('admin ClickHouse HTTP interface', () => {
   });
 
   it('egress-capture query --admin URL goes through the interface', async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const io = {
-      stdin: process.stdin,
-      stdout: { write: (chunk: string) => out.push(chunk) } as unknown as NodeJS.WritableStream,
-      stderr: { write: (chunk: string) => err.push(chunk) } as unknown as NodeJS.WritableStream,
-      env: {},
-    };
+    const { out, err, io } = capturedIo();
     const withUrlCredentials = harness.adminUrl.replace('http://', `http://${USER}:${encodeURIComponent(PASSWORD)}@`);
     expect(await main(['query', '--admin', withUrlCredentials, "SELECT count() AS n FROM http_exchanges WHERE Authority = 'chhttp.test'"], io)).toBe(0);
     expect(out.join('')).toBe('{"n":1}\n');
@@ -301,7 +294,31 @@ describe('admin ClickHouse HTTP interface', () => {
     expect(await main(['query', '--admin', harness.adminUrl, 'SELECT 1'], { ...io, env: {} })).toBe(1);
     expect(err.join('')).toContain('AUTHENTICATION_FAILED');
   });
+
+  it('egress-capture status sends the admin credentials /status asks for', async () => {
+    const { out, err, io } = capturedIo();
+    expect(await main(['status', '--admin', harness.adminUrl, '--json'], io)).toBe(1);
+    expect(err.join('')).toMatch(/answered 401/);
+    expect(await main(['status', '--admin', harness.adminUrl, '--json'], { ...io, env: { EGRESS_CAPTURE_ADMIN_USER: USER, EGRESS_CAPTURE_ADMIN_PASSWORD: PASSWORD } })).toBe(0);
+    expect(JSON.parse(out.join(''))).toMatchObject({ balanced: true });
+    out.length = 0;
+    const withUrlCredentials = harness.adminUrl.replace('http://', `http://${USER}:${encodeURIComponent(PASSWORD)}@`);
+    expect(await main(['status', '--admin', withUrlCredentials, '--json'], io)).toBe(0);
+  });
 });
+
+/** A CommandIo whose stdout and stderr are collected, with an empty environment. */
+function capturedIo(): { out: string[]; err: string[]; io: CommandIo } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = {
+    stdin: process.stdin,
+    stdout: { write: (chunk: string) => out.push(chunk) } as unknown as NodeJS.WritableStream,
+    stderr: { write: (chunk: string) => err.push(chunk) } as unknown as NodeJS.WritableStream,
+    env: {},
+  };
+  return { out, err, io };
+}
 
 function rawGet(url: URL, requestHeaders: Record<string, string>): Promise<{ status: number; encoding: string | undefined; body: Buffer }> {
   return new Promise((resolve, reject) => {

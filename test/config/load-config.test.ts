@@ -23,7 +23,7 @@ describe('loadConfig', () => {
   it('uses the documented defaults', () => {
     const config = loadConfig({ argv: [], env: {} });
     expect(config.grpcListen).toEqual({ host: '0.0.0.0', port: 9002 });
-    expect(config.adminListen).toEqual({ host: '0.0.0.0', port: 9003 });
+    expect(config.adminListen).toEqual({ host: '127.0.0.1', port: 9003 });
     expect(config.dataDir).toBe('./data');
     expect(config.maxBytes).toBe(65536);
     expect(config.includeContentTypes).toEqual(['application/json', 'application/x-ndjson', 'text/event-stream']);

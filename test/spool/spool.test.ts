@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BODY_DROPPED_NOTE } from '../../src/spool/body-stripper';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecordBlock } from '../../src/spool/record-format';
 import { Spool, type SpoolOptions } from '../../src/spool/spool';
@@ -186,15 +187,20 @@ test('over budget: bodies of the oldest segments go first, then whole oldest seg
   const slowConsumer = spool.registerConsumer('slow', slow);
   const fastConsumer = spool.registerConsumer('fast', fast);
 
-  // Fill the budget: ~4 segments of records with bodies.
+  // Three segments of records with bodies: still below the strip watermark (one segment under the budget).
   let i = 0;
-  for (; i < 38; i++) expect(spool.append(row(i, 2000))).toBe(true);
-  expect(slow.counts.bodiesDropped).toEqual({});
+  for (; i < 27; i++) expect(spool.append(row(i, 2000))).toBe(true);
+  await spool.settled();
+  expect(spool.stats.segmentsStripped).toBe(0);
   const delivered = await drain(fastConsumer);
   fast.delivered(delivered.length);
 
-  // Keep appending: the budget first rewrites old segments without bodies.
+  // Keep appending: past the watermark, old segments are rewritten without bodies in the background.
+  for (; i < 38; i++) expect(spool.append(row(i, 2000))).toBe(true);
+  await spool.settled();
+  expect(spool.stats.segmentsStripped).toBeGreaterThan(0);
   for (; i < 45; i++) expect(spool.append(row(i, 2000))).toBe(true);
+  await spool.settled();
   expect(spool.bytes).toBeLessThanOrEqual(4 * segmentMaxBytes);
   expect(slow.counts.bodiesDropped.spool_full).toBeGreaterThan(0);
   expect(Object.keys(slow.counts.dropped)).toHaveLength(0); // no metadata lost yet
@@ -207,7 +213,11 @@ test('over budget: bodies of the oldest segments go first, then whole oldest seg
   slow.delivered(1);
 
   // Much more: once every body is gone, whole oldest segments are deleted.
-  for (; i < 2000; i++) spool.append(row(i, 2000));
+  for (; i < 2000; i++) {
+    spool.append(row(i, 2000));
+    if (i % 50 === 0) await spool.settled();
+  }
+  await spool.settled();
   expect(spool.bytes).toBeLessThanOrEqual(4 * segmentMaxBytes);
   expect(slow.counts.dropped.spool_full).toBeGreaterThan(0);
   const rest = await drain(slowConsumer);
@@ -384,3 +394,41 @@ tmpfsTest('a cursor write that fails on a full disk is retried without advancing
   expect(balance(accounting, consumer)).toBe(0);
   spool.close();
 });
+
+test('rewriting a 64 MiB segment without its bodies does not block the event loop', async () => {
+  const dir = tempDir();
+  const segmentMaxBytes = 64 * 1024 * 1024;
+  // Budget: two segments and a little.
+  const maxBytes = 2 * segmentMaxBytes + 1024 * 1024;
+  // Rewrites start within a segment or a quarter of the budget of the limit, whichever is less.
+  const watermark = maxBytes - Math.min(segmentMaxBytes, Math.floor(maxBytes / 4));
+  const spool = open(dir, { segmentMaxBytes, maxBytes });
+  const accounting = new SinkAccounting('ch');
+  spool.registerConsumer('ch', accounting);
+  const body = 16 * 1024;
+  const recordSize = RECORD_HEADER_BYTES + Buffer.byteLength(row(100_000, body));
+  const perSegment = Math.floor((segmentMaxBytes - SEGMENT_HEADER_BYTES) / recordSize);
+  // A full first segment, and the second one filled up to just below the watermark.
+  let i = 0;
+  while (spool.bytes + recordSize <= watermark) expect(spool.append(row(100_000 + i++, body))).toBe(true);
+  await spool.settled();
+  expect(spool.segmentCount).toBe(2);
+  expect(spool.stats.segmentsStripped).toBe(0);
+
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
+  const started = performance.now();
+  // Cross the watermark: the first segment (~64 MiB of bodies) is rewritten.
+  while (spool.bytes <= watermark) expect(spool.append(row(100_000 + i++, body))).toBe(true);
+  for (let more = 0; more < 3; more++) expect(spool.append(row(100_000 + i++, body))).toBe(true);
+  await spool.settled();
+  lag.disable();
+  const elapsedMs = performance.now() - started;
+  expect(spool.stats.segmentsStripped).toBe(1);
+  expect(accounting.counts.bodiesDropped.spool_full).toBe(perSegment);
+  // Done in a worker: the loop kept turning (the synchronous rewrite stalled it ~0.5 s).
+  expect(lag.max / 1e6).toBeLessThan(100);
+  expect(elapsedMs).toBeGreaterThan(lag.max / 1e6);
+  expect(spool.bytes).toBeLessThan(segmentMaxBytes + 2 * 1024 * 1024);
+  spool.close();
+}, 60_000);

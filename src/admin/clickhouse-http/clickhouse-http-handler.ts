@@ -156,13 +156,36 @@ export class ClickHouseHttpHandler {
     return this.options.user !== '';
   }
 
+  /**
+   * For other data paths (/status): checks the credentials the ClickHouse way
+   * and answers 401 itself when they are wrong. Returns whether to go on.
+   */
+  authorize(req: http.IncomingMessage, res: http.ServerResponse, url: URL): boolean {
+    if (!this.requiresAuth) return true;
+    try {
+      this.authenticate(req, { user: url.searchParams.get('user') ?? undefined, password: url.searchParams.get('password') ?? undefined });
+      return true;
+    } catch (err) {
+      const error = fromStoreError(err);
+      req.resume();
+      res.writeHead(error.httpStatus, {
+        'Content-Type': 'text/plain; charset=UTF-8',
+        'X-ClickHouse-Exception-Code': String(error.chCode),
+        'WWW-Authenticate': 'Basic realm="ClickHouse server", charset="UTF-8"',
+      });
+      res.end(error.body());
+      return false;
+    }
+  }
+
   async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL, handleOptions: HandleOptions = {}): Promise<void> {
     let params: RequestParams | undefined;
     const queryId = url.searchParams.get('query_id') || randomUUID();
     const started = process.hrtime.bigint();
     try {
       params = parseRequestParams(url.searchParams);
-      if (params.addCorsHeader) res.setHeader('Access-Control-Allow-Origin', '*');
+      // add_http_cors_header=1 is accepted and ignored: ClickHouse would answer
+      // Access-Control-Allow-Origin: *, letting any web page a user opens read captured bodies.
       if (req.method !== 'POST' && params.query === '') {
         // GET / with no query: ClickHouse's liveness answer, no credentials needed.
         res.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8' });
@@ -243,7 +266,7 @@ export class ClickHouseHttpHandler {
    * user/password parameters — ClickHouse's three ways, in that order.
    * Returns the user name, undefined when authentication is off.
    */
-  private authenticate(req: http.IncomingMessage, params: RequestParams): string | undefined {
+  private authenticate(req: http.IncomingMessage, params: Pick<RequestParams, 'user' | 'password'>): string | undefined {
     if (!this.requiresAuth) return undefined;
     let user: string | undefined;
     let password: string | undefined;
