@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { PRIVATE_FILE_MODE } from './atomic-file';
 import { stripBodies } from './body-stripper';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecord, encodeSegmentHeader } from './record-format';
 
@@ -29,9 +30,6 @@ export interface StripResult {
 
 export type StripReply = { ok: true; result: StripResult } | { ok: false; error: string };
 
-/** Only the service's user may read spool files (they hold captured traffic). */
-const TMP_FILE_MODE = 0o600;
-
 export function stripSegmentFile(job: StripJob): StripResult {
   const buffer = fs.readFileSync(job.file);
   const parts: Buffer[] = [encodeSegmentHeader(job.flags)];
@@ -53,7 +51,7 @@ export function stripSegmentFile(job: StripJob): StripResult {
     lengths.push(payload.length);
     size += encoded.length;
   }
-  const fd = fs.openSync(job.tmp, 'w', TMP_FILE_MODE);
+  const fd = fs.openSync(job.tmp, 'w', PRIVATE_FILE_MODE);
   try {
     fs.writeSync(fd, Buffer.concat(parts));
     fs.fdatasyncSync(fd);

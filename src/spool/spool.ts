@@ -48,7 +48,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { fsyncDirSync, readJsonFile, writeJsonAtomicSync } from './atomic-file';
+import { fsyncDirSync, makePrivateDirSync, PRIVATE_FILE_MODE, readJsonFile, writeJsonAtomicSync } from './atomic-file';
 import { stripBodies } from './body-stripper';
 import {
   FLAG_BODIES_STRIPPED,
@@ -188,7 +188,7 @@ export class Spool {
 
   private constructor(private readonly options: SpoolOptions) {
     this.dir = options.dir;
-    fs.mkdirSync(this.dir, { recursive: true });
+    makePrivateDirSync(this.dir);
     const meta = readJsonFile<SpoolMeta>(path.join(this.dir, META_FILE));
     this.spoolId = meta?.spoolId ?? randomBytes(6).toString('hex');
     this.lastSegment = meta?.lastSegment ?? 0;
@@ -531,7 +531,7 @@ export class Spool {
   }
 
   private createSegmentFile(seq: number, file: string): void {
-    const fd = fs.openSync(file, 'w');
+    const fd = fs.openSync(file, 'w', PRIVATE_FILE_MODE);
     const header = encodeSegmentHeader(0);
     try {
       fs.writeSync(fd, header, 0, header.length, 0);
