@@ -185,6 +185,10 @@ export const DEFAULTS = {
   maxEventBytes: 1024 * 1024,
   /** CA bundle for an https:// ClickHouse URL; empty = the system roots. */
   clickhouseCaFile: '',
+  /** ext_proc listener TLS: certificate chain, key and client CA (mTLS) PEM files; empty = plaintext. */
+  grpcTlsCertFile: '',
+  grpcTlsKeyFile: '',
+  grpcTlsClientCaFile: '',
   /** Admin ClickHouse HTTP interface credentials; an empty user means no authentication (bind to loopback then). */
   adminUser: '',
   adminPassword: '',

@@ -107,6 +107,9 @@ export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
   { key: 'includeContentTypes', flag: 'include-content-types', env: 'EGRESS_CAPTURE_INCLUDE_CONTENT_TYPES', help: `comma-separated content types whose bodies are kept (${DEFAULTS.includeContentTypes.join(',')})`, parse: contentTypes },
   { key: 'redactHeaders', flag: 'redact-headers', env: 'EGRESS_CAPTURE_REDACT_HEADERS', help: 'comma-separated extra header names to redact (added to the built-in list)', parse: list },
   { key: 'grpcMaxReceiveMessageBytes', flag: 'grpc-max-receive-bytes', env: 'EGRESS_CAPTURE_GRPC_MAX_RECEIVE_BYTES', help: `largest ext_proc message accepted (${DEFAULTS.grpcMaxReceiveMessageBytes})`, parse: integer(4 * MiB, 1024 * MiB) },
+  { key: 'grpcTlsCertFile', flag: 'grpc-tls-cert-file', env: 'EGRESS_CAPTURE_GRPC_TLS_CERT_FILE', help: 'PEM certificate chain: serve ext_proc over TLS, with --grpc-tls-key-file (default: plaintext)', parse: text },
+  { key: 'grpcTlsKeyFile', flag: 'grpc-tls-key-file', env: 'EGRESS_CAPTURE_GRPC_TLS_KEY_FILE', help: 'PEM private key of --grpc-tls-cert-file', parse: text },
+  { key: 'grpcTlsClientCaFile', flag: 'grpc-tls-client-ca-file', env: 'EGRESS_CAPTURE_GRPC_TLS_CLIENT_CA_FILE', help: 'PEM CA bundle: require ext_proc clients (Envoy) to present a certificate it signed (mTLS)', parse: text },
   { key: 'streamIdleTimeoutMs', flag: 'stream-idle-timeout-ms', env: 'EGRESS_CAPTURE_STREAM_IDLE_TIMEOUT_MS', help: `close an ext_proc stream silent this long (${DEFAULTS.streamIdleTimeoutMs})`, parse: integer(1000, 24 * 3600 * 1000) },
   { key: 'workerThreads', flag: 'worker-threads', env: 'EGRESS_CAPTURE_WORKER_THREADS', help: `body worker threads (${DEFAULTS.workerThreads})`, parse: integer(1, 64) },
   { key: 'batchMaxRows', flag: 'batch-max-rows', env: 'EGRESS_CAPTURE_BATCH_MAX_ROWS', help: `rows per storage write, at most (${DEFAULTS.batchMaxRows})`, parse: integer(1, 1_000_000) },
@@ -170,6 +173,9 @@ export function defaultConfig(): RuntimeConfig {
     processingBacklogMaxBytes: DEFAULTS.processingBacklogMaxBytes,
     maxEventBytes: DEFAULTS.maxEventBytes,
     clickhouseCaFile: DEFAULTS.clickhouseCaFile,
+    grpcTlsCertFile: DEFAULTS.grpcTlsCertFile,
+    grpcTlsKeyFile: DEFAULTS.grpcTlsKeyFile,
+    grpcTlsClientCaFile: DEFAULTS.grpcTlsClientCaFile,
     adminUser: DEFAULTS.adminUser,
     adminPassword: DEFAULTS.adminPassword,
     adminAllowWrites: DEFAULTS.adminAllowWrites,
@@ -234,6 +240,7 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   }
 
   checkAdminCredentials(config, explicit, problems);
+  checkGrpcTls(config, problems);
 
   // Extra redacted headers add to the built-in list rather than replace it.
   if (explicit.has('redactHeaders')) {
@@ -329,6 +336,33 @@ function checkAdminCredentials(config: RuntimeConfig, explicit: Map<keyof Runtim
   }
   if (config.adminUser !== '' && config.adminPassword === '') {
     problems.push(`${named('adminUser')}: "${config.adminUser}" expected together with ${both('adminPassword')}: a user without a password would be accepted with an empty one`);
+  }
+}
+
+/**
+ * The ext_proc listener's TLS files: certificate and key together, a client
+ * CA only with them, and each one readable now rather than at bind time.
+ */
+function checkGrpcTls(config: RuntimeConfig, problems: string[]): void {
+  const files = [
+    ['grpc-tls-cert-file', config.grpcTlsCertFile],
+    ['grpc-tls-key-file', config.grpcTlsKeyFile],
+    ['grpc-tls-client-ca-file', config.grpcTlsClientCaFile],
+  ] as const;
+  if ((config.grpcTlsCertFile === '') !== (config.grpcTlsKeyFile === '')) {
+    const [given, missing] = config.grpcTlsCertFile === '' ? [files[1], files[0]] : [files[0], files[1]];
+    problems.push(`--${given[0]}: "${given[1]}" expected together with --${missing[0]}`);
+  }
+  if (config.grpcTlsClientCaFile !== '' && config.grpcTlsCertFile === '') {
+    problems.push(`--grpc-tls-client-ca-file: "${config.grpcTlsClientCaFile}" needs --grpc-tls-cert-file and --grpc-tls-key-file: client certificates are asked for over TLS only`);
+  }
+  for (const [flag, file] of files) {
+    if (file === '') continue;
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch (err) {
+      problems.push(`--${flag}: "${file}" cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
   }
 }
 

@@ -23,6 +23,11 @@ export interface RuntimeConfig {
   clickhouseUrl: string;
   /** PEM CA bundle trusted for an https:// clickhouseUrl ('' = the system roots). */
   clickhouseCaFile: string;
+  /** PEM certificate chain and key of the ext_proc listener ('' = plaintext gRPC). */
+  grpcTlsCertFile: string;
+  grpcTlsKeyFile: string;
+  /** PEM CA bundle client certificates must chain to ('' = no client certificate asked; needs the two above). */
+  grpcTlsClientCaFile: string;
   gatewayFile: string;
   /** Gateway identity from --gateway ('' when none). */
   gatewayName: string;

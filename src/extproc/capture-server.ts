@@ -20,6 +20,8 @@ export interface CaptureServerOptions {
   maxReceiveMessageBytes: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection. */
   maxConcurrentStreams: number;
+  /** PEM material for TLS; with clientCa, clients must present a certificate it signed (mTLS). Absent: plaintext. */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
   http2StreamResetBurst: number;
   http2StreamResetRate: number;
   stream: StreamContext;
@@ -76,7 +78,7 @@ export class CaptureServer {
     if ('unixPath' in target) await removeStaleSocket(target.unixPath);
     const address = formatListen(target);
     const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
+      this.server.bindAsync(address, this.credentials(), (err, port) => {
         if (err) reject(new CaptureError('CAP_ERR_GRPC_BIND', `cannot listen on ${address}: ${err.message}`, { cause: err }));
         else resolve(port);
       });
@@ -85,6 +87,12 @@ export class CaptureServer {
     this.health.setStatus('', 'SERVING');
     this.health.setStatus(EXT_PROC_SERVICE, 'SERVING');
     return this.boundPort;
+  }
+
+  private credentials(): grpc.ServerCredentials {
+    const tls = this.options.tls;
+    if (tls === undefined) return grpc.ServerCredentials.createInsecure();
+    return grpc.ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined);
   }
 
   /**

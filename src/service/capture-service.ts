@@ -175,6 +175,14 @@ export class CaptureService {
       address: config.grpcListen,
       maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
       maxConcurrentStreams: DEFAULTS.grpcMaxConcurrentStreams,
+      tls:
+        config.grpcTlsCertFile === ''
+          ? undefined
+          : {
+              cert: fs.readFileSync(config.grpcTlsCertFile),
+              key: fs.readFileSync(config.grpcTlsKeyFile),
+              clientCa: config.grpcTlsClientCaFile === '' ? undefined : fs.readFileSync(config.grpcTlsClientCaFile),
+            },
       http2StreamResetBurst: config.http2StreamResetBurst,
       http2StreamResetRate: config.http2StreamResetRate,
       metrics: this.metrics,

@@ -5,13 +5,11 @@
  * each body included). Real server, real client, real workers and store.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ContentTypeFilter } from '../../src/capture/content-type-filter';
 import { HEADERS_CUT_NAME } from '../../src/capture/exchange-assembler';
 import type { ExchangeSnapshot } from '../../src/capture/exchange-snapshot';
 import { DEFAULTS } from '../../src/config/defaults';
-import { CaptureServer } from '../../src/extproc/capture-server';
-import { silentLogger } from '../../src/logger';
-import { CaptureMetrics } from '../../src/metrics';
+import type { CaptureServer } from '../../src/extproc/capture-server';
+import { pathsOf, startBareCaptureServer } from '../support/bare-capture-server';
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
 import { exchange, headers, rawClient, type RawCall } from '../support/raw-extproc-client';
 
@@ -29,27 +27,7 @@ describe('max_concurrent_streams', () => {
   const finished: ExchangeSnapshot[] = [];
 
   beforeAll(async () => {
-    const log = silentLogger();
-    const metrics = new CaptureMetrics({ processMetrics: false });
-    server = new CaptureServer({
-      address: { host: '127.0.0.1', port: 0 },
-      maxReceiveMessageBytes: DEFAULTS.grpcMaxReceiveMessageBytes,
-      maxConcurrentStreams: LIMIT,
-      http2StreamResetBurst: DEFAULTS.http2StreamResetBurst,
-      http2StreamResetRate: DEFAULTS.http2StreamResetRate,
-      metrics,
-      log,
-      stream: {
-        limits: { maxBytes: 1024, headerValueMaxBytes: 1024, headerBytesMaxPerExchange: 64 * 1024, shipChunkBytes: 64 * 1024 },
-        contentTypes: new ContentTypeFilter(['application/json']),
-        idleTimeoutMs: 60_000,
-        metrics,
-        log,
-        shipBody: () => true,
-        onExchange: (snapshot) => finished.push(snapshot),
-      },
-    });
-    await server.listen();
+    server = await startBareCaptureServer(finished, { maxConcurrentStreams: LIMIT });
   });
 
   afterAll(async () => {
@@ -75,7 +53,7 @@ describe('max_concurrent_streams', () => {
       for (const call of calls) call.end();
       await waitFor(() => finished.length === 3 * LIMIT);
       expect(most).toBeLessThanOrEqual(LIMIT);
-      expect(finished.map((snapshot) => snapshot.request.headers.find(([name]) => name === ':path')?.[1]).sort()).toEqual(
+      expect(pathsOf(finished).sort()).toEqual(
         Array.from({ length: 3 * LIMIT }, (_, i) => `/stream-${i}`).sort(),
       );
     } finally {
