@@ -3,11 +3,14 @@
  * every problem listed), start the service, and on SIGTERM, SIGINT or SIGHUP
  * drain, flush and exit 0.
  */
+import * as fs from 'node:fs';
+import { DEFAULTS } from '../config/defaults';
 import { CaptureError, describeError } from '../errors';
 import { OPTION_SPECS, loadConfig, type GatewayContribution } from '../config/load-config';
 import { createLogger } from '../logger';
 import { CaptureService } from '../service/capture-service';
 import type { CommandIo } from './main';
+import { waitForGatewayFile } from './wait-for-gateway';
 
 /** Each drains and stops the service: SIGHUP too, so a closed terminal does not cut a drain short. */
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
@@ -37,12 +40,26 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
     return 0;
   }
   let config;
+  // A gateway file that does not exist yet is waited for (wait-for-gateway.ts); everything
+  // else is validated first, so a bad flag still exits 2 at once.
+  let missingGateway: string | undefined;
+  const loadGatewayIfPresent = (file: string): GatewayContribution => {
+    if (fs.existsSync(file)) return gatewayContribution(file);
+    missingGateway = file;
+    return { gatewayName: '', gatewayNamespace: '', maxBytes: DEFAULTS.maxBytes, includeContentTypes: [...DEFAULTS.includeContentTypes], otlpEndpoint: '', otlpHeaders: {} };
+  };
   try {
-    config = loadConfig({ argv, env: io.env, loadGateway: gatewayContribution });
+    config = loadConfig({ argv, env: io.env, loadGateway: loadGatewayIfPresent });
+    if (missingGateway !== undefined) {
+      const waited = await waitForGatewayFile(missingGateway, config.adminListen, STOP_SIGNALS, createLogger(config.logLevel));
+      if (waited === 'stopped') return 0;
+      config = loadConfig({ argv, env: io.env, loadGateway: gatewayContribution });
+    }
   } catch (err) {
     if (err instanceof CaptureError) {
       io.stderr.write(`egress-capture: ${err.code}: ${err.message}\n`);
-      return 2;
+      // A listener that cannot bind is not a configuration mistake (same status as at start-up below).
+      return err.code === 'CAP_ERR_ADMIN_BIND' ? 1 : 2;
     }
     throw err;
   }

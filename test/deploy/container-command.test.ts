@@ -66,7 +66,20 @@ test('the container command the kubelet runs starts the service', () => {
   expect(argv.slice(2)).toEqual(['serve']);
 });
 
-test('started that way with the ConfigMap and the translated gateway file, it passes its probes and stops on SIGTERM', async () => {
+interface Pod {
+  adminPort: number;
+  gatewayDir: string;
+  gatewayFiles: Record<string, string>;
+  exited: Promise<number | null>;
+  child: ReturnType<typeof spawn>;
+  stderr(): string;
+  probe(probePath: string): Promise<number>;
+  /** SIGTERM (what the kubelet sends), then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts the container's command with the ConfigMap's environment; the gateway volume is filled only if asked. */
+async function startPod(options: { gatewayApplied: boolean }): Promise<Pod> {
   const argv = effectiveArgv(image, container);
   const configMap = yamlDocuments(path.join(DEPLOY, 'configmap.yaml')).find((doc) => doc.kind === 'ConfigMap')!;
   const env: Record<string, string> = { ...(configMap.data as Record<string, string>) };
@@ -84,7 +97,8 @@ test('started that way with the ConfigMap and the translated gateway file, it pa
   expect(path.dirname(env.EGRESS_CAPTURE_GATEWAY!)).toBe(gatewayMount);
   fs.mkdirSync(mount(dataMount), { recursive: true });
   fs.mkdirSync(mount(gatewayMount), { recursive: true });
-  for (const [file, text] of Object.entries(gatewayConfigMap.data as Record<string, string>)) fs.writeFileSync(path.join(mount(gatewayMount), file), text);
+  const gatewayFiles = gatewayConfigMap.data as Record<string, string>;
+  if (options.gatewayApplied) for (const [file, text] of Object.entries(gatewayFiles)) fs.writeFileSync(path.join(mount(gatewayMount), file), text);
   env.EGRESS_CAPTURE_DATA_DIR = mount(dataMount);
   env.EGRESS_CAPTURE_GATEWAY = mount(env.EGRESS_CAPTURE_GATEWAY!);
   const adminPort = await freePort();
@@ -96,24 +110,74 @@ test('started that way with the ConfigMap and the translated gateway file, it pa
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  try {
-    const probe = async (probePath: string): Promise<number> => {
+  return {
+    adminPort,
+    gatewayDir: mount(gatewayMount),
+    gatewayFiles,
+    exited,
+    child,
+    stderr: () => stderr,
+    async probe(probePath: string): Promise<number> {
       try {
         return (await fetch(`http://127.0.0.1:${adminPort}${probePath}`)).status;
       } catch {
         return 0;
       }
-    };
-    const readiness = container.readinessProbe.httpGet.path as string;
-    const liveness = container.livenessProbe.httpGet.path as string;
-    const deadline = Date.now() + 30_000;
-    while ((await probe(readiness)) !== 200 && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect({ readiness: await probe(readiness), exited: child.exitCode, stderr: child.exitCode === null ? '' : stderr }).toEqual({ readiness: 200, exited: null, stderr: '' });
-    expect(await probe(liveness)).toBe(200);
-    expect(stderr).toContain('egress-capture serving');
+    },
+    async stop(): Promise<number | null> {
+      child.kill('SIGTERM');
+      const code = await exited;
+      fs.rmSync(root, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+const READINESS = container.readinessProbe.httpGet.path as string;
+const LIVENESS = container.livenessProbe.httpGet.path as string;
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+test('started that way with the ConfigMap and the translated gateway file, it passes its probes and stops on SIGTERM', async () => {
+  const pod = await startPod({ gatewayApplied: true });
+  try {
+    await until(async () => (await pod.probe(READINESS)) === 200 || pod.child.exitCode !== null, 30_000);
+    expect({ readiness: await pod.probe(READINESS), exited: pod.child.exitCode }).toEqual({ readiness: 200, exited: null });
+    expect(await pod.probe(LIVENESS)).toBe(200);
+    expect(pod.stderr()).toContain('egress-capture serving');
   } finally {
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    fs.rmSync(root, { recursive: true, force: true });
+    expect(await pod.stop()).toBe(0);
   }
+});
+
+test('before the gateway ConfigMap is applied it stays live and not ready, then starts when the file appears', async () => {
+  const pod = await startPod({ gatewayApplied: false });
+  try {
+    await until(async () => (await pod.probe(LIVENESS)) === 200 || pod.child.exitCode !== null, 30_000);
+    expect(await pod.probe(LIVENESS)).toBe(200);
+    expect(await pod.probe(READINESS)).toBe(503);
+    // Longer than a few liveness periods' worth of polling: no crash, still waiting.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(pod.child.exitCode).toBeNull();
+    expect(await pod.probe(READINESS)).toBe(503);
+
+    // `kubectl apply` of translate's output: the ConfigMap's file shows up in the volume.
+    for (const [file, text] of Object.entries(pod.gatewayFiles)) fs.writeFileSync(path.join(pod.gatewayDir, file), text);
+    await until(async () => (await pod.probe(READINESS)) === 200 || pod.child.exitCode !== null, 30_000);
+    expect({ readiness: await pod.probe(READINESS), exited: pod.child.exitCode }).toEqual({ readiness: 200, exited: null });
+    expect(pod.stderr()).toContain('egress-capture serving');
+  } finally {
+    expect(await pod.stop()).toBe(0);
+  }
+});
+
+test('stopped while it waits for the gateway file, it exits 0 at once', async () => {
+  const pod = await startPod({ gatewayApplied: false });
+  await until(async () => (await pod.probe(LIVENESS)) === 200 || pod.child.exitCode !== null, 30_000);
+  const started = Date.now();
+  expect(await pod.stop()).toBe(0);
+  expect(Date.now() - started).toBeLessThan(3000);
 });
