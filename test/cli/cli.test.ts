@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { rawClient, exchange, headers } from '../support/raw-extproc-client';
+import { randomListenPort } from '../support/listen-port';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(REPO_ROOT, 'bin', 'egress-capture.js');
@@ -105,8 +106,19 @@ interface LaunchedServer {
  * (given as env) and a fresh data directory, and waits until it serves.
  */
 async function launch(command: string, args: string[]): Promise<LaunchedServer> {
+  // Two test files may pick the same port: a bind failure is retried on new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOnce(command, args);
+    } catch (err) {
+      if (attempt >= 3 || !/_BIND/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function launchOnce(command: string, args: string[]): Promise<LaunchedServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-launch-'));
-  const grpcPort = freePort();
+  const grpcPort = randomListenPort();
   const adminPort = grpcPort + 1;
   const launcher = spawn(command, args, {
     cwd: REPO_ROOT,
@@ -124,7 +136,7 @@ async function launch(command: string, args: string[]): Promise<LaunchedServer> 
   };
   const deadline = Date.now() + 30_000;
   while (!stderr.includes('serving on node')) {
-    if (Date.now() > deadline) {
+    if (Date.now() > deadline || launcher.exitCode !== null || launcher.signalCode !== null) {
       cleanUp();
       throw new Error(`server did not start:\n${stderr}`);
     }
@@ -144,10 +156,6 @@ async function expectStoppedCleanly(server: LaunchedServer): Promise<void> {
   expect(await bindable(server.adminPort)).toBe(true);
 }
 
-function freePort(): number {
-  // Ports in a range the OS does not hand out as ephemeral ones, varied per run.
-  return 20000 + Math.floor(Math.random() * 20000);
-}
 
 describe('egress-capture CLI', () => {
   it('reports the pinned Node runtime', () => {
@@ -184,7 +192,7 @@ describe('egress-capture CLI', () => {
     // Before, the workers, the spool and the admin port stayed up: /healthz answered "ok" and the process never exited.
     it('exits 1 with CAP_ERR_GRPC_BIND when the gRPC port is taken, and leaves nothing listening', async () => {
       const taken = await takenPort();
-      const adminPort = freePort();
+      const adminPort = randomListenPort();
       try {
         const result = await runToExit(['serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${taken.port}`, '--admin-listen', `127.0.0.1:${adminPort}`], 20_000);
         expect(result.timedOut).toBe(false);
@@ -201,7 +209,7 @@ describe('egress-capture CLI', () => {
 
     it('exits 1 with CAP_ERR_GRPC_BIND for an address this host does not have', async () => {
       // 192.0.2.0/24 is TEST-NET-1: never assigned to a local interface.
-      const result = await runToExit(['serve', '--data-dir', dataDir, '--grpc-listen', `192.0.2.1:${freePort()}`, '--admin-listen', `127.0.0.1:${freePort()}`], 20_000);
+      const result = await runToExit(['serve', '--data-dir', dataDir, '--grpc-listen', `192.0.2.1:${randomListenPort()}`, '--admin-listen', `127.0.0.1:${randomListenPort()}`], 20_000);
       expect(result.timedOut).toBe(false);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('CAP_ERR_GRPC_BIND');
@@ -211,7 +219,7 @@ describe('egress-capture CLI', () => {
     it('exits 1 with CAP_ERR_ADMIN_BIND when the admin port is taken', async () => {
       const taken = await takenPort();
       try {
-        const result = await runToExit(['serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${freePort()}`, '--admin-listen', `127.0.0.1:${taken.port}`], 20_000);
+        const result = await runToExit(['serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${randomListenPort()}`, '--admin-listen', `127.0.0.1:${taken.port}`], 20_000);
         expect(result.timedOut).toBe(false);
         expect(result.code).toBe(1);
         expect(result.stderr).toContain('CAP_ERR_ADMIN_BIND');
@@ -274,7 +282,7 @@ describe('egress-capture CLI', () => {
 
   it('serves, stores what it saw, flushes on SIGTERM, and query reads the store afterwards', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-cli-'));
-    const grpcPort = freePort();
+    const grpcPort = randomListenPort();
     const adminPort = grpcPort + 1;
     const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${grpcPort}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--batch-max-delay-ms', '60000'], {
       cwd: REPO_ROOT,

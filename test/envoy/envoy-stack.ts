@@ -13,6 +13,7 @@ import { adminQuery, startService, type ServiceProcess } from '../service/servic
 import type { Endpoint, ListenerConfig } from './envoy-bootstrap';
 import { startEnvoy, type EnvoyProcess } from './envoy-process';
 import { startUpstream, type UpstreamServer } from './upstream-server';
+import { randomListenPort } from '../support/listen-port';
 
 /** The stored row, as JSONEachRow gives it. */
 export type Row = Record<string, any>;
@@ -60,7 +61,7 @@ function canBind(port: number): Promise<boolean> {
 /** A free port whose successor is free too (gRPC and admin), for a service that must come back on the same port. */
 async function freePortPair(): Promise<number> {
   for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = randomListenPort();
     if ((await canBind(port)) && (await canBind(port + 1))) return port;
   }
 }

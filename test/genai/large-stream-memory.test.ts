@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { headers, rawClient, type RawCall } from '../support/raw-extproc-client';
+import { randomListenPort } from '../support/listen-port';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(REPO_ROOT, 'bin', 'egress-capture.js');
@@ -85,7 +86,7 @@ describe('a 50 MiB streamed AI response', () => {
 
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-large-'));
-    grpcPort = 20000 + Math.floor(Math.random() * 20000);
+    grpcPort = randomListenPort();
     child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${grpcPort}`, '--admin-listen', `127.0.0.1:${grpcPort + 1}`, '--max-bytes', String(MAX_BYTES), '--batch-max-delay-ms', '100'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { DeliveryStatus } from '../../src/sinks/delivery/delivery-hub';
 import { exchange, headers, type rawClient } from '../support/raw-extproc-client';
+import { randomListenPort } from '../support/listen-port';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const BIN = path.join(REPO_ROOT, 'bin', 'egress-capture.js');
@@ -29,7 +30,7 @@ export function sleep(ms: number): Promise<void> {
  */
 export async function startService(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, fixedGrpcPort?: number): Promise<ServiceProcess> {
   for (let attempt = 0; ; attempt++) {
-    const grpcPort = fixedGrpcPort ?? 20000 + Math.floor(Math.random() * 20000);
+    const grpcPort = fixedGrpcPort ?? randomListenPort();
     const child = spawn(
       process.execPath,
       [BIN, 'serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${grpcPort}`, '--admin-listen', `127.0.0.1:${grpcPort + 1}`, '--log-level', 'warn', ...args],
