@@ -90,6 +90,13 @@ export function formatStatus(status: DeliveryStatus, source: string): string {
   if (recovery.records > 0 || recovery.tornTailRecords > 0 || recovery.corruptRegions > 0) {
     lines.push(`at start ${recovery.records} record(s) found, ${recovery.tornTailRecords} torn record(s) cut, ${recovery.corruptRegions} damaged region(s) skipped`);
   }
+  // What a kill -9 left in the workers, brought back by the in-flight journal at this start.
+  const crash = status.inflight.recovery;
+  if (crash.unfinished > 0 || crash.tornRecords > 0) {
+    lines.push(
+      `crash    ${crash.unfinished} exchange(s) in flight at the last kill: ${crash.rebuilt} rebuilt without bodies (lost_in_crash), ${crash.alreadySpooled} already spooled, ${crash.lost} lost; ${crash.tornRecords} torn journal record(s)`,
+    );
+  }
   lines.push('');
   const header = ['sink', 'state', 'captured', 'delivered', 'pending', 'dropped', 'no bodies', 'last error'];
   const rows = status.sinks.map((sink) => [

@@ -15,6 +15,7 @@
  *     in-flight journal (note lost_in_crash) if its row never reached the spool —
  *     or counted as dropped with a reason; none twice.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,7 +26,7 @@ import { inflightDir, type DeliveryStatus } from '../../src/sinks/delivery/deliv
 import { scanSegment, RECORD_HEADER_BYTES } from '../../src/spool/record-format';
 import { rawClient } from '../support/raw-extproc-client';
 import { OTLP_JSON_ENV, startReceiver, writeOtlpGateway, type Receiver } from './otlp-receiver';
-import { adminQuery as query, serviceStatus as status, simpleExchange, sleep, startService, type ServiceProcess as Server } from './service-process';
+import { adminQuery as query, BIN, serviceStatus as status, simpleExchange, sleep, startService, type ServiceProcess as Server } from './service-process';
 
 const AUTHORITY = 'kill.test';
 const BATCH_MAX_ROWS = 200;
@@ -227,6 +228,11 @@ test('a burst from four clients, kill -9 once 100 are acknowledged: every acknow
     const rebuilt = rows.filter((row) => row.ResponseBodyNote === LOST_IN_CRASH);
     expect(rebuilt.length).toBe(after.inflight.recovery.rebuilt);
     for (const row of rebuilt) expect(Number(row.StatusCode)).toBe(200);
+    // `egress-capture status`, as an operator reads it after the restart, says what the kill cost.
+    const shown = spawnSync(process.execPath, [BIN, 'status', '--admin', second.admin], { encoding: 'utf8' }).stdout;
+    const crash = after.inflight.recovery;
+    if (crash.unfinished > 0) expect(shown).toContain(`crash    ${crash.unfinished} exchange(s) in flight at the last kill: ${crash.rebuilt} rebuilt without bodies (lost_in_crash)`);
+    else expect(shown).not.toContain('crash ');
 
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
