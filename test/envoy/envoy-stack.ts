@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sqlStringLiteral } from '../../src/sinks/clickhouse/sql-literal';
 import { adminQuery, startService, type ServiceProcess } from '../service/service-process';
 import type { Endpoint, ListenerConfig } from './envoy-bootstrap';
 import { startEnvoy, type EnvoyProcess } from './envoy-process';
@@ -70,9 +71,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function sqlString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 export async function startStack(binary: string, version: string, options: StackOptions): Promise<EnvoyStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-e2e-'));
@@ -102,7 +100,7 @@ export async function startStack(binary: string, version: string, options: Stack
     return capture;
   };
   const rowsNow = (testId: string): Promise<Row[]> =>
-    adminQuery<Row>(running().admin, `SELECT * FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlString(testId)}`);
+    adminQuery<Row>(running().admin, `SELECT * FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlStringLiteral(testId)}`);
   return {
     envoy,
     upstream,

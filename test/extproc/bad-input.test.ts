@@ -53,11 +53,7 @@ describe('bad input', () => {
     await harness.stop();
   });
 
-  async function rowFor(path: string): Promise<Row> {
-    const rows = await harness.rows<Row>(`SELECT * FROM http_exchanges WHERE Path = '${path}'`);
-    expect(rows).toHaveLength(1);
-    return rows[0]!;
-  }
+  const rowFor = (path: string): Promise<Row> => harness.rowAt<Row>(path);
 
   async function stillServes(): Promise<void> {
     const result = await exchange(client, [{ request_headers: { headers: headers([[':method', 'GET'], [':path', '/alive']]), end_of_stream: true }, metadata_context: {} }, { response_headers: { headers: headers([[':status', '204']]), end_of_stream: true }, metadata_context: {} }]);

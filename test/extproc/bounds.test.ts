@@ -89,11 +89,7 @@ describe('header bytes and pending work on a real service', () => {
     await harness.stop();
   });
 
-  async function rowFor(path: string): Promise<Row> {
-    const rows = await harness.rows<Row>(`SELECT * FROM http_exchanges WHERE Path = '${path}'`);
-    expect(rows).toHaveLength(1);
-    return rows[0]!;
-  }
+  const rowFor = (path: string): Promise<Row> => harness.rowAt<Row>(path);
 
   it('an exchange with 1,000 headers of 8 KiB stores at most the bound, marked and counted, and keeps the response', async () => {
     const many: Array<[string, string]> = Array.from({ length: 1000 }, (_, i) => [`x-filler-${String(i).padStart(4, '0')}`, 'h'.repeat(8 * 1024)]);

@@ -11,6 +11,7 @@ import { defaultConfig } from '../../src/config/load-config';
 import type { RuntimeConfig } from '../../src/config/runtime-config';
 import { silentLogger } from '../../src/logger';
 import { CaptureService } from '../../src/service/capture-service';
+import { sqlStringLiteral } from '../../src/sinks/clickhouse/sql-literal';
 
 export interface CaptureHarness {
   service: CaptureService;
@@ -20,6 +21,8 @@ export interface CaptureHarness {
   dataDir: string;
   /** Waits until every finished exchange is stored, then runs SQL and parses JSONEachRow. */
   rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /** The one stored row whose Path is `path` (fails the test if there is not exactly one). */
+  rowAt<T = Record<string, unknown>>(path: string): Promise<T>;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   stop(): Promise<void>;
 }
@@ -37,22 +40,28 @@ export async function startCaptureHarness(overrides: Partial<RuntimeConfig> = {}
   };
   const service = await CaptureService.start(config, silentLogger());
   const adminUrl = `http://127.0.0.1:${service.adminPort}`;
+  const rows = async <T>(sql: string): Promise<T[]> => {
+    // The client may finish before the server has seen the last resets: wait for the streams to close.
+    const deadline = Date.now() + 5000;
+    while (service.openStreams > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await service.flush();
+    const text = await service.storeForQueries.query(sql, 'JSONEachRow');
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as T);
+  };
   return {
     service,
     config,
     grpcAddress: `127.0.0.1:${service.grpcPort}`,
     adminUrl,
     dataDir,
-    async rows<T>(sql: string): Promise<T[]> {
-      // The client may finish before the server has seen the last resets: wait for the streams to close.
-      const deadline = Date.now() + 5000;
-      while (service.openStreams > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      await service.flush();
-      const text = await service.storeForQueries.query(sql, 'JSONEachRow');
-      return text
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as T);
+    rows,
+    async rowAt<T>(requestPath: string): Promise<T> {
+      const found = await rows<T>(`SELECT * FROM http_exchanges WHERE Path = ${sqlStringLiteral(requestPath)}`);
+      expect(found).toHaveLength(1);
+      return found[0]!;
     },
     async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
       const metric = await service.metrics.registry.getSingleMetric(name)?.get();
