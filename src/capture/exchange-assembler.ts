@@ -19,6 +19,7 @@ import type { ContentTypeFilter } from './content-type-filter';
 import { ExchangeOutcome } from './exchange-outcome';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from './exchange-snapshot';
 import type { BodyContext, ChunkDirection } from '../processing/exchange-task';
+import { GATEWAY_METADATA_KEY } from './gateway-identity';
 import {
   BodySendMode,
   EXT_PROC_ATTRIBUTES_KEY,
@@ -382,6 +383,11 @@ export class ExchangeAssembler {
     const fields = attributes[EXT_PROC_ATTRIBUTES_KEY]?.fields;
     if (fields === undefined) return;
     for (const [key, value] of Object.entries(fields)) this.attributes[key] = protoValueToString(value);
+  }
+
+  /** The gateway the call came from (gateway-identity.ts), as the call's initial metadata named it. */
+  setGateway(gateway: string): void {
+    this.metadata[GATEWAY_METADATA_KEY] = gateway;
   }
 
   private takeMetadata(namespaces: Record<string, ProtoStruct>): void {

@@ -20,6 +20,7 @@ import type { BodyContext } from '../processing/exchange-task';
 import type { CaptureMetrics } from '../metrics';
 import { acknowledgment, streamedBodyEcho } from './replies';
 import type { ProcessingRequest, ProcessingResponse } from './protocol';
+import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
 
 export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
@@ -48,6 +49,8 @@ export class ProcessStream {
     private readonly onDone: (stream: ProcessStream) => void,
   ) {
     this.assembler = new ExchangeAssembler(ctx.limits, ctx.contentTypes, ctx.shipBody);
+    const gateway = call.metadata.get(GATEWAY_METADATA_HEADER)[0];
+    if (typeof gateway === 'string' && gateway !== '') this.assembler.setGateway(gateway);
     this.idleTimer = setTimeout(() => this.onIdle(), ctx.idleTimeoutMs);
     this.idleTimer.unref();
     call.on('data', (message: ProcessingRequest) => this.handleMessage(message));

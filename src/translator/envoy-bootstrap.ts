@@ -10,6 +10,7 @@ import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from '
 import { CERT_SDS_PORT, CONNECT_TIMEOUT_SECONDS, TLS_HANDSHAKE_TIMEOUT_SECONDS, TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { proxyProtocolRules, WORKLOAD_METADATA_NAMESPACE } from './workload-identity';
+import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
 
 const T = 'type.googleapis.com/';
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
@@ -117,7 +118,7 @@ class BootstrapBuild {
         grpc_service: {
           envoy_grpc: { cluster_name: 'capture' },
           timeout: `${CAPTURE_GRPC_TIMEOUT_SECONDS}s`,
-          initial_metadata: [{ key: 'x-egress-capture-gateway', value: `${ctx.namespace}/${ctx.gateway.metadata.name}` }],
+          initial_metadata: [{ key: GATEWAY_METADATA_HEADER, value: `${ctx.namespace}/${ctx.gateway.metadata.name}` }],
         },
         // Send and go: capture never delays, blocks or changes traffic.
         observability_mode: true,

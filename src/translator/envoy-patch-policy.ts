@@ -7,6 +7,7 @@ import { CERT_SDS_PORT, TLS_HANDSHAKE_TIMEOUT_SECONDS } from './options';
 import { xdsListenerName } from './naming';
 import { ENVOY_GATEWAY_VERSION, GATEWAY_API, output, OutputObject } from './output-object';
 import { proxyProtocolRules } from './workload-identity';
+import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
 
 const LISTENER_TYPE = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 const CLUSTER_TYPE = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
@@ -105,7 +106,7 @@ export function onDemandSecretSelector(ctx: GatewayContext, sdsCluster: string, 
             {
               envoy_grpc: { cluster_name: sdsCluster },
               initial_metadata: [
-                { key: 'x-egress-capture-gateway', value: `${ctx.namespace}/${ctx.gateway.metadata.name}` },
+                { key: GATEWAY_METADATA_HEADER, value: `${ctx.namespace}/${ctx.gateway.metadata.name}` },
                 { key: 'x-egress-capture-ca-secret', value: caSecret },
               ],
             },

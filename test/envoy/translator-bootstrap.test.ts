@@ -35,6 +35,7 @@ import { adminQuery, BIN, REPO_ROOT, sleep, startService, type ServiceProcess } 
 import { describeEnvoy } from './describe-envoy';
 import { startEnvoy, type EnvoyProcess } from './envoy-process';
 import { startUpstream, type UpstreamServer } from './upstream-server';
+import { GATEWAY_METADATA_KEY } from '../../src/capture/gateway-identity';
 
 const run = promisify(execFile);
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'translator');
@@ -298,8 +299,9 @@ describeEnvoy('translate --target envoy', (version, binary) => {
         max_bytes: '65536',
         content_types: 'application/json,application/x-ndjson,text/event-stream',
       });
-      // No PROXY header, so no workload identity.
+      // No PROXY header, so no workload identity; the gateway comes from the call's initial metadata.
       expect(Object.keys(stored.Metadata).filter((k) => k.startsWith('egress_capture.workload.'))).toEqual([]);
+      expect(stored.Metadata[GATEWAY_METADATA_KEY]).toBe('sandbox/agents');
     });
 
     it('stores the PROXY protocol workload identity and the body of a request that carries them', async () => {
