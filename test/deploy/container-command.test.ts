@@ -12,10 +12,10 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { freePort } from '../support/listen-port';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const DEPLOY = path.join(REPO_ROOT, 'deploy');
@@ -42,15 +42,6 @@ function imageCommand(dockerfile: string): { workdir: string; entrypoint: string
 function effectiveArgv(image: { entrypoint: string[]; cmd: string[] }, container: { command?: string[]; args?: string[] }): string[] {
   if (container.command) return [...container.command, ...(container.args ?? [])];
   return [...image.entrypoint, ...(container.args ?? image.cmd)];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const deployment = yamlDocuments(path.join(DEPLOY, 'deployment.yaml')).find((doc) => doc.kind === 'Deployment')!;

@@ -1,3 +1,5 @@
+import * as net from 'node:net';
+
 /**
  * A port for a test server that must be told its port up front (a child
  * process given --grpc-listen, a service restarted on the same port). Picked
@@ -8,4 +10,13 @@
  */
 export function randomListenPort(): number {
   return 20000 + Math.floor(Math.random() * 12000);
+}
+
+/** A port the kernel just gave out and took back: free now, for a server started right after. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

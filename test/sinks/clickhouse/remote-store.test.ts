@@ -24,6 +24,7 @@ import { RemoteStore } from '../../../src/sinks/clickhouse/remote-store';
 import { SERVER_INFO_FILE, type ServerInfo } from '../../../src/service/capture-service';
 import { startCaptureHarness, type CaptureHarness } from '../../support/capture-harness';
 import { exchange, headers, rawClient } from '../../support/raw-extproc-client';
+import { freePort } from '../../support/listen-port';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const MAIN = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -261,11 +262,3 @@ describe('remote ClickHouse through @clickhouse/client', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
