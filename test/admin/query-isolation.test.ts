@@ -61,23 +61,19 @@ describe('admin queries beside the capture', () => {
       }),
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const started = Date.now();
+    // The first two slow queries hold their slots for 3 s: a row seen before any of them ends was written beside them.
     await capture('isolation.test');
     const rows = await harness.rows("SELECT Authority FROM http_exchanges WHERE Authority = 'isolation.test'");
-    const elapsed = Date.now() - started;
     expect(rows).toHaveLength(1);
     expect(slowDone).toBe(0);
-    expect(elapsed).toBeLessThan(1500);
     const answers = await Promise.all(slow);
     for (const answer of answers) expect(answer.status).toBe(200);
   }, 30_000);
 
   it('stops a query at max_execution_time', async () => {
-    const started = Date.now();
     const answer = await query('SELECT sleepEachRow(0.5) FROM numbers(20) SETTINGS max_block_size = 1');
     expect(answer.status).not.toBe(200);
     expect(answer.body).toMatch(/TIMEOUT_EXCEEDED|Timeout exceeded/);
-    expect(Date.now() - started).toBeLessThan(8000);
   }, 20_000);
 
   it('stops a result larger than max_result_bytes', async () => {

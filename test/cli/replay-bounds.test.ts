@@ -33,7 +33,8 @@ describe('egress-capture replay to an unreachable endpoint', () => {
   it('gives up within --timeout', async () => {
     const result = await replay(['--timeout', '3s']);
     expect(result.code).toBe(1);
-    expect(result.seconds).toBeLessThan(3 + 2);
+    // Room for a loaded machine; without the bound replay would retry for minutes.
+    expect(result.seconds).toBeLessThan(3 + 5);
     expect(result.stderr).toMatch(new RegExp(`batch 1 not accepted by ${endpoint} after \\d+ attempt\\(s\\) in [\\d.]+ s, giving up \\(another attempt would not end within --timeout 3s\\)`));
     expect(result.stdout).toContain('re-run with --since');
   }, 30_000);
@@ -41,7 +42,7 @@ describe('egress-capture replay to an unreachable endpoint', () => {
   it('gives up after --max-retries', async () => {
     const result = await replay(['--timeout', '500ms', '--max-retries', '0']);
     expect(result.code).toBe(1);
-    expect(result.seconds).toBeLessThan(0.5 + 2);
+    expect(result.seconds).toBeLessThan(0.5 + 5);
     expect(result.stderr).toContain('after 1 attempt(s)');
     expect(result.stderr).toContain('giving up (--max-retries 0 reached)');
   }, 30_000);

@@ -120,6 +120,7 @@ describe('observability mode', () => {
     expect(sentNotation(result)).toEqual(['RH+obs', 'SH+obs']);
     expect(result.grpcStatus?.code).toBe(0);
     expect(result.close).toBeUndefined();
-    expect(result.durationMs).toBeLessThan(2000);
+    // Ended by the server, not by the 5 s deferred-close timeout.
+    expect(result.durationMs).toBeLessThan(4000);
   });
 });

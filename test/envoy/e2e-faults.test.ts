@@ -111,15 +111,21 @@ describeEnvoy('faults', (version, binary) => {
       const observedMs = Date.now() - started;
       await expectFaithfulTraffic(stack, id('frozen-fail-open'), failOpen, request);
       await expectFaithfulTraffic(stack, id('frozen-observability'), observed, request);
-      // One 200 ms message timeout, then Envoy goes on without the processor.
-      expect(failOpenMs).toBeLessThan(200 + 600);
-      expect(observedMs).toBeLessThan(400);
+      // Held, the requests would hang until curl gives up; the bounds sit far from that and
+      // leave room for a loaded machine. Which path Envoy took is in its counters below.
+      expect(failOpenMs).toBeLessThan(3000);
+      expect(observedMs).toBeLessThan(3000);
     } finally {
       capture.kill('SIGCONT');
     }
+    // Fail open: one 200 ms message timeout, then Envoy went on without the processor.
     const stats = await stack.envoy.extProcStats('fail_open');
     expect(stats.message_timeouts).toBeGreaterThanOrEqual(1);
     expect(stats.failure_mode_allowed).toBeGreaterThanOrEqual(1);
+    // Observability mode: Envoy never waited for an answer, so nothing timed out.
+    const observedStats = await stack.envoy.extProcStats('observability');
+    expect(observedStats.streams_started).toBeGreaterThanOrEqual(1);
+    expect(observedStats.message_timeouts ?? 0).toBe(0);
   });
 });
 

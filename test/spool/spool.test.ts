@@ -426,8 +426,9 @@ test('rewriting a 64 MiB segment without its bodies does not block the event loo
   const elapsedMs = performance.now() - started;
   expect(spool.stats.segmentsStripped).toBe(1);
   expect(accounting.counts.bodiesDropped.spool_full).toBe(perSegment);
-  // Done in a worker: the loop kept turning (the synchronous rewrite stalled it ~0.5 s).
-  expect(lag.max / 1e6).toBeLessThan(100);
+  // Done in a worker: the loop kept turning (the synchronous rewrite stalled it ~0.5 s;
+  // the bound leaves room for GC pauses on a loaded machine).
+  expect(lag.max / 1e6).toBeLessThan(250);
   expect(elapsedMs).toBeGreaterThan(lag.max / 1e6);
   expect(spool.bytes).toBeLessThan(segmentMaxBytes + 2 * 1024 * 1024);
   spool.close();

@@ -77,8 +77,10 @@ describe('BodyRedactor', () => {
     expect(r.redact(prose)).toEqual({ text: prose, redactions: {} });
   });
 
-  it('is linear on adversarial 64 KiB inputs', () => {
-    const n = 64 * 1024;
+  // A hang guard, not a speed check: linear work on these takes milliseconds, a quadratic
+  // pattern takes minutes at this size, so the bound sits far from both.
+  it('is linear on adversarial 256 KiB inputs', () => {
+    const n = 256 * 1024;
     const inputs = [
       'sk-'.repeat(n / 3),
       'eyJ'.repeat(n / 3),
@@ -97,7 +99,7 @@ describe('BodyRedactor', () => {
       const t0 = process.hrtime.bigint();
       r.redact(input);
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      expect({ input: input.slice(0, 20), fast: ms < 250 }).toEqual({ input: input.slice(0, 20), fast: true });
+      expect({ input: input.slice(0, 20), fast: ms < 3000 }).toEqual({ input: input.slice(0, 20), fast: true });
     }
   });
 

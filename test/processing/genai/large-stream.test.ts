@@ -33,7 +33,6 @@ describe('folding a 50 MiB SSE stream', () => {
 
     const before = heap();
     let peak = 0;
-    const started = Date.now();
     let pushed = 0;
     for (let i = 0; i < blocks; i++) {
       const cut = 1 + ((i * 7919) % (block.length - 1));
@@ -50,7 +49,6 @@ describe('folding a 50 MiB SSE stream', () => {
     pushed += tail.length;
     const summary = f.finish({ responseComplete: true })!;
     peak = Math.max(peak, heap() - before);
-    const elapsed = Date.now() - started;
 
     expect(pushed).toBeGreaterThanOrEqual(target);
     expect(summary).toMatchObject({
@@ -66,6 +64,5 @@ describe('folding a 50 MiB SSE stream', () => {
     expect(Buffer.byteLength(summary.outputText)).toBeLessThanOrEqual(limits.outputTextMaxBytes);
     // Folded state is ~64 KiB of text (UTF-16 in the heap) plus one event; allow generous slack for JIT and test noise.
     expect(peak).toBeLessThan(4 * 1024 * 1024);
-    expect(elapsed).toBeLessThan(10_000);
   });
 });

@@ -87,6 +87,7 @@ describe('helpers', () => {
     expect(globMatch('a*b*c', 'aXXbYYc')).toBe(true);
     const t0 = Date.now();
     expect(globMatch('*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(250))).toBe(false);
-    expect(Date.now() - t0).toBeLessThan(200);
+    // Backtracking would take ages on 250 characters; a linear match takes microseconds.
+    expect(Date.now() - t0).toBeLessThan(2000);
   });
 });
