@@ -49,6 +49,8 @@ class LabelTally {
 export class CaptureMetrics {
   readonly registry = new prom.Registry();
 
+  readonly tlsCertificateNotAfter = new prom.Gauge({ name: 'egress_capture_tls_certificate_not_after_seconds', help: "the notAfter of the certificate a listener serves, Unix seconds (alert well before it passes)", labelNames: ['listener'], registers: [this.registry] });
+  readonly tlsReloadFailures = new prom.Counter({ name: 'egress_capture_tls_reload_failures_total', help: 'changed TLS certificate/key files that could not be loaded (the previous pair stayed in use)', labelNames: ['listener'], registers: [this.registry] });
   readonly activeStreams = new prom.Gauge({ name: 'egress_capture_active_streams', help: 'ext_proc streams currently open', registers: [this.registry] });
   private readonly messageTally = new LabelTally('type');
   private readonly exchangeTally = new LabelTally('outcome');

@@ -20,14 +20,20 @@
  * but refuses the data paths with a message naming the fix.
  * chdb lets one process open a data directory: while the server runs, every
  * reader (the CLI, curl, Grafana, @clickhouse/client) goes through here.
+ *
+ * With a certificate and key (--admin-tls-cert-file/--admin-tls-key-file) the
+ * whole port speaks HTTPS, probes and scrapes included (a Kubernetes probe
+ * then says `scheme: HTTPS`); the pair is re-read when its files change.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CaptureError, describeError } from '../errors';
 import type { CaptureMetrics } from '../metrics';
 import { CH, ClickHouseHttpError } from './clickhouse-http/clickhouse-errors';
 import { ClickHouseHttpHandler, type ExecutingStore, type QueryLimits } from './clickhouse-http/clickhouse-http-handler';
+import { WatchedKeyPair, type KeyPairFiles, type LoadedKeyPair } from '../tls/watched-key-pair';
 
 /** Paths that carry no captured data: open to probes and scrapers without credentials. */
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/ping']);
@@ -49,23 +55,51 @@ export interface AdminServerOptions {
   clickhouse?: { user: string; password: string; allowWrites: boolean; limits?: QueryLimits; maxConcurrentQueries?: number };
   /** GET /status: spool and per-sink delivery accounting as JSON (`egress-capture status`). */
   status?: () => unknown;
+  /** Serve HTTPS with this pair, polled for rotation every pollIntervalMs; onChange runs after a new pair is in use. */
+  tls?: KeyPairFiles & { pollIntervalMs: number; onChange?: (pair: LoadedKeyPair) => void };
 }
 
 export class AdminServer {
   private readonly server: http.Server;
   private readonly clickhouse: ClickHouseHttpHandler;
+  /** The served certificate, when the port speaks HTTPS. */
+  readonly certificate: WatchedKeyPair | undefined;
   boundPort = 0;
 
   constructor(private readonly options: AdminServerOptions) {
     const policy = options.clickhouse ?? { user: '', password: '', allowWrites: false };
     this.clickhouse = new ClickHouseHttpHandler({ store: options.store, log: options.log, ...policy });
-    this.server = http.createServer((req, res) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.route(req, res).catch((err) => {
         options.log.error({ err: describeError(err) }, 'admin request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`${describeError(err)}\n`);
       });
+    };
+    const tlsOptions = options.tls;
+    if (tlsOptions === undefined) {
+      this.server = http.createServer(handler);
+      return;
+    }
+    const served = (pair: LoadedKeyPair): void => options.metrics.tlsCertificateNotAfter.set({ listener: 'admin' }, pair.notAfter.getTime() / 1000);
+    const certificate = new WatchedKeyPair({
+      ...tlsOptions,
+      log: options.log,
+      onChange: (pair) => {
+        (this.server as https.Server).setSecureContext({ cert: pair.cert, key: pair.key });
+        served(pair);
+        tlsOptions.onChange?.(pair);
+      },
+      onError: () => options.metrics.tlsReloadFailures.inc({ listener: 'admin' }),
     });
+    this.certificate = certificate;
+    served(certificate.pair);
+    this.server = https.createServer({ cert: certificate.pair.cert, key: certificate.pair.key }, handler);
+  }
+
+  /** http: or https:, as the port speaks. */
+  get protocol(): 'http:' | 'https:' {
+    return this.certificate === undefined ? 'http:' : 'https:';
   }
 
   async listen(): Promise<number> {
@@ -82,6 +116,7 @@ export class AdminServer {
   }
 
   async close(): Promise<void> {
+    this.certificate?.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -4,6 +4,7 @@
  * form, and a refused connection says where it tried, not just "fetch failed".
  */
 import { describeError } from '../errors';
+import { pinnedFetch } from './pinned-https';
 
 export const ADMIN_URL_FORM = 'http://HOST:PORT of a running server\'s admin port (e.g. http://127.0.0.1:9003)';
 
@@ -19,10 +20,15 @@ export function parseAdminUrl(raw: string): URL | { error: string } {
   return url.protocol === 'http:' || url.protocol === 'https:' ? url : problem;
 }
 
-/** fetch() against the admin port; a connection failure names the address and the cause (ECONNREFUSED …). */
-export async function fetchAdmin(url: URL, init?: RequestInit): Promise<Response> {
+/**
+ * fetch() against the admin port; a connection failure names the address and
+ * the cause (ECONNREFUSED …). With `certSha256` (an HTTPS server found through
+ * its data directory) the connection is pinned to that certificate instead of
+ * verified by name: see pinned-https.ts.
+ */
+export async function fetchAdmin(url: URL, init?: RequestInit, certSha256?: string): Promise<Response> {
   try {
-    return await fetch(url, init);
+    return certSha256 !== undefined && url.protocol === 'https:' ? await pinnedFetch(url, init ?? {}, certSha256) : await fetch(url, init);
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const detail = cause?.code ?? cause?.message ?? describeError(err);

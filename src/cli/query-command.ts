@@ -67,7 +67,8 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
     return 2;
   }
   const dataDir = values['data-dir'] ?? io.env.EGRESS_CAPTURE_DATA_DIR ?? DEFAULTS.dataDir;
-  const admin = values.admin ?? runningServerAdmin(dataDir);
+  const running = values.admin === undefined ? runningServerAdmin(dataDir) : undefined;
+  const admin = values.admin ?? running?.url;
   const format = values.format ?? 'JSONEachRow';
   try {
     if (admin !== undefined) {
@@ -85,7 +86,7 @@ export async function runQueryCommand(argv: string[], io: CommandIo): Promise<nu
       url.search = new URLSearchParams({ default_format: format }).toString();
       const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
       if (user !== '') headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-      const response = await fetchAdmin(url, { method: 'POST', body: sql, headers });
+      const response = await fetchAdmin(url, { method: 'POST', body: sql, headers }, running?.certSha256);
       const text = await response.text();
       if (!response.ok) {
         // The body is ClickHouse's "Code: N. DB::Exception: …" line.

@@ -244,14 +244,14 @@ function lastRowTime(last: { ts: string } | undefined): string {
 }
 
 async function openSource(config: RuntimeConfig, adminFlag: URL | undefined): Promise<RowSource> {
-  const running = runningServerAdmin(config.dataDir);
-  const admin = adminFlag ?? (running === undefined ? undefined : new URL(running));
+  const running = adminFlag === undefined ? runningServerAdmin(config.dataDir) : undefined;
+  const admin = adminFlag ?? (running === undefined ? undefined : new URL(running.url));
   if (admin !== undefined) {
     return {
       describe: `through ${admin.origin}`,
       async query(sql) {
         const request = withAdminCredentials(new URL('/query', admin), { user: config.adminUser, password: config.adminPassword });
-        const response = await fetchAdmin(request.url, { method: 'POST', body: sql, headers: request.headers });
+        const response = await fetchAdmin(request.url, { method: 'POST', body: sql, headers: request.headers }, running?.certSha256);
         const text = await response.text();
         if (!response.ok) throw new CaptureError('CAP_ERR_QUERY_FAILED', `${admin.origin}/query answered ${response.status}: ${text.trim()}`);
         return text;

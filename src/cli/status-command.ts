@@ -48,7 +48,8 @@ export async function runStatusCommand(argv: string[], io: CommandIo): Promise<n
     return 0;
   }
   const dataDir = values['data-dir'] ?? io.env.EGRESS_CAPTURE_DATA_DIR ?? DEFAULTS.dataDir;
-  const admin = values.admin ?? runningServerAdmin(dataDir);
+  const running = values.admin === undefined ? runningServerAdmin(dataDir) : undefined;
+  const admin = values.admin ?? running?.url;
   try {
     if (admin !== undefined) {
       const url = parseAdminUrl(admin);
@@ -57,7 +58,7 @@ export async function runStatusCommand(argv: string[], io: CommandIo): Promise<n
         return 2;
       }
       const request = withAdminCredentials(new URL('/status', url), { user: io.env.EGRESS_CAPTURE_ADMIN_USER, password: io.env.EGRESS_CAPTURE_ADMIN_PASSWORD });
-      const response = await fetchAdmin(request.url, { headers: request.headers });
+      const response = await fetchAdmin(request.url, { headers: request.headers }, running?.certSha256);
       const text = await response.text();
       if (!response.ok) {
         io.stderr.write(`egress-capture status: ${admin}/status answered ${response.status}: ${text}`);

@@ -189,6 +189,11 @@ export const DEFAULTS = {
   grpcTlsCertFile: '',
   grpcTlsKeyFile: '',
   grpcTlsClientCaFile: '',
+  /** Admin listener TLS: certificate chain and key PEM files; empty = plain HTTP. Re-read when they change. */
+  adminTlsCertFile: '',
+  adminTlsKeyFile: '',
+  /** How often TLS certificate and key files are checked for a rotation, ms. */
+  tlsFilePollIntervalMs: 10_000,
   /** Admin ClickHouse HTTP interface credentials; an empty user means no authentication (bind to loopback then). */
   adminUser: '',
   adminPassword: '',

@@ -122,6 +122,8 @@ export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
   { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'EGRESS_CAPTURE_DRAIN_TIMEOUT_MS', help: `on SIGTERM, wait this long for open streams (${DEFAULTS.drainTimeoutMs})`, parse: integer(0, 600_000) },
   { key: 'clickhouseCaFile', flag: 'clickhouse-ca-file', env: 'EGRESS_CAPTURE_CLICKHOUSE_CA_FILE', help: 'PEM CA bundle to trust for an https:// --clickhouse-url (default: system roots)', parse: text },
   { key: 'adminUser', flag: 'admin-user', env: 'EGRESS_CAPTURE_ADMIN_USER', help: 'user the admin ClickHouse HTTP interface requires, with --admin-password (default: none, no authentication)', parse: text },
+  { key: 'adminTlsCertFile', flag: 'admin-tls-cert-file', env: 'EGRESS_CAPTURE_ADMIN_TLS_CERT_FILE', help: 'PEM certificate chain: serve the admin port over HTTPS, with --admin-tls-key-file; re-read when it changes (default: HTTP)', parse: text },
+  { key: 'adminTlsKeyFile', flag: 'admin-tls-key-file', env: 'EGRESS_CAPTURE_ADMIN_TLS_KEY_FILE', help: 'PEM private key of --admin-tls-cert-file', parse: text },
   { key: 'adminPassword', flag: 'admin-password', env: 'EGRESS_CAPTURE_ADMIN_PASSWORD', help: 'password for --admin-user, required with it (prefer the env twin: flags show in ps)', parse: (raw) => raw },
   { key: 'adminAllowWrites', flag: 'admin-allow-writes', env: 'EGRESS_CAPTURE_ADMIN_ALLOW_WRITES', help: 'let the admin ClickHouse HTTP interface run INSERT and DDL (default: read-only)', parse: bool, boolean: true },
   { key: 'adminMaxExecutionTimeSeconds', flag: 'admin-max-execution-time', env: 'EGRESS_CAPTURE_ADMIN_MAX_EXECUTION_TIME', help: `seconds one admin query may run, at most (${DEFAULTS.adminMaxExecutionTimeSeconds})`, parse: integer(1, 86_400) },
@@ -176,6 +178,8 @@ export function defaultConfig(): RuntimeConfig {
     grpcTlsCertFile: DEFAULTS.grpcTlsCertFile,
     grpcTlsKeyFile: DEFAULTS.grpcTlsKeyFile,
     grpcTlsClientCaFile: DEFAULTS.grpcTlsClientCaFile,
+    adminTlsCertFile: DEFAULTS.adminTlsCertFile,
+    adminTlsKeyFile: DEFAULTS.adminTlsKeyFile,
     adminUser: DEFAULTS.adminUser,
     adminPassword: DEFAULTS.adminPassword,
     adminAllowWrites: DEFAULTS.adminAllowWrites,
@@ -240,7 +244,8 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   }
 
   checkAdminCredentials(config, explicit, problems);
-  checkGrpcTls(config, problems);
+  checkTlsFiles({ cert: ['grpc-tls-cert-file', config.grpcTlsCertFile], key: ['grpc-tls-key-file', config.grpcTlsKeyFile], clientCa: ['grpc-tls-client-ca-file', config.grpcTlsClientCaFile] }, problems);
+  checkTlsFiles({ cert: ['admin-tls-cert-file', config.adminTlsCertFile], key: ['admin-tls-key-file', config.adminTlsKeyFile] }, problems);
 
   // Extra redacted headers add to the built-in list rather than replace it.
   if (explicit.has('redactHeaders')) {
@@ -339,24 +344,27 @@ function checkAdminCredentials(config: RuntimeConfig, explicit: Map<keyof Runtim
   }
 }
 
+/** A listener's TLS files as [flag, path] ('' = not given). */
+interface TlsFiles {
+  cert: readonly [string, string];
+  key: readonly [string, string];
+  clientCa?: readonly [string, string];
+}
+
 /**
- * The ext_proc listener's TLS files: certificate and key together, a client
- * CA only with them, and each one readable now rather than at bind time.
+ * A listener's TLS files: certificate and key together, a client CA only
+ * with them, and each one readable now rather than at bind time.
  */
-function checkGrpcTls(config: RuntimeConfig, problems: string[]): void {
-  const files = [
-    ['grpc-tls-cert-file', config.grpcTlsCertFile],
-    ['grpc-tls-key-file', config.grpcTlsKeyFile],
-    ['grpc-tls-client-ca-file', config.grpcTlsClientCaFile],
-  ] as const;
-  if ((config.grpcTlsCertFile === '') !== (config.grpcTlsKeyFile === '')) {
-    const [given, missing] = config.grpcTlsCertFile === '' ? [files[1], files[0]] : [files[0], files[1]];
+function checkTlsFiles(files: TlsFiles, problems: string[]): void {
+  const { cert, key, clientCa } = files;
+  if ((cert[1] === '') !== (key[1] === '')) {
+    const [given, missing] = cert[1] === '' ? [key, cert] : [cert, key];
     problems.push(`--${given[0]}: "${given[1]}" expected together with --${missing[0]}`);
   }
-  if (config.grpcTlsClientCaFile !== '' && config.grpcTlsCertFile === '') {
-    problems.push(`--grpc-tls-client-ca-file: "${config.grpcTlsClientCaFile}" needs --grpc-tls-cert-file and --grpc-tls-key-file: client certificates are asked for over TLS only`);
+  if (clientCa !== undefined && clientCa[1] !== '' && cert[1] === '') {
+    problems.push(`--${clientCa[0]}: "${clientCa[1]}" needs --${cert[0]} and --${key[0]}: client certificates are asked for over TLS only`);
   }
-  for (const [flag, file] of files) {
+  for (const [flag, file] of [cert, key, ...(clientCa === undefined ? [] : [clientCa])]) {
     if (file === '') continue;
     try {
       fs.accessSync(file, fs.constants.R_OK);

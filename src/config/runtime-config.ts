@@ -28,6 +28,9 @@ export interface RuntimeConfig {
   grpcTlsKeyFile: string;
   /** PEM CA bundle client certificates must chain to ('' = no client certificate asked; needs the two above). */
   grpcTlsClientCaFile: string;
+  /** PEM certificate chain and key of the admin listener ('' = plain HTTP); re-read when the files change. */
+  adminTlsCertFile: string;
+  adminTlsKeyFile: string;
   gatewayFile: string;
   /** Gateway identity from --gateway ('' when none). */
   gatewayName: string;

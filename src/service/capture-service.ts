@@ -43,6 +43,12 @@ export const SERVER_INFO_FILE = 'egress-capture-server.json';
 export interface ServerInfo {
   pid: number;
   adminUrl: string;
+  /**
+   * With an HTTPS admin port: the served certificate's SHA-256 fingerprint. The
+   * CLI pins it rather than verifying a name, since it connects to 127.0.0.1
+   * while the certificate names the service (kept current across rotations).
+   */
+  adminCertSha256?: string;
   grpcAddress: string;
 }
 
@@ -59,6 +65,8 @@ export class CaptureService {
   private stopping: Promise<void> | undefined;
   grpcPort = 0;
   adminPort = 0;
+  /** 'https:' when the admin port has a certificate. */
+  adminProtocol: 'http:' | 'https:' = 'http:';
 
   /** The ext_proc listener as bound: HOST:PORT with the real port, or unix:/path. */
   get grpcAddress(): string {
@@ -169,8 +177,20 @@ export class CaptureService {
         limits: { maxExecutionTimeSeconds: config.adminMaxExecutionTimeSeconds, maxMemoryUsageBytes: config.adminMaxMemoryUsageBytes, maxResultBytes: config.adminMaxResultBytes },
         maxConcurrentQueries: config.adminMaxConcurrentQueries,
       },
+      tls:
+        config.adminTlsCertFile === ''
+          ? undefined
+          : {
+              certFile: config.adminTlsCertFile,
+              keyFile: config.adminTlsKeyFile,
+              pollIntervalMs: DEFAULTS.tlsFilePollIntervalMs,
+              onChange: () => {
+                if (this.ready) this.writeServerInfo();
+              },
+            },
     });
     this.adminPort = await this.admin.listen();
+    this.adminProtocol = this.admin.protocol;
     this.grpc = new CaptureServer({
       address: config.grpcListen,
       maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
@@ -263,7 +283,8 @@ export class CaptureService {
     const host = ['0.0.0.0', '::', ''].includes(this.config.adminListen.host) ? '127.0.0.1' : this.config.adminListen.host;
     const info: ServerInfo = {
       pid: process.pid,
-      adminUrl: `http://${host.includes(':') ? `[${host}]` : host}:${this.adminPort}`,
+      adminUrl: `${this.admin.protocol}//${host.includes(':') ? `[${host}]` : host}:${this.adminPort}`,
+      adminCertSha256: this.admin.certificate?.pair.fingerprint256,
       grpcAddress: this.grpcAddress,
     };
     // Written whole and renamed into place: a reader never sees a half-written file.

@@ -4,7 +4,6 @@
  * run), a real grpc-js server and client. With a client CA configured, a
  * client without a certificate is refused at the handshake.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,24 +14,12 @@ import type { CaptureServer } from '../../src/extproc/capture-server';
 import { extProcClientConstructor } from '../../src/extproc/protocol';
 import { pathsOf, startBareCaptureServer } from '../support/bare-capture-server';
 import { exchange, headers, type RawCall } from '../support/raw-extproc-client';
+import { makeTestPki, type TestPki } from '../support/test-certificates';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-tls-'));
-const file = (name: string): string => path.join(dir, name);
-const pem = (name: string): Buffer => fs.readFileSync(file(name));
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-/** A CA, a server certificate for localhost/127.0.0.1 and a client certificate, all signed by the CA. */
-function makeCertificates(): void {
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=egress-capture test CA');
-  fs.writeFileSync(file('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'server.ext');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=envoy');
-  openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '1');
-}
+let pki: TestPki;
+const file = (name: string): string => pki.file(name);
+const pem = (name: string): Buffer => pki.pem(name);
 
 const finished: ExchangeSnapshot[] = [];
 
@@ -60,7 +47,9 @@ async function oneExchange(c: { Process(): RawCall }, tag: string): Promise<grpc
 
 const pathsSeen = (): string[] => pathsOf(finished);
 
-beforeAll(() => makeCertificates());
+beforeAll(() => {
+  pki = makeTestPki(dir);
+});
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('ext_proc over TLS', () => {

@@ -39,7 +39,7 @@ export async function startCaptureHarness(overrides: Partial<RuntimeConfig> = {}
     ...overrides,
   };
   const service = await CaptureService.start(config, silentLogger());
-  const adminUrl = `http://127.0.0.1:${service.adminPort}`;
+  const adminUrl = `${service.adminProtocol}//127.0.0.1:${service.adminPort}`;
   const rows = async <T>(sql: string): Promise<T[]> => {
     // The client may finish before the server has seen the last resets: wait for the streams to close.
     const deadline = Date.now() + 5000;
