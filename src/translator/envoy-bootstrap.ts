@@ -1,13 +1,15 @@
 // Standalone Envoy bootstrap (--target envoy): the same gateway plan rendered as a static
 // envoy.config.bootstrap.v3.Bootstrap for running the gateway without Kubernetes. Needs
 // Envoy >= 1.37 when a listener terminates TLS (on-demand certificate selector).
+import * as net from 'node:net';
+import * as path from 'node:path';
 import { Backend, formatProtoDuration } from '../gateway';
 import { CAPTURE_ATTRIBUTES } from './capture-attributes';
 import { dnsCacheConfig, DnsCacheSettings, onDemandSecretSelector } from './envoy-patch-policy';
 import { createGatewayContext, GatewayContext } from './gateway-context';
 import { GatewayPlan, ListenerPlan } from './gateway-plan';
 import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from './dns-lookup-family';
-import { CERT_SDS_PORT, CONNECT_TIMEOUT_SECONDS, TLS_HANDSHAKE_TIMEOUT_SECONDS, TranslateOptions } from './options';
+import { captureServerName, CERT_SDS_PORT, CONNECT_TIMEOUT_SECONDS, TLS_HANDSHAKE_TIMEOUT_SECONDS, TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { proxyProtocolRules, WORKLOAD_METADATA_NAMESPACE } from './workload-identity';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
@@ -44,6 +46,35 @@ function grpcCluster(name: string, host: string, port: number): Record<string, u
     connect_timeout: '5s',
     typed_extension_protocol_options: http2Options(),
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }] },
+  };
+}
+
+/**
+ * TLS to the capture service's ext_proc port: the CA from --capture-tls-ca-file,
+ * the server name sent as SNI and required in the certificate's SAN, Envoy's
+ * client certificate from a mounted kubernetes.io/tls Secret for mTLS, and
+ * ALPN h2 (a gRPC server over TLS accepts HTTP/2 negotiated by ALPN only).
+ * The files are read when Envoy starts: rotating them needs an Envoy restart
+ * (or hot restart), as for every other file this bootstrap names.
+ */
+function captureTransportSocket(options: TranslateOptions): Record<string, unknown> {
+  const tls = options.captureTls!;
+  const serverName = captureServerName(options);
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: typed('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
+      sni: serverName,
+      common_tls_context: {
+        alpn_protocols: ['h2'],
+        validation_context: {
+          trusted_ca: { filename: tls.caFile! },
+          match_typed_subject_alt_names: [{ san_type: net.isIP(serverName) === 0 ? 'DNS' : 'IP_ADDRESS', matcher: { exact: serverName } }],
+        },
+        ...(tls.clientCertDir !== undefined
+          ? { tls_certificates: [{ certificate_chain: { filename: path.posix.join(tls.clientCertDir, 'tls.crt') }, private_key: { filename: path.posix.join(tls.clientCertDir, 'tls.key') } }] }
+          : {}),
+      },
+    }),
   };
 }
 
@@ -110,7 +141,9 @@ class BootstrapBuild {
   private extProcFilter(): Record<string, unknown> {
     const ctx = this.ctx;
     if (!this.clusters.has('capture')) {
-      this.clusters.set('capture', grpcCluster('capture', this.captureHost(), ctx.options.captureService.port));
+      const cluster = grpcCluster('capture', this.captureHost(), ctx.options.captureService.port);
+      if (ctx.options.captureTls !== undefined) cluster.transport_socket = captureTransportSocket(ctx.options);
+      this.clusters.set('capture', cluster);
     }
     return {
       name: 'envoy.filters.http.ext_proc',

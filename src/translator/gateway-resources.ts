@@ -7,7 +7,7 @@ import { buildCaptureConfig } from './capture-config';
 import { buildClientTrafficPolicy } from './client-traffic-policy';
 import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from './dns-lookup-family';
 import { buildDfpPlainBackend, buildDfpTlsBackend, buildEndpointBackend, dfpPlainName, dfpTlsName, endpointBackendName } from './eg-backend';
-import { buildCapturePolicy } from './envoy-extension-policy';
+import { buildCapturePolicy, buildCaptureServiceBackend } from './envoy-extension-policy';
 import {
   anySniPatch,
   buildPatchPolicy,
@@ -221,7 +221,9 @@ class GatewayBuild {
     if (this.captureRoutes.length > 0) {
       result.push(buildCapturePolicy(ctx, this.captureRoutes));
       const capture = ctx.options.captureService;
-      if (capture.namespace !== ctx.namespace) {
+      // Over TLS the policy points at a Backend in the gateway's namespace, which needs no grant.
+      if (ctx.options.captureTls !== undefined) result.push(buildCaptureServiceBackend(ctx));
+      else if (capture.namespace !== ctx.namespace) {
         const name = `${capture.name}-from-${ctx.namespace}`;
         this.shared.set(
           `ReferenceGrant/${capture.namespace}/${name}`,

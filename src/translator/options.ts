@@ -9,9 +9,37 @@ export interface CaptureServiceRef {
   port: number;
 }
 
+/**
+ * TLS from Envoy to the capture service's ext_proc port (serve's
+ * --grpc-tls-cert-file/--grpc-tls-key-file, and --grpc-tls-client-ca-file for
+ * mTLS). Each target names the material the way it is deployed: Kubernetes
+ * objects in the gateway's namespace for Envoy Gateway, mounted files for the
+ * standalone bootstrap. Absent = plaintext gRPC.
+ */
+export interface CaptureTls {
+  /** envoy-gateway: ConfigMap (key ca.crt) with the CA that signed the capture service's certificate. */
+  caConfigMap?: string;
+  /** envoy-gateway: kubernetes.io/tls Secret with Envoy's client certificate (mTLS). */
+  clientSecret?: string;
+  /** envoy: PEM file with that CA. */
+  caFile?: string;
+  /** envoy: directory holding Envoy's client tls.crt and tls.key (a mounted kubernetes.io/tls Secret). */
+  clientCertDir?: string;
+  /** Name the capture service's certificate carries: sent as SNI and checked. Default: see captureServerName(). */
+  serverName?: string;
+}
+
 export interface TranslateOptions {
   target: TranslateTarget;
   captureService: CaptureServiceRef;
+  captureTls?: CaptureTls;
+}
+
+/** The name Envoy expects in the capture service's certificate: the one given, else the name it dials. */
+export function captureServerName(options: TranslateOptions): string {
+  const { captureService, captureTls, target } = options;
+  if (captureTls?.serverName !== undefined) return captureTls.serverName;
+  return target === 'envoy' ? captureService.name : `${captureService.name}.${captureService.namespace}.svc`;
 }
 
 /** Where deploy/ installs the capture service. */

@@ -6,21 +6,41 @@ import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { emptyParsedResources, formatDocumentProblem, parseResourceDocuments } from '../gateway';
 import { emitYaml } from './emit-yaml';
-import { defaultTranslateOptions, parseCaptureServiceRef, TranslateOptions, TranslateTarget } from './options';
+import { CaptureTls, defaultTranslateOptions, parseCaptureServiceRef, TranslateOptions, TranslateTarget } from './options';
 import { formatStatusEntry } from './status';
 import { translate } from './translate';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 2;
 
-const USAGE = `usage: egress-capture translate -f FILE... [--target envoy-gateway|envoy] [--capture-service NS/NAME:PORT] [--status]
+const USAGE = `usage: egress-capture translate -f FILE... [--target envoy-gateway|envoy] [--capture-service NS/NAME:PORT]
+                           [TLS to the capture service] [--status]
 
   -f, --filename FILE        input YAML (EgressGateway, Backend, TCPRoute); repeatable; "-" reads stdin
   --target TARGET            envoy-gateway (default): Envoy Gateway v1.9 / Gateway API v1.6 resources
                              envoy: a standalone Envoy bootstrap
   --capture-service REF      the capture service as NS/NAME:PORT (default egress-capture/egress-capture:9002)
   --status                   print the status summary (Accepted / Conflicted, with reasons) instead of resources
+
+TLS to the capture service (serve --grpc-tls-cert-file ...; default: plaintext gRPC):
+  --capture-tls-ca-configmap NAME   envoy-gateway: ConfigMap (key ca.crt) in the gateway's namespace with
+                                    the CA that signed the capture service's certificate
+  --capture-tls-client-secret NAME  envoy-gateway: kubernetes.io/tls Secret in the gateway's namespace,
+                                    Envoy's client certificate (for serve --grpc-tls-client-ca-file)
+  --capture-tls-ca-file PATH        envoy: PEM file with that CA, as Envoy sees it
+  --capture-tls-client-cert-dir DIR envoy: directory with Envoy's client tls.crt and tls.key
+  --capture-tls-server-name NAME    the name in the capture service's certificate (default
+                                    NAME.NAMESPACE.svc for envoy-gateway, NAME for envoy)
 `;
+
+/** The TLS flags, the CaptureTls field each sets, and the target it belongs to (undefined: both). */
+export const CAPTURE_TLS_FLAGS: ReadonlyArray<{ flag: string; field: keyof CaptureTls; target?: TranslateTarget }> = [
+  { flag: '--capture-tls-ca-configmap', field: 'caConfigMap', target: 'envoy-gateway' },
+  { flag: '--capture-tls-client-secret', field: 'clientSecret', target: 'envoy-gateway' },
+  { flag: '--capture-tls-ca-file', field: 'caFile', target: 'envoy' },
+  { flag: '--capture-tls-client-cert-dir', field: 'clientCertDir', target: 'envoy' },
+  { flag: '--capture-tls-server-name', field: 'serverName' },
+];
 
 export interface CommandIo {
   stdin: NodeJS.ReadableStream;
@@ -74,6 +94,17 @@ function parseArgs(argv: string[]): ParsedArgs | string {
       case '--status':
         result.status = true;
         break;
+      case '--capture-tls-ca-configmap':
+      case '--capture-tls-client-secret':
+      case '--capture-tls-ca-file':
+      case '--capture-tls-client-cert-dir':
+      case '--capture-tls-server-name': {
+        const text = next() ?? '';
+        if (text.trim() === '') return `${arg} needs a value`;
+        const spec = CAPTURE_TLS_FLAGS.find((candidate) => candidate.flag === arg)!;
+        result.options.captureTls = { ...result.options.captureTls, [spec.field]: text.trim() };
+        break;
+      }
       case '-h':
       case '--help':
         result.help = true;
@@ -83,8 +114,34 @@ function parseArgs(argv: string[]): ParsedArgs | string {
     }
   }
   if (!result.help && result.files.length === 0) return 'at least one -f FILE is required';
+  const tlsProblem = checkCaptureTls(result.options);
+  if (tlsProblem !== undefined) return tlsProblem;
   return result;
 }
+
+/** TLS flags of the other target, client material without a CA, or no CA at all: each named with the fix. */
+function checkCaptureTls(options: TranslateOptions): string | undefined {
+  const tls = options.captureTls;
+  if (tls === undefined) return undefined;
+  for (const { flag, field, target } of CAPTURE_TLS_FLAGS) {
+    if (tls[field] !== undefined && target !== undefined && target !== options.target) {
+      return `${flag} ${JSON.stringify(tls[field])} applies to --target ${target}, not ${options.target}`;
+    }
+  }
+  const caFlag = options.target === 'envoy' ? '--capture-tls-ca-file' : '--capture-tls-ca-configmap';
+  const ca = options.target === 'envoy' ? tls.caFile : tls.caConfigMap;
+  if (ca === undefined) return `TLS to the capture service needs ${caFlag} (the CA Envoy verifies the capture service's certificate with)`;
+  if (options.target === 'envoy-gateway' && tls.caConfigMap !== undefined && !KUBERNETES_NAME.test(tls.caConfigMap)) {
+    return `--capture-tls-ca-configmap ${JSON.stringify(tls.caConfigMap)} is not a Kubernetes object name`;
+  }
+  if (tls.clientSecret !== undefined && !KUBERNETES_NAME.test(tls.clientSecret)) {
+    return `--capture-tls-client-secret ${JSON.stringify(tls.clientSecret)} is not a Kubernetes object name`;
+  }
+  return undefined;
+}
+
+/** A Kubernetes object name (DNS-1123 subdomain). */
+const KUBERNETES_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];

@@ -36,6 +36,8 @@ import { describeEnvoy } from './describe-envoy';
 import { startEnvoy, type EnvoyProcess } from './envoy-process';
 import { startUpstream, type UpstreamServer } from './upstream-server';
 import { GATEWAY_METADATA_KEY } from '../../src/capture/gateway-identity';
+import { CAPTURE_TLS_FLAGS } from '../../src/translator/translate-command';
+import { makeTestPki, type TestPki } from '../support/test-certificates';
 
 const run = promisify(execFile);
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'translator');
@@ -72,8 +74,9 @@ function fixtureExamples(): Example[] {
     .map((name) => {
       const file = path.join(FIXTURES, name, 'in.yaml');
       const args = fixtureArgs(fs.readFileSync(file, 'utf8'));
-      const target = args.indexOf('--target');
-      if (target >= 0) args.splice(target, 2);
+      // Flags of the Envoy Gateway target (and --target itself) go with their values.
+      const gatewayOnly = new Set(['--target', ...CAPTURE_TLS_FLAGS.filter((f) => f.target === 'envoy-gateway').map((f) => f.flag)]);
+      for (let i = args.length - 1; i >= 0; i--) if (gatewayOnly.has(args[i]!)) args.splice(i, 2);
       return { name: `fixture ${name}`, file, args };
     });
 }
@@ -340,6 +343,88 @@ describeEnvoy('translate --target envoy', (version, binary) => {
       // The PROXY header's source is the caller Envoy reports.
       expect(stored.Attributes['source.address']).toBe('10.1.2.3:40000');
       expect(routeMetadata(stored)).toMatchObject({ gateway: 'sandbox/agents', listener: 'proxy' });
+    });
+  });
+
+  describe('TLS and mTLS to the capture service (--capture-tls-*)', () => {
+    const example = README_EXAMPLES[0]!;
+    let dir: string;
+    let pki: TestPki;
+    let upstream: UpstreamServer;
+    let capture: ServiceProcess;
+
+    beforeAll(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), `egress-translate-tls-${version}-`));
+      pki = makeTestPki(dir);
+      // Envoy's client certificate where a mounted kubernetes.io/tls Secret puts it.
+      fs.mkdirSync(pki.file('envoy-client'));
+      fs.copyFileSync(pki.file('client.pem'), pki.file('envoy-client/tls.crt'));
+      fs.copyFileSync(pki.file('client.key'), pki.file('envoy-client/tls.key'));
+      upstream = await startUpstream();
+      capture = await startService(path.join(dir, 'data'), [
+        '--batch-max-delay-ms', '50',
+        '--grpc-tls-cert-file', pki.file('server.pem'),
+        '--grpc-tls-key-file', pki.file('server.key'),
+        '--grpc-tls-client-ca-file', pki.file('ca.pem'),
+      ]);
+    }, 60_000);
+
+    afterAll(async () => {
+      if (capture) {
+        capture.child.kill('SIGTERM');
+        await capture.exited;
+      }
+      await upstream?.close();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** Envoy on the translated bootstrap (with these translate flags), one proxied GET, then Envoy's capture cluster counters. */
+    async function proxyOnce(testId: string, tlsArgs: string[]): Promise<{ status: string; stats: Record<string, number> }> {
+      const { stdout } = await run(process.execPath, [BIN, 'translate', '-f', example.file, '--target', 'envoy', ...tlsArgs], { cwd: REPO_ROOT });
+      const bootstrap = onLoopback(parse(stdout) as Json, Number(capture.grpc.split(':').pop()));
+      const listeners = (bootstrap.static_resources.listeners as Json[]).map((l) => l.name as string);
+      const envoy = await startEnvoy(binary, version, { bootstrap, listeners });
+      try {
+        const target = `http://127.0.0.1:${upstream.h1Port}/echo`;
+        const curl = await run('curl', ['-sS', '--max-time', '10', '-x', `http://127.0.0.1:${envoy.ports.proxy}`, '-H', `x-test-id: ${testId}`, '-o', '/dev/null', '-w', '%{http_code}', target]);
+        // Envoy tries the capture cluster while the request passes; its counters say how that went.
+        await sleep(500);
+        const stats = await envoy.stats(/^cluster\.capture\./);
+        return { status: curl.stdout, stats: Object.fromEntries(Object.entries(stats).map(([name, value]) => [name.replace(/^cluster\.capture\./, ''), value])) };
+      } finally {
+        await envoy.stop();
+      }
+    }
+
+    const TLS = (): string[] => ['--capture-tls-ca-file', pki.file('ca.pem'), '--capture-tls-server-name', 'localhost'];
+
+    it('captures over mTLS when Envoy presents the client certificate the service trusts', async () => {
+      const testId = `translated-mtls-${version}`;
+      const { status, stats } = await proxyOnce(testId, [...TLS(), '--capture-tls-client-cert-dir', pki.file('envoy-client')]);
+      expect(status).toBe('200');
+      expect(stats['ssl.handshake']).toBeGreaterThanOrEqual(1);
+      const deadline = Date.now() + 15_000;
+      let rows: Json[] = [];
+      while (rows.length === 0 && Date.now() < deadline) {
+        rows = await adminQuery<Json>(capture.admin, `SELECT Path, StatusCode FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlStringLiteral(testId)}`);
+        if (rows.length === 0) await sleep(50);
+      }
+      expect(rows).toEqual([{ Path: '/echo', StatusCode: 200 }]);
+    });
+
+    it('keeps the traffic flowing, uncaptured, when the service refuses Envoy (no client certificate, or the wrong server name)', async () => {
+      for (const [name, args] of [
+        ['no-client-cert', TLS()],
+        ['wrong-name', ['--capture-tls-ca-file', pki.file('ca.pem'), '--capture-tls-server-name', 'elsewhere.test', '--capture-tls-client-cert-dir', pki.file('envoy-client')]],
+      ] as const) {
+        const testId = `translated-tls-refused-${name}-${version}`;
+        const { status, stats } = await proxyOnce(testId, [...args]);
+        expect({ name, status }).toEqual({ name, status: '200' });
+        expect({ name, handshakes: stats['ssl.handshake'] ?? 0 }).toEqual({ name, handshakes: 0 });
+        expect((await upstream.received(testId)).method).toBe('GET');
+        await sleep(300);
+        expect(await adminQuery(capture.admin, `SELECT 1 FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlStringLiteral(testId)}`)).toEqual([]);
+      }
     });
   });
 });
