@@ -11,7 +11,7 @@ import type { BodyStreamResult } from './body-stream-processor';
 import type { ProcessedBodies } from './exchange-processor';
 import type { BodyRedactor } from './genai/body-redactor';
 import type { GenAiSummary } from './genai/genai-summary';
-import { redactPath } from './path-redactor';
+import { redactPath, URL_HEADERS } from './path-redactor';
 import { redactionMarker } from './redaction-marker';
 import { isUtf8Prefix, renderHeaderValue, utf8CutLength } from './text-rendering';
 
@@ -53,7 +53,7 @@ interface RenderedHeaders {
  * than once keeps every value, joined by "\n" (a character header values
  * cannot contain, so the join is reversible).
  */
-function renderHeaders(list: HeaderList, redact: ReadonlySet<string>, key: string | undefined): RenderedHeaders {
+function renderHeaders(list: HeaderList, redact: ReadonlySet<string>, key: string | undefined, shapes: BodyRedactor | undefined, counts: Record<string, number>): RenderedHeaders {
   const map: Record<string, string> = {};
   const pseudo: Record<string, string> = {};
   const first: Record<string, string> = {};
@@ -63,8 +63,8 @@ function renderHeaders(list: HeaderList, redact: ReadonlySet<string>, key: strin
       continue;
     }
     // A redacted value keeps its length and a keyed hash, so equal secrets still correlate across rows.
-    const value = redact.has(name) ? redactionMarker(raw, key, 'latin1') : renderHeaderValue(raw);
-    if (!(name in first)) first[name] = redact.has(name) ? value : renderHeaderValue(raw);
+    const value = redact.has(name) ? redactionMarker(raw, key, 'latin1') : URL_HEADERS.has(name) ? redactPath(renderHeaderValue(raw), key, shapes, counts) : renderHeaderValue(raw);
+    if (!(name in first)) first[name] = redact.has(name) || URL_HEADERS.has(name) ? value : renderHeaderValue(raw);
     map[name] = name in map ? `${map[name]}\n${value}` : value;
   }
   return { map, pseudo, first };
@@ -244,12 +244,12 @@ export const EMPTY_GENAI: Pick<ExchangeRow, GenAiColumn> = Object.freeze({
 export function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOptions, processed?: ProcessedBodies, redactor?: BodyRedactor): RowBuildResult {
   const redact = new Set(options.redactHeaders);
   const key = options.redactionKey;
-  const request = renderHeaders(snapshot.request.headers, redact, key);
-  const response = renderHeaders(snapshot.response.headers, redact, key);
-  const requestTrailers = renderHeaders(snapshot.request.trailers, redact, key);
-  const responseTrailers = renderHeaders(snapshot.response.trailers, redact, key);
-
   const redactions: Record<string, number> = {};
+  const request = renderHeaders(snapshot.request.headers, redact, key, redactor, redactions);
+  const response = renderHeaders(snapshot.response.headers, redact, key, redactor, redactions);
+  const requestTrailers = renderHeaders(snapshot.request.trailers, redact, key, redactor, redactions);
+  const responseTrailers = renderHeaders(snapshot.response.trailers, redact, key, redactor, redactions);
+
   const requestBody = renderBody(snapshot.request, processed?.request, options.maxBytes, redactor, redactions);
   const responseBody = renderBody(snapshot.response, processed?.response, options.maxBytes, redactor, redactions);
   const genAi = genAiColumns(processed?.genAi, redactor, redactions);
@@ -266,7 +266,7 @@ export function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOptions, p
     Method: request.pseudo[':method'] ?? '',
     Scheme: request.pseudo[':scheme'] ?? '',
     Authority: request.pseudo[':authority'] ?? request.first['host'] ?? '',
-    Path: redactPath(request.pseudo[':path'] ?? '', key, redactor),
+    Path: redactPath(request.pseudo[':path'] ?? '', key, redactor, redactions),
     StatusCode: Number.isInteger(status) && status >= 0 && status <= 65535 ? status : 0,
     RequestHeaders: request.map,
     ResponseHeaders: response.map,

@@ -10,10 +10,20 @@
  * headers and bodies); everything else is kept byte for byte. A value that
  * already is a marker is left alone, so redacting twice changes nothing.
  * A path without "?" costs one indexOf.
+ *
+ * The same applies to headers whose values are URLs (URL_HEADERS): a Referer
+ * or a redirect's Location carries the query string of another request, and
+ * signed URLs (X-Amz-Signature, sig=) travel in them.
+ *
+ * Redactions are counted per rule under a `url.` prefix (`url.query_param`
+ * for a credential name, `url.<rule>` for a key shape), beside the body rules.
  */
 import { DEFAULTS } from '../config/defaults';
 import { BodyRedactor } from './genai/body-redactor';
 import { MARKER_PATTERN, redactionMarker } from './redaction-marker';
+
+/** Headers whose values are URLs, redacted like the path. */
+export const URL_HEADERS: ReadonlySet<string> = new Set(['referer', 'location', 'content-location']);
 
 /** Lower-cased credential parameter names. */
 export const CREDENTIAL_QUERY_PARAMS: ReadonlySet<string> = new Set(DEFAULTS.credentialQueryParams.map((name) => name.toLowerCase()));
@@ -48,9 +58,10 @@ function shapesFor(key: string | undefined): BodyRedactor {
 /**
  * `path` with credential query values replaced by markers made with `key`.
  * `shapes`: the configured body redactor (its rules find key shapes in
- * values); without one the built-in rules are used.
+ * values); without one the built-in rules are used. `counts` (rule → count)
+ * is added to when given.
  */
-export function redactPath(path: string, key: string | undefined, shapes?: BodyRedactor): string {
+export function redactPath(path: string, key: string | undefined, shapes?: BodyRedactor, counts?: Record<string, number>): string {
   const q = path.indexOf('?');
   if (q < 0) return path;
   const parts = path.slice(q + 1).split('&');
@@ -66,10 +77,12 @@ export function redactPath(path: string, key: string | undefined, shapes?: BodyR
     let redacted: string;
     if (eq >= 0 && CREDENTIAL_QUERY_PARAMS.has(safeDecode(name).toLowerCase())) {
       redacted = redactionMarker(value, key, 'utf8');
+      if (counts !== undefined) counts['url.query_param'] = (counts['url.query_param'] ?? 0) + 1;
     } else {
       const result = (shapes ?? shapesFor(key)).redact(value);
       if (result.text === value) continue;
       redacted = result.text;
+      if (counts !== undefined) for (const [rule, count] of Object.entries(result.redactions)) counts[`url.${rule}`] = (counts[`url.${rule}`] ?? 0) + count;
     }
     parts[i] = eq < 0 ? redacted : `${name}=${redacted}`;
     changed = true;

@@ -181,12 +181,19 @@ describe('through the running service', () => {
           ['x-amz-security-token', AWS_SESSION],
           ['x-auth-token', AUTH_TOKEN],
           ['x-access-token', 'x-access-secret-value'],
+          ['referer', `https://app.example/callback?state=7&access_token=${AUTH_TOKEN}`],
           ['content-length', String(binary.length)],
         ]),
         body: [binary],
       },
       response: {
-        headers: [[':status', '200'], ['content-type', 'application/json'], ['content-encoding', 'compress'], ['content-length', String(compressed.length)]],
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+          ['content-encoding', 'compress'],
+          ['content-length', String(compressed.length)],
+          ['location', `https://bucket.example/o?X-Amz-Signature=${AWS_SIGNATURE}&v=2`],
+        ],
         body: [compressed],
       },
     });
@@ -209,7 +216,11 @@ describe('through the running service', () => {
     expect(requestBytes.subarray(0, 4)).toEqual(Buffer.from([0xff, 0xfe, 0x00, 0x81]));
     expect(requestBytes.toString('latin1')).toContain(` key ${redactionMarker(BODY_KEY, key)} end `);
     expect(responseBytes.toString('latin1')).toBe(`{"client_secret":"${redactionMarker(AUTH_TOKEN, key)}","note":"${redactionMarker(OPENAI, key)}"}`);
-    expect(row.BodyRedactions).toMatchObject({ openai_key: 2, json_secret_member: 1 });
+    // URLs in headers are redacted like the path.
+    expect(row.RequestHeaders['referer']).toBe(`https://app.example/callback?state=7&access_token=${redactionMarker(AUTH_TOKEN, key)}`);
+    expect(row.ResponseHeaders['location']).toBe(`https://bucket.example/o?X-Amz-Signature=${redactionMarker(AWS_SIGNATURE, key)}&v=2`);
+    // Counted per rule: the bodies' rules, and the URLs' under url. (4 credential names in the path, 1 each in Referer and Location; a key shape in q=).
+    expect(row.BodyRedactions).toEqual({ openai_key: 2, json_secret_member: 1, 'url.query_param': 6, 'url.openai_key': 1 });
     const clear = (text: string) => SECRETS.filter((secret) => text.includes(secret) || text.includes(encodeURIComponent(secret)));
     expect(clear(JSON.stringify(row))).toEqual([]);
     expect(clear(requestBytes.toString('latin1') + responseBytes.toString('latin1'))).toEqual([]);
