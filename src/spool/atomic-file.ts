@@ -14,10 +14,19 @@ import * as path from 'node:path';
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
 
-/** Creates `dir` (and missing parents) as 0700, and narrows an existing one to 0700. */
+/**
+ * Creates `dir` (and missing parents) as 0700, and narrows an existing one to
+ * 0700 and the files in it to 0600: earlier versions created spool and
+ * journal files 0644, and an upgrade must not leave them readable.
+ */
 export function makePrivateDirSync(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   fs.chmodSync(dir, PRIVATE_DIR_MODE);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(dir, entry.name);
+    if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, PRIVATE_FILE_MODE);
+  }
 }
 
 export function writeJsonAtomicSync(file: string, value: unknown): void {

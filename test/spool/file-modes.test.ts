@@ -62,3 +62,29 @@ test('in-flight journal files are 0600 in a 0700 folder, and an existing 0755 fo
   expect(files.length).toBeGreaterThan(0);
   expect(files.filter((f) => f.mode !== 0o600)).toEqual([]);
 });
+
+test('a spool an older version left 0755/0644 is narrowed when it is opened, and its records are still read', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-modes-'));
+  roots.push(root);
+  const dir = path.join(root, 'spool');
+  const first = Spool.open({ dir, segmentMaxBytes: 1024, maxBytes: 1024 * 1024, fsyncIntervalMs: 0 });
+  first.registerConsumer('ch', new SinkAccounting('ch'));
+  for (let i = 0; i < 20; i++) first.append(JSON.stringify({ CaptureId: `old-${i}`, RequestBody: 'x'.repeat(100) }) + '\n');
+  first.close();
+  // What an older version left behind.
+  fs.chmodSync(dir, 0o755);
+  for (const name of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, name), 0o644);
+  expect(modesUnder(dir).filter((f) => f.mode === 0o644).length).toBeGreaterThan(1);
+
+  const reopened = Spool.open({ dir, segmentMaxBytes: 1024, maxBytes: 1024 * 1024, fsyncIntervalMs: 0 });
+  const consumer = reopened.registerConsumer('ch', new SinkAccounting('ch'));
+  expect(mode(dir)).toBe(0o700);
+  expect(modesUnder(dir).filter((f) => f.mode !== 0o600)).toEqual([]);
+  const read: string[] = [];
+  for (let batch = await consumer.next(100, 1024 * 1024); batch !== undefined && batch.lines.length > 0; batch = await consumer.next(100, 1024 * 1024)) {
+    read.push(...batch.lines.map((line) => (JSON.parse(line.toString()) as { CaptureId: string }).CaptureId));
+    await consumer.ack(batch, true);
+  }
+  expect(read).toEqual(Array.from({ length: 20 }, (_, i) => `old-${i}`));
+  reopened.close();
+});
