@@ -13,6 +13,7 @@ import { CaptureError } from '../errors';
 import type { CaptureMetrics } from '../metrics';
 import { ProcessStream, type ProcessCall, type StreamContext } from './process-stream';
 import { EXT_PROC_SERVICE, extProcServiceDefinition } from './protocol';
+import { withDecodedRequests } from './processing-request-decoder';
 import { withEncodedAcknowledgments } from './replies';
 
 export interface CaptureServerOptions {
@@ -64,7 +65,7 @@ export class CaptureServer {
       streamResetBurst: options.http2StreamResetBurst,
       streamResetRate: options.http2StreamResetRate,
     });
-    this.server.addService(withEncodedAcknowledgments(extProcServiceDefinition()), { Process: (call: ProcessCall) => this.onCall(call) });
+    this.server.addService(withEncodedAcknowledgments(withDecodedRequests(extProcServiceDefinition())), { Process: (call: ProcessCall) => this.onCall(call) });
     this.health.addToServer(this.server);
   }
 
