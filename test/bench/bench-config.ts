@@ -20,6 +20,8 @@ export interface BenchConfig {
   skipH2load: boolean;
   /** Capture service data directory; ./data (the CLI's default) so `egress-capture query` sees the rows afterwards. */
   dataDir: string;
+  /** When set, V8 CPU profiles of the capture service (main thread and workers) are written here. */
+  cpuProfileDir: string;
   repoRoot: string;
 }
 
@@ -42,6 +44,7 @@ const SPECS: Array<SettingSpec<BenchConfig>> = [
   { key: 'h2loadStreams', flag: 'h2load-streams', env: 'BENCH_H2LOAD_STREAMS', kind: 'int', def: 25, help: 'h2load concurrent streams per connection (-m)' },
   { key: 'skipH2load', flag: 'skip-h2load', env: 'BENCH_SKIP_H2LOAD', kind: 'bool', def: false, help: 'skip the h2load capacity runs' },
   { key: 'dataDir', flag: 'data-dir', env: 'BENCH_DATA_DIR', kind: 'string', def: './data', help: 'capture service data directory' },
+  { key: 'cpuProfileDir', flag: 'cpu-prof-dir', env: 'BENCH_CPU_PROF_DIR', kind: 'string', def: '', help: 'write V8 CPU profiles of the capture service here (open in Chrome DevTools); profiling costs CPU, so figures of such a run are not comparable' },
 ];
 
 export function benchHelp(): string {
@@ -54,7 +57,7 @@ export function settingsHelp<T>(command: string, specs: Array<SettingSpec<T>>): 
 
 export function loadBenchConfig(argv: string[], env: NodeJS.ProcessEnv, repoRoot: string): BenchConfig {
   const values = loadSettings(SPECS, argv, env);
-  return { ...values, repoRoot, dataDir: path.resolve(repoRoot, values.dataDir) };
+  return { ...values, repoRoot, dataDir: path.resolve(repoRoot, values.dataDir), cpuProfileDir: values.cpuProfileDir === '' ? '' : path.resolve(values.cpuProfileDir) };
 }
 
 /** Flags (`--name value`, `--name=value`, a bare `--flag` for booleans) over env over defaults; throws listing every bad value. */

@@ -1,5 +1,5 @@
 /**
- * The bench's verdicts against issue #2's targets and the compact table
+ * The bench's verdicts against its targets and the compact table
  * printed at the end (the same content goes to dist/bench-results.json).
  */
 

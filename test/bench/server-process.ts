@@ -31,10 +31,11 @@ export function startNoopServer(): Promise<ServerProcess> {
 }
 
 /** `egress-capture serve` on `dataDir`, both listeners on port 0; its ports are `ports.grpc` and `ports.admin`. */
-export function startCaptureService(dataDir: string): Promise<ServerProcess> {
+export function startCaptureService(dataDir: string, cpuProfileDir = ''): Promise<ServerProcess> {
   return startServer({
     name: 'capture service',
     node: NODE_BIN,
+    nodeArgs: cpuProfileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`],
     script: path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
     args: ['serve', '--data-dir', dataDir, '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'],
     cwd: REPO_ROOT,
@@ -63,6 +64,8 @@ export async function startServer(options: {
   name: string;
   /** The Node binary to run the server on. */
   node: string;
+  /** Node's own flags, before the script. */
+  nodeArgs?: string[];
   script: string;
   args: string[];
   cwd: string;
@@ -70,7 +73,7 @@ export async function startServer(options: {
   readyPattern: RegExp;
   readyTimeoutMs?: number;
 }): Promise<ServerProcess> {
-  const child = spawn(options.node, [options.script, ...options.args], {
+  const child = spawn(options.node, [...(options.nodeArgs ?? []), options.script, ...options.args], {
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env },
