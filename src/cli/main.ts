@@ -6,6 +6,7 @@
  *   query      run SQL against the store (through a running server's admin port when there is one)
  *   translate  EgressGateway/Backend/TCPRoute → Envoy Gateway resources or an Envoy bootstrap
  */
+import { PRODUCT_VERSION } from '../product-version';
 
 export interface CommandIo {
   stdin: NodeJS.ReadableStream;
@@ -46,7 +47,7 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
       return (require('./translate-entry') as typeof import('./translate-entry')).runTranslate(rest, io);
     case 'version':
     case '--version':
-      io.stdout.write(`egress-capture ${packageVersion()} (node ${process.version})\n`);
+      io.stdout.write(`egress-capture ${PRODUCT_VERSION} (node ${process.version})\n`);
       return 0;
     case undefined:
     case 'help':
@@ -60,10 +61,6 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
 }
 
-function packageVersion(): string {
-  // dist/src/cli/main.js → repo root package.json
-  return (require('../../../package.json') as { version: string }).version;
-}
 
 if (require.main === module) {
   main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(

@@ -11,15 +11,26 @@
  * the fields declared by that interface.
  */
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { SeverityNumber, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ExchangeRow } from '../../capture/exchange-row';
+import { PRODUCT_VERSION } from '../../product-version';
 import { isCredentialQueryParam } from '../../processing/path-redactor';
 
 export const EVENT_NAME = 'egress.http.exchange';
 export const SERVICE_NAME = 'egress-capture';
 export const SCOPE_NAME = 'egress-capture.otlp-sink';
+
+/**
+ * The versions of the conventions the records follow, named on every resource
+ * and scope: the general ones (HTTP, url, server, client, user_agent, error)
+ * by their schema URL, the GenAI ones (published on their own since they left
+ * the main repository) by release. README "OTLP records" has the mapping.
+ */
+export const SEMCONV_SCHEMA_URL = 'https://opentelemetry.io/schemas/1.45.0';
+export const GEN_AI_SEMCONV_VERSION = 'gen-ai/1.42.0';
 
 export type OtlpResource = ReadableLogRecord['resource'];
 export type OtlpScope = ReadableLogRecord['instrumentationScope'];
@@ -43,24 +54,41 @@ export interface ResourceIdentity {
  */
 const PROCESS_INSTANCE_ID = randomUUID();
 
+/** Where Kubernetes mounts the pod's namespace (with the service account token, when it is mounted). */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
 /**
- * Resource attributes for every record this process exports.
- * k8s.namespace.name is the namespace of the pod that runs the capture
- * (POD_NAMESPACE from the downward API), falling back to the gateway's
- * namespace because the deployment puts the capture next to its gateway.
+ * Resource attributes for every record this process exports: only what is
+ * known. k8s.* only inside Kubernetes (the kubelet sets KUBERNETES_SERVICE_HOST
+ * in every pod, or the downward API gave POD_NAME): the pod is POD_NAME, else
+ * HOSTNAME (a pod's host name is its name); the namespace POD_NAMESPACE, else
+ * the service account's namespace file. Outside Kubernetes there is no pod,
+ * and the gateway's namespace is not this process's (it has its own attribute).
  */
-export function buildResourceAttributes(identity: ResourceIdentity, env: NodeJS.ProcessEnv = process.env): Attributes {
-  const attributes: Attributes = { 'service.name': SERVICE_NAME };
+export function buildResourceAttributes(identity: ResourceIdentity, env: NodeJS.ProcessEnv = process.env, namespaceFile = SERVICE_ACCOUNT_NAMESPACE_FILE): Attributes {
+  const attributes: Attributes = { 'service.name': SERVICE_NAME, 'service.version': PRODUCT_VERSION };
   const nonEmpty = (value: string | undefined): string | undefined => (value !== undefined && value.trim() !== '' ? value.trim() : undefined);
-  const podName = nonEmpty(env['POD_NAME']) ?? nonEmpty(env['HOSTNAME']) ?? hostname();
-  const namespace = nonEmpty(env['POD_NAMESPACE']) ?? nonEmpty(identity.gatewayNamespace);
   attributes['service.instance.id'] = nonEmpty(env['POD_UID']) ?? PROCESS_INSTANCE_ID;
-  attributes['k8s.pod.name'] = podName;
   attributes['host.name'] = hostname();
-  if (namespace !== undefined) attributes['k8s.namespace.name'] = namespace;
+  if (nonEmpty(env['KUBERNETES_SERVICE_HOST']) !== undefined || nonEmpty(env['POD_NAME']) !== undefined) {
+    attributes['k8s.pod.name'] = nonEmpty(env['POD_NAME']) ?? nonEmpty(env['HOSTNAME']) ?? hostname();
+    const uid = nonEmpty(env['POD_UID']);
+    if (uid !== undefined) attributes['k8s.pod.uid'] = uid;
+    const namespace = nonEmpty(env['POD_NAMESPACE']) ?? readTrimmed(namespaceFile);
+    if (namespace !== undefined) attributes['k8s.namespace.name'] = namespace;
+  }
   if (nonEmpty(identity.gatewayName) !== undefined) attributes['egress_capture.gateway.name'] = identity.gatewayName;
   if (nonEmpty(identity.gatewayNamespace) !== undefined) attributes['egress_capture.gateway.namespace'] = identity.gatewayNamespace;
   return attributes;
+}
+
+function readTrimmed(file: string): string | undefined {
+  try {
+    const text = fs.readFileSync(file, 'utf8').trim();
+    return text === '' ? undefined : text;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -74,6 +102,7 @@ export function createStaticResource(attributes: Attributes): OtlpResource {
   const frozen = Object.freeze({ ...attributes });
   const resource: OtlpResource = {
     attributes: frozen,
+    schemaUrl: SEMCONV_SCHEMA_URL,
     asyncAttributesPending: false,
     merge(other) {
       return other === null ? resource : createStaticResource({ ...frozen, ...other.attributes });
@@ -85,8 +114,24 @@ export function createStaticResource(attributes: Attributes): OtlpResource {
   return resource;
 }
 
-export function createScope(version?: string): OtlpScope {
-  return version === undefined ? { name: SCOPE_NAME } : { name: SCOPE_NAME, version };
+export function createScope(): OtlpScope {
+  return { name: SCOPE_NAME, version: PRODUCT_VERSION, schemaUrl: SEMCONV_SCHEMA_URL };
+}
+
+/**
+ * A number for an attribute the conventions type as double. The OTLP
+ * encoders pick int_value for any whole JS number and double_value for the
+ * rest, so 12.5 ms and 13 ms would reach the backend as two types under one
+ * name (which backends that fix a type per attribute reject). A whole value
+ * moves by one unit in the last place: a change of ~1e-15 of itself, far
+ * below any precision a duration here has, and always a double on the wire.
+ */
+export function asDouble(value: number): number {
+  if (!Number.isInteger(value)) return value;
+  const bits = new Float64Array([value]);
+  const view = new BigInt64Array(bits.buffer);
+  view[0] = view[0]! + (value < 0 ? -1n : 1n);
+  return bits[0]!;
 }
 
 // ---------------------------------------------------------------------------
@@ -197,7 +242,7 @@ interface GenAiField {
  * Known GenAI columns → gen_ai.* attributes. The first name in each list is
  * the ExchangeRow column; the others are the spelled-out semconv form and
  * the nested-object form, accepted so a renamed column still maps.
- * The other GenAi columns (Api, Streaming, UsageSource, OutputText,
+ * The other GenAi columns (Api, UsageSource, OutputText,
  * OutputTextTruncated, ToolCalls, EventCount, ErrorMessage, Complete) have
  * no convention and go out as egress_capture.gen_ai.<snake_case>.
  */
@@ -205,7 +250,8 @@ const GEN_AI_FIELDS: readonly GenAiField[] = [
   { attribute: 'gen_ai.provider.name', columns: ['GenAiProvider', 'GenAiProviderName'], kind: 'string' },
   { attribute: 'gen_ai.operation.name', columns: ['GenAiOperation', 'GenAiOperationName'], kind: 'string' },
   { attribute: 'gen_ai.request.model', columns: ['GenAiRequestModel', 'GenAiModel'], kind: 'string' },
-  { attribute: 'gen_ai.request.stream', columns: ['GenAiRequestStream'], kind: 'bool' },
+  // The row records whether the answer was a stream: the request was then made in streaming mode.
+  { attribute: 'gen_ai.request.stream', columns: ['GenAiRequestStream', 'GenAiStreaming'], kind: 'bool' },
   { attribute: 'gen_ai.response.model', columns: ['GenAiResponseModel'], kind: 'string' },
   { attribute: 'gen_ai.response.id', columns: ['GenAiResponseId'], kind: 'string' },
   { attribute: 'gen_ai.response.finish_reasons', columns: ['GenAiFinishReasons', 'GenAiResponseFinishReasons'], kind: 'strings' },
@@ -433,8 +479,8 @@ export function mapRowAttributes(row: ExchangeRow): Attributes {
   if (responseSha !== undefined) a['egress_capture.response.body.sha256'] = responseSha;
   const firstChunk = numberColumn('ResponseFirstChunkMs');
   const maxGap = numberColumn('ResponseMaxChunkGapMs');
-  if (firstChunk !== undefined && firstChunk >= 0) a['egress_capture.response.first_chunk_ms'] = firstChunk;
-  if (maxGap !== undefined && maxGap >= 0 && firstChunk !== undefined && firstChunk >= 0) a['egress_capture.response.max_chunk_gap_ms'] = maxGap;
+  if (firstChunk !== undefined && firstChunk >= 0) a['egress_capture.response.first_chunk_ms'] = asDouble(firstChunk);
+  if (maxGap !== undefined && maxGap >= 0 && firstChunk !== undefined && firstChunk >= 0) a['egress_capture.response.max_chunk_gap_ms'] = asDouble(maxGap);
   const redactions = loose['BodyRedactions'];
   if (redactions !== null && typeof redactions === 'object' && Object.keys(redactions).length > 0) {
     a['egress_capture.body_redactions'] = { ...(redactions as Record<string, number>) };
@@ -446,13 +492,15 @@ export function mapRowAttributes(row: ExchangeRow): Attributes {
   a['egress_capture.capture_id'] = row.CaptureId;
   if (row.RequestId !== '') a['egress_capture.request_id'] = row.RequestId;
   a['egress_capture.outcome'] = row.Outcome;
-  a['egress_capture.duration_ms'] = row.DurationMs;
-  if (row.ResponseHeadersMs >= 0) a['egress_capture.response_headers_ms'] = row.ResponseHeadersMs;
+  a['egress_capture.duration_ms'] = asDouble(row.DurationMs);
+  if (row.ResponseHeadersMs >= 0) a['egress_capture.response_headers_ms'] = asDouble(row.ResponseHeadersMs);
   if (row.ObservabilityMode) a['egress_capture.observability_mode'] = true;
   if (Object.keys(row.Metadata).length > 0) a['egress_capture.metadata'] = { ...row.Metadata };
   if (row.CapturedBy !== '') a['egress_capture.captured_by'] = row.CapturedBy;
 
   const genAi = mapGenAiAttributes(row);
+  // Time to first chunk of a streamed model answer, from the exchange's start at the gateway, in seconds.
+  if (genAi['gen_ai.request.stream'] === true && firstChunk !== undefined && firstChunk >= 0) genAi['gen_ai.response.time_to_first_chunk'] = asDouble(firstChunk / 1000);
   // A provider's own error type says more than the HTTP status it came with.
   Object.assign(a, genAi);
   return a;

@@ -1,5 +1,6 @@
 import { SeverityNumber } from '@opentelemetry/api';
 import {
+  asDouble,
   buildResourceAttributes,
   createScope,
   createStaticResource,
@@ -154,20 +155,51 @@ describe('the log record', () => {
     expect(parseRowTimestamp('yesterday')).toBeUndefined();
   });
 
-  it('has resource attributes for the service, gateway and pod', () => {
-    const attrs = buildResourceAttributes({ gatewayName: 'egress', gatewayNamespace: 'gw' }, { POD_NAME: 'pod-1', POD_UID: 'uid-9' });
-    expect(attrs).toMatchObject({
+  it('has resource attributes for the service, gateway and pod, each only when known', () => {
+    const version = (require('../../../../package.json') as { version: string }).version;
+    const inPod = buildResourceAttributes({ gatewayName: 'egress', gatewayNamespace: 'gw' }, { POD_NAME: 'pod-1', POD_UID: 'uid-9', POD_NAMESPACE: 'capture' });
+    expect(inPod).toEqual({
       'service.name': 'egress-capture',
+      'service.version': version,
       'service.instance.id': 'uid-9',
+      'host.name': require('node:os').hostname(),
       'k8s.pod.name': 'pod-1',
-      'k8s.namespace.name': 'gw',
+      'k8s.pod.uid': 'uid-9',
+      'k8s.namespace.name': 'capture',
       'egress_capture.gateway.name': 'egress',
       'egress_capture.gateway.namespace': 'gw',
     });
-    expect(buildResourceAttributes({ gatewayName: '', gatewayNamespace: '' }, { HOSTNAME: 'h-2', POD_NAMESPACE: 'ns2' })).toMatchObject({
+    // In a pod without the downward API: the host name is the pod's, the namespace is the service account's.
+    const dir = require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'egress-sa-'));
+    const namespaceFile = require('node:path').join(dir, 'namespace');
+    require('node:fs').writeFileSync(namespaceFile, 'egress-capture\n');
+    expect(buildResourceAttributes({ gatewayName: '', gatewayNamespace: '' }, { KUBERNETES_SERVICE_HOST: '10.0.0.1', HOSTNAME: 'h-2' }, namespaceFile)).toMatchObject({
       'k8s.pod.name': 'h-2',
-      'k8s.namespace.name': 'ns2',
+      'k8s.namespace.name': 'egress-capture',
     });
+    // Outside Kubernetes: no k8s.* at all, and the gateway's namespace is not taken for this process's.
+    const outside = buildResourceAttributes({ gatewayName: 'egress', gatewayNamespace: 'gw' }, { HOSTNAME: 'laptop' }, namespaceFile);
+    expect(Object.keys(outside).filter((key) => key.startsWith('k8s.'))).toEqual([]);
+    expect(outside['egress_capture.gateway.namespace']).toBe('gw');
+  });
+
+  it('names the product version and the conventions on the scope and resource', () => {
+    const version = (require('../../../../package.json') as { version: string }).version;
+    expect(createScope()).toEqual({ name: 'egress-capture.otlp-sink', version, schemaUrl: 'https://opentelemetry.io/schemas/1.45.0' });
+    expect(createStaticResource({}).schemaUrl).toBe('https://opentelemetry.io/schemas/1.45.0');
+  });
+
+  it('keeps each numeric attribute one type: durations always doubles, counts always integers', () => {
+    for (const ms of [0, 1, 12, 12.5, 700, 0.001, 86_400_000]) {
+      const a = mapRowAttributes(makeRow({ DurationMs: ms, ResponseHeadersMs: ms, ResponseFirstChunkMs: ms, ResponseMaxChunkGapMs: ms, GenAiProvider: 'openai', GenAiStreaming: true } as never));
+      for (const name of ['egress_capture.duration_ms', 'egress_capture.response_headers_ms', 'egress_capture.response.first_chunk_ms', 'egress_capture.response.max_chunk_gap_ms', 'gen_ai.response.time_to_first_chunk']) {
+        const value = a[name] as number;
+        expect({ name, ms, whole: Number.isInteger(value) }).toEqual({ name, ms, whole: false });
+        const expected = name === 'gen_ai.response.time_to_first_chunk' ? ms / 1000 : ms;
+        expect(Math.abs(value - expected)).toBeLessThanOrEqual(Math.max(Number.MIN_VALUE, Math.abs(expected) * 1e-15));
+      }
+      for (const name of ['http.request.body.size', 'http.response.status_code', 'server.port']) expect(Number.isInteger(a[name] as number)).toBe(true);
+    }
   });
 });
 
@@ -205,7 +237,6 @@ describe('gen_ai attributes', () => {
       'gen_ai.response.finish_reasons': ['stop'],
       'gen_ai.request.stream': true,
       'egress_capture.gen_ai.api': 'openai_chat_completions',
-      'egress_capture.gen_ai.streaming': true,
       'egress_capture.gen_ai.usage_source': 'provider',
       'egress_capture.gen_ai.tool_calls': '[{"id":"c1","name":"f","arguments":"{}","argumentsTruncated":false}]',
       'egress_capture.gen_ai.event_count': 9,
@@ -253,7 +284,7 @@ describe('gen_ai attributes', () => {
     expect(a).toMatchObject({
       'egress_capture.request.body.sha256': 'a'.repeat(64),
       'egress_capture.response.body.decoded_size': 120,
-      'egress_capture.response.first_chunk_ms': 700,
+      'egress_capture.response.first_chunk_ms': asDouble(700),
       'egress_capture.response.max_chunk_gap_ms': 15.5,
       'egress_capture.body_redactions': { openai_key: 2 },
     });

@@ -30,13 +30,15 @@ describe.each(['protobuf', 'json'] as const)('OTLP sink → @elastic/mockotlpser
   let sink: SinkProcess;
 
   beforeEach(async () => {
-    received = [];
+    // mockotlpserver's handlers stay subscribed after close(): each test's handler fills its own array.
+    const mine: DecodedRequest[] = [];
+    received = mine;
     server = new MockOtlpServer({
       services: ['http'],
       httpHostname: '127.0.0.1',
       httpPort: 0,
       logLevel: 'error',
-      onLogs: (request) => received.push(...flattenRequest(request)),
+      onLogs: (request) => mine.push(...flattenRequest(request)),
     });
     await server.start();
     // mockotlpserver only decodes protobuf at exactly /v1/logs: the base URL must get the path appended.
@@ -77,7 +79,7 @@ describe.each(['protobuf', 'json'] as const)('OTLP sink → @elastic/mockotlpser
     expect(received[0]!.resource).toMatchObject({
       'service.name': 'egress-capture',
       'k8s.pod.name': 'capture-7d9f-abc',
-      'k8s.namespace.name': 'gw-ns',
+      'k8s.namespace.name': 'capture-ns',
       'egress_capture.gateway.name': 'egress',
       'egress_capture.gateway.namespace': 'gw-ns',
     });
@@ -119,5 +121,29 @@ describe.each(['protobuf', 'json'] as const)('OTLP sink → @elastic/mockotlpser
     });
     expect(Buffer.from(records[4]!.attributes['http.response.body.content'] as Uint8Array)).toEqual(Buffer.from([0, 159, 255]));
     expect((await sink.stats())['recordsExported']).toBe(30);
+  });
+
+  it('sends each attribute with one type whatever its value, and names the versions', async () => {
+    const version = (require('../../../../package.json') as { version: string }).version;
+    // Whole and fractional durations, a streamed model call and a plain exchange.
+    const rows = [13, 12.5, 0, 700].map((ms, i) =>
+      makeRow({ CaptureId: `types-${i}`, DurationMs: ms, ResponseHeadersMs: ms, ResponseFirstChunkMs: ms, ResponseMaxChunkGapMs: ms, GenAiProvider: i % 2 === 0 ? 'openai' : '', GenAiStreaming: i % 2 === 0 }),
+    );
+    expect(await sink.write(makeBatch(rows))).toMatchObject({ ok: true });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({ scopeVersion: version, scopeSchemaUrl: 'https://opentelemetry.io/schemas/1.45.0', resourceSchemaUrl: 'https://opentelemetry.io/schemas/1.45.0' });
+    expect(received[0]!.resource['service.version']).toBe(version);
+    const kinds = new Map<string, Set<string>>();
+    for (const record of received[0]!.records) {
+      for (const [name, kind] of Object.entries(record.attributeKinds)) kinds.set(name, (kinds.get(name) ?? new Set()).add(kind));
+    }
+    const mixed = [...kinds].filter(([, set]) => set.size > 1).map(([name, set]) => `${name}: ${[...set].join('/')}`);
+    expect(mixed).toEqual([]);
+    expect(kinds.get('egress_capture.duration_ms')).toEqual(new Set(['doubleValue']));
+    expect(kinds.get('gen_ai.response.time_to_first_chunk')).toEqual(new Set(['doubleValue']));
+    expect(kinds.get('http.request.body.size')).toEqual(new Set(['intValue']));
+    const ttft = received[0]!.records.filter((record) => 'gen_ai.response.time_to_first_chunk' in record.attributes).map((record) => record.attributes['gen_ai.response.time_to_first_chunk'] as number);
+    expect(ttft.map((seconds) => Math.round(seconds * 1000))).toEqual([13, 0]);
   });
 });

@@ -94,7 +94,7 @@ export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfi
 
 /** A clean environment so the developer's OTEL_* variables cannot change what a test sends. */
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { POD_NAME: 'capture-7d9f-abc', ...extra };
+  return { POD_NAME: 'capture-7d9f-abc', POD_NAMESPACE: 'capture-ns', ...extra };
 }
 
 // ---------------------------------------------------------------------------
@@ -134,11 +134,16 @@ export interface DecodedRecord {
   spanId: string;
   flags: number;
   attributes: Record<string, unknown>;
+  /** Which AnyValue member carried each attribute on the wire (intValue, doubleValue, stringValue…). */
+  attributeKinds: Record<string, string>;
 }
 
 export interface DecodedRequest {
   resource: Record<string, unknown>;
+  resourceSchemaUrl: string;
   scopeName: string;
+  scopeVersion: string;
+  scopeSchemaUrl: string;
   records: DecodedRecord[];
 }
 
@@ -170,6 +175,14 @@ function flattenAttributes(list: Array<{ key: string; value: Record<string, unkn
   return Object.fromEntries((list ?? []).map((kv) => [kv.key, anyValue(kv.value)]));
 }
 
+const VALUE_KINDS = ['stringValue', 'boolValue', 'intValue', 'doubleValue', 'bytesValue', 'arrayValue', 'kvlistValue'];
+
+function attributeKinds(list: Array<{ key: string; value: Record<string, unknown> }> | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (list ?? []).map((kv) => [kv.key, VALUE_KINDS.find((kind) => Object.prototype.hasOwnProperty.call(kv.value ?? {}, kind) && kv.value[kind] !== undefined && kv.value[kind] !== null) ?? 'none']),
+  );
+}
+
 function idHex(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string') return value.toLowerCase();
@@ -187,7 +200,10 @@ export function flattenRequest(request: unknown): DecodedRequest[] {
     for (const sl of (rl['scopeLogs'] ?? []) as Array<Record<string, any>>) {
       out.push({
         resource: flattenAttributes(rl['resource']?.attributes),
+        resourceSchemaUrl: rl['schemaUrl'] ?? '',
         scopeName: sl['scope']?.name ?? '',
+        scopeVersion: sl['scope']?.version ?? '',
+        scopeSchemaUrl: sl['schemaUrl'] ?? '',
         records: ((sl['logRecords'] ?? []) as Array<Record<string, any>>).map((lr) => ({
           timeUnixNano: String(lr['timeUnixNano'] ?? '0'),
           observedTimeUnixNano: String(lr['observedTimeUnixNano'] ?? '0'),
@@ -199,6 +215,7 @@ export function flattenRequest(request: unknown): DecodedRequest[] {
           spanId: idHex(lr['spanId']),
           flags: Number(lr['flags'] ?? 0),
           attributes: flattenAttributes(lr['attributes']),
+          attributeKinds: attributeKinds(lr['attributes']),
         })),
       });
     }
