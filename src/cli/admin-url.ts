@@ -4,7 +4,7 @@
  * form, and a refused connection says where it tried, not just "fetch failed".
  */
 import { describeError } from '../errors';
-import { pinnedFetch } from './pinned-https';
+import { CertificatePinMismatch, pinnedFetch } from './pinned-https';
 
 export const ADMIN_URL_FORM = 'http://HOST:PORT of a running server\'s admin port (e.g. http://127.0.0.1:9003)';
 
@@ -30,11 +30,16 @@ export async function fetchAdmin(url: URL, init?: RequestInit, certSha256?: stri
   try {
     return certSha256 !== undefined && url.protocol === 'https:' ? await pinnedFetch(url, init ?? {}, certSha256) : await fetch(url, init);
   } catch (err) {
+    // Something answered, with the wrong certificate: not the same as nothing answering.
+    if (err instanceof CertificatePinMismatch) throw err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const detail = cause?.code ?? cause?.message ?? describeError(err);
-    throw new Error(`cannot reach the admin port at ${url.origin} (${detail}); expected --admin ${ADMIN_URL_FORM}`, { cause: err });
+    throw new AdminUnreachable(`cannot reach the admin port at ${url.origin} (${detail}); expected --admin ${ADMIN_URL_FORM}`, { cause: err });
   }
 }
+
+/** Nothing answered at the admin URL (as opposed to an answer that is an error). */
+export class AdminUnreachable extends Error {}
 
 function maskCredentials(raw: string): string {
   return raw.replace(/\/\/[^@/]*@/, '//***@');

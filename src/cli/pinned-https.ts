@@ -16,6 +16,9 @@
 import * as https from 'node:https';
 import * as tls from 'node:tls';
 
+/** The port answered with another certificate than the data directory names. */
+export class CertificatePinMismatch extends Error {}
+
 export async function pinnedFetch(url: URL, init: RequestInit, certSha256: string): Promise<Response> {
   const socket = await pinnedSocket(url, certSha256);
   const headers = new Headers(init.headers);
@@ -57,7 +60,7 @@ function pinnedSocket(url: URL, certSha256: string): Promise<tls.TLSSocket> {
       const presented = socket.getPeerX509Certificate()?.fingerprint256;
       if (presented !== certSha256) {
         socket.destroy();
-        reject(new Error(`the admin port at ${url.origin} presented certificate SHA-256 ${presented ?? '(none)'}, but the server that owns the data directory serves ${certSha256}: not sending credentials or queries to it`));
+        reject(new CertificatePinMismatch(`the admin port at ${url.origin} presented certificate SHA-256 ${presented ?? '(none)'}, but the server that owns the data directory serves ${certSha256}: not sending credentials or queries to it`));
         return;
       }
       socket.off('error', reject);

@@ -18,7 +18,7 @@ import { readJsonFile } from '../spool/atomic-file';
 import { scanSegment } from '../spool/record-format';
 import type { CursorState } from '../spool/spool-consumer';
 import type { CommandIo } from './main';
-import { fetchAdmin, parseAdminUrl, withAdminCredentials } from './admin-url';
+import { AdminUnreachable, fetchAdmin, parseAdminUrl, withAdminCredentials } from './admin-url';
 import { runningServerAdmin } from './running-server';
 
 const USAGE = `usage: egress-capture status [--admin URL | --data-dir DIR] [--json]
@@ -58,15 +58,24 @@ export async function runStatusCommand(argv: string[], io: CommandIo): Promise<n
         return 2;
       }
       const request = withAdminCredentials(new URL('/status', url), { user: io.env.EGRESS_CAPTURE_ADMIN_USER, password: io.env.EGRESS_CAPTURE_ADMIN_PASSWORD });
-      const response = await fetchAdmin(request.url, { headers: request.headers }, running?.certSha256);
-      const text = await response.text();
-      if (!response.ok) {
-        io.stderr.write(`egress-capture status: ${admin}/status answered ${response.status}: ${text}`);
-        return 1;
+      let response: Response | undefined;
+      try {
+        response = await fetchAdmin(request.url, { headers: request.headers }, running?.certSha256);
+      } catch (err) {
+        // The server the data directory names is gone while its pid lives on (unreaped, or another process's now): read the directory instead.
+        if (!(running !== undefined && err instanceof AdminUnreachable)) throw err;
+        io.stderr.write(`egress-capture status: the server recorded in ${path.resolve(dataDir)} does not answer at ${url.origin}; reading the data directory\n`);
       }
-      const status = JSON.parse(text) as DeliveryStatus;
-      io.stdout.write(values.json === true ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status, admin));
-      return status.balanced ? 0 : 1;
+      if (response !== undefined) {
+        const text = await response.text();
+        if (!response.ok) {
+          io.stderr.write(`egress-capture status: ${admin}/status answered ${response.status}: ${text}`);
+          return 1;
+        }
+        const status = JSON.parse(text) as DeliveryStatus;
+        io.stdout.write(values.json === true ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status, admin));
+        return status.balanced ? 0 : 1;
+      }
     }
     const offline = readSpoolOffline(spoolDir(dataDir));
     if (offline === undefined) {
