@@ -15,9 +15,13 @@ const VALIDITY_YEARS = 10;
 
 export async function runCaCommand(argv: string[], io: CommandIo): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === '--help' || sub === '-h' || (sub === 'init' && rest.some((arg) => arg === '--help' || arg === '-h'))) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
   if (sub !== 'init') {
-    io.stderr.write(sub === undefined || sub === '--help' ? USAGE : `egress-capture ca: unknown subcommand "${sub}"\n${USAGE}`);
-    return sub === '--help' ? 0 : 2;
+    io.stderr.write(sub === undefined ? USAGE : `egress-capture ca: unknown subcommand "${sub}"\n${USAGE}`);
+    return 2;
   }
   const options: Record<string, string> = { name: 'Egress Capture CA', 'key-type': 'ecdsa' };
   for (let i = 0; i < rest.length; i++) {
