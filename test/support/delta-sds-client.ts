@@ -26,6 +26,7 @@ export interface DeltaSdsClientOptions {
   caSecret?: string;
   gateway?: string;
   credentials?: grpc.ChannelCredentials;
+  channelOptions?: grpc.ChannelOptions;
   /** Return an error message to NACK a resource (Envoy: a certificate it cannot load). */
   validate?: (secret: DecodedTlsSecret) => string | undefined;
   /** The type URL requests carry (Envoy's: the Secret type). */
@@ -46,7 +47,7 @@ export class DeltaSdsClient {
 
   constructor(private readonly options: DeltaSdsClientOptions) {
     const Client = sdsClientConstructor();
-    this.client = new Client(options.address, options.credentials ?? grpc.credentials.createInsecure());
+    this.client = new Client(options.address, options.credentials ?? grpc.credentials.createInsecure(), options.channelOptions);
   }
 
   /** Opens a stream (again): the first request says what is held and what is wanted. */
