@@ -3,6 +3,7 @@
 // listener and filter chain "<ns>/<gateway>/<listener>", clusters "<kind>/<ns>/<route>/rule/<i>".
 import { formatProtoDuration } from '../gateway';
 import { GatewayContext } from './gateway-context';
+import { certMinterTransportSocket } from './cert-minter-tls';
 import { CERT_SDS_PORT, TLS_HANDSHAKE_TIMEOUT_SECONDS } from './options';
 import { xdsListenerName } from './naming';
 import { ENVOY_GATEWAY_VERSION, GATEWAY_API, output, OutputObject } from './output-object';
@@ -52,6 +53,8 @@ export function certSdsClusterName(ctx: GatewayContext): string {
 export function certSdsClusterPatch(ctx: GatewayContext): JsonPatch {
   const capture = ctx.options.captureService;
   const name = certSdsClusterName(ctx);
+  const host = `${capture.name}.${capture.namespace}.svc.cluster.local`;
+  const tls = ctx.options.certMinterTls;
   return {
     type: CLUSTER_TYPE,
     name,
@@ -70,10 +73,9 @@ export function certSdsClusterPatch(ctx: GatewayContext): JsonPatch {
         },
         load_assignment: {
           cluster_name: name,
-          endpoints: [
-            { lb_endpoints: [{ endpoint: { address: { socket_address: { address: `${capture.name}.${capture.namespace}.svc.cluster.local`, port_value: CERT_SDS_PORT } } } }] },
-          ],
+          endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: CERT_SDS_PORT } } } }] }],
         },
+        ...(tls ? { transport_socket: certMinterTransportSocket(tls, host) } : {}),
       },
     },
   };

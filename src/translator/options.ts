@@ -1,4 +1,5 @@
 // Translator settings that are not part of the input resources, with their defaults.
+import type { CertMinterTls } from './cert-minter-tls';
 
 export type TranslateTarget = 'envoy-gateway' | 'envoy';
 
@@ -12,6 +13,8 @@ export interface CaptureServiceRef {
 export interface TranslateOptions {
   target: TranslateTarget;
   captureService: CaptureServiceRef;
+  /** mTLS from Envoy to the certificate minter; absent = plaintext. */
+  certMinterTls?: CertMinterTls;
 }
 
 /** Where deploy/ installs the capture service. */

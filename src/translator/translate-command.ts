@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { emptyParsedResources, formatDocumentProblem, parseResourceDocuments } from '../gateway';
 import { emitYaml } from './emit-yaml';
+import { CERT_MINTER_TLS_FLAGS, CERT_MINTER_TLS_USAGE, completeCertMinterTls, readCertMinterTlsFlag, type CertMinterTls } from './cert-minter-tls';
 import { defaultTranslateOptions, parseCaptureServiceRef, TranslateOptions, TranslateTarget } from './options';
 import { formatStatusEntry } from './status';
 import { translate } from './translate';
@@ -20,7 +21,7 @@ const USAGE = `usage: egress-capture translate -f FILE... [--target envoy-gatewa
                              envoy: a standalone Envoy bootstrap
   --capture-service REF      the capture service as NS/NAME:PORT (default egress-capture/egress-capture:9002)
   --status                   print the status summary (Accepted / Conflicted, with reasons) instead of resources
-`;
+${CERT_MINTER_TLS_USAGE}`;
 
 export interface CommandIo {
   stdin: NodeJS.ReadableStream;
@@ -37,6 +38,7 @@ interface ParsedArgs {
 
 function parseArgs(argv: string[]): ParsedArgs | string {
   const result: ParsedArgs = { files: [], options: defaultTranslateOptions(), status: false, help: false };
+  const minterTls: Partial<CertMinterTls> = {};
   for (let i = 0; i < argv.length; i += 1) {
     let arg = argv[i];
     let value: string | undefined;
@@ -74,6 +76,13 @@ function parseArgs(argv: string[]): ParsedArgs | string {
       case '--status':
         result.status = true;
         break;
+      case '--sds-tls-cert':
+      case '--sds-tls-key':
+      case '--sds-tls-ca': {
+        const problem = readCertMinterTlsFlag(minterTls, arg as keyof typeof CERT_MINTER_TLS_FLAGS, next());
+        if (problem) return problem;
+        break;
+      }
       case '-h':
       case '--help':
         result.help = true;
@@ -83,6 +92,9 @@ function parseArgs(argv: string[]): ParsedArgs | string {
     }
   }
   if (!result.help && result.files.length === 0) return 'at least one -f FILE is required';
+  const tls = completeCertMinterTls(minterTls);
+  if (typeof tls === 'string') return tls;
+  if (tls) result.options.certMinterTls = tls;
   return result;
 }
 

@@ -2,15 +2,13 @@
  * The SDS listener behind mTLS (--sds-tls-cert/--sds-tls-key/--sds-client-ca):
  * whoever reaches it gets private keys that impersonate any host, so with a
  * client CA only a client presenting a certificate it signed gets leaves.
- * The client certificate is made with the openssl CLI, as an operator would.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { CertificateAuthority } from '../../src/certificates/certificate-authority';
 import { mintLeaf } from '../../src/certificates/leaf-minter';
-import { caFiles, newCa, writeSecretVolume } from './test-cas';
+import { caFiles, newCa, opensslClientCertificate, writeSecretVolume } from './test-cas';
 import { startMinter, tempDir, type MinterHarness } from './minter-harness';
 
 describe('SDS over mTLS', () => {
@@ -31,12 +29,9 @@ describe('SDS over mTLS', () => {
     fs.writeFileSync(path.join(dir, 'sds.crt'), serverLeaf.chainPem);
     fs.writeFileSync(path.join(dir, 'sds.key'), serverLeaf.keyPem);
     // Envoy's client certificate: clientAuth, signed by the transport CA.
-    const openssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'envoy.key', '-out', 'envoy.csr', '-subj', '/CN=envoy-gateway');
-    fs.writeFileSync(path.join(dir, 'ext.cnf'), 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n');
-    openssl('x509', '-req', '-in', 'envoy.csr', '-CA', 'transport-ca.crt', '-CAkey', 'transport-ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'ext.cnf', '-out', 'envoy.crt');
-    clientCert = fs.readFileSync(path.join(dir, 'envoy.crt'), 'utf8');
-    clientKey = fs.readFileSync(path.join(dir, 'envoy.key'), 'utf8');
+    const envoy = opensslClientCertificate(dir, 'envoy', path.join(dir, 'transport-ca.crt'), path.join(dir, 'transport-ca.key'));
+    clientCert = fs.readFileSync(envoy.certFile, 'utf8');
+    clientKey = fs.readFileSync(envoy.keyFile, 'utf8');
     harness = await startMinter({
       caCertFile: path.join(dir, 'default', 'tls.crt'),
       caKeyFile: path.join(dir, 'default', 'tls.key'),

@@ -4,6 +4,7 @@
  * and tls.crt/tls.key symlinked through it), so rotation is the same atomic
  * symlink swap the kubelet does.
  */
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -61,4 +62,16 @@ export async function handshake(secret: { certificateChain: string; privateKey: 
 /** The certificates of a PEM chain, leaf first. */
 export function chainOf(pem: string): crypto.X509Certificate[] {
   return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) => new crypto.X509Certificate(block));
+}
+
+/**
+ * A client certificate (clientAuth) signed by the CA in `caCertFile`/`caKeyFile`, made with the
+ * openssl CLI as an operator would make Envoy's: writes `<dir>/<name>.crt` and `<dir>/<name>.key`.
+ */
+export function opensslClientCertificate(dir: string, name: string, caCertFile: string, caKeyFile: string): { certFile: string; keyFile: string } {
+  const openssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+  fs.writeFileSync(path.join(dir, `${name}.cnf`), 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n');
+  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', caCertFile, '-CAkey', caKeyFile, '-CAcreateserial', '-days', '1', '-extfile', `${name}.cnf`, '-out', `${name}.crt`);
+  return { certFile: path.join(dir, `${name}.crt`), keyFile: path.join(dir, `${name}.key`) };
 }

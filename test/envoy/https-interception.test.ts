@@ -23,7 +23,8 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { CertificateAuthority } from '../../src/certificates/certificate-authority';
 import { mintLeaf } from '../../src/certificates/leaf-minter';
-import { caFiles, newCa, writeSecretVolume } from '../certificates/test-cas';
+import type { NewCa } from '../../src/certificates/ca-certificate';
+import { caFiles, newCa, opensslClientCertificate, writeSecretVolume } from '../certificates/test-cas';
 import { BIN, REPO_ROOT, startService, type ServiceProcess } from '../service/service-process';
 import { freePort } from '../support/listen-port';
 import { describeEnvoy } from './describe-envoy';
@@ -61,62 +62,110 @@ function requestThrough(port: number, servername: string, authority: string, tes
   });
 }
 
-describeEnvoy('HTTPS interception with the minter', (version, binary) => {
+interface Stack {
+  interceptionCa: NewCa;
+  upstreamCa: NewCa;
+  capture: ServiceProcess;
+  envoy: EnvoyProcess;
+  upstreamPort: number;
+  translated: Json;
+  bootstrap: Json;
+  stop(): Promise<void>;
+}
+
+/**
+ * serve --ca-dir, an HTTPS upstream, and Envoy on the translated README example. With `mtls`,
+ * Envoy and the minter speak mTLS: `translate --sds-tls-*` on one side (Envoy's client certificate
+ * made with openssl), `serve --sds-tls-* --sds-client-ca` on the other, the minter's serving
+ * certificate for the host the translator dials (`egress-capture`).
+ */
+async function startStack(version: string, binary: string, mtls: boolean): Promise<Stack> {
   const interceptionCa = newCa('Agents MITM CA');
   const upstreamCa = newCa('Upstream Test CA');
-  let dir: string;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `egress-https-e2e-${version}-`));
+  // The Secret the listener's caCertRef names, mounted as Kubernetes mounts it.
+  writeSecretVolume(path.join(dir, 'ca', 'sandbox', 'agents-mitm-ca'), caFiles(interceptionCa));
+  // An HTTPS upstream with a certificate for localhost from its own CA.
+  const upstreamLeaf = mintLeaf(CertificateAuthority.fromPem(Buffer.from(upstreamCa.certificatePem), Buffer.from(upstreamCa.keyPem), { certFile: 'upstream.crt', keyFile: 'upstream.key' }), 'localhost', 'dns', 24 * 3600 * 1000);
+  fs.writeFileSync(path.join(dir, 'upstream-ca.crt'), upstreamCa.certificatePem);
+  const upstream = https.createServer({ key: upstreamLeaf.keyPem, cert: upstreamLeaf.chainPem }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'chatcmpl-test', echoed: Buffer.concat(chunks).toString() }));
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const upstreamPort = (upstream.address() as { port: number }).port;
+
+  const serveArgs: string[] = [];
+  const translateArgs: string[] = [];
+  if (mtls) {
+    const transport = newCa('SDS transport CA');
+    const caCertFile = path.join(dir, 'transport-ca.crt');
+    const caKeyFile = path.join(dir, 'transport-ca.key');
+    fs.writeFileSync(caCertFile, transport.certificatePem);
+    fs.writeFileSync(caKeyFile, transport.keyPem);
+    const serving = mintLeaf(CertificateAuthority.fromFiles(caCertFile, caKeyFile), CAPTURE_HOST, 'dns', 24 * 3600 * 1000);
+    fs.writeFileSync(path.join(dir, 'sds.crt'), serving.chainPem);
+    fs.writeFileSync(path.join(dir, 'sds.key'), serving.keyPem);
+    const client = opensslClientCertificate(dir, 'envoy', caCertFile, caKeyFile);
+    serveArgs.push('--sds-tls-cert', path.join(dir, 'sds.crt'), '--sds-tls-key', path.join(dir, 'sds.key'), '--sds-client-ca', caCertFile);
+    translateArgs.push('--sds-tls-cert', client.certFile, '--sds-tls-key', client.keyFile, '--sds-tls-ca', caCertFile);
+  }
+  const sdsPort = await freePort();
+  const capture = await startService(path.join(dir, 'data'), ['--batch-max-delay-ms', '50', '--ca-dir', path.join(dir, 'ca'), '--sds-listen', `127.0.0.1:${sdsPort}`, ...serveArgs]);
+  const { stdout } = await run(process.execPath, [BIN, 'translate', '-f', EXAMPLE, '--target', 'envoy', ...translateArgs], { cwd: REPO_ROOT });
+  const translated = parse(stdout) as Json;
+  const bootstrap = structuredClone(translated);
+  bootstrap.admin.address.socket_address = { address: '127.0.0.1', port_value: 0 };
+  for (const listener of bootstrap.static_resources.listeners) listener.address.socket_address = { address: '127.0.0.1', port_value: 0 };
+  const ports: Record<string, number> = { capture: Number(capture.grpc.split(':').pop()), 'cert-minter': sdsPort };
+  for (const cluster of bootstrap.static_resources.clusters) {
+    for (const group of cluster.load_assignment?.endpoints ?? []) {
+      for (const endpoint of group.lb_endpoints) {
+        if (endpoint.endpoint.address.socket_address.address === CAPTURE_HOST) endpoint.endpoint.address.socket_address = { address: '127.0.0.1', port_value: ports[cluster.name] };
+      }
+    }
+    if (cluster.name === 'dfp-tls') cluster.transport_socket.typed_config.common_tls_context.validation_context.trusted_ca.filename = path.join(dir, 'upstream-ca.crt');
+  }
+  const envoy = await startEnvoy(binary, version, { bootstrap, listeners: bootstrap.static_resources.listeners.map((l: Json) => l.name) });
+  return {
+    interceptionCa,
+    upstreamCa,
+    capture,
+    envoy,
+    upstreamPort,
+    translated,
+    bootstrap,
+    async stop() {
+      await envoy.stop();
+      capture.child.kill('SIGTERM');
+      await capture.exited;
+      await new Promise((resolve) => upstream.close(resolve));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describeEnvoy('HTTPS interception with the minter', (version, binary) => {
+  let stack: Stack;
+  let interceptionCa: NewCa;
+  let upstreamCa: NewCa;
   let capture: ServiceProcess;
   let envoy: EnvoyProcess;
-  let upstream: https.Server;
   let upstreamPort: number;
   let translated: Json;
   let bootstrap: Json;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), `egress-https-e2e-${version}-`));
-    // The Secret the listener's caCertRef names, mounted as Kubernetes mounts it.
-    writeSecretVolume(path.join(dir, 'ca', 'sandbox', 'agents-mitm-ca'), caFiles(interceptionCa));
-    // An HTTPS upstream with a certificate for localhost from its own CA.
-    const upstreamLeaf = mintLeaf(CertificateAuthority.fromPem(Buffer.from(upstreamCa.certificatePem), Buffer.from(upstreamCa.keyPem), { certFile: 'upstream.crt', keyFile: 'upstream.key' }), 'localhost', 'dns', 24 * 3600 * 1000);
-    fs.writeFileSync(path.join(dir, 'upstream-ca.crt'), upstreamCa.certificatePem);
-    upstream = https.createServer({ key: upstreamLeaf.keyPem, cert: upstreamLeaf.chainPem }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: 'chatcmpl-test', echoed: Buffer.concat(chunks).toString() }));
-      });
-    });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    upstreamPort = (upstream.address() as { port: number }).port;
-
-    const sdsPort = await freePort();
-    capture = await startService(path.join(dir, 'data'), ['--batch-max-delay-ms', '50', '--ca-dir', path.join(dir, 'ca'), '--sds-listen', `127.0.0.1:${sdsPort}`]);
-    const { stdout } = await run(process.execPath, [BIN, 'translate', '-f', EXAMPLE, '--target', 'envoy'], { cwd: REPO_ROOT });
-    translated = parse(stdout) as Json;
-    bootstrap = structuredClone(translated);
-    bootstrap.admin.address.socket_address = { address: '127.0.0.1', port_value: 0 };
-    for (const listener of bootstrap.static_resources.listeners) listener.address.socket_address = { address: '127.0.0.1', port_value: 0 };
-    const ports: Record<string, number> = { capture: Number(capture.grpc.split(':').pop()), 'cert-minter': sdsPort };
-    for (const cluster of bootstrap.static_resources.clusters) {
-      for (const group of cluster.load_assignment?.endpoints ?? []) {
-        for (const endpoint of group.lb_endpoints) {
-          if (endpoint.endpoint.address.socket_address.address === CAPTURE_HOST) endpoint.endpoint.address.socket_address = { address: '127.0.0.1', port_value: ports[cluster.name] };
-        }
-      }
-      if (cluster.name === 'dfp-tls') cluster.transport_socket.typed_config.common_tls_context.validation_context.trusted_ca.filename = path.join(dir, 'upstream-ca.crt');
-    }
-    envoy = await startEnvoy(binary, version, { bootstrap, listeners: bootstrap.static_resources.listeners.map((l: Json) => l.name) });
+    stack = await startStack(version, binary, false);
+    ({ interceptionCa, upstreamCa, capture, envoy, upstreamPort, translated, bootstrap } = stack);
   }, 90_000);
 
   afterAll(async () => {
-    await envoy?.stop();
-    if (capture) {
-      capture.child.kill('SIGTERM');
-      await capture.exited;
-    }
-    await new Promise((resolve) => upstream?.close(resolve));
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   const row = (testId: string): Promise<Json> => rowByTestId(capture, envoy, testId);
@@ -155,5 +204,28 @@ describeEnvoy('HTTPS interception with the minter', (version, binary) => {
     // The upstream's certificate is for localhost only; what matters here is the client side of the handshake.
     if (answer instanceof Error) throw answer;
     expect(answer.peer.subjectAltName).toBe('DNS:localhost.localdomain');
+  });
+});
+
+describeEnvoy('HTTPS interception with mTLS between Envoy and the minter', (version, binary) => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack(version, binary, true);
+  }, 90_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('Envoy fetches the leaf over mTLS and the exchange is captured', async () => {
+    const testId = `https-intercept-mtls-${version}`;
+    const answer = await requestThrough(stack.envoy.ports.intercept!, 'localhost', `localhost:${stack.upstreamPort}`, testId, stack.interceptionCa.certificatePem, '{"mtls":true}');
+    expect(answer.status).toBe(200);
+    expect(answer.peer.subjectAltName).toBe('DNS:localhost');
+    expect(await rowByTestId(stack.capture, stack.envoy, testId)).toMatchObject({ Scheme: 'https', StatusCode: 200, RequestBody: '{"mtls":true}' });
+    // The SDS connection itself was TLS.
+    const stats = await stack.envoy.stats(/^cluster\.cert-minter\.ssl\.handshake$/);
+    expect(stats['cluster.cert-minter.ssl.handshake']).toBeGreaterThanOrEqual(1);
   });
 });
