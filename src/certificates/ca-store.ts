@@ -24,9 +24,8 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { CaProblem, CertificateAuthority, type CaProblemReason } from './certificate-authority';
 import type { CertificateMetrics } from './certificate-metrics';
+import { CA_SECRET_METADATA } from './minter-contract';
 
-/** The metadata key naming the CA of a stream; the translator sets it on every on-demand selector. */
-export const CA_SECRET_METADATA = 'x-egress-capture-ca-secret';
 /** The CA of streams that name none. */
 export const DEFAULT_CA = '';
 /** Safety-net re-read of every CA in use, for volumes whose changes fs.watch does not see. */

@@ -13,13 +13,8 @@
  * appears only as the whole leftmost label (a wildcard certificate).
  */
 import * as net from 'node:net';
+import { NO_SNI_NAME } from './minter-contract';
 
-/**
- * The SNI mapper's default_value in the translator's output
- * (src/translator/envoy-patch-policy.ts): asked for when a client sent no SNI.
- * Under RFC 6761's `.invalid`, so it can never be a real host.
- */
-export const NO_SNI_NAME = 'no-sni.egress-capture.invalid';
 
 export type RefusalReason = 'empty' | 'too_long' | 'bad_label' | 'misplaced_wildcard' | 'no_sni';
 

@@ -12,7 +12,7 @@ import { formatListen } from '../config/load-config';
 import type { ListenAddress } from '../config/runtime-config';
 import { CaptureError } from '../errors';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
-import { CA_SECRET_METADATA } from './ca-store';
+import { CA_SECRET_METADATA } from './minter-contract';
 import type { CertificateMetrics } from './certificate-metrics';
 import type { CertificateSource } from './certificate-source';
 import { DeltaSession } from './delta-session';

@@ -3,6 +3,8 @@
  * names (…Bytes, …Ms). The README's configuration table lists the same values;
  * test/config/defaults.test.ts keeps the two in step.
  */
+import { CERT_SDS_PORT } from '../certificates/minter-contract';
+
 export const DEFAULTS = {
   /** gRPC (ext_proc + grpc.health.v1) listener. */
   grpcListen: '0.0.0.0:9002',
@@ -194,7 +196,7 @@ export const DEFAULTS = {
    * listener opens only when a CA is configured (caDir or caCertFile): the
    * port the translator's output points Envoy at (src/translator/options.ts).
    */
-  sdsListen: '0.0.0.0:9443',
+  sdsListen: `0.0.0.0:${CERT_SDS_PORT}`,
   /** One folder per CA, <namespace>/<name>/ holding tls.crt + tls.key (or ca.crt + ca.key); empty = none. */
   caDir: '',
   /** The CA of streams that name none (and of every stream without caDir); empty = none. */

@@ -9,6 +9,7 @@ import { xdsListenerName } from './naming';
 import { ENVOY_GATEWAY_VERSION, GATEWAY_API, output, OutputObject } from './output-object';
 import { proxyProtocolRules } from './workload-identity';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
+import { CA_SECRET_METADATA, NO_SNI_NAME } from '../certificates/minter-contract';
 
 const LISTENER_TYPE = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 const CLUSTER_TYPE = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
@@ -109,7 +110,7 @@ export function onDemandSecretSelector(ctx: GatewayContext, sdsCluster: string, 
               envoy_grpc: { cluster_name: sdsCluster },
               initial_metadata: [
                 { key: GATEWAY_METADATA_HEADER, value: `${ctx.namespace}/${ctx.gateway.metadata.name}` },
-                { key: 'x-egress-capture-ca-secret', value: caSecret },
+                { key: CA_SECRET_METADATA, value: caSecret },
               ],
             },
           ],
@@ -119,7 +120,7 @@ export function onDemandSecretSelector(ctx: GatewayContext, sdsCluster: string, 
         name: 'envoy.tls.certificate_mappers.sni',
         typed_config: {
           '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.cert_mappers.sni.v3.SNI',
-          default_value: 'no-sni.egress-capture.invalid',
+          default_value: NO_SNI_NAME,
         },
       },
     },

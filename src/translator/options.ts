@@ -24,7 +24,7 @@ export const DEFAULT_CAPTURE_SERVICE: CaptureServiceRef = { namespace: 'egress-c
  * Port of the certificate-minting SDS server that TLS-terminating listeners fetch per-SNI
  * leaves from. It is expected next to the capture service (same host, this port).
  */
-export const CERT_SDS_PORT = 9443;
+export { CERT_SDS_PORT } from '../certificates/minter-contract';
 
 /** Upstream connect timeout for every generated route, in seconds (Envoy Gateway's default). */
 export const CONNECT_TIMEOUT_SECONDS = 10;

@@ -14,6 +14,7 @@
  * translator configures it.
  */
 import * as grpc from '@grpc/grpc-js';
+import { CA_SECRET_METADATA } from '../../src/certificates/minter-contract';
 import { decodeTlsSecret, sdsClientConstructor, SECRET_TYPE_URL, type DecodedTlsSecret, type DeltaDiscoveryRequest, type DeltaDiscoveryResponse } from '../../src/certificates/sds-protocol';
 
 export interface HeldSecret {
@@ -54,7 +55,7 @@ export class DeltaSdsClient {
   connect(names: string[] = []): void {
     for (const name of names) this.wanted.add(name);
     const metadata = new grpc.Metadata();
-    if (this.options.caSecret !== undefined) metadata.set('x-egress-capture-ca-secret', this.options.caSecret);
+    if (this.options.caSecret !== undefined) metadata.set(CA_SECRET_METADATA, this.options.caSecret);
     if (this.options.gateway !== undefined) metadata.set('x-egress-capture-gateway', this.options.gateway);
     const call = (this.client as unknown as { DeltaSecrets(metadata: grpc.Metadata): grpc.ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> }).DeltaSecrets(metadata);
     this.call = call;
