@@ -42,6 +42,12 @@ interface Subscription {
 }
 
 const WILDCARD = '*';
+/**
+ * Responses awaiting an ACK or NACK, at most. Envoy answers each at once; a
+ * client that never does must not grow the map without bound (its oldest
+ * unanswered responses are forgotten: their names stay as sent).
+ */
+const PENDING_MAX = 1024;
 
 export class DeltaSession extends SdsSession<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
   private readonly names = new Map<string, Subscription>();
@@ -131,7 +137,10 @@ export class DeltaSession extends SdsSession<DeltaDiscoveryRequest, DeltaDiscove
     }
     if (resources.length === 0 && removed.length === 0) return;
     const nonce = `${this.context.streamId}-${++this.nonceCounter}`;
-    if (carried.length > 0) this.pending.set(nonce, carried);
+    if (carried.length > 0) {
+      this.pending.set(nonce, carried);
+      if (this.pending.size > PENDING_MAX) this.pending.delete(this.pending.keys().next().value!);
+    }
     this.call.write({
       system_version_info: `ca:${this.context.caRef || '(default)'}`,
       resources,
