@@ -78,6 +78,7 @@ async function measure(): Promise<MinterBenchResult> {
     }
     gc();
     const after = process.memoryUsage();
+    const cachedLeaves = source.cache.size;
     mintMs.sort((a, b) => a - b);
     hitMs.sort((a, b) => a - b);
 
@@ -105,7 +106,7 @@ async function measure(): Promise<MinterBenchResult> {
         rssGrowthMiB: (after.rss - rssBefore.rss) / MiB,
         heapGrowthMiB: (after.heapUsed - rssBefore.heapUsed) / MiB,
         externalGrowthMiB: (after.external + after.arrayBuffers - rssBefore.external - rssBefore.arrayBuffers) / MiB,
-        cachedLeaves: source.cache.size,
+        cachedLeaves,
       },
       sdsRoundTrip: { count: ROUND_TRIPS, p50Ms: percentile(tripMs, 0.5), p99Ms: percentile(tripMs, 0.99) },
     };
