@@ -17,6 +17,7 @@ import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -25,7 +26,7 @@ import { CertificateAuthority } from '../../src/certificates/certificate-authori
 import { mintLeaf } from '../../src/certificates/leaf-minter';
 import type { NewCa } from '../../src/certificates/ca-certificate';
 import { caFiles, newCa, opensslClientCertificate, writeSecretVolume } from '../certificates/test-cas';
-import { BIN, REPO_ROOT, startService, type ServiceProcess } from '../service/service-process';
+import { BIN, REPO_ROOT, sleep, startService, type ServiceProcess } from '../service/service-process';
 import { freePort } from '../support/listen-port';
 import { describeEnvoy } from './describe-envoy';
 import { startEnvoy, type EnvoyProcess } from './envoy-process';
@@ -79,7 +80,7 @@ interface Stack {
  * made with openssl), `serve --sds-tls-* --sds-client-ca` on the other, the minter's serving
  * certificate for the host the translator dials (`egress-capture`).
  */
-async function startStack(version: string, binary: string, mtls: boolean): Promise<Stack> {
+async function startStack(version: string, binary: string, mtls: boolean, extraServeArgs: string[] = []): Promise<Stack> {
   const interceptionCa = newCa('Agents MITM CA');
   const upstreamCa = newCa('Upstream Test CA');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `egress-https-e2e-${version}-`));
@@ -99,7 +100,7 @@ async function startStack(version: string, binary: string, mtls: boolean): Promi
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const upstreamPort = (upstream.address() as { port: number }).port;
 
-  const serveArgs: string[] = [];
+  const serveArgs: string[] = [...extraServeArgs];
   const translateArgs: string[] = [];
   if (mtls) {
     const transport = newCa('SDS transport CA');
@@ -199,6 +200,18 @@ describeEnvoy('HTTPS interception with the minter', (version, binary) => {
     await expect(requestThrough(envoy.ports.intercept!, 'localhost', `localhost:${upstreamPort}`, `untrusted-${version}`, upstreamCa.certificatePem, '{}')).rejects.toThrow(/self-signed certificate in certificate chain|unable to verify/);
   });
 
+  it('a client sending no SNI is refused at once, not after the handshake timeout', async () => {
+    const started = Date.now();
+    const failure = await new Promise<Error>((resolve) => {
+      // No servername: Envoy's SNI mapper asks for its default name, which the minter removes.
+      const socket = tls.connect({ host: '127.0.0.1', port: envoy.ports.intercept!, ca: interceptionCa.certificatePem }, () => resolve(new Error('handshake succeeded')));
+      socket.on('error', resolve);
+    });
+    expect(failure.message).not.toBe('handshake succeeded');
+    // The listener's transport_socket_connect_timeout is 10 s; a removed name fails well before.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('a second name gets its own leaf on the same SDS stream', async () => {
     const answer = await requestThrough(envoy.ports.intercept!, 'localhost.localdomain', `localhost:${upstreamPort}`, `second-name-${version}`, interceptionCa.certificatePem, '{}').catch((err: Error) => err);
     // The upstream's certificate is for localhost only; what matters here is the client side of the handshake.
@@ -211,7 +224,8 @@ describeEnvoy('HTTPS interception with mTLS between Envoy and the minter', (vers
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startStack(version, binary, true);
+    // Short leaves, so a renewal pushed to Envoy shows within the test.
+    stack = await startStack(version, binary, true, ['--leaf-validity', '4s']);
   }, 90_000);
 
   afterAll(async () => {
@@ -224,6 +238,15 @@ describeEnvoy('HTTPS interception with mTLS between Envoy and the minter', (vers
     expect(answer.status).toBe(200);
     expect(answer.peer.subjectAltName).toBe('DNS:localhost');
     expect(await rowByTestId(stack.capture, stack.envoy, testId)).toMatchObject({ Scheme: 'https', StatusCode: 200, RequestBody: '{"mtls":true}' });
+    // A renewed leaf is pushed to Envoy (4 s leaves, renewed after ~2.7 s): a later handshake gets it.
+    const renewedBy = Date.now() + 15_000;
+    let later = answer;
+    while (later.peer.serialNumber === answer.peer.serialNumber && Date.now() < renewedBy) {
+      await sleep(500);
+      later = await requestThrough(stack.envoy.ports.intercept!, 'localhost', `localhost:${stack.upstreamPort}`, `${testId}-later`, stack.interceptionCa.certificatePem, '{}');
+    }
+    expect(later.peer.serialNumber).not.toBe(answer.peer.serialNumber);
+    expect(later.peer.checkHost('localhost')).toBe('localhost');
     // The SDS connection itself was TLS.
     const stats = await stack.envoy.stats(/^cluster\.cert-minter\.ssl\.handshake$/);
     expect(stats['cluster.cert-minter.ssl.handshake']).toBeGreaterThanOrEqual(1);
