@@ -39,6 +39,8 @@ interface Subscription {
   held?: string;
   /** Version last sent and not yet ACKed or NACKed. */
   inFlight?: string;
+  /** Version the client NACKed: not pushed again (a new subscription to the name is answered anew). */
+  rejected?: string;
 }
 
 const WILDCARD = '*';
@@ -78,6 +80,7 @@ export class DeltaSession extends SdsSession<DeltaDiscoveryRequest, DeltaDiscove
     for (const name of request.resource_names_subscribe ?? []) {
       if (name === WILDCARD) continue;
       const subscription = this.names.get(name) ?? {};
+      subscription.rejected = undefined;
       this.names.set(name, subscription);
       subscribed.push(name);
     }
@@ -94,6 +97,7 @@ export class DeltaSession extends SdsSession<DeltaDiscoveryRequest, DeltaDiscove
       if (subscription === undefined) continue;
       if (subscription.inFlight === version) subscription.inFlight = undefined;
       if (error === undefined) subscription.held = version;
+      else subscription.rejected = version;
     }
     if (error !== undefined) this.logNack('delta', error, carried.map(([name]) => name));
   }
@@ -130,7 +134,7 @@ export class DeltaSession extends SdsSession<DeltaDiscoveryRequest, DeltaDiscove
       }
       this.renewals.schedule(name, resolution.renewAt);
       const known = subscription.inFlight ?? subscription.held;
-      if (known === resolution.version) continue;
+      if (known === resolution.version || (!answerAll && subscription.rejected === resolution.version)) continue;
       resources.push({ name, version: resolution.version, resource: resolution.resource });
       subscription.inFlight = resolution.version;
       carried.push([name, resolution.version]);

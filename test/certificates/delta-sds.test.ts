@@ -175,6 +175,15 @@ describe('DeltaSecrets', () => {
     expect(client.held.has('rejected.example.com')).toBe(false);
     expect(client.responses.flatMap((r) => r.resources.map((x) => x.name))).toEqual(['rejected.example.com', 'accepted.example.com']);
     expect(await harness.metric('egress_capture_sds_nacks_total', { api: 'delta' })).toBe(nacksBefore + 1);
+    // Another CA rotating makes every stream re-resolve its names: the rejected leaf is not pushed again.
+    const responsesBefore = client.responses.length;
+    writeSecretVolume(path.join(harness.dir, 'team-c', 'rotating'), caFiles(newCa('Another CA')));
+    writeSecretVolume(path.join(harness.dir, 'team-b', 'rsa-ca'), caFiles(newCa('Team B rotated')));
+    const other = harness.client({ caSecret: 'team-b/rsa-ca' });
+    other.connect(['after-rotation.example.com']);
+    await other.until('a leaf from the rotated CA', () => other.held.has('after-rotation.example.com') && chainOf(other.held.get('after-rotation.example.com')!.secret.certificateChain)[1]!.subject.includes('Team B rotated'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(client.responses.slice(responsesBefore).flatMap((r) => r.resources.map((x) => x.name))).toEqual([]);
     // Subscribing again is a new request for it: answered again.
     client.subscribe(['rejected.example.com']);
     await client.until('answered again', () => client.responses.flatMap((r) => r.resources.map((x) => x.name)).filter((n) => n === 'rejected.example.com').length === 2);
