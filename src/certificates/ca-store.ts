@@ -30,6 +30,8 @@ import { CA_SECRET_METADATA } from './minter-contract';
 export const DEFAULT_CA = '';
 /** Safety-net re-read of every CA in use, for volumes whose changes fs.watch does not see. */
 export const RECHECK_MS = 30_000;
+/** A CA that never loaded is read again on demand at most this often (not on every handshake). */
+const RETRY_MS = 2_000;
 /** A change seen by fs.watch is acted on after this quiet time (a swap is several events). */
 const SETTLE_MS = 100;
 /** The file pairs a CA folder may hold, in order of preference. */
@@ -55,6 +57,7 @@ interface Entry {
   files: () => { certFile: string; keyFile: string } | CaProblem;
   good?: CertificateAuthority;
   problem?: CaProblem;
+  loadedAt: number;
   watchers: fs.FSWatcher[];
   settle?: NodeJS.Timeout;
 }
@@ -106,12 +109,12 @@ export class CaStore {
     if (entry === undefined) {
       const resolved = this.resolve(ref);
       if ('reason' in resolved) return { ok: false, ...resolved };
-      entry = { ref, files: resolved.files, watchers: [] };
+      entry = { ref, files: resolved.files, watchers: [], loadedAt: 0 };
       this.entries.set(ref, entry);
       this.load(entry);
       this.watch(entry);
-    } else if (entry.good === undefined && entry.problem !== undefined) {
-      // Never loaded: try again, a Secret may have been mounted since.
+    } else if (entry.good === undefined && Date.now() - entry.loadedAt >= RETRY_MS) {
+      // Never loaded: try again, the files may have been fixed since.
       this.load(entry);
     }
     if (entry.good !== undefined) return { ok: true, ca: entry.good };
@@ -147,6 +150,7 @@ export class CaStore {
     const before = entry.good?.fingerprint;
     const previousProblem = entry.problem?.message;
     const files = entry.files();
+    entry.loadedAt = Date.now();
     try {
       if (files instanceof CaProblem) throw files;
       const ca = CertificateAuthority.fromFiles(files.certFile, files.keyFile);
