@@ -93,7 +93,7 @@ export class CertificateAuthority {
     else if (privateKey.asymmetricKeyType === 'ec') scheme = ECDSA_BY_CURVE[privateKey.asymmetricKeyDetails?.namedCurve ?? ''];
     if (scheme === undefined) {
       const type = privateKey.asymmetricKeyType === 'ec' ? `ec ${privateKey.asymmetricKeyDetails?.namedCurve}` : privateKey.asymmetricKeyType;
-      throw new CaProblem(keyFile, 'unsupported_key', `a ${type} key: expected RSA or ECDSA P-256, P-384 or P-521`);
+      throw new CaProblem(keyFile, 'unsupported_key', `the key is ${type}: expected RSA or ECDSA P-256, P-384 or P-521`);
     }
     if (!certificate.checkPrivateKey(privateKey)) throw new CaProblem(keyFile, 'key_mismatch', `the key does not match the certificate in ${certFile}`);
     const parsed = AsnConvert.parse(certificate.raw, Certificate);

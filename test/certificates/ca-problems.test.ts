@@ -28,7 +28,7 @@ const CASES: Array<{ name: string; files: Record<string, string>; reason: string
   { name: 'key of another CA', files: { 'tls.crt': good.certificatePem, 'tls.key': other.keyPem }, reason: 'key_mismatch', message: /tls\.key: the key does not match the certificate in .*tls\.crt/ },
   { name: 'certificate not PEM', files: { 'tls.crt': 'hello', 'tls.key': good.keyPem }, reason: 'not_pem', message: /tls\.crt: no PEM "CERTIFICATE" block/ },
   { name: 'key not PEM', files: { 'tls.crt': good.certificatePem, 'tls.key': 'not a key' }, reason: 'not_pem', message: /tls\.key: no usable unencrypted PEM private key/ },
-  { name: 'Ed25519 key', files: { 'tls.crt': good.certificatePem, 'tls.key': ed25519 }, reason: 'unsupported_key', message: /tls\.key: a ed25519 key: expected RSA or ECDSA/ },
+  { name: 'Ed25519 key', files: { 'tls.crt': good.certificatePem, 'tls.key': ed25519 }, reason: 'unsupported_key', message: /tls\.key: the key is ed25519: expected RSA or ECDSA/ },
   { name: 'key missing', files: { 'tls.crt': good.certificatePem }, reason: 'missing', message: /tls\.key: no such file/ },
   { name: 'no certificate', files: { 'other.txt': 'x' }, reason: 'missing', message: /neither tls\.crt \+ tls\.key nor ca\.crt \+ ca\.key in the folder/ },
 ];
