@@ -117,8 +117,14 @@ export class CaStore {
       // Never loaded: try again, the files may have been fixed since.
       this.load(entry);
     }
-    if (entry.good !== undefined) return { ok: true, ca: entry.good };
-    return { ok: false, reason: entry.problem!.reason, message: entry.problem!.message };
+    // The last good CA keeps signing while new files are broken, but not past its own expiry.
+    if (entry.good !== undefined && entry.good.notAfter.getTime() > Date.now()) return { ok: true, ca: entry.good };
+    if (entry.problem === undefined) {
+      entry.problem = new CaProblem(entry.good!.certFile, 'expired', `the CA certificate expired on ${entry.good!.notAfter.toISOString()}`);
+      this.options.metrics.caLoadErrors.inc({ reason: 'expired' });
+      this.options.log.error({ ca: entry.ref || '(default)', reason: 'expired' }, `CA cannot be used: ${entry.problem.message}`);
+    }
+    return { ok: false, reason: entry.problem.reason, message: entry.problem.message };
   }
 
   close(): void {

@@ -50,6 +50,8 @@ export class CertificateAuthority {
     readonly scheme: SigningScheme,
     /** sha256 of certificate and key bytes: a new value means a rotated CA. */
     readonly fingerprint: string,
+    /** Where the certificate was read from, for messages. */
+    readonly certFile: string,
   ) {}
 
   get notAfter(): Date {
@@ -100,7 +102,7 @@ export class CertificateAuthority {
     const ski = subjectKeyIdentifierOf(parsed);
     const keyIdentifier = ski ?? crypto.createHash('sha1').update(Buffer.from(parsed.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey)).digest();
     const fingerprint = crypto.createHash('sha256').update(certificateBytes).update(keyBytes).digest('hex');
-    return new CertificateAuthority(certificatePem, certificate, privateKey, parsed.tbsCertificate.subject, keyIdentifier, scheme, fingerprint);
+    return new CertificateAuthority(certificatePem, certificate, privateKey, parsed.tbsCertificate.subject, keyIdentifier, scheme, fingerprint, certFile);
   }
 
   /** Signs DER bytes with the CA key; ECDSA signatures come out DER-encoded, as X.509 wants them. */

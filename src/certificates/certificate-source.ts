@@ -15,6 +15,8 @@ import { encodeTlsSecret } from './sds-protocol';
 
 /** Renewal point: this share of a leaf's validity after it was minted. */
 export const RENEW_AT_FRACTION = 2 / 3;
+/** A leaf is kept at least this long before it is renewed. */
+const MIN_RENEW_AFTER_MS = 1000;
 /** How many distinct refusals are remembered so each is logged once. */
 const LOGGED_REFUSALS_MAX = 1000;
 
@@ -61,7 +63,8 @@ export class CertificateSource {
     const leaf: CachedLeaf = {
       version: minted.serial,
       resource: encodeTlsSecret(requestedName, minted.chainPem, minted.keyPem),
-      renewAt: minted.issuedAt + Math.floor((minted.notAfter - minted.issuedAt) * RENEW_AT_FRACTION),
+      // A leaf cut short by its CA's expiry would otherwise be renewed ever faster near the end.
+      renewAt: minted.issuedAt + Math.max(MIN_RENEW_AFTER_MS, Math.floor((minted.notAfter - minted.issuedAt) * RENEW_AT_FRACTION)),
       notAfter: minted.notAfter,
     };
     stop();

@@ -4,6 +4,7 @@
  * (and /readyz not ready), per stream for named ones (names removed, the
  * problem logged once).
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CaProblem, CertificateAuthority } from '../../src/certificates/certificate-authority';
@@ -17,10 +18,7 @@ const other = newCa('Other CA');
 const expired = createCa({ commonName: 'Expired CA', notBefore: new Date(Date.now() - 20 * 86400e3), notAfter: new Date(Date.now() - 86400e3) });
 const goodCa = CertificateAuthority.fromPem(Buffer.from(good.certificatePem), Buffer.from(good.keyPem), { certFile: 'good.crt', keyFile: 'good.key' });
 const leaf = mintLeaf(goodCa, 'leaf.example.com', 'dns', 86400e3);
-const ed25519 = (() => {
-  const { privateKey } = require('node:crypto').generateKeyPairSync('ed25519') as { privateKey: import('node:crypto').KeyObject };
-  return privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-})();
+const ed25519 = crypto.generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 
 const CASES: Array<{ name: string; files: Record<string, string>; reason: string; message: RegExp }> = [
   { name: 'not a CA (a server certificate)', files: { 'tls.crt': leaf.chainPem, 'tls.key': leaf.keyPem }, reason: 'not_a_ca', message: /tls\.crt: "CN=leaf\.example\.com" is not a CA certificate \(basicConstraints CA:false or absent\)/ },
@@ -73,6 +71,29 @@ describe('broken CA files', () => {
       const late = harness.client({ caSecret: 'ns/late' });
       late.connect(['late.example.com']);
       await late.until('served', () => late.held.has('late.example.com'));
+    } finally {
+      await harness.stop();
+    }
+  });
+
+  test('a CA that expires while serving stops signing, and leaves never outlive it', async () => {
+    const caDir = tempDir('egress-capture-expiring-');
+    const expiring = createCa({ commonName: 'Expiring CA', notAfter: new Date(Date.now() + 3000) });
+    writeSecretVolume(path.join(caDir, 'ns', 'expiring'), caFiles(expiring));
+    const harness = await startMinter({ caDir });
+    try {
+      const client = harness.client({ caSecret: 'ns/expiring' });
+      client.connect(['before.example.com']);
+      await client.until('leaf', () => client.held.has('before.example.com'));
+      const leaf = new crypto.X509Certificate(client.held.get('before.example.com')!.secret.certificateChain);
+      expect(new Date(leaf.validTo).getTime()).toBeLessThanOrEqual(new Date(new crypto.X509Certificate(expiring.certificatePem).validTo).getTime());
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      client.subscribe(['after.example.com']);
+      // The new name is refused, and the held one withdrawn when its renewal finds the CA expired.
+      await client.until('both removed', () => client.removed.includes('after.example.com') && client.removed.includes('before.example.com'));
+      expect(client.held.size).toBe(0);
+      expect(harness.minter.problems()).toEqual([expect.stringMatching(/tls\.crt: the CA certificate expired on /)]);
+      expect(await harness.metric('egress_capture_sds_names_refused_total', { reason: 'expired' })).toBe(2);
     } finally {
       await harness.stop();
     }
