@@ -74,7 +74,8 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
     return 1;
   }
   const grpcShown = 'unixPath' in config.grpcListen ? service.grpcAddress : `:${service.grpcPort}`;
-  io.stderr.write(`egress-capture serving on node ${process.version}: gRPC ${grpcShown}, admin :${service.adminPort}\n`);
+  const sdsShown = service.sdsPort === 0 ? '' : `, certificate minter (SDS) :${service.sdsPort}`;
+  io.stderr.write(`egress-capture serving on node ${process.version}: gRPC ${grpcShown}, admin :${service.adminPort}${sdsShown}\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     // A repeated signal is the same request: a Ctrl-C reaches both this process and a

@@ -3,6 +3,8 @@
  * names (…Bytes, …Ms). The README's configuration table lists the same values;
  * test/config/defaults.test.ts keeps the two in step.
  */
+import { CERT_SDS_PORT } from '../certificates/minter-contract';
+
 export const DEFAULTS = {
   /** gRPC (ext_proc + grpc.health.v1) listener. */
   grpcListen: '0.0.0.0:9002',
@@ -194,6 +196,25 @@ export const DEFAULTS = {
   adminTlsKeyFile: '',
   /** How often TLS certificate and key files are checked for a rotation, ms. */
   tlsFilePollIntervalMs: 10_000,
+  /**
+   * Certificate minter (Envoy SDS, for TLS-terminating listeners). Its
+   * listener opens only when a CA is configured (caDir or caCertFile): the
+   * port the translator's output points Envoy at (src/translator/options.ts).
+   */
+  sdsListen: `0.0.0.0:${CERT_SDS_PORT}`,
+  /** One folder per CA, <namespace>/<name>/ holding tls.crt + tls.key (or ca.crt + ca.key); empty = none. */
+  caDir: '',
+  /** The CA of streams that name none (and of every stream without caDir); empty = none. */
+  caCertFile: '',
+  caKeyFile: '',
+  /** Leaves kept, least recently used out past it (about 2 KiB each). */
+  sdsMaxCerts: 10_000,
+  /** Validity of a minted leaf; it is renewed at 2/3 of it. Short: a leaked key is useful only this long. */
+  leafValidity: '7d',
+  /** SDS listener TLS: certificate chain, key and client CA (mTLS) PEM files; empty = plaintext. */
+  sdsTlsCertFile: '',
+  sdsTlsKeyFile: '',
+  sdsClientCaFile: '',
   /** Admin ClickHouse HTTP interface credentials; an empty user means no authentication (bind to loopback then). */
   adminUser: '',
   adminPassword: '',

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { BodyRedactor, type BodyRedactorOptions } from '../processing/genai/body-redactor';
 import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { CaptureError } from '../errors';
+import { parseDurationMs } from '../gateway/duration';
 import { DEFAULTS } from './defaults';
 import type { ListenAddress, RuntimeConfig, UnixSocketAddress } from './runtime-config';
 
@@ -96,6 +97,20 @@ function clickhouseUrl(raw: string): string | { error: string } {
 
 const MiB = 1024 * 1024;
 
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A Go-style duration ("168h", "90m", "30s") or whole days ("7d"), within [min, max] ms. */
+function duration(minMs: number, maxMs: number) {
+  const expected = `expected a duration such as 7d, 36h, 90m or 30s, from ${minMs / 1000}s to ${maxMs / DAY_MS}d`;
+  return (raw: string): number | { error: string } => {
+    const trimmed = raw.trim();
+    const days = /^(\d+)d$/.exec(trimmed);
+    const ms = days ? Number(days[1]) * DAY_MS : parseDurationMs(trimmed);
+    if (ms === undefined || ms < minMs || ms > maxMs) return { error: expected };
+    return ms;
+  };
+}
+
 /** Every option: flag name, env twin, help line, parser. Order is the order of --help. */
 export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
   { key: 'grpcListen', flag: 'grpc-listen', env: 'EGRESS_CAPTURE_GRPC_LISTEN', help: `ext_proc gRPC listener HOST:PORT or unix:/PATH (${DEFAULTS.grpcListen})`, parse: parseGrpcListen },
@@ -110,6 +125,15 @@ export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
   { key: 'grpcTlsCertFile', flag: 'grpc-tls-cert-file', env: 'EGRESS_CAPTURE_GRPC_TLS_CERT_FILE', help: 'PEM certificate chain: serve ext_proc over TLS, with --grpc-tls-key-file (default: plaintext)', parse: text },
   { key: 'grpcTlsKeyFile', flag: 'grpc-tls-key-file', env: 'EGRESS_CAPTURE_GRPC_TLS_KEY_FILE', help: 'PEM private key of --grpc-tls-cert-file', parse: text },
   { key: 'grpcTlsClientCaFile', flag: 'grpc-tls-client-ca-file', env: 'EGRESS_CAPTURE_GRPC_TLS_CLIENT_CA_FILE', help: 'PEM CA bundle: require ext_proc clients (Envoy) to present a certificate it signed (mTLS)', parse: text },
+  { key: 'sdsListen', flag: 'sds-listen', env: 'EGRESS_CAPTURE_SDS_LISTEN', help: `certificate minter (Envoy SDS) listener HOST:PORT, opened when a CA is configured (${DEFAULTS.sdsListen})`, parse: parseListen },
+  { key: 'caDir', flag: 'ca-dir', env: 'EGRESS_CAPTURE_CA_DIR', help: 'folder of CAs for TLS interception: <namespace>/<name>/tls.crt+tls.key (or ca.crt+ca.key), picked per gateway listener', parse: text },
+  { key: 'caCertFile', flag: 'ca-cert', env: 'EGRESS_CAPTURE_CA_CERT', help: 'PEM CA certificate signing leaves for listeners that name no CA (all of them without --ca-dir), with --ca-key', parse: text },
+  { key: 'caKeyFile', flag: 'ca-key', env: 'EGRESS_CAPTURE_CA_KEY', help: 'PEM private key of --ca-cert', parse: text },
+  { key: 'sdsMaxCerts', flag: 'sds-max-certs', env: 'EGRESS_CAPTURE_SDS_MAX_CERTS', help: `minted leaves kept in memory, least recently used out (${DEFAULTS.sdsMaxCerts})`, parse: integer(1, 1_000_000) },
+  { key: 'leafValidityMs', flag: 'leaf-validity', env: 'EGRESS_CAPTURE_LEAF_VALIDITY', help: `validity of a minted leaf, renewed at 2/3 of it (${DEFAULTS.leafValidity})`, parse: duration(2000, 397 * DAY_MS) },
+  { key: 'sdsTlsCertFile', flag: 'sds-tls-cert', env: 'EGRESS_CAPTURE_SDS_TLS_CERT', help: 'PEM certificate chain: serve SDS over TLS, with --sds-tls-key (default: plaintext)', parse: text },
+  { key: 'sdsTlsKeyFile', flag: 'sds-tls-key', env: 'EGRESS_CAPTURE_SDS_TLS_KEY', help: 'PEM private key of --sds-tls-cert', parse: text },
+  { key: 'sdsClientCaFile', flag: 'sds-client-ca', env: 'EGRESS_CAPTURE_SDS_CLIENT_CA', help: 'PEM CA bundle: require SDS clients (Envoy) to present a certificate it signed (mTLS)', parse: text },
   { key: 'streamIdleTimeoutMs', flag: 'stream-idle-timeout-ms', env: 'EGRESS_CAPTURE_STREAM_IDLE_TIMEOUT_MS', help: `close an ext_proc stream silent this long (${DEFAULTS.streamIdleTimeoutMs})`, parse: integer(1000, 24 * 3600 * 1000) },
   { key: 'workerThreads', flag: 'worker-threads', env: 'EGRESS_CAPTURE_WORKER_THREADS', help: `body worker threads (${DEFAULTS.workerThreads})`, parse: integer(1, 64) },
   { key: 'batchMaxRows', flag: 'batch-max-rows', env: 'EGRESS_CAPTURE_BATCH_MAX_ROWS', help: `rows per storage write, at most (${DEFAULTS.batchMaxRows})`, parse: integer(1, 1_000_000) },
@@ -180,6 +204,15 @@ export function defaultConfig(): RuntimeConfig {
     grpcTlsClientCaFile: DEFAULTS.grpcTlsClientCaFile,
     adminTlsCertFile: DEFAULTS.adminTlsCertFile,
     adminTlsKeyFile: DEFAULTS.adminTlsKeyFile,
+    sdsListen: parseListen(DEFAULTS.sdsListen) as ListenAddress,
+    caDir: DEFAULTS.caDir,
+    caCertFile: DEFAULTS.caCertFile,
+    caKeyFile: DEFAULTS.caKeyFile,
+    sdsMaxCerts: DEFAULTS.sdsMaxCerts,
+    leafValidityMs: (duration(0, Infinity)(DEFAULTS.leafValidity) as number),
+    sdsTlsCertFile: DEFAULTS.sdsTlsCertFile,
+    sdsTlsKeyFile: DEFAULTS.sdsTlsKeyFile,
+    sdsClientCaFile: DEFAULTS.sdsClientCaFile,
     adminUser: DEFAULTS.adminUser,
     adminPassword: DEFAULTS.adminPassword,
     adminAllowWrites: DEFAULTS.adminAllowWrites,
@@ -246,6 +279,8 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   checkAdminCredentials(config, explicit, problems);
   checkTlsFiles({ cert: ['grpc-tls-cert-file', config.grpcTlsCertFile], key: ['grpc-tls-key-file', config.grpcTlsKeyFile], clientCa: ['grpc-tls-client-ca-file', config.grpcTlsClientCaFile] }, problems);
   checkTlsFiles({ cert: ['admin-tls-cert-file', config.adminTlsCertFile], key: ['admin-tls-key-file', config.adminTlsKeyFile] }, problems);
+  checkTlsFiles({ cert: ['sds-tls-cert', config.sdsTlsCertFile], key: ['sds-tls-key', config.sdsTlsKeyFile], clientCa: ['sds-client-ca', config.sdsClientCaFile] }, problems);
+  checkCaSources(config, problems);
 
   // Extra redacted headers add to the built-in list rather than replace it.
   if (explicit.has('redactHeaders')) {
@@ -352,8 +387,9 @@ interface TlsFiles {
 }
 
 /**
- * A listener's TLS files: certificate and key together, a client CA only
- * with them, and each one readable now rather than at bind time.
+ * A listener's TLS files (ext_proc, admin, SDS): certificate and key
+ * together, a client CA only with them, and each one readable now rather
+ * than at bind time.
  */
 function checkTlsFiles(files: TlsFiles, problems: string[]): void {
   const { cert, key, clientCa } = files;
@@ -364,13 +400,42 @@ function checkTlsFiles(files: TlsFiles, problems: string[]): void {
   if (clientCa !== undefined && clientCa[1] !== '' && cert[1] === '') {
     problems.push(`--${clientCa[0]}: "${clientCa[1]}" needs --${cert[0]} and --${key[0]}: client certificates are asked for over TLS only`);
   }
-  for (const [flag, file] of [cert, key, ...(clientCa === undefined ? [] : [clientCa])]) {
+  checkReadable(problems, [cert, key, ...(clientCa === undefined ? [] : [clientCa])]);
+}
+
+function checkReadable(problems: string[], files: ReadonlyArray<readonly [string, string]>): void {
+  for (const [flag, file] of files) {
     if (file === '') continue;
     try {
       fs.accessSync(file, fs.constants.R_OK);
     } catch (err) {
       problems.push(`--${flag}: "${file}" cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
+  }
+}
+
+/**
+ * The certificate minter's CA sources: the default pair together, a CA folder
+ * that exists. What is inside them is checked when they load (and re-checked
+ * on every change), each problem naming its file.
+ */
+function checkCaSources(config: RuntimeConfig, problems: string[]): void {
+  if ((config.caCertFile === '') !== (config.caKeyFile === '')) {
+    const [given, missing] = config.caCertFile === '' ? [['ca-key', config.caKeyFile], ['ca-cert']] : [['ca-cert', config.caCertFile], ['ca-key']];
+    problems.push(`--${given[0]}: "${given[1]}" expected together with --${missing[0]}`);
+  }
+  checkReadable(problems, [
+    ['ca-cert', config.caCertFile],
+    ['ca-key', config.caKeyFile],
+  ]);
+  if (config.caDir !== '') {
+    let isDirectory = false;
+    try {
+      isDirectory = fs.statSync(config.caDir).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!isDirectory) problems.push(`--ca-dir: "${config.caDir}" is not a readable directory (expected one folder per CA: <namespace>/<name>/tls.crt and tls.key)`);
   }
 }
 

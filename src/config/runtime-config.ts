@@ -31,6 +31,21 @@ export interface RuntimeConfig {
   /** PEM certificate chain and key of the admin listener ('' = plain HTTP); re-read when the files change. */
   adminTlsCertFile: string;
   adminTlsKeyFile: string;
+  /** Certificate minter (SDS) listener; opened only when caDir or caCertFile is set. */
+  sdsListen: ListenAddress;
+  /** Folder of CA folders, `<namespace>/<name>/` ('' = none). */
+  caDir: string;
+  /** Default CA certificate and key PEM files ('' = none). */
+  caCertFile: string;
+  caKeyFile: string;
+  /** Minted leaves kept in the cache, at most. */
+  sdsMaxCerts: number;
+  /** Validity of a minted leaf, ms. */
+  leafValidityMs: number;
+  /** PEM certificate chain and key of the SDS listener ('' = plaintext gRPC), and the client CA for mTLS. */
+  sdsTlsCertFile: string;
+  sdsTlsKeyFile: string;
+  sdsClientCaFile: string;
   gatewayFile: string;
   /** Gateway identity from --gateway ('' when none). */
   gatewayName: string;

@@ -9,6 +9,7 @@
  *                                             ├─ delivery loop ─▶ EmbeddedStore | RemoteStore
  *                                             └─ delivery loop ─▶ OTLP sink (when configured)
  *   admin HTTP: /healthz /readyz /metrics /query /status
+ *   Envoy ─SDS─▶ CertificateMinter (--sds-listen, when a CA is configured): per-SNI leaves
  *
  * start() first rebuilds, without bodies, the rows of exchanges a killed run
  * left in its in-flight journal, before any sink or stream runs.
@@ -28,6 +29,7 @@ import { describeError } from '../errors';
 import type { RuntimeConfig } from '../config/runtime-config';
 import { formatListen } from '../config/load-config';
 import { CaptureServer } from '../extproc/capture-server';
+import { CertificateMinter } from '../certificates/certificate-minter';
 import { CaptureMetrics } from '../metrics';
 import { ExchangePipeline, type WorkerSettings } from '../processing/exchange-pipeline';
 import { rebuildRowLine, type InflightEntry } from '../processing/inflight-entry';
@@ -61,12 +63,15 @@ export class CaptureService {
   private pipeline!: ExchangePipeline;
   private grpc!: CaptureServer;
   private admin!: AdminServer;
+  private minter: CertificateMinter | undefined;
   private ready = false;
   private stopping: Promise<void> | undefined;
   grpcPort = 0;
   adminPort = 0;
   /** 'https:' when the admin port has a certificate. */
   adminProtocol: 'http:' | 'https:' = 'http:';
+  /** Port of the certificate minter's SDS listener; 0 when no CA is configured. */
+  sdsPort = 0;
 
   /** The ext_proc listener as bound: HOST:PORT with the real port, or unix:/path. */
   get grpcAddress(): string {
@@ -119,6 +124,7 @@ export class CaptureService {
         this.log.error({ part, err: describeError(err) }, 'closing after a failed start');
       }
     };
+    if (this.minter !== undefined) await close('sds', () => this.minter!.close());
     if (this.grpc !== undefined) await close('grpc', () => this.grpc.drain(0));
     if (this.admin !== undefined) await close('admin', () => this.admin.close());
     if (this.pipeline !== undefined) await close('pipeline', () => this.pipeline.close());
@@ -167,7 +173,8 @@ export class CaptureService {
       port: config.adminListen.port,
       metrics: this.metrics,
       log: this.log,
-      isReady: () => this.ready,
+      // A configured CA that cannot be loaded means TLS-terminating listeners cannot handshake.
+      isReady: () => this.ready && (this.minter === undefined || this.minter.problems().length === 0),
       store: this.store,
       status: () => this.delivery.status(),
       clickhouse: {
@@ -223,6 +230,8 @@ export class CaptureService {
       },
     });
     this.grpcPort = await this.grpc.listen();
+    this.minter = await CertificateMinter.start(config, this.log, this.metrics.registry);
+    this.sdsPort = this.minter?.server.boundPort ?? 0;
     this.writeServerInfo();
     this.ready = true;
     this.log.info(
@@ -234,6 +243,7 @@ export class CaptureService {
         dataDir: config.clickhouseUrl === '' ? path.resolve(config.dataDir) : undefined,
         maxBytes: config.maxBytes,
         includeContentTypes: config.includeContentTypes,
+        sds: this.minter === undefined ? undefined : formatListen({ host: config.sdsListen.host, port: this.sdsPort }),
       },
       'egress-capture serving',
     );
@@ -265,6 +275,7 @@ export class CaptureService {
     this.ready = false;
     this.log.info({ openStreams: this.grpc.activeStreams, drainTimeoutMs: this.config.drainTimeoutMs }, 'draining');
     await this.grpc.drain(this.config.drainTimeoutMs);
+    await this.minter?.close();
     await this.pipeline.close();
     await this.delivery.stop(this.config.sinkShutdownTimeoutMs);
     await this.admin.close();

@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { Backend, formatProtoDuration } from '../gateway';
 import { CAPTURE_ATTRIBUTES } from './capture-attributes';
+import { certMinterTransportSocket } from './cert-minter-tls';
 import { dnsCacheConfig, DnsCacheSettings, onDemandSecretSelector } from './envoy-patch-policy';
 import { createGatewayContext, GatewayContext } from './gateway-context';
 import { GatewayPlan, ListenerPlan } from './gateway-plan';
@@ -287,7 +288,12 @@ class BootstrapBuild {
         break;
       case 'https-terminate': {
         listenerFilters.push(this.proxyProtocolFilter(false), this.tlsInspector());
-        if (!this.clusters.has('cert-minter')) this.clusters.set('cert-minter', grpcCluster('cert-minter', this.captureHost(), CERT_SDS_PORT));
+        if (!this.clusters.has('cert-minter')) {
+          const minter = grpcCluster('cert-minter', this.captureHost(), CERT_SDS_PORT);
+          const tls = ctx.options.certMinterTls;
+          if (tls) minter.transport_socket = certMinterTransportSocket(tls, this.captureHost());
+          this.clusters.set('cert-minter', minter);
+        }
         const ca = plan.listener.tls!.caCertRef!;
         chain = {
           transport_socket_connect_timeout: `${TLS_HANDSHAKE_TIMEOUT_SECONDS}s`,

@@ -3,11 +3,13 @@
 // listener and filter chain "<ns>/<gateway>/<listener>", clusters "<kind>/<ns>/<route>/rule/<i>".
 import { formatProtoDuration } from '../gateway';
 import { GatewayContext } from './gateway-context';
+import { certMinterTransportSocket } from './cert-minter-tls';
 import { CERT_SDS_PORT, TLS_HANDSHAKE_TIMEOUT_SECONDS } from './options';
 import { xdsListenerName } from './naming';
 import { ENVOY_GATEWAY_VERSION, GATEWAY_API, output, OutputObject } from './output-object';
 import { proxyProtocolRules } from './workload-identity';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
+import { CA_SECRET_METADATA, NO_SNI_NAME } from '../certificates/minter-contract';
 
 const LISTENER_TYPE = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 const CLUSTER_TYPE = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
@@ -52,6 +54,8 @@ export function certSdsClusterName(ctx: GatewayContext): string {
 export function certSdsClusterPatch(ctx: GatewayContext): JsonPatch {
   const capture = ctx.options.captureService;
   const name = certSdsClusterName(ctx);
+  const host = `${capture.name}.${capture.namespace}.svc.cluster.local`;
+  const tls = ctx.options.certMinterTls;
   return {
     type: CLUSTER_TYPE,
     name,
@@ -70,10 +74,9 @@ export function certSdsClusterPatch(ctx: GatewayContext): JsonPatch {
         },
         load_assignment: {
           cluster_name: name,
-          endpoints: [
-            { lb_endpoints: [{ endpoint: { address: { socket_address: { address: `${capture.name}.${capture.namespace}.svc.cluster.local`, port_value: CERT_SDS_PORT } } } }] },
-          ],
+          endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: CERT_SDS_PORT } } } }] }],
         },
+        ...(tls ? { transport_socket: certMinterTransportSocket(tls, host) } : {}),
       },
     },
   };
@@ -107,7 +110,7 @@ export function onDemandSecretSelector(ctx: GatewayContext, sdsCluster: string, 
               envoy_grpc: { cluster_name: sdsCluster },
               initial_metadata: [
                 { key: GATEWAY_METADATA_HEADER, value: `${ctx.namespace}/${ctx.gateway.metadata.name}` },
-                { key: 'x-egress-capture-ca-secret', value: caSecret },
+                { key: CA_SECRET_METADATA, value: caSecret },
               ],
             },
           ],
@@ -117,7 +120,7 @@ export function onDemandSecretSelector(ctx: GatewayContext, sdsCluster: string, 
         name: 'envoy.tls.certificate_mappers.sni',
         typed_config: {
           '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.cert_mappers.sni.v3.SNI',
-          default_value: 'no-sni.egress-capture.invalid',
+          default_value: NO_SNI_NAME,
         },
       },
     },

@@ -1,4 +1,5 @@
 // Translator settings that are not part of the input resources, with their defaults.
+import type { CertMinterTls } from './cert-minter-tls';
 
 export type TranslateTarget = 'envoy-gateway' | 'envoy';
 
@@ -33,6 +34,8 @@ export interface TranslateOptions {
   target: TranslateTarget;
   captureService: CaptureServiceRef;
   captureTls?: CaptureTls;
+  /** mTLS from Envoy to the certificate minter; absent = plaintext. */
+  certMinterTls?: CertMinterTls;
 }
 
 /** The name Envoy expects in the capture service's certificate: the one given, else the name it dials. */
@@ -49,7 +52,7 @@ export const DEFAULT_CAPTURE_SERVICE: CaptureServiceRef = { namespace: 'egress-c
  * Port of the certificate-minting SDS server that TLS-terminating listeners fetch per-SNI
  * leaves from. It is expected next to the capture service (same host, this port).
  */
-export const CERT_SDS_PORT = 9443;
+export { CERT_SDS_PORT } from '../certificates/minter-contract';
 
 /** Upstream connect timeout for every generated route, in seconds (Envoy Gateway's default). */
 export const CONNECT_TIMEOUT_SECONDS = 10;

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { emptyParsedResources, formatDocumentProblem, parseResourceDocuments } from '../gateway';
 import { emitYaml } from './emit-yaml';
+import { CERT_MINTER_TLS_FLAGS, CERT_MINTER_TLS_USAGE, completeCertMinterTls, readCertMinterTlsFlag, type CertMinterTls } from './cert-minter-tls';
 import { CaptureTls, defaultTranslateOptions, parseCaptureServiceRef, TranslateOptions, TranslateTarget } from './options';
 import { formatStatusEntry } from './status';
 import { translate } from './translate';
@@ -31,7 +32,8 @@ TLS to the capture service (serve --grpc-tls-cert-file ...; default: plaintext g
   --capture-tls-client-cert-dir DIR envoy: directory with Envoy's client tls.crt and tls.key
   --capture-tls-server-name NAME    the name in the capture service's certificate (default
                                     NAME.NAMESPACE.svc for envoy-gateway, NAME for envoy)
-`;
+
+${CERT_MINTER_TLS_USAGE}`;
 
 /** The TLS flags, the CaptureTls field each sets, and the target it belongs to (undefined: both). */
 export const CAPTURE_TLS_FLAGS: ReadonlyArray<{ flag: string; field: keyof CaptureTls; target?: TranslateTarget }> = [
@@ -57,6 +59,7 @@ interface ParsedArgs {
 
 function parseArgs(argv: string[]): ParsedArgs | string {
   const result: ParsedArgs = { files: [], options: defaultTranslateOptions(), status: false, help: false };
+  const minterTls: Partial<CertMinterTls> = {};
   for (let i = 0; i < argv.length; i += 1) {
     let arg = argv[i];
     let value: string | undefined;
@@ -105,6 +108,13 @@ function parseArgs(argv: string[]): ParsedArgs | string {
         result.options.captureTls = { ...result.options.captureTls, [spec.field]: text.trim() };
         break;
       }
+      case '--sds-tls-cert':
+      case '--sds-tls-key':
+      case '--sds-tls-ca': {
+        const problem = readCertMinterTlsFlag(minterTls, arg as keyof typeof CERT_MINTER_TLS_FLAGS, next());
+        if (problem) return problem;
+        break;
+      }
       case '-h':
       case '--help':
         result.help = true;
@@ -116,6 +126,9 @@ function parseArgs(argv: string[]): ParsedArgs | string {
   if (!result.help && result.files.length === 0) return 'at least one -f FILE is required';
   const tlsProblem = checkCaptureTls(result.options);
   if (tlsProblem !== undefined) return tlsProblem;
+  const tls = completeCertMinterTls(minterTls);
+  if (typeof tls === 'string') return tls;
+  if (tls) result.options.certMinterTls = tls;
   return result;
 }
 

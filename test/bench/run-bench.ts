@@ -8,7 +8,10 @@
  *     exchanges, rows landed.
  *  2. Capacity: h2load posting pre-encoded exchanges without waiting, in
  *     observability and acknowledged mode: exchanges/s, CPU per exchange, rows.
- *  3. Verdicts against the issue's targets, a compact table, and
+ *  3. Certificate minter (minter-bench.ts, its own process): mint and cache-hit
+ *     latency, certificates/s, memory with 10,000 cached leaves, SDS round trip.
+ *     `--only minter` runs this section alone.
+ *  4. Verdicts against the issue's targets, a compact table, and
  *     dist/bench-results.json. Exit status 0 whatever the verdicts (a missed
  *     target is a finding, not a crash); non-zero only if the bench itself breaks.
  *
@@ -32,6 +35,7 @@ import { runEmulatorLoad, type EmulatorLoadResult } from './emulator-load';
 import { writeExchangeFile } from './grpc-frames';
 import { ensureH2load, runH2load, type H2loadResult } from './h2load';
 import { ForeignCpu, processCpuMicros, processMemoryMiB, threadCpuMicros, threadCpuPerExchange } from './proc-stats';
+import { runMinterBench } from './minter-bench';
 import { check, fmt, formatThreads, ratio, table, verdict, type Check } from './report';
 import { NODE_BIN, REPO_ROOT, startCaptureService, startNoopServer, stopServer, type ServerProcess } from './server-process';
 
@@ -104,6 +108,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = loadBenchConfig(argv, process.env, REPO_ROOT);
+  if (config.only === 'minter') return minterOnly();
+  if (config.only !== 'all') throw new Error(`invalid bench settings: only=${config.only} (expected all or minter)`);
   // A tag per bench run: every exchange's Authority carries it, so this run's rows are countable in a data dir that keeps older runs.
   const tag = Date.now().toString(36);
   const startedAt = new Date().toISOString();
@@ -410,7 +416,9 @@ async function main(): Promise<number> {
   if (busiest > FOREIGN_CPU_WARN_PCT) {
     log(`\nWARNING: other processes used up to ${fmt(busiest)}% of a core during the measurements (this machine has ${os.cpus().length}); CPU, latency and failure figures are skewed. Rerun on a quiet machine.`);
   }
-  log('\nTargets (the hot path: ratios to the no-op in this run, memory ceilings)');
+  const minter = await runMinterBench(log);
+  checks.push(...minter.checks);
+  log('\nTargets (the hot path: ratios to the no-op in this run, memory ceilings; the certificate minter)');
   log(table(['check', 'value', 'target', 'verdict'], checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)])));
 
   const results = {
@@ -435,11 +443,24 @@ async function main(): Promise<number> {
       rowsThisRunAfterRestart,
     },
     noop: { peakRssMiB: noopPeakRssMiB, logProblems: noop.problemCounts },
+    minter: minter.result,
     checks,
     foreignCpuMaxPct: busiest,
   };
   const out = path.join(REPO_ROOT, 'dist', 'bench-results.json');
   fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  log(`\nresults written to ${path.relative(REPO_ROOT, out)}`);
+  return 0;
+}
+
+/** `--only minter`: the certificate minter's section alone, with its verdicts. */
+async function minterOnly(): Promise<number> {
+  log(`egress-capture bench, certificate minter only: node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const minter = await runMinterBench(log);
+  log('\nTargets (issue #13)');
+  log(table(['check', 'value', 'target', 'verdict'], minter.checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)])));
+  const out = path.join(REPO_ROOT, 'dist', 'bench-minter-results.json');
+  fs.writeFileSync(out, `${JSON.stringify({ startedAt: new Date().toISOString(), loadAverage: os.loadavg(), minter: minter.result, checks: minter.checks }, null, 2)}\n`);
   log(`\nresults written to ${path.relative(REPO_ROOT, out)}`);
   return 0;
 }

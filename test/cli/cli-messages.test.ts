@@ -19,11 +19,11 @@ const ADMIN_COMMANDS: Array<[string, string[]]> = [
 ];
 
 describe('egress-capture subcommands', () => {
-  it.each(['serve', 'query', 'status', 'replay', 'translate'])('%s --help prints its usage on stdout and exits 0', async (command) => {
+  it.each(['serve', 'query', 'status', 'replay', 'translate', 'ca', 'ca init'])('%s --help prints its usage on stdout and exits 0', async (command) => {
     for (const flag of ['--help', '-h']) {
-      const result = await cli([command, flag]);
+      const result = await cli([...command.split(' '), flag]);
       expect(result.code).toBe(0);
-      expect(result.stdout).toContain(`egress-capture ${command}`);
+      expect(result.stdout).toContain(`egress-capture ${command.split(' ')[0]}`);
       expect(result.stderr).toBe('');
     }
   });

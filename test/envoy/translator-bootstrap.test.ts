@@ -29,20 +29,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
-import { sqlStringLiteral } from '../../src/sinks/clickhouse/sql-literal';
 import { fixtureArgs } from '../translator/run-command';
 import { adminQuery, BIN, REPO_ROOT, sleep, startService, type ServiceProcess } from '../service/service-process';
+import { sqlStringLiteral } from '../../src/sinks/clickhouse/sql-literal';
 import { describeEnvoy } from './describe-envoy';
 import { startEnvoy, type EnvoyProcess } from './envoy-process';
 import { startUpstream, type UpstreamServer } from './upstream-server';
+import { CAPTURE_HOST, changedPaths, pathValue, rowByTestId } from './translated-bootstrap';
 import { GATEWAY_METADATA_KEY } from '../../src/capture/gateway-identity';
 import { CAPTURE_TLS_FLAGS } from '../../src/translator/translate-command';
 import { makeTestPki, type TestPki } from '../support/test-certificates';
 
 const run = promisify(execFile);
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'translator');
-/** The host the translator gives the capture service (and certificate minter) clusters by default. */
-const CAPTURE_HOST = 'egress-capture';
 
 type Json = Record<string, any>;
 
@@ -127,20 +126,6 @@ function onLoopback(translated: Json, capturePort: number): Json {
     }
   }
   return bootstrap;
-}
-
-/** Leaf paths whose values differ between two JSON values. */
-function changedPaths(before: unknown, after: unknown, at = ''): string[] {
-  if (typeof before !== 'object' || before === null || typeof after !== 'object' || after === null) {
-    return before === after ? [] : [at];
-  }
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].flatMap((key) => changedPaths((before as Json)[key], (after as Json)[key], at === '' ? key : `${at}.${key}`));
-}
-
-/** The value at a dotted path (as changedPaths names them). */
-function pathValue(value: unknown, dotted: string): unknown {
-  return dotted.split('.').reduce<unknown>((v, key) => (v as Json | undefined)?.[key], value);
 }
 
 /** A PROXY protocol v2 header (TCP over IPv4) carrying the given TLVs. */
@@ -242,16 +227,7 @@ describeEnvoy('translate --target envoy', (version, binary) => {
       if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
-    async function row(testId: string): Promise<Json> {
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        const rows = await adminQuery<Json>(capture.admin, `SELECT * FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlStringLiteral(testId)}`);
-        if (rows.length > 1) throw new Error(`${rows.length} rows for ${testId}`);
-        if (rows.length === 1) return rows[0]!;
-        if (Date.now() > deadline) throw new Error(`no row for ${testId}; Envoy log:\n${envoy.logTail()}\nservice log:\n${capture.stderr().slice(-3000)}`);
-        await sleep(50);
-      }
-    }
+    const row = (testId: string): Promise<Json> => rowByTestId(capture, envoy, testId);
 
     /**
      * The string fields of the route's `egress-capture` filter metadata. Envoy hands the

@@ -11,62 +11,12 @@
  * so the test fails and gets updated when a newer snapshot arrives, and checked
  * against the numbers the reference documents instead.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { extProcServiceDefinition, type ProcessingResponse } from '../../src/extproc/protocol';
 import { acknowledgment, streamedBodyEcho, withEncodedAcknowledgments } from '../../src/extproc/replies';
+import { declaredTypes, fieldShape, loadRoot, OUR_PROTOS, UPSTREAM_INCLUDES } from '../support/proto-roots';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
-const OUR_PROTOS = path.join(REPO_ROOT, 'protos');
-const XDS_DEPS = path.join(REPO_ROOT, 'node_modules', '@grpc', 'grpc-js-xds', 'deps');
-const UPSTREAM_INCLUDES = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(XDS_DEPS, d));
 const ENTRY = 'envoy/service/ext_proc/v3/external_processor.proto';
-
-function loadRoot(includeDirs: string[]): protobuf.Root {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    for (const dir of includeDirs) {
-      const candidate = path.join(dir, target);
-      if (fs.existsSync(candidate)) return candidate;
-    }
-    // protobufjs bundles the well-known google/protobuf types (descriptor via its own tree).
-    const bundled = path.join(path.dirname(require.resolve('protobufjs/package.json')), target);
-    return fs.existsSync(bundled) ? bundled : target;
-  };
-  root.loadSync(ENTRY, { keepCase: true });
-  root.resolveAll();
-  return root;
-}
-
-/** Every message and enum declared in our own files (not the bundled google ones). */
-function declaredTypes(root: protobuf.Root): Array<protobuf.Type | protobuf.Enum> {
-  const out: Array<protobuf.Type | protobuf.Enum> = [];
-  const walk = (ns: protobuf.NamespaceBase): void => {
-    for (const nested of ns.nestedArray) {
-      if (nested instanceof protobuf.Type || nested instanceof protobuf.Enum) {
-        if (nested.fullName.startsWith('.envoy.')) out.push(nested);
-      }
-      if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) walk(nested);
-    }
-  };
-  walk(root);
-  return out;
-}
-
-interface FieldShape {
-  name: string;
-  type: string;
-  label: string;
-  oneof?: string;
-}
-
-function fieldShape(field: protobuf.Field): FieldShape {
-  field.resolve();
-  const type = field.resolvedType ? field.resolvedType.fullName : field.type;
-  const label = field instanceof protobuf.MapField ? `map<${field.keyType}>` : field.repeated ? 'repeated' : 'singular';
-  return { name: field.name, type, label, oneof: field.partOf?.name };
-}
 
 /** Declared by us, absent from the registry snapshot; numbers from the reference (§2.4, §5.2). */
 const NEWER_THAN_SNAPSHOT = {
@@ -89,8 +39,8 @@ const NEWER_THAN_SNAPSHOT = {
 };
 
 describe('wire compatibility of protos/ with Envoy upstream (@grpc/grpc-js-xds envoy-api)', () => {
-  const ours = loadRoot([OUR_PROTOS]);
-  const upstream = loadRoot(UPSTREAM_INCLUDES);
+  const ours = loadRoot(ENTRY, [OUR_PROTOS]);
+  const upstream = loadRoot(ENTRY, UPSTREAM_INCLUDES);
   const types = declaredTypes(ours);
 
   test('the upstream snapshot and our protos load', () => {
