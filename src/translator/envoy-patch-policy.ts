@@ -148,7 +148,23 @@ export function onDemandCertificatePatches(ctx: GatewayContext, listenerName: st
       name: xdsName,
       operation: { op: 'add', jsonPath: chain, path: 'transport_socket_connect_timeout', value: `${TLS_HANDSHAKE_TIMEOUT_SECONDS}s` },
     },
+    ...sessionResumptionOffPatches(xdsName, `${chain}.transport_socket.typed_config`),
   ];
+}
+
+/**
+ * Envoy's on_demand_secret selector requires session resumption off on its
+ * listener: a resumed session skips certificate selection, so its SNI would
+ * never be asked for (and the ticket keys would outlive a rotated CA). The
+ * standalone bootstrap sets both fields itself; for Envoy Gateway they are
+ * patched in explicitly rather than relying on its defaults.
+ */
+export function sessionResumptionOffPatches(xdsListenerName: string, tlsContextPath: string): JsonPatch[] {
+  return (['disable_stateless_session_resumption', 'disable_stateful_session_resumption'] as const).map((field) => ({
+    type: LISTENER_TYPE,
+    name: xdsListenerName,
+    operation: { op: 'add', jsonPath: tlsContextPath, path: field, value: true },
+  }));
 }
 
 /** Send a TCP listener's traffic to the destination named in the PROXY header. */
