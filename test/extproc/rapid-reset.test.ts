@@ -63,10 +63,11 @@ function oneExchange(client: { Process(): RawCall }, result: RunResult): Promise
       else result.failed += 1;
       resolve();
     };
+    // A GOAWAY fails calls at once; the bound only catches a call that never ends, with room for a loaded machine.
     const timer = setTimeout(() => {
       call.cancel();
       settle(false);
-    }, 3000);
+    }, 15_000);
     call.on('data', () => {
       acks += 1;
       if (acks === 1) {
@@ -123,7 +124,7 @@ describe('HTTP/2 rapid-reset guard under Envoy-style closes', () => {
     const result = await driveEnvoyStyleCloses(`127.0.0.1:${plainPort}`);
     expect(result.sent).toBeGreaterThan(1500);
     expect(result.failed).toBeGreaterThan(0);
-  }, 20_000);
+  }, 40_000);
 
   it('the capture server acknowledges every exchange and records each one', async () => {
     const result = await driveEnvoyStyleCloses(harness.grpcAddress);
@@ -131,5 +132,5 @@ describe('HTTP/2 rapid-reset guard under Envoy-style closes', () => {
     expect(result.acknowledged).toBe(result.sent);
     const [row] = await harness.rows<{ n: string }>("SELECT count() AS n FROM http_exchanges WHERE Authority = 'api.example.com'");
     expect(Number(row!.n)).toBe(result.sent);
-  }, 20_000);
+  }, 40_000);
 });

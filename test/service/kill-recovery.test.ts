@@ -161,7 +161,7 @@ test('kill -9 under load, restart: everything that reached the spool is in Click
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(gatewayDir, { recursive: true, force: true });
   }
-}, 120_000);
+}, 300_000);
 
 test('a burst from four clients, kill -9 once 100 are acknowledged: every acknowledged exchange is stored or counted as dropped, none twice', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-kill-burst-'));
@@ -243,4 +243,4 @@ test('a burst from four clients, kill -9 once 100 are acknowledged: every acknow
     for (const server of [first, second]) if (server !== undefined && server.child.exitCode === null) server.child.kill('SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
-}, 120_000);
+}, 300_000);
