@@ -170,6 +170,22 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
   while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
+test('the image carries one Node runtime, the pinned one, and production dependencies only', () => {
+  const stages = fs.readFileSync(path.join(DEPLOY_DIR, 'Dockerfile'), 'utf8').split(/^FROM /m).slice(1);
+  const runtime = stages[stages.length - 1]!;
+  // The runtime base has no Node of its own; `node` on its PATH is the npm package's binary.
+  expect(runtime.split('\n', 1)[0]).not.toMatch(/node/);
+  expect(runtime).toMatch(/^COPY --from=(\S+) \/node \/usr\/local\/bin\/node$/m);
+  const from = /^COPY --from=(\S+) \/node /m.exec(runtime)![1]!;
+  const deps = stages.find((stage) => stage.split('\n', 1)[0]!.endsWith(` AS ${from}`))!;
+  expect(deps).toContain('npm ci --omit=dev');
+  expect(deps).toContain('cp node_modules/node/bin/node /node');
+  expect(deps).toContain('rm -rf node_modules/node ');
+  // The package the image takes its Node from is the one the project pins.
+  const lock = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+  expect(lock.packages['node_modules/node'].version).toBe(process.versions.node);
+});
+
 describe.each(RENDERINGS)('the Deployment from %s', (_name, render) => {
   const objects = render();
   const container = find(objects, 'Deployment').spec.template.spec.containers[0] as Json;
