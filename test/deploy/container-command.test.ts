@@ -63,6 +63,9 @@ async function translated(input: { file?: string; text?: string }): Promise<Kube
 
 interface Pod {
   gatewayDir: string;
+  dataDir: string;
+  /** The pod's runAsUser when the test could switch to it (it runs as root), else undefined. */
+  runAsUser: number | undefined;
   child: ReturnType<typeof spawn>;
   stderr(): string;
   probe(probePath: string): Promise<number>;
@@ -146,6 +149,8 @@ async function startPod(objects: KubeObject[], captureObjects: KubeObject[], opt
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     gatewayDir: mount(gatewayMount),
+    dataDir: mount(dataMount),
+    runAsUser: asPodUser ? security.runAsUser : undefined,
     child,
     stderr: () => stderr,
     applyGateway,
@@ -215,6 +220,8 @@ describe.each(RENDERINGS)('the Deployment from %s', (_name, render) => {
       });
       expect(await pod.probe(LIVENESS)).toBe(200);
       expect(pod.stderr()).toContain('egress-capture serving');
+      // It ran as the pod's user: what it made in the data volume is that user's.
+      if (pod.runAsUser !== undefined) expect(fs.statSync(path.join(pod.dataDir, 'redaction.key')).uid).toBe(pod.runAsUser);
     } finally {
       expect(await pod.stop()).toBe(0);
     }
