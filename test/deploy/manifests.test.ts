@@ -134,6 +134,8 @@ describe('Helm chart', () => {
     [{ store: { mode: 'chdb' } }, 'store.mode: "chdb" is not one of embedded, remote'],
     [{ persistence: { enabled: false } }, 'persistence.enabled: must be true with store.mode=embedded'],
     [{ admin: { password: 'secret' } }, 'admin.user and admin.password: set both or neither'],
+    [{ extraConfig: { EGRESS_CAPTURE_DATA_DIR: '/elsewhere' } }, 'extraConfig.EGRESS_CAPTURE_DATA_DIR: set by the chart itself'],
+    [{ extraConfig: { TTL_DAYS: '7' } }, 'extraConfig.TTL_DAYS: expected an EGRESS_CAPTURE_* setting'],
   ])('refuses %j with a message naming the value', (values, message) => {
     const rendered = helmTemplate(values);
     expect(rendered.code).not.toBe(0);

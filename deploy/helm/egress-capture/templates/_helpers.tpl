@@ -51,6 +51,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if and (eq .Values.store.mode "embedded") (not .Values.persistence.enabled) -}}
 {{- fail "persistence.enabled: must be true with store.mode=embedded (the store lives in the data volume; an emptyDir loses it on every restart)" -}}
 {{- end -}}
+{{- range $key, $value := .Values.extraConfig -}}
+{{- if has $key (list "EGRESS_CAPTURE_GRPC_LISTEN" "EGRESS_CAPTURE_ADMIN_LISTEN" "EGRESS_CAPTURE_DATA_DIR" "EGRESS_CAPTURE_GATEWAY" "EGRESS_CAPTURE_CLICKHOUSE_URL" "EGRESS_CAPTURE_CLICKHOUSE_CA_FILE" "EGRESS_CAPTURE_ADMIN_USER" "EGRESS_CAPTURE_ADMIN_PASSWORD") -}}
+{{- fail (printf "extraConfig.%s: set by the chart itself (ports, mounts, store and admin values); use the matching value instead" $key) -}}
+{{- end -}}
+{{- if not (hasPrefix "EGRESS_CAPTURE_" $key) -}}
+{{- fail (printf "extraConfig.%s: expected an EGRESS_CAPTURE_* setting (README option table)" $key) -}}
+{{- end -}}
+{{- end -}}
 {{- if and (not .Values.admin.existingSecret) (ne (empty .Values.admin.user) (empty .Values.admin.password)) -}}
 {{- fail "admin.user and admin.password: set both or neither (a password without a user is refused by the service)" -}}
 {{- end -}}
