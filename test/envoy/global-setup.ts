@@ -1,8 +1,9 @@
 /**
  * Envoy's part of jest's global set-up (test/global-setup.ts): installs the
  * pinned Envoy versions once, before any test worker starts (two workers
- * installing into one venv would race). It never fails the run itself: a suite that needs a missing Envoy fails with
- * the reason, and the opt-out is announced here and in every suite.
+ * installing into one venv would race). It never fails the run itself: a
+ * suite that needs a missing Envoy fails with the reason, and the opt-out is
+ * announced here and in every suite.
  */
 import { ENVOY_VERSIONS, SKIP_ENVOY_ENV, envoySkipped, installEnvoy } from './envoy-install';
 
