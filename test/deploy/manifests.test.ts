@@ -24,6 +24,11 @@ export const ALL_FEATURES = {
     ],
   },
   resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '4Gi' } },
+  podAnnotations: { 'example.com/team': 'platform' },
+  priorityClassName: 'system-cluster-critical',
+  nodeSelector: { 'kubernetes.io/os': 'linux' },
+  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'egress', effect: 'NoSchedule' }],
+  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] }] } } },
   networkPolicy: {
     enabled: true,
     gateway: { namespaceSelector: { matchLabels: { team: 'platform' } }, podSelector: { matchLabels: { 'gateway.envoyproxy.io/owning-gateway-name': 'egc-agents' } } },
@@ -93,8 +98,18 @@ describe('Helm chart', () => {
     expectValid(objects);
     // admin.existingSecret: the chart renders no admin Secret of its own and renders no OTLP Secret ever.
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
-    const pod = find(objects, 'Deployment').spec.template.spec;
+    const template = find(objects, 'Deployment').spec.template;
+    const pod = template.spec;
     const container = pod.containers[0];
+    expect(template.metadata.annotations).toEqual(ALL_FEATURES.podAnnotations);
+    expect(pod).toMatchObject({
+      automountServiceAccountToken: false,
+      imagePullSecrets: ALL_FEATURES.imagePullSecrets,
+      priorityClassName: ALL_FEATURES.priorityClassName,
+      nodeSelector: ALL_FEATURES.nodeSelector,
+      tolerations: ALL_FEATURES.tolerations,
+      affinity: ALL_FEATURES.affinity,
+    });
     expect(container.image).toBe('registry.example.com/egress-capture:0.1.0-test');
     expect(container.args).toEqual(['serve', '--ca-dir=/etc/egress-capture/ca', '--sds-listen=0.0.0.0:9443']);
     expect(container.ports.map((p: any) => [p.name, p.containerPort])).toEqual([['grpc', 9002], ['admin', 9003], ['sds', 9443]]);
@@ -160,7 +175,10 @@ describe('kustomize tree deploy/', () => {
     ]);
     // Re-applying deploy/ must not replace what `translate` wrote (egress-capture-otlp).
     expect(rendered.objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).toEqual(['egress-capture-admin']);
-    expect(find(rendered.objects, 'Deployment').spec.template.spec.containers[0].image).toBe('egress-capture:0.1.0');
+    const pod = find(rendered.objects, 'Deployment').spec.template.spec;
+    expect(pod.containers[0].image).toBe('egress-capture:0.1.0');
+    // Nothing in the pod talks to the Kubernetes API, so it gets no token to lose.
+    expect(pod.automountServiceAccountToken).toBe(false);
   });
 
   it('lets only the gateway pods reach ext_proc and only the monitoring namespace reach admin', () => {
