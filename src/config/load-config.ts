@@ -156,9 +156,9 @@ export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
   { key: 'adminMaxConcurrentQueries', flag: 'admin-max-concurrent-queries', env: 'EGRESS_CAPTURE_ADMIN_MAX_CONCURRENT_QUERIES', help: `admin queries running at once; more wait (${DEFAULTS.adminMaxConcurrentQueries})`, parse: integer(1, 3) },
   { key: 'logLevel', flag: 'log-level', env: 'EGRESS_CAPTURE_LOG_LEVEL', help: `log level: ${LOG_LEVELS.join(', ')} (${DEFAULTS.logLevel})`, parse: (raw) => (LOG_LEVELS.includes(raw.trim()) ? raw.trim() : { error: `not one of ${LOG_LEVELS.join(', ')}` }) },
   { key: 'bodyTailPercent', flag: 'body-tail-percent', env: 'EGRESS_CAPTURE_BODY_TAIL_PERCENT', help: `share of --max-bytes that keeps the end of a longer body, 0-90 (${DEFAULTS.bodyTailPercent})`, parse: integer(0, 90) },
-  { key: 'providerMappingFile', flag: 'provider-mapping', env: 'EGRESS_CAPTURE_PROVIDER_MAPPING', help: 'YAML list of {authority, pathPrefix, provider, api} declaring AI endpoints beyond the built-in ones', parse: text },
+  { key: 'providerMappingFile', flag: 'provider-mapping', env: 'EGRESS_CAPTURE_PROVIDER_MAPPING', help: 'path of a YAML file: a list of {authority, pathPrefix, provider, api} declaring AI endpoints beyond the built-in ones', parse: text },
   { key: 'bodyRedaction', flag: 'body-redaction', env: 'EGRESS_CAPTURE_BODY_REDACTION', help: `redact secrets in stored bodies: true or false (${DEFAULTS.bodyRedaction})`, parse: bool },
-  { key: 'bodyRedactionRulesFile', flag: 'body-redaction-rules', env: 'EGRESS_CAPTURE_BODY_REDACTION_RULES', help: 'YAML {remove: [rule], add: [{name, pattern, flags}]} adjusting the body redaction rules', parse: text },
+  { key: 'bodyRedactionRulesFile', flag: 'body-redaction-rules', env: 'EGRESS_CAPTURE_BODY_REDACTION_RULES', help: 'path of a YAML file {remove: [rule], add: [{name, pattern, flags}]} adjusting the body redaction rules', parse: text },
 ];
 
 export function defaultConfig(): RuntimeConfig {

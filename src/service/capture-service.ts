@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import { AdminServer, type QueryableStore } from '../admin/admin-server';
 import { ContentTypeFilter } from '../capture/content-type-filter';
 import { DEFAULTS } from '../config/defaults';
-import { describeError } from '../errors';
+import { CaptureError, describeError } from '../errors';
 import type { RuntimeConfig } from '../config/runtime-config';
 import { formatListen } from '../config/load-config';
 import { CaptureServer } from '../extproc/capture-server';
@@ -37,6 +37,7 @@ import { loadRedactionKey } from '../processing/redaction-marker';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
 import { DeliveryHub } from '../sinks/delivery/delivery-hub';
 import { otlpEnabled } from '../sinks/otlp/otlp-settings';
+import { readJsonFile } from '../spool/atomic-file';
 import type { Sink } from '../sinks/sink';
 
 /** Written into the data directory while a server owns it, so `query --data-dir` can go through the admin port. */
@@ -139,6 +140,7 @@ export class CaptureService {
 
   private async startEachPart(): Promise<void> {
     const config = this.config;
+    await this.refuseBusyDataDir();
     this.store = createStore(config);
     await this.store.open();
     this.delivery = DeliveryHub.open(config, this.log, this.metrics);
@@ -282,6 +284,35 @@ export class CaptureService {
     await this.delivery.closeSinks();
     this.removeServerInfo();
     this.log.info('stopped');
+  }
+
+  /**
+   * Two servers on one data directory would write the same store, spool and
+   * journal: the second refuses to start (CAP_ERR_STORE_BUSY), naming the
+   * first. The owner is the one in egress-capture-server.json, if its pid is
+   * alive and not ours (a container restarted as pid 1 finds its previous
+   * life's file) and its admin port answers (a pid can be reused by another
+   * program after a crash; a false refusal would keep the service down).
+   */
+  private async refuseBusyDataDir(): Promise<void> {
+    const file = this.serverInfoPath();
+    if (file === undefined) return;
+    const info = readJsonFile<ServerInfo>(file);
+    if (info === undefined || info.pid === process.pid) return;
+    try {
+      process.kill(info.pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') return; // no such process: a stale file
+    }
+    const answers = await fetch(`${info.adminUrl}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (!answers) return;
+    throw new CaptureError(
+      'CAP_ERR_STORE_BUSY',
+      `data directory ${this.config.dataDir} is in use by a running server (pid ${info.pid}, admin ${info.adminUrl}); stop it, give this one another --data-dir, or query it with --admin ${info.adminUrl}`,
+    );
   }
 
   private serverInfoPath(): string | undefined {

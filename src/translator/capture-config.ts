@@ -1,10 +1,16 @@
-// The capture service's own configuration for a gateway: a ConfigMap holding the EgressGateway
+// The capture service's own configuration: a ConfigMap holding the EgressGateways it serves
 // (read with --gateway / EGRESS_CAPTURE_GATEWAY) without credentials, and a Secret holding the
 // OTLP headers as OTEL_EXPORTER_OTLP_HEADERS. Headers may be credentials, so they never appear
 // in the ConfigMap or in route annotations.
+//
+// One pair per capture service, named after it (<service>-gateway, <service>-otlp), however
+// many gateways send to it: that is the name its Deployment mounts (deploy/, the Helm chart),
+// and one service applies one set of capture settings, so gateways sharing it must agree on
+// spec.otlp (translate refuses otherwise; give each its own --capture-service instead).
 import { stringify } from 'yaml';
-import { formatGatewayDuration } from '../gateway';
-import { GatewayContext } from './gateway-context';
+import { DocumentProblem, EgressGateway, Sourced, formatGatewayDuration } from '../gateway';
+import { sharedCaptureSettings } from '../gateway/capture-settings';
+import { TranslateOptions } from './options';
 import { output, OutputObject } from './output-object';
 
 /** Key of the ConfigMap entry; deploy/ mounts it as /etc/egress-capture/gateway/gateway.yaml. */
@@ -27,8 +33,7 @@ export function encodeOtlpHeaders(headers: Record<string, string>): string {
 }
 
 /** The EgressGateway as the capture service should read it: defaults spelled out, no headers. */
-function gatewayWithoutSecrets(ctx: GatewayContext): Record<string, unknown> {
-  const gw = ctx.gateway;
+function gatewayWithoutSecrets(gw: EgressGateway): Record<string, unknown> {
   const spec = gw.spec;
   return {
     apiVersion: gw.apiVersion,
@@ -52,27 +57,46 @@ function gatewayWithoutSecrets(ctx: GatewayContext): Record<string, unknown> {
   };
 }
 
-export function buildCaptureConfig(ctx: GatewayContext, nameSuffix: string): OutputObject[] {
-  const capture = ctx.options.captureService;
+/** Gateways that cannot share the capture service with the first one (translate's input errors). */
+export function captureSettingsProblems(gateways: Array<Sourced<EgressGateway>>, options: TranslateOptions): DocumentProblem[] {
+  if (gateways.length < 2) return [];
+  const first = gateways[0]!.resource;
+  const capture = `${options.captureService.namespace}/${options.captureService.name}`;
+  return gateways
+    .filter((g) => sharedCaptureSettings(g.resource.spec) !== sharedCaptureSettings(first.spec))
+    .map((g) => ({
+      source: g.source,
+      resource: `EgressGateway ${g.resource.metadata.namespace}/${g.resource.metadata.name}`,
+      problem: {
+        path: 'spec.otlp',
+        message: `differs from EgressGateway ${first.metadata.namespace}/${first.metadata.name}'s, and both send to capture service ${capture}, which applies one endpoint, header set and captureBody; make them agree, or translate each with its own --capture-service`,
+      },
+    }));
+}
+
+export function buildCaptureConfig(gateways: EgressGateway[], options: TranslateOptions): OutputObject[] {
+  const capture = options.captureService;
+  const names = gateways.map((gw) => `${gw.metadata.namespace}/${gw.metadata.name}`).join(', ');
   const objects: OutputObject[] = [
     output(
       {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: captureConfigMapName(capture.name) + nameSuffix, namespace: capture.namespace },
-        data: { [GATEWAY_CONFIG_KEY]: stringify(gatewayWithoutSecrets(ctx), { lineWidth: 0 }) },
+        metadata: { name: captureConfigMapName(capture.name), namespace: capture.namespace },
+        data: { [GATEWAY_CONFIG_KEY]: gateways.map((gw) => stringify(gatewayWithoutSecrets(gw), { lineWidth: 0 })).join('---\n') },
       },
-      `Capture service settings for EgressGateway ${ctx.namespace}/${ctx.gateway.metadata.name} (mounted by deploy/ as its --gateway file).`,
+      `Capture service settings for EgressGateway ${names} (mounted by deploy/ and the Helm chart as the --gateway file).`,
     ),
   ];
-  const headers = ctx.gateway.spec.otlp.headers;
+  // captureSettingsProblems has made sure every gateway has the same headers.
+  const headers = gateways[0]!.spec.otlp.headers;
   if (Object.keys(headers).length > 0) {
     objects.push(
       output(
         {
           apiVersion: 'v1',
           kind: 'Secret',
-          metadata: { name: captureSecretName(capture.name) + nameSuffix, namespace: capture.namespace },
+          metadata: { name: captureSecretName(capture.name), namespace: capture.namespace },
           type: 'Opaque',
           stringData: { OTEL_EXPORTER_OTLP_HEADERS: encodeOtlpHeaders(headers) },
         },

@@ -3,7 +3,6 @@
 // are collected in `shared` so each is emitted once.
 import { Backend, RouteAttachment } from '../gateway';
 import { buildConnectTrafficPolicy, buildTrafficPolicy, DnsSettings, RouteTarget } from './backend-traffic-policy';
-import { buildCaptureConfig } from './capture-config';
 import { buildClientTrafficPolicy } from './client-traffic-policy';
 import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from './dns-lookup-family';
 import { buildDfpPlainBackend, buildDfpTlsBackend, buildEndpointBackend, dfpPlainName, dfpTlsName, endpointBackendName } from './eg-backend';
@@ -273,11 +272,9 @@ export function buildGatewayResources(
   options: TranslateOptions,
   warnings: string[],
   shared: Map<string, OutputObject>,
-  severalGateways: boolean,
 ): OutputObject[] {
   const ctx = createGatewayContext(plan, options, warnings);
   const build = new GatewayBuild(ctx, shared);
   for (const listener of plan.listeners) build.listener(listener);
-  const suffix = severalGateways ? `-${ctx.namespace}-${ctx.gateway.metadata.name}` : '';
-  return [...build.objects(), ...buildCaptureConfig(ctx, suffix)];
+  return build.objects();
 }

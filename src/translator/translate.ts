@@ -12,6 +12,7 @@ import {
   resolveRouteReferences,
   routeNamespace,
 } from '../gateway';
+import { buildCaptureConfig, captureSettingsProblems } from './capture-config';
 import { describeAge, resolveContests } from './conflicts';
 import { GatewayPlan, planGateway } from './gateway-plan';
 import { buildEnvoyBootstrap } from './envoy-bootstrap';
@@ -113,6 +114,7 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   // 2. References must resolve; these are input errors.
   const { attachments, problems } = resolveRouteReferences(gateways, backends, input.routes);
   problems.push(...dynamicProxyRuleProblems(input.routes, new Map(backends.map((b) => [b.resource.metadata.name, b.resource]))));
+  if (options.target === 'envoy-gateway') problems.push(...captureSettingsProblems(gateways, options));
   if (problems.length > 0) return { objects: [], warnings, status: [], problems };
 
   // 3. allowedRoutes, then one route per listener (a TCPRoute has no hostname to tell them apart).
@@ -171,9 +173,10 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
     const kube: OutputObject[] = plans.length > 0 ? [buildGatewayClass()] : [];
     const shared = new Map<string, OutputObject>();
     for (const plan of plans) {
-      kube.push(...buildGatewayResources(plan, options, warnings, shared, plans.length > 1));
+      kube.push(...buildGatewayResources(plan, options, warnings, shared));
     }
-    objects = [...kube, ...shared.values()];
+    const capture = plans.length > 0 ? buildCaptureConfig(plans.map((plan) => plan.gateway.resource), options) : [];
+    objects = [...kube, ...capture, ...shared.values()];
   }
   return { objects, warnings, status, problems: [] };
 }

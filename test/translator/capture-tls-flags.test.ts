@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { REPO_ROOT } from './crd-validator';
+import { REPO_ROOT } from '../support/schema-validator';
 import { runTranslate } from './run-command';
 
 const INPUT = readFileSync(path.join(REPO_ROOT, 'deploy', 'examples', 'egress-gateway.yaml'), 'utf8');

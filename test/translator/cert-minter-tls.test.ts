@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { CrdValidator, REPO_ROOT, validateYamlText } from './crd-validator';
+import { CrdValidator, REPO_ROOT, validateYamlText } from '../support/schema-validator';
 import { addNewerEnvoyApis, EnvoyProtos, StrictDecoder } from './envoy-proto';
 import { runTranslate } from './run-command';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { CRD_DIRS, CrdValidator, REPO_ROOT, SHARED_DIR_CANDIDATES, validateYamlText } from './crd-validator';
+import { CRD_DIRS, CrdValidator, REPO_ROOT, SHARED_DIR_CANDIDATES, validateYamlText } from '../support/schema-validator';
 
 const WORKED = readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'translator', 'worked-example', 'out.yaml'), 'utf8');
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadGatewayCaptureSettings } from '../../src/gateway';
-import { CrdValidator, REPO_ROOT, validateYamlText } from './crd-validator';
+import { CrdValidator, REPO_ROOT, validateYamlText } from '../support/schema-validator';
 import { runTranslate } from './run-command';
 
 const DEPLOY = path.join(REPO_ROOT, 'deploy');

@@ -3,7 +3,7 @@
 // then review the diff. Every Envoy Gateway output must also pass the CRD schema and CEL checks.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CrdValidator, REPO_ROOT, validateYamlText } from './crd-validator';
+import { CrdValidator, REPO_ROOT, validateYamlText } from '../support/schema-validator';
 import { fixtureArgs, runTranslate } from './run-command';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'translator');

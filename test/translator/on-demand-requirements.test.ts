@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { REPO_ROOT } from './crd-validator';
+import { REPO_ROOT } from '../support/schema-validator';
 import { runTranslate } from './run-command';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'translator');

@@ -1,7 +1,9 @@
 // Test helper: validates generated objects against the Envoy Gateway v1.9 and Gateway API
-// v1.6 CRDs kept in ../shared/crds (structure with ajv, with unknown fields rejected as the API
-// server would prune them, plus the CRDs' x-kubernetes-validations CEL rules). The CRDs are
-// read from ../shared at run time and never copied into the repository.
+// v1.6 CRDs and the Kubernetes OpenAPI documents kept in ../shared/crds (structure with ajv,
+// with unknown fields rejected as the API server would prune them, plus the CRDs'
+// x-kubernetes-validations CEL rules). The schemas are read from ../shared at run time and
+// never copied into the repository. Built-in kinds without an OpenAPI document there (core/v1,
+// apps/v1) are checked by test/deploy/k8s-object-check against the Go API types instead.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,6 +35,8 @@ const ORIGIN = localOrigin();
 export const SHARED_DIR_CANDIDATES = [path.resolve(REPO_ROOT, '..', 'shared'), ...(ORIGIN === undefined ? [] : [path.resolve(ORIGIN, '..', 'shared')])];
 export const SHARED_DIR = SHARED_DIR_CANDIDATES.find((dir) => existsSync(path.join(dir, 'crds'))) ?? SHARED_DIR_CANDIDATES[0]!;
 export const CRD_DIRS = [path.join(SHARED_DIR, 'crds', 'envoy-gateway'), path.join(SHARED_DIR, 'crds', 'gateway-api', 'standard')];
+/** Kubernetes OpenAPI v3 documents (one per API group version), e.g. networking.k8s.io/v1. */
+export const KUBERNETES_OPENAPI_DIR = path.join(SHARED_DIR, 'crds', 'kubernetes');
 
 /** The Kubernetes CEL library functions the CRDs use that @bufbuild/cel does not ship. */
 const KUBERNETES_FUNCS = [celFunc('isIP', [CelScalar.STRING], CelScalar.BOOL, (text: string) => isIP(text) !== 0)];
@@ -61,6 +65,21 @@ function close(schema: unknown): void {
   for (const value of Object.values(s)) close(value);
 }
 
+/**
+ * The OpenAPI documents spell IntOrString as a string with format int-or-string (the API
+ * server accepts both); ajv needs it said.
+ */
+function intOrString(schema: unknown): void {
+  if (Array.isArray(schema)) return schema.forEach(intOrString);
+  if (!schema || typeof schema !== 'object') return;
+  const s = schema as Schema;
+  if (s.format === 'int-or-string') {
+    delete s.type;
+    s.anyOf = [{ type: 'integer' }, { type: 'string' }];
+  }
+  for (const value of Object.values(s)) intOrString(value);
+}
+
 function toCel(value: unknown): any {
   if (Array.isArray(value)) return value.map(toCel);
   if (value && typeof value === 'object') return new Map(Object.entries(value).map(([k, v]) => [k, toCel(v)]));
@@ -76,6 +95,8 @@ export interface ValidationReport {
 
 export class CrdValidator {
   private readonly schemas = new Map<string, Schema>();
+  /** Built-in kinds from the Kubernetes OpenAPI documents: `apiVersion kind` -> ajv reference. */
+  private readonly builtIn = new Map<string, string>();
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
@@ -102,16 +123,35 @@ export class CrdValidator {
         }
       }
     }
+    if (existsSync(KUBERNETES_OPENAPI_DIR)) {
+      for (const file of readdirSync(KUBERNETES_OPENAPI_DIR).filter((name) => name.endsWith('.json'))) {
+        const document = JSON.parse(readFileSync(path.join(KUBERNETES_OPENAPI_DIR, file), 'utf8')) as Schema;
+        const schemas = document.components?.schemas as Record<string, Schema> | undefined;
+        if (!schemas) continue;
+        close(schemas);
+        intOrString(schemas);
+        validator.ajv.addSchema({ components: { schemas } }, file);
+        for (const [name, schema] of Object.entries(schemas)) {
+          for (const gvk of schema['x-kubernetes-group-version-kind'] ?? []) {
+            const apiVersion = gvk.group ? `${gvk.group}/${gvk.version}` : gvk.version;
+            // Only top-level kinds carry apiVersion and kind; DeleteOptions and the like are listed under every group.
+            if (schema.properties?.apiVersion && schema.properties?.metadata) validator.builtIn.set(`${apiVersion} ${gvk.kind}`, `${file}#/components/schemas/${name}`);
+          }
+        }
+      }
+    }
     return validator;
   }
 
   hasSchema(apiVersion: string, kind: string): boolean {
-    return this.schemas.has(`${apiVersion} ${kind}`);
+    return this.schemas.has(`${apiVersion} ${kind}`) || this.builtIn.has(`${apiVersion} ${kind}`);
   }
 
   validate(object: Record<string, any>): ValidationReport {
     const key = `${object.apiVersion} ${object.kind}`;
     const label = `${object.kind}/${object.metadata?.name}`;
+    const builtIn = this.builtIn.get(key);
+    if (builtIn !== undefined) return { errors: this.validateBuiltIn(key, builtIn, object, label), celRulesEvaluated: 0 };
     const schema = this.schemas.get(key);
     if (!schema) {
       return { errors: CORE_KINDS.has(key) ? [] : [`${label}: no served CRD version for ${key}`], celRulesEvaluated: 0 };
@@ -133,6 +173,17 @@ export class CrdValidator {
     const counter = { evaluated: 0 };
     this.checkCel(schema, rest, '', label, errors, counter);
     return { errors, celRulesEvaluated: counter.evaluated };
+  }
+
+  /** Built-in kinds are validated whole, metadata included (ObjectMeta is in the document). */
+  private validateBuiltIn(key: string, ref: string, object: Record<string, any>, label: string): string[] {
+    let validate = this.validators.get(key);
+    if (!validate) {
+      validate = this.ajv.compile({ $ref: ref });
+      this.validators.set(key, validate);
+    }
+    if (validate(object)) return [];
+    return (validate.errors ?? []).map((e) => `${label}: ${e.instancePath || '/'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
   }
 
   private checkCel(schema: Schema | undefined, value: unknown, at: string, label: string, errors: string[], counter: { evaluated: number }): void {

@@ -1,0 +1,228 @@
+/**
+ * The shipped manifests as a user renders them: `helm lint`, `helm template`
+ * with the default values and with every optional feature on, and `kustomize
+ * build deploy/`; every object checked against the Kubernetes types and the
+ * schemas in shared/crds; and the two renderings agree for the same settings.
+ */
+import { checkObjects, find, helmLint, helmTemplate, kustomizeBuild, KubeObject, label } from './render';
+
+/** Every optional value of the chart switched on. */
+export const ALL_FEATURES = {
+  image: { repository: 'registry.example.com/egress-capture', tag: '0.1.0-test', pullPolicy: 'Always' },
+  imagePullSecrets: [{ name: 'registry-credentials' }],
+  store: { mode: 'remote', remote: { existingSecret: 'clickhouse', urlKey: 'url', caKey: 'ca.crt' } },
+  persistence: { enabled: true, size: '50Gi', storageClassName: 'fast' },
+  admin: { existingSecret: 'my-admin' },
+  otlp: { secretName: 'my-otlp' },
+  gateway: { configMapName: 'my-gateway' },
+  extraConfig: { EGRESS_CAPTURE_TTL_DAYS: 30, EGRESS_CAPTURE_LOG_LEVEL: 'debug' },
+  certificateMinter: {
+    enabled: true,
+    caSecrets: [
+      { namespace: 'sandbox', name: 'agents-mitm-ca' },
+      { namespace: 'ci', name: 'builders-ca', secretName: 'ci-builders-ca' },
+    ],
+  },
+  resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '4Gi' } },
+  podAnnotations: { 'example.com/team': 'platform' },
+  priorityClassName: 'system-cluster-critical',
+  nodeSelector: { 'kubernetes.io/os': 'linux' },
+  tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'egress', effect: 'NoSchedule' }],
+  affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] }] } } },
+  networkPolicy: {
+    enabled: true,
+    gateway: { namespaceSelector: { matchLabels: { team: 'platform' } }, podSelector: { matchLabels: { 'gateway.envoyproxy.io/owning-gateway-name': 'egc-agents' } } },
+    adminNamespaces: ['analysts', 'oncall'],
+    metricsNamespace: 'observability',
+    probeCIDRs: ['10.0.0.0/16'],
+  },
+};
+
+function expectValid(objects: KubeObject[]): void {
+  const check = checkObjects(objects);
+  expect(check.errors).toEqual([]);
+  expect(check.decoded).toEqual(objects.map(label));
+  // NetworkPolicy has its OpenAPI document in shared/crds: it must have been checked against it.
+  expect(check.schemaChecked).toContain('networking.k8s.io/v1 NetworkPolicy');
+}
+
+/** Ingress rules of a NetworkPolicy as {port: [peers]} to read what is allowed where. */
+function peersByPort(policy: KubeObject): Record<number, unknown[]> {
+  const byPort: Record<number, unknown[]> = {};
+  for (const rule of policy.spec.ingress) for (const port of rule.ports) (byPort[port.port] ??= []).push(...rule.from);
+  return byPort;
+}
+
+describe('object checks', () => {
+  it('catch an unknown field and a wrong type, in built-in kinds and in the NetworkPolicy schema', () => {
+    const objects = kustomizeBuild().objects;
+    const deployment = structuredClone(find(objects, 'Deployment'));
+    deployment.spec.template.spec.containers[0].readinesProbe = deployment.spec.template.spec.containers[0].readinessProbe;
+    const service = structuredClone(find(objects, 'Service'));
+    service.spec.ports[0].port = 'nine thousand';
+    const policy = structuredClone(find(objects, 'NetworkPolicy'));
+    policy.spec.ingress[0].ports[0].protocl = 'TCP';
+    const check = checkObjects([deployment, service, policy]);
+    expect(check.errors.join('\n')).toMatch(/Deployment\/egress-capture: .*readinesProbe/);
+    expect(check.errors.join('\n')).toMatch(/Service\/egress-capture: .*port/);
+    expect(check.errors.join('\n')).toMatch(/NetworkPolicy\/egress-capture: .*protocl/);
+  });
+});
+
+describe('Helm chart', () => {
+  it('passes helm lint --strict with the default values and with every feature on', () => {
+    for (const values of [{}, ALL_FEATURES]) {
+      const lint = helmLint(values);
+      expect({ code: lint.code, output: lint.stdout + lint.stderr }).toMatchObject({ code: 0 });
+    }
+  });
+
+  it('renders valid objects with the default values', () => {
+    const rendered = helmTemplate();
+    expect(rendered.stderr).toBe('');
+    expect(rendered.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/egress-capture-config',
+      'Deployment/egress-capture',
+      'NetworkPolicy/egress-capture',
+      'PersistentVolumeClaim/egress-capture-data',
+      'Secret/egress-capture-admin',
+      'Service/egress-capture',
+    ]);
+    expectValid(rendered.objects);
+  });
+
+  it('renders valid objects with every feature on, each where it belongs', () => {
+    const rendered = helmTemplate(ALL_FEATURES);
+    expect(rendered.stderr).toBe('');
+    const objects = rendered.objects;
+    expectValid(objects);
+    // admin.existingSecret: the chart renders no admin Secret of its own and renders no OTLP Secret ever.
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    const template = find(objects, 'Deployment').spec.template;
+    const pod = template.spec;
+    const container = pod.containers[0];
+    expect(template.metadata.annotations).toEqual(ALL_FEATURES.podAnnotations);
+    expect(pod).toMatchObject({
+      automountServiceAccountToken: false,
+      imagePullSecrets: ALL_FEATURES.imagePullSecrets,
+      priorityClassName: ALL_FEATURES.priorityClassName,
+      nodeSelector: ALL_FEATURES.nodeSelector,
+      tolerations: ALL_FEATURES.tolerations,
+      affinity: ALL_FEATURES.affinity,
+    });
+    expect(container.image).toBe('registry.example.com/egress-capture:0.1.0-test');
+    expect(container.args).toEqual(['serve', '--ca-dir=/etc/egress-capture/ca', '--sds-listen=0.0.0.0:9443']);
+    expect(container.ports.map((p: any) => [p.name, p.containerPort])).toEqual([['grpc', 9002], ['admin', 9003], ['sds', 9443]]);
+    expect(container.envFrom.map((e: any) => (e.configMapRef ?? e.secretRef).name)).toEqual(['egress-capture-config', 'my-otlp', 'my-admin']);
+    expect(container.env).toEqual([{ name: 'EGRESS_CAPTURE_CLICKHOUSE_URL', valueFrom: { secretKeyRef: { name: 'clickhouse', key: 'url' } } }]);
+    expect(container.resources).toEqual(ALL_FEATURES.resources);
+    // CA Secrets where the minter looks for them: <ca-dir>/<namespace>/<name>/tls.crt,tls.key.
+    const mounts = Object.fromEntries(container.volumeMounts.map((m: any) => [m.mountPath, m.name]));
+    const volumes = Object.fromEntries(pod.volumes.map((v: any) => [v.name, v]));
+    expect(volumes[mounts['/etc/egress-capture/ca/sandbox/agents-mitm-ca']].secret.secretName).toBe('agents-mitm-ca');
+    expect(volumes[mounts['/etc/egress-capture/ca/ci/builders-ca']].secret).toEqual({
+      secretName: 'ci-builders-ca',
+      items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }],
+    });
+    expect(volumes[mounts['/etc/egress-capture/gateway']].configMap.name).toBe('my-gateway');
+    expect(volumes[mounts['/etc/egress-capture/clickhouse']].secret.secretName).toBe('clickhouse');
+    const config = find(objects, 'ConfigMap').data;
+    expect(config).toMatchObject({ EGRESS_CAPTURE_CLICKHOUSE_CA_FILE: '/etc/egress-capture/clickhouse/ca.crt', EGRESS_CAPTURE_TTL_DAYS: '30', EGRESS_CAPTURE_LOG_LEVEL: 'debug' });
+    expect(find(objects, 'PersistentVolumeClaim').spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '50Gi' } } });
+    expect(find(objects, 'Service').spec.ports.map((p: any) => [p.name, p.port])).toEqual([['grpc', 9002], ['admin', 9003], ['sds', 9443]]);
+
+    // Envoy pods reach ext_proc and SDS; the named namespaces, the monitoring one and the nodes reach admin; nothing else.
+    const byPort = peersByPort(find(objects, 'NetworkPolicy'));
+    const gateway = [{ namespaceSelector: ALL_FEATURES.networkPolicy.gateway.namespaceSelector, podSelector: ALL_FEATURES.networkPolicy.gateway.podSelector }];
+    expect(byPort).toEqual({
+      9002: gateway,
+      9443: gateway,
+      9003: [
+        ...['analysts', 'oncall', 'observability'].map((ns) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } })),
+        { ipBlock: { cidr: '10.0.0.0/16' } },
+      ],
+    });
+  });
+
+  it.each([
+    [{ store: { mode: 'remote' } }, 'store.remote.existingSecret: required with store.mode=remote'],
+    [{ store: { mode: 'chdb' } }, 'store.mode: "chdb" is not one of embedded, remote'],
+    [{ persistence: { enabled: false } }, 'persistence.enabled: must be true with store.mode=embedded'],
+    [{ admin: { password: 'secret' } }, 'admin.user and admin.password: set both or neither'],
+    [{ extraConfig: { EGRESS_CAPTURE_DATA_DIR: '/elsewhere' } }, 'extraConfig.EGRESS_CAPTURE_DATA_DIR: set by the chart itself'],
+    [{ extraConfig: { TTL_DAYS: '7' } }, 'extraConfig.TTL_DAYS: expected an EGRESS_CAPTURE_* setting'],
+  ])('refuses %j with a message naming the value', (values, message) => {
+    const rendered = helmTemplate(values);
+    expect(rendered.code).not.toBe(0);
+    expect(rendered.stderr).toContain(message);
+  });
+});
+
+describe('kustomize tree deploy/', () => {
+  const rendered = kustomizeBuild();
+
+  it('builds valid objects, with the NetworkPolicy and admin Secret and without an OTLP placeholder', () => {
+    expect(rendered.stderr).toBe('');
+    expectValid(rendered.objects);
+    expect(rendered.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/egress-capture-config',
+      'Deployment/egress-capture',
+      'Namespace/egress-capture',
+      'NetworkPolicy/egress-capture',
+      'PersistentVolumeClaim/egress-capture-data',
+      'Secret/egress-capture-admin',
+      'Service/egress-capture',
+    ]);
+    // Re-applying deploy/ must not replace what `translate` wrote (egress-capture-otlp).
+    expect(rendered.objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name)).toEqual(['egress-capture-admin']);
+    const pod = find(rendered.objects, 'Deployment').spec.template.spec;
+    expect(pod.containers[0].image).toBe('egress-capture:0.1.0');
+    // Nothing in the pod talks to the Kubernetes API, so it gets no token to lose.
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
+  it('lets only the gateway pods reach ext_proc and only the monitoring namespace reach admin', () => {
+    expect(peersByPort(find(rendered.objects, 'NetworkPolicy'))).toEqual({
+      9002: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'envoy-gateway-system' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/managed-by': 'envoy-gateway', 'app.kubernetes.io/component': 'proxy' } },
+        },
+      ],
+      9003: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+    });
+  });
+});
+
+/**
+ * What Helm adds and kustomize does not, by design:
+ * - the labels app.kubernetes.io/instance, version, managed-by and helm.sh/chart (the instance
+ *   label is in Helm's selectors too, so two releases in one namespace stay apart; deploy/
+ *   installs one copy per namespace and selects by name alone);
+ * - no Namespace object (Helm installs into --namespace, created with --create-namespace);
+ * - Secret data: kustomize's generator and the chart both write base64 `data`.
+ */
+const HELM_ONLY_LABELS = ['app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by', 'helm.sh/chart'];
+
+function normalise(object: KubeObject): KubeObject {
+  const copy = structuredClone(object);
+  const strip = (labels: Record<string, string> | undefined) => {
+    if (!labels) return;
+    for (const name of HELM_ONLY_LABELS) delete labels[name];
+  };
+  strip(copy.metadata.labels);
+  strip(copy.spec?.selector?.matchLabels ?? (copy.kind === 'Service' ? copy.spec?.selector : undefined));
+  strip(copy.spec?.template?.metadata?.labels);
+  strip(copy.spec?.podSelector?.matchLabels);
+  return copy;
+}
+
+describe('Helm and kustomize', () => {
+  it('render the same objects for the same settings, Helm-only labels and the Namespace aside', () => {
+    const fromKustomize = kustomizeBuild().objects.filter((o) => o.kind !== 'Namespace');
+    const fromHelm = helmTemplate().objects;
+    const byName = (objects: KubeObject[]) => Object.fromEntries(objects.map((o) => [`${o.kind}/${o.metadata.name}`, normalise(o)]));
+    expect(byName(fromHelm)).toEqual(byName(fromKustomize));
+  });
+});
+

@@ -1,0 +1,20 @@
+/**
+ * jest's global set-up: installs the pinned external tools once, before any
+ * test worker starts (two workers installing into one cache would race). It
+ * never fails the run itself: a suite that needs a missing tool fails with the
+ * reason.
+ */
+import envoySetup from './envoy/global-setup';
+import { installAllK8sTools } from './deploy/k8s-tools-install';
+import { OTELCOL_VERSION, SKIP_OTELCOL_ENV, installOtelcol, otelcolSkipped } from './otelcol/otelcol-install';
+
+export default function globalSetup(): void {
+  envoySetup();
+  for (const problem of installAllK8sTools((line) => console.log(line))) console.warn(`\n${problem}\n`);
+  if (otelcolSkipped()) {
+    console.warn(`\n*** ${SKIP_OTELCOL_ENV} is set: the OTLP export is NOT tested against the real OpenTelemetry Collector ${OTELCOL_VERSION} ***\n`);
+  } else {
+    const collector = installOtelcol((line) => console.log(line));
+    if (collector.problem) console.warn(`\nThe OpenTelemetry Collector is not available: ${collector.problem}\n`);
+  }
+}
