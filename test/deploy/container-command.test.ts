@@ -100,6 +100,16 @@ async function startPod(objects: KubeObject[], captureObjects: KubeObject[], opt
     }
   }
 
+  // Then env, over envFrom: values, and the downward API's fields of this pod.
+  const pod = { 'metadata.name': `${deployment.metadata.name}-7d9f-abc12`, 'metadata.namespace': deployment.metadata.namespace, 'metadata.uid': '5f0c3f7e-0000-4000-8000-0000000000aa' } as Record<string, string>;
+  for (const entry of (container.env ?? []) as Json[]) {
+    if (entry.value !== undefined) env[entry.name] = entry.value;
+    else if (entry.valueFrom?.fieldRef) env[entry.name] = pod[entry.valueFrom.fieldRef.fieldPath]!;
+  }
+  // Every pod gets the API server's address from the kubelet.
+  env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
+  expect({ POD_NAME: env.POD_NAME, POD_NAMESPACE: env.POD_NAMESPACE }).toEqual({ POD_NAME: pod['metadata.name'], POD_NAMESPACE: pod['metadata.namespace'] });
+
   // The mounts: the data volume and the gateway ConfigMap's files, each where the Deployment mounts it.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-pod-'));
   const mount = (podPath: string): string => path.join(root, podPath);

@@ -16,6 +16,7 @@ export const ALL_FEATURES = {
   otlp: { secretName: 'my-otlp' },
   gateway: { configMapName: 'my-gateway' },
   extraConfig: { EGRESS_CAPTURE_TTL_DAYS: 30, EGRESS_CAPTURE_LOG_LEVEL: 'debug' },
+  tls: { grpc: { secretName: 'capture-grpc-tls', requireClientCertificate: true }, admin: { secretName: 'capture-admin-tls' } },
   certificateMinter: {
     enabled: true,
     caSecrets: [
@@ -111,10 +112,23 @@ describe('Helm chart', () => {
       affinity: ALL_FEATURES.affinity,
     });
     expect(container.image).toBe('registry.example.com/egress-capture:0.1.0-test');
-    expect(container.args).toEqual(['serve', '--ca-dir=/etc/egress-capture/ca', '--sds-listen=0.0.0.0:9443']);
+    expect(container.args).toEqual([
+      'serve',
+      '--ca-dir=/etc/egress-capture/ca',
+      '--sds-listen=0.0.0.0:9443',
+      '--grpc-tls-cert-file=/etc/egress-capture/tls/grpc/tls.crt',
+      '--grpc-tls-key-file=/etc/egress-capture/tls/grpc/tls.key',
+      '--grpc-tls-client-ca-file=/etc/egress-capture/tls/grpc/ca.crt',
+      '--admin-tls-cert-file=/etc/egress-capture/tls/admin/tls.crt',
+      '--admin-tls-key-file=/etc/egress-capture/tls/admin/tls.key',
+    ]);
+    expect([container.readinessProbe.httpGet.scheme, container.livenessProbe.httpGet.scheme]).toEqual(['HTTPS', 'HTTPS']);
     expect(container.ports.map((p: any) => [p.name, p.containerPort])).toEqual([['grpc', 9002], ['admin', 9003], ['sds', 9443]]);
     expect(container.envFrom.map((e: any) => (e.configMapRef ?? e.secretRef).name)).toEqual(['egress-capture-config', 'my-otlp', 'my-admin']);
-    expect(container.env).toEqual([{ name: 'EGRESS_CAPTURE_CLICKHOUSE_URL', valueFrom: { secretKeyRef: { name: 'clickhouse', key: 'url' } } }]);
+    expect(container.env).toEqual([
+      ...['name', 'namespace', 'uid'].map((field) => ({ name: `POD_${field.toUpperCase()}`, valueFrom: { fieldRef: { fieldPath: `metadata.${field}` } } })),
+      { name: 'EGRESS_CAPTURE_CLICKHOUSE_URL', valueFrom: { secretKeyRef: { name: 'clickhouse', key: 'url' } } },
+    ]);
     expect(container.resources).toEqual(ALL_FEATURES.resources);
     // CA Secrets where the minter looks for them: <ca-dir>/<namespace>/<name>/tls.crt,tls.key.
     const mounts = Object.fromEntries(container.volumeMounts.map((m: any) => [m.mountPath, m.name]));
@@ -125,6 +139,8 @@ describe('Helm chart', () => {
       items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }],
     });
     expect(volumes[mounts['/etc/egress-capture/gateway']].configMap.name).toBe('my-gateway');
+    expect(volumes[mounts['/etc/egress-capture/tls/grpc']].secret).toEqual({ secretName: 'capture-grpc-tls' });
+    expect(volumes[mounts['/etc/egress-capture/tls/admin']].secret).toEqual({ secretName: 'capture-admin-tls' });
     expect(volumes[mounts['/etc/egress-capture/clickhouse']].secret.secretName).toBe('clickhouse');
     const config = find(objects, 'ConfigMap').data;
     expect(config).toMatchObject({ EGRESS_CAPTURE_CLICKHOUSE_CA_FILE: '/etc/egress-capture/clickhouse/ca.crt', EGRESS_CAPTURE_TTL_DAYS: '30', EGRESS_CAPTURE_LOG_LEVEL: 'debug' });
