@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { DEFAULTS } from '../config/defaults';
 import { CaptureError, describeError } from '../errors';
 import { OPTION_SPECS, loadConfig, type GatewayContribution } from '../config/load-config';
-import { createLogger } from '../logger';
+import { createLogger, INFO_LEVEL, LOG_BASE } from '../logger';
 import { CaptureService } from '../service/capture-service';
 import type { CommandIo } from './main';
 import { waitForGatewayFile } from './wait-for-gateway';
@@ -75,7 +75,18 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
   }
   const grpcShown = 'unixPath' in config.grpcListen ? service.grpcAddress : `:${service.grpcPort}`;
   const sdsShown = service.sdsPort === 0 ? '' : `, certificate minter (SDS) :${service.sdsPort}`;
-  io.stderr.write(`egress-capture serving on node ${process.version}: gRPC ${grpcShown}, admin :${service.adminPort}${sdsShown}\n`);
+  // The ready line, whatever --log-level says (supervisors and scripts wait for it), in the same
+  // JSON shape as every other log line so a log pipeline reading stderr never meets plain text.
+  const ready = {
+    level: INFO_LEVEL,
+    time: Date.now(),
+    ...LOG_BASE,
+    msg: `egress-capture serving on node ${process.version}: gRPC ${grpcShown}, admin :${service.adminPort}${sdsShown}`,
+    grpc: service.grpcAddress,
+    admin: `${config.adminListen.host}:${service.adminPort}`,
+    ...(service.sdsPort === 0 ? {} : { sds: `${config.sdsListen.host}:${service.sdsPort}` }),
+  };
+  io.stderr.write(`${JSON.stringify(ready)}\n`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     // A repeated signal is the same request: a Ctrl-C reaches both this process and a

@@ -242,6 +242,9 @@ describe('egress-capture CLI', () => {
       const server = await launch(OLDER_NODE!, [BIN, 'serve']);
       try {
         expect(server.stderr()).toContain('serving on node v24.');
+        // One JSON object per line, the ready line too: a log pipeline reading stderr never meets plain text.
+        const notJson = server.stderr().split('\n').filter((line) => line.trim() !== '' && !isJsonObject(line));
+        expect(notJson).toEqual([]);
         expect(server.pid).not.toBe(server.launcher.pid);
         const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => server.launcher.on('exit', (code, sig) => resolve({ code, signal: sig })));
         if (target === 'its PID') server.launcher.kill(signal);
@@ -330,3 +333,12 @@ describe('egress-capture CLI', () => {
     }
   }, 90_000);
 });
+
+function isJsonObject(line: string): boolean {
+  try {
+    const value = JSON.parse(line) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
