@@ -78,13 +78,14 @@ describe('envoy emulator with a passive processor', () => {
   });
 
   test('S05 STREAMED chunks are pipelined, end_of_stream only on the last, replies FIFO', async () => {
-    // Headers are answered at once, body chunks 40 ms late: chunks must not wait for them.
+    // Headers are answered at once, body chunks 300 ms late (far more than the 15 ms the chunks
+    // span, so a loaded machine's timer skew cannot reorder them): chunks must not wait for them.
     const slow = new FakeProcessor({
-      decide: (req) => (req.request === 'request_body' ? { kind: 'reply', reply: { request_body: {} }, delayMs: 40 } : undefined),
+      decide: (req) => (req.request === 'request_body' ? { kind: 'reply', reply: { request_body: {} }, delayMs: 300 } : undefined),
     });
     const slowTarget = await slow.start();
     try {
-      const e = new EnvoyEmulator({ target: slowTarget, processingMode: { requestBodyMode: 'STREAMED' } });
+      const e = new EnvoyEmulator({ target: slowTarget, processingMode: { requestBodyMode: 'STREAMED' }, messageTimeoutMs: 2000 });
       emulators.push(e);
       const spec = post([
         { data: 'a'.repeat(1000), delayMs: 50 },
