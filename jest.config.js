@@ -5,8 +5,8 @@ module.exports = {
   testMatch: ['**/*.test.js'],
   testEnvironment: 'node',
   testTimeout: 60000,
-  // Installs the pinned Envoy versions (cached) before any worker starts.
-  globalSetup: '<rootDir>/envoy/global-setup.js',
+  // Installs the pinned Envoy versions and ClickHouse clients (cached) before any worker starts.
+  globalSetup: '<rootDir>/global-setup.js',
   // chdb allows one data directory per process: every test file gets its own worker process.
   maxWorkers: 2,
   verbose: false,
