@@ -46,6 +46,13 @@ func main() {
 		out[name] = value
 	}
 
+	// CH_QUERIES names a JSON array of SQL texts (a dashboard's panels): each is run as Grafana
+	// runs a panel, and its columns' names and ClickHouse types and its row count are reported.
+	if path := os.Getenv("CH_QUERIES"); path != "" {
+		out["queries"] = runQueries(ctx, conn, path)
+		print(out)
+		return
+	}
 	step("ping", func() (any, error) { return "ok", conn.Ping(ctx) })
 	step("serverVersion", func() (any, error) {
 		v, err := conn.ServerVersion()
@@ -240,6 +247,45 @@ func main() {
 	}
 	conn.Close()
 	print(out)
+}
+
+type queryResult struct {
+	Columns [][2]string `json:"columns"`
+	Rows    int         `json:"rows"`
+	Error   string      `json:"error,omitempty"`
+}
+
+func runQueries(ctx context.Context, conn clickhouse.Conn, path string) []queryResult {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return []queryResult{{Error: err.Error()}}
+	}
+	var queries []string
+	if err := json.Unmarshal(text, &queries); err != nil {
+		return []queryResult{{Error: err.Error()}}
+	}
+	results := []queryResult{}
+	for _, sql := range queries {
+		result := queryResult{Columns: [][2]string{}}
+		rows, err := conn.Query(ctx, sql)
+		if err != nil {
+			result.Error = err.Error()
+			results = append(results, result)
+			continue
+		}
+		for _, column := range rows.ColumnTypes() {
+			result.Columns = append(result.Columns, [2]string{column.Name(), column.DatabaseTypeName()})
+		}
+		for rows.Next() {
+			result.Rows++
+		}
+		if err := rows.Err(); err != nil {
+			result.Error = err.Error()
+		}
+		rows.Close()
+		results = append(results, result)
+	}
+	return results
 }
 
 func fail(out report, step string, err error) {
