@@ -23,6 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { Session, drainPending } from 'chdb';
 import { CaptureError, describeError } from '../../errors';
 import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
+import { otelLogsViewStatement } from './otel-logs-view';
 import { EMBEDDED_TABLE_SETTINGS, TABLE, schemaStatements } from './schema';
 import { sqlStringLiteral } from './sql-literal';
 
@@ -96,7 +97,7 @@ export class EmbeddedStore implements Sink {
     // Files left by a process that died mid-insert: their rows are still in the spool.
     fs.rmSync(this.stagingDir, { recursive: true, force: true });
     fs.mkdirSync(this.stagingDir, { recursive: true });
-    for (const statement of schemaStatements(ttlDays, EMBEDDED_TABLE_SETTINGS)) {
+    for (const statement of [...schemaStatements(ttlDays, EMBEDDED_TABLE_SETTINGS), otelLogsViewStatement()]) {
       try {
         await this.session.queryAsync(statement);
       } catch (err) {
