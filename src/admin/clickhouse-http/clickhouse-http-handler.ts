@@ -31,6 +31,7 @@ import { bindQueryParameters } from './query-parameters';
 import { Lz4FrameError, Lz4SizeError, lz4FrameCompress, lz4FrameDecompress } from './lz4-frame';
 import { countNativeRows, nativeAtRevision } from './native-revision';
 import { withChangeableSettings } from './settings-view';
+import { EngineSessions, sessionTimeout, type SessionLease } from './engine-sessions';
 import { BINARY_FORMATS, contentTypeFor, isAllowedSetting, parseRequestParams, type RequestParams } from './request-params';
 import { DENIED_FUNCTIONS, SAFE_TABLE_FUNCTIONS, checkStatement, splitInsertData, type CheckedStatement, type ParserEngine, type Setting } from './statement';
 
@@ -154,8 +155,18 @@ export interface HandleOptions {
 const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
 const FORMAT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
+/** A request's `session_id` (with writes allowed): its temporary tables live on across requests. */
+interface SessionRequest {
+  user: string;
+  id: string;
+  timeoutSeconds: number;
+  check: boolean;
+}
+
 export class ClickHouseHttpHandler {
   private timezone: Promise<string> | undefined;
+  /** ClickHouse sessions, only with writes allowed: without them nothing (no temporary table) can live in one. */
+  private readonly sessions: EngineSessions | undefined;
   private readonly displayName: string;
   private readonly limits: QueryLimits;
   private readonly slots: Slots;
@@ -168,6 +179,13 @@ export class ClickHouseHttpHandler {
       maxResultBytes: DEFAULTS.adminMaxResultBytes,
     };
     this.slots = new Slots(options.maxConcurrentQueries ?? DEFAULTS.adminMaxConcurrentQueries);
+    const store = options.store;
+    if (options.allowWrites && 'openConnection' in store && typeof store.openConnection === 'function') this.sessions = new EngineSessions(() => store.openConnection!());
+  }
+
+  /** Closes the sessions' engine connections (at shutdown). */
+  close(): void {
+    this.sessions?.closeAll();
   }
 
   get requiresAuth(): boolean {
@@ -237,7 +255,8 @@ export class ClickHouseHttpHandler {
       // Placeholders live in the query text; INSERT data after FORMAT is never rewritten.
       const bound = bindQueryParameters(statementText, params.queryParameters);
       const binaryData = split !== undefined ? binaryInsertData(split.statement, joined, body, bodyText) : undefined;
-      const { statement, result } = await this.run(bound, split?.data ?? '', { readOnly, defaultFormat, settings: params.settings, binaryData }).catch((err: unknown) => {
+      const session = params.sessionId !== undefined && params.sessionId !== '' ? { user: user ?? '', id: params.sessionId, timeoutSeconds: sessionTimeout(params.sessionTimeout), check: params.sessionCheck } : undefined;
+      const { statement, result } = await this.run(bound, split?.data ?? '', { readOnly, defaultFormat, settings: params.settings, binaryData, session }).catch((err: unknown) => {
         throw echoingUserText(fromStoreError(err), statementText);
       });
       const elapsedNs = process.hrtime.bigint() - started;
@@ -326,14 +345,24 @@ export class ClickHouseHttpHandler {
   private async run(
     text: string,
     data: string,
-    options: { readOnly: boolean; defaultFormat: string; settings: readonly Setting[]; binaryData?: Uint8Array | undefined },
+    options: { readOnly: boolean; defaultFormat: string; settings: readonly Setting[]; binaryData?: Uint8Array | undefined; session?: SessionRequest | undefined },
   ): Promise<{ statement: CheckedStatement; result: ExecuteResult }> {
     const store = this.options.store;
     // A few slots only: chdb runs every query on libuv's small pool, which the capture writer's inserts need too.
     const release = await this.slots.acquire();
     let connection: EngineConnection | undefined;
+    let lease: SessionLease | undefined;
     try {
-      connection = 'openConnection' in store && typeof store.openConnection === 'function' ? store.openConnection() : undefined;
+      const canOpen = 'openConnection' in store && typeof store.openConnection === 'function';
+      if (canOpen && options.session !== undefined && this.sessions !== undefined) {
+        const { user, id, timeoutSeconds, check } = options.session;
+        lease = this.sessions.acquire(user, id, timeoutSeconds, check);
+        connection = lease.connection;
+        // The limits bind the session's DDL too; everything else goes into each statement's SETTINGS clause.
+        if (lease.created) await connection.execute(`SET ${assignments(limitedSettings([], this.limits))}`, '');
+      } else {
+        connection = canOpen ? store.openConnection!() : undefined;
+      }
       const checked = await checkStatement(this.parserEngine(connection), text, data, {
         readOnly: options.readOnly,
         defaultFormat: options.defaultFormat,
@@ -354,6 +383,20 @@ export class ClickHouseHttpHandler {
       }
       // Data right after the format name would be read as part of it.
       const tail = statement.data !== '' && !/^\s/.test(statement.data) ? `\n${statement.data}` : statement.data;
+      if (connection !== undefined && lease !== undefined) {
+        // A session's connection outlives the request: its settings are the statement's own, never SET on it.
+        const sql = withSettingsClause(statement, settings, options.readOnly);
+        const binaryFormat = statement.kind === 'INSERT' && options.binaryData !== undefined ? /\sFORMAT (\w+)$/.exec(sql) : null;
+        if (binaryFormat !== null && options.binaryData !== undefined) {
+          await connection.insertData(sql.slice(0, binaryFormat.index), binaryFormat[1]!, options.binaryData);
+          return { statement, result: { bytes: new Uint8Array(0), writtenRows: nativeRowCount(binaryFormat[1]!, options.binaryData), writtenBytes: options.binaryData.byteLength } };
+        }
+        const result = await connection.execute(sql + tail, statement.format);
+        if (statement.kind === 'INSERT' && statement.data !== '') {
+          return { statement, result: { ...result, writtenRows: await textRowCount(connection, statement.sql, statement.data), writtenBytes: Buffer.byteLength(statement.data) } };
+        }
+        return { statement, result };
+      }
       if (connection !== undefined) {
         const ddl = statement.format === '' && statement.kind !== 'INSERT';
         await connection.execute(`SET ${assignments(ddl ? settings.slice(0, LIMIT_SETTINGS.length) : settings)}`, '');
@@ -373,7 +416,8 @@ export class ClickHouseHttpHandler {
       // A store without connections of its own (remote ClickHouse): one SETTINGS clause at the end.
       return { statement, result: await this.execute(withSettingsClause(statement, settings, options.readOnly) + tail, statement.format) };
     } finally {
-      connection?.close();
+      if (lease !== undefined) lease.release();
+      else connection?.close();
       release();
     }
   }

@@ -19,7 +19,7 @@ const HTTP_PARAMS = new Set([
   'user',
   'password',
   'quota_key',
-  // One engine session serves every request; ClickHouse sessions (temporary tables, SET) are not kept.
+  // Sessions keep a request's engine connection (temporary tables) with writes allowed; see engine-sessions.ts.
   'session_id',
   'session_timeout',
   'session_check',
@@ -60,6 +60,9 @@ export interface RequestParams {
   readOnly: boolean;
   /** Names of `param_<name>` values (query parameters). */
   queryParameters: Map<string, string>;
+  sessionId: string | undefined;
+  sessionTimeout: string | undefined;
+  sessionCheck: boolean;
   /** Revision Native output is framed at (client_protocol_version; 0 = none). */
   clientProtocolVersion: number;
 }
@@ -150,6 +153,9 @@ export function parseRequestParams(search: URLSearchParams): RequestParams {
     readOnly,
     queryParameters,
     clientProtocolVersion: Number(revision),
+    sessionId: search.get('session_id') ?? undefined,
+    sessionTimeout: search.get('session_timeout') ?? undefined,
+    sessionCheck: truthy(search.get('session_check')),
   };
 }
 
