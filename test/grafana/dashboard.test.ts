@@ -6,12 +6,10 @@
  * and ClickHouse types its visualization is built on.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { installGoClient } from '../clickhouse-clients/clients-install';
-import { CLIENT_PASSWORD, CLIENT_USER, adminAddress, useClientHarness } from '../clickhouse-clients/client-harness';
-import { runClient } from '../clickhouse-clients/run-client';
+import { CLIENT_PASSWORD, CLIENT_USER, useClientHarness } from '../clickhouse-clients/client-harness';
+import { runGoQueries } from '../clickhouse-clients/run-client';
 import { expandPanelSql, type PanelContext } from './grafana-macros';
 
 const GRAFANA_DIR = path.resolve(__dirname, '../../../deploy/grafana');
@@ -21,12 +19,6 @@ interface Panel {
   type: string;
   datasource: { type: string; uid: string };
   targets: Array<{ rawSql: string; format: number }>;
-}
-
-interface QueryResult {
-  columns: Array<[name: string, type: string]>;
-  rows: number;
-  error?: string;
 }
 
 const dashboard = JSON.parse(fs.readFileSync(path.join(GRAFANA_DIR, 'dashboards/egress-capture.json'), 'utf8')) as {
@@ -63,15 +55,6 @@ describe('the Grafana dashboard against the admin port', () => {
     expect(await res.text()).toBe('');
   });
 
-  async function runPanels(sqls: string[]): Promise<QueryResult[]> {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'panels-')), 'queries.json');
-    fs.writeFileSync(file, JSON.stringify(sqls));
-    const { host, port } = adminAddress(harness());
-    const report = await runClient(installGoClient(), [], { CH_ADDR: `${host}:${port}`, CH_USER: CLIENT_USER, CH_PASSWORD: CLIENT_PASSWORD, CH_QUERIES: file });
-    fs.rmSync(path.dirname(file), { recursive: true, force: true });
-    return report.queries as QueryResult[];
-  }
-
   function context(authority: string[]): PanelContext {
     return {
       from: new Date(now - 3600_000),
@@ -95,7 +78,7 @@ describe('the Grafana dashboard against the admin port', () => {
     ['one upstream selected', ['api.openai.com']],
   ])("runs every panel's SQL through Grafana's driver with the columns and types its visualization needs (%s)", async (_, authority) => {
     const panels = dashboard.panels;
-    const results = await runPanels(panels.map((panel) => expandPanelSql(panel.targets[0]!.rawSql, context(authority))));
+    const results = await runGoQueries(harness(), panels.map((panel) => expandPanelSql(panel.targets[0]!.rawSql, context(authority))));
     for (const [i, panel] of panels.entries()) {
       expect({ panel: panel.title, error: results[i]!.error }).toEqual({ panel: panel.title, error: undefined });
       expect({ panel: panel.title, columns: results[i]!.columns }).toEqual({ panel: panel.title, columns: EXPECTED[panel.title] });
@@ -106,7 +89,7 @@ describe('the Grafana dashboard against the admin port', () => {
 
   it("fills the upstream variable from its query", async () => {
     const [variable] = dashboard.templating.list;
-    const [result] = await runPanels([expandPanelSql(variable!.query, context(['$__all']))]);
+    const [result] = await runGoQueries(harness(), [expandPanelSql(variable!.query, context(['$__all']))]);
     expect(result).toMatchObject({ columns: [['Authority', 'LowCardinality(String)']], rows: 3 });
   }, 60_000);
 });

@@ -6,15 +6,11 @@
  * search, histogram, attribute and trace queries through @clickhouse/client
  * (its driver). Its attributes agree with what the OTLP export sends.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ExchangeRow } from '../../../src/capture/exchange-row';
 import { mapRowAttributes } from '../../../src/sinks/otlp/log-record-mapper';
-import { installGoClient } from '../../clickhouse-clients/clients-install';
-import { CLIENT_PASSWORD, CLIENT_USER, SEEDED_AUTHORITY, adminAddress, useClientHarness } from '../../clickhouse-clients/client-harness';
-import { runClient } from '../../clickhouse-clients/run-client';
+import { CLIENT_PASSWORD, CLIENT_USER, SEEDED_AUTHORITY, useClientHarness } from '../../clickhouse-clients/client-harness';
+import { runGoQueries } from '../../clickhouse-clients/run-client';
 import { expandPanelSql } from '../../grafana/grafana-macros';
 
 /** The logs table of the collector's ClickHouse exporter (v0.165.1, logs_table.sql), without its MATERIALIZED shortcuts. */
@@ -102,12 +98,7 @@ describe('otel_logs view', () => {
       'SELECT Timestamp as "timestamp", Body as "body", SeverityText as "level", LogAttributes as "labels", TraceId as "traceID" FROM "default"."otel_logs" WHERE ( timestamp >= $__fromTime AND timestamp <= $__toTime ) ORDER BY timestamp DESC LIMIT 1000',
       "SELECT $__timeInterval(Timestamp) as time, sum(toString(SeverityText) IN ('warn', 'warning', 'WARN', 'WARNING')) as warn, sum(toString(SeverityText) IN ('info', 'INFO')) as info FROM \"default\".\"otel_logs\" WHERE $__timeFilter(Timestamp) GROUP BY time ORDER BY time ASC",
     ].map((sql) => expandPanelSql(sql, context));
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'otel-logs-')), 'queries.json');
-    fs.writeFileSync(file, JSON.stringify(queries));
-    const { host, port } = adminAddress(harness());
-    const report = await runClient(installGoClient(), [], { CH_ADDR: `${host}:${port}`, CH_USER: CLIENT_USER, CH_PASSWORD: CLIENT_PASSWORD, CH_QUERIES: file });
-    fs.rmSync(path.dirname(file), { recursive: true, force: true });
-    expect(report.queries).toEqual([
+    expect(await runGoQueries(harness(), queries)).toEqual([
       { columns: [['timestamp', "DateTime64(9, 'UTC')"], ['body', 'String'], ['level', 'LowCardinality(String)'], ['labels', 'Map(LowCardinality(String), String)'], ['traceID', 'String']], rows: 2 },
       { columns: [['time', 'DateTime'], ['warn', 'UInt64'], ['info', 'UInt64']], rows: expect.any(Number) },
     ]);
