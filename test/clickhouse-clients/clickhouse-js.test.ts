@@ -92,6 +92,16 @@ describe('@clickhouse/client on the admin port', () => {
     await ch.command({ query: `DROP TABLE ${table}` });
   }, 60_000);
 
+  it('takes query parameters as multipart/form-data (use_multipart_params)', async () => {
+    const ch = createClient({ url: harness().adminUrl, username: CLIENT_USER, password: CLIENT_PASSWORD, use_multipart_params: true, log: { level: ClickHouseLogLevel.OFF } });
+    clients.push(ch);
+    const ids = Array.from({ length: 30000 }, (_, i) => i);
+    const [row] = await (
+      await ch.query({ query: 'SELECT length({ids:Array(UInt32)}) AS n, {m:Map(String, String)}[\'k\'] AS v', query_params: { ids, m: new Map([['k', 'v']]) }, format: 'JSONEachRow' })
+    ).json();
+    expect(row).toEqual({ n: 30000, v: 'v' });
+  });
+
   it('reads the captured exchanges, Map columns included', async () => {
     const rows = await (await client().query({ query: 'SELECT Authority, RequestHeaders FROM http_exchanges WHERE Authority = {a:String}', query_params: { a: SEEDED_AUTHORITY }, format: 'JSONEachRow' })).json<{ Authority: string; RequestHeaders: Record<string, string> }>();
     expect(rows).toEqual([{ Authority: SEEDED_AUTHORITY, RequestHeaders: expect.objectContaining({ 'x-caller': 'dashboards' }) }]);

@@ -237,7 +237,13 @@ export class ClickHouseHttpHandler {
       const queryBytes = Buffer.byteLength(params.query);
       if (queryBytes > maxQuery) throw queryTooLarge(maxQuery);
       const bodyLimit = readOnly ? maxQuery - queryBytes : this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-      const body = req.method === 'POST' ? await this.readBody(req, params, bodyLimit, readOnly ? maxQuery : undefined) : Buffer.alloc(0);
+      let body = req.method === 'POST' ? await this.readBody(req, params, bodyLimit, readOnly ? maxQuery : undefined) : Buffer.alloc(0);
+      const contentType = String(req.headers['content-type'] ?? '');
+      if (/^multipart\/form-data\b/i.test(contentType)) {
+        const form = await multipartParams(body, contentType);
+        for (const [name, value] of form.queryParameters) params.queryParameters.set(name, value);
+        body = Buffer.from(form.query, 'utf8');
+      }
       const bodyText = body.toString('utf8');
       // ClickHouse joins the URL query and the body with a line break; for an
       // INSERT the body is the data that follows FORMAT (`?query=INSERT INTO t FORMAT CSV`).
@@ -675,4 +681,32 @@ async function textRowCount(connection: EngineConnection, insert: string, data: 
   } catch {
     return 0;
   }
+}
+
+/**
+ * A `multipart/form-data` body, as ClickHouse reads one: a `query` part holds
+ * (more of) the query text, `param_<name>` parts hold query parameters
+ * (@clickhouse/client sends them so with use_multipart_params, for values too
+ * long for a URL). Other parts are ClickHouse's external data tables, which
+ * this interface does not serve. The body was already read under the size
+ * cap; the engine of the platform's fetch API splits it.
+ */
+async function multipartParams(body: Buffer, contentType: string): Promise<{ query: string; queryParameters: Map<string, string> }> {
+  let form: FormData;
+  try {
+    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  } catch (err) {
+    throw ClickHouseHttpError.of(CH.CANNOT_PARSE_INPUT, `Cannot read the multipart/form-data body: ${(err as Error).message}`, 400);
+  }
+  const queryParameters = new Map<string, string>();
+  const query: string[] = [];
+  for (const [name, value] of form) {
+    if (typeof value !== 'string') {
+      throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, `External data (the file part ${JSON.stringify(name)}) is not served by the admin interface; send values as query parameters`);
+    }
+    if (name === 'query') query.push(value);
+    else if (name.startsWith('param_')) queryParameters.set(name.slice('param_'.length), value);
+    else throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, `The multipart part ${JSON.stringify(name)} is not served by the admin interface (only query and param_<name>; settings go in the URL)`);
+  }
+  return { query: query.join('\n'), queryParameters };
 }
