@@ -391,33 +391,14 @@ export class ClickHouseHttpHandler {
       const tail = statement.data !== '' && !/^\s/.test(statement.data) ? `\n${statement.data}` : statement.data;
       if (connection !== undefined && lease !== undefined) {
         // A session's connection outlives the request: its settings are the statement's own, never SET on it.
-        const sql = withSettingsClause(statement, settings, options.readOnly);
-        const binaryFormat = statement.kind === 'INSERT' && options.binaryData !== undefined ? /\sFORMAT (\w+)$/.exec(sql) : null;
-        if (binaryFormat !== null && options.binaryData !== undefined) {
-          await connection.insertData(sql.slice(0, binaryFormat.index), binaryFormat[1]!, options.binaryData);
-          return { statement, result: { bytes: new Uint8Array(0), writtenRows: nativeRowCount(binaryFormat[1]!, options.binaryData), writtenBytes: options.binaryData.byteLength } };
-        }
-        const result = await connection.execute(sql + tail, statement.format);
-        if (statement.kind === 'INSERT' && statement.data !== '') {
-          return { statement, result: { ...result, writtenRows: await textRowCount(connection, statement.sql, statement.data), writtenBytes: Buffer.byteLength(statement.data) } };
-        }
-        return { statement, result };
+        return { statement, result: await executeOn(connection, statement, withSettingsClause(statement, settings, options.readOnly), tail, options.binaryData) };
       }
       if (connection !== undefined) {
         const ddl = statement.format === '' && statement.kind !== 'INSERT';
         await connection.execute(`SET ${assignments(ddl ? settings.slice(0, LIMIT_SETTINGS.length) : settings)}`, '');
         if (options.readOnly) await connection.execute('SET readonly = 1', '');
-        const binaryFormat = statement.kind === 'INSERT' && options.binaryData !== undefined ? /\sFORMAT (\w+)$/.exec(statement.sql) : null;
-        if (binaryFormat !== null && options.binaryData !== undefined) {
-          await connection.insertData(statement.sql.slice(0, binaryFormat.index), binaryFormat[1]!, options.binaryData);
-          return { statement, result: { bytes: new Uint8Array(0), writtenRows: nativeRowCount(binaryFormat[1]!, options.binaryData), writtenBytes: options.binaryData.byteLength } };
-        }
-        const sql = statement.format === '' ? statement.sql + tail : `${statement.sql}\nFORMAT ${statement.format}`;
-        const result = await connection.execute(sql, statement.format);
-        if (statement.kind === 'INSERT' && statement.data !== '') {
-          return { statement, result: { ...result, writtenRows: await textRowCount(connection, statement.sql, statement.data), writtenBytes: Buffer.byteLength(statement.data) } };
-        }
-        return { statement, result };
+        const sql = statement.format === '' ? statement.sql : `${statement.sql}\nFORMAT ${statement.format}`;
+        return { statement, result: await executeOn(connection, statement, sql, tail, options.binaryData) };
       }
       // A store without connections of its own (remote ClickHouse): one SETTINGS clause at the end.
       return { statement, result: await this.execute(withSettingsClause(statement, settings, options.readOnly) + tail, statement.format) };
@@ -650,6 +631,22 @@ function binaryInsertData(statement: string, joined: string, body: Buffer, bodyT
     if (body[offset] === 0x0a) offset++;
   }
   return body.subarray(offset);
+}
+
+/**
+ * Runs `sql` (the statement as it goes to the engine, `tail` = INSERT data
+ * in a text format) on `connection`. INSERT data in a binary format is
+ * staged in a file instead; an INSERT reports the rows it wrote.
+ */
+async function executeOn(connection: EngineConnection, statement: CheckedStatement, sql: string, tail: string, binaryData: Uint8Array | undefined): Promise<ExecuteResult> {
+  const binaryFormat = statement.kind === 'INSERT' && binaryData !== undefined ? /\sFORMAT (\w+)$/.exec(sql) : null;
+  if (binaryFormat !== null && binaryData !== undefined) {
+    await connection.insertData(sql.slice(0, binaryFormat.index), binaryFormat[1]!, binaryData);
+    return { bytes: new Uint8Array(0), writtenRows: nativeRowCount(binaryFormat[1]!, binaryData), writtenBytes: binaryData.byteLength };
+  }
+  const result = await connection.execute(sql + tail, statement.format);
+  if (statement.kind !== 'INSERT' || statement.data === '') return result;
+  return { ...result, writtenRows: await textRowCount(connection, statement.sql, statement.data), writtenBytes: Buffer.byteLength(statement.data) };
 }
 
 /** Rows in Native data (block headers carry them); other binary formats are not counted (0). */
