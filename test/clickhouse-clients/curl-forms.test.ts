@@ -88,6 +88,16 @@ describe('ClickHouse HTTP forms through curl', () => {
     expect(JSON.parse(answer.headers['x-clickhouse-summary']!)).toMatchObject({ written_rows: '5000' });
   });
 
+  it('stops inflating an lz4 body at the query size cap (a small body cannot become a huge query)', async () => {
+    const python = installPythonClient().executable!;
+    const bomb = path.join(dir, 'bomb.lz4');
+    await promisify(execFile)(python, ['-c', 'import lz4.frame, sys; open(sys.argv[1], "wb").write(lz4.frame.compress(b"SELECT 1 -- " + b"a" * (32 * 1024 * 1024)))', bomb]);
+    expect(fs.statSync(bomb).size).toBeLessThan(1024 * 1024);
+    const answer = await curl(['-H', 'Content-Encoding: lz4', '--data-binary', `@${bomb}`], { readonly: '1' });
+    expect(answer.status).toBe(413);
+    expect(answer.headers['x-clickhouse-exception-code']).toBe('229');
+  });
+
   it.each(['gzip', 'deflate', 'br', 'zstd'])('answers %s-compressed when asked, and curl decodes it', async (encoding) => {
     const answer = await curl(['-H', `Accept-Encoding: ${encoding}`, '--compressed', '--data-binary', 'SELECT sum(number) FROM numbers(100000)'], { enable_http_compression: '1' });
     expect(answer.headers['content-encoding']).toBe(encoding);
