@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.js'],
   testEnvironment: 'node',
   testTimeout: 60000,
-  // Installs the pinned Envoy versions, Helm and kustomize (cached) before any worker starts.
+  // Installs the pinned Envoy versions, Helm and kustomize, the Collector and the ClickHouse clients (cached) before any worker starts.
   globalSetup: '<rootDir>/global-setup.js',
   // chdb allows one data directory per process: every test file gets its own worker process.
   maxWorkers: 2,

@@ -117,6 +117,7 @@ export class AdminServer {
 
   async close(): Promise<void> {
     this.certificate?.close();
+    this.clickhouse.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -15,7 +15,7 @@ export const CH = {
   UNKNOWN_DATABASE: { code: 81, name: 'UNKNOWN_DATABASE' },
   UNKNOWN_SETTING: { code: 115, name: 'UNKNOWN_SETTING' },
   READONLY: { code: 164, name: 'READONLY' },
-  QUERY_IS_TOO_LARGE: { code: 202, name: 'QUERY_IS_TOO_LARGE' },
+  QUERY_IS_TOO_LARGE: { code: 229, name: 'QUERY_IS_TOO_LARGE' },
   NOT_IMPLEMENTED: { code: 48, name: 'NOT_IMPLEMENTED' },
   CANNOT_DECOMPRESS: { code: 271, name: 'CANNOT_DECOMPRESS' },
   UNKNOWN_FORMAT: { code: 73, name: 'UNKNOWN_FORMAT' },
@@ -23,6 +23,12 @@ export const CH = {
   SETTING_CONSTRAINT_VIOLATION: { code: 452, name: 'SETTING_CONSTRAINT_VIOLATION' },
   REQUIRED_PASSWORD: { code: 194, name: 'REQUIRED_PASSWORD' },
   AUTHENTICATION_FAILED: { code: 516, name: 'AUTHENTICATION_FAILED' },
+  CANNOT_PARSE_INPUT: { code: 27, name: 'CANNOT_PARSE_INPUT_ASSERTION_FAILED' },
+  SESSION_NOT_FOUND: { code: 372, name: 'SESSION_NOT_FOUND' },
+  SESSION_IS_LOCKED: { code: 373, name: 'SESSION_IS_LOCKED' },
+  INVALID_SESSION_TIMEOUT: { code: 374, name: 'INVALID_SESSION_TIMEOUT' },
+  INVALID_SESSION_ID: { code: 36, name: 'BAD_ARGUMENTS' },
+  TOO_MANY_SESSIONS: { code: 202, name: 'TOO_MANY_SIMULTANEOUS_QUERIES' },
   UNKNOWN_EXCEPTION: { code: 1002, name: 'UNKNOWN_EXCEPTION' },
 } as const;
 
@@ -59,7 +65,7 @@ export class ClickHouseHttpError extends Error {
 function statusForCode(code: number, name: string): number {
   if (code === 516 || code === 194 || code === 192 || code === 193) return 401;
   if (code === 164 || code === 497 || code === 452) return 403;
-  if (code === 202) return 413;
+  if (code === 229) return 413;
   if (code === 48) return 501;
   if (name.startsWith('UNKNOWN_') && name !== 'UNKNOWN_EXCEPTION') return 404;
   if (name === 'SYNTAX_ERROR' || name.startsWith('CANNOT_PARSE') || name === 'CANNOT_DECOMPRESS' || code === 27 || code === 26 || code === 72 || code === 6 || code === 38 || code === 41 || code === 69 || code === 70 || code === 117) return 400;

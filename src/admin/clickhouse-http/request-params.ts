@@ -19,7 +19,7 @@ const HTTP_PARAMS = new Set([
   'user',
   'password',
   'quota_key',
-  // One engine session serves every request; ClickHouse sessions (temporary tables, SET) are not kept.
+  // Sessions keep a request's engine connection (temporary tables) with writes allowed; see engine-sessions.ts.
   'session_id',
   'session_timeout',
   'session_check',
@@ -60,6 +60,11 @@ export interface RequestParams {
   readOnly: boolean;
   /** Names of `param_<name>` values (query parameters). */
   queryParameters: Map<string, string>;
+  sessionId: string | undefined;
+  sessionTimeout: string | undefined;
+  sessionCheck: boolean;
+  /** Revision Native output is framed at (client_protocol_version; 0 = none). */
+  clientProtocolVersion: number;
 }
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -91,6 +96,13 @@ export function isAllowedSetting(name: string): boolean {
   return ALLOWED_SETTINGS.has(name) || ALLOWED_SETTING_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
 
+/** The same allow-list as a SQL condition on a setting-name column (for system.settings' readonly flag). */
+export function allowedSettingCondition(column: string): string {
+  const names = [...ALLOWED_SETTINGS].map(sqlStringLiteral).join(', ');
+  const prefixes = ALLOWED_SETTING_PREFIXES.map((prefix) => `startsWith(${column}, ${sqlStringLiteral(prefix)})`).join(' OR ');
+  return `(${column} IN (${names}) OR ${prefixes})`;
+}
+
 export function parseRequestParams(search: URLSearchParams): RequestParams {
   const settings: Setting[] = [];
   let readOnly = false;
@@ -113,7 +125,19 @@ export function parseRequestParams(search: URLSearchParams): RequestParams {
     if (!isAllowedSetting(name)) throw settingRefused(name);
     settings.push([name, settingLiteral(value)]);
   }
+  if (truthy(search.get('compress'))) {
+    // A client asking for compress=1 decodes ClickHouse's checksummed block framing; an
+    // uncompressed answer would fail in it with an obscure error, so it gets this one instead.
+    throw ClickHouseHttpError.of(
+      CH.NOT_IMPLEMENTED,
+      'compress=1 (ClickHouse native LZ4/ZSTD block compression over HTTP) is not implemented by the admin interface; use HTTP compression instead (Accept-Encoding gzip, deflate, br, zstd or lz4 with enable_http_compression=1; in clickhouse-go: Compression gzip, deflate or br)',
+    );
+  }
   const level = search.get('http_zlib_compression_level');
+  const revision = search.get('client_protocol_version') ?? '0';
+  if (!/^\d{1,9}$/.test(revision)) {
+    throw ClickHouseHttpError.of(CH.CANNOT_PARSE_INPUT, `client_protocol_version must be a protocol revision number such as 54460; got ${JSON.stringify(revision)}`, 400);
+  }
   return {
     query: search.get('query') ?? '',
     database: search.get('database') ?? undefined,
@@ -128,6 +152,10 @@ export function parseRequestParams(search: URLSearchParams): RequestParams {
     settings,
     readOnly,
     queryParameters,
+    clientProtocolVersion: Number(revision),
+    sessionId: search.get('session_id') ?? undefined,
+    sessionTimeout: search.get('session_timeout') ?? undefined,
+    sessionCheck: truthy(search.get('session_check')),
   };
 }
 

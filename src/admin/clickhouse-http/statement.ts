@@ -143,8 +143,9 @@ export async function checkStatement(engine: ParserEngine, text: string, data: s
     const clause = /\bINTO OUTFILE\b/.test(canonical) ? 'INTO OUTFILE' : 'FROM INFILE';
     throw ClickHouseHttpError.of(CH.ACCESS_DENIED, `${clause} is not allowed through the admin interface (it would use the capture host's file system)`);
   }
-  if (kind === 'CREATE' && !/^CREATE (OR REPLACE )?TABLE\b/.test(canonical)) {
-    throw ClickHouseHttpError.of(CH.ACCESS_DENIED, 'Only CREATE TABLE is served by the admin interface (views, dictionaries, functions and users would outlive the request with its checks)');
+  // A temporary table lives on the request's (or session's) engine connection and goes with it.
+  if (kind === 'CREATE' && !/^CREATE (OR REPLACE )?(TEMPORARY )?TABLE\b/.test(canonical)) {
+    throw ClickHouseHttpError.of(CH.ACCESS_DENIED, 'Only CREATE TABLE and CREATE TEMPORARY TABLE are served by the admin interface (views, dictionaries, functions and users would outlive the request with its checks)');
   }
 
   if (!READ_KINDS.has(kind)) {
