@@ -9,18 +9,36 @@
 export type GenAiApi =
   | 'openai_chat_completions'
   | 'openai_responses'
+  | 'openai_embeddings'
+  | 'openai_moderations'
+  | 'openai_images'
+  | 'openai_audio'
   | 'anthropic_messages'
   | 'ollama_chat'
   | 'bedrock_converse'
-  | 'bedrock_converse_stream';
+  | 'bedrock_converse_stream'
+  | 'bedrock_invoke'
+  | 'bedrock_invoke_stream'
+  | 'gemini_generate_content'
+  | 'gemini_count_tokens'
+  | 'gemini_embed_content';
 
 export const GEN_AI_APIS: readonly GenAiApi[] = [
   'openai_chat_completions',
   'openai_responses',
+  'openai_embeddings',
+  'openai_moderations',
+  'openai_images',
+  'openai_audio',
   'anthropic_messages',
   'ollama_chat',
   'bedrock_converse',
   'bedrock_converse_stream',
+  'bedrock_invoke',
+  'bedrock_invoke_stream',
+  'gemini_generate_content',
+  'gemini_count_tokens',
+  'gemini_embed_content',
 ];
 
 /** 'provider': the response carried usage numbers; 'missing': it did not (e.g. stream without include_usage, or cut before the usage event). */
@@ -36,11 +54,11 @@ export interface GenAiToolCall {
 }
 
 export interface GenAiSummary {
-  /** gen_ai.provider.name: 'openai', 'anthropic', 'aws.bedrock', 'azure.ai.openai', 'ollama', or a mapped name. */
+  /** gen_ai.provider.name: 'openai', 'anthropic', 'aws.bedrock', 'gcp.gemini', 'gcp.vertex_ai', 'groq', ..., 'openai_compatible' for an unknown host speaking OpenAI's format, or a mapped name. */
   provider: string;
   /** Which API's wire format was folded. */
   api: GenAiApi;
-  /** gen_ai.operation.name ('chat' for every API folded today). */
+  /** gen_ai.operation.name: 'chat', 'generate_content' (Gemini), 'embeddings', and for calls no convention names 'count_tokens', 'moderation', 'image_generation', 'speech', 'transcription'. */
   operation: string;
   /** gen_ai.request.model: from the request body, else from the path (Bedrock model id, Azure deployment). */
   requestModel: string | null;

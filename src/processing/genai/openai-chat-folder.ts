@@ -38,6 +38,7 @@ export class OpenAiChatFolder implements ApiFolder {
       s.setProviderError(chunk);
       return;
     }
+    this.confirmShape(chunk);
     s.setResponseId(asString(chunk['id']));
     s.setResponseModel(asString(chunk['model']));
     this.foldUsage(chunk['usage']);
@@ -66,6 +67,7 @@ export class OpenAiChatFolder implements ApiFolder {
       s.setProviderError(body);
       return;
     }
+    this.confirmShape(body);
     s.setResponseId(asString(body['id']));
     s.setResponseModel(asString(body['model']));
     this.foldUsage(body['usage']);
@@ -83,6 +85,12 @@ export class OpenAiChatFolder implements ApiFolder {
       }
       s.setFinishReasonAt(index, asString(choice['finish_reason']));
     }
+  }
+
+  /** A choices array or a chat.completion[.chunk] object: this is a chat completion, whoever served it. */
+  private confirmShape(o: JsonObject): void {
+    const object = asString(o['object']);
+    if (Array.isArray(o['choices']) || (object !== undefined && object.startsWith('chat.completion'))) this.state.shapeConfirmed = true;
   }
 
   private foldToolCalls(choiceIndex: number, raw: unknown, streamed: boolean): void {
