@@ -17,6 +17,7 @@ import { AwsEventStreamDecoder } from './aws-eventstream-decoder';
 import { BedrockConverseFolder } from './bedrock-converse-folder';
 import { BedrockInvokeFolder } from './bedrock-invoke-folder';
 import { DEFAULT_MAX_TOOL_CALLS, DEFAULT_REQUEST_SCAN_MAX_BYTES } from './defaults';
+import { withEnvoyUsage, type EnvoyUsage } from './envoy-usage';
 import { requirePositiveInt } from './errors';
 import { FoldState } from './fold-state';
 import { GeminiFolder } from './gemini-folder';
@@ -73,6 +74,8 @@ export interface ExchangeFolderOptions extends ResponseInfo {
 export interface FinishInfo {
   /** The response reached its end (end_of_stream); false when the client reset or the stream was cut. */
   responseComplete: boolean;
+  /** Token usage Envoy extracted itself and forwarded as typed metadata, if it did. */
+  envoyUsage?: EnvoyUsage;
 }
 
 /**
@@ -197,9 +200,12 @@ export class ExchangeFolder {
       this.ensureMode();
       this.endParsers();
     }
-    // A path-only guess on an unknown host stands only if the response had the API's shape.
-    if (this.detection.confirmByShape && !this.state.shapeConfirmed) return undefined;
-    return this.summarise(info.responseComplete);
+    const envoy = info.envoyUsage;
+    // A path-only guess on an unknown host stands only if the response had the API's shape, or Envoy parsed it as that API.
+    if (this.detection.confirmByShape && !this.state.shapeConfirmed && !(envoy !== undefined && envoy.protocol === this.detection.api && envoy.status !== 'failed')) return undefined;
+    // Envoy read the whole answer when the body never reached us: that is its end.
+    if (envoy?.status === 'complete' && this.state.eventCount === 0) this.state.endMarkerSeen = true;
+    return withEnvoyUsage(this.summarise(info.responseComplete), envoy);
   }
 
   private ensureMode(firstBytes?: Uint8Array): void {

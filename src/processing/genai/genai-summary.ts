@@ -41,8 +41,15 @@ export const GEN_AI_APIS: readonly GenAiApi[] = [
   'gemini_embed_content',
 ];
 
-/** 'provider': the response carried usage numbers; 'missing': it did not (e.g. stream without include_usage, or cut before the usage event). */
-export type UsageSource = 'provider' | 'missing';
+/**
+ * Where the usage numbers came from. 'provider': the folded response body
+ * carried them; 'envoy': Envoy's own extraction (ai_protocol_manager), the
+ * body carried none or never reached us; 'envoy_partial': Envoy extracted
+ * part of it (e.g. a cut stream); 'envoy_failed': Envoy tried and found
+ * none; 'missing': no usage at all (a stream without include_usage, cut
+ * before its usage event, ...).
+ */
+export type UsageSource = 'provider' | 'envoy' | 'envoy_partial' | 'envoy_failed' | 'missing';
 
 export interface GenAiToolCall {
   /** Provider's call id ("" when the provider gives none, e.g. Ollama). */
