@@ -219,6 +219,31 @@ describe('every major model API folded through the real server, without a mappin
     expect(row.Path).toContain('alt=sse');
   });
 
+  it('a Gemini array stream cut by a client reset keeps what arrived and says it is incomplete', async () => {
+    const response = fixture('gemini-stream-array.json');
+    const spec = streamExchange({
+      id: 'gemini-array-reset',
+      authority: 'generativelanguage.googleapis.com',
+      path: '/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+      requestBody: Buffer.from(geminiRequest),
+      response,
+      chunkSizes: [64],
+      contentType: 'application/json; charset=UTF-8',
+    });
+    // 30 × 64 bytes: past the second element, before the last (which has the function call and the finish reason).
+    spec.clientReset = { direction: 'response', afterChunks: 30 };
+    await capture.envoy.runExchange(spec);
+    const row = await capture.rowFor('gemini-array-reset');
+    expect(row.Outcome).not.toBe('complete');
+    expect(row.GenAiProvider).toBe('gcp.gemini');
+    expect(row.GenAiComplete).toBe(false);
+    expect(row.GenAiFinishReasons).toEqual([]);
+    expect(row.GenAiToolCalls).toBe('');
+    // What arrived before the reset is kept (how much depends on when the reset lands): a prefix of the answer.
+    expect(row.GenAiOutputText.length).toBeGreaterThan(0);
+    expect('The forecast for Oslo is snow ❄️ — fetching details.'.startsWith(row.GenAiOutputText)).toBe(true);
+  });
+
   it('a self-hosted OpenAI-compatible server is folded as openai_compatible; other JSON on the same path is not a model call', async () => {
     const request = Buffer.from(JSON.stringify({ model: 'Qwen/Qwen2.5-7B-Instruct', stream: true, messages: [{ role: 'user', content: 'Hi' }] }));
     await capture.envoy.runExchange(streamExchange({ id: 'vllm-stream', authority: 'vllm.ml.internal:8000', path: '/v1/chat/completions', requestBody: request, response: fixture('groq-chat-stream.sse'), chunkSizes: [9] }));
