@@ -89,7 +89,8 @@ async function handle(task: ExchangeTask): Promise<{ row: string; result: Finish
     // The chunks went to a worker that is gone (restarted): the bodies are incomplete.
     processed = undefined;
   } else {
-    const keeps = snapshot.request.bodyPending !== undefined || snapshot.response.bodyPending !== undefined || streamed;
+    // Envoy's own usage makes a model call worth folding even when no body came.
+    const keeps = snapshot.request.bodyPending !== undefined || snapshot.response.bodyPending !== undefined || streamed || snapshot.envoyUsage !== undefined;
     processed = keeps ? await processorFor(snapshot.captureId).finish(snapshot, context) : undefined;
   }
   processors.delete(snapshot.captureId);

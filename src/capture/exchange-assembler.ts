@@ -25,9 +25,12 @@ import {
   EXT_PROC_ATTRIBUTES_KEY,
   type HeaderMap,
   type ProcessingRequest,
+  type ProtoAny,
   type ProtoStruct,
   type ProtoValue,
 } from '../extproc/protocol';
+import { decodeTokenUsage, TOKEN_USAGE_TYPE_URL } from '../extproc/token-usage-decoder';
+import type { EnvoyUsage } from '../processing/genai/envoy-usage';
 
 export interface AssemblerLimits {
   maxBytes: number;
@@ -112,6 +115,7 @@ export class ExchangeAssembler {
   private responseBodyMode: number | undefined;
   private readonly attributes: Record<string, string> = {};
   private readonly metadata: Record<string, string> = {};
+  private envoyUsage: EnvoyUsage | undefined;
   /** Header and trailer entries left out by the per-exchange bound, and their bytes. */
   headersCut = 0;
   headerBytesCut = 0;
@@ -161,6 +165,8 @@ export class ExchangeAssembler {
     if (message.attributes !== undefined) this.takeAttributes(message.attributes);
     const namespaces = message.metadata_context?.filter_metadata;
     if (namespaces !== undefined) this.takeMetadata(namespaces);
+    const typed = message.metadata_context?.typed_filter_metadata;
+    if (typed !== undefined) this.takeTypedMetadata(typed);
 
     switch (message.request) {
       case 'request_headers': {
@@ -225,6 +231,7 @@ export class ExchangeAssembler {
       extProcMessages: this.messages,
       attributes: this.attributes,
       metadata: this.metadata,
+      ...(this.envoyUsage === undefined ? {} : { envoyUsage: this.envoyUsage }),
       request: this.request.snapshot(),
       response: this.response.snapshot(),
     };
@@ -388,6 +395,15 @@ export class ExchangeAssembler {
   /** The gateway the call came from (gateway-identity.ts), as the call's initial metadata named it. */
   setGateway(gateway: string): void {
     this.metadata[GATEWAY_METADATA_KEY] = gateway;
+  }
+
+  /** Envoy's own token usage, in whichever namespace it was written (the type says what it is); the latest wins. */
+  private takeTypedMetadata(namespaces: Record<string, ProtoAny>): void {
+    for (const value of Object.values(namespaces)) {
+      if (value.type_url !== TOKEN_USAGE_TYPE_URL || value.value === undefined) continue;
+      const usage = decodeTokenUsage(value.value);
+      if (usage !== undefined) this.envoyUsage = usage;
+    }
   }
 
   private takeMetadata(namespaces: Record<string, ProtoStruct>): void {

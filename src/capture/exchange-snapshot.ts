@@ -9,6 +9,7 @@
  * render them. Body bytes travel in one ArrayBuffer per direction that is
  * transferred (moved), not copied.
  */
+import type { EnvoyUsage } from '../processing/genai/envoy-usage';
 import type { ExchangeOutcome } from './exchange-outcome';
 
 export type HeaderList = Array<[name: string, latin1Value: string]>;
@@ -63,6 +64,8 @@ export interface ExchangeSnapshot {
   attributes: Record<string, string>;
   /** metadata_context flattened as "namespace.key" → string value. */
   metadata: Record<string, string>;
+  /** Token usage Envoy's ai_protocol_manager filter extracted (typed metadata), when it was forwarded. */
+  envoyUsage?: EnvoyUsage;
   request: DirectionSnapshot;
   response: DirectionSnapshot;
 }

@@ -4,6 +4,7 @@
  * test/config/defaults.test.ts keeps the two in step.
  */
 import { CERT_SDS_PORT } from '../certificates/minter-contract';
+import { DEFAULT_CAPTURE_CONTENT_TYPES } from '../gateway/defaults';
 
 export const DEFAULTS = {
   /** gRPC (ext_proc + grpc.health.v1) listener. */
@@ -22,7 +23,7 @@ export const DEFAULTS = {
   /** Body bytes kept per direction (EgressGateway captureBody.maxBytes default: 64 KiB). */
   maxBytes: 65536,
   /** Content types whose bodies are kept (prefix match, case-insensitive, parameters ignored). */
-  includeContentTypes: ['application/json', 'application/x-ndjson', 'text/event-stream'] as readonly string[],
+  includeContentTypes: DEFAULT_CAPTURE_CONTENT_TYPES,
   /** Headers whose values are replaced by a redaction marker, added to by --redact-headers. */
   redactHeaders: [
     'authorization',

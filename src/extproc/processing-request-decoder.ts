@@ -25,9 +25,9 @@
  * turns into an error on that stream only.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { HeaderMap, HeaderValue, HttpBody, HttpHeaders, HttpTrailers, ProcessingRequest, ProcessingRequestPart, ProtoStruct, ProtoValue, ProtocolConfiguration } from './protocol';
+import type { HeaderMap, HeaderValue, HttpBody, HttpHeaders, HttpTrailers, ProcessingRequest, ProcessingRequestPart, ProtoAny, ProtoMetadata, ProtoStruct, ProtoValue, ProtocolConfiguration } from './protocol';
 
-const enum WireType {
+export const enum WireType {
   Varint = 0,
   Fixed64 = 1,
   LengthDelimited = 2,
@@ -40,10 +40,10 @@ const REQUEST_PARTS: ReadonlyArray<ProcessingRequestPart | undefined> = [undefin
 /** google.protobuf.Value's `kind` members, by field number. */
 const VALUE_KINDS: ReadonlyArray<ProtoValue['kind']> = [undefined, 'nullValue', 'numberValue', 'stringValue', 'boolValue', 'structValue', 'listValue'];
 
-class MalformedMessage extends Error {}
+export class MalformedMessage extends Error {}
 
 /** A cursor over one message's bytes [pos, end). */
-class Reader {
+export class Reader {
   constructor(
     readonly buf: Buffer,
     public pos: number,
@@ -252,14 +252,42 @@ function protocolConfiguration(reader: Reader): ProtocolConfiguration {
 }
 
 /** config.core.v3.Metadata: filter_metadata (1) map<string, Struct>. */
-function metadata(reader: Reader): { filter_metadata?: Record<string, ProtoStruct> } {
-  const out: { filter_metadata?: Record<string, ProtoStruct> } = {};
+function metadata(reader: Reader): ProtoMetadata {
+  const out: ProtoMetadata = {};
   while (reader.pos < reader.end) {
     const tag = reader.varint();
     if (tag === ((1 << 3) | WireType.LengthDelimited)) {
       const [key, value] = structMapEntry(reader.sub());
       (out.filter_metadata ??= {})[key] = value;
+    } else if (tag === ((2 << 3) | WireType.LengthDelimited)) {
+      const [key, value] = anyMapEntry(reader.sub());
+      (out.typed_filter_metadata ??= {})[key] = value;
     } else skipField(reader, tag);
+  }
+  return out;
+}
+
+/** A map<string, Any> entry: key (1), value (2). */
+function anyMapEntry(reader: Reader): [string, ProtoAny] {
+  let key = '';
+  let value: ProtoAny = {};
+  while (reader.pos < reader.end) {
+    const tag = reader.varint();
+    if (tag === ((1 << 3) | WireType.LengthDelimited)) key = reader.string();
+    else if (tag === ((2 << 3) | WireType.LengthDelimited)) value = any(reader.sub());
+    else skipField(reader, tag);
+  }
+  return [key, value];
+}
+
+/** google.protobuf.Any: type_url (1), value (2); the value is left encoded, its type decides who reads it. */
+function any(reader: Reader): ProtoAny {
+  const out: ProtoAny = {};
+  while (reader.pos < reader.end) {
+    const tag = reader.varint();
+    if (tag === ((1 << 3) | WireType.LengthDelimited)) out.type_url = reader.string();
+    else if (tag === ((2 << 3) | WireType.LengthDelimited)) out.value = reader.bytes();
+    else skipField(reader, tag);
   }
   return out;
 }
@@ -333,7 +361,7 @@ function listValue(reader: Reader): { values?: ProtoValue[] } {
   return out;
 }
 
-function skipField(reader: Reader, tag: number): void {
+export function skipField(reader: Reader, tag: number): void {
   if (tag >>> 3 === 0) throw new MalformedMessage('field number 0');
   reader.skip(tag & 7);
 }

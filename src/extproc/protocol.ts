@@ -65,6 +65,18 @@ export interface HttpTrailers {
  * to them: a Value is `{ stringValue: "x", kind: "stringValue" }`, not
  * `string_value`. Senders must use the same names.
  */
+/** google.protobuf.Any as proto-loader renders it. */
+export interface ProtoAny {
+  type_url?: string;
+  value?: Buffer;
+}
+
+/** envoy.config.core.v3.Metadata: forwarded dynamic metadata, untyped and typed. */
+export interface ProtoMetadata {
+  filter_metadata?: Record<string, ProtoStruct>;
+  typed_filter_metadata?: Record<string, ProtoAny>;
+}
+
 export interface ProtoStruct {
   fields?: Record<string, ProtoValue>;
 }
@@ -99,7 +111,7 @@ export interface ProcessingRequest {
   response_body?: HttpBody;
   request_trailers?: HttpTrailers;
   response_trailers?: HttpTrailers;
-  metadata_context?: { filter_metadata?: Record<string, ProtoStruct> };
+  metadata_context?: ProtoMetadata;
   attributes?: Record<string, ProtoStruct>;
   observability_mode?: boolean;
   protocol_config?: ProtocolConfiguration;

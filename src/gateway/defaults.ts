@@ -11,11 +11,16 @@ export const DEFAULT_DNS_LOOKUP_FAMILY = 'V4Preferred';
 /** EgressGateway.spec.otlp.captureBody.maxBytes when unset: 64 KiB per direction. */
 export const DEFAULT_CAPTURE_MAX_BYTES = 64 * 1024;
 
-/** EgressGateway.spec.otlp.captureBody.includeContentTypes when unset or empty. */
+/**
+ * EgressGateway.spec.otlp.captureBody.includeContentTypes when unset or empty:
+ * the formats model APIs answer in (JSON, NDJSON, SSE, and AWS eventstream,
+ * which carries Bedrock's streams), so every folded API is folded by default.
+ */
 export const DEFAULT_CAPTURE_CONTENT_TYPES: readonly string[] = [
   'application/json',
   'application/x-ndjson',
   'text/event-stream',
+  'application/vnd.amazon.eventstream',
 ];
 
 /** Namespace assumed for a namespaced resource whose metadata.namespace is unset. */

@@ -55,7 +55,7 @@ export class ExchangeProcessor {
     }
     const request = this.request === undefined ? undefined : await this.request.end();
     const response = this.response === undefined ? undefined : await this.response.end();
-    const genAi = this.folder?.finish({ responseComplete: snapshot.response.ended && !snapshot.response.streamAbandoned });
+    const genAi = this.folder?.finish({ responseComplete: snapshot.response.ended && !snapshot.response.streamAbandoned, envoyUsage: snapshot.envoyUsage });
     return { request, response, genAi };
   }
 

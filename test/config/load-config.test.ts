@@ -26,7 +26,7 @@ describe('loadConfig', () => {
     expect(config.adminListen).toEqual({ host: '127.0.0.1', port: 9003 });
     expect(config.dataDir).toBe('./data');
     expect(config.maxBytes).toBe(65536);
-    expect(config.includeContentTypes).toEqual(['application/json', 'application/x-ndjson', 'text/event-stream']);
+    expect(config.includeContentTypes).toEqual(['application/json', 'application/x-ndjson', 'text/event-stream', 'application/vnd.amazon.eventstream']);
     expect(config.grpcMaxReceiveMessageBytes).toBeGreaterThanOrEqual(8 * 1024 * 1024);
   });
 

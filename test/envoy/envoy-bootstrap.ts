@@ -41,6 +41,13 @@ export interface ListenerConfig {
   bufferLimitBytes?: number;
   /** Set static dynamic metadata on every request (namespace → key → value), as a PROXY-protocol or other filter would. */
   dynamicMetadata?: Record<string, Record<string, string>>;
+  /**
+   * Envoy 1.40+: its ai_protocol_manager filter extracts token usage into typed
+   * metadata under this namespace, which ext_proc forwards. The filter sits after
+   * ext_proc, so on the response path it runs first and ext_proc sees its result;
+   * it synthesizes response trailers to carry the usage to ext_proc's trailers message.
+   */
+  aiTokenUsageNamespace?: string;
 }
 
 export type Endpoint = { port: number } | { unixPath: string };
@@ -123,10 +130,30 @@ function setMetadataFilter(metadata: Record<string, Record<string, string>>): ob
   };
 }
 
+/** Envoy 1.40's AI filter: token usage of every route's answers into typed metadata under `namespace`. */
+function aiProtocolManagerFilter(namespace: string): object {
+  return {
+    name: 'envoy.filters.http.ai_protocol_manager',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ai_protocol_manager.v3.AiProtocolManager',
+      request_handling: { parse_unconfigured_routes: true },
+      response_handling: { token_usage: { include_unconfigured_routes: true, metadata_namespace: namespace, usage_signal: 'SYNTHESIZE_TRAILERS' } },
+    },
+  };
+}
+
 function listener(config: ListenerConfig): object {
   const filters: object[] = [];
   if (config.dynamicMetadata) filters.push(setMetadataFilter(config.dynamicMetadata));
-  if (config.extProc) filters.push(extProcFilter(config.extProc));
+  if (config.extProc) {
+    const extProc = extProcFilter(config.extProc) as { typed_config: Record<string, unknown> };
+    if (config.aiTokenUsageNamespace !== undefined) {
+      const forwarding = ((extProc.typed_config['metadata_options'] ??= {}) as { forwarding_namespaces?: Record<string, string[]> }).forwarding_namespaces ??= {};
+      forwarding['typed'] = [config.aiTokenUsageNamespace];
+    }
+    filters.push(extProc);
+  }
+  if (config.aiTokenUsageNamespace !== undefined) filters.push(aiProtocolManagerFilter(config.aiTokenUsageNamespace));
   filters.push({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
   return {
     name: config.name,

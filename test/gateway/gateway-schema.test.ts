@@ -38,7 +38,7 @@ describe('EgressGateway schema', () => {
     expect(spec.dns.lookupFamily).toBe('V4Preferred');
     expect(spec.otlp.captureBody).toEqual({
       maxBytes: 65536,
-      includeContentTypes: ['application/json', 'application/x-ndjson', 'text/event-stream'],
+      includeContentTypes: ['application/json', 'application/x-ndjson', 'text/event-stream', 'application/vnd.amazon.eventstream'],
     });
   });
 
@@ -159,7 +159,7 @@ describe('loadGatewayCaptureSettings', () => {
     expect(loadGatewayCaptureSettings(file)).toEqual({
       gatewayName: 'agents',
       gatewayNamespace: 'sandbox',
-      captureBody: { maxBytes: 1024, includeContentTypes: ['application/json', 'application/x-ndjson', 'text/event-stream'] },
+      captureBody: { maxBytes: 1024, includeContentTypes: ['application/json', 'application/x-ndjson', 'text/event-stream', 'application/vnd.amazon.eventstream'] },
       otlp: { endpoint: 'https://otel.example.com', headers: { authorization: 'Bearer x' } },
     });
   });

@@ -8,55 +8,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { EnvoyEmulator, type HttpExchangeSpec } from '../emulator';
+import type { HttpExchangeSpec } from '../emulator';
+import { streamExchange, useGenAiCapture } from './genai-exchange';
 import { ExchangeFolder } from '../../src/processing/genai/exchange-folder';
-import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'genai');
-
-interface GenAiRow {
-  Path: string;
-  Outcome: string;
-  StatusCode: number;
-  ResponseBody: string;
-  ResponseBodyTruncated: boolean;
-  ResponseBodyNote: string;
-  RequestBody: string;
-  RequestContentEncoding: string;
-  RequestBodySize: string | number;
-  RequestBodyDecodedSize: string | number;
-  ResponseBodySha256: string;
-  ResponseFirstChunkMs: number;
-  GenAiProvider: string;
-  GenAiOperation: string;
-  GenAiRequestModel: string;
-  GenAiResponseModel: string;
-  GenAiStreaming: boolean;
-  GenAiInputTokens: string | number | null;
-  GenAiOutputTokens: string | number | null;
-  GenAiCachedInputTokens: string | number | null;
-  GenAiUsageSource: string;
-  GenAiFinishReasons: string[];
-  GenAiOutputText: string;
-  GenAiToolCalls: string;
-  GenAiEventCount: number;
-  GenAiErrorType: string;
-  GenAiComplete: boolean;
-  BodyRedactions: Record<string, number>;
-}
-
-function chunked(data: Buffer, sizes: number[]): Array<{ data: Buffer; delayMs: number }> {
-  const chunks: Array<{ data: Buffer; delayMs: number }> = [];
-  let offset = 0;
-  let i = 0;
-  while (offset < data.length) {
-    const size = sizes[i % sizes.length]!;
-    chunks.push({ data: data.subarray(offset, offset + size), delayMs: 1 });
-    offset += size;
-    i += 1;
-  }
-  return chunks;
-}
 
 function foldWhole(authority: string, requestPath: string, requestBody: Buffer, response: Buffer, responseContentType: string) {
   const folder = new ExchangeFolder({
@@ -73,50 +29,9 @@ function foldWhole(authority: string, requestPath: string, requestBody: Buffer, 
   return folder.finish({ responseComplete: true })!;
 }
 
-function streamExchange(options: {
-  id: string;
-  authority: string;
-  path: string;
-  requestBody: Buffer;
-  response: Buffer;
-  chunkSizes: number[];
-  contentType?: string;
-  responseEncoding?: string;
-}): HttpExchangeSpec {
-  const responseHeaders: Array<[string, string]> = [[':status', '200'], ['content-type', options.contentType ?? 'text/event-stream']];
-  if (options.responseEncoding !== undefined) responseHeaders.push(['content-encoding', options.responseEncoding]);
-  return {
-    name: options.id,
-    request: {
-      headers: [[':method', 'POST'], [':path', options.path], [':authority', options.authority], [':scheme', 'https'], ['content-type', 'application/json'], ['x-request-id', options.id]],
-      body: [options.requestBody],
-    },
-    response: { headers: responseHeaders, body: chunked(options.response, options.chunkSizes) },
-  };
-}
-
 describe('GenAI capture through the real server', () => {
-  let harness: CaptureHarness;
-  let envoy: EnvoyEmulator;
-
-  beforeAll(async () => {
-    harness = await startCaptureHarness();
-    // 2 s message timeout: the server shares this process with the store and the emulator, and a
-    // loaded machine can stall the loop past Envoy's 200 ms; timing is not what these tests check.
-    envoy = new EnvoyEmulator({ target: harness.grpcAddress, messageTimeoutMs: 2000, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' } });
-    await envoy.waitForReady();
-  });
-
-  afterAll(async () => {
-    envoy.close();
-    await harness.stop();
-  });
-
-  async function rowFor(requestId: string): Promise<GenAiRow> {
-    const rows = await harness.rows<GenAiRow>(`SELECT * FROM http_exchanges WHERE RequestId = '${requestId}'`);
-    expect(rows).toHaveLength(1);
-    return rows[0]!;
-  }
+  const capture = useGenAiCapture();
+  const rowFor = capture.rowFor;
 
   const openAiRequest = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Say hi' }] }));
 
@@ -128,7 +43,7 @@ describe('GenAI capture through the real server', () => {
     const response = fs.readFileSync(path.join(FIXTURES, 'openai-chat-stream.sse'));
     const expected = foldWhole('api.openai.com', '/v1/chat/completions', openAiRequest, response, 'text/event-stream');
     const id = `openai-${label.replace(/\W+/g, '-')}`;
-    const result = await envoy.runExchange(streamExchange({ id, authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: sizes }));
+    const result = await capture.envoy.runExchange(streamExchange({ id, authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: sizes }));
     expect(result.violations).toEqual([]);
     expect(result.downstream.status).toBe(200);
     const row = await rowFor(id);
@@ -152,7 +67,7 @@ describe('GenAI capture through the real server', () => {
   it('OpenAI tool-call fragments are merged by index', async () => {
     const response = fs.readFileSync(path.join(FIXTURES, 'openai-chat-tools-stream.sse'));
     const expected = foldWhole('api.openai.com', '/v1/chat/completions', openAiRequest, response, 'text/event-stream');
-    const result = await envoy.runExchange(streamExchange({ id: 'openai-tools', authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: [5, 11] }));
+    const result = await capture.envoy.runExchange(streamExchange({ id: 'openai-tools', authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: [5, 11] }));
     expect(result.violations).toEqual([]);
     const row = await rowFor('openai-tools');
     const calls = JSON.parse(row.GenAiToolCalls) as Array<{ name: string; arguments: string }>;
@@ -167,7 +82,7 @@ describe('GenAI capture through the real server', () => {
     const request = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', stream: true, max_tokens: 512, messages: [{ role: 'user', content: 'Plan a trip' }] }));
     const expected = foldWhole('api.anthropic.com', '/v1/messages', request, response, 'text/event-stream');
     const gzipped = zlib.gzipSync(response);
-    const result = await envoy.runExchange(streamExchange({ id: 'anthropic-gzip', authority: 'api.anthropic.com', path: '/v1/messages', requestBody: request, response: gzipped, chunkSizes: [3, 40, 9], responseEncoding: 'gzip' }));
+    const result = await capture.envoy.runExchange(streamExchange({ id: 'anthropic-gzip', authority: 'api.anthropic.com', path: '/v1/messages', requestBody: request, response: gzipped, chunkSizes: [3, 40, 9], responseEncoding: 'gzip' }));
     expect(result.violations).toEqual([]);
     const row = await rowFor('anthropic-gzip');
     expect(row.GenAiProvider).toBe('anthropic');
@@ -183,7 +98,7 @@ describe('GenAI capture through the real server', () => {
     const response = fs.readFileSync(path.join(FIXTURES, 'openai-chat-stream.sse'));
     const spec = streamExchange({ id: 'openai-reset', authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: [40] });
     spec.clientReset = { direction: 'response', afterChunks: 30 };
-    const result = await envoy.runExchange(spec);
+    const result = await capture.envoy.runExchange(spec);
     expect(result.downstream.status === 'reset' || result.close?.reason === 'client-reset').toBe(true);
     const row = await rowFor('openai-reset');
     expect(row.Outcome).not.toBe('complete');
@@ -206,7 +121,7 @@ describe('GenAI capture through the real server', () => {
       },
       response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: ['{"id":"x","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}'] },
     };
-    const result = await envoy.runExchange(spec);
+    const result = await capture.envoy.runExchange(spec);
     expect(result.violations).toEqual([]);
     const row = await rowFor('zstd-request');
     expect(row.RequestContentEncoding).toBe('zstd');
@@ -224,7 +139,7 @@ describe('GenAI capture through the real server', () => {
     events.push('data: {"id":"c","model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":9,"completion_tokens":2000,"total_tokens":2009}}\n\n', 'data: [DONE]\n\n');
     const response = Buffer.from(events.join(''));
     expect(response.length).toBeGreaterThan(2 * 65536);
-    const result = await envoy.runExchange(streamExchange({ id: 'head-tail', authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: [8192] }));
+    const result = await capture.envoy.runExchange(streamExchange({ id: 'head-tail', authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: [8192] }));
     expect(result.violations).toEqual([]);
     const row = await rowFor('head-tail');
     expect(row.ResponseBodyTruncated).toBe(true);
@@ -244,13 +159,13 @@ describe('GenAI capture through the real server', () => {
       request: { headers: [[':method', 'POST'], [':path', '/v1/chat/completions'], [':authority', 'api.openai.com'], ['content-type', 'application/json'], ['x-request-id', 'redaction']], body: [body] },
       response: { headers: [[':status', '401'], ['content-type', 'application/json']], body: ['{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}'] },
     };
-    await envoy.runExchange(spec);
+    await capture.envoy.runExchange(spec);
     const row = await rowFor('redaction');
     expect(row.RequestBody).not.toContain(secretKey);
     expect(row.RequestBody).not.toContain('hunter2-is-my-password');
     expect(row.RequestBody).toMatch(/\[REDACTED len=\d+ hmac=[0-9a-f]{12}\]/);
     expect(Object.values(row.BodyRedactions).reduce((a, b) => a + Number(b), 0)).toBe(2);
     expect(row.GenAiErrorType).toBe('invalid_request_error');
-    expect(await harness.metric('egress_capture_body_redactions_total')).toBeGreaterThanOrEqual(2);
+    expect(await capture.harness.metric('egress_capture_body_redactions_total')).toBeGreaterThanOrEqual(2);
   });
 });

@@ -37,15 +37,9 @@ export class AnthropicMessagesFolder implements ApiFolder {
 
   foldStreamUnit(unit: StreamUnit): void {
     const s = this.state;
-    if (unit.kind !== 'sse') {
-      s.malformedEvents += 1;
-      return;
-    }
-    s.eventCount += 1;
-    const ev = s.parseEventObject(unit.event.data);
-    if (ev === undefined) return;
-    // The JSON type is authoritative; some proxies drop the `event:` lines.
-    const type = asString(ev['type']) ?? unit.event.type;
+    const unitObject = s.sseObject(unit);
+    if (unitObject === undefined) return;
+    const { object: ev, type } = unitObject;
     switch (type) {
       case 'message_start': {
         const m = asObject(ev['message']);

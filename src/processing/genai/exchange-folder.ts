@@ -15,14 +15,19 @@ import { AnthropicMessagesFolder } from './anthropic-messages-folder';
 import type { ApiFolder } from './api-folder';
 import { AwsEventStreamDecoder } from './aws-eventstream-decoder';
 import { BedrockConverseFolder } from './bedrock-converse-folder';
+import { BedrockInvokeFolder } from './bedrock-invoke-folder';
 import { DEFAULT_MAX_TOOL_CALLS, DEFAULT_REQUEST_SCAN_MAX_BYTES } from './defaults';
+import { withEnvoyUsage, type EnvoyUsage } from './envoy-usage';
 import { requirePositiveInt } from './errors';
 import { FoldState } from './fold-state';
+import { GeminiFolder } from './gemini-folder';
 import type { GenAiApi, GenAiSummary } from './genai-summary';
+import { JsonArrayParser } from './json-array-parser';
 import { parseJson } from './json-access';
 import { NdjsonParser } from './ndjson-parser';
 import { OllamaChatFolder } from './ollama-chat-folder';
 import { OpenAiChatFolder } from './openai-chat-folder';
+import { OpenAiEndpointsFolder } from './openai-endpoints-folder';
 import { OpenAiResponsesFolder } from './openai-responses-folder';
 import { readProviderError } from './provider-errors';
 import { ProviderDetector, type ProviderDetection, type ProviderMappingEntry } from './provider-detection';
@@ -69,9 +74,17 @@ export interface ExchangeFolderOptions extends ResponseInfo {
 export interface FinishInfo {
   /** The response reached its end (end_of_stream); false when the client reset or the stream was cut. */
   responseComplete: boolean;
+  /** Token usage Envoy extracted itself and forwarded as typed metadata, if it did. */
+  envoyUsage?: EnvoyUsage;
 }
 
-type ResponseMode = 'sse' | 'ndjson' | 'eventstream' | 'json';
+/**
+ * How the response body is read. 'json' waits for the first non-blank byte:
+ * a "[" makes it 'json-array' (a JSON array streamed element by element, as
+ * Gemini does without ?alt=sse), anything else one whole document. 'opaque'
+ * bodies (audio, images) are not parsed at all.
+ */
+type ResponseMode = 'sse' | 'ndjson' | 'eventstream' | 'json' | 'json-array' | 'opaque';
 
 /** Detectors are validated once per mapping array, not once per exchange. */
 const detectorCache = new WeakMap<readonly ProviderMappingEntry[], ProviderDetector>();
@@ -100,6 +113,9 @@ export class ExchangeFolder {
   private sse: SseParser | undefined;
   private ndjson: NdjsonParser | undefined;
   private eventstream: AwsEventStreamDecoder | undefined;
+  private jsonArray: JsonArrayParser | undefined;
+  /** In 'json' mode: the first non-blank byte has been seen (and said whether the body is an array). */
+  private jsonShapeKnown = false;
   private body: Buffer[] = [];
   private bodyBytes = 0;
   private bodyTooLarge = false;
@@ -159,7 +175,13 @@ export class ExchangeFolder {
       case 'eventstream':
         this.eventstream!.push(bytes);
         break;
+      case 'json-array':
+        this.jsonArray!.push(bytes);
+        break;
+      case 'opaque':
+        break;
       default:
+        if (!this.jsonShapeKnown && this.startJsonBody(bytes)) return;
         if (this.bodyTooLarge) return;
         if (this.bodyBytes + bytes.byteLength > this.limits.maxJsonBodyBytes) {
           this.bodyTooLarge = true;
@@ -178,7 +200,12 @@ export class ExchangeFolder {
       this.ensureMode();
       this.endParsers();
     }
-    return this.summarise(info.responseComplete);
+    const envoy = info.envoyUsage;
+    // A path-only guess on an unknown host stands only if the response had the API's shape, or Envoy parsed it as that API.
+    if (this.detection.confirmByShape && !this.state.shapeConfirmed && !(envoy !== undefined && envoy.protocol === this.detection.api && envoy.status !== 'failed')) return undefined;
+    // Envoy read the whole answer when the body never reached us: that is its end.
+    if (envoy?.status === 'complete' && this.state.eventCount === 0) this.state.endMarkerSeen = true;
+    return withEnvoyUsage(this.summarise(info.responseComplete), envoy);
   }
 
   private ensureMode(firstBytes?: Uint8Array): void {
@@ -205,9 +232,28 @@ export class ExchangeFolder {
         maxMessageBytes: maxEventBytes,
         onMessage: (message) => folder.foldStreamUnit({ kind: 'eventstream', message }),
       });
+    } else if (ct.startsWith('audio/') || ct.startsWith('image/') || ct.startsWith('video/') || ct.startsWith('application/octet-stream')) {
+      this.mode = 'opaque';
     } else {
       this.mode = 'json';
     }
+  }
+
+  /** The first bytes of a JSON body: true when they opened an array and went to the element parser. */
+  private startJsonBody(bytes: Uint8Array): boolean {
+    let i = 0;
+    while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i++;
+    if (i === bytes.length) return false;
+    this.jsonShapeKnown = true;
+    if (bytes[i] !== 0x5b) return false;
+    const folder = this.folder!;
+    this.mode = 'json-array';
+    this.jsonArray = new JsonArrayParser({
+      maxElementBytes: this.limits.maxEventBytes,
+      onValue: (value) => folder.foldStreamUnit({ kind: 'json', value }),
+    });
+    this.jsonArray.push(bytes);
+    return true;
   }
 
   private endParsers(): void {
@@ -222,7 +268,11 @@ export class ExchangeFolder {
     } else if (this.eventstream !== undefined) {
       this.eventstream.end();
       this.oversizedEvents += this.eventstream.stats.oversizedMessages;
-    } else {
+    } else if (this.jsonArray !== undefined) {
+      this.jsonArray.end();
+      this.oversizedEvents += this.jsonArray.stats.oversizedElements;
+      s.malformedEvents += this.jsonArray.stats.invalidElements;
+    } else if (this.mode === 'json') {
       this.foldJsonBody();
     }
     if (this.statusCode >= 400 && s.errorType === null) {
@@ -264,7 +314,7 @@ export class ExchangeFolder {
   private summarise(responseComplete: boolean): GenAiSummary {
     const d = this.detection!;
     const s = this.state!;
-    const streaming = this.mode === 'sse' || this.mode === 'ndjson' || this.mode === 'eventstream';
+    const streaming = this.mode === 'sse' || this.mode === 'ndjson' || this.mode === 'eventstream' || this.mode === 'json-array';
     const requestModel = this.request?.get('model');
     const requestStream = this.request?.get('stream');
     return {
@@ -314,6 +364,20 @@ function createFolder(api: GenAiApi, state: FoldState): ApiFolder {
       return new OpenAiChatFolder(state);
     case 'openai_responses':
       return new OpenAiResponsesFolder(state);
+    case 'openai_embeddings':
+    case 'openai_moderations':
+    case 'openai_images':
+    case 'openai_audio':
+      return new OpenAiEndpointsFolder(state);
+    case 'gemini_generate_content':
+      return new GeminiFolder(state, 'generate');
+    case 'gemini_count_tokens':
+      return new GeminiFolder(state, 'count_tokens');
+    case 'gemini_embed_content':
+      return new GeminiFolder(state, 'embed');
+    case 'bedrock_invoke':
+    case 'bedrock_invoke_stream':
+      return new BedrockInvokeFolder(state);
     case 'anthropic_messages':
       return new AnthropicMessagesFolder(state);
     case 'ollama_chat':

@@ -15,7 +15,8 @@ import {
   TOOL_CALL_NAME_MAX_BYTES,
 } from './defaults';
 import type { GenAiToolCall } from './genai-summary';
-import { asObject, parseJson, type JsonObject } from './json-access';
+import type { StreamUnit } from './api-folder';
+import { asObject, asString, parseJson, type JsonObject } from './json-access';
 import { readProviderError } from './provider-errors';
 
 export interface FoldLimits {
@@ -57,6 +58,8 @@ export class FoldState {
   malformedEvents = 0;
   endMarkerSeen = false;
   toolCallsDropped = 0;
+  /** A unit had the API's own shape (e.g. a chat completion's choices): confirms a path-only detection. */
+  shapeConfirmed = false;
 
   private readonly toolArgsMaxBytes: number;
   private readonly maxToolCalls: number;
@@ -82,6 +85,23 @@ export class FoldState {
     const object = parsed.ok ? asObject(parsed.value) : undefined;
     if (object === undefined) this.malformedEvents += 1;
     return object;
+  }
+
+  /**
+   * An SSE stream unit's JSON object and its type (the JSON `type`, which is
+   * authoritative since some proxies drop `event:` lines, else the event
+   * name), counted as one event; undefined, counted as malformed, when the
+   * unit is not an SSE event or its data not an object.
+   */
+  sseObject(unit: StreamUnit): { object: JsonObject; type: string } | undefined {
+    if (unit.kind !== 'sse') {
+      this.malformedEvents += 1;
+      return undefined;
+    }
+    this.eventCount += 1;
+    const object = this.parseEventObject(unit.event.data);
+    if (object === undefined) return undefined;
+    return { object, type: asString(object['type']) ?? unit.event.type };
   }
 
   constructor(limits: FoldLimits) {

@@ -9,22 +9,47 @@
 export type GenAiApi =
   | 'openai_chat_completions'
   | 'openai_responses'
+  | 'openai_embeddings'
+  | 'openai_moderations'
+  | 'openai_images'
+  | 'openai_audio'
   | 'anthropic_messages'
   | 'ollama_chat'
   | 'bedrock_converse'
-  | 'bedrock_converse_stream';
+  | 'bedrock_converse_stream'
+  | 'bedrock_invoke'
+  | 'bedrock_invoke_stream'
+  | 'gemini_generate_content'
+  | 'gemini_count_tokens'
+  | 'gemini_embed_content';
 
 export const GEN_AI_APIS: readonly GenAiApi[] = [
   'openai_chat_completions',
   'openai_responses',
+  'openai_embeddings',
+  'openai_moderations',
+  'openai_images',
+  'openai_audio',
   'anthropic_messages',
   'ollama_chat',
   'bedrock_converse',
   'bedrock_converse_stream',
+  'bedrock_invoke',
+  'bedrock_invoke_stream',
+  'gemini_generate_content',
+  'gemini_count_tokens',
+  'gemini_embed_content',
 ];
 
-/** 'provider': the response carried usage numbers; 'missing': it did not (e.g. stream without include_usage, or cut before the usage event). */
-export type UsageSource = 'provider' | 'missing';
+/**
+ * Where the usage numbers came from. 'provider': the folded response body
+ * carried them; 'envoy': Envoy's own extraction (ai_protocol_manager), the
+ * body carried none or never reached us; 'envoy_partial': Envoy extracted
+ * part of it (e.g. a cut stream); 'envoy_failed': Envoy tried and found
+ * none; 'missing': no usage at all (a stream without include_usage, cut
+ * before its usage event, ...).
+ */
+export type UsageSource = 'provider' | 'envoy' | 'envoy_partial' | 'envoy_failed' | 'missing';
 
 export interface GenAiToolCall {
   /** Provider's call id ("" when the provider gives none, e.g. Ollama). */
@@ -36,11 +61,11 @@ export interface GenAiToolCall {
 }
 
 export interface GenAiSummary {
-  /** gen_ai.provider.name: 'openai', 'anthropic', 'aws.bedrock', 'azure.ai.openai', 'ollama', or a mapped name. */
+  /** gen_ai.provider.name: 'openai', 'anthropic', 'aws.bedrock', 'gcp.gemini', 'gcp.vertex_ai', 'groq', ..., 'openai_compatible' for an unknown host speaking OpenAI's format, or a mapped name. */
   provider: string;
   /** Which API's wire format was folded. */
   api: GenAiApi;
-  /** gen_ai.operation.name ('chat' for every API folded today). */
+  /** gen_ai.operation.name: 'chat', 'generate_content' (Gemini), 'embeddings', and for calls no convention names 'count_tokens', 'moderation', 'image_generation', 'speech', 'transcription'. */
   operation: string;
   /** gen_ai.request.model: from the request body, else from the path (Bedrock model id, Azure deployment). */
   requestModel: string | null;

@@ -7,6 +7,8 @@ export { ExchangeFolder, detectorFor } from './exchange-folder';
 export type { ExchangeFolderLimits, ExchangeFolderOptions, FinishInfo, ResponseInfo } from './exchange-folder';
 export type { GenAiApi, GenAiSummary, GenAiToolCall, UsageSource } from './genai-summary';
 export { GEN_AI_APIS } from './genai-summary';
+export { withEnvoyUsage } from './envoy-usage';
+export type { EnvoyUsage, EnvoyUsageStatus } from './envoy-usage';
 export { ProviderDetector, inferApi } from './provider-detection';
 export type { ProviderDetection, ProviderMappingEntry } from './provider-detection';
 export { BodyRedactor, BUILT_IN_REDACTION_RULES, redactionMarker } from './body-redactor';

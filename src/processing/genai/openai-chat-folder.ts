@@ -10,6 +10,10 @@
  * With stream_options.include_usage the last chunk before [DONE] has
  * choices: [] and usage. A mid-stream failure is sent as {"error": {...}}.
  *
+ * Compatible providers differ in small ways, handled here: Groq puts a
+ * stream's usage in x_groq.usage, Mistral sends usage on the finishing chunk
+ * without being asked and may send content as an array of parts.
+ *
  * Output text is taken from choice 0 only (n > 1 would interleave answers);
  * tool calls and finish reasons from every choice.
  */
@@ -38,17 +42,19 @@ export class OpenAiChatFolder implements ApiFolder {
       s.setProviderError(chunk);
       return;
     }
+    this.confirmShape(chunk);
     s.setResponseId(asString(chunk['id']));
     s.setResponseModel(asString(chunk['model']));
     this.foldUsage(chunk['usage']);
+    // Groq reports a stream's usage in its own x_groq member (the last chunk) unless include_usage asked for the standard one.
+    this.foldUsage(asObject(chunk['x_groq'])?.['usage']);
     for (const c of asArray(chunk['choices']) ?? []) {
       const choice = asObject(c);
       if (choice === undefined) continue;
       const index = asIndex(choice['index'], 0);
       const delta = asObject(choice['delta']);
       if (delta !== undefined) {
-        const content = asString(delta['content']);
-        if (content !== undefined && index === 0) s.text.append(content);
+        if (index === 0) this.foldContent(delta['content']);
         this.foldToolCalls(index, delta['tool_calls'], true);
         // Legacy function_call (pre tool_calls) streams the same way, one call per choice.
         const fc = asObject(delta['function_call']);
@@ -66,6 +72,7 @@ export class OpenAiChatFolder implements ApiFolder {
       s.setProviderError(body);
       return;
     }
+    this.confirmShape(body);
     s.setResponseId(asString(body['id']));
     s.setResponseModel(asString(body['model']));
     this.foldUsage(body['usage']);
@@ -75,14 +82,38 @@ export class OpenAiChatFolder implements ApiFolder {
       const index = asIndex(choice['index'], 0);
       const message = asObject(choice['message']);
       if (message !== undefined) {
-        const content = asString(message['content']);
-        if (content !== undefined && index === 0) s.text.append(content);
+        if (index === 0) this.foldContent(message['content']);
         this.foldToolCalls(index, message['tool_calls'], false);
         const fc = asObject(message['function_call']);
         if (fc !== undefined) this.foldFunction(`${index}:fc`, undefined, fc, false);
       }
       s.setFinishReasonAt(index, asString(choice['finish_reason']));
     }
+  }
+
+  /**
+   * Message content: a string, or (Mistral's reasoning models, some
+   * compatible servers) an array of parts of which the "text" ones are the
+   * answer and "thinking" ones are not.
+   */
+  private foldContent(raw: unknown): void {
+    const text = asString(raw);
+    if (text !== undefined) {
+      this.state.text.append(text);
+      return;
+    }
+    for (const p of asArray(raw) ?? []) {
+      const part = asObject(p);
+      if (part?.['type'] !== 'text') continue;
+      const partText = asString(part['text']);
+      if (partText !== undefined) this.state.text.append(partText);
+    }
+  }
+
+  /** A choices array or a chat.completion[.chunk] object: this is a chat completion, whoever served it. */
+  private confirmShape(o: JsonObject): void {
+    const object = asString(o['object']);
+    if (Array.isArray(o['choices']) || (object !== undefined && object.startsWith('chat.completion'))) this.state.shapeConfirmed = true;
   }
 
   private foldToolCalls(choiceIndex: number, raw: unknown, streamed: boolean): void {

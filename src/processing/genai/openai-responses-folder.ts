@@ -31,14 +31,9 @@ export class OpenAiResponsesFolder implements ApiFolder {
 
   foldStreamUnit(unit: StreamUnit): void {
     const s = this.state;
-    if (unit.kind !== 'sse') {
-      s.malformedEvents += 1;
-      return;
-    }
-    s.eventCount += 1;
-    const ev = s.parseEventObject(unit.event.data);
-    if (ev === undefined) return;
-    const type = asString(ev['type']) ?? unit.event.type;
+    const unitObject = s.sseObject(unit);
+    if (unitObject === undefined) return;
+    const { object: ev, type } = unitObject;
     switch (type) {
       case 'response.created':
       case 'response.in_progress':

@@ -18,7 +18,7 @@ export interface ProviderMappingEntry {
   pathPrefix?: string;
   /** gen_ai.provider.name to record (e.g. "azure.ai.openai", "aws.bedrock", "openai"). */
   provider: string;
-  /** Wire format to fold; when absent it is inferred from the path's ending (/chat/completions, /responses, /messages, /api/chat, /model/{id}/converse[-stream]). */
+  /** Wire format to fold; when absent it is inferred from the path's ending (see inferApi). */
   api?: GenAiApi;
 }
 
@@ -27,8 +27,13 @@ export interface ProviderDetection {
   api: GenAiApi;
   /** gen_ai.operation.name. */
   operation: string;
-  /** A model named by the path: Bedrock's {modelId}, Azure's deployment name. */
+  /** A model named by the path: Bedrock's {modelId}, Azure's deployment name, Gemini's and Vertex's models/{model}. */
   pathModel: string | undefined;
+  /**
+   * Recognised by the path alone on a host nobody declared: the exchange is a
+   * model call only if the response turns out to have the API's shape.
+   */
+  confirmByShape: boolean;
 }
 
 interface CompiledEntry {
@@ -41,11 +46,40 @@ interface CompiledEntry {
 
 const PROVIDER_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
 const AUTHORITY_GLOB = /^[a-z0-9*._\-[\]:]{1,255}$/i;
-const BEDROCK_PATH = /\/model\/([^/]+)\/(converse|converse-stream)$/;
+const BEDROCK_PATH = /\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
+const BEDROCK_APIS: Record<string, GenAiApi> = {
+  converse: 'bedrock_converse',
+  'converse-stream': 'bedrock_converse_stream',
+  invoke: 'bedrock_invoke',
+  'invoke-with-response-stream': 'bedrock_invoke_stream',
+};
 const AZURE_DEPLOYMENT_PATH = /\/openai\/deployments\/([^/]+)\//;
+/** Gemini API (models/{m}, tunedModels/{m}) and Vertex AI (…/publishers/google/models/{m}, …/endpoints/{e}) methods. */
+const GEMINI_PATH = /\/(?:models|tunedModels|endpoints)\/([^/:]+):(generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents)$/;
+const GEMINI_APIS: Record<string, GenAiApi> = {
+  generateContent: 'gemini_generate_content',
+  streamGenerateContent: 'gemini_generate_content',
+  countTokens: 'gemini_count_tokens',
+  embedContent: 'gemini_embed_content',
+  batchEmbedContents: 'gemini_embed_content',
+};
+/** Anthropic models on Vertex AI: the Messages wire format behind rawPredict / streamRawPredict. */
+const VERTEX_ANTHROPIC_PATH = /\/publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/;
+const OPENAI_IMAGES_PATH = /\/images\/(generations|edits|variations)$/;
+const OPENAI_AUDIO_PATH = /\/audio\/(speech|transcriptions|translations)$/;
 const BEDROCK_HOST = /^bedrock-runtime(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
+const VERTEX_HOST = /^([a-z0-9-]+-)?aiplatform\.googleapis\.com$/;
 
-/** Built-in hosts whose provider is known; the API still comes from the path. */
+/** The wire formats an OpenAI-style API host serves (its own and every compatible provider's). */
+const OPENAI_FAMILY: ReadonlySet<GenAiApi> = new Set(GEN_AI_APIS.filter((api) => api.startsWith('openai_')));
+const GEMINI_FAMILY: ReadonlySet<GenAiApi> = new Set(GEN_AI_APIS.filter((api) => api.startsWith('gemini_')));
+
+/**
+ * Built-in hosts whose provider is known; the API still comes from the path.
+ * Names are the GenAI conventions' gen_ai.provider.name values where the
+ * conventions list the provider, and the provider's own short name in the
+ * same style otherwise (together_ai, fireworks_ai, openrouter, cerebras, deepinfra).
+ */
 const KNOWN_HOSTS: ReadonlyArray<[glob: string, provider: string]> = [
   ['api.openai.com', 'openai'],
   ['api.anthropic.com', 'anthropic'],
@@ -56,8 +90,23 @@ const KNOWN_HOSTS: ReadonlyArray<[glob: string, provider: string]> = [
   ['api.mistral.ai', 'mistral_ai'],
   ['api.x.ai', 'x_ai'],
   ['api.perplexity.ai', 'perplexity'],
+  ['api.cohere.com', 'cohere'],
+  ['api.cohere.ai', 'cohere'],
+  ['api.together.xyz', 'together_ai'],
+  ['api.fireworks.ai', 'fireworks_ai'],
+  ['openrouter.ai', 'openrouter'],
+  ['api.cerebras.ai', 'cerebras'],
+  ['api.deepinfra.com', 'deepinfra'],
   ['generativelanguage.googleapis.com', 'gcp.gemini'],
 ];
+
+/**
+ * gen_ai.provider.name for an OpenAI-shaped chat completion on a host that is
+ * neither built in nor declared (a vLLM, LiteLLM or llama.cpp deployment, a
+ * new provider). Not "openai": the call did not go to OpenAI, and sums per
+ * provider must not say it did. The authority is in the row (and server.address).
+ */
+export const OPENAI_COMPATIBLE_PROVIDER = 'openai_compatible';
 
 const OLLAMA_PORT = '11434';
 
@@ -77,7 +126,7 @@ export class ProviderDetector {
       if (!globMatch(e.host, host)) continue;
       if (e.pathPrefix !== undefined && !path.startsWith(e.pathPrefix)) continue;
       const api = e.api ?? inferApi(path);
-      // A declared host can serve other APIs too (embeddings, models list); those are not folded.
+      // A declared host can serve other APIs too (models list, files); those are not folded.
       if (api === undefined) continue;
       return detection(e.provider, api, path);
     }
@@ -89,43 +138,73 @@ function detectBuiltIn(host: string, port: string | undefined, path: string): Pr
   const api = inferApi(path);
   if (api === undefined) return undefined;
   if (BEDROCK_HOST.test(host)) {
-    return api === 'bedrock_converse' || api === 'bedrock_converse_stream' ? detection('aws.bedrock', api, path) : undefined;
+    return api.startsWith('bedrock_') || api === 'openai_chat_completions' ? detection('aws.bedrock', api, path) : undefined;
+  }
+  if (VERTEX_HOST.test(host)) {
+    return GEMINI_FAMILY.has(api) || api === 'anthropic_messages' || api === 'openai_chat_completions' ? detection('gcp.vertex_ai', api, path) : undefined;
   }
   for (const [glob, provider] of KNOWN_HOSTS) {
     if (globMatch(glob, host)) {
-      return api === 'openai_chat_completions' || api === 'openai_responses' || (provider === 'anthropic' && api === 'anthropic_messages')
-        ? detection(provider, api, path)
-        : undefined;
+      const served =
+        OPENAI_FAMILY.has(api) || (provider === 'anthropic' && api === 'anthropic_messages') || (provider === 'gcp.gemini' && GEMINI_FAMILY.has(api));
+      return served ? detection(provider, api, path) : undefined;
     }
   }
   // Ollama: its default port (native or OpenAI-compatible API), or /api/chat on any host.
   if (port === OLLAMA_PORT && (api === 'ollama_chat' || api === 'openai_chat_completions')) return detection('ollama', api, path);
   if (api === 'ollama_chat') return detection('ollama', api, path);
+  // Anything else ending in /chat/completions may be a self-hosted OpenAI-compatible server; the response decides.
+  if (api === 'openai_chat_completions') return { ...detection(OPENAI_COMPATIBLE_PROVIDER, api, path), confirmByShape: true };
   return undefined;
 }
 
 function detection(provider: string, api: GenAiApi, path: string): ProviderDetection {
-  return { provider, api, operation: 'chat', pathModel: pathModel(api, path) };
+  return { provider, api, operation: operationName(api, path), pathModel: pathModel(path), confirmByShape: false };
 }
 
 /** The API a path ends in; undefined for anything we do not fold. */
 export function inferApi(path: string): GenAiApi | undefined {
   if (path.endsWith('/chat/completions')) return 'openai_chat_completions';
   if (path.endsWith('/responses')) return 'openai_responses';
-  if (path.endsWith('/v1/messages')) return 'anthropic_messages';
+  if (path.endsWith('/embeddings')) return 'openai_embeddings';
+  if (path.endsWith('/moderations')) return 'openai_moderations';
+  if (OPENAI_IMAGES_PATH.test(path)) return 'openai_images';
+  if (OPENAI_AUDIO_PATH.test(path)) return 'openai_audio';
+  if (path.endsWith('/v1/messages') || VERTEX_ANTHROPIC_PATH.test(path)) return 'anthropic_messages';
   if (path.endsWith('/api/chat')) return 'ollama_chat';
-  const m = BEDROCK_PATH.exec(path);
-  if (m !== null) return m[2] === 'converse' ? 'bedrock_converse' : 'bedrock_converse_stream';
+  const b = BEDROCK_PATH.exec(path);
+  if (b !== null) return BEDROCK_APIS[b[2]!];
+  const g = GEMINI_PATH.exec(path);
+  if (g !== null) return GEMINI_APIS[g[2]!];
   return undefined;
 }
 
-function pathModel(api: GenAiApi, path: string): string | undefined {
-  if (api === 'bedrock_converse' || api === 'bedrock_converse_stream') {
-    const m = BEDROCK_PATH.exec(path);
-    return m?.[1] !== undefined ? safeDecode(m[1]) : undefined;
+/** gen_ai.operation.name: the conventions' names where they have one (chat, generate_content, embeddings), a plain name otherwise. */
+function operationName(api: GenAiApi, path: string): string {
+  switch (api) {
+    case 'gemini_generate_content':
+      return 'generate_content';
+    case 'gemini_embed_content':
+    case 'openai_embeddings':
+      return 'embeddings';
+    case 'gemini_count_tokens':
+      return 'count_tokens';
+    case 'openai_moderations':
+      return 'moderation';
+    case 'openai_images':
+      return 'image_generation';
+    case 'openai_audio': {
+      const kind = OPENAI_AUDIO_PATH.exec(path)?.[1];
+      return kind === 'speech' ? 'speech' : kind === 'translations' ? 'translation' : 'transcription';
+    }
+    default:
+      return 'chat';
   }
-  const az = AZURE_DEPLOYMENT_PATH.exec(path);
-  return az?.[1] !== undefined ? safeDecode(az[1]) : undefined;
+}
+
+function pathModel(path: string): string | undefined {
+  const m = BEDROCK_PATH.exec(path) ?? GEMINI_PATH.exec(path) ?? VERTEX_ANTHROPIC_PATH.exec(path) ?? AZURE_DEPLOYMENT_PATH.exec(path);
+  return m?.[1] !== undefined ? safeDecode(m[1]) : undefined;
 }
 
 function safeDecode(s: string): string {

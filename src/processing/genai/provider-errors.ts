@@ -7,6 +7,7 @@
  *   OpenAI Responses stream:      {"type": "error", "code", "message"}
  *   Ollama:                       {"error": "message"}
  *   Bedrock:                      {"message": "..."} (type in the x-amzn-errortype header or __type)
+ *   Gemini / Vertex AI:           {"error": {"code": 429, "message", "status": "RESOURCE_EXHAUSTED"}}
  */
 import { asObject, asString } from './json-access';
 
@@ -23,7 +24,8 @@ export function readProviderError(value: unknown): ProviderError | undefined {
   if (e !== undefined) {
     const code = e['code'];
     return {
-      type: asString(e['type']) ?? asString(code) ?? (typeof code === 'number' ? String(code) : undefined),
+      // Google's status (RESOURCE_EXHAUSTED) says more than its numeric code (the HTTP status again).
+      type: asString(e['type']) ?? asString(e['status']) ?? asString(code) ?? (typeof code === 'number' ? String(code) : undefined),
       message: asString(e['message']),
     };
   }

@@ -8,14 +8,7 @@
  */
 import { DEFAULT_REQUEST_SCAN_MAX_BYTES, REQUEST_FIELD_VALUE_MAX_BYTES } from './defaults';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-bytes';
 
 /** Keys longer than this cannot be one we want; their bytes are not kept. */
 const KEY_MAX_BYTES = 32;

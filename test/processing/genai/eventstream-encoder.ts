@@ -91,3 +91,31 @@ export function bedrockEvent(eventType: string, payload: object): Buffer {
 export function bedrockException(exceptionType: string, message: string): Buffer {
   return encodeMessage({ ':exception-type': exceptionType, ':content-type': 'application/json', ':message-type': 'exception' }, JSON.stringify({ message }));
 }
+
+/** An InvokeModelWithResponseStream `chunk` frame: the model-format JSON, base64 in {"bytes"} (with Bedrock's padding member). */
+export function bedrockInvokeChunk(modelChunk: object): Buffer {
+  const bytes = Buffer.from(JSON.stringify(modelChunk), 'utf8').toString('base64');
+  return encodeMessage({ ':event-type': 'chunk', ':content-type': 'application/json', ':message-type': 'event' }, JSON.stringify({ bytes, p: 'abcdefghijklmnopqrstu' }));
+}
+
+/**
+ * Claude on Bedrock InvokeModelWithResponseStream, written from the Messages
+ * streaming reference and Bedrock's invocation metrics: text, then a tool
+ * call streamed as JSON fragments; the last chunk carries Bedrock's metrics.
+ */
+export function bedrockAnthropicInvokeStream(): Buffer {
+  const metrics = { inputTokenCount: 512, outputTokenCount: 58, invocationLatency: 2211, firstByteLatency: 640 };
+  return Buffer.concat([
+    bedrockInvokeChunk({ type: 'message_start', message: { id: 'msg_bdrk_01R5pbFzMJQ1', type: 'message', role: 'assistant', model: 'claude-3-7-sonnet-20250219', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 512, output_tokens: 3 } } }),
+    bedrockInvokeChunk({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+    bedrockInvokeChunk({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Fetching the tide ' } }),
+    bedrockInvokeChunk({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'table for Tromsø.' } }),
+    bedrockInvokeChunk({ type: 'content_block_stop', index: 0 }),
+    bedrockInvokeChunk({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 'toolu_bdrk_01A09q90qw90lq917835lq9', name: 'get_tides', input: {} } }),
+    bedrockInvokeChunk({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: '{"port": "Trom' } }),
+    bedrockInvokeChunk({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: 'sø"}' } }),
+    bedrockInvokeChunk({ type: 'content_block_stop', index: 1 }),
+    bedrockInvokeChunk({ type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 58 } }),
+    bedrockInvokeChunk({ type: 'message_stop', 'amazon-bedrock-invocationMetrics': metrics }),
+  ]);
+}

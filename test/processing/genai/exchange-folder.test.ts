@@ -108,3 +108,44 @@ describe('ExchangeFolder tool-call cap', () => {
     expect(s.toolCallsDropped).toBe(3);
   });
 });
+
+describe("Envoy's own token usage", () => {
+  const envoyUsage = {
+    protocol: 'openai_chat_completions',
+    model: 'gpt-4o-mini-2024-07-18',
+    inputTokens: 1187,
+    outputTokens: 14,
+    totalTokens: 1201,
+    cachedInputTokens: 1024,
+    cacheCreationInputTokens: null,
+    toolUseInputTokens: null,
+    reasoningTokens: 0,
+    status: 'complete' as const,
+  };
+  const make = (authority: string): ExchangeFolder =>
+    new ExchangeFolder({ authority, path: '/v1/chat/completions', method: 'POST', statusCode: 200, responseContentType: 'text/event-stream', limits: { outputTextMaxBytes: 1024, maxEventBytes: 4096, toolArgsMaxBytes: 1024 } });
+
+  it('fills the usage when no body was folded, and says it came from Envoy', () => {
+    expect(make('api.openai.com').finish({ responseComplete: true, envoyUsage })).toMatchObject({
+      provider: 'openai',
+      responseModel: 'gpt-4o-mini-2024-07-18',
+      inputTokens: 1187,
+      outputTokens: 14,
+      cachedInputTokens: 1024,
+      reasoningTokens: 0,
+      usageSource: 'envoy',
+      eventCount: 0,
+      complete: true,
+    });
+    expect(make('api.openai.com').finish({ responseComplete: true, envoyUsage: { ...envoyUsage, status: 'partial' } })).toMatchObject({ usageSource: 'envoy_partial', complete: false });
+    expect(make('api.openai.com').finish({ responseComplete: true, envoyUsage: { ...envoyUsage, status: 'failed' } })).toMatchObject({ usageSource: 'envoy_failed', inputTokens: null });
+  });
+
+  it('confirms a path-only detection on an unknown host, and loses to usage read from the body', () => {
+    expect(make('vllm.internal:8000').finish({ responseComplete: true })).toBeUndefined();
+    expect(make('vllm.internal:8000').finish({ responseComplete: true, envoyUsage })).toMatchObject({ provider: 'openai_compatible', usageSource: 'envoy' });
+    const folded = make('api.openai.com');
+    folded.pushResponse(Buffer.from('data: {"id":"c","model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}\n\ndata: [DONE]\n\n'));
+    expect(folded.finish({ responseComplete: true, envoyUsage })).toMatchObject({ usageSource: 'provider', inputTokens: 5, outputTokens: 2, responseModel: 'm' });
+  });
+});

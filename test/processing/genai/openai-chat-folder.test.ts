@@ -157,3 +157,38 @@ describe('OpenAI Chat Completions folding', () => {
     expect(s).toMatchObject({ provider: 'azure.ai.openai', requestModel: 'prod-4o', responseModel: 'gpt-4o-2024-11-20', responseId: 'chatcmpl-az', outputText: 'ok' });
   });
 });
+
+describe('OpenAI-compatible providers', () => {
+  it('folds a Groq stream: usage from x_groq, a whole tool call, without any mapping', () => {
+    const c: FoldCase = { authority: 'api.groq.com', path: '/openai/v1/chat/completions', requestBody: JSON.stringify({ model: 'llama-3.3-70b-versatile', stream: true }), responseContentType: 'text/event-stream' };
+    const bytes = fixture('groq-chat-stream.sse');
+    const whole = fold(c, [bytes]);
+    expect(whole).toMatchObject({
+      provider: 'groq',
+      responseModel: 'llama-3.3-70b-versatile',
+      outputText: "Let me check Lisbon's weather.",
+      toolCalls: [{ id: 'call_8k2p', name: 'get_weather', arguments: '{"city":"Lisbon","unit":"celsius"}', argumentsTruncated: false }],
+      finishReasons: ['tool_calls'],
+      inputTokens: 231,
+      outputTokens: 38,
+      usageSource: 'provider',
+      complete: true,
+    });
+    for (const pieces of randomSplits(bytes, 50, 23)) expect(fold(c, pieces)).toEqual(whole);
+  });
+
+  it('folds a Mistral stream (usage unasked on the finishing chunk) and content given as parts', () => {
+    const c: FoldCase = { authority: 'api.mistral.ai', path: '/v1/chat/completions', requestBody: JSON.stringify({ model: 'mistral-large-latest', stream: true }), responseContentType: 'text/event-stream' };
+    expect(fold(c, [fixture('mistral-chat-stream.sse')])).toMatchObject({
+      provider: 'mistral_ai',
+      outputText: 'Je vérifie la météo à Lyon.',
+      toolCalls: [{ id: 'D681PevKs', name: 'get_weather', arguments: '{"city": "Lyon"}' }],
+      finishReasons: ['tool_calls'],
+      inputTokens: 94,
+      outputTokens: 27,
+      complete: true,
+    });
+    const parts = { id: 'p1', object: 'chat.completion', model: 'magistral-medium-latest', choices: [{ index: 0, message: { role: 'assistant', content: [{ type: 'thinking', thinking: [{ type: 'text', text: 'hmm' }] }, { type: 'text', text: '42.' }] }, finish_reason: 'stop' }] };
+    expect(fold({ ...c, responseContentType: 'application/json' }, [Buffer.from(JSON.stringify(parts))])).toMatchObject({ outputText: '42.', finishReasons: ['stop'] });
+  });
+});
