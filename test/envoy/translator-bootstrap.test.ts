@@ -37,6 +37,7 @@ import { startEnvoy, type EnvoyProcess } from './envoy-process';
 import { startUpstream, type UpstreamServer } from './upstream-server';
 import { CAPTURE_HOST, changedPaths, pathValue, rowByTestId } from './translated-bootstrap';
 import { GATEWAY_METADATA_KEY } from '../../src/capture/gateway-identity';
+import { DEFAULTS } from '../../src/config/defaults';
 import { CAPTURE_TLS_FLAGS } from '../../src/translator/translate-command';
 import { makeTestPki, type TestPki } from '../support/test-certificates';
 
@@ -276,7 +277,7 @@ describeEnvoy('translate --target envoy', (version, binary) => {
         gateway: 'sandbox/agents',
         listener: 'proxy',
         max_bytes: '65536',
-        content_types: 'application/json,application/x-ndjson,text/event-stream',
+        content_types: DEFAULTS.includeContentTypes.join(','),
       });
       // No PROXY header, so no workload identity; the gateway comes from the call's initial metadata.
       expect(Object.keys(stored.Metadata).filter((k) => k.startsWith('egress_capture.workload.'))).toEqual([]);
