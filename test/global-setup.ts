@@ -8,11 +8,13 @@
 import envoySetup from './envoy/global-setup';
 import { installGoClient, installPythonClient } from './clickhouse-clients/clients-install';
 import { installAllK8sTools } from './deploy/k8s-tools-install';
+import { installAllEgctl } from './envoy-gateway/egctl-install';
 import { OTELCOL_VERSION, SKIP_OTELCOL_ENV, installOtelcol, otelcolSkipped } from './otelcol/otelcol-install';
 
 export default function globalSetup(): void {
   envoySetup();
   for (const problem of installAllK8sTools((line) => console.log(line))) console.warn(`\n${problem}\n`);
+  for (const problem of installAllEgctl((line) => console.log(line))) console.warn(`\n${problem}\n`);
   if (otelcolSkipped()) {
     console.warn(`\n*** ${SKIP_OTELCOL_ENV} is set: the OTLP export is NOT tested against the real OpenTelemetry Collector ${OTELCOL_VERSION} ***\n`);
   } else {

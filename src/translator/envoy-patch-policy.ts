@@ -143,6 +143,15 @@ export function onDemandCertificatePatches(ctx: GatewayContext, listenerName: st
       },
     },
     {
+      // The caCertRef is on the Gateway listener only because Gateway API requires a certificate
+      // there; Envoy must not load the CA as the listener's own certificate. It would present the
+      // CA where the selector has no leaf, and it rejects the whole listener when the CA's key
+      // usage has no digitalSignature (an ECDSA CA made as CAs are: keyCertSign and cRLSign only).
+      type: LISTENER_TYPE,
+      name: xdsName,
+      operation: { op: 'remove', jsonPath: `${chain}.transport_socket.typed_config.common_tls_context`, path: 'tls_certificate_sds_secret_configs' },
+    },
+    {
       // Without it a handshake waiting on an unreachable SDS server hangs forever.
       type: LISTENER_TYPE,
       name: xdsName,

@@ -31,7 +31,7 @@ function goRoot(): string {
 }
 
 /** Go's caches under the project's cache directory, and no toolchain download behind the user's back. */
-function goEnv(gobin?: string): NodeJS.ProcessEnv {
+export function goEnv(gobin?: string): NodeJS.ProcessEnv {
   return {
     ...process.env,
     ...(gobin === undefined ? {} : { GOBIN: gobin }),
@@ -44,7 +44,7 @@ function goEnv(gobin?: string): NodeJS.ProcessEnv {
   };
 }
 
-function lastLines(result: ReturnType<typeof spawnSync>): string {
+export function lastLines(result: ReturnType<typeof spawnSync>): string {
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`.trim();
   return output.split('\n').slice(-3).join(' ');
 }

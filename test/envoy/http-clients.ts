@@ -7,7 +7,9 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import type { X509Certificate } from 'node:crypto';
 import * as http2 from 'node:http2';
+import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -189,5 +191,31 @@ export function nodeHttp2(request: ClientRequest & { abortAfterBytes?: number; a
     } else {
       stream.end(request.body);
     }
+  });
+}
+
+export interface HttpsAnswer {
+  status: number;
+  body: string;
+  peer: X509Certificate;
+}
+
+/** An HTTPS POST to /v1/chat/completions through Envoy's terminating listener on `port`, trusting only `caPem`, asking for `servername`. */
+export function requestThrough(port: number, servername: string, authority: string, testId: string, caPem: string, body: string): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      { host: '127.0.0.1', port, servername, ca: caPem, method: 'POST', path: '/v1/chat/completions', headers: { host: authority, 'x-test-id': testId, 'content-type': 'application/json' }, agent: false, timeout: 15_000 },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const peer = (response.socket as import('node:tls').TLSSocket).getPeerX509Certificate();
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString(), peer: peer! });
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('no answer within 15 s')));
+    request.on('error', reject);
+    request.end(body);
   });
 }

@@ -31,37 +31,12 @@ import { freePort } from '../support/listen-port';
 import { describeEnvoy } from './describe-envoy';
 import { startEnvoy, type EnvoyProcess } from './envoy-process';
 import { CAPTURE_HOST, changedPaths, rowByTestId } from './translated-bootstrap';
+import { requestThrough } from './http-clients';
 
 const run = promisify(execFile);
 const EXAMPLE = path.join(REPO_ROOT, 'deploy', 'examples', 'egress-gateway.yaml');
 
 type Json = Record<string, any>;
-
-interface HttpsAnswer {
-  status: number;
-  body: string;
-  peer: crypto.X509Certificate;
-}
-
-/** An HTTPS request through Envoy's terminating listener, trusting only `caPem`. */
-function requestThrough(port: number, servername: string, authority: string, testId: string, caPem: string, body: string): Promise<HttpsAnswer> {
-  return new Promise((resolve, reject) => {
-    const request = https.request(
-      { host: '127.0.0.1', port, servername, ca: caPem, method: 'POST', path: '/v1/chat/completions', headers: { host: authority, 'x-test-id': testId, 'content-type': 'application/json' }, agent: false, timeout: 15_000 },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const peer = (response.socket as import('node:tls').TLSSocket).getPeerX509Certificate();
-          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString(), peer: peer! });
-        });
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error('no answer within 15 s')));
-    request.on('error', reject);
-    request.end(body);
-  });
-}
 
 interface Stack {
   interceptionCa: NewCa;
