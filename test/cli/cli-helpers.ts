@@ -1,7 +1,7 @@
 /** Helpers of the CLI tests. */
-import * as net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { main } from '../../src/cli/main';
+import { freePort } from '../support/listen-port';
 
 /** Runs the CLI's main() in this process with captured output (no child process, no wrapper). */
 export async function runInProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -15,11 +15,5 @@ export async function runInProcess(args: string[], env: NodeJS.ProcessEnv = {}):
   return { code, stdout: out, stderr: err };
 }
 
-/** A port nothing listens on: bound, then released. */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A port nothing listens on: bound, then released (the same as a free port for a server). */
+export const closedPort = freePort;
