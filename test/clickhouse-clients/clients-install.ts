@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheRoot } from '../envoy/envoy-install';
+import { goEnv } from '../support/go-environment';
 
 export const CLICKHOUSE_CONNECT_VERSION = '1.12.0';
 
@@ -38,11 +39,6 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
   return { ok: result.status === 0, output };
 }
 
-/** GOMODCACHE and GOCACHE in the project's cache: the module download and the compiled packages are reused. */
-export function goEnvironment(): NodeJS.ProcessEnv {
-  const go = path.join(cacheRoot(), 'go');
-  return { ...process.env, GOMODCACHE: path.join(go, 'mod'), GOCACHE: path.join(go, 'build'), GOFLAGS: '-mod=readonly', GOTOOLCHAIN: 'local', CGO_ENABLED: '0' };
-}
 
 function goSourceHash(): string {
   const hash = createHash('sha256');
@@ -63,7 +59,7 @@ export function installGoClient(log: (line: string) => void = () => undefined): 
   if (!version.ok) return { problem: `Go is not installed (${version.output.split('\n').pop()}); ${how}` };
   log(`building the clickhouse-go client (${version.output}) into ${binary}`);
   fs.mkdirSync(path.dirname(binary), { recursive: true });
-  const built = run('go', ['build', '-trimpath', '-o', `${binary}.tmp`, '.'], { cwd: GO_CLIENT_DIR, env: goEnvironment() });
+  const built = run('go', ['build', '-trimpath', '-o', `${binary}.tmp`, '.'], { cwd: GO_CLIENT_DIR, env: goEnv({ goflags: ['-mod=readonly'], extra: { CGO_ENABLED: '0' } }) });
   if (!built.ok) return { problem: `go build failed: ${built.output.split('\n').slice(-5).join(' ')}; ${how}` };
   fs.renameSync(`${binary}.tmp`, binary);
   return { executable: binary };

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheRoot } from '../envoy/envoy-install';
+import { goEnv, lastLines } from '../support/go-environment';
 
 export const K8S_TOOLS = {
   helm: { module: 'helm.sh/helm/v4/cmd/helm', version: 'v4.3.2' },
@@ -26,28 +27,6 @@ export const K8S_TOOLS = {
 } as const;
 export type K8sTool = keyof typeof K8S_TOOLS;
 
-function goRoot(): string {
-  return path.join(cacheRoot(), 'go');
-}
-
-/** Go's caches under the project's cache directory, and no toolchain download behind the user's back. */
-export function goEnv(gobin?: string): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    ...(gobin === undefined ? {} : { GOBIN: gobin }),
-    GOPATH: goRoot(),
-    GOMODCACHE: path.join(goRoot(), 'mod'),
-    GOCACHE: path.join(goRoot(), 'build'),
-    // The module cache is read-only by default, which makes it undeletable without chmod.
-    GOFLAGS: '-modcacherw',
-    GOTOOLCHAIN: 'local',
-  };
-}
-
-export function lastLines(result: ReturnType<typeof spawnSync>): string {
-  const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`.trim();
-  return output.split('\n').slice(-3).join(' ');
-}
 
 /** One directory per tool and version, so a version bump installs beside the old one. */
 function binDir(tool: K8sTool): string {
@@ -75,7 +54,7 @@ export function installK8sTool(tool: K8sTool, log: (line: string) => void = () =
   const dir = binDir(tool);
   const how = `install it by hand with: GOBIN=${dir} go install ${module}@${version}`;
   log(`building ${tool} ${version} (go install ${module}) into ${dir}`);
-  const result = spawnSync('go', ['install', `${module}@${version}`], { env: goEnv(dir), encoding: 'utf8', timeout: 1_200_000 });
+  const result = spawnSync('go', ['install', `${module}@${version}`], { env: goEnv({ gobin: dir }), encoding: 'utf8', timeout: 1_200_000 });
   if (result.status !== 0) return { tool, problem: `go install ${module}@${version} failed: ${lastLines(result)}; ${how}` };
   const binary = k8sToolBinary(tool);
   if (!binary) return { tool, problem: `go install succeeded but ${path.join(dir, tool)} is missing; ${how}` };

@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheRoot } from '../envoy/envoy-install';
-import { goEnv, lastLines } from '../deploy/k8s-tools-install';
+import { goEnv, lastLines } from '../support/go-environment';
 
 const MODULE = 'github.com/envoyproxy/gateway';
 const PACKAGE = `${MODULE}/cmd/egctl`;
@@ -56,7 +56,7 @@ export function installEgctl(version: string, log: (line: string) => void = () =
   const how = `install it by hand with: GOBIN=${dir} go install -ldflags '${ldflags}' ${PACKAGE}@${version}`;
   log(`building egctl ${version} (go install ${PACKAGE}) into ${dir}; several minutes the first time`);
   const started = Date.now();
-  const result = spawnSync('go', ['install', '-ldflags', ldflags, `${PACKAGE}@${version}`], { env: goEnv(dir), encoding: 'utf8', timeout: 1_800_000 });
+  const result = spawnSync('go', ['install', '-ldflags', ldflags, `${PACKAGE}@${version}`], { env: goEnv({ gobin: dir }), encoding: 'utf8', timeout: 1_800_000 });
   if (result.status !== 0) return { version, problem: `go install ${PACKAGE}@${version} failed: ${lastLines(result)}; ${how}` };
   const binary = egctlBinary(version);
   if (!binary) return { version, problem: `go install succeeded but ${path.join(dir, 'egctl')} is missing; ${how}` };

@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cacheRoot } from '../envoy/envoy-install';
+import { goEnv } from '../support/go-environment';
 
 export const OTELCOL_VERSION = '0.161.0';
 /** The confmap providers are versioned with the Collector's stable modules. */
@@ -38,11 +39,6 @@ export function otelcolBinary(): string | undefined {
   return fs.existsSync(binary) ? binary : undefined;
 }
 
-/** Go's caches under ours, and only this machine's Go (no toolchain download behind our back). */
-export function goEnvironment(): NodeJS.ProcessEnv {
-  const go = path.join(cacheRoot(), 'go');
-  return { ...process.env, GOMODCACHE: path.join(go, 'mod'), GOCACHE: path.join(go, 'build'), GOPATH: path.join(go, 'path'), GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
-}
 
 const MANIFEST = `dist:
   name: egress-capture-otelcol
@@ -73,7 +69,7 @@ export function installOtelcol(log: (line: string) => void = () => undefined): O
   log(`building the OpenTelemetry Collector ${OTELCOL_VERSION} (OTLP receiver, file and debug exporters) in ${dir}; a few minutes the first time`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  const env = { ...goEnvironment(), GOBIN: path.join(dir, 'bin') };
+  const env = goEnv({ gobin: path.join(dir, 'bin'), goflags: ['-mod=mod'] });
   const builder = spawnSync('go', ['install', `go.opentelemetry.io/collector/cmd/builder@v${OTELCOL_VERSION}`], { cwd: dir, env, encoding: 'utf8', timeout: 600_000 });
   if (builder.status !== 0) return { problem: `go install of the Collector builder failed: ${`${builder.stderr ?? ''}${builder.error ?? ''}`.trim().split('\n').slice(-3).join(' ')}; ${how}` };
   fs.writeFileSync(path.join(dir, 'manifest.yaml'), MANIFEST);
