@@ -99,12 +99,8 @@ export class AnthropicMessagesFolder implements ApiFolder {
 
   foldBody(value: unknown): void {
     const s = this.state;
-    const body = s.takeDocument(value);
+    const body = s.takeAnswer(value, (document) => document['type'] === 'error');
     if (body === undefined) return;
-    if (body['type'] === 'error') {
-      s.setProviderError(body);
-      return;
-    }
     s.setResponseId(asString(body['id']));
     s.setResponseModel(asString(body['model']));
     this.foldUsage(body['usage']);

@@ -79,6 +79,18 @@ export class FoldState {
     return document;
   }
 
+  /**
+   * A whole answer document (takeDocument), unless it is the provider's error
+   * (as `isError` recognises it): that is recorded as the provider error, and
+   * undefined returned, so the folder folds only answers.
+   */
+  takeAnswer(value: unknown, isError: (document: JsonObject) => boolean): JsonObject | undefined {
+    const document = this.takeDocument(value);
+    if (document === undefined || !isError(document)) return document;
+    this.setProviderError(document);
+    return undefined;
+  }
+
   /** The JSON object in a stream event's data (the event itself is already counted); malformed when it is not one. */
   parseEventObject(data: string): JsonObject | undefined {
     const parsed = parseJson(data);

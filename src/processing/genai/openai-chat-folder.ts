@@ -21,6 +21,11 @@ import type { ApiFolder, StreamUnit } from './api-folder';
 import type { FoldState } from './fold-state';
 import { asArray, asCount, asIndex, asObject, asString, type JsonObject } from './json-access';
 
+/** An OpenAI-style error answer: `{"error": {...}}` (the compatible providers and OpenAI's other endpoints answer the same way). */
+export function isOpenAiError(document: JsonObject): boolean {
+  return document['error'] !== undefined;
+}
+
 export class OpenAiChatFolder implements ApiFolder {
   constructor(private readonly state: FoldState) {}
 
@@ -66,12 +71,8 @@ export class OpenAiChatFolder implements ApiFolder {
 
   foldBody(value: unknown): void {
     const s = this.state;
-    const body = s.takeDocument(value);
+    const body = s.takeAnswer(value, isOpenAiError);
     if (body === undefined) return;
-    if (body['error'] !== undefined) {
-      s.setProviderError(body);
-      return;
-    }
     this.confirmShape(body);
     s.setResponseId(asString(body['id']));
     s.setResponseModel(asString(body['model']));

@@ -15,6 +15,7 @@
  */
 import type { ApiFolder, StreamUnit } from './api-folder';
 import type { FoldState } from './fold-state';
+import { isOpenAiError } from './openai-chat-folder';
 import { asCount, asObject, asString, type JsonObject } from './json-access';
 
 export class OpenAiEndpointsFolder implements ApiFolder {
@@ -39,12 +40,8 @@ export class OpenAiEndpointsFolder implements ApiFolder {
 
   foldBody(value: unknown): void {
     const s = this.state;
-    const body = s.takeDocument(value);
+    const body = s.takeAnswer(value, isOpenAiError);
     if (body === undefined) return;
-    if (body['error'] !== undefined) {
-      s.setProviderError(body);
-      return;
-    }
     s.setResponseId(asString(body['id']));
     s.setResponseModel(asString(body['model']));
     this.foldUsage(asObject(body['usage']));
