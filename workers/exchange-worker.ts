@@ -9,9 +9,9 @@ import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { buildRow } from '../src/processing/build-row';
 import { ExchangeProcessor, type ProcessedBodies } from '../src/processing/exchange-processor';
-import type { BatchReply, BatchResult, ExchangeTask, FinishPayload, FinishResult, TaskBatch } from '../src/processing/exchange-task';
-import type { WorkerSettings } from '../src/processing/exchange-pipeline';
-import { BodyRedactor } from '../src/processing/genai/body-redactor';
+import type { BatchReply, BatchResult, ExchangeTask, FinishPayload, FinishResult, TaskBatch } from '../src/processing/worker-contract';
+import type { WorkerSettings } from '../src/processing/worker-contract';
+import { BodyRedactor } from '../src/processing/redaction/body-redactor';
 import { ProviderDetector } from '../src/processing/genai/provider-detection';
 import { encodeRecordBlock } from '../src/spool/record-format';
 

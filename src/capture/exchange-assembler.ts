@@ -18,7 +18,7 @@ import { DEFAULTS } from '../config/defaults';
 import type { ContentTypeFilter } from './content-type-filter';
 import { ExchangeOutcome } from './exchange-outcome';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from './exchange-snapshot';
-import type { BodyContext, ChunkDirection } from '../processing/exchange-task';
+import type { BodyContext, ChunkDirection } from './body-context';
 import { GATEWAY_METADATA_KEY } from './gateway-identity';
 import {
   BodySendMode,
@@ -28,9 +28,9 @@ import {
   type ProtoAny,
   type ProtoStruct,
   type ProtoValue,
-} from '../extproc/protocol';
-import { decodeTokenUsage, TOKEN_USAGE_TYPE_URL } from '../extproc/token-usage-decoder';
-import type { EnvoyUsage } from '../processing/genai/envoy-usage';
+} from '../extproc/wire/protocol';
+import { decodeTokenUsage, TOKEN_USAGE_TYPE_URL } from '../extproc/wire/token-usage-decoder';
+import type { EnvoyUsage } from '../extproc/wire/token-usage-decoder';
 
 export interface AssemblerLimits {
   maxBytes: number;

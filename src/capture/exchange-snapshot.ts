@@ -9,7 +9,7 @@
  * render them. Body bytes travel in one ArrayBuffer per direction that is
  * transferred (moved), not copied.
  */
-import type { EnvoyUsage } from '../processing/genai/envoy-usage';
+import type { EnvoyUsage } from '../extproc/wire/token-usage-decoder';
 import type { ExchangeOutcome } from './exchange-outcome';
 
 export type HeaderList = Array<[name: string, latin1Value: string]>;

@@ -1,7 +1,7 @@
 /**
  * Loads the secret discovery protocol (protos/envoy/service/secret/v3) once
  * and encodes the one resource the minter serves, a TLS certificate Secret.
- * Same proto-loader options as ext_proc (src/extproc/protocol.ts): keepCase,
+ * Same proto-loader options as ext_proc (src/extproc/wire/protocol.ts): keepCase,
  * absent fields stay undefined. A Secret travels inside google.protobuf.Any,
  * whose bytes grpc-js does not build for us, so it is encoded with protobufjs
  * (the library proto-loader itself parses the files with) from the same
@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
 import * as path from 'node:path';
-import { PROTO_LOADER_OPTIONS, PROTO_ROOT } from '../extproc/protocol';
+import { PROTO_LOADER_OPTIONS, PROTO_ROOT } from '../extproc/wire/protocol';
 
 export const SDS_PROTO = 'envoy/service/secret/v3/sds.proto';
 export const SDS_SERVICE = 'envoy.service.secret.v3.SecretDiscoveryService';

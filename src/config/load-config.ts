@@ -5,7 +5,7 @@
  * and env twin) and the offending value, so one restart fixes everything.
  */
 import * as fs from 'node:fs';
-import { BodyRedactor, type BodyRedactorOptions } from '../processing/genai/body-redactor';
+import { BodyRedactor, type BodyRedactorOptions } from '../processing/redaction/body-redactor';
 import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { CaptureError } from '../errors';
 import { parseDurationMs } from '../gateway/duration';

@@ -2,7 +2,7 @@
  * The capture service's runtime configuration: plain values, no Kubernetes
  * or Envoy types. Defaults and units: src/config/defaults.ts.
  */
-import type { BodyRedactorOptions } from '../processing/genai/body-redactor';
+import type { BodyRedactorOptions } from '../processing/redaction/body-redactor';
 import type { ProviderMappingEntry } from '../processing/genai/provider-detection';
 
 export interface ListenAddress {

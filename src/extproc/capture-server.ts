@@ -12,8 +12,8 @@ import type { ListenAddress, UnixSocketAddress } from '../config/runtime-config'
 import { CaptureError } from '../errors';
 import type { CaptureMetrics } from '../metrics';
 import { ProcessStream, type ProcessCall, type StreamContext } from './process-stream';
-import { EXT_PROC_SERVICE, extProcServiceDefinition } from './protocol';
-import { withDecodedRequests } from './processing-request-decoder';
+import { EXT_PROC_SERVICE, extProcServiceDefinition } from './wire/protocol';
+import { withDecodedRequests } from './wire/processing-request-decoder';
 import { withEncodedAcknowledgments } from './replies';
 
 export interface CaptureServerOptions {

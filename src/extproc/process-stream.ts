@@ -16,10 +16,10 @@ import type { Logger } from 'pino';
 import { ExchangeAssembler, type AssemblerLimits, type BodyShipper } from '../capture/exchange-assembler';
 import type { ContentTypeFilter } from '../capture/content-type-filter';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
-import type { BodyContext } from '../processing/exchange-task';
+import type { BodyContext } from '../capture/body-context';
 import type { CaptureMetrics } from '../metrics';
 import { acknowledgment, streamedBodyEcho } from './replies';
-import type { ProcessingRequest, ProcessingResponse } from './protocol';
+import type { ProcessingRequest, ProcessingResponse } from './wire/protocol';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
 
 export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;

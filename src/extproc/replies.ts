@@ -5,7 +5,7 @@
  * objects: nothing per message is allocated to say "continue".
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { ProcessingResponse, ProcessingRequestPart } from './protocol';
+import type { ProcessingResponse, ProcessingRequestPart } from './wire/protocol';
 
 const CONTINUE = Object.freeze({});
 

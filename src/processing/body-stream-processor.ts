@@ -15,7 +15,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Transform } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { HeadTailBuffer, SKIP_MARKER_MAX_BYTES } from './genai/head-tail-buffer';
+import { HeadTailBuffer, SKIP_MARKER_MAX_BYTES } from './head-tail-buffer';
 import { parseContentEncoding } from './content-encoding';
 
 const EMPTY_BYTES = new Uint8Array(0);

@@ -9,28 +9,12 @@ import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from '../capture
 import type { ExchangeRow } from '../capture/exchange-row';
 import type { BodyStreamResult } from './body-stream-processor';
 import type { ProcessedBodies } from './exchange-processor';
-import type { BodyRedactor } from './genai/body-redactor';
+import type { DirectionStats, RowBuildOptions } from './worker-contract';
+import type { BodyRedactor } from './redaction/body-redactor';
 import type { GenAiSummary } from './genai/genai-summary';
-import { redactPath, URL_HEADERS } from './path-redactor';
-import { redactionMarker } from './redaction-marker';
+import { redactPath, URL_HEADERS } from './redaction/path-redactor';
+import { redactionMarker } from './redaction/redaction-marker';
 import { isUtf8Prefix, renderHeaderValue, utf8CutLength } from './text-rendering';
-
-export interface RowBuildOptions {
-  maxBytes: number;
-  /** Lower-cased header names to redact. */
-  redactHeaders: readonly string[];
-  /**
-   * The installation's redaction key (hex, redaction-marker.ts) every marker
-   * is made with; undefined: a random key of this process.
-   */
-  redactionKey?: string;
-}
-
-export interface DirectionStats {
-  capturedBytes: number;
-  truncated: boolean;
-  note: string;
-}
 
 export interface RowBuildResult {
   row: ExchangeRow;

@@ -41,25 +41,11 @@ import { DEFAULTS } from '../config/defaults';
 import type { CaptureMetrics } from '../metrics';
 import type { InflightJournal } from '../spool/inflight-journal';
 import { encodeRecord } from '../spool/record-format';
-import { buildRow, type RowBuildOptions } from './build-row';
-import type { BatchReply, BatchResult, BodyContext, ChunkDirection, ExchangeTask, FinishPayload, FinishResult, TaskBatch } from './exchange-task';
-import type { ProviderMappingEntry } from './genai/provider-detection';
-import type { BodyRedactorOptions } from './genai/body-redactor';
+import { buildRow } from './build-row';
+import type { BatchReply, BatchResult, BodyContext, ChunkDirection, ExchangeTask, FinishPayload, FinishResult, TaskBatch, WorkerSettings } from './worker-contract';
 import { inflightEntryJson } from './inflight-entry';
 
 export const EXCHANGE_WORKER_FILE = path.resolve(__dirname, '..', '..', 'workers', 'exchange-worker.js');
-
-/** What every worker is started with (structured-cloned into workerData). */
-export interface WorkerSettings extends RowBuildOptions {
-  /** Bytes of a long body kept from its start; the rest of maxBytes keeps its end. */
-  headBytes: number;
-  providerMapping: ProviderMappingEntry[];
-  /** undefined: body secret redaction off. */
-  bodyRedaction: BodyRedactorOptions | undefined;
-  maxEventBytes: number;
-  /** Worker state of an exchange untouched this long is dropped (its finish never came). */
-  staleStateMs: number;
-}
 
 export interface ExchangePipelineOptions {
   workerThreads: number;

@@ -12,7 +12,7 @@ import type { GenAiSummary } from './genai/genai-summary';
 import { ExchangeFolder } from './genai/exchange-folder';
 import type { ProviderDetector } from './genai/provider-detection';
 import { BodyStreamProcessor, type BodyStreamResult } from './body-stream-processor';
-import type { BodyContext, ChunkDirection } from './exchange-task';
+import type { BodyContext, ChunkDirection } from './worker-contract';
 
 export interface ExchangeProcessorOptions {
   maxBytes: number;

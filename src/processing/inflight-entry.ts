@@ -8,7 +8,7 @@
  * the pseudo-headers, x-request-id and traceparent, and the request.id and
  * source.address attributes. Never bodies, never a header named in
  * --redact-headers, and :path with its credential query values already
- * redacted (path-redactor.ts): nothing else in the journal is redacted.
+ * redacted (redaction/path-redactor.ts): nothing else in the journal is redacted.
  * Built with one JSON.stringify, on the event loop, once per exchange.
  *
  * The rebuilt row says what it is: both body notes are LOST_IN_CRASH
@@ -17,9 +17,9 @@
  */
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from '../capture/exchange-snapshot';
 import type { ExchangeOutcome } from '../capture/exchange-outcome';
-import { buildRow, type RowBuildOptions } from './build-row';
-import { redactPath } from './path-redactor';
-import type { BodyContext } from './exchange-task';
+import { buildRow } from './build-row';
+import { redactPath } from './redaction/path-redactor';
+import type { BodyContext, RowBuildOptions } from './worker-contract';
 
 /** Body note of a row rebuilt from the in-flight journal after a crash. */
 export const LOST_IN_CRASH = 'lost_in_crash';

@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import { chatCompletionExchange, toBodyChunk, type HeaderList } from '../emulator';
-import { BodySendMode, extProcServiceDefinition, type ProcessingRequest } from '../../src/extproc/protocol';
+import { BodySendMode, extProcServiceDefinition, type ProcessingRequest } from '../../src/extproc/wire/protocol';
 
 function headerMap(headers: HeaderList): { headers: Array<{ key: string; raw_value: Buffer }> } {
   return { headers: headers.map(([key, value]) => ({ key, raw_value: Buffer.isBuffer(value) ? value : Buffer.from(value) })) };

@@ -17,7 +17,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { DEFAULTS } from '../../src/config/defaults';
 import { applyHttp2ServerOptions } from '../../src/extproc/capture-server';
-import { BodySendMode, EXT_PROC_SERVICE, extProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from '../../src/extproc/protocol';
+import { BodySendMode, EXT_PROC_SERVICE, extProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from '../../src/extproc/wire/protocol';
 import { acknowledgment, withEncodedAcknowledgments } from '../../src/extproc/replies';
 
 type Call = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;

@@ -8,7 +8,7 @@
 import { ContentTypeFilter } from '../../src/capture/content-type-filter';
 import { ExchangeAssembler } from '../../src/capture/exchange-assembler';
 import { DEFAULTS } from '../../src/config/defaults';
-import { BodySendMode, type HeaderMap, type ProcessingRequest } from '../../src/extproc/protocol';
+import { BodySendMode, type HeaderMap, type ProcessingRequest } from '../../src/extproc/wire/protocol';
 import { ENVOY_VERSIONS } from '../envoy/envoy-install';
 import { readTrace, type Pair, type TraceMessage } from '../envoy/envoy-trace';
 import { TRACE_SCENARIOS } from '../envoy/trace-scenarios';

@@ -5,7 +5,7 @@
  * hold, validates replies against what awaits one (FIFO), and forwards the
  * message onward (to the upstream or the client) as replies release it.
  */
-import type { CommonResponse, ProcessingResponse } from '../../src/extproc/protocol';
+import type { CommonResponse, ProcessingResponse } from '../../src/extproc/wire/protocol';
 import type { BodySendModeName, ResolvedExchangeOptions } from './emulator-options';
 import type { ViolationKind } from './exchange-result';
 import type { HeaderList } from './http-exchange-spec';

@@ -9,7 +9,7 @@
  *   envoy.close();
  */
 import * as grpc from '@grpc/grpc-js';
-import { extProcClientConstructor } from '../../src/extproc/protocol';
+import { extProcClientConstructor } from '../../src/extproc/wire/protocol';
 import { EMULATOR_DEFAULTS } from './emulator-defaults';
 import { resolveExchangeOptions, type ExchangeOptions } from './emulator-options';
 import { ExchangeRun } from './exchange-run';

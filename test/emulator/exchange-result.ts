@@ -3,7 +3,7 @@
  * every ext_proc message in both directions, and every protocol violation the
  * emulator detected in the server's behaviour.
  */
-import type { ProcessingRequest, ProcessingResponse } from '../../src/extproc/protocol';
+import type { ProcessingRequest, ProcessingResponse } from '../../src/extproc/wire/protocol';
 import type { HeaderList } from './http-exchange-spec';
 
 export type ViolationKind =

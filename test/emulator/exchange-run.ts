@@ -13,7 +13,7 @@ import {
   type ProcessingRequest,
   type ProcessingResponse,
   type ProtoStruct,
-} from '../../src/extproc/protocol';
+} from '../../src/extproc/wire/protocol';
 import { ATTRIBUTES_KEY, EMULATOR_DEFAULTS } from './emulator-defaults';
 import type { ResolvedExchangeOptions } from './emulator-options';
 import type {

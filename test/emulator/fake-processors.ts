@@ -9,7 +9,7 @@ import {
   extProcServiceDefinition,
   type ProcessingRequest,
   type ProcessingResponse,
-} from '../../src/extproc/protocol';
+} from '../../src/extproc/wire/protocol';
 
 type ServerCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 

@@ -3,7 +3,7 @@
  * keys, pseudo-headers first, Host as :authority, values as raw bytes.
  */
 import { randomUUID } from 'node:crypto';
-import type { HeaderMap, HeaderValue } from '../../src/extproc/protocol';
+import type { HeaderMap, HeaderValue } from '../../src/extproc/wire/protocol';
 import type { HeaderList } from './http-exchange-spec';
 
 /** Headers the HCM removes before any filter runs (non-upgrade requests). */

@@ -4,7 +4,7 @@
  * case for replies), so a test can assert a whole exchange in one line:
  *   expect(sentNotation(result)).toEqual(['RH(eos)+pc', 'SH']);
  */
-import type { ProcessingRequest, ProcessingResponse } from '../../src/extproc/protocol';
+import type { ProcessingRequest, ProcessingResponse } from '../../src/extproc/wire/protocol';
 import type { ExchangeResult } from './exchange-result';
 
 const REQUEST_CODE: Record<string, string> = {

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { HeaderMap, ProcessingRequest, ProtoStruct, ProtoValue } from '../../src/extproc/protocol';
+import type { HeaderMap, ProcessingRequest, ProtoStruct, ProtoValue } from '../../src/extproc/wire/protocol';
 import { requestNotation } from '../emulator/message-notation';
 import type { RecordedCall } from './recording-processor';
 

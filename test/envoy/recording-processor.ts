@@ -19,7 +19,7 @@ import {
   extProcServiceDefinition,
   type ProcessingRequest,
   type ProcessingResponse,
-} from '../../src/extproc/protocol';
+} from '../../src/extproc/wire/protocol';
 import { passiveReply } from '../emulator/fake-processors';
 
 type ServerCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;

@@ -9,7 +9,7 @@
  * the failure on the plain server and none on ours.
  */
 import * as grpc from '@grpc/grpc-js';
-import { extProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from '../../src/extproc/protocol';
+import { extProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from '../../src/extproc/wire/protocol';
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
 import { headers, rawClient, type RawCall } from '../support/raw-extproc-client';
 

@@ -13,8 +13,8 @@
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import * as protobuf from 'protobufjs';
-import { decodeProcessingRequest, withDecodedRequests } from '../../src/extproc/processing-request-decoder';
-import { extProcServiceDefinition, PROTO_LOADER_OPTIONS, PROTO_ROOT, type ProcessingRequest } from '../../src/extproc/protocol';
+import { decodeProcessingRequest, withDecodedRequests } from '../../src/extproc/wire/processing-request-decoder';
+import { extProcServiceDefinition, PROTO_LOADER_OPTIONS, PROTO_ROOT, type ProcessingRequest } from '../../src/extproc/wire/protocol';
 import { EnvoyEmulator } from '../emulator/envoy-emulator';
 import type { ExchangeOptions } from '../emulator/emulator-options';
 import { FakeProcessor } from '../emulator/fake-processors';

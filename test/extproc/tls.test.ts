@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ExchangeSnapshot } from '../../src/capture/exchange-snapshot';
 import { loadConfig } from '../../src/config/load-config';
 import type { CaptureServer } from '../../src/extproc/capture-server';
-import { extProcClientConstructor } from '../../src/extproc/protocol';
+import { extProcClientConstructor } from '../../src/extproc/wire/protocol';
 import { pathsOf, startBareCaptureServer } from '../support/bare-capture-server';
 import { exchange, headers, type RawCall } from '../support/raw-extproc-client';
 import { makeTestPki, type TestPki } from '../support/test-certificates';

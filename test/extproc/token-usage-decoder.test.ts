@@ -1,4 +1,4 @@
-import { decodeTokenUsage } from '../../src/extproc/token-usage-decoder';
+import { decodeTokenUsage } from '../../src/extproc/wire/token-usage-decoder';
 
 // A minimal protobuf writer for the test: varints and length-delimited fields.
 function varint(n: number): number[] {

@@ -12,7 +12,7 @@
  * against the numbers the reference documents instead.
  */
 import * as protobuf from 'protobufjs';
-import { extProcServiceDefinition, type ProcessingResponse } from '../../src/extproc/protocol';
+import { extProcServiceDefinition, type ProcessingResponse } from '../../src/extproc/wire/protocol';
 import { acknowledgment, streamedBodyEcho, withEncodedAcknowledgments } from '../../src/extproc/replies';
 import { declaredTypes, fieldShape, loadRoot, OUR_PROTOS, UPSTREAM_INCLUDES } from '../support/proto-roots';
 

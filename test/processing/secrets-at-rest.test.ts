@@ -11,10 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULTS } from '../../src/config/defaults';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from '../../src/capture/exchange-snapshot';
-import type { BodyContext } from '../../src/processing/exchange-task';
+import type { BodyContext } from '../../src/processing/worker-contract';
 import { inflightEntryJson, rebuildRowLine, type InflightEntry } from '../../src/processing/inflight-entry';
-import { redactPath } from '../../src/processing/path-redactor';
-import { REDACTION_KEY_FILE, loadRedactionKey, redactionMarker } from '../../src/processing/redaction-marker';
+import { redactPath } from '../../src/processing/redaction/path-redactor';
+import { REDACTION_KEY_FILE, loadRedactionKey, redactionMarker } from '../../src/processing/redaction/redaction-marker';
 import { mapExchangeRow, mapRowAttributes } from '../../src/sinks/otlp/log-record-mapper';
 import { expectCleanExchange, newRequestId, requestHeaders, startScenarios, type Scenarios } from '../scenarios/scenario-support';
 

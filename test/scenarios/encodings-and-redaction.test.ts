@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { REDACTION_KEY_FILE, redactionMarker } from '../../src/processing/redaction-marker';
+import { REDACTION_KEY_FILE, redactionMarker } from '../../src/processing/redaction/redaction-marker';
 import { sentNotation, type BodyChunk } from '../emulator';
 import { expectCleanExchange, expectHeadAndTail, newRequestId, requestHeaders, startScenarios, type Scenarios } from './scenario-support';
 

@@ -16,7 +16,7 @@ import { ExchangeAssembler } from '../../src/capture/exchange-assembler';
 import { ContentTypeFilter } from '../../src/capture/content-type-filter';
 import { DEFAULTS } from '../../src/config/defaults';
 import { defaultConfig } from '../../src/config/load-config';
-import type { ProcessingRequest } from '../../src/extproc/protocol';
+import type { ProcessingRequest } from '../../src/extproc/wire/protocol';
 import { silentLogger } from '../../src/logger';
 import { CaptureMetrics } from '../../src/metrics';
 import { buildRow } from '../../src/processing/build-row';

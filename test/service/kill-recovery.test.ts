@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { extProcClientConstructor } from '../../src/extproc/protocol';
+import { extProcClientConstructor } from '../../src/extproc/wire/protocol';
 import { LOST_IN_CRASH } from '../../src/processing/inflight-entry';
 import { inflightDir, type DeliveryStatus } from '../../src/sinks/delivery/delivery-hub';
 import { scanSegment, RECORD_HEADER_BYTES } from '../../src/spool/record-format';

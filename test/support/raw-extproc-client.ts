@@ -4,7 +4,7 @@
  * Envoy-faithful client is test/emulator.
  */
 import * as grpc from '@grpc/grpc-js';
-import { extProcClientConstructor, type ProcessingRequest, type ProcessingResponse } from '../../src/extproc/protocol';
+import { extProcClientConstructor, type ProcessingRequest, type ProcessingResponse } from '../../src/extproc/wire/protocol';
 
 export type RawCall = grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse>;
 

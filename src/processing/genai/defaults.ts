@@ -42,11 +42,5 @@ export const DEFAULT_REQUEST_SCAN_MAX_BYTES = 32 * 1024 * 1024;
 /** Raw value of a wanted top-level request member kept for parsing (bytes), e.g. stream_options. */
 export const REQUEST_FIELD_VALUE_MAX_BYTES = 4 * 1024;
 
-/** Redaction rules: the longest rule name accepted (characters). */
-export const REDACTION_RULE_NAME_MAX_CHARS = 64;
-
-/** Hex digits of the keyed HMAC-SHA256 shown in a redaction marker. */
-export const REDACTION_HASH_HEX_CHARS = 12;
-
 /** Head + tail capture: share of the budget given to the head when the caller does not say (fraction). */
 export const DEFAULT_HEAD_FRACTION = 0.5;

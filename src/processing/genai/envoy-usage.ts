@@ -11,24 +11,10 @@
  * prompt + tool-use prompt) and its output tokens include reasoning, as the
  * usage columns do, so the numbers are taken as they are.
  */
+import type { EnvoyUsage, EnvoyUsageStatus } from '../../extproc/wire/token-usage-decoder';
 import type { GenAiSummary, UsageSource } from './genai-summary';
 
-/** envoy.data.ai.v3.TokenUsage.ExtractionStatus. */
-export type EnvoyUsageStatus = 'unspecified' | 'complete' | 'partial' | 'failed';
-
-export interface EnvoyUsage {
-  /** envoy.type.ai.v3.LLMProtocol as a GenAiApi-style name ('openai_chat_completions', 'anthropic_messages', ...), '' when unspecified. */
-  protocol: string;
-  model: string;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  cachedInputTokens: number | null;
-  cacheCreationInputTokens: number | null;
-  toolUseInputTokens: number | null;
-  reasoningTokens: number | null;
-  status: EnvoyUsageStatus;
-}
+export type { EnvoyUsage, EnvoyUsageStatus };
 
 const SOURCE_BY_STATUS: Record<EnvoyUsageStatus, UsageSource> = {
   unspecified: 'envoy',

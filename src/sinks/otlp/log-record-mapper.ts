@@ -17,7 +17,7 @@ import { SeverityNumber, TraceFlags, type Attributes, type HrTime, type SpanCont
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ExchangeRow } from '../../capture/exchange-row';
 import { PRODUCT_VERSION } from '../../product-version';
-import { isCredentialQueryParam } from '../../processing/path-redactor';
+import { isCredentialQueryParam } from '../../processing/redaction/path-redactor';
 
 export const EVENT_NAME = 'egress.http.exchange';
 export const SERVICE_NAME = 'egress-capture';

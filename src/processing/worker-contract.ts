@@ -1,26 +1,41 @@
 /**
- * The messages between the event loop and the body workers. Two kinds:
- * a chunk of one body (sent while a large body streams, so the worker folds
- * and hashes it as it arrives) and the finished exchange. Plain data only:
- * these cross a thread boundary by structured clone, bodies by transfer.
+ * Everything that crosses the thread boundary between the event loop and the
+ * body workers, in one place: the settings a worker starts with (workerData),
+ * the tasks sent to it, and its replies. Two kinds of task: a chunk of one
+ * body (sent while a large body streams, so the worker folds and hashes it as
+ * it arrives) and the finished exchange. Plain data only: these cross by
+ * structured clone, bodies by transfer. A type added to a message belongs
+ * here, so what a worker can receive is read in one file.
  */
+import type { BodyContext, ChunkDirection } from '../capture/body-context';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
-import type { DirectionStats } from './build-row';
+import type { BodyRedactorOptions } from './redaction/body-redactor';
+import type { ProviderMappingEntry } from './genai/provider-detection';
 
-export type ChunkDirection = 'request' | 'response';
+export type { BodyContext, ChunkDirection };
 
-/** What a worker needs to know about an exchange before its headers are rendered. */
-export interface BodyContext {
-  method: string;
-  authority: string;
-  path: string;
-  requestContentType: string;
-  requestContentEncoding: string;
-  /** 0 until the response headers arrived. */
-  statusCode: number;
-  responseContentType: string;
-  responseContentEncoding: string;
-  awsErrorType: string;
+/** How a row is built: the part of the worker settings the event loop also uses, for rows without bodies. */
+export interface RowBuildOptions {
+  maxBytes: number;
+  /** Lower-cased header names to redact. */
+  redactHeaders: readonly string[];
+  /**
+   * The installation's redaction key (hex, redaction/redaction-marker.ts) every
+   * marker is made with; undefined: a random key of this process.
+   */
+  redactionKey?: string;
+}
+
+/** What every worker is started with (structured-cloned into workerData). */
+export interface WorkerSettings extends RowBuildOptions {
+  /** Bytes of a long body kept from its start; the rest of maxBytes keeps its end. */
+  headBytes: number;
+  providerMapping: ProviderMappingEntry[];
+  /** undefined: body secret redaction off. */
+  bodyRedaction: BodyRedactorOptions | undefined;
+  maxEventBytes: number;
+  /** Worker state of an exchange untouched this long is dropped (its finish never came). */
+  staleStateMs: number;
 }
 
 export interface ChunkTask {
@@ -72,6 +87,13 @@ export interface BatchReply {
   records: ArrayBuffer | undefined;
   /** The worker isolate's heap in use and its external memory (body buffers, head+tail buffers). */
   memory: { heapUsedBytes: number; externalBytes: number };
+}
+
+/** What became of one body: kept bytes, cut, and why it is absent or raw. */
+export interface DirectionStats {
+  capturedBytes: number;
+  truncated: boolean;
+  note: string;
 }
 
 export interface FinishResult {

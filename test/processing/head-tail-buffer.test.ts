@@ -1,6 +1,6 @@
-import { GenAiConfigError } from '../../../src/processing/genai/errors';
-import { HeadTailBuffer, SKIP_MARKER_MAX_BYTES, skipMarker } from '../../../src/processing/genai/head-tail-buffer';
-import { randomSplits } from './chunking';
+import { GenAiConfigError } from '../../src/processing/genai/errors';
+import { HeadTailBuffer, SKIP_MARKER_MAX_BYTES, skipMarker } from '../../src/processing/head-tail-buffer';
+import { randomSplits } from './genai/chunking';
 
 function feed(b: HeadTailBuffer, pieces: Uint8Array[]): HeadTailBuffer {
   for (const p of pieces) b.push(p);

@@ -18,8 +18,8 @@
  * Redactions are counted per rule under a `url.` prefix (`url.query_param`
  * for a credential name, `url.<rule>` for a key shape), beside the body rules.
  */
-import { DEFAULTS } from '../config/defaults';
-import { BodyRedactor } from './genai/body-redactor';
+import { DEFAULTS } from '../../config/defaults';
+import { BodyRedactor } from './body-redactor';
 import { MARKER_PATTERN, redactionMarker } from './redaction-marker';
 
 /** Headers whose values are URLs, redacted like the path. */

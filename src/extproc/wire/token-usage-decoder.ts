@@ -10,8 +10,25 @@
  *   9 extraction_status (enum: 0 unspecified, 1 complete, 2 partial, 3 failed)
  * The counts are google.protobuf.UInt64Value wrappers: absent means not reported.
  */
-import type { EnvoyUsage, EnvoyUsageStatus } from '../processing/genai/envoy-usage';
 import { MalformedMessage, Reader, skipField, WireType } from './processing-request-decoder';
+
+/** envoy.data.ai.v3.TokenUsage.ExtractionStatus. */
+export type EnvoyUsageStatus = 'unspecified' | 'complete' | 'partial' | 'failed';
+
+/** What one TokenUsage message says; processing/genai/envoy-usage.ts folds it into a row's usage. */
+export interface EnvoyUsage {
+  /** envoy.type.ai.v3.LLMProtocol as a GenAiApi-style name ('openai_chat_completions', 'anthropic_messages', ...), '' when unspecified. */
+  protocol: string;
+  model: string;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  totalTokens: number | null;
+  cachedInputTokens: number | null;
+  cacheCreationInputTokens: number | null;
+  toolUseInputTokens: number | null;
+  reasoningTokens: number | null;
+  status: EnvoyUsageStatus;
+}
 
 export const TOKEN_USAGE_TYPE_URL = 'type.googleapis.com/envoy.data.ai.v3.TokenUsage';
 

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { BodyRedactor, nestsUnboundedQuantifiers, redactionMarker } from '../../../src/processing/genai/body-redactor';
+import { BodyRedactor, nestsUnboundedQuantifiers } from '../../../src/processing/redaction/body-redactor';
+import { redactionMarker } from '../../../src/processing/redaction/redaction-marker';
 import { GenAiConfigError } from '../../../src/processing/genai/errors';
 
 // Synthetic key shapes built at run time so no key-like literal sits in the repository.

@@ -12,8 +12,8 @@
  * a partial character at the end of the head or the start of the tail is
  * dropped and counted in N.
  */
-import { DEFAULT_HEAD_FRACTION } from './defaults';
-import { GenAiConfigError, GenAiErrorCode, requirePositiveInt } from './errors';
+import { DEFAULT_HEAD_FRACTION } from './genai/defaults';
+import { GenAiConfigError, GenAiErrorCode, requirePositiveInt } from './genai/errors';
 
 export interface HeadTailBufferOptions {
   /** Total rendered size, marker included (bytes). */

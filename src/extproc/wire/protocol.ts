@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-export const PROTO_ROOT = path.resolve(__dirname, '..', '..', '..', 'protos');
+export const PROTO_ROOT = path.resolve(__dirname, '..', '..', '..', '..', 'protos');
 export const EXT_PROC_PROTO = 'envoy/service/ext_proc/v3/external_processor.proto';
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
 /** The key Envoy uses in ProcessingRequest.attributes, whatever the filter instance is called. */

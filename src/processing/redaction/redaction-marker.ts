@@ -16,7 +16,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REDACTION_HASH_HEX_CHARS } from './genai/defaults';
+
+/** Hex digits of the keyed HMAC-SHA256 shown in a marker: 48 bits tell secrets apart without being a usable digest. */
+const REDACTION_HASH_HEX_CHARS = 12;
 
 /** The key's file name inside the data directory. */
 export const REDACTION_KEY_FILE = 'redaction.key';

@@ -24,9 +24,8 @@
  * pattern nests unbounded quantifiers. User patterns that nest them are
  * rejected, since V8's backtracking engine can take exponential time on them.
  */
-import { redactionMarker as keyedMarker } from '../redaction-marker';
-import { REDACTION_RULE_NAME_MAX_CHARS } from './defaults';
-import { GenAiConfigError, GenAiErrorCode } from './errors';
+import { redactionMarker } from './redaction-marker';
+import { GenAiConfigError, GenAiErrorCode } from '../genai/errors';
 
 export interface RedactionRule {
   /** Counter key; letters, digits, _ . - */
@@ -124,12 +123,10 @@ const BUILT_IN: ReadonlyArray<{ name: string; source: string; flags?: string; ac
 
 export const BUILT_IN_REDACTION_RULES: readonly string[] = BUILT_IN.map((r) => r.name);
 
-const RULE_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${REDACTION_RULE_NAME_MAX_CHARS}}$`);
+/** The longest rule name accepted (characters): it becomes a map key in every row and a metric label. */
+export const REDACTION_RULE_NAME_MAX_CHARS = 64;
 
-/** The marker that replaces a secret; `key`: the installation's redaction key (hex), see redaction-marker.ts. */
-export function redactionMarker(secret: string, key?: string): string {
-  return keyedMarker(secret, key, 'utf8');
-}
+const RULE_NAME = new RegExp(`^[A-Za-z0-9_.-]{1,${REDACTION_RULE_NAME_MAX_CHARS}}$`);
 
 export class BodyRedactor {
   private readonly rules: CompiledRule[];
