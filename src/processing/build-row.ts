@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from '../capture/exchange-snapshot';
-import type { ExchangeRow } from '../capture/exchange-row';
+import { EMPTY_GENAI, type ExchangeRow, type GenAiColumn } from '../row/exchange-row';
 import type { BodyStreamResult } from './body-stream-processor';
 import type { ProcessedBodies } from './exchange-processor';
 import type { DirectionStats, RowBuildOptions } from './worker-contract';
@@ -193,33 +193,6 @@ function genAiColumns(summary: GenAiSummary | undefined, redactor: BodyRedactor 
     GenAiComplete: summary.complete,
   };
 }
-
-type GenAiColumn = Extract<keyof ExchangeRow, `GenAi${string}`>;
-
-/** The GenAI columns of a row that is not a recognised model call. */
-export const EMPTY_GENAI: Pick<ExchangeRow, GenAiColumn> = Object.freeze({
-  GenAiProvider: '',
-  GenAiOperation: '',
-  GenAiApi: '',
-  GenAiRequestModel: '',
-  GenAiResponseModel: '',
-  GenAiResponseId: '',
-  GenAiStreaming: false,
-  GenAiInputTokens: null,
-  GenAiOutputTokens: null,
-  GenAiCachedInputTokens: null,
-  GenAiCacheCreationInputTokens: null,
-  GenAiReasoningTokens: null,
-  GenAiUsageSource: '',
-  GenAiFinishReasons: [],
-  GenAiOutputText: '',
-  GenAiOutputTextTruncated: false,
-  GenAiToolCalls: '',
-  GenAiEventCount: 0,
-  GenAiErrorType: '',
-  GenAiErrorMessage: '',
-  GenAiComplete: false,
-});
 
 /**
  * Builds the row. `processed` is what the worker's stream processors kept;

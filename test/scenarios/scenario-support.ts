@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EnvoyEmulator, requestNotation, type EnvoyEmulatorOptions, type ExchangeResult, type HeaderList, type HttpExchangeSpec } from '../emulator';
-import type { ExchangeRow } from '../../src/capture/exchange-row';
+import type { ExchangeRow } from '../../src/row/exchange-row';
 import type { RuntimeConfig } from '../../src/config/runtime-config';
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
 

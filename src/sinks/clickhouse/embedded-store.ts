@@ -123,7 +123,8 @@ export class EmbeddedStore implements Sink {
       await session.queryAsync(
         `INSERT INTO ${TABLE} SETTINGS ${[
           `insert_deduplication_token = ${sqlStringLiteral(batch.batchId)}`,
-          'input_format_skip_unknown_fields = 1',
+          // ClickHouse skips unknown JSON fields by default; a field the table lacks is a bug to hear about, not data to lose.
+          'input_format_skip_unknown_fields = 0',
           // One batch is small; parallel parsing would only add threads and copies.
           'input_format_parallel_parsing = 0',
           // Read the file with the table's columns (no schema inference over the data).

@@ -160,7 +160,8 @@ export class RemoteStore implements Sink {
         values: Readable.from(batchBuffers(batch), { objectMode: false }),
         // One batch = one insert block with a stable token: a batch re-sent after an unclear
         // failure is dropped by the server (table setting non_replicated_deduplication_window).
-        clickhouse_settings: { insert_deduplication_token: batch.batchId, async_insert: 0, input_format_skip_unknown_fields: 1 },
+        // input_format_skip_unknown_fields = 0: a field the table lacks fails the insert instead of vanishing (the server's default skips it).
+        clickhouse_settings: { insert_deduplication_token: batch.batchId, async_insert: 0, input_format_skip_unknown_fields: 0 },
       });
       // An unconsumed response leaves the keep-alive socket unusable for the next request.
       for await (const _ of result.stream) void _;

@@ -1,5 +1,7 @@
 /**
  * The http_exchanges table, shared by the embedded and the remote store.
+ * Its columns come from src/row/exchange-row.ts; this file adds the table's
+ * layout.
  *
  * - PARTITION BY day: TTL drops whole parts (ttl_only_drop_parts) and
  *   time-range queries prune partitions.
@@ -24,75 +26,12 @@
  * per day partition instead of ~2-5, which a time-range query reads in
  * parallel anyway. A remote server keeps its own merge policy.
  */
+import { COLUMN_NAMES, ROW_COLUMNS, type ColumnName } from '../../row/exchange-row';
+
 export const TABLE = 'http_exchanges';
 
-export const COLUMNS: ReadonlyArray<readonly [name: string, type: string]> = [
-  ['Timestamp', "DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1))"],
-  ['CaptureId', 'String CODEC(ZSTD(1))'],
-  ['RequestId', 'String CODEC(ZSTD(1))'],
-  ['TraceId', 'String CODEC(ZSTD(1))'],
-  ['SpanId', 'String CODEC(ZSTD(1))'],
-  ['SourceAddress', 'LowCardinality(String) CODEC(ZSTD(1))'],
-  ['Method', 'LowCardinality(String) CODEC(ZSTD(1))'],
-  ['Scheme', 'LowCardinality(String) CODEC(ZSTD(1))'],
-  ['Authority', 'LowCardinality(String) CODEC(ZSTD(1))'],
-  ['Path', 'String CODEC(ZSTD(1))'],
-  ['StatusCode', 'UInt16 CODEC(ZSTD(1))'],
-  ['RequestHeaders', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
-  ['ResponseHeaders', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
-  ['RequestTrailers', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
-  ['ResponseTrailers', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
-  ['RequestContentType', 'LowCardinality(String) CODEC(ZSTD(1))'],
-  ['ResponseContentType', 'LowCardinality(String) CODEC(ZSTD(1))'],
-  ['RequestContentEncoding', 'LowCardinality(String) CODEC(ZSTD(1))'],
-  ['ResponseContentEncoding', 'LowCardinality(String) CODEC(ZSTD(1))'],
-  ['RequestBody', 'String CODEC(ZSTD(1))'],
-  ['ResponseBody', 'String CODEC(ZSTD(1))'],
-  ['RequestBodyCaptured', 'Bool'],
-  ['ResponseBodyCaptured', 'Bool'],
-  ['RequestBodySize', 'UInt64 CODEC(ZSTD(1))'],
-  ['ResponseBodySize', 'UInt64 CODEC(ZSTD(1))'],
-  ['RequestBodyDecodedSize', 'UInt64 CODEC(ZSTD(1))'],
-  ['ResponseBodyDecodedSize', 'UInt64 CODEC(ZSTD(1))'],
-  ['RequestBodySha256', 'String CODEC(ZSTD(1))'],
-  ['ResponseBodySha256', 'String CODEC(ZSTD(1))'],
-  ['RequestBodyTruncated', 'Bool'],
-  ['ResponseBodyTruncated', 'Bool'],
-  ['RequestBodyNote', 'LowCardinality(String)'],
-  ['ResponseBodyNote', 'LowCardinality(String)'],
-  ['DurationMs', 'Float64 CODEC(ZSTD(1))'],
-  ['ResponseHeadersMs', 'Float64 CODEC(ZSTD(1))'],
-  ['ResponseFirstChunkMs', 'Float64 CODEC(ZSTD(1))'],
-  ['ResponseMaxChunkGapMs', 'Float64 CODEC(ZSTD(1))'],
-  ['Outcome', 'LowCardinality(String)'],
-  ['GenAiProvider', 'LowCardinality(String)'],
-  ['GenAiOperation', 'LowCardinality(String)'],
-  ['GenAiApi', 'LowCardinality(String)'],
-  ['GenAiRequestModel', 'LowCardinality(String)'],
-  ['GenAiResponseModel', 'LowCardinality(String)'],
-  ['GenAiResponseId', 'String CODEC(ZSTD(1))'],
-  ['GenAiStreaming', 'Bool'],
-  ['GenAiInputTokens', 'Nullable(UInt64)'],
-  ['GenAiOutputTokens', 'Nullable(UInt64)'],
-  ['GenAiCachedInputTokens', 'Nullable(UInt64)'],
-  ['GenAiCacheCreationInputTokens', 'Nullable(UInt64)'],
-  ['GenAiReasoningTokens', 'Nullable(UInt64)'],
-  ['GenAiUsageSource', 'LowCardinality(String)'],
-  ['GenAiFinishReasons', 'Array(LowCardinality(String))'],
-  ['GenAiOutputText', 'String CODEC(ZSTD(1))'],
-  ['GenAiOutputTextTruncated', 'Bool'],
-  ['GenAiToolCalls', 'String CODEC(ZSTD(1))'],
-  ['GenAiEventCount', 'UInt32'],
-  ['GenAiErrorType', 'LowCardinality(String)'],
-  ['GenAiErrorMessage', 'String CODEC(ZSTD(1))'],
-  ['GenAiComplete', 'Bool'],
-  ['BodyRedactions', 'Map(LowCardinality(String), UInt32)'],
-  ['Metadata', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
-  ['Attributes', 'Map(LowCardinality(String), String) CODEC(ZSTD(1))'],
-  ['ObservabilityMode', 'Bool'],
-  ['BodyModes', 'LowCardinality(String)'],
-  ['CapturedBy', 'LowCardinality(String)'],
-];
+/** Column name and ClickHouse type, in table order, from the row's one definition. */
+export const COLUMNS: ReadonlyArray<readonly [name: ColumnName, type: string]> = COLUMN_NAMES.map((name) => [name, ROW_COLUMNS[name].type] as const);
 
 const INDEXES = [
   'INDEX idx_capture_id CaptureId TYPE bloom_filter(0.001) GRANULARITY 1',

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import { SeverityNumber, TraceFlags, type Attributes, type HrTime, type SpanContext } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { ExchangeRow } from '../../capture/exchange-row';
+import type { ExchangeRow } from '../../row/exchange-row';
 import { PRODUCT_VERSION } from '../../product-version';
 import { isCredentialQueryParam } from '../../processing/redaction/path-redactor';
 
@@ -35,7 +35,7 @@ export const GEN_AI_SEMCONV_VERSION = 'gen-ai/1.42.0';
 export type OtlpResource = ReadableLogRecord['resource'];
 export type OtlpScope = ReadableLogRecord['instrumentationScope'];
 
-/** Rows may carry columns this mapper does not know yet (GenAI columns are being added); read them loosely. */
+/** A row replayed from an older spool segment may lack columns added since (src/row/exchange-row.ts): read those loosely. */
 type LooseRow = ExchangeRow & Record<string, unknown>;
 
 // ---------------------------------------------------------------------------

@@ -35,7 +35,7 @@ import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs
 import { OTLPLogExporter as ProtobufLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Logger } from 'pino';
-import type { ExchangeRow } from '../../capture/exchange-row';
+import type { ExchangeRow } from '../../row/exchange-row';
 import type { RuntimeConfig } from '../../config/runtime-config';
 import { CaptureError, describeError } from '../../errors';
 import type { RowBatch, Sink, WriteResult } from '../sink';

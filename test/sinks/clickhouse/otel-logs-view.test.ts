@@ -7,7 +7,7 @@
  * (its driver). Its attributes agree with what the OTLP export sends.
  */
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import type { ExchangeRow } from '../../../src/capture/exchange-row';
+import type { ExchangeRow } from '../../../src/row/exchange-row';
 import { mapRowAttributes } from '../../../src/sinks/otlp/log-record-mapper';
 import { CLIENT_PASSWORD, CLIENT_USER, SEEDED_AUTHORITY, useClientHarness } from '../../clickhouse-clients/client-harness';
 import { runGoQueries } from '../../clickhouse-clients/run-client';

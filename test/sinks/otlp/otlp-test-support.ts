@@ -9,9 +9,8 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as protobuf from 'protobufjs';
-import type { ExchangeRow } from '../../../src/capture/exchange-row';
+import { EMPTY_GENAI, type ExchangeRow } from '../../../src/row/exchange-row';
 import { defaultConfig } from '../../../src/config/load-config';
-import { EMPTY_GENAI } from '../../../src/processing/build-row';
 import type { RuntimeConfig } from '../../../src/config/runtime-config';
 import type { RowBatch } from '../../../src/sinks/sink';
 
