@@ -20,6 +20,8 @@ export function renderHeaderValue(latin1: string): string {
   }
   if (ascii) return latin1;
   const bytes = Buffer.from(latin1, 'latin1');
+  // Control characters are exactly what this rendering must find (they become \xNN escapes).
+  // eslint-disable-next-line no-control-regex
   if (isUtf8(bytes) && !/[\x00-\x08\x0a-\x1f\x7f]/.test(latin1)) return bytes.toString('utf8');
   let out = '';
   for (const byte of bytes) {

@@ -55,7 +55,7 @@ const EXPECTED: Record<string, [string, number, number, number]> = {
   'message-timeout-response-chunk': ['response_incomplete', 200, 0, 2048],
 };
 
-const MODES = ['NONE', 'STREAMED', 'BUFFERED', 'BUFFERED_PARTIAL', 'FULL_DUPLEX_STREAMED'] as const;
+type BodyModeName = 'NONE' | 'STREAMED' | 'BUFFERED' | 'BUFFERED_PARTIAL' | 'FULL_DUPLEX_STREAMED';
 
 function headerMap(pairs: Pair[] | undefined): HeaderMap {
   return { headers: (pairs ?? []).map(([key, value]) => ({ key, raw_value: Buffer.from(value, 'latin1') })) };
@@ -74,8 +74,8 @@ function rebuild(message: TraceMessage): ProcessingRequest {
   out.request = Object.keys(out)[0] as ProcessingRequest['request'];
   if (message.protocolConfig) {
     out.protocol_config = {
-      request_body_mode: BodySendMode[message.protocolConfig.requestBodyMode as (typeof MODES)[number]],
-      response_body_mode: BodySendMode[message.protocolConfig.responseBodyMode as (typeof MODES)[number]],
+      request_body_mode: BodySendMode[message.protocolConfig.requestBodyMode as BodyModeName],
+      response_body_mode: BodySendMode[message.protocolConfig.responseBodyMode as BodyModeName],
     };
   }
   if (message.observabilityMode) out.observability_mode = true;

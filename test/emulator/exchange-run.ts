@@ -330,7 +330,7 @@ export class ExchangeRun implements FilterHost {
   acceptedReply(dir: Direction, part: MessagePart, isLastBody: boolean): void {
     if (!this.options.features.earlyClose || this.options.observabilityMode || !this.call || !this.active) return;
     const filter = dir === 'request' ? this.req : this.res;
-    let last = false;
+    let last: boolean;
     if (part === 'headers') {
       last = !filter.hasBody || (filter.bodyMode === 'NONE' && !filter.trailerSend);
       if (dir === 'request') last &&= this.res.noExternalProcess;

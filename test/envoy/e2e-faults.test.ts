@@ -178,7 +178,7 @@ describeEnvoy('capture service down, killed and restarted', (version, binary) =>
       }
     });
     let killedAt = 0;
-    let duringDowntime = 0;
+    let duringDowntime: number;
     try {
       const deadline = Date.now() + 20_000;
       while (completedAt.size < 100 && Date.now() < deadline) await sleep(10);

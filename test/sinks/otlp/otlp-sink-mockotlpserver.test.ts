@@ -13,7 +13,6 @@ interface MockOtlpServerInstance {
   close(): Promise<void>;
 }
 // The package ships no type declarations.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { MockOtlpServer } = require('@elastic/mockotlpserver') as {
   MockOtlpServer: new (options: {
     services: string[];

@@ -262,8 +262,8 @@ export class TestReceiver {
         const wire = Buffer.concat(chunks);
         const encoding = req.headers['content-encoding'];
         const contentType = req.headers['content-type'] ?? '';
-        let decoded: DecodedRequest[] = [];
-        let decodedLength = wire.length;
+        let decoded: DecodedRequest[];
+        let decodedLength: number;
         try {
           decodedLength = (encoding === 'gzip' ? gunzipSync(wire) : wire).length;
           decoded = flattenRequest(decodeBody(wire, contentType, encoding));
@@ -336,7 +336,6 @@ export class SinkProcess {
   private exited = false;
 
   constructor() {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { fork } = require('node:child_process') as typeof import('node:child_process');
     this.child = fork(path.join(__dirname, 'sink-child.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (message: { id: number; result?: unknown; error?: string }) => {
