@@ -234,6 +234,10 @@ export const OPTIONS = {
   maxEventBytes: fixed(MiB, 'largest single SSE event / JSON document folded, bytes'),
   /** Real tool-call arguments are a few hundred bytes; a folded row stays readable. */
   toolArgsMaxBytes: fixed(16 * KiB, 'arguments kept per folded tool call (and never more than maxBytes), bytes'),
+  /** Well under the 64 MiB the OTLP spec recommends receivers accept, and small enough to retry cheaply. */
+  otlpMaxRequestBytes: fixed(4 * MiB, 'cap on one OTLP export request, encoded and before compression, bytes'),
+  /** The OTLP spec's default; OTEL_EXPORTER_OTLP_[LOGS_]TIMEOUT sets it. */
+  otlpTimeoutMs: fixed(10_000, "the OTLP exporter's deadline per export call, its own retries included, ms"),
   tlsFilePollIntervalMs: fixed(10_000, 'how often TLS certificate and key files are checked for a rotation, ms'),
   /** Checked before any parsing; INSERT data after FORMAT is not query text and is not counted. */
   adminQueryMaxBytes: fixed(256 * KiB, 'largest query text the admin ClickHouse interface accepts (URL query plus SQL body, decompressed), bytes'),
