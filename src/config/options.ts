@@ -111,7 +111,7 @@ export const OPTIONS = {
    * (1 MiB by default, often raised to a few MiB); grpc-js's own default of
    * 4 MiB would fail those calls.
    */
-  grpcMaxReceiveMessageBytes: option({ default: 16 * MiB, flag: 'grpc-max-receive-bytes', parse: integer(4 * MiB, 1024 * MiB), doc: 'largest ext_proc message accepted, bytes' }),
+  grpcMaxReceiveMessageBytes: option({ default: 16 * MiB, flag: 'grpc-max-receive-bytes', parse: integer(4 * MiB, 1024 * MiB), doc: 'largest ext_proc message accepted' }),
   grpcTlsCertFile: option({ default: '', flag: 'grpc-tls-cert-file', parse: text, unset: 'plaintext', doc: 'PEM certificate chain: serve ext_proc over TLS, with --grpc-tls-key-file' }),
   grpcTlsKeyFile: option({ default: '', flag: 'grpc-tls-key-file', parse: text, unset: 'plaintext', doc: 'PEM private key of --grpc-tls-cert-file' }),
   grpcTlsClientCaFile: option({ default: '', flag: 'grpc-tls-client-ca-file', parse: text, doc: 'PEM CA bundle: require ext_proc clients (Envoy) to present a certificate it signed (mTLS)' }),
@@ -127,21 +127,21 @@ export const OPTIONS = {
   sdsTlsCertFile: option({ default: '', flag: 'sds-tls-cert', parse: text, unset: 'plaintext', doc: 'PEM certificate chain: serve SDS over TLS, with --sds-tls-key' }),
   sdsTlsKeyFile: option({ default: '', flag: 'sds-tls-key', parse: text, unset: 'plaintext', doc: 'PEM private key of --sds-tls-cert' }),
   sdsClientCaFile: option({ default: '', flag: 'sds-client-ca', parse: text, doc: 'PEM CA bundle: require SDS clients (Envoy) to present a certificate it signed (mTLS)' }),
-  streamIdleTimeoutMs: option({ default: 15 * MINUTE_MS, flag: 'stream-idle-timeout-ms', parse: integer(1000, DAY_MS), doc: 'close an ext_proc stream silent this long (stored as idle_timeout), ms' }),
+  streamIdleTimeoutMs: option({ default: 15 * MINUTE_MS, flag: 'stream-idle-timeout-ms', parse: integer(1000, DAY_MS), doc: 'close an ext_proc stream silent this long (stored as idle_timeout)' }),
   workerThreads: option({ default: 1, flag: 'worker-threads', parse: integer(1, 64), doc: 'body worker threads' }),
   batchMaxRows: option({ default: 10_000, flag: 'batch-max-rows', parse: integer(1, 1_000_000), doc: 'rows per storage write, at most' }),
-  batchMaxDelayMs: option({ default: 1000, flag: 'batch-max-delay-ms', parse: integer(10, 60_000), doc: 'longest a row waits for its batch, ms' }),
+  batchMaxDelayMs: option({ default: 1000, flag: 'batch-max-delay-ms', parse: integer(10, 60_000), doc: 'longest a row waits for its batch' }),
   /** When reached, bodies are dropped first (oldest segments first), then whole oldest segments, each counted. */
-  spoolMaxBytes: option({ default: 1024 * MiB, flag: 'spool-max-bytes', parse: integer(MiB, 2 ** 50), doc: 'disk budget of the spool in <data-dir>/spool; bodies are dropped first, then oldest records, bytes' }),
-  spoolSegmentBytes: option({ default: 64 * MiB, flag: 'spool-segment-bytes', parse: integer(64 * KiB, 1024 * MiB), doc: 'spool segment file size, bytes' }),
+  spoolMaxBytes: option({ default: 1024 * MiB, flag: 'spool-max-bytes', parse: integer(MiB, 2 ** 50), doc: 'disk budget of the spool in <data-dir>/spool; bodies are dropped first, then oldest records' }),
+  spoolSegmentBytes: option({ default: 64 * MiB, flag: 'spool-segment-bytes', parse: integer(64 * KiB, 1024 * MiB), doc: 'spool segment file size' }),
   /**
    * Appends reach the OS at once (they survive kill -9); one fdatasync covers
    * all appends of this window (what power loss can cost).
    */
-  spoolFsyncIntervalMs: option({ default: 100, flag: 'spool-fsync-interval-ms', parse: integer(0, 60_000), doc: 'one spool fsync per this many ms at most; 0 = every append' }),
-  sinkShutdownTimeoutMs: option({ default: 10_000, flag: 'sink-shutdown-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, time the sinks get to empty the spool; the rest stays for the next start, ms' }),
+  spoolFsyncIntervalMs: option({ default: 100, flag: 'spool-fsync-interval-ms', parse: integer(0, 60_000), doc: 'one spool fsync at most per this interval; 0 = every append' }),
+  sinkShutdownTimeoutMs: option({ default: 10_000, flag: 'sink-shutdown-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, time the sinks get to empty the spool; the rest stays for the next start' }),
   ttlDays: option({ default: 30, flag: 'ttl-days', parse: integer(0, 36500), doc: 'days rows are kept, 0 = forever' }),
-  drainTimeoutMs: option({ default: 15_000, flag: 'drain-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, wait this long for open streams, ms' }),
+  drainTimeoutMs: option({ default: 15_000, flag: 'drain-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, wait this long for open streams' }),
   clickhouseCaFile: option({ default: '', flag: 'clickhouse-ca-file', parse: text, unset: 'system roots', doc: 'PEM CA bundle to trust for an https:// --clickhouse-url' }),
   adminUser: option({ default: '', flag: 'admin-user', parse: text, unset: 'no auth', doc: 'user the admin ClickHouse HTTP interface requires, with --admin-password' }),
   adminTlsCertFile: option({ default: '', flag: 'admin-tls-cert-file', parse: text, unset: 'HTTP', doc: 'PEM certificate chain: serve the admin port over HTTPS, with --admin-tls-key-file; re-read when it changes' }),
@@ -154,8 +154,8 @@ export const OPTIONS = {
    * for 0 (= unlimited).
    */
   adminMaxExecutionTimeSeconds: option({ default: 30, flag: 'admin-max-execution-time', parse: integer(1, 86_400), doc: 'seconds one admin query may run, at most' }),
-  adminMaxMemoryUsageBytes: option({ default: 512 * MiB, flag: 'admin-max-memory-usage', parse: integer(MiB, 2 ** 40), doc: 'engine memory one admin query may use, bytes' }),
-  adminMaxResultBytes: option({ default: 64 * MiB, flag: 'admin-max-result-bytes', parse: integer(KiB, 2 ** 40), doc: 'largest admin query result, bytes' }),
+  adminMaxMemoryUsageBytes: option({ default: 512 * MiB, flag: 'admin-max-memory-usage', parse: integer(MiB, 2 ** 40), doc: 'engine memory one admin query may use' }),
+  adminMaxResultBytes: option({ default: 64 * MiB, flag: 'admin-max-result-bytes', parse: integer(KiB, 2 ** 40), doc: 'largest admin query result' }),
   /**
    * chdb runs queries on libuv's pool (4 threads): admin queries never hold
    * all of them, so the capture writer's inserts and the spool's file I/O
@@ -168,7 +168,7 @@ export const OPTIONS = {
    * maxBytes keeps the body's start, with a marker between saying how many
    * bytes were skipped.
    */
-  bodyTailPercent: option({ default: 25, flag: 'body-tail-percent', parse: integer(0, 90), doc: 'share of --max-bytes that keeps the end of a longer body, 0-90 percent' }),
+  bodyTailPercent: option({ default: 25, flag: 'body-tail-percent', parse: integer(0, 90), doc: 'share of --max-bytes that keeps the end of a longer body, 0-90' }),
   providerMappingFile: option({ default: '', flag: 'provider-mapping', parse: text, doc: 'path of a YAML file: a list of {authority, pathPrefix, provider, api} declaring AI endpoints beyond the built-in ones' }),
   bodyRedaction: option({ default: true, flag: 'body-redaction', parse: bool, doc: 'redact secrets in stored bodies and folded text: true or false' }),
   bodyRedactionRulesFile: option({ default: '', flag: 'body-redaction-rules', parse: text, doc: 'path of a YAML file {remove: [rule], add: [{name, pattern, flags}]} adjusting the body redaction rules' }),

@@ -24,8 +24,11 @@ describe('the option table', () => {
     const help = optionsHelp();
     for (const { spec, env } of FLAG_OPTIONS) {
       const shown = defaultShown(spec) === '—' ? 'none' : defaultShown(spec);
-      expect(help).toMatch(new RegExp(`--${spec.flag}\\b[^\\n]*\\n\\s+default ${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}; env ${env}\\n`));
+      expect(help).toMatch(new RegExp(`--${spec.flag}\\b[^\\n]*\\n\\s+default ${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( [a-z%]+)?; env ${env}\\n`));
     }
+    // Numbers carry the unit their key names.
+    expect(help).toMatch(/--max-bytes VALUE[^\n]*\n\s+default 65536 bytes; env/);
+    expect(help).toMatch(/--drain-timeout-ms VALUE[^\n]*\n\s+default 15000 ms; env/);
   });
 
   it('gives each caller its own copy of the defaults', () => {
