@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import { BodyRedactor, type BodyRedactorOptions } from '../processing/genai/body-redactor';
 import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { CaptureError, describeError } from '../errors';
-import { FLAG_OPTIONS, optionDefaults, type FlagEntry, type OptionKey, type OptionValues } from './options';
+import { FLAG_OPTIONS, OPTIONS, optionDefaults, type FlagEntry, type OptionKey, type OptionValues } from './options';
 import { isParseError } from './option-parsers';
 import { deriveConfig, noLoadedSettings, type ConfigInput, type RuntimeConfig } from './runtime-config';
 
@@ -83,7 +83,7 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
     (() => {
       throw new Error('cannot be read: no gateway loader available');
     });
-  const gateway = loadFile('gateway', values.gatewayFile, loadGateway, problems);
+  const gateway = loadFile(OPTIONS.gatewayFile.flag, values.gatewayFile, loadGateway, problems);
   if (gateway !== undefined) {
     config.gatewayName = gateway.gatewayName;
     config.gatewayNamespace = gateway.gatewayNamespace;
@@ -92,8 +92,8 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
     config.otlpEndpoint = gateway.otlpEndpoint;
     config.otlpHeaders = gateway.otlpHeaders;
   }
-  config.providerMapping = loadFile('provider-mapping', values.providerMappingFile, loadProviderMapping, problems) ?? [];
-  config.bodyRedactionRules = loadFile('body-redaction-rules', values.bodyRedactionRulesFile, loadRedactionRules, problems) ?? {};
+  config.providerMapping = loadFile(OPTIONS.providerMappingFile.flag, values.providerMappingFile, loadProviderMapping, problems) ?? [];
+  config.bodyRedactionRules = loadFile(OPTIONS.bodyRedactionRulesFile.flag, values.bodyRedactionRulesFile, loadRedactionRules, problems) ?? {};
 
   if (problems.length > 0) {
     throw new CaptureError('CAP_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
