@@ -24,7 +24,7 @@ let lastSweepMs = Date.now();
 function processorFor(captureId: string): ExchangeProcessor {
   let processor = processors.get(captureId);
   if (processor === undefined) {
-    processor = new ExchangeProcessor({ maxBytes: settings.maxBytes, headBytes: settings.headBytes, providerDetector: detector, maxEventBytes: settings.maxEventBytes });
+    processor = new ExchangeProcessor({ maxBytes: settings.maxBytes, headBytes: settings.headBytes, providerDetector: detector, foldLimits: settings.foldLimits });
     processors.set(captureId, processor);
   }
   return processor;

@@ -52,7 +52,7 @@ export interface AdminServerOptions {
   isReady: () => boolean;
   store: QueryableStore;
   /** ClickHouse HTTP interface policy: credentials ('' user = none), whether writes are allowed, query limits. */
-  clickhouse?: { user: string; password: string; allowWrites: boolean; limits?: QueryLimits; maxConcurrentQueries?: number };
+  clickhouse?: { user: string; password: string; allowWrites: boolean; limits?: QueryLimits; maxConcurrentQueries?: number; maxQueryBytes?: number };
   /** GET /status: spool and per-sink delivery accounting as JSON (`egress-capture status`). */
   status?: () => unknown;
   /** Serve HTTPS with this pair, polled for rotation every pollIntervalMs; onChange runs after a new pair is in use. */

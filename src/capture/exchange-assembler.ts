@@ -14,7 +14,6 @@
 import { performance } from 'node:perf_hooks';
 import { newCaptureId } from './capture-id';
 import { PendingBody } from './pending-body';
-import { DEFAULTS } from '../config/defaults';
 import type { ContentTypeFilter } from './content-type-filter';
 import { ExchangeOutcome } from './exchange-outcome';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from './exchange-snapshot';
@@ -39,9 +38,8 @@ export interface AssemblerLimits {
   /**
    * Header and trailer bytes kept per exchange (both directions); entries past
    * it are counted and replaced by one HEADERS_CUT_NAME entry saying how many.
-   * Default: DEFAULTS.headerBytesMaxPerExchange.
    */
-  headerBytesMaxPerExchange?: number;
+  headerBytesMaxPerExchange: number;
   /** A kept body is handed to the worker in chunks of about this size while it streams. */
   shipChunkBytes: number;
 }
@@ -349,7 +347,7 @@ export class ExchangeAssembler {
     const entries = map?.headers;
     if (entries === undefined) return list;
     const maxValue = this.limits.headerValueMaxBytes;
-    const maxTotal = Math.floor((this.limits.headerBytesMaxPerExchange ?? DEFAULTS.headerBytesMaxPerExchange) / 2);
+    const maxTotal = Math.floor(this.limits.headerBytesMaxPerExchange / 2);
     let cut = 0;
     let cutBytes = 0;
     for (const entry of entries) {

@@ -4,9 +4,10 @@
  * drain, flush and exit 0.
  */
 import * as fs from 'node:fs';
-import { DEFAULTS } from '../config/defaults';
 import { CaptureError, describeError } from '../errors';
-import { OPTION_SPECS, loadConfig, type GatewayContribution } from '../config/load-config';
+import { loadConfig, type GatewayContribution } from '../config/load-config';
+import { optionsHelp } from '../config/options-help';
+import { DEFAULTS } from '../config/defaults';
 import { createLogger, INFO_LEVEL, LOG_BASE } from '../logger';
 import { CaptureService } from '../service/capture-service';
 import type { CommandIo } from './main';
@@ -16,8 +17,7 @@ import { waitForGatewayFile } from './wait-for-gateway';
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 export function serveHelp(): string {
-  const lines = OPTION_SPECS.map((spec) => `  --${spec.flag.padEnd(26)} ${spec.help}\n  ${''.padEnd(28)} env ${spec.env}`);
-  return `usage: egress-capture serve [options]\n\nPrecedence: flags > environment > --gateway manifest > defaults.\n\n${lines.join('\n')}\n`;
+  return `usage: egress-capture serve [options]\n\n${optionsHelp()}`;
 }
 
 export function gatewayContribution(file: string): GatewayContribution {

@@ -1,99 +1,80 @@
 /**
  * The capture service's runtime configuration: plain values, no Kubernetes
- * or Envoy types. Defaults and units: src/config/defaults.ts.
+ * or Envoy types. The options and their defaults are declared once, in
+ * src/config/options.ts; what is read from files and what follows from other
+ * values is added here, computed once (deriveConfig) so no part of the
+ * service recomputes or re-declares it.
  */
 import type { BodyRedactorOptions } from '../processing/redaction/body-redactor';
 import type { ProviderMappingEntry } from '../processing/genai/provider-detection';
+import { BUILT_IN_REDACT_HEADERS, optionDefaults, type OptionValues } from './options';
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export type { ListenAddress, UnixSocketAddress } from './listen-address';
 
-/** A Unix domain socket, for an ext_proc server running as a sidecar beside Envoy. */
-export interface UnixSocketAddress {
-  unixPath: string;
-}
-
-export interface RuntimeConfig {
-  grpcListen: ListenAddress | UnixSocketAddress;
-  adminListen: ListenAddress;
-  dataDir: string;
-  /** '' = embedded store. */
-  clickhouseUrl: string;
-  /** PEM CA bundle trusted for an https:// clickhouseUrl ('' = the system roots). */
-  clickhouseCaFile: string;
-  /** PEM certificate chain and key of the ext_proc listener ('' = plaintext gRPC). */
-  grpcTlsCertFile: string;
-  grpcTlsKeyFile: string;
-  /** PEM CA bundle client certificates must chain to ('' = no client certificate asked; needs the two above). */
-  grpcTlsClientCaFile: string;
-  /** PEM certificate chain and key of the admin listener ('' = plain HTTP); re-read when the files change. */
-  adminTlsCertFile: string;
-  adminTlsKeyFile: string;
-  /** Certificate minter (SDS) listener; opened only when caDir or caCertFile is set. */
-  sdsListen: ListenAddress;
-  /** Folder of CA folders, `<namespace>/<name>/` ('' = none). */
-  caDir: string;
-  /** Default CA certificate and key PEM files ('' = none). */
-  caCertFile: string;
-  caKeyFile: string;
-  /** Minted leaves kept in the cache, at most. */
-  sdsMaxCerts: number;
-  /** Validity of a minted leaf, ms. */
-  leafValidityMs: number;
-  /** PEM certificate chain and key of the SDS listener ('' = plaintext gRPC), and the client CA for mTLS. */
-  sdsTlsCertFile: string;
-  sdsTlsKeyFile: string;
-  sdsClientCaFile: string;
-  gatewayFile: string;
+/** What the files named by options hold, validated at load. */
+export interface LoadedSettings {
   /** Gateway identity from --gateway ('' when none). */
   gatewayName: string;
   gatewayNamespace: string;
-  maxBytes: number;
-  /** Lower-cased media-type prefixes. */
-  includeContentTypes: string[];
-  /** Lower-cased header names. */
-  redactHeaders: string[];
-  grpcMaxReceiveMessageBytes: number;
-  http2StreamResetBurst: number;
-  http2StreamResetRate: number;
-  streamIdleTimeoutMs: number;
-  workerThreads: number;
-  workerQueueMax: number;
-  batchMaxRows: number;
-  batchMaxBytes: number;
-  batchMaxDelayMs: number;
-  spoolMaxBytes: number;
-  spoolSegmentBytes: number;
-  spoolFsyncIntervalMs: number;
-  sinkShutdownTimeoutMs: number;
-  ttlDays: number;
-  drainTimeoutMs: number;
-  logLevel: string;
-  bodyTailPercent: number;
-  providerMappingFile: string;
-  /** Parsed from providerMappingFile (validated at load). */
-  providerMapping: ProviderMappingEntry[];
-  bodyRedaction: boolean;
-  bodyRedactionRulesFile: string;
-  /** Parsed from bodyRedactionRulesFile (validated at load). */
-  bodyRedactionRules: BodyRedactorOptions;
-  shipChunkBytes: number;
-  processingBacklogMaxBytes: number;
-  maxEventBytes: number;
-  /** Credentials the admin port's ClickHouse HTTP interface requires ('' user = no authentication). */
-  adminUser: string;
-  adminPassword: string;
-  /** Let the admin port's ClickHouse HTTP interface run INSERT and DDL (read-only otherwise). */
-  adminAllowWrites: boolean;
-  /** Limits every admin query runs under (a client may lower them, never lift them). */
-  adminMaxExecutionTimeSeconds: number;
-  adminMaxMemoryUsageBytes: number;
-  adminMaxResultBytes: number;
-  /** Admin queries running at once; the rest wait for a slot. */
-  adminMaxConcurrentQueries: number;
-  /** OTLP settings from the gateway manifest, kept for the export sink. */
+  /** OTLP export from the gateway manifest's spec.otlp ('' endpoint = no export). */
   otlpEndpoint: string;
   otlpHeaders: Record<string, string>;
+  /** Parsed from providerMappingFile. */
+  providerMapping: ProviderMappingEntry[];
+  /** Parsed from bodyRedactionRulesFile. */
+  bodyRedactionRules: BodyRedactorOptions;
+}
+
+/** The limits a folded exchange is kept within. */
+export interface FoldLimits {
+  /** Folded output text kept (bytes of UTF-8): as much as a body. */
+  outputTextMaxBytes: number;
+  /** Arguments kept per tool call (bytes of UTF-8). */
+  toolArgsMaxBytes: number;
+  /** Largest single SSE event / JSON document folded, bytes. */
+  maxEventBytes: number;
+}
+
+/** Values that follow from the others. */
+export interface DerivedSettings {
+  /** Lower-cased: the built-in list and extraRedactHeaders. */
+  redactHeaders: string[];
+  /** Bytes of a long body kept from its start; the rest of maxBytes keeps its end. */
+  headBytes: number;
+  /** Worker state of an exchange untouched this long is dropped (its finish never came). */
+  staleStateMs: number;
+  foldLimits: FoldLimits;
+}
+
+/** What a configuration is made from: the options and the files' contents. */
+export type ConfigInput = OptionValues & LoadedSettings;
+
+export type RuntimeConfig = ConfigInput & DerivedSettings;
+
+export function deriveConfig(input: ConfigInput): RuntimeConfig {
+  return {
+    ...input,
+    redactHeaders: [...new Set([...BUILT_IN_REDACT_HEADERS, ...input.extraRedactHeaders.map((name) => name.toLowerCase())])],
+    headBytes: Math.floor((input.maxBytes * (100 - input.bodyTailPercent)) / 100),
+    // Long enough that only an exchange whose finish was lost (a crashed stream) is ever dropped.
+    staleStateMs: 2 * input.streamIdleTimeoutMs + input.workerStateGraceMs,
+    foldLimits: {
+      outputTextMaxBytes: Math.max(input.maxBytes, 1),
+      toolArgsMaxBytes: Math.max(Math.min(input.maxBytes, input.toolArgsMaxBytes), 1),
+      maxEventBytes: input.maxEventBytes,
+    },
+  };
+}
+
+export function noLoadedSettings(): LoadedSettings {
+  return { gatewayName: '', gatewayNamespace: '', otlpEndpoint: '', otlpHeaders: {}, providerMapping: [], bodyRedactionRules: {} };
+}
+
+/** The defaults with some values replaced, derived values recomputed (tests and embedders). */
+export function configWith(overrides: Partial<ConfigInput> = {}): RuntimeConfig {
+  return deriveConfig({ ...optionDefaults(), ...noLoadedSettings(), ...overrides });
+}
+
+export function defaultConfig(): RuntimeConfig {
+  return configWith();
 }

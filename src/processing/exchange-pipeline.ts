@@ -17,7 +17,7 @@
  * itself does not run queued tasks in submission order) and pays the
  * thread hand-off once per batch instead of once per exchange (about 45 us
  * of CPU per piscina task on this hardware). An idle lane waits a short
- * window (DEFAULTS.workerBatchWindowMs) for more tasks before it sends.
+ * window (`batchWindowMs`) for more tasks before it sends.
  * Body buffers are transferred, never copied across. Nothing here blocks or
  * throws into the caller:
  * - every body byte queued for or inside a worker counts against
@@ -37,7 +37,6 @@ import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
-import { DEFAULTS } from '../config/defaults';
 import type { CaptureMetrics } from '../metrics';
 import type { InflightJournal } from '../spool/inflight-journal';
 import { encodeRecord } from '../spool/record-format';
@@ -51,6 +50,10 @@ export interface ExchangePipelineOptions {
   workerThreads: number;
   queueMax: number;
   backlogMaxBytes: number;
+  /** How long an idle lane lets tasks gather before it sends them as one batch, ms. */
+  batchWindowMs: number;
+  /** Tasks that make a lane send at once, without waiting for the window. */
+  batchFullTasks: number;
   settings: WorkerSettings;
   metrics: CaptureMetrics;
   log: Logger;
@@ -199,7 +202,7 @@ export class ExchangePipeline {
     for (const buffer of buffers) if (buffer !== undefined) lane.transfer.push(buffer);
     // A batch in flight: this task goes with the next one, sent when it returns.
     if (lane.busy) return;
-    if (lane.queue.length >= DEFAULTS.workerBatchFullTasks) {
+    if (lane.queue.length >= this.options.batchFullTasks) {
       clearTimeout(lane.windowTimer);
       lane.windowTimer = undefined;
       lane.busy = true;
@@ -211,7 +214,7 @@ export class ExchangePipeline {
       lane.windowTimer = undefined;
       lane.busy = true;
       this.sendBatch(lane);
-    }, DEFAULTS.workerBatchWindowMs);
+    }, this.options.batchWindowMs);
   }
 
   private sendBatch(lane: Lane): void {

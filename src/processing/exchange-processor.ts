@@ -5,21 +5,23 @@
  * row (render text, redact secrets, serialize).
  *
  * Lives in a worker thread, keyed by CaptureId; every task of one exchange
- * goes to the same worker (see exchange-router.ts), so the state never moves.
+ * goes to the same worker (see the lanes of exchange-pipeline.ts), so the state never moves.
  */
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
 import type { GenAiSummary } from './genai/genai-summary';
-import { ExchangeFolder } from './genai/exchange-folder';
+import { ExchangeFolder, type ExchangeFolderLimits } from './genai/exchange-folder';
 import type { ProviderDetector } from './genai/provider-detection';
 import { BodyStreamProcessor, type BodyStreamResult } from './body-stream-processor';
 import type { BodyContext, ChunkDirection } from './worker-contract';
+
+/** The limits of a folded exchange, set by the configuration (RuntimeConfig.foldLimits). */
+export type FoldLimits = Pick<ExchangeFolderLimits, 'outputTextMaxBytes' | 'maxEventBytes' | 'toolArgsMaxBytes'>;
 
 export interface ExchangeProcessorOptions {
   maxBytes: number;
   headBytes: number;
   providerDetector: ProviderDetector;
-  /** Largest single SSE event / JSON document folded, bytes. */
-  maxEventBytes: number;
+  foldLimits: FoldLimits;
 }
 
 export interface ProcessedBodies {
@@ -82,7 +84,7 @@ export class ExchangeProcessor {
       path: context.path,
       method: context.method,
       requestContentType: context.requestContentType,
-      limits: { outputTextMaxBytes: Math.max(this.options.maxBytes, 1), maxEventBytes: this.options.maxEventBytes, toolArgsMaxBytes: Math.max(Math.min(this.options.maxBytes, 16 * 1024), 1) },
+      limits: this.options.foldLimits,
       providerDetector: this.options.providerDetector,
     });
     if (folder.recognised) this.folder = folder;

@@ -11,6 +11,7 @@ import type { BodyContext, ChunkDirection } from '../capture/body-context';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
 import type { BodyRedactorOptions } from './redaction/body-redactor';
 import type { ProviderMappingEntry } from './genai/provider-detection';
+import type { FoldLimits } from './exchange-processor';
 
 export type { BodyContext, ChunkDirection };
 
@@ -33,7 +34,8 @@ export interface WorkerSettings extends RowBuildOptions {
   providerMapping: ProviderMappingEntry[];
   /** undefined: body secret redaction off. */
   bodyRedaction: BodyRedactorOptions | undefined;
-  maxEventBytes: number;
+  /** Limits of a folded exchange (the fold's text, tool arguments, single events). */
+  foldLimits: FoldLimits;
   /** Worker state of an exchange untouched this long is dropped (its finish never came). */
   staleStateMs: number;
 }

@@ -24,7 +24,6 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { AdminServer, type QueryableStore } from '../admin/admin-server';
 import { ContentTypeFilter } from '../capture/content-type-filter';
-import { DEFAULTS } from '../config/defaults';
 import { CaptureError, describeError } from '../errors';
 import type { RuntimeConfig } from '../config/runtime-config';
 import { formatListen } from '../config/load-config';
@@ -153,11 +152,11 @@ export class CaptureService {
       redactHeaders: config.redactHeaders,
       // <data-dir>/redaction.key, made at the first start; the workers get it here, once.
       redactionKey: loadRedactionKey(config.dataDir),
-      headBytes: Math.floor((config.maxBytes * (100 - config.bodyTailPercent)) / 100),
+      headBytes: config.headBytes,
       providerMapping: config.providerMapping,
       bodyRedaction: config.bodyRedaction ? config.bodyRedactionRules : undefined,
-      maxEventBytes: config.maxEventBytes,
-      staleStateMs: 2 * config.streamIdleTimeoutMs + 60_000,
+      foldLimits: config.foldLimits,
+      staleStateMs: config.staleStateMs,
     };
     this.delivery.recoverInflight((entry) => rebuildRowLine(entry as InflightEntry, settings));
     this.delivery.start();
@@ -165,6 +164,8 @@ export class CaptureService {
       workerThreads: config.workerThreads,
       queueMax: config.workerQueueMax,
       backlogMaxBytes: config.processingBacklogMaxBytes,
+      batchWindowMs: config.workerBatchWindowMs,
+      batchFullTasks: config.workerBatchFullTasks,
       settings,
       metrics: this.metrics,
       log: this.log,
@@ -186,6 +187,7 @@ export class CaptureService {
         allowWrites: config.adminAllowWrites,
         limits: { maxExecutionTimeSeconds: config.adminMaxExecutionTimeSeconds, maxMemoryUsageBytes: config.adminMaxMemoryUsageBytes, maxResultBytes: config.adminMaxResultBytes },
         maxConcurrentQueries: config.adminMaxConcurrentQueries,
+        maxQueryBytes: config.adminQueryMaxBytes,
       },
       tls:
         config.adminTlsCertFile === ''
@@ -193,7 +195,7 @@ export class CaptureService {
           : {
               certFile: config.adminTlsCertFile,
               keyFile: config.adminTlsKeyFile,
-              pollIntervalMs: DEFAULTS.tlsFilePollIntervalMs,
+              pollIntervalMs: config.tlsFilePollIntervalMs,
               onChange: () => {
                 if (this.ready) this.writeServerInfo();
               },
@@ -204,7 +206,7 @@ export class CaptureService {
     this.grpc = new CaptureServer({
       address: config.grpcListen,
       maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
-      maxConcurrentStreams: DEFAULTS.grpcMaxConcurrentStreams,
+      maxConcurrentStreams: config.grpcMaxConcurrentStreams,
       tls:
         config.grpcTlsCertFile === ''
           ? undefined
@@ -220,8 +222,8 @@ export class CaptureService {
       stream: {
         limits: {
           maxBytes: config.maxBytes,
-          headerValueMaxBytes: DEFAULTS.headerValueMaxBytes,
-          headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange,
+          headerValueMaxBytes: config.headerValueMaxBytes,
+          headerBytesMaxPerExchange: config.headerBytesMaxPerExchange,
           shipChunkBytes: config.shipChunkBytes,
         },
         contentTypes: new ContentTypeFilter(config.includeContentTypes),

@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import * as prom from 'prom-client';
 import { createCa } from '../../src/certificates/ca-certificate';
 import { CertificateMinter } from '../../src/certificates/certificate-minter';
-import { defaultConfig } from '../../src/config/load-config';
+import { configWith } from '../../src/config/runtime-config';
 import { silentLogger } from '../../src/logger';
 import { DeltaSdsClient } from '../support/delta-sds-client';
 import { check, fmt, table, type Check } from './report';
@@ -54,7 +54,7 @@ async function measure(): Promise<MinterBenchResult> {
   const ca = createCa({ commonName: 'Bench CA', notAfter: new Date(Date.now() + 365 * 86400e3) });
   fs.writeFileSync(path.join(dir, 'tls.crt'), ca.certificatePem);
   fs.writeFileSync(path.join(dir, 'tls.key'), ca.keyPem);
-  const config = { ...defaultConfig(), sdsListen: { host: '127.0.0.1', port: 0 }, caCertFile: path.join(dir, 'tls.crt'), caKeyFile: path.join(dir, 'tls.key'), sdsMaxCerts: NAMES + ROUND_TRIPS + WARMUP };
+  const config = configWith({ sdsListen: { host: '127.0.0.1', port: 0 }, caCertFile: path.join(dir, 'tls.crt'), caKeyFile: path.join(dir, 'tls.key'), sdsMaxCerts: NAMES + ROUND_TRIPS + WARMUP });
   const minter = (await CertificateMinter.start(config, silentLogger(), new prom.Registry()))!;
   const source = minter.source;
   try {

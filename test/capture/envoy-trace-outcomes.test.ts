@@ -94,7 +94,7 @@ describe('the service on what the real Envoy sent', () => {
     expect(trace).toBeDefined();
     expect(trace!.calls).toHaveLength(1);
     const assembler = new ExchangeAssembler(
-      { maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, shipChunkBytes: 1 << 30 },
+      { maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 },
       new ContentTypeFilter(DEFAULTS.includeContentTypes),
       () => false,
     );

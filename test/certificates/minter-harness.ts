@@ -9,8 +9,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import * as prom from 'prom-client';
 import { CertificateMinter } from '../../src/certificates/certificate-minter';
-import { defaultConfig } from '../../src/config/load-config';
-import type { RuntimeConfig } from '../../src/config/runtime-config';
+import { configWith, type ConfigInput, type RuntimeConfig } from '../../src/config/runtime-config';
 import { DeltaSdsClient, type DeltaSdsClientOptions } from '../support/delta-sds-client';
 
 export interface MinterHarness {
@@ -28,7 +27,7 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startMinter(overrides: Partial<RuntimeConfig>): Promise<MinterHarness> {
+export async function startMinter(overrides: Partial<ConfigInput>): Promise<MinterHarness> {
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -38,7 +37,7 @@ export async function startMinter(overrides: Partial<RuntimeConfig>): Promise<Mi
   });
   const log = pino({ level: 'debug' }, sink);
   const registry = new prom.Registry();
-  const config: RuntimeConfig = { ...defaultConfig(), sdsListen: { host: '127.0.0.1', port: 0 }, ...overrides };
+  const config: RuntimeConfig = configWith({ sdsListen: { host: '127.0.0.1', port: 0 }, ...overrides });
   const minter = (await CertificateMinter.start(config, log, registry))!;
   const address = `127.0.0.1:${minter.server.boundPort}`;
   const clients: DeltaSdsClient[] = [];

@@ -136,4 +136,20 @@ describe('loadConfig', () => {
     expect(problems.some((problem) => problem.startsWith(`--gateway ${bad}:`) && problem.includes('maxBytes'))).toBe(true);
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  it('reports the --gateway manifest and the GenAI files through one path, every problem as --FLAG FILE: problem', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-config-'));
+    const gateway = path.join(dir, 'gateway.yaml');
+    fs.writeFileSync(gateway, ['apiVersion: clrk.apoxy.dev/v1alpha1', 'kind: EgressGateway', 'metadata: {name: gw}', 'spec:', '  otlp:', '    captureBody:', '      maxBytes: -5'].join('\n'));
+    const mapping = path.join(dir, 'mapping.yaml');
+    fs.writeFileSync(mapping, 'authority: not-a-list\n');
+    const rules = path.join(dir, 'missing-rules.yaml');
+    const problems = problemsOf(() =>
+      loadConfig({ argv: ['--gateway', gateway, '--provider-mapping', mapping, '--body-redaction-rules', rules], env: {}, loadGateway: gatewayContribution }),
+    );
+    expect(problems.filter((problem) => problem.startsWith(`--gateway ${gateway}: `)).length).toBeGreaterThan(0);
+    expect(problems).toContain(`--provider-mapping ${mapping}: expected a YAML list of {authority, pathPrefix, provider, api}`);
+    expect(problems.filter((problem) => problem.startsWith(`--body-redaction-rules ${rules}: `) && problem.includes('ENOENT'))).toHaveLength(1);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });

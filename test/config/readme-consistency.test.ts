@@ -1,14 +1,40 @@
 /**
- * The README is the operator's reference: every option (flag and env twin)
- * and every error code the service can raise must be documented there.
+ * The README is the operator's reference: every option (flag, env twin and
+ * default) and every error code the service can raise must be documented
+ * there, as the code has them.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OPTION_SPECS } from '../../src/config/load-config';
+import { FLAG_OPTIONS, defaultShown } from '../../src/config/options';
 import { ErrorCodes } from '../../src/errors';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const README = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+
+/** A row of the README's option table: its flags, environment variables and default cell. */
+interface OptionRow {
+  flags: string[];
+  envs: string[];
+  defaultCell: string;
+}
+
+function optionRows(): OptionRow[] {
+  const section = README.slice(README.indexOf('## Configuration'));
+  const table = section.slice(0, section.indexOf('\n## '));
+  const names = (cell: string, pattern: RegExp): string[] => [...cell.matchAll(pattern)].map((match) => match[1]!);
+  return table
+    .split('\n')
+    .filter((line) => line.startsWith('| `--'))
+    .map((line) => {
+      const cells = line.split(' | ');
+      return { flags: names(cells[0]!, /`--([a-z0-9-]+)`/g), envs: names(cells[1]!, /`(EGRESS_CAPTURE_[A-Z0-9_]+)`/g), defaultCell: cells[2]!.trim() };
+    });
+}
+
+/** How the README writes a default: a value in backticks, or what an empty one means. */
+function readmeDefault(shown: string): string {
+  return shown === '—' || shown.startsWith('(') ? shown : `\`${shown}\``;
+}
 
 /** Codes in the first column of the README's error-code table. */
 function documentedCodes(): string[] {
@@ -36,9 +62,18 @@ function sourcesBeyondRegistry(): string {
 }
 
 describe('README', () => {
-  it.each(OPTION_SPECS.map((spec) => [spec.flag, spec.env]))('documents --%s and %s', (flag, env) => {
-    expect(README).toContain(`\`--${flag}\``);
-    expect(README).toContain(`\`${env}\``);
+  const rows = optionRows();
+  it.each(FLAG_OPTIONS.map(({ spec, env }) => [spec.flag, env, readmeDefault(defaultShown(spec))]))('documents --%s, %s and its default %s in the option table', (flag, env, shown) => {
+    const row = rows.find((candidate) => candidate.flags.includes(flag));
+    expect(row).toBeDefined();
+    expect(row!.envs).toContain(env);
+    expect(row!.defaultCell).toBe(shown);
+  });
+
+  it('has no option table row for a flag serve does not take', () => {
+    const known = new Set(FLAG_OPTIONS.map(({ spec }) => spec.flag));
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.flatMap((row) => row.flags).filter((flag) => !known.has(flag))).toEqual([]);
   });
 
   it.each(Object.keys(ErrorCodes))('documents the error code %s', (code) => {

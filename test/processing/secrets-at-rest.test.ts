@@ -13,7 +13,7 @@ import { DEFAULTS } from '../../src/config/defaults';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from '../../src/capture/exchange-snapshot';
 import type { BodyContext } from '../../src/processing/worker-contract';
 import { inflightEntryJson, rebuildRowLine, type InflightEntry } from '../../src/processing/inflight-entry';
-import { redactPath } from '../../src/processing/redaction/path-redactor';
+import { CREDENTIAL_QUERY_PARAM_NAMES, redactPath } from '../../src/processing/redaction/path-redactor';
 import { REDACTION_KEY_FILE, loadRedactionKey, redactionMarker } from '../../src/processing/redaction/redaction-marker';
 import { mapExchangeRow, mapRowAttributes } from '../../src/sinks/otlp/log-record-mapper';
 import { expectCleanExchange, newRequestId, requestHeaders, startScenarios, type Scenarios } from '../scenarios/scenario-support';
@@ -48,7 +48,7 @@ describe('README', () => {
     expect(section('Headers redacted by default', 'Query-string parameters redacted')).toContain(`\`${name}\``);
   });
 
-  it.each(DEFAULTS.credentialQueryParams)('lists the credential query parameter %s', (name) => {
+  it.each(CREDENTIAL_QUERY_PARAM_NAMES)('lists the credential query parameter %s', (name) => {
     expect(section('Query-string parameters redacted', 'A redacted value becomes')).toContain(`\`${name}\``);
   });
 
@@ -59,7 +59,7 @@ describe('README', () => {
 });
 
 describe('redactPath', () => {
-  const names = [...DEFAULTS.credentialQueryParams, 'X-Amz-Security-Token', 'X-Amz-Signature', 'X-Amz-Credential', 'Signature', 'AWSAccessKeyId', 'API_KEY'];
+  const names = [...CREDENTIAL_QUERY_PARAM_NAMES, 'X-Amz-Security-Token', 'X-Amz-Signature', 'X-Amz-Credential', 'Signature', 'AWSAccessKeyId', 'API_KEY'];
 
   it.each(names)('replaces the value of %s with the keyed marker and keeps the rest byte for byte', (name) => {
     const secret = 'plain-looking-credential-value';

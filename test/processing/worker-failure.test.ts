@@ -18,7 +18,7 @@ import { headers } from '../support/raw-extproc-client';
 const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(60_000) }] });
 
 function finishedExchange(i: number): ExchangeAssembler {
-  const assembler = new ExchangeAssembler({ maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, shipChunkBytes: 1 << 30 }, new ContentTypeFilter(DEFAULTS.includeContentTypes), () => false);
+  const assembler = new ExchangeAssembler({ maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 }, new ContentTypeFilter(DEFAULTS.includeContentTypes), () => false);
   const messages = [
     { request_headers: { headers: headers([[':method', 'POST'], [':path', `/crash/${i}`], [':authority', 'worker.test'], ['content-type', 'application/json']]) } },
     { request_body: { body: Buffer.from(BODY), end_of_stream: true } },
@@ -36,7 +36,9 @@ test('a worker terminated mid-batch: every exchange still yields exactly one rec
     workerThreads: 1,
     queueMax: 10_000,
     backlogMaxBytes: 64 * 1024 * 1024,
-    settings: { maxBytes: 65536, redactHeaders: DEFAULTS.redactHeaders, headBytes: 49152, providerMapping: [], bodyRedaction: undefined, maxEventBytes: DEFAULTS.maxEventBytes, staleStateMs: 60_000 },
+    batchWindowMs: DEFAULTS.workerBatchWindowMs,
+    batchFullTasks: DEFAULTS.workerBatchFullTasks,
+    settings: { maxBytes: 65536, redactHeaders: DEFAULTS.redactHeaders, headBytes: 49152, providerMapping: [], bodyRedaction: undefined, foldLimits: DEFAULTS.foldLimits, staleStateMs: 60_000 },
     metrics,
     log: silentLogger(),
     onRecords: (batch) => records.push(...batch),

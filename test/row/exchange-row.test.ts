@@ -36,7 +36,7 @@ function shapeAccepts(empty: unknown, type: string): boolean {
 }
 
 function finishedSnapshot() {
-  const assembler = new ExchangeAssembler({ maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, shipChunkBytes: 1 << 30 }, new ContentTypeFilter(DEFAULTS.includeContentTypes), () => false);
+  const assembler = new ExchangeAssembler({ maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 }, new ContentTypeFilter(DEFAULTS.includeContentTypes), () => false);
   const messages = [
     { request_headers: { headers: headers([[':method', 'POST'], [':scheme', 'https'], [':authority', 'row.test'], [':path', '/v1/x'], ['content-type', 'application/json']]) } },
     { request_body: { body: Buffer.from('{"q":1}'), end_of_stream: true } },

@@ -17,7 +17,7 @@ import { expectCleanExchange, expectHeadAndTail, newRequestId, requestHeaders, s
 const MAX_BYTES = 65536;
 let s: Scenarios;
 beforeAll(async () => {
-  s = await startScenarios({ maxBytes: MAX_BYTES, redactHeaders: ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-goog-api-key', 'x-internal-token'] });
+  s = await startScenarios({ maxBytes: MAX_BYTES, extraRedactHeaders: ['x-internal-token'] });
 });
 afterAll(async () => {
   await s.stop();

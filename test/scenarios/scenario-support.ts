@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { EnvoyEmulator, requestNotation, type EnvoyEmulatorOptions, type ExchangeResult, type HeaderList, type HttpExchangeSpec } from '../emulator';
 import type { ExchangeRow } from '../../src/row/exchange-row';
-import type { RuntimeConfig } from '../../src/config/runtime-config';
+import type { ConfigInput } from '../../src/config/runtime-config';
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
 
 /** A stored row as read back: the row type itself, with UInt64 sizes normalized to numbers (they may come back quoted). */
@@ -30,7 +30,7 @@ export interface Scenarios {
   stop(): Promise<void>;
 }
 
-export async function startScenarios(overrides: Partial<RuntimeConfig> = {}): Promise<Scenarios> {
+export async function startScenarios(overrides: Partial<ConfigInput> = {}): Promise<Scenarios> {
   const harness = await startCaptureHarness(overrides);
   const emulators: EnvoyEmulator[] = [];
   const rowsWhere = async (condition: string) => {

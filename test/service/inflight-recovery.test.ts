@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { ExchangeAssembler } from '../../src/capture/exchange-assembler';
 import { ContentTypeFilter } from '../../src/capture/content-type-filter';
 import { DEFAULTS } from '../../src/config/defaults';
-import { defaultConfig } from '../../src/config/load-config';
+import { configWith } from '../../src/config/runtime-config';
 import type { ProcessingRequest } from '../../src/extproc/wire/protocol';
 import { silentLogger } from '../../src/logger';
 import { CaptureMetrics } from '../../src/metrics';
@@ -44,7 +44,7 @@ function journalFiles(dir: string): string[] {
 
 /** A finished exchange as the event loop hands it over: headers, a secret, bodies. */
 function finished(requestId: string): ExchangeAssembler {
-  const assembler = new ExchangeAssembler({ maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, shipChunkBytes: 1 << 30 }, new ContentTypeFilter(DEFAULTS.includeContentTypes), () => false);
+  const assembler = new ExchangeAssembler({ maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 }, new ContentTypeFilter(DEFAULTS.includeContentTypes), () => false);
   const messages = [
     { request_headers: { headers: headers([[':method', 'POST'], [':scheme', 'https'], [':authority', 'inflight.test'], [':path', `/v1/${requestId}`], ['authorization', 'Bearer sk-do-not-journal'], ['x-request-id', requestId], ['content-type', 'application/json']]) } },
     { request_body: { body: Buffer.from('{"q":1}'), end_of_stream: true } },
@@ -126,7 +126,7 @@ test('a rebuilt row keeps what identifies the exchange and says why the rest is 
 });
 
 test('start-up after a kill: rebuilt once, the spooled one skipped, the unreadable one counted; a crash during that recovery adds no duplicate', async () => {
-  const config = { ...defaultConfig(), dataDir: path.join(root, 'hub'), batchMaxDelayMs: 10 };
+  const config = configWith({ dataDir: path.join(root, 'hub'), batchMaxDelayMs: 10 });
   const metrics = (): CaptureMetrics => new CaptureMetrics({ processMetrics: false });
   const spooled = entryOf('req-spooled');
   const lost = entryOf('req-lost');

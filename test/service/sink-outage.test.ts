@@ -9,9 +9,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { defaultConfig } from '../../src/config/load-config';
 import type { CaptureError } from '../../src/errors';
-import type { RuntimeConfig } from '../../src/config/runtime-config';
+import { configWith, type RuntimeConfig } from '../../src/config/runtime-config';
 import { silentLogger } from '../../src/logger';
 import { CaptureMetrics } from '../../src/metrics';
 import { EmbeddedStore, INSERT_STAGING_DIR } from '../../src/sinks/clickhouse/embedded-store';
@@ -31,7 +30,7 @@ afterAll(async () => {
 });
 
 function config(name: string): RuntimeConfig {
-  return { ...defaultConfig(), dataDir: path.join(root, name), batchMaxRows: 50, batchMaxDelayMs: 50 };
+  return configWith({ dataDir: path.join(root, name), batchMaxRows: 50, batchMaxDelayMs: 50 });
 }
 
 function row(authority: string, i: number): string {

@@ -26,7 +26,7 @@ export async function startBareCaptureServer(
     metrics,
     log,
     stream: {
-      limits: { maxBytes: 1024, headerValueMaxBytes: 1024, shipChunkBytes: 64 * 1024 },
+      limits: { maxBytes: 1024, headerValueMaxBytes: 1024, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 64 * 1024 },
       contentTypes: new ContentTypeFilter(['application/json']),
       idleTimeoutMs: 60_000,
       metrics,

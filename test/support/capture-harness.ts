@@ -7,8 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { defaultConfig } from '../../src/config/load-config';
-import type { RuntimeConfig } from '../../src/config/runtime-config';
+import { configWith, type ConfigInput, type RuntimeConfig } from '../../src/config/runtime-config';
 import { silentLogger } from '../../src/logger';
 import { CaptureService } from '../../src/service/capture-service';
 import { sqlStringLiteral } from '../../src/sinks/clickhouse/sql-literal';
@@ -27,17 +26,15 @@ export interface CaptureHarness {
   stop(): Promise<void>;
 }
 
-export async function startCaptureHarness(overrides: Partial<RuntimeConfig> = {}): Promise<CaptureHarness> {
+export async function startCaptureHarness(overrides: Partial<ConfigInput> = {}): Promise<CaptureHarness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-test-'));
-  const config: RuntimeConfig = {
-    ...defaultConfig(),
-    grpcListen: { host: '127.0.0.1', port: 0 },
+  const config: RuntimeConfig = configWith({ grpcListen: { host: '127.0.0.1', port: 0 },
     adminListen: { host: '127.0.0.1', port: 0 },
     dataDir,
     batchMaxDelayMs: 50,
     drainTimeoutMs: 2000,
     ...overrides,
-  };
+  });
   const service = await CaptureService.start(config, silentLogger());
   const adminUrl = `${service.adminProtocol}//127.0.0.1:${service.adminPort}`;
   const rows = async <T>(sql: string): Promise<T[]> => {

@@ -1,17 +1,9 @@
 /**
- * Every limit and default of the GenAI processing library, with its unit, in
- * one place. The worker passes the per-exchange caps it was configured with;
- * these values apply only where a caller leaves a limit out.
+ * The fixed limits of the GenAI processing library, with their units. The
+ * limits an operator's configuration decides (folded text, tool arguments,
+ * single events) come from the option table (src/config/options.ts) through
+ * ExchangeFolderLimits; these apply where a caller leaves a limit out.
  */
-
-/** Folded output text kept per exchange (bytes of UTF-8). */
-export const DEFAULT_OUTPUT_TEXT_MAX_BYTES = 64 * 1024;
-
-/** Largest single SSE event / NDJSON line / eventstream frame we buffer (bytes); larger ones are counted and skipped. */
-export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
-
-/** Arguments kept per tool call (bytes of UTF-8). */
-export const DEFAULT_TOOL_ARGS_MAX_BYTES = 16 * 1024;
 
 /** Tool calls kept per exchange (count); later ones are counted in toolCallsDropped. */
 export const DEFAULT_MAX_TOOL_CALLS = 64;

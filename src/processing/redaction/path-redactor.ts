@@ -4,7 +4,7 @@
  * to the in-flight journal.
  *
  * A parameter is redacted when its name (percent-decoded, any case) is one
- * of DEFAULTS.credentialQueryParams, or when its value holds one of the body
+ * of CREDENTIAL_QUERY_PARAM_NAMES, or when its value holds one of the body
  * rules' key shapes (sk-…, AKIA…, AIza…, JWTs…). Its value then becomes the
  * redaction marker (literal, not percent-encoded, so it reads the same as in
  * headers and bodies); everything else is kept byte for byte. A value that
@@ -18,15 +18,39 @@
  * Redactions are counted per rule under a `url.` prefix (`url.query_param`
  * for a credential name, `url.<rule>` for a key shape), beside the body rules.
  */
-import { DEFAULTS } from '../../config/defaults';
 import { BodyRedactor } from './body-redactor';
 import { MARKER_PATTERN, redactionMarker } from './redaction-marker';
 
 /** Headers whose values are URLs, redacted like the path. */
 export const URL_HEADERS: ReadonlySet<string> = new Set(['referer', 'location', 'content-location']);
 
+/** Query-string parameters whose values are credentials (the README lists them). */
+export const CREDENTIAL_QUERY_PARAM_NAMES: readonly string[] = [
+  'api_key',
+  'api-key',
+  'apikey',
+  'key',
+  'token',
+  'access_token',
+  'id_token',
+  'refresh_token',
+  'auth_token',
+  'client_secret',
+  'password',
+  'secret',
+  'sig',
+  'signature',
+  'x-amz-security-token',
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-goog-signature',
+  'x-goog-credential',
+  'awsaccesskeyid',
+  'subscription-key',
+];
+
 /** Lower-cased credential parameter names. */
-export const CREDENTIAL_QUERY_PARAMS: ReadonlySet<string> = new Set(DEFAULTS.credentialQueryParams.map((name) => name.toLowerCase()));
+export const CREDENTIAL_QUERY_PARAMS: ReadonlySet<string> = new Set(CREDENTIAL_QUERY_PARAM_NAMES.map((name) => name.toLowerCase()));
 
 export function isCredentialQueryParam(encodedName: string): boolean {
   return CREDENTIAL_QUERY_PARAMS.has(safeDecode(encodedName).toLowerCase());

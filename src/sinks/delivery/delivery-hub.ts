@@ -13,7 +13,6 @@
  */
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { DEFAULTS } from '../../config/defaults';
 import type { RuntimeConfig } from '../../config/runtime-config';
 import type { CaptureMetrics } from '../../metrics';
 import { InflightJournal, type JournalEntry, type JournalRecovery } from '../../spool/inflight-journal';
@@ -108,7 +107,7 @@ export class DeliveryHub {
     if (recovery.records > 0 || recovery.tornTailRecords > 0) log.info({ spool: spool.dir, ...recovery }, 'spool replayed');
     const journal = InflightJournal.open({
       dir: inflightDir(config.dataDir),
-      rotateBytes: DEFAULTS.inflightJournalRotateBytes,
+      rotateBytes: config.inflightJournalRotateBytes,
       spoolSegment: () => spool.endPosition().segment,
       onWriteError: (err) => {
         metrics.errors.inc({ kind: 'inflight_journal_write' });
@@ -127,7 +126,7 @@ export class DeliveryHub {
       maxRows: this.config.batchMaxRows,
       maxBytes: this.config.batchMaxBytes,
       maxDelayMs: this.config.batchMaxDelayMs,
-      backoff: { initialMs: DEFAULTS.sinkRetryInitialMs, maxMs: DEFAULTS.sinkRetryMaxMs, retryAfterMaxMs: DEFAULTS.sinkRetryAfterMaxMs },
+      backoff: { initialMs: this.config.sinkRetryInitialMs, maxMs: this.config.sinkRetryMaxMs, retryAfterMaxMs: this.config.sinkRetryAfterMaxMs },
       rejectAttempts: REJECT_ATTEMPTS,
       log: this.log,
       metrics: this.metrics,

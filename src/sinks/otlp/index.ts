@@ -2,8 +2,6 @@
 export { createOtlpSink, OtlpSink, REQUEST_BODY_EXPORT_CUT, RESPONSE_BODY_EXPORT_CUT } from './otlp-sink';
 export type { OtlpSinkDependencies, OtlpSinkStats } from './otlp-sink';
 export {
-  DEFAULT_MAX_REQUEST_BYTES,
-  DEFAULT_TIMEOUT_MS,
   otlpEnabled,
   parseOtlpHeaders,
   parseRetryAfter,

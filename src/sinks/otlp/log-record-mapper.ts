@@ -185,7 +185,7 @@ export function defaultPortForScheme(scheme: string): number | undefined {
 
 /**
  * Replaces with REDACTED (the url.* conventions' word) the values of the
- * credential query parameters (DEFAULTS.credentialQueryParams, the list the
+ * credential query parameters (CREDENTIAL_QUERY_PARAM_NAMES in processing/path-redactor.ts, the list the
  * Path column is redacted by) and values the row already holds a redaction
  * marker in, keeping everything else byte for byte. The row's Path is
  * redacted when it is built; doing it again here also covers rows spooled by

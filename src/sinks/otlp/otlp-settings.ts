@@ -3,8 +3,10 @@
  * caller options and the standard OTEL_EXPORTER_OTLP_* variables, so the
  * effective values can be logged and tested without a network.
  *
- * Precedence per setting: explicit option > RuntimeConfig (the gateway's
- * spec.otlp) > signal-specific env (…_LOGS_…) > general env > default.
+ * Precedence per setting, the same as every option's (flags > environment >
+ * --gateway manifest > defaults): explicit option > signal-specific env
+ * (…_LOGS_…) > general env > RuntimeConfig (the gateway's spec.otlp) >
+ * the option table's default.
  * The endpoint is never taken from the environment: only the gateway's
  * spec.otlp.endpoint (or an explicit option) turns the export on, so a
  * stray OTEL_EXPORTER_OTLP_ENDPOINT in a developer shell does not start
@@ -17,12 +19,8 @@ import type { OtlpEncoding } from './encoded-size';
 
 export type OtlpCompression = 'gzip' | 'none';
 
-/** 4 MiB: well under the 64 MiB the OTLP spec recommends receivers accept, and small enough to retry cheaply. */
-export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 /** Below this a record's fixed attributes alone would not fit. */
 export const MIN_MAX_REQUEST_BYTES = 16 * 1024;
-/** The exporter's total deadline per export call, retries included (the OTLP spec default). */
-export const DEFAULT_TIMEOUT_MS = 10_000;
 
 export interface OtlpSinkOptions {
   /** Overrides config.otlpEndpoint (a base URL; /v1/logs is appended). */
@@ -33,9 +31,9 @@ export interface OtlpSinkOptions {
   encoding?: OtlpEncoding;
   /** Default: OTEL_EXPORTER_OTLP[_LOGS]_COMPRESSION, else gzip. */
   compression?: OtlpCompression;
-  /** Cap on one export request's encoded size before compression. Default 4 MiB. */
+  /** Cap on one export request's encoded size before compression. Default config.otlpMaxRequestBytes. */
   maxRequestBytes?: number;
-  /** Exporter deadline per export call, its internal retries included. Default OTEL_EXPORTER_OTLP[_LOGS]_TIMEOUT, else 10 s. */
+  /** Exporter deadline per export call, its internal retries included. Default OTEL_EXPORTER_OTLP[_LOGS]_TIMEOUT, else config.otlpTimeoutMs. */
   timeoutMs?: number;
   /** Environment to read OTEL_* and POD_* from (tests pass their own). */
   env?: NodeJS.ProcessEnv;
@@ -157,17 +155,17 @@ export function resolveOtlpSettings(config: RuntimeConfig, options: OtlpSinkOpti
   const env = options.env ?? process.env;
   const endpoint = options.endpoint ?? config.otlpEndpoint;
   if (endpoint.trim() === '') throw new CaptureError('CAP_ERR_OTLP_CONFIG', 'OTLP export has no endpoint (check otlpEnabled() before creating the sink)');
-  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const maxRequestBytes = options.maxRequestBytes ?? config.otlpMaxRequestBytes;
   if (!Number.isInteger(maxRequestBytes) || maxRequestBytes < MIN_MAX_REQUEST_BYTES) {
     throw new CaptureError('CAP_ERR_OTLP_CONFIG', `OTLP maxRequestBytes must be an integer >= ${MIN_MAX_REQUEST_BYTES}, got ${maxRequestBytes}`);
   }
-  const timeoutMs = options.timeoutMs ?? timeoutFromEnv(env) ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? timeoutFromEnv(env) ?? config.otlpTimeoutMs;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CaptureError('CAP_ERR_OTLP_CONFIG', `OTLP timeoutMs must be positive, got ${timeoutMs}`);
   // The exporter merges the env headers under ours anyway; resolving them here keeps one visible answer.
   const headers = {
+    ...config.otlpHeaders,
     ...parseOtlpHeaders(env['OTEL_EXPORTER_OTLP_HEADERS']),
     ...parseOtlpHeaders(env['OTEL_EXPORTER_OTLP_LOGS_HEADERS']),
-    ...config.otlpHeaders,
     ...options.headers,
   };
   const tls: OtlpTlsFiles = {};

@@ -48,12 +48,12 @@ describe('headers', () => {
     expect(parseOtlpHeaders('k=%E0%A4%A')).toEqual({ k: '%E0%A4%A' });
   });
 
-  it('merges env under the gateway headers, the logs-specific variable over the general one', () => {
+  it('merges env over the gateway headers (flags > environment > manifest), the logs-specific variable over the general one', () => {
     const settings = resolveOtlpSettings(testConfig({ otlpEndpoint: 'http://c', otlpHeaders: { a: 'config' } }), {
       env: testEnv({ OTEL_EXPORTER_OTLP_HEADERS: 'a=env,b=general,c=general', OTEL_EXPORTER_OTLP_LOGS_HEADERS: 'b=logs' }),
       headers: { d: 'option' },
     });
-    expect(settings.headers).toEqual({ a: 'config', b: 'logs', c: 'general', d: 'option' });
+    expect(settings.headers).toEqual({ a: 'env', b: 'logs', c: 'general', d: 'option' });
   });
 });
 

@@ -41,8 +41,9 @@ describe('OTLP sink → own receiver (official protos)', () => {
       expect(request.url).toBe('/collector/v1/logs');
       expect(request.headers['content-encoding']).toBe('gzip');
       expect(request.headers['content-type']).toBe(encoding === 'json' ? 'application/json' : 'application/x-protobuf');
-      // Config headers win over OTEL_EXPORTER_OTLP_HEADERS; env-only headers are URL-decoded and still sent.
-      expect(request.headers['authorization']).toBe('Bearer abc');
+      // OTEL_EXPORTER_OTLP_HEADERS wins over the manifest's headers, as the environment wins over it for every option;
+      // env-only headers are URL-decoded and sent.
+      expect(request.headers['authorization']).toBe('from-env');
       expect(request.headers['x-scope']).toBe('team a');
       expect(request.headers['user-agent']).toMatch(/^egress-capture OTel-OTLP-Exporter-JavaScript\//);
       expect(request.wire.length).toBeLessThan(request.decodedLength);

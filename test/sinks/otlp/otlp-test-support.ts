@@ -10,8 +10,7 @@ import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as protobuf from 'protobufjs';
 import { EMPTY_GENAI, type ExchangeRow } from '../../../src/row/exchange-row';
-import { defaultConfig } from '../../../src/config/load-config';
-import type { RuntimeConfig } from '../../../src/config/runtime-config';
+import { configWith, type ConfigInput, type RuntimeConfig } from '../../../src/config/runtime-config';
 import type { RowBatch } from '../../../src/sinks/sink';
 
 /** A full row; overrides are loose so tests can also send columns in shapes an older or newer row might have. */
@@ -87,8 +86,8 @@ export function rowsWithIds(count: number, overrides: Partial<ExchangeRow> | Rec
   return Array.from({ length: count }, (_, i) => makeRow({ CaptureId: `cap-${String(i).padStart(5, '0')}`, ...overrides }));
 }
 
-export function testConfig(overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
-  return { ...defaultConfig(), gatewayName: 'egress', gatewayNamespace: 'gw-ns', ...overrides };
+export function testConfig(overrides: Partial<ConfigInput> = {}): RuntimeConfig {
+  return configWith({ gatewayName: 'egress', gatewayNamespace: 'gw-ns', ...overrides });
 }
 
 /** A clean environment so the developer's OTEL_* variables cannot change what a test sends. */

@@ -1,0 +1,289 @@
+/**
+ * The one table of the capture service's options. An entry is the whole
+ * option: its key in RuntimeConfig, its default (the unit is in the key:
+ * …Bytes, …Ms, …Seconds, …Days, …Percent), its flag (the environment variable
+ * is derived from it), its parser and a one-line doc. RuntimeConfig's type,
+ * the defaults, `serve --help` and the README's option table come from here
+ * (test/config/readme-consistency.test.ts compares the README's names and
+ * values with it). Entries without a flag are tuning values the code reads
+ * from the configuration like any other; their comments say why they are
+ * what they are.
+ *
+ * Adding an option: one entry here, and its use where the configuration is
+ * handed to the part that needs it.
+ */
+import { CERT_SDS_PORT } from '../certificates/minter-contract';
+import { DEFAULT_CAPTURE_CONTENT_TYPES, DEFAULT_CAPTURE_MAX_BYTES } from '../gateway/defaults';
+import type { ListenAddress, UnixSocketAddress } from './listen-address';
+import {
+  DAY_MS,
+  KiB,
+  MiB,
+  MINUTE_MS,
+  bool,
+  contentTypes,
+  duration,
+  formatDuration,
+  formatListen,
+  httpUrl,
+  integer,
+  list,
+  nonEmptyText,
+  oneOf,
+  parseGrpcListen,
+  parseListen,
+  text,
+  verbatim,
+  type Parsed,
+} from './option-parsers';
+
+/** An option a user sets with a flag or its environment variable. */
+export interface FlagOption<T> {
+  default: T;
+  /** `serve --NAME`; the environment variable is EGRESS_CAPTURE_ + NAME in upper snake case. */
+  flag: string;
+  parse: (raw: string) => Parsed<T>;
+  /** Writes a value the way the flag takes it (default: String). */
+  format?: (value: T) => string;
+  /** One line for --help, without the default. */
+  doc: string;
+  /** What the empty default means, shown instead of it: "(embedded)"; without it: "—". */
+  unset?: string;
+  /** A switch: `--flag` alone means true (the environment variable still takes true/false). */
+  switch?: boolean;
+}
+
+/** A tuning value with no flag. */
+export interface FixedOption<T> {
+  default: T;
+  doc: string;
+}
+
+export type OptionSpec<T> = FlagOption<T> | FixedOption<T>;
+
+const option = <T>(spec: FlagOption<T>): FlagOption<T> => spec;
+const fixed = <T>(defaultValue: T, doc: string): FixedOption<T> => ({ default: defaultValue, doc });
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Headers whose values are always replaced by a redaction marker;
+ * --redact-headers adds to them.
+ */
+export const BUILT_IN_REDACT_HEADERS: readonly string[] = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'api-key',
+  'x-goog-api-key',
+  // AWS temporary credentials (Bedrock with an assumed role), and the other common credential headers.
+  'x-amz-security-token',
+  'x-auth-token',
+  'x-access-token',
+  'x-api-token',
+  'x-vault-token',
+  'private-token',
+  'ocp-apim-subscription-key',
+  'x-functions-key',
+];
+
+const listen = (value: ListenAddress | UnixSocketAddress): string => formatListen(value);
+const joined = (value: readonly string[]): string => value.join(',');
+
+/** In --help order. */
+export const OPTIONS = {
+  grpcListen: option<ListenAddress | UnixSocketAddress>({ default: { host: '0.0.0.0', port: 9002 }, flag: 'grpc-listen', parse: parseGrpcListen, format: listen, doc: 'ext_proc gRPC listener HOST:PORT or unix:/PATH' }),
+  /** Loopback: the data paths answer only with credentials beyond it (README "Security"). */
+  adminListen: option<ListenAddress>({ default: { host: '127.0.0.1', port: 9003 }, flag: 'admin-listen', parse: parseListen, format: listen, doc: 'admin HTTP listener HOST:PORT' }),
+  dataDir: option({ default: './data', flag: 'data-dir', parse: nonEmptyText, doc: 'embedded store directory' }),
+  clickhouseUrl: option({ default: '', flag: 'clickhouse-url', parse: httpUrl, unset: 'embedded', doc: 'remote ClickHouse http(s)://user:password@host:8123/database' }),
+  gatewayFile: option({ default: '', flag: 'gateway', parse: text, doc: 'EgressGateway manifest; spec.otlp.captureBody and spec.otlp configure the capture' }),
+  /** The EgressGateway API's own default for captureBody.maxBytes: no manifest and a manifest without it mean the same. */
+  maxBytes: option({ default: DEFAULT_CAPTURE_MAX_BYTES, flag: 'max-bytes', parse: integer(0, 64 * MiB), doc: 'body bytes kept per direction' }),
+  /** Prefix match, case-insensitive, parameters ignored; the EgressGateway API's default list. */
+  includeContentTypes: option<string[]>({ default: [...DEFAULT_CAPTURE_CONTENT_TYPES], flag: 'include-content-types', parse: contentTypes, format: joined, doc: 'comma-separated content types whose bodies are kept' }),
+  /** Added to BUILT_IN_REDACT_HEADERS (RuntimeConfig.redactHeaders is both). */
+  extraRedactHeaders: option<string[]>({ default: [], flag: 'redact-headers', parse: list, format: joined, doc: 'comma-separated extra header names to redact (added to the built-in list)' }),
+  /**
+   * BUFFERED bodies arrive in one message as large as Envoy's buffer limit
+   * (1 MiB by default, often raised to a few MiB); grpc-js's own default of
+   * 4 MiB would fail those calls.
+   */
+  grpcMaxReceiveMessageBytes: option({ default: 16 * MiB, flag: 'grpc-max-receive-bytes', parse: integer(4 * MiB, 1024 * MiB), doc: 'largest ext_proc message accepted' }),
+  grpcTlsCertFile: option({ default: '', flag: 'grpc-tls-cert-file', parse: text, unset: 'plaintext', doc: 'PEM certificate chain: serve ext_proc over TLS, with --grpc-tls-key-file' }),
+  grpcTlsKeyFile: option({ default: '', flag: 'grpc-tls-key-file', parse: text, unset: 'plaintext', doc: 'PEM private key of --grpc-tls-cert-file' }),
+  grpcTlsClientCaFile: option({ default: '', flag: 'grpc-tls-client-ca-file', parse: text, doc: 'PEM CA bundle: require ext_proc clients (Envoy) to present a certificate it signed (mTLS)' }),
+  /** The port the translator's output points Envoy at (src/translator/options.ts). */
+  sdsListen: option<ListenAddress>({ default: { host: '0.0.0.0', port: CERT_SDS_PORT }, flag: 'sds-listen', parse: parseListen, format: listen, doc: 'certificate minter (Envoy SDS) listener HOST:PORT, opened when a CA is configured' }),
+  caDir: option({ default: '', flag: 'ca-dir', parse: text, doc: 'folder of CAs for TLS interception: <namespace>/<name>/tls.crt+tls.key (or ca.crt+ca.key), picked per gateway listener' }),
+  caCertFile: option({ default: '', flag: 'ca-cert', parse: text, doc: 'PEM CA certificate signing leaves for listeners that name no CA (all of them without --ca-dir), with --ca-key' }),
+  caKeyFile: option({ default: '', flag: 'ca-key', parse: text, doc: 'PEM private key of --ca-cert' }),
+  /** About 2 KiB each. */
+  sdsMaxCerts: option({ default: 10_000, flag: 'sds-max-certs', parse: integer(1, 1_000_000), doc: 'minted leaves kept in memory, least recently used out' }),
+  /** Short: a leaked key is useful only this long. */
+  leafValidityMs: option({ default: 7 * DAY_MS, flag: 'leaf-validity', parse: duration(2000, 397 * DAY_MS), format: formatDuration, doc: 'validity of a minted leaf, renewed at 2/3 of it' }),
+  sdsTlsCertFile: option({ default: '', flag: 'sds-tls-cert', parse: text, unset: 'plaintext', doc: 'PEM certificate chain: serve SDS over TLS, with --sds-tls-key' }),
+  sdsTlsKeyFile: option({ default: '', flag: 'sds-tls-key', parse: text, unset: 'plaintext', doc: 'PEM private key of --sds-tls-cert' }),
+  sdsClientCaFile: option({ default: '', flag: 'sds-client-ca', parse: text, doc: 'PEM CA bundle: require SDS clients (Envoy) to present a certificate it signed (mTLS)' }),
+  streamIdleTimeoutMs: option({ default: 15 * MINUTE_MS, flag: 'stream-idle-timeout-ms', parse: integer(1000, DAY_MS), doc: 'close an ext_proc stream silent this long (stored as idle_timeout)' }),
+  workerThreads: option({ default: 1, flag: 'worker-threads', parse: integer(1, 64), doc: 'body worker threads' }),
+  batchMaxRows: option({ default: 10_000, flag: 'batch-max-rows', parse: integer(1, 1_000_000), doc: 'rows per storage write, at most' }),
+  batchMaxDelayMs: option({ default: 1000, flag: 'batch-max-delay-ms', parse: integer(10, 60_000), doc: 'longest a row waits for its batch' }),
+  /** When reached, bodies are dropped first (oldest segments first), then whole oldest segments, each counted. */
+  spoolMaxBytes: option({ default: 1024 * MiB, flag: 'spool-max-bytes', parse: integer(MiB, 2 ** 50), doc: 'disk budget of the spool in <data-dir>/spool; bodies are dropped first, then oldest records' }),
+  spoolSegmentBytes: option({ default: 64 * MiB, flag: 'spool-segment-bytes', parse: integer(64 * KiB, 1024 * MiB), doc: 'spool segment file size' }),
+  /**
+   * Appends reach the OS at once (they survive kill -9); one fdatasync covers
+   * all appends of this window (what power loss can cost).
+   */
+  spoolFsyncIntervalMs: option({ default: 100, flag: 'spool-fsync-interval-ms', parse: integer(0, 60_000), doc: 'one spool fsync at most per this interval; 0 = every append' }),
+  sinkShutdownTimeoutMs: option({ default: 10_000, flag: 'sink-shutdown-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, time the sinks get to empty the spool; the rest stays for the next start' }),
+  ttlDays: option({ default: 30, flag: 'ttl-days', parse: integer(0, 36500), doc: 'days rows are kept, 0 = forever' }),
+  drainTimeoutMs: option({ default: 15_000, flag: 'drain-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, wait this long for open streams' }),
+  clickhouseCaFile: option({ default: '', flag: 'clickhouse-ca-file', parse: text, unset: 'system roots', doc: 'PEM CA bundle to trust for an https:// --clickhouse-url' }),
+  adminUser: option({ default: '', flag: 'admin-user', parse: text, unset: 'no auth', doc: 'user the admin ClickHouse HTTP interface requires, with --admin-password' }),
+  adminTlsCertFile: option({ default: '', flag: 'admin-tls-cert-file', parse: text, unset: 'HTTP', doc: 'PEM certificate chain: serve the admin port over HTTPS, with --admin-tls-key-file; re-read when it changes' }),
+  adminTlsKeyFile: option({ default: '', flag: 'admin-tls-key-file', parse: text, unset: 'HTTP', doc: 'PEM private key of --admin-tls-cert-file' }),
+  adminPassword: option({ default: '', flag: 'admin-password', parse: verbatim, unset: 'no auth', doc: 'password for --admin-user, required with it (prefer the env twin: flags show in ps)' }),
+  adminAllowWrites: option({ default: false, flag: 'admin-allow-writes', parse: bool, switch: true, doc: 'let the admin ClickHouse HTTP interface run INSERT and DDL (read-only otherwise)' }),
+  /**
+   * Limits of one admin query, set on its engine session like readonly: a
+   * client may ask for less (URL setting, final SETTINGS), never for more or
+   * for 0 (= unlimited).
+   */
+  adminMaxExecutionTimeSeconds: option({ default: 30, flag: 'admin-max-execution-time', parse: integer(1, 86_400), doc: 'seconds one admin query may run, at most' }),
+  adminMaxMemoryUsageBytes: option({ default: 512 * MiB, flag: 'admin-max-memory-usage', parse: integer(MiB, 2 ** 40), doc: 'engine memory one admin query may use' }),
+  adminMaxResultBytes: option({ default: 64 * MiB, flag: 'admin-max-result-bytes', parse: integer(KiB, 2 ** 40), doc: 'largest admin query result' }),
+  /**
+   * chdb runs queries on libuv's pool (4 threads): admin queries never hold
+   * all of them, so the capture writer's inserts and the spool's file I/O
+   * keep a thread.
+   */
+  adminMaxConcurrentQueries: option({ default: 2, flag: 'admin-max-concurrent-queries', parse: integer(1, 3), doc: 'admin queries running at once; more wait' }),
+  logLevel: option<string>({ default: 'info', flag: 'log-level', parse: oneOf(LOG_LEVELS), doc: `log level: ${LOG_LEVELS.join(', ')}` }),
+  /**
+   * The end of an AI stream carries its usage and finish reason; the rest of
+   * maxBytes keeps the body's start, with a marker between saying how many
+   * bytes were skipped.
+   */
+  bodyTailPercent: option({ default: 25, flag: 'body-tail-percent', parse: integer(0, 90), doc: 'share of --max-bytes that keeps the end of a longer body, 0-90' }),
+  providerMappingFile: option({ default: '', flag: 'provider-mapping', parse: text, doc: 'path of a YAML file: a list of {authority, pathPrefix, provider, api} declaring AI endpoints beyond the built-in ones' }),
+  bodyRedaction: option({ default: true, flag: 'body-redaction', parse: bool, doc: 'redact secrets in stored bodies and folded text: true or false' }),
+  bodyRedactionRulesFile: option({ default: '', flag: 'body-redaction-rules', parse: text, doc: 'path of a YAML file {remove: [rule], add: [{name, pattern, flags}]} adjusting the body redaction rules' }),
+
+  // Tuning values without a flag.
+
+  /**
+   * Node's HTTP/2 rapid-reset guard (nghttp2 defaults: burst 1000, 33/s). Envoy
+   * ends every ext_proc call with RST_STREAM, so one busy Envoy connection
+   * legitimately sends thousands of resets per second; at the defaults the
+   * guard answers with GOAWAY and kills every in-flight call on it.
+   */
+  http2StreamResetBurst: fixed(1_000_000, 'HTTP/2 resets a connection may send at once'),
+  http2StreamResetRate: fixed(1_000_000, 'HTTP/2 resets a connection may send per second'),
+  /**
+   * Envoy's default circuit breaker allows 1,024 concurrent requests to the
+   * ext_proc cluster, so one Envoy connection never waits on this; a client
+   * that opens more has them queued (or refused) by HTTP/2 instead of growing
+   * the server's per-stream state without end.
+   */
+  grpcMaxConcurrentStreams: fixed(1024, 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of the ext_proc listener, per connection'),
+  /**
+   * Envoy's own default limit is 60 KiB of request headers; entries past the
+   * bound are counted and marked (one x-egress-capture-headers-cut entry)
+   * instead of stored.
+   */
+  headerBytesMaxPerExchange: fixed(128 * KiB, 'header and trailer bytes (name + value, after headerValueMaxBytes cuts) kept per exchange, half per direction'),
+  headerValueMaxBytes: fixed(16 * KiB, 'longest header value kept, bytes; longer ones are cut with a "...[N bytes cut]" marker'),
+  workerQueueMax: fixed(10_000, 'exchanges waiting for a worker before new ones are dropped (and counted)'),
+  /**
+   * Each batch costs a thread hand-off on both sides (tens of us of CPU); at a
+   * few hundred exchanges per second the loop's own turns gave batches of ~5
+   * exchanges, 10 ms gives several times that. Rows land that much later;
+   * Envoy's replies never wait on it (they are written before a task is even
+   * queued).
+   */
+  workerBatchWindowMs: fixed(10, 'how long a worker lane lets tasks gather before it sends a batch, ms'),
+  workerBatchFullTasks: fixed(64, 'tasks that make a worker batch go at once, without waiting for the window'),
+  /** Worker state whose exchange never finished is dropped after 2 × streamIdleTimeoutMs plus this. */
+  workerStateGraceMs: fixed(MINUTE_MS, 'grace beyond two idle timeouts before a worker forgets an unfinished exchange, ms'),
+  /**
+   * A batch is concatenated and checksummed on the event loop, so its size is
+   * also the longest pause it can cause (~3 ms here); ClickHouse still gets
+   * hundreds of rows per insert.
+   */
+  batchMaxBytes: fixed(8 * MiB, 'bytes per storage write, at most'),
+  /**
+   * A start-up after a crash reads what is left of the in-flight journal
+   * (<dataDir>/inflight), so it stays small (a few thousand exchanges).
+   */
+  inflightJournalRotateBytes: fixed(MiB, 'in-flight journal file size past which a successor is started, bytes'),
+  /**
+   * The cap is short on purpose: a failed write already spent its own timeout
+   * (the OTLP exporter retries inside it), and a retry costs one request —
+   * while a long cap delays the recovery after an outage by up to that much.
+   * ±20 % jitter; a sink's Retry-After wins, up to sinkRetryAfterMaxMs.
+   */
+  sinkRetryInitialMs: fixed(250, 'first delay before a failed sink write is retried, ms'),
+  sinkRetryMaxMs: fixed(5_000, 'longest delay between sink write retries, ms'),
+  sinkRetryAfterMaxMs: fixed(300_000, "longest Retry-After a sink's answer may ask for, ms"),
+  shipChunkBytes: fixed(64 * KiB, 'a kept body is handed to its worker in chunks of about this size while it streams, bytes'),
+  processingBacklogMaxBytes: fixed(64 * MiB, 'body bytes handed to workers but not yet processed; past it, further body bytes are only counted'),
+  maxEventBytes: fixed(MiB, 'largest single SSE event / JSON document folded, bytes'),
+  /** Real tool-call arguments are a few hundred bytes; a folded row stays readable. */
+  toolArgsMaxBytes: fixed(16 * KiB, 'arguments kept per folded tool call (and never more than maxBytes), bytes'),
+  /** Well under the 64 MiB the OTLP spec recommends receivers accept, and small enough to retry cheaply. */
+  otlpMaxRequestBytes: fixed(4 * MiB, 'cap on one OTLP export request, encoded and before compression, bytes'),
+  /** The OTLP spec's default; OTEL_EXPORTER_OTLP_[LOGS_]TIMEOUT sets it. */
+  otlpTimeoutMs: fixed(10_000, "the OTLP exporter's deadline per export call, its own retries included, ms"),
+  tlsFilePollIntervalMs: fixed(10_000, 'how often TLS certificate and key files are checked for a rotation, ms'),
+  /** Checked before any parsing; INSERT data after FORMAT is not query text and is not counted. */
+  adminQueryMaxBytes: fixed(256 * KiB, 'largest query text the admin ClickHouse interface accepts (URL query plus SQL body, decompressed), bytes'),
+  /** `replay --timeout`: each attempt's own deadline is at most this. */
+  replayTimeoutMs: fixed(60_000, '`replay`: how long one batch may keep failing (attempts and waits) before replay gives up and exits 1, ms'),
+  replayMaxRetries: fixed(5, '`replay --max-retries`: retries of a failing batch after its first attempt, at most'),
+  /** ±20 % jitter; Retry-After wins up to replayTimeoutMs. */
+  replayRetryInitialMs: fixed(500, '`replay`: first backoff between the attempts of one batch, ms'),
+  replayRetryMaxMs: fixed(30_000, '`replay`: longest backoff between the attempts of one batch, ms'),
+};
+
+export type OptionKey = keyof typeof OPTIONS;
+
+/** Every option's value: the part of RuntimeConfig the table declares. */
+export type OptionValues = { [K in OptionKey]: (typeof OPTIONS)[K]['default'] };
+
+export function isFlagOption<T>(spec: OptionSpec<T>): spec is FlagOption<T> {
+  return 'flag' in spec;
+}
+
+/** The environment variable of a flag. */
+export function envOf(spec: FlagOption<unknown>): string {
+  return `EGRESS_CAPTURE_${spec.flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** The default as --help and the README show it: the value as the flag takes it, or what empty means. */
+export function defaultShown(spec: FlagOption<unknown>): string {
+  const value = spec.default;
+  const written = spec.format !== undefined ? spec.format(value) : String(value);
+  if (written !== '') return written;
+  return spec.unset !== undefined ? `(${spec.unset})` : '—';
+}
+
+export interface FlagEntry {
+  key: OptionKey;
+  spec: FlagOption<unknown>;
+  env: string;
+}
+
+/** The options with a flag, in --help order. */
+export const FLAG_OPTIONS: readonly FlagEntry[] = (Object.keys(OPTIONS) as OptionKey[]).flatMap((key) => {
+  const spec = OPTIONS[key] as OptionSpec<unknown>;
+  return isFlagOption(spec) ? [{ key, spec, env: envOf(spec) }] : [];
+});
+
+/** A fresh copy of every default (arrays and addresses not shared with the table). */
+export function optionDefaults(): OptionValues {
+  return Object.fromEntries((Object.keys(OPTIONS) as OptionKey[]).map((key) => [key, structuredClone(OPTIONS[key].default)])) as OptionValues;
+}
