@@ -188,6 +188,18 @@ export const DEFAULTS = {
   maxEventBytes: 1024 * 1024,
   /** CA bundle for an https:// ClickHouse URL; empty = the system roots. */
   clickhouseCaFile: '',
+  /**
+   * Remote store layout (src/sinks/clickhouse/table-layout.ts): the cluster its DDL runs
+   * ON CLUSTER ('' = one server), the table engine, ReplicatedMergeTree's Keeper path and
+   * replica name (server macros), and a Distributed table in front of the shards.
+   */
+  clickhouseCluster: '',
+  clickhouseEngine: 'MergeTree',
+  clickhouseReplicaPath: '/clickhouse/tables/{shard}/{database}/{table}',
+  clickhouseReplicaName: '{replica}',
+  clickhouseDistributed: false,
+  /** The remote schema is managed by hand (`egress-capture schema`): no DDL, only a check of the columns at start. */
+  noCreateSchema: false,
   /** ext_proc listener TLS: certificate chain, key and client CA (mTLS) PEM files; empty = plaintext. */
   grpcTlsCertFile: '',
   grpcTlsKeyFile: '',

@@ -9,6 +9,7 @@ import { BodyRedactor, type BodyRedactorOptions } from '../processing/redaction/
 import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { CaptureError } from '../errors';
 import { parseDurationMs } from '../gateway/duration';
+import { TABLE_ENGINES } from '../sinks/clickhouse/table-layout';
 import { DEFAULTS } from './defaults';
 import type { ListenAddress, RuntimeConfig, UnixSocketAddress } from './runtime-config';
 
@@ -95,6 +96,16 @@ function clickhouseUrl(raw: string): string | { error: string } {
   return trimmed;
 }
 
+function nonEmpty(raw: string): string | { error: string } {
+  return raw.trim() === '' ? { error: 'must not be empty' } : raw.trim();
+}
+
+/** A cluster name as remote_servers spells it (an XML element name). */
+function clusterName(raw: string): string | { error: string } {
+  const trimmed = raw.trim();
+  return trimmed === '' || /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(trimmed) ? trimmed : { error: 'expected a cluster name of remote_servers (letters, digits, _ . -)' };
+}
+
 const MiB = 1024 * 1024;
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -145,6 +156,12 @@ export const OPTION_SPECS: ReadonlyArray<OptionSpec<keyof RuntimeConfig>> = [
   { key: 'ttlDays', flag: 'ttl-days', env: 'EGRESS_CAPTURE_TTL_DAYS', help: `days rows are kept, 0 = forever (${DEFAULTS.ttlDays})`, parse: integer(0, 36500) },
   { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: 'EGRESS_CAPTURE_DRAIN_TIMEOUT_MS', help: `on SIGTERM, wait this long for open streams (${DEFAULTS.drainTimeoutMs})`, parse: integer(0, 600_000) },
   { key: 'clickhouseCaFile', flag: 'clickhouse-ca-file', env: 'EGRESS_CAPTURE_CLICKHOUSE_CA_FILE', help: 'PEM CA bundle to trust for an https:// --clickhouse-url (default: system roots)', parse: text },
+  { key: 'clickhouseCluster', flag: 'clickhouse-cluster', env: 'EGRESS_CAPTURE_CLICKHOUSE_CLUSTER', help: 'cluster of the remote store: its DDL runs ON CLUSTER (default: one server)', parse: clusterName },
+  { key: 'clickhouseEngine', flag: 'clickhouse-engine', env: 'EGRESS_CAPTURE_CLICKHOUSE_ENGINE', help: `table engine of the remote store: ${TABLE_ENGINES.join(', ')} (${DEFAULTS.clickhouseEngine})`, parse: (raw) => TABLE_ENGINES.find((engine) => engine === raw.trim()) ?? { error: `expected one of ${TABLE_ENGINES.join(', ')}` } },
+  { key: 'clickhouseReplicaPath', flag: 'clickhouse-replica-path', env: 'EGRESS_CAPTURE_CLICKHOUSE_REPLICA_PATH', help: `ReplicatedMergeTree Keeper path, server macros allowed (${DEFAULTS.clickhouseReplicaPath})`, parse: nonEmpty },
+  { key: 'clickhouseReplicaName', flag: 'clickhouse-replica-name', env: 'EGRESS_CAPTURE_CLICKHOUSE_REPLICA_NAME', help: `ReplicatedMergeTree replica name, server macros allowed (${DEFAULTS.clickhouseReplicaName})`, parse: nonEmpty },
+  { key: 'clickhouseDistributed', flag: 'clickhouse-distributed', env: 'EGRESS_CAPTURE_CLICKHOUSE_DISTRIBUTED', help: 'write and read through a Distributed table over --clickhouse-cluster (data in http_exchanges_local on each shard)', parse: bool, boolean: true },
+  { key: 'noCreateSchema', flag: 'no-create-schema', env: 'EGRESS_CAPTURE_NO_CREATE_SCHEMA', help: 'run no DDL on the remote store (a schema applied by hand, see `egress-capture schema`); only check its columns at start', parse: bool, boolean: true },
   { key: 'adminUser', flag: 'admin-user', env: 'EGRESS_CAPTURE_ADMIN_USER', help: 'user the admin ClickHouse HTTP interface requires, with --admin-password (default: none, no authentication)', parse: text },
   { key: 'adminTlsCertFile', flag: 'admin-tls-cert-file', env: 'EGRESS_CAPTURE_ADMIN_TLS_CERT_FILE', help: 'PEM certificate chain: serve the admin port over HTTPS, with --admin-tls-key-file; re-read when it changes (default: HTTP)', parse: text },
   { key: 'adminTlsKeyFile', flag: 'admin-tls-key-file', env: 'EGRESS_CAPTURE_ADMIN_TLS_KEY_FILE', help: 'PEM private key of --admin-tls-cert-file', parse: text },
@@ -199,6 +216,12 @@ export function defaultConfig(): RuntimeConfig {
     processingBacklogMaxBytes: DEFAULTS.processingBacklogMaxBytes,
     maxEventBytes: DEFAULTS.maxEventBytes,
     clickhouseCaFile: DEFAULTS.clickhouseCaFile,
+    clickhouseCluster: DEFAULTS.clickhouseCluster,
+    clickhouseEngine: DEFAULTS.clickhouseEngine,
+    clickhouseReplicaPath: DEFAULTS.clickhouseReplicaPath,
+    clickhouseReplicaName: DEFAULTS.clickhouseReplicaName,
+    clickhouseDistributed: DEFAULTS.clickhouseDistributed,
+    noCreateSchema: DEFAULTS.noCreateSchema,
     grpcTlsCertFile: DEFAULTS.grpcTlsCertFile,
     grpcTlsKeyFile: DEFAULTS.grpcTlsKeyFile,
     grpcTlsClientCaFile: DEFAULTS.grpcTlsClientCaFile,
@@ -281,6 +304,7 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   checkTlsFiles({ cert: ['admin-tls-cert-file', config.adminTlsCertFile], key: ['admin-tls-key-file', config.adminTlsKeyFile] }, problems);
   checkTlsFiles({ cert: ['sds-tls-cert', config.sdsTlsCertFile], key: ['sds-tls-key', config.sdsTlsKeyFile], clientCa: ['sds-client-ca', config.sdsClientCaFile] }, problems);
   checkCaSources(config, problems);
+  checkStoreLayout(config, problems);
 
   // Extra redacted headers add to the built-in list rather than replace it.
   if (explicit.has('redactHeaders')) {
@@ -437,6 +461,29 @@ function checkCaSources(config: RuntimeConfig, problems: string[]): void {
     }
     if (!isDirectory) problems.push(`--ca-dir: "${config.caDir}" is not a readable directory (expected one folder per CA: <namespace>/<name>/tls.crt and tls.key)`);
   }
+}
+
+/**
+ * The remote store's layout options: each only where it means something, so
+ * none is silently ignored.
+ */
+function checkStoreLayout(config: RuntimeConfig, problems: string[]): void {
+  problems.push(...storeLayoutProblems(config));
+  if (config.clickhouseUrl !== '') return;
+  const keys: ReadonlyArray<keyof RuntimeConfig> = [...STORE_LAYOUT_KEYS, 'noCreateSchema'];
+  const given = OPTION_SPECS.filter((spec) => keys.includes(spec.key) && config[spec.key] !== defaultConfig()[spec.key]);
+  for (const spec of given) problems.push(`--${spec.flag}: "${String(config[spec.key])}" applies to a remote store only (set --clickhouse-url; the embedded store is one MergeTree table)`);
+}
+
+/** The options that shape the remote store's tables (`egress-capture schema` takes these). */
+export const STORE_LAYOUT_KEYS: ReadonlyArray<keyof RuntimeConfig> = ['clickhouseCluster', 'clickhouseEngine', 'clickhouseReplicaPath', 'clickhouseReplicaName', 'clickhouseDistributed'];
+
+/** Combinations of the layout options that cannot work. */
+export function storeLayoutProblems(config: Pick<RuntimeConfig, 'clickhouseCluster' | 'clickhouseEngine' | 'clickhouseDistributed'>): string[] {
+  const problems: string[] = [];
+  if (config.clickhouseDistributed && config.clickhouseCluster === '') problems.push('--clickhouse-distributed: "true" needs --clickhouse-cluster: a Distributed table spans the shards of a named cluster');
+  if (config.clickhouseDistributed && config.clickhouseEngine === 'SharedMergeTree') problems.push('--clickhouse-distributed: "true" does not go with --clickhouse-engine SharedMergeTree: a ClickHouse Cloud service is one shard; write to its table directly');
+  return problems;
 }
 
 /**

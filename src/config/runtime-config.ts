@@ -4,6 +4,7 @@
  */
 import type { BodyRedactorOptions } from '../processing/redaction/body-redactor';
 import type { ProviderMappingEntry } from '../processing/genai/provider-detection';
+import type { TableEngine } from '../sinks/clickhouse/table-layout';
 
 export interface ListenAddress {
   host: string;
@@ -23,6 +24,14 @@ export interface RuntimeConfig {
   clickhouseUrl: string;
   /** PEM CA bundle trusted for an https:// clickhouseUrl ('' = the system roots). */
   clickhouseCaFile: string;
+  /** Remote store layout: cluster ('' = none), engine, replica path and name, Distributed table. */
+  clickhouseCluster: string;
+  clickhouseEngine: TableEngine;
+  clickhouseReplicaPath: string;
+  clickhouseReplicaName: string;
+  clickhouseDistributed: boolean;
+  /** Run no DDL on the remote store; check at start that the table has every column written. */
+  noCreateSchema: boolean;
   /** PEM certificate chain and key of the ext_proc listener ('' = plaintext gRPC). */
   grpcTlsCertFile: string;
   grpcTlsKeyFile: string;
