@@ -86,7 +86,9 @@ function bool(raw: string): boolean | { error: string } {
 
 function clickhouseUrl(raw: string): string | { error: string } {
   const trimmed = raw.trim();
-  if (trimmed === '') return '';
+  // Given but empty (an unset variable in a manifest's args): a mistake, not a request for the
+  // embedded store, which is what leaving the option out means.
+  if (trimmed === '') return { error: 'is empty: expected http(s)://user:password@host:8123/database, or leave the option out for the embedded store' };
   try {
     const url = new URL(trimmed);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: 'expected an http:// or https:// URL' };
