@@ -17,6 +17,7 @@ export const ErrorCodes = {
   CAP_ERR_STORE_UNREACHABLE: 'the remote ClickHouse server could not be reached (address, network or TLS)',
   CAP_ERR_STORE_AUTH: 'the remote ClickHouse server rejected the credentials in --clickhouse-url',
   CAP_ERR_STORE_NO_DATABASE: 'the database named in --clickhouse-url does not exist on the server',
+  CAP_ERR_STORE_SCHEMA: 'the remote table is missing, has another engine than configured, or lacks columns the service writes',
   CAP_ERR_STORE_BUSY: 'the data directory is in use by a running server; query it through --admin',
   CAP_ERR_QUERY_FAILED: 'a query sent to the store failed',
   CAP_ERR_PROTOCOL: 'an ext_proc stream carried a message the protocol does not allow',

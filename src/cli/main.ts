@@ -4,6 +4,7 @@
  *
  *   serve      run the capture service (npm start)
  *   query      run SQL against the store (through a running server's admin port when there is one)
+ *   schema     print the remote table's DDL for given cluster options
  *   translate  EgressGateway/Backend/TCPRoute → Envoy Gateway resources or an Envoy bootstrap
  *   ca init    a new CA for TLS interception
  */
@@ -23,6 +24,7 @@ commands:
   query       egress-capture query [--data-dir DIR | --admin URL] "SQL"   (prints JSONEachRow)
   status      egress-capture status [--admin URL | --data-dir DIR] [--json]   (spool and per-sink delivery)
   replay      egress-capture replay --since TIME [--until TIME] [--endpoint URL]   (re-export stored exchanges as OTLP logs)
+  schema      egress-capture schema [--cluster NAME] [--engine ENGINE] [--distributed] [--migrations]   (the remote table's DDL)
   translate   egress-capture translate -f FILE... [--target envoy-gateway|envoy] [--capture-service NS/NAME:PORT] [--status]
   ca init     egress-capture ca init --out DIR [--name TEXT] [--key-type ecdsa|rsa]   (a CA for intercepting HTTPS)
   version     print the version and the Node.js runtime
@@ -45,6 +47,8 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
       return (require('./status-command') as typeof import('./status-command')).runStatusCommand(rest, io);
     case 'replay':
       return (require('./replay-command') as typeof import('./replay-command')).runReplayCommand(rest, io);
+    case 'schema':
+      return (require('./schema-command') as typeof import('./schema-command')).runSchemaCommand(rest, io);
     case 'translate':
       return (require('./translate-entry') as typeof import('./translate-entry')).runTranslate(rest, io);
     case 'ca':

@@ -29,6 +29,7 @@ import { CaptureError, describeError } from '../errors';
 import { createLogger } from '../logger';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
 import { RemoteStore } from '../sinks/clickhouse/remote-store';
+import { layoutFromOptions } from '../sinks/clickhouse/table-layout';
 import { TABLE } from '../sinks/clickhouse/schema';
 import { sqlStringLiteral } from '../sinks/clickhouse/sql-literal';
 import { retryDelayMs } from '../sinks/delivery/backoff';
@@ -260,7 +261,7 @@ async function openSource(config: RuntimeConfig, adminFlag: URL | undefined): Pr
     };
   }
   if (config.clickhouseUrl !== '') {
-    const store = new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays, caFile: config.clickhouseCaFile });
+    const store = new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays, caFile: config.clickhouseCaFile, layout: layoutFromOptions(config), createSchema: !config.noCreateSchema });
     await store.open();
     return { describe: `from ${new URL(config.clickhouseUrl).host}`, query: (sql) => store.query(sql, 'JSONEachRow'), close: () => store.close() };
   }

@@ -76,6 +76,7 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   checkTlsFiles({ cert: ['admin-tls-cert-file', values.adminTlsCertFile], key: ['admin-tls-key-file', values.adminTlsKeyFile] }, problems);
   checkTlsFiles({ cert: ['sds-tls-cert', values.sdsTlsCertFile], key: ['sds-tls-key', values.sdsTlsKeyFile], clientCa: ['sds-client-ca', values.sdsClientCaFile] }, problems);
   checkCaSources(values, problems);
+  checkStoreLayout(values, problems);
 
   const config: ConfigInput = { ...values, ...noLoadedSettings() };
   const loadGateway: GatewayLoader =
@@ -262,5 +263,29 @@ function checkCaSources(config: OptionValues, problems: string[]): void {
       // reported below
     }
     if (!isDirectory) problems.push(`--ca-dir: "${config.caDir}" is not a readable directory (expected one folder per CA: <namespace>/<name>/tls.crt and tls.key)`);
+  }
+}
+
+/** The options that shape the remote store's tables (`egress-capture schema` takes these). */
+export const STORE_LAYOUT_KEYS = ['clickhouseCluster', 'clickhouseEngine', 'clickhouseReplicaPath', 'clickhouseReplicaName', 'clickhouseDistributed'] as const satisfies readonly OptionKey[];
+
+/** Combinations of the layout options that cannot work. */
+export function storeLayoutProblems(config: Pick<OptionValues, 'clickhouseCluster' | 'clickhouseEngine' | 'clickhouseDistributed'>): string[] {
+  const problems: string[] = [];
+  if (config.clickhouseDistributed && config.clickhouseCluster === '') problems.push('--clickhouse-distributed: "true" needs --clickhouse-cluster: a Distributed table spans the shards of a named cluster');
+  if (config.clickhouseDistributed && config.clickhouseEngine === 'SharedMergeTree') problems.push('--clickhouse-distributed: "true" does not go with --clickhouse-engine SharedMergeTree: a ClickHouse Cloud service is one shard; write to its table directly');
+  return problems;
+}
+
+/**
+ * The remote store's layout options: each only where it means something, so
+ * none is silently ignored.
+ */
+function checkStoreLayout(config: OptionValues, problems: string[]): void {
+  problems.push(...storeLayoutProblems(config));
+  if (config.clickhouseUrl !== '') return;
+  for (const key of [...STORE_LAYOUT_KEYS, 'noCreateSchema'] as const) {
+    if (config[key] === OPTIONS[key].default) continue;
+    problems.push(`--${OPTIONS[key].flag}: "${String(config[key])}" applies to a remote store only (set --clickhouse-url; the embedded store is one MergeTree table)`);
   }
 }

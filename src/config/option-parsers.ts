@@ -92,6 +92,22 @@ export function oneOf<T extends string>(choices: readonly T[]): (raw: string) =>
   return (raw) => (choices.includes(raw.trim() as T) ? (raw.trim() as T) : { error: `not one of ${choices.join(', ')}` });
 }
 
+/** A cluster name as remote_servers spells it (an XML element name); '' for none. */
+export function clusterName(raw: string): Parsed<string> {
+  const trimmed = raw.trim();
+  return trimmed === '' || /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(trimmed) ? trimmed : { error: 'expected a cluster name of remote_servers (letters, digits, _ . -)' };
+}
+
+/**
+ * A remote store's URL. Given but empty (an unset variable in a manifest's
+ * args) is a mistake, not a request for the embedded store, which is what
+ * leaving the option out means.
+ */
+export function clickhouseUrl(raw: string): Parsed<string> {
+  if (raw.trim() === '') return { error: 'is empty: expected http(s)://user:password@host:8123/database, or leave the option out for the embedded store' };
+  return httpUrl(raw);
+}
+
 export function httpUrl(raw: string): Parsed<string> {
   const trimmed = raw.trim();
   if (trimmed === '') return '';

@@ -14,6 +14,7 @@
  */
 import { CERT_SDS_PORT } from '../certificates/minter-contract';
 import { DEFAULT_CAPTURE_CONTENT_TYPES, DEFAULT_CAPTURE_MAX_BYTES } from '../gateway/defaults';
+import { TABLE_ENGINES, type TableEngine } from '../sinks/clickhouse/table-layout';
 import type { ListenAddress, UnixSocketAddress } from './listen-address';
 import {
   DAY_MS,
@@ -25,7 +26,6 @@ import {
   duration,
   formatDuration,
   formatListen,
-  httpUrl,
   integer,
   list,
   nonEmptyText,
@@ -35,6 +35,8 @@ import {
   text,
   verbatim,
   type Parsed,
+  clusterName,
+  clickhouseUrl,
 } from './option-parsers';
 
 /** An option a user sets with a flag or its environment variable. */
@@ -98,7 +100,7 @@ export const OPTIONS = {
   /** Loopback: the data paths answer only with credentials beyond it (README "Security"). */
   adminListen: option<ListenAddress>({ default: { host: '127.0.0.1', port: 9003 }, flag: 'admin-listen', parse: parseListen, format: listen, doc: 'admin HTTP listener HOST:PORT' }),
   dataDir: option({ default: './data', flag: 'data-dir', parse: nonEmptyText, doc: 'embedded store directory' }),
-  clickhouseUrl: option({ default: '', flag: 'clickhouse-url', parse: httpUrl, unset: 'embedded', doc: 'remote ClickHouse http(s)://user:password@host:8123/database' }),
+  clickhouseUrl: option({ default: '', flag: 'clickhouse-url', parse: clickhouseUrl, unset: 'embedded', doc: 'remote ClickHouse http(s)://user:password@host:8123/database' }),
   gatewayFile: option({ default: '', flag: 'gateway', parse: text, doc: 'EgressGateway manifest; spec.otlp.captureBody and spec.otlp configure the capture' }),
   /** The EgressGateway API's own default for captureBody.maxBytes: no manifest and a manifest without it mean the same. */
   maxBytes: option({ default: DEFAULT_CAPTURE_MAX_BYTES, flag: 'max-bytes', parse: integer(0, 64 * MiB), doc: 'body bytes kept per direction' }),
@@ -143,6 +145,18 @@ export const OPTIONS = {
   ttlDays: option({ default: 30, flag: 'ttl-days', parse: integer(0, 36500), doc: 'days rows are kept, 0 = forever' }),
   drainTimeoutMs: option({ default: 15_000, flag: 'drain-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, wait this long for open streams' }),
   clickhouseCaFile: option({ default: '', flag: 'clickhouse-ca-file', parse: text, unset: 'system roots', doc: 'PEM CA bundle to trust for an https:// --clickhouse-url' }),
+  /**
+   * Remote store layout (sinks/clickhouse/table-layout.ts): the cluster its DDL runs ON CLUSTER,
+   * the table engine, ReplicatedMergeTree's Keeper path and replica name (server macros), and a
+   * Distributed table in front of the shards. `egress-capture schema` takes the same options.
+   */
+  clickhouseCluster: option({ default: '', flag: 'clickhouse-cluster', parse: clusterName, unset: 'one server', doc: 'cluster of the remote store: its DDL runs ON CLUSTER' }),
+  clickhouseEngine: option<TableEngine>({ default: 'MergeTree', flag: 'clickhouse-engine', parse: oneOf(TABLE_ENGINES), doc: `table engine of the remote store: ${TABLE_ENGINES.join(', ')}` }),
+  clickhouseReplicaPath: option({ default: '/clickhouse/tables/{shard}/{database}/{table}', flag: 'clickhouse-replica-path', parse: nonEmptyText, doc: 'ReplicatedMergeTree Keeper path, server macros allowed' }),
+  clickhouseReplicaName: option({ default: '{replica}', flag: 'clickhouse-replica-name', parse: nonEmptyText, doc: 'ReplicatedMergeTree replica name, server macros allowed' }),
+  clickhouseDistributed: option({ default: false, flag: 'clickhouse-distributed', parse: bool, switch: true, doc: 'write and read through a Distributed table over --clickhouse-cluster (data in http_exchanges_local on each shard)' }),
+  /** The remote schema is managed by hand (`egress-capture schema`): no DDL, only a check of the columns at start. */
+  noCreateSchema: option({ default: false, flag: 'no-create-schema', parse: bool, switch: true, doc: 'run no DDL on the remote store (a schema applied by hand, see `egress-capture schema`); only check its columns at start' }),
   adminUser: option({ default: '', flag: 'admin-user', parse: text, unset: 'no auth', doc: 'user the admin ClickHouse HTTP interface requires, with --admin-password' }),
   adminTlsCertFile: option({ default: '', flag: 'admin-tls-cert-file', parse: text, unset: 'HTTP', doc: 'PEM certificate chain: serve the admin port over HTTPS, with --admin-tls-key-file; re-read when it changes' }),
   adminTlsKeyFile: option({ default: '', flag: 'admin-tls-key-file', parse: text, unset: 'HTTP', doc: 'PEM private key of --admin-tls-cert-file' }),

@@ -24,7 +24,11 @@ export interface RowBuildResult {
   redactions: Record<string, number>;
 }
 
-const CAPTURED_BY = hostname();
+/**
+ * Which replica captured the row: the pod name the manifests pass down (a StatefulSet's
+ * egress-capture-0, -1 …, stable across restarts), else the host name.
+ */
+const CAPTURED_BY = process.env['POD_NAME']?.trim() || hostname();
 
 interface RenderedHeaders {
   map: Record<string, string>;

@@ -125,7 +125,7 @@ export const ROW_COLUMNS = {
   Attributes: textMap('ext_proc attributes as strings', omitted('the ones with a convention are exported from their columns (source.address, request.id)')),
   ObservabilityMode: flag('Envoy sent in observability mode', attrs('egress_capture.observability_mode')),
   BodyModes: text(LOW, "effective body modes 'REQUEST/RESPONSE' from protocol_config ('' when not sent)", omitted('describes the gateway configuration, not the exchange')),
-  CapturedBy: text(LOW, 'host name of the capture instance that recorded the exchange', attrs('egress_capture.captured_by')),
+  CapturedBy: text(LOW, 'capture replica that recorded the exchange: its pod name (POD_NAME), else its host name', attrs('egress_capture.captured_by')),
 } satisfies Record<string, ColumnSpec<unknown>>;
 
 type Columns = typeof ROW_COLUMNS;

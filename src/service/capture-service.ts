@@ -35,6 +35,7 @@ import type { WorkerSettings } from '../processing/worker-contract';
 import { rebuildRowLine, type InflightEntry } from '../processing/inflight-entry';
 import { loadRedactionKey } from '../processing/redaction/redaction-marker';
 import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
+import { layoutFromOptions } from '../sinks/clickhouse/table-layout';
 import { DeliveryHub } from '../sinks/delivery/delivery-hub';
 import { otlpEnabled } from '../sinks/otlp/otlp-settings';
 import { readJsonFile } from '../spool/atomic-file';
@@ -354,7 +355,7 @@ export class CaptureService {
 function createStore(config: RuntimeConfig): Store {
   if (config.clickhouseUrl === '') return new EmbeddedStore({ dataDir: config.dataDir, ttlDays: config.ttlDays });
   const { RemoteStore } = require('../sinks/clickhouse/remote-store') as typeof import('../sinks/clickhouse/remote-store');
-  return new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays, caFile: config.clickhouseCaFile });
+  return new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays, caFile: config.clickhouseCaFile, layout: layoutFromOptions(config), createSchema: !config.noCreateSchema });
 }
 
 /** The OTLP sink when an endpoint is configured (an empty endpoint disables the export; storage goes on). */

@@ -111,6 +111,23 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ argv: ['stray'], env: {} }))).toEqual([expect.stringMatching(/^"stray": unexpected argument, expected --OPTION VALUE/)]);
   });
 
+  it('takes the remote store layout, and refuses layout options that would be ignored or cannot work', () => {
+    const config = loadConfig({ argv: ['--clickhouse-url', 'http://ch:8123/capture', '--clickhouse-cluster', 'c1', '--clickhouse-engine', 'ReplicatedMergeTree', '--clickhouse-distributed'], env: { EGRESS_CAPTURE_NO_CREATE_SCHEMA: 'true' } });
+    expect(config).toMatchObject({ clickhouseCluster: 'c1', clickhouseEngine: 'ReplicatedMergeTree', clickhouseDistributed: true, noCreateSchema: true, clickhouseReplicaName: '{replica}' });
+    expect(problemsOf(() => loadConfig({ argv: ['--clickhouse-cluster', 'c1', '--no-create-schema'], env: {} }))).toEqual([
+      '--clickhouse-cluster: "c1" applies to a remote store only (set --clickhouse-url; the embedded store is one MergeTree table)',
+      '--no-create-schema: "true" applies to a remote store only (set --clickhouse-url; the embedded store is one MergeTree table)',
+    ]);
+    expect(problemsOf(() => loadConfig({ argv: ['--clickhouse-url', 'http://ch:8123/', '--clickhouse-distributed', '--clickhouse-engine', 'SharedMergeTree'], env: {} }))).toEqual([
+      '--clickhouse-distributed: "true" needs --clickhouse-cluster: a Distributed table spans the shards of a named cluster',
+      '--clickhouse-distributed: "true" does not go with --clickhouse-engine SharedMergeTree: a ClickHouse Cloud service is one shard; write to its table directly',
+    ]);
+    // Given but empty (an unset variable in a manifest's args) is a mistake, not the embedded store.
+    expect(problemsOf(() => loadConfig({ argv: ['--clickhouse-url='], env: {} }))).toEqual([
+      '--clickhouse-url: "" is empty: expected http(s)://user:password@host:8123/database, or leave the option out for the embedded store',
+    ]);
+  });
+
   it('rejects unknown flags', () => {
     expect(problemsOf(() => loadConfig({ argv: ['--max-byte', '1'], env: {} }))).toEqual(['--max-byte: unknown option (see egress-capture serve --help)']);
   });

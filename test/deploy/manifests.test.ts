@@ -4,7 +4,11 @@
  * build deploy/`; every object checked against the Kubernetes types and the
  * schemas in shared/crds; and the two renderings agree for the same settings.
  */
-import { checkObjects, find, helmLint, helmTemplate, kustomizeBuild, KubeObject, label } from './render';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DEFAULT_CAPTURE_SERVICE } from '../../src/translator/options';
+import { checkObjects, DEPLOY_DIR, find, helmLint, helmTemplate, kustomizeBuild, KubeObject, label } from './render';
 
 /** Every optional value of the chart switched on. */
 export const ALL_FEATURES = {
@@ -39,6 +43,9 @@ export const ALL_FEATURES = {
   },
 };
 
+/** Several replicas on a remote store, named as deploy/components/replicated names its Secret. */
+const REPLICATED = { replicaCount: 3, store: { mode: 'remote', remote: { existingSecret: 'egress-capture-clickhouse' } } };
+
 function expectValid(objects: KubeObject[]): void {
   const check = checkObjects(objects);
   expect(check.errors).toEqual([]);
@@ -71,8 +78,8 @@ describe('object checks', () => {
 });
 
 describe('Helm chart', () => {
-  it('passes helm lint --strict with the default values and with every feature on', () => {
-    for (const values of [{}, ALL_FEATURES]) {
+  it('passes helm lint --strict with the default values, with every feature on and replicated', () => {
+    for (const values of [{}, ALL_FEATURES, REPLICATED]) {
       const lint = helmLint(values);
       expect({ code: lint.code, output: lint.stdout + lint.stderr }).toMatchObject({ code: 0 });
     }
@@ -167,10 +174,73 @@ describe('Helm chart', () => {
     [{ admin: { password: 'secret' } }, 'admin.user and admin.password: set both or neither'],
     [{ extraConfig: { EGRESS_CAPTURE_DATA_DIR: '/elsewhere' } }, 'extraConfig.EGRESS_CAPTURE_DATA_DIR: set by the chart itself'],
     [{ extraConfig: { TTL_DAYS: '7' } }, 'extraConfig.TTL_DAYS: expected an EGRESS_CAPTURE_* setting'],
+    [{ replicaCount: 3 }, 'replicaCount: 3 needs store.mode=remote: the embedded store lives in one pod\'s volume and cannot be shared; run a ClickHouse server or ClickHouse Cloud'],
+    [{ ...REPLICATED, persistence: { existingClaim: 'capture-data' } }, 'persistence.existingClaim: "capture-data" cannot serve 3 replicas'],
+    [{ replicaCount: 0 }, 'replicaCount: 0 expected a whole number from 1'],
   ])('refuses %j with a message naming the value', (values, message) => {
     const rendered = helmTemplate(values);
     expect(rendered.code).not.toBe(0);
     expect(rendered.stderr).toContain(message);
+  });
+});
+
+/** `kustomize build` of an overlay of deploy/ with the replicated component on, as a user writes it. */
+function kustomizeReplicated(): ReturnType<typeof kustomizeBuild> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kustomize-replicated-'));
+  try {
+    // kustomize takes a base only by a relative path.
+    const deploy = path.relative(dir, DEPLOY_DIR);
+    fs.writeFileSync(path.join(dir, 'kustomization.yaml'), `resources:\n- ${deploy}\ncomponents:\n- ${deploy}/components/replicated\n`);
+    return kustomizeBuild(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('replicated mode', () => {
+  it('renders a StatefulSet with one spool volume per pod behind a headless Service, every replica on the remote store', () => {
+    const rendered = helmTemplate(REPLICATED);
+    expect(rendered.stderr).toBe('');
+    expectValid(rendered.objects);
+    expect(rendered.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/egress-capture-config',
+      'NetworkPolicy/egress-capture',
+      'Secret/egress-capture-admin',
+      'Service/egress-capture',
+      'StatefulSet/egress-capture',
+    ]);
+    const set = find(rendered.objects, 'StatefulSet');
+    const service = find(rendered.objects, 'Service');
+    expect(set.spec).toMatchObject({ replicas: 3, serviceName: service.metadata.name, podManagementPolicy: 'Parallel' });
+    expect(set.spec.volumeClaimTemplates).toEqual([{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } }]);
+    const pod = set.spec.template.spec;
+    const container = pod.containers[0];
+    // The spool comes from the claim template, not from a shared volume of the pod.
+    expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/var/lib/egress-capture' });
+    expect(pod.volumes.map((v: any) => v.name)).not.toContain('data');
+    // Every replica writes to the remote store; an empty URL stops the pod instead of going embedded.
+    expect(container.args).toEqual(['serve', '--clickhouse-url=$(EGRESS_CAPTURE_CLICKHOUSE_URL)']);
+    expect(container.env).toContainEqual({ name: 'EGRESS_CAPTURE_CLICKHOUSE_URL', valueFrom: { secretKeyRef: { name: 'egress-capture-clickhouse', key: 'EGRESS_CAPTURE_CLICKHOUSE_URL' } } });
+    // Rows name their replica: CapturedBy is the pod name.
+    expect(container.env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    // Headless: the name resolves to every ready pod, so a DNS-resolved Envoy cluster lists each replica.
+    expect(service.spec.clusterIP).toBe('None');
+  });
+
+  it('the translator sends ext_proc to the Service the chart and deploy/ create', () => {
+    for (const objects of [helmTemplate().objects, helmTemplate(REPLICATED).objects, kustomizeReplicated().objects]) {
+      const service = find(objects, 'Service');
+      const grpc = service.spec.ports.find((p: any) => p.name === 'grpc');
+      expect({ namespace: service.metadata.namespace, name: service.metadata.name, port: grpc.port }).toEqual(DEFAULT_CAPTURE_SERVICE);
+    }
+  });
+
+  it('kustomize with deploy/components/replicated renders what Helm does', () => {
+    const fromKustomize = kustomizeReplicated();
+    expect(fromKustomize.stderr).toBe('');
+    expectValid(fromKustomize.objects);
+    const byName = (objects: KubeObject[]) => Object.fromEntries(objects.map((o) => [`${o.kind}/${o.metadata.name}`, normalise(o)]));
+    expect(byName(helmTemplate(REPLICATED).objects)).toEqual(byName(fromKustomize.objects.filter((o) => o.kind !== 'Namespace')));
   });
 });
 

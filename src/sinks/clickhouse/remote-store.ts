@@ -15,7 +15,8 @@
  * 26.2) so a batch is acknowledged only when stored, and its deduplication
  * token keeps a retried batch from being stored twice (docs/clickhouse.md).
  * Request bodies are gzip-compressed: captured bodies are JSON text and
- * shrink several-fold.
+ * shrink several-fold. The table's layout on a cluster (engine, ON CLUSTER,
+ * Distributed) comes from table-layout.ts.
  */
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -23,7 +24,9 @@ import { Readable } from 'node:stream';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { CaptureError, describeError } from '../../errors';
 import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
-import { TABLE, schemaStatements } from './schema';
+import { COLUMNS, TABLE, schemaStatements } from './schema';
+import { engineMismatch, insertSettings, SINGLE_SERVER_LAYOUT, type TableLayout } from './table-layout';
+import { sqlStringLiteral } from './sql-literal';
 
 export interface RemoteStoreOptions {
   url: string;
@@ -32,6 +35,10 @@ export interface RemoteStoreOptions {
   caFile?: string;
   /** Per-request timeout, ms (default 30 s, the client's default). */
   requestTimeoutMs?: number;
+  /** Cluster, engine and Distributed table (default: one server, MergeTree). */
+  layout?: TableLayout;
+  /** false: run no DDL, only check that the table has every column (a schema managed by hand). */
+  createSchema?: boolean;
 }
 
 /** ClickHouse error codes open() explains. */
@@ -74,8 +81,11 @@ export class RemoteStore implements Sink {
   private readonly target: RemoteTarget;
   lastWriteMs = 0;
 
+  private readonly layout: TableLayout;
+
   constructor(private readonly options: RemoteStoreOptions) {
     this.target = parseClickHouseUrl(options.url);
+    this.layout = options.layout ?? SINGLE_SERVER_LAYOUT;
   }
 
   async open(): Promise<void> {
@@ -116,8 +126,9 @@ export class RemoteStore implements Sink {
       } catch (err) {
         throw this.explainOpenError(err);
       }
-      // 3. Schema: create, or migrate an older table in place.
-      for (const statement of schemaStatements(this.options.ttlDays)) {
+      // 3. Schema: create, or migrate an older table in place (unless it is managed by hand),
+      // then check that what is there is what the service writes to.
+      for (const statement of this.options.createSchema === false ? [] : schemaStatements(this.options.ttlDays, [], this.layout)) {
         try {
           await client.command({ query: statement });
         } catch (err) {
@@ -127,10 +138,40 @@ export class RemoteStore implements Sink {
           throw new CaptureError('CAP_ERR_STORE_OPEN', `ClickHouse at ${hostPort} (database ${database}): cannot create or migrate ${TABLE}: ${describeError(err)}`, { cause: err });
         }
       }
+      await this.checkTable(client);
     } catch (err) {
       this.client = undefined;
       await client.close().catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * The table the service writes to exists, has the engine this layout expects and
+   * every column the service writes; otherwise one message names what is wrong,
+   * at start, instead of every insert failing on the first column the table lacks.
+   */
+  private async checkTable(client: ClickHouseClient): Promise<void> {
+    const { hostPort, database } = this.target;
+    const where = `ClickHouse at ${hostPort} (database ${database})`;
+    const rows = async <T>(query: string): Promise<T[]> => {
+      try {
+        return (await (await client.query({ query, format: 'JSONEachRow' })).json()) as T[];
+      } catch (err) {
+        throw this.explainOpenError(err);
+      }
+    };
+    const table = sqlStringLiteral(TABLE);
+    const [found] = await rows<{ engine: string }>(`SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = ${table}`);
+    const hint = this.options.createSchema === false ? ' (apply `egress-capture schema` with the same options, or drop --no-create-schema)' : '';
+    if (found === undefined) throw new CaptureError('CAP_ERR_STORE_SCHEMA', `${where}: table ${TABLE} does not exist${hint}`);
+    const mismatch = engineMismatch(this.layout, TABLE, found.engine);
+    if (mismatch !== undefined) throw new CaptureError('CAP_ERR_STORE_SCHEMA', `${where}: ${mismatch}`);
+    const present = new Set((await rows<{ name: string }>(`SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ${table}`)).map((row) => row.name));
+    const missing = COLUMNS.map(([name]) => name).filter((name) => !present.has(name));
+    if (missing.length > 0) {
+      const fix = this.options.createSchema === false ? ' (add them: `egress-capture schema --migrations` prints the ALTER statements)' : '';
+      throw new CaptureError('CAP_ERR_STORE_SCHEMA', `${where}: table ${TABLE} lacks column${missing.length === 1 ? '' : 's'} ${missing.join(', ')} that the service writes${fix}`);
     }
   }
 
@@ -161,7 +202,7 @@ export class RemoteStore implements Sink {
         // One batch = one insert block with a stable token: a batch re-sent after an unclear
         // failure is dropped by the server (table setting non_replicated_deduplication_window).
         // input_format_skip_unknown_fields = 0: a field the table lacks fails the insert instead of vanishing (the server's default skips it).
-        clickhouse_settings: { insert_deduplication_token: batch.batchId, async_insert: 0, input_format_skip_unknown_fields: 0 },
+        clickhouse_settings: { insert_deduplication_token: batch.batchId, async_insert: 0, input_format_skip_unknown_fields: 0, ...insertSettings(this.layout) },
       });
       // An unconsumed response leaves the keep-alive socket unusable for the next request.
       for await (const _ of result.stream) void _;

@@ -1,20 +1,12 @@
 /**
  * The http_exchanges table, shared by the embedded and the remote store.
- * Its columns come from src/row/exchange-row.ts; this file adds the table's
- * layout.
+ * Its columns come from src/row/exchange-row.ts; this file adds its indexes.
+ * Engine, partitioning, sort key, TTL and the cluster layout: table-layout.ts.
  *
- * - PARTITION BY day: TTL drops whole parts (ttl_only_drop_parts) and
- *   time-range queries prune partitions.
- * - ORDER BY (hour, Authority, Timestamp): time-range scans read a contiguous
- *   range, and "all calls to api.openai.com in the last hour" reads one
- *   Authority run inside each hour.
  * - Bloom-filter skip indexes on the ids people paste into a query
  *   (CaptureId, RequestId, TraceId).
  * - ZSTD(1) codecs everywhere: level 3 on the bodies doubled the insert CPU
  *   for bodies about 10% smaller.
- * - non_replicated_deduplication_window: a batch re-sent with the same
- *   insert_deduplication_token after an unclear failure is not stored twice.
- *
  * New columns are added with ADD COLUMN IF NOT EXISTS at start-up, so an
  * older table is migrated in place.
  *
@@ -27,21 +19,20 @@
  * parallel anyway. A remote server keeps its own merge policy.
  */
 import { COLUMN_NAMES, ROW_COLUMNS, type ColumnName } from '../../row/exchange-row';
+import { createStatements, migrationStatements, SINGLE_SERVER_LAYOUT, type TableDefinition, type TableLayout } from './table-layout';
 
 export const TABLE = 'http_exchanges';
 
 /** Column name and ClickHouse type, in table order, from the row's one definition. */
 export const COLUMNS: ReadonlyArray<readonly [name: ColumnName, type: string]> = COLUMN_NAMES.map((name) => [name, ROW_COLUMNS[name].type] as const);
 
-const INDEXES = [
+export const INDEXES = [
   'INDEX idx_capture_id CaptureId TYPE bloom_filter(0.001) GRANULARITY 1',
   'INDEX idx_request_id RequestId TYPE bloom_filter(0.001) GRANULARITY 1',
   'INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1',
 ];
 
-function ttlClause(ttlDays: number): string {
-  return ttlDays > 0 ? `TTL toDateTime(Timestamp) + INTERVAL ${ttlDays} DAY` : '';
-}
+export const TABLE_DEFINITION: TableDefinition = { table: TABLE, columns: COLUMNS, indexes: INDEXES };
 
 /** MergeTree settings for the embedded engine (see the header comment). */
 export const EMBEDDED_TABLE_SETTINGS: ReadonlyArray<readonly [name: string, value: number]> = [['merge_selector_base', 20]];
@@ -51,27 +42,6 @@ export const EMBEDDED_TABLE_SETTINGS: ReadonlyArray<readonly [name: string, valu
  * idempotent. `tableSettings` are set at creation and re-applied to an
  * existing table.
  */
-export function schemaStatements(ttlDays: number, tableSettings: ReadonlyArray<readonly [name: string, value: number]> = []): string[] {
-  const settingList = tableSettings.map(([name, value]) => `${name} = ${value}`);
-  const create = [
-    `CREATE TABLE IF NOT EXISTS ${TABLE} (`,
-    [...COLUMNS.map(([name, type]) => `  ${name} ${type}`), ...INDEXES.map((index) => `  ${index}`)].join(',\n'),
-    ')',
-    'ENGINE = MergeTree',
-    'PARTITION BY toDate(Timestamp)',
-    'ORDER BY (toStartOfHour(Timestamp), Authority, Timestamp)',
-    ttlClause(ttlDays),
-    `SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000${settingList.map((setting) => `, ${setting}`).join('')}`,
-  ]
-    .filter((line) => line !== '')
-    .join('\n');
-  const statements = [create];
-  for (const [name, type] of COLUMNS) statements.push(`ALTER TABLE ${TABLE} ADD COLUMN IF NOT EXISTS ${name} ${type}`);
-  if (settingList.length > 0) statements.push(`ALTER TABLE ${TABLE} MODIFY SETTING ${settingList.join(', ')}`);
-  statements.push(
-    ttlDays > 0
-      ? `ALTER TABLE ${TABLE} MODIFY TTL toDateTime(Timestamp) + INTERVAL ${ttlDays} DAY SETTINGS materialize_ttl_after_modify = 0`
-      : `ALTER TABLE ${TABLE} REMOVE TTL`,
-  );
-  return statements;
+export function schemaStatements(ttlDays: number, tableSettings: ReadonlyArray<readonly [name: string, value: number]> = [], layout: TableLayout = SINGLE_SERVER_LAYOUT): string[] {
+  return [...createStatements(TABLE_DEFINITION, layout, ttlDays, tableSettings), ...migrationStatements(TABLE_DEFINITION, layout, ttlDays, tableSettings)];
 }

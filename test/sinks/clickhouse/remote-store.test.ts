@@ -20,7 +20,9 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 // Expected failures below would otherwise be logged by the client at ERROR.
 const quiet = { log: { level: ClickHouseLogLevel.OFF } };
 import { CaptureError } from '../../../src/errors';
-import { RemoteStore } from '../../../src/sinks/clickhouse/remote-store';
+import { RemoteStore, type RemoteStoreOptions } from '../../../src/sinks/clickhouse/remote-store';
+import { schemaStatements } from '../../../src/sinks/clickhouse/schema';
+import { SINGLE_SERVER_LAYOUT } from '../../../src/sinks/clickhouse/table-layout';
 import { SERVER_INFO_FILE, type ServerInfo } from '../../../src/service/capture-service';
 import { startCaptureHarness, type CaptureHarness } from '../../support/capture-harness';
 import { exchange, headers, rawClient } from '../../support/raw-extproc-client';
@@ -68,8 +70,8 @@ async function stopTarget(target: Target): Promise<void> {
   fs.rmSync(target.dataDir, { recursive: true, force: true });
 }
 
-async function openError(url: string, caFile?: string): Promise<CaptureError> {
-  const store = new RemoteStore({ url, ttlDays: 0, caFile, requestTimeoutMs: 5000 });
+async function openError(url: string, caFile?: string, extra: Partial<RemoteStoreOptions> = {}): Promise<CaptureError> {
+  const store = new RemoteStore({ url, ttlDays: 0, caFile, requestTimeoutMs: 5000, ...extra });
   try {
     await store.open();
   } catch (err) {
@@ -148,6 +150,63 @@ describe('remote ClickHouse through @clickhouse/client', () => {
     const noDb = createClient({ url: target.origin, username: 'u', password: 'p', database: 'missing', ...quiet });
     await expect(noDb.query({ query: 'SELECT 1', format: 'CSV' })).rejects.toMatchObject({ code: '81', type: 'UNKNOWN_DATABASE' });
     await noDb.close();
+  });
+
+  describe('a schema managed by hand (--no-create-schema) and the start-up check', () => {
+    const storeUrl = (): string => `http://u:p@127.0.0.1:${target.port}/default`;
+
+    // The target is a stand-in server whose own (embedded) table is in the way: a DBA's
+    // database starts empty. The service tests below create theirs again.
+    beforeAll(async () => {
+      await client.command({ query: 'DROP TABLE IF EXISTS http_exchanges' });
+    });
+
+    afterAll(async () => {
+      await client.command({ query: 'DROP TABLE IF EXISTS http_exchanges' });
+    });
+
+    it('names a missing table, and creates nothing', async () => {
+      const err = await openError(storeUrl(), undefined, { createSchema: false });
+      expect(err.code).toBe('CAP_ERR_STORE_SCHEMA');
+      expect(err.message).toBe(`ClickHouse at 127.0.0.1:${target.port} (database default): table http_exchanges does not exist (apply \`egress-capture schema\` with the same options, or drop --no-create-schema)`);
+      const tables = await client.query({ query: "SELECT name FROM system.tables WHERE database = 'default' AND name LIKE 'http_exchanges%'", format: 'JSONEachRow' });
+      expect(await tables.json()).toEqual([]);
+    });
+
+    it('names every column the table lacks', async () => {
+      await client.command({ query: "CREATE TABLE http_exchanges (Timestamp DateTime64(9, 'UTC'), CaptureId String, Authority String, Path String) ENGINE = MergeTree ORDER BY Timestamp" });
+      const err = await openError(storeUrl(), undefined, { createSchema: false });
+      expect(err.code).toBe('CAP_ERR_STORE_SCHEMA');
+      expect(err.message).toMatch(/^ClickHouse at 127\.0\.0\.1:\d+ \(database default\): table http_exchanges lacks columns RequestId, TraceId, SpanId, SourceAddress, Method, .*, CapturedBy that the service writes \(add them: `egress-capture schema --migrations` prints the ALTER statements\)$/);
+      expect(err.message).not.toMatch(/\b(CaptureId|Authority|Path),/);
+    });
+
+    it('a table with another engine than configured is refused, even when the service may create tables', async () => {
+      const err = await openError(storeUrl(), undefined, { layout: { ...SINGLE_SERVER_LAYOUT, cluster: 'c1', distributed: true }, createSchema: false });
+      expect(err.message).toBe(`ClickHouse at 127.0.0.1:${target.port} (database default): table http_exchanges is MergeTree; --clickhouse-distributed needs a Distributed table by that name (the data in http_exchanges_local on each shard): rename or drop the existing one first`);
+      const replicated = await openError(storeUrl(), undefined, { layout: { ...SINGLE_SERVER_LAYOUT, engine: 'ReplicatedMergeTree' } });
+      expect(replicated.code).toBe('CAP_ERR_STORE_SCHEMA');
+      expect(replicated.message).toBe(`ClickHouse at 127.0.0.1:${target.port} (database default): table http_exchanges is MergeTree, not ReplicatedMergeTree (--clickhouse-engine)`);
+    });
+
+    it('with every column in place the store opens without running DDL, and writes', async () => {
+      await client.command({ query: 'DROP TABLE http_exchanges' });
+      // What a DBA applies from `egress-capture schema --ttl-days 0`.
+      const [create] = schemaStatements(0);
+      await client.command({ query: create! });
+      const store = new RemoteStore({ url: storeUrl(), ttlDays: 30, createSchema: false });
+      await store.open();
+      try {
+        // ttlDays 30 was not applied: the service ran no ALTER.
+        const create = await client.query({ query: "SELECT create_table_query FROM system.tables WHERE database = 'default' AND name = 'http_exchanges'", format: 'JSONEachRow' });
+        expect(JSON.stringify(await create.json())).not.toContain('TTL');
+        const line = `${JSON.stringify({ Timestamp: '2026-01-01 00:00:00.000000000', CaptureId: 'handmade-1', Authority: 'handmade.test' })}\n`;
+        expect(await store.write({ jsonEachRow: line, rowCount: 1, byteLength: Buffer.byteLength(line), batchId: 'handmade-batch' })).toEqual({ ok: true });
+        expect(await store.query("SELECT CaptureId FROM http_exchanges WHERE Authority = 'handmade.test'")).toBe('{"CaptureId":"handmade-1"}\n');
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   describe('the capture service on a remote store', () => {

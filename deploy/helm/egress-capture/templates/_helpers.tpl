@@ -41,7 +41,21 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- default (printf "%s-gateway" (include "egress-capture.fullname" .)) .Values.gateway.configMapName -}}
 {{- end -}}
 
+{{/* Non-empty when the release runs several replicas: a StatefulSet, one spool volume per pod, a headless Service. */}}
+{{- define "egress-capture.replicated" -}}
+{{- if gt (int .Values.replicaCount) 1 -}}true{{- end -}}
+{{- end -}}
+
 {{- define "egress-capture.validate" -}}
+{{- if lt (int .Values.replicaCount) 1 -}}
+{{- fail (printf "replicaCount: %v expected a whole number from 1" .Values.replicaCount) -}}
+{{- end -}}
+{{- if and (include "egress-capture.replicated" .) (ne .Values.store.mode "remote") -}}
+{{- fail (printf "replicaCount: %v needs store.mode=remote: the embedded store lives in one pod's volume and cannot be shared; run a ClickHouse server or ClickHouse Cloud and set store.remote.existingSecret" .Values.replicaCount) -}}
+{{- end -}}
+{{- if and (include "egress-capture.replicated" .) .Values.persistence.existingClaim -}}
+{{- fail (printf "persistence.existingClaim: %q cannot serve %v replicas: each replica gets its own spool volume from persistence.size" .Values.persistence.existingClaim .Values.replicaCount) -}}
+{{- end -}}
 {{- if not (has .Values.store.mode (list "embedded" "remote")) -}}
 {{- fail (printf "store.mode: %q is not one of embedded, remote" .Values.store.mode) -}}
 {{- end -}}

@@ -1,0 +1,180 @@
+/**
+ * How the http_exchanges table is laid out on a ClickHouse deployment: one
+ * server, a self-managed cluster (replicated and/or sharded), or ClickHouse
+ * Cloud. The columns come from schema.ts; this file adds the engine, the
+ * ON CLUSTER clause, and the Distributed table in front of the shards.
+ *
+ * - MergeTree: one server. Deduplication needs non_replicated_deduplication_window
+ *   (0 by default, so a retried batch's token would do nothing).
+ * - ReplicatedMergeTree('<path>', '<replica>'): every replica of a shard holds the
+ *   same data through Keeper. The path and replica are macros by default
+ *   ({shard}, {replica} from the server's config; {database} and {table} expanded
+ *   at creation), so one statement with ON CLUSTER creates every replica's table.
+ *   Deduplication is on by default; replicated_deduplication_window is set
+ *   explicitly so the window the docs promise does not depend on the server version.
+ * - SharedMergeTree: ClickHouse Cloud. No arguments (the service places the data);
+ *   deduplication as for ReplicatedMergeTree.
+ * - Distributed (with a cluster): the shards' tables are named <table>_local and the
+ *   Distributed table takes the table's own name, so every query the product and its
+ *   users run (`FROM http_exchanges`) reads all shards, and inserts are routed by the
+ *   sharding key. The key must be deterministic: a batch re-sent after an unclear
+ *   failure carries the same insert_deduplication_token, and each shard drops it only
+ *   if it receives the same rows again. rand() would split the retry differently and a
+ *   shard would drop rows it never stored. The key hashes RequestId (Envoy's
+ *   x-request-id, shared by the attempts of one request), else the CaptureId, so the
+ *   rows of a request land together and an empty RequestId does not pile up on one shard.
+ */
+import { sqlStringLiteral } from './sql-literal';
+
+export const TABLE_ENGINES = ['MergeTree', 'ReplicatedMergeTree', 'SharedMergeTree'] as const;
+export type TableEngine = (typeof TABLE_ENGINES)[number];
+
+export interface TableLayout {
+  /** Cluster name from the servers' remote_servers ('' = one server: no ON CLUSTER). */
+  cluster: string;
+  engine: TableEngine;
+  /** ReplicatedMergeTree's Keeper path and replica name (macros allowed). */
+  replicaPath: string;
+  replicaName: string;
+  /** A Distributed table over `cluster` in front of <table>_local. */
+  distributed: boolean;
+}
+
+/** One server, plain MergeTree: the embedded store's layout and the remote default. */
+export const SINGLE_SERVER_LAYOUT: TableLayout = {
+  cluster: '',
+  engine: 'MergeTree',
+  replicaPath: '/clickhouse/tables/{shard}/{database}/{table}',
+  replicaName: '{replica}',
+  distributed: false,
+};
+
+/** The columns and indexes of a table (schema.ts declares them). */
+export interface TableDefinition {
+  table: string;
+  columns: ReadonlyArray<readonly [name: string, type: string]>;
+  indexes: readonly string[];
+}
+
+/** Blocks whose tokens (or hashes) are remembered per partition: a retry after up to this many other inserts is still recognised. */
+export const DEDUPLICATION_WINDOW = 1000;
+
+/** The sharding key of the Distributed table (see the header comment). */
+export const SHARDING_KEY = "cityHash64(if(RequestId = '', CaptureId, RequestId))";
+
+/** The table holding the data on each server: <table>_local behind a Distributed table, else the table itself. */
+export function storageTable(table: string, layout: TableLayout): string {
+  return layout.distributed ? `${table}_local` : table;
+}
+
+/** Settings an INSERT needs on this layout, beyond the deduplication token. */
+export function insertSettings(layout: TableLayout): Record<string, number> {
+  // Synchronous distribution: the INSERT returns only once every shard stored its part
+  // (and dropped a repeated token), so an acknowledged batch is stored, not queued on disk
+  // of the server that received it, and the token reaches the shards with the rows.
+  return layout.distributed ? { distributed_foreground_insert: 1 } : {};
+}
+
+function onCluster(layout: TableLayout): string {
+  return layout.cluster === '' ? '' : ` ON CLUSTER ${sqlStringLiteral(layout.cluster)}`;
+}
+
+function engineClause(layout: TableLayout): string {
+  switch (layout.engine) {
+    case 'MergeTree':
+      return 'MergeTree';
+    case 'ReplicatedMergeTree':
+      return `ReplicatedMergeTree(${sqlStringLiteral(layout.replicaPath)}, ${sqlStringLiteral(layout.replicaName)})`;
+    case 'SharedMergeTree':
+      return 'SharedMergeTree';
+  }
+}
+
+function deduplicationSetting(layout: TableLayout): string {
+  return `${layout.engine === 'MergeTree' ? 'non_replicated_deduplication_window' : 'replicated_deduplication_window'} = ${DEDUPLICATION_WINDOW}`;
+}
+
+function ttlExpression(ttlDays: number): string {
+  return `toDateTime(Timestamp) + INTERVAL ${ttlDays} DAY`;
+}
+
+/** A Distributed table stores nothing: its columns carry no codecs. */
+function withoutCodec(type: string): string {
+  return type.replace(/\s+CODEC\(.*\)\s*$/, '');
+}
+
+/**
+ * The CREATE statements: the storage table, then the Distributed table if any.
+ * - PARTITION BY day: TTL drops whole parts (ttl_only_drop_parts) and time-range
+ *   queries prune partitions.
+ * - ORDER BY (hour, Authority, Timestamp): time-range scans read a contiguous range,
+ *   and "all calls to api.openai.com in the last hour" reads one Authority run per hour.
+ */
+export function createStatements(definition: TableDefinition, layout: TableLayout, ttlDays: number, tableSettings: ReadonlyArray<readonly [name: string, value: number]> = []): string[] {
+  const local = storageTable(definition.table, layout);
+  const settings = ['index_granularity = 8192', 'ttl_only_drop_parts = 1', deduplicationSetting(layout), ...tableSettings.map(([name, value]) => `${name} = ${value}`)];
+  const create = [
+    `CREATE TABLE IF NOT EXISTS ${local}${onCluster(layout)} (`,
+    [...definition.columns.map(([name, type]) => `  ${name} ${type}`), ...definition.indexes.map((index) => `  ${index}`)].join(',\n'),
+    ')',
+    `ENGINE = ${engineClause(layout)}`,
+    'PARTITION BY toDate(Timestamp)',
+    'ORDER BY (toStartOfHour(Timestamp), Authority, Timestamp)',
+    ...(ttlDays > 0 ? [`TTL ${ttlExpression(ttlDays)}`] : []),
+    `SETTINGS ${settings.join(', ')}`,
+  ].join('\n');
+  if (!layout.distributed) return [create];
+  const distributed = [
+    `CREATE TABLE IF NOT EXISTS ${definition.table}${onCluster(layout)} (`,
+    definition.columns.map(([name, type]) => `  ${name} ${withoutCodec(type)}`).join(',\n'),
+    ')',
+    `ENGINE = Distributed(${sqlStringLiteral(layout.cluster)}, currentDatabase(), ${local}, ${SHARDING_KEY})`,
+  ].join('\n');
+  return [create, distributed];
+}
+
+/**
+ * Idempotent statements that bring an existing table to the current schema:
+ * new columns (on the Distributed table too, which has its own column list),
+ * re-applied table settings, the TTL.
+ */
+export function migrationStatements(definition: TableDefinition, layout: TableLayout, ttlDays: number, tableSettings: ReadonlyArray<readonly [name: string, value: number]> = []): string[] {
+  const local = storageTable(definition.table, layout);
+  const cluster = onCluster(layout);
+  const statements = definition.columns.map(([name, type]) => `ALTER TABLE ${local}${cluster} ADD COLUMN IF NOT EXISTS ${name} ${type}`);
+  if (layout.distributed) {
+    for (const [name, type] of definition.columns) statements.push(`ALTER TABLE ${definition.table}${cluster} ADD COLUMN IF NOT EXISTS ${name} ${withoutCodec(type)}`);
+  }
+  if (tableSettings.length > 0) statements.push(`ALTER TABLE ${local}${cluster} MODIFY SETTING ${tableSettings.map(([name, value]) => `${name} = ${value}`).join(', ')}`);
+  statements.push(ttlDays > 0 ? `ALTER TABLE ${local}${cluster} MODIFY TTL ${ttlExpression(ttlDays)} SETTINGS materialize_ttl_after_modify = 0` : `ALTER TABLE ${local}${cluster} REMOVE TTL`);
+  return statements;
+}
+
+/**
+ * Whether an existing table's engine (system.tables.engine) is what this layout
+ * writes to; the reason when it is not. CREATE TABLE IF NOT EXISTS keeps a table
+ * that exists, so a service reconfigured for a cluster would otherwise keep writing
+ * into the single-server table it created before. ClickHouse Cloud turns every
+ * MergeTree-family engine into SharedMergeTree, so that one always fits.
+ */
+export function engineMismatch(layout: TableLayout, table: string, actual: string): string | undefined {
+  if (layout.distributed) {
+    if (actual === 'Distributed') return undefined;
+    return `table ${table} is ${actual}; --clickhouse-distributed needs a Distributed table by that name (the data in ${storageTable(table, layout)} on each shard): rename or drop the existing one first`;
+  }
+  if (actual === 'Distributed') return `table ${table} is Distributed: add --clickhouse-distributed (and --clickhouse-cluster) to write through it`;
+  if (actual === 'SharedMergeTree' || actual === layout.engine) return undefined;
+  if (layout.engine === 'MergeTree' && actual.endsWith('MergeTree')) return undefined;
+  return `table ${table} is ${actual}, not ${layout.engine} (--clickhouse-engine)`;
+}
+
+/** The layout the remote-store options (--clickhouse-cluster, …) describe. */
+export function layoutFromOptions(options: { clickhouseCluster: string; clickhouseEngine: TableEngine; clickhouseReplicaPath: string; clickhouseReplicaName: string; clickhouseDistributed: boolean }): TableLayout {
+  return {
+    cluster: options.clickhouseCluster,
+    engine: options.clickhouseEngine,
+    replicaPath: options.clickhouseReplicaPath,
+    replicaName: options.clickhouseReplicaName,
+    distributed: options.clickhouseDistributed,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The remote table's DDL for every layout option, checked by ClickHouse's own
+ * parser and engine (chdb, the same ClickHouse the embedded store runs):
+ *   - every statement, for every engine, with and without a cluster and a
+ *     Distributed table, parses (EXPLAIN AST), and the parsed statement keeps
+ *     what the option asked for (ON CLUSTER, the engine and its arguments);
+ *   - what this engine can create is created: the storage table of every
+ *     layout (with MergeTree standing in for the engines that need Keeper or
+ *     ClickHouse Cloud), its settings and every column, then the migrations
+ *     run on it;
+ *   - `egress-capture schema` prints the statements for its options, and
+ *     refuses combinations that cannot work with a message naming them.
+ * No ClickHouse cluster runs here: creating a ReplicatedMergeTree or a
+ * Distributed table for real is left to docs/scaling.md's checklist.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Session } from 'chdb';
+import { COLUMNS, TABLE_DEFINITION } from '../../../src/sinks/clickhouse/schema';
+import { runInProcess } from '../../cli/cli-helpers';
+import { createStatements, migrationStatements, SINGLE_SERVER_LAYOUT, TABLE_ENGINES, type TableLayout } from '../../../src/sinks/clickhouse/table-layout';
+
+const LAYOUTS: TableLayout[] = TABLE_ENGINES.flatMap((engine) =>
+  [
+    { cluster: '', distributed: false },
+    { cluster: 'c1', distributed: false },
+    // A ClickHouse Cloud service is one shard: no Distributed table over it (refused by the options).
+    ...(engine === 'SharedMergeTree' ? [] : [{ cluster: 'c1', distributed: true }]),
+  ].map((shape) => ({ ...SINGLE_SERVER_LAYOUT, engine, ...shape })),
+);
+
+function describeLayout(layout: TableLayout): string {
+  return `${layout.engine}${layout.cluster === '' ? '' : ` on cluster ${layout.cluster}`}${layout.distributed ? ' behind Distributed' : ''}`;
+}
+
+const runCli = (argv: string[]) => runInProcess(argv);
+
+describe('remote table DDL', () => {
+  let dir: string;
+  let session: Session;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-layout-'));
+    session = new Session(dir);
+  });
+
+  afterAll(() => {
+    session?.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * ClickHouse's own formatting of the parsed statement (throws on a syntax error).
+   * The parser looks the engine up to read its SETTINGS, and this build has no
+   * SharedMergeTree (ClickHouse Cloud's): its statement is parsed with MergeTree in that
+   * place (the settings are MergeTree settings, which SharedMergeTree takes), and its
+   * engine clause is parsed on its own, without the SETTINGS.
+   */
+  const parsed = (statement: string): string => {
+    if (statement.includes('ENGINE = SharedMergeTree')) expect(session.query(`EXPLAIN AST ${statement.replace(/\nSETTINGS .*$/, '')}`, 'TSVRaw')).toContain('Function SharedMergeTree');
+    else expect(session.query(`EXPLAIN AST ${statement}`, 'TSVRaw')).not.toBe('');
+    const formatted = session.query(`SELECT formatQuerySingleLine(${quote(statement.replace('ENGINE = SharedMergeTree', 'ENGINE = MergeTree'))})`, 'TSVRaw').trim();
+    return statement.includes('ENGINE = SharedMergeTree') ? formatted.replace('ENGINE = MergeTree', 'ENGINE = SharedMergeTree') : formatted;
+  };
+  const quote = (text: string): string => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+  it.each(LAYOUTS.flatMap((layout) => [0, 30].map((ttlDays) => [describeLayout(layout), ttlDays, layout] as const)))('%s (TTL %s days): every statement parses and keeps the layout', (_name, ttlDays, layout) => {
+    const statements = [...createStatements(TABLE_DEFINITION, layout, ttlDays), ...migrationStatements(TABLE_DEFINITION, layout, ttlDays)];
+    for (const statement of statements) {
+      const formatted = parsed(statement);
+      if (layout.cluster !== '') expect(formatted).toContain("ON CLUSTER c1");
+      else expect(formatted).not.toContain('ON CLUSTER');
+    }
+    const [storage, distributed] = createStatements(TABLE_DEFINITION, layout, ttlDays).map(parsed);
+    const local = layout.distributed ? 'http_exchanges_local' : 'http_exchanges';
+    expect(storage).toContain(`CREATE TABLE IF NOT EXISTS ${local}`);
+    if (layout.engine === 'ReplicatedMergeTree') expect(storage).toContain("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')");
+    else expect(storage).toMatch(new RegExp(`ENGINE = ${layout.engine} PARTITION BY`));
+    expect(storage).toContain(layout.engine === 'MergeTree' ? 'non_replicated_deduplication_window = 1000' : 'replicated_deduplication_window = 1000');
+    if (layout.distributed) {
+      expect(distributed).toContain("ENGINE = Distributed('c1', currentDatabase(), http_exchanges_local, cityHash64(if(RequestId = '', CaptureId, RequestId)))");
+      // The Distributed table lists every column (without codecs: it stores nothing).
+      for (const [name] of COLUMNS) expect(distributed).toContain(`\`${name}\` `);
+      expect(distributed).not.toContain('CODEC');
+    } else {
+      expect(distributed).toBeUndefined();
+    }
+  });
+
+  it('a replica path or name with quotes stays one string literal', () => {
+    const layout: TableLayout = { ...SINGLE_SERVER_LAYOUT, engine: 'ReplicatedMergeTree', replicaPath: "/t/it's/{shard}", replicaName: "r'); DROP TABLE x; --" };
+    const [create] = createStatements(TABLE_DEFINITION, layout, 0);
+    expect(parsed(create!)).toContain("ENGINE = ReplicatedMergeTree('/t/it\\'s/{shard}', 'r\\'); DROP TABLE x; --')");
+  });
+
+  it.each(LAYOUTS.map((layout) => [describeLayout(layout), layout] as const))('%s: the storage table is created here (MergeTree standing in for the engine), with every column, and migrated', (_name, layout) => {
+    const database = `layout_${LAYOUTS.indexOf(layout)}`;
+    session.query(`CREATE DATABASE ${database}`);
+    // No cluster and no Keeper here: the same statement on one server, with the engine this one has.
+    const local = (statement: string): string =>
+      statement
+        .replace(/ ON CLUSTER 'c1'/, '')
+        .replace(/ENGINE = (Replicated|Shared)MergeTree(\('[^']*', '[^']*'\))?/, 'ENGINE = MergeTree')
+        .replace(/^(CREATE TABLE IF NOT EXISTS|ALTER TABLE) /, `$1 ${database}.`);
+    const [storage] = createStatements(TABLE_DEFINITION, layout, 30);
+    session.query(local(storage!));
+    const table = layout.distributed ? 'http_exchanges_local' : 'http_exchanges';
+    const columns = session.query(`SELECT name FROM system.columns WHERE database = '${database}' AND table = '${table}' ORDER BY position`, 'TSVRaw').trim().split('\n');
+    expect(columns).toEqual(COLUMNS.map(([name]) => name));
+    const settings = session.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`, 'TSVRaw');
+    expect(settings).toContain(layout.engine === 'MergeTree' ? 'non_replicated_deduplication_window = 1000' : 'replicated_deduplication_window = 1000');
+    for (const statement of migrationStatements(TABLE_DEFINITION, layout, 7).filter((s) => s.startsWith(`ALTER TABLE ${table}`))) session.query(local(statement));
+    expect(session.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`, 'TSVRaw')).toContain('toIntervalDay(7)');
+  });
+
+  it('`egress-capture schema --cluster c1 --engine ReplicatedMergeTree` prints DDL the engine parses', async () => {
+    const { code, stdout, stderr } = await runCli(['schema', '--cluster', 'c1', '--engine', 'ReplicatedMergeTree']);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(/^-- egress-capture table for cluster c1, ReplicatedMergeTree, TTL 30 days; run in the database of --clickhouse-url\.\n/);
+    const statements = stdout.replace(/^--.*\n/gm, '').split(/;\n/).map((s) => s.trim()).filter((s) => s !== '');
+    expect(statements).toHaveLength(1);
+    expect(parsed(statements[0]!)).toMatch(/^CREATE TABLE IF NOT EXISTS http_exchanges ON CLUSTER c1 \(.*\) ENGINE = ReplicatedMergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'\)/);
+
+    // The serve flag names work too, and --migrations adds the ALTERs, each parsed.
+    const full = await runCli(['schema', '--clickhouse-cluster=c1', '--distributed', '--ttl-days', '0', '--migrations']);
+    expect(full.code).toBe(0);
+    const all = full.stdout.replace(/^--.*\n/gm, '').split(/;\n/).map((s) => s.trim()).filter((s) => s !== '');
+    expect(all).toHaveLength(2 + 2 * COLUMNS.length + 1);
+    for (const statement of all) parsed(statement);
+    expect(all.at(-1)).toBe("ALTER TABLE http_exchanges_local ON CLUSTER 'c1' REMOVE TTL");
+  });
+
+  it('`egress-capture schema` names every bad option and exits 2', async () => {
+    const { code, stdout, stderr } = await runCli(['schema', '--engine', 'ReplacingMergeTree', '--cluster', 'my cluster', '--distributed']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      [
+        'egress-capture: CAP_ERR_CONFIG_INVALID: invalid configuration:',
+        '  --cluster: "my cluster" expected a cluster name of remote_servers (letters, digits, _ . -)',
+        '  --engine: "ReplacingMergeTree" not one of MergeTree, ReplicatedMergeTree, SharedMergeTree',
+        '  --distributed: "true" needs --cluster: a Distributed table spans the shards of a named cluster',
+        '',
+      ].join('\n'),
+    );
+    const shared = await runCli(['schema', '--cluster', 'default', '--engine', 'SharedMergeTree', '--distributed']);
+    expect(shared.code).toBe(2);
+    expect(shared.stderr).toContain('--distributed: "true" does not go with --engine SharedMergeTree: a ClickHouse Cloud service is one shard');
+    const unknown = await runCli(['schema', '--shards', '3']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^egress-capture schema: Unknown option '--shards'/);
+  });
+});
