@@ -4,7 +4,20 @@
  */
 import * as fs from 'node:fs';
 import type { Logger } from 'pino';
-import type { RuntimeConfig } from '../config/runtime-config';
+import type { ListenAddress } from '../listen-address';
+
+/** What the minter is started with (the service passes its configuration). */
+export interface MinterSettings {
+  caDir: string;
+  caCertFile: string;
+  caKeyFile: string;
+  sdsMaxCerts: number;
+  leafValidityMs: number;
+  sdsListen: ListenAddress;
+  sdsTlsCertFile: string;
+  sdsTlsKeyFile: string;
+  sdsClientCaFile: string;
+}
 import { CaStore } from './ca-store';
 import { CertificateMetrics } from './certificate-metrics';
 import { CertificateSource } from './certificate-source';
@@ -16,7 +29,7 @@ export class CertificateMinter {
   readonly source: CertificateSource;
   readonly server: SdsServer;
 
-  private constructor(config: RuntimeConfig, log: Logger, registry: prom.Registry) {
+  private constructor(config: MinterSettings, log: Logger, registry: prom.Registry) {
     const metrics = new CertificateMetrics(registry);
     this.cas = new CaStore({ caDir: config.caDir, caCertFile: config.caCertFile, caKeyFile: config.caKeyFile, log, metrics });
     this.source = new CertificateSource({ cas: this.cas, maxCachedLeaves: config.sdsMaxCerts, leafValidityMs: config.leafValidityMs, metrics, log });
@@ -37,7 +50,7 @@ export class CertificateMinter {
   }
 
   /** The minter when a CA is configured, listening; undefined otherwise (nothing could be signed). */
-  static async start(config: RuntimeConfig, log: Logger, registry: prom.Registry): Promise<CertificateMinter | undefined> {
+  static async start(config: MinterSettings, log: Logger, registry: prom.Registry): Promise<CertificateMinter | undefined> {
     if (!CaStore.configured(config)) return undefined;
     const minter = new CertificateMinter(config, log, registry);
     // Problems are logged with their file now; they make /readyz fail until fixed, without stopping the capture.

@@ -8,8 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
-import { formatListen } from '../config/load-config';
-import type { ListenAddress } from '../config/runtime-config';
+import { formatListen, type ListenAddress } from '../listen-address';
 import { CaptureError } from '../errors';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
 import { CA_SECRET_METADATA } from './minter-contract';

@@ -16,7 +16,7 @@ import { FLAG_OPTIONS, OPTIONS, optionDefaults, type FlagEntry, type OptionKey, 
 import { isParseError } from './option-parsers';
 import { deriveConfig, noLoadedSettings, type ConfigInput, type RuntimeConfig } from './runtime-config';
 
-export { formatListen } from './option-parsers';
+export { formatListen } from '../listen-address';
 
 type Source = 'flag' | 'env' | 'gateway';
 

@@ -5,7 +5,7 @@
  * default shows in --help and the README exactly as a user would type it.
  */
 import { parseDurationMs } from '../gateway/duration';
-import type { ListenAddress, UnixSocketAddress } from './listen-address';
+import type { ListenAddress, UnixSocketAddress } from '../listen-address';
 
 export type Parsed<T> = T | { error: string };
 
@@ -37,11 +37,6 @@ export function parseGrpcListen(raw: string): Parsed<ListenAddress | UnixSocketA
   const normalized = unixPath.startsWith('//') ? unixPath.slice(2) : unixPath;
   if (!normalized.startsWith('/')) return { error: 'expected HOST:PORT or unix:/ABSOLUTE/PATH' };
   return { unixPath: normalized };
-}
-
-export function formatListen(address: ListenAddress | UnixSocketAddress): string {
-  if ('unixPath' in address) return `unix:${address.unixPath}`;
-  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
 export function integer(min: number, max: number): (raw: string) => Parsed<number> {

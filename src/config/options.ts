@@ -15,7 +15,7 @@
 import { CERT_SDS_PORT } from '../certificates/minter-contract';
 import { DEFAULT_CAPTURE_CONTENT_TYPES, DEFAULT_CAPTURE_MAX_BYTES } from '../gateway/defaults';
 import { TABLE_ENGINES, type TableEngine } from '../sinks/clickhouse/table-layout';
-import type { ListenAddress, UnixSocketAddress } from './listen-address';
+import { formatListen, type ListenAddress, type UnixSocketAddress } from '../listen-address';
 import {
   DAY_MS,
   KiB,
@@ -25,7 +25,6 @@ import {
   contentTypes,
   duration,
   formatDuration,
-  formatListen,
   integer,
   list,
   nonEmptyText,

@@ -9,7 +9,7 @@ import type { BodyRedactorOptions } from '../processing/redaction/body-redactor'
 import type { ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { BUILT_IN_REDACT_HEADERS, optionDefaults, type OptionValues } from './options';
 
-export type { ListenAddress, UnixSocketAddress } from './listen-address';
+export type { ListenAddress, UnixSocketAddress } from '../listen-address';
 
 /** What the files named by options hold, validated at load. */
 export interface LoadedSettings {

@@ -26,7 +26,7 @@ import { AdminServer, type QueryableStore } from '../admin/admin-server';
 import { ContentTypeFilter } from '../capture/content-type-filter';
 import { CaptureError, describeError } from '../errors';
 import type { RuntimeConfig } from '../config/runtime-config';
-import { formatListen } from '../config/load-config';
+import { formatListen } from '../listen-address';
 import { CaptureServer } from '../extproc/capture-server';
 import { CertificateMinter } from '../certificates/certificate-minter';
 import { CaptureMetrics } from '../metrics';

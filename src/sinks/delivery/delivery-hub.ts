@@ -13,7 +13,7 @@
  */
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import type { RuntimeConfig } from '../../config/runtime-config';
+import type { BackoffPolicy } from './backoff';
 import type { CaptureMetrics } from '../../metrics';
 import { InflightJournal, type JournalEntry, type JournalRecovery } from '../../spool/inflight-journal';
 import { encodeRecord } from '../../spool/record-format';
@@ -66,6 +66,21 @@ export interface InflightRecovery extends JournalRecovery {
   lost: number;
 }
 
+/** What the hub reads from the configuration: where the spool lives, its bounds, and how sinks are batched and retried. */
+export interface DeliverySettings {
+  dataDir: string;
+  spoolSegmentBytes: number;
+  spoolMaxBytes: number;
+  spoolFsyncIntervalMs: number;
+  inflightJournalRotateBytes: number;
+  batchMaxRows: number;
+  batchMaxBytes: number;
+  batchMaxDelayMs: number;
+  sinkRetryInitialMs: BackoffPolicy['initialMs'];
+  sinkRetryMaxMs: BackoffPolicy['maxMs'];
+  sinkRetryAfterMaxMs: BackoffPolicy['retryAfterMaxMs'];
+}
+
 export function spoolDir(dataDir: string): string {
   return path.join(dataDir, SPOOL_DIR_NAME);
 }
@@ -83,7 +98,7 @@ export class DeliveryHub {
     readonly spool: Spool,
     /** Handed to the pipeline: it journals what it gives its workers. */
     readonly journal: InflightJournal,
-    private readonly config: RuntimeConfig,
+    private readonly config: DeliverySettings,
     private readonly log: Logger,
     private readonly metrics: CaptureMetrics,
   ) {
@@ -95,7 +110,7 @@ export class DeliveryHub {
     this.inflightRecovery = { ...journal.recovery, alreadySpooled: 0, rebuilt: 0, lost: 0 };
   }
 
-  static open(config: RuntimeConfig, log: Logger, metrics: CaptureMetrics): DeliveryHub {
+  static open(config: DeliverySettings, log: Logger, metrics: CaptureMetrics): DeliveryHub {
     const spool = Spool.open({
       dir: spoolDir(config.dataDir),
       segmentMaxBytes: config.spoolSegmentBytes,

@@ -14,7 +14,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { CaptureError } from '../../errors';
-import type { RuntimeConfig } from '../../config/runtime-config';
+/** The configuration the OTLP sink reads: the gateway's spec.otlp and its identity, and the request bounds. */
+export interface OtlpConfig {
+  otlpEndpoint: string;
+  otlpHeaders: Record<string, string>;
+  otlpTimeoutMs: number;
+  otlpMaxRequestBytes: number;
+  gatewayName: string;
+  gatewayNamespace: string;
+}
 import type { OtlpEncoding } from './encoded-size';
 
 export type OtlpCompression = 'gzip' | 'none';
@@ -60,7 +68,7 @@ export interface OtlpSinkSettings {
 }
 
 /** The export is on when the gateway (or the caller) names an endpoint; storage runs either way. */
-export function otlpEnabled(config: Pick<RuntimeConfig, 'otlpEndpoint'>): boolean {
+export function otlpEnabled(config: Pick<OtlpConfig, 'otlpEndpoint'>): boolean {
   return config.otlpEndpoint.trim() !== '';
 }
 
@@ -151,7 +159,7 @@ function readTlsFile(env: NodeJS.ProcessEnv, name: string): Buffer | undefined {
   }
 }
 
-export function resolveOtlpSettings(config: RuntimeConfig, options: OtlpSinkOptions = {}): OtlpSinkSettings {
+export function resolveOtlpSettings(config: OtlpConfig, options: OtlpSinkOptions = {}): OtlpSinkSettings {
   const env = options.env ?? process.env;
   const endpoint = options.endpoint ?? config.otlpEndpoint;
   if (endpoint.trim() === '') throw new CaptureError('CAP_ERR_OTLP_CONFIG', 'OTLP export has no endpoint (check otlpEnabled() before creating the sink)');

@@ -36,7 +36,6 @@ import { OTLPLogExporter as ProtobufLogExporter } from '@opentelemetry/exporter-
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Logger } from 'pino';
 import type { ExchangeRow } from '../../row/exchange-row';
-import type { RuntimeConfig } from '../../config/runtime-config';
 import { CaptureError, describeError } from '../../errors';
 import type { RowBatch, Sink, WriteResult } from '../sink';
 import { attributeBytes, cutValueToBytes, envelopeBytes, recordBytes } from './encoded-size';
@@ -51,7 +50,7 @@ import {
   type OtlpResource,
   type OtlpScope,
 } from './log-record-mapper';
-import { parseRetryAfter, resolveOtlpSettings, type OtlpSinkOptions, type OtlpSinkSettings } from './otlp-settings';
+import { parseRetryAfter, resolveOtlpSettings, type OtlpConfig, type OtlpSinkOptions, type OtlpSinkSettings } from './otlp-settings';
 
 type ExporterConfig = NonNullable<ConstructorParameters<typeof JsonLogExporter>[0]>;
 type ExportResult = Parameters<Parameters<JsonLogExporter['export']>[1]>[0];
@@ -404,7 +403,7 @@ export class OtlpSink implements Sink {
   }
 }
 
-/** The sink for RuntimeConfig (the gateway's spec.otlp); throws CAP_ERR_OTLP_CONFIG when the settings are unusable. */
-export function createOtlpSink(config: RuntimeConfig, options: OtlpSinkOptions = {}, dependencies: OtlpSinkDependencies = {}): OtlpSink {
+/** The sink for the configuration's OTLP settings (the gateway's spec.otlp); throws CAP_ERR_OTLP_CONFIG when the settings are unusable. */
+export function createOtlpSink(config: OtlpConfig, options: OtlpSinkOptions = {}, dependencies: OtlpSinkDependencies = {}): OtlpSink {
   return new OtlpSink(resolveOtlpSettings(config, options), dependencies);
 }
