@@ -66,8 +66,8 @@ describe('CityHash128 v1.0.2', () => {
 describe("ClickHouse's compressed blocks", () => {
   const text = Buffer.from('SELECT 1 '.repeat(1000));
 
-  it('frames an LZ4 block as ClickHouse does: checksum, 0x82, sizes with the 9-byte header, a raw LZ4 block', () => {
-    const framed = compressNativeBlocks(text, 'LZ4');
+  it('frames an LZ4 block as ClickHouse does: checksum, 0x82, sizes with the 9-byte header, a raw LZ4 block', async () => {
+    const framed = await compressNativeBlocks(text, 'LZ4');
     expect(framed[16]).toBe(0x82);
     const compressedSize = framed.readUInt32LE(17);
     expect(framed.length).toBe(16 + compressedSize);
@@ -79,51 +79,51 @@ describe("ClickHouse's compressed blocks", () => {
     expect(out.subarray(0, lz4DecodeBlock(framed.subarray(25), out, 0, 0))).toEqual(text);
   });
 
-  it('frames a ZSTD block with method 0x90 and a ZSTD frame inside', () => {
-    const framed = compressNativeBlocks(text, 'ZSTD', 5);
+  it('frames a ZSTD block with method 0x90 and a ZSTD frame inside', async () => {
+    const framed = await compressNativeBlocks(text, 'ZSTD', 5);
     expect(framed[16]).toBe(0x90);
     expect(zlib.zstdDecompressSync(framed.subarray(25))).toEqual(text);
   });
 
-  it('cuts the data into blocks of 1 MiB, each decoded on its own', () => {
-    const data = pattern(2.5 * 1024 * 1024);
+  it('cuts the data into blocks of 1 MiB, each decoded on its own', async () => {
+    const data = pattern(2 * 1024 * 1024 + 1000);
     for (const method of ['LZ4', 'ZSTD', 'NONE'] as const) {
-      const framed = compressNativeBlocks(data, method);
+      const framed = await compressNativeBlocks(data, method);
       const sizes: number[] = [];
       for (let at = 0; at < framed.length; at += 16 + framed.readUInt32LE(at + 17)) sizes.push(framed.readUInt32LE(at + 21));
-      expect(sizes).toEqual([1048576, 1048576, 524288]);
+      expect(sizes).toEqual([1048576, 1048576, 1000]);
       // Buffer.equals: jest's toEqual walks megabytes byte by byte, slowly.
-      expect(decompressNativeBlocks(framed, data.length).equals(data)).toBe(true);
+      expect((await decompressNativeBlocks(framed, data.length)).equals(data)).toBe(true);
     }
   });
 
-  it('refuses a block whose checksum does not match, unless checksums are off', () => {
-    const framed = compressNativeBlocks(text, 'LZ4');
+  it('refuses a block whose checksum does not match, unless checksums are off', async () => {
+    const framed = await compressNativeBlocks(text, 'LZ4');
     framed[40] = framed[40]! ^ 1;
-    expect(() => decompressNativeBlocks(framed, 1 << 20)).toThrow(/checksum does not match/);
+    await expect(decompressNativeBlocks(framed, 1 << 20)).rejects.toThrow(/checksum does not match/);
     framed[40] = framed[40]! ^ 1;
     framed[3] = framed[3]! ^ 1;
-    expect(decompressNativeBlocks(framed, 1 << 20, false)).toEqual(text);
+    expect(await decompressNativeBlocks(framed, 1 << 20, false)).toEqual(text);
   });
 
-  it('stops before inflating a block that would pass the cap', () => {
-    const framed = compressNativeBlocks(Buffer.alloc(4 << 20), 'LZ4');
+  it('stops before inflating a block that would pass the cap', async () => {
+    const framed = await compressNativeBlocks(Buffer.alloc(4 << 20), 'LZ4');
     expect(framed.length).toBeLessThan(100_000);
-    expect(() => decompressNativeBlocks(framed, 3 << 20)).toThrow(BodyTooLarge);
+    await expect(decompressNativeBlocks(framed, 3 << 20)).rejects.toThrow(BodyTooLarge);
   });
 
-  it('refuses cut-short blocks, lying sizes and unknown methods, saying where', () => {
-    const framed = compressNativeBlocks(text, 'LZ4');
-    expect(() => decompressNativeBlocks(framed.subarray(0, framed.length - 1), 1 << 20)).toThrow(/cut short/);
+  it('refuses cut-short blocks, lying sizes and unknown methods, saying where', async () => {
+    const framed = await compressNativeBlocks(text, 'LZ4');
+    await expect(decompressNativeBlocks(framed.subarray(0, framed.length - 1), 1 << 20)).rejects.toThrow(/cut short/);
     const lying = Buffer.from(framed);
     lying.writeUInt32LE(text.length - 1, 21);
-    expect(() => decompressNativeBlocks(lying, 1 << 20, false)).toThrow(NativeBlockError);
+    await expect(decompressNativeBlocks(lying, 1 << 20, false)).rejects.toThrow(NativeBlockError);
     const delta = Buffer.from(framed);
     delta[16] = 0x92;
-    expect(() => decompressNativeBlocks(delta, 1 << 20, false)).toThrow(/method 0x92; LZ4 \(0x82\), ZSTD \(0x90\) and none \(0x02\)/);
+    await expect(decompressNativeBlocks(delta, 1 << 20, false)).rejects.toThrow(/method 0x92; LZ4 \(0x82\), ZSTD \(0x90\) and none \(0x02\)/);
   });
 
-  it('takes network_compression_method as ClickHouse names it', () => {
+  it('takes network_compression_method as ClickHouse names it', async () => {
     expect([nativeMethod(undefined), nativeMethod('lz4'), nativeMethod('LZ4HC'), nativeMethod('ZSTD'), nativeMethod('none')]).toEqual(['LZ4', 'LZ4', 'LZ4', 'ZSTD', 'NONE']);
     expect(() => nativeMethod('Delta')).toThrow(/LZ4, ZSTD or NONE; got "Delta"/);
   });

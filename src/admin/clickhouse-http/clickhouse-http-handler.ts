@@ -334,7 +334,7 @@ export class ClickHouseHttpHandler {
       // Drain an unread request body so the connection can be reused by a keep-alive client.
       req.resume();
       const body = Buffer.from(error.body(), 'utf8');
-      const payload = authenticated && params?.compress ? compressNativeBlocks(body, params.nativeMethod, params.nativeZstdLevel) : body;
+      const payload = authenticated && params?.compress ? await compressNativeBlocks(body, params.nativeMethod, params.nativeZstdLevel) : body;
       res.writeHead(error.httpStatus, headers);
       res.end(payload);
     }
@@ -526,7 +526,7 @@ export class ClickHouseHttpHandler {
     // decompress=1: what Content-Encoding leaves is in ClickHouse's compressed blocks.
     if (!params.decompress) return body;
     try {
-      return decompressNativeBlocks(body, limit, params.checksums);
+      return await decompressNativeBlocks(body, limit, params.checksums);
     } catch (err) {
       if (err instanceof BodyTooLarge) throw sizeError();
       const checksum = err instanceof NativeBlockError && /checksum/.test(err.message);
@@ -556,7 +556,7 @@ export class ClickHouseHttpHandler {
 
   /** compress=1 framing first, then the HTTP Content-Encoding around it (enable_http_compression=1), as ClickHouse layers them. */
   private async send(req: http.IncomingMessage, res: http.ServerResponse, status: number, headers: Record<string, string | string[]>, body: Uint8Array, params: RequestParams): Promise<void> {
-    let payload: Uint8Array = params.compress ? compressNativeBlocks(body, params.nativeMethod, params.nativeZstdLevel) : body;
+    let payload: Uint8Array = params.compress ? await compressNativeBlocks(body, params.nativeMethod, params.nativeZstdLevel) : body;
     const codec = params.enableHttpCompression ? pickAnswerCodec(String(req.headers['accept-encoding'] ?? '')) : undefined;
     if (codec !== undefined && payload.byteLength > 0) {
       payload = await encodeBody(codec, payload, params.httpZlibLevel);

@@ -12,6 +12,11 @@
  *
  * Blocks split the byte stream anywhere (ClickHouse cuts at 1 MiB, not at
  * Native block boundaries), so the answer is compressed after it is whole.
+ *
+ * The checksum and LZ4 are JavaScript on the main thread, tens of
+ * milliseconds per 1 MiB block: both directions give the event loop back
+ * between blocks, so a large answer delays the capture path by one block's
+ * work at a time, never by the whole answer's.
  */
 import * as zlib from 'node:zlib';
 import { cityHash128 } from './cityhash128';
@@ -55,10 +60,16 @@ function frame(method: NativeMethod, data: Uint8Array, uncompressed: number): Bu
   return block;
 }
 
+/** Lets the event loop run other work between two blocks. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** `data` as compressed blocks of at most 1 MiB each; `zstdLevel` is network_zstd_compression_level. */
-export function compressNativeBlocks(data: Uint8Array, method: NativeMethod, zstdLevel?: number): Buffer {
+export async function compressNativeBlocks(data: Uint8Array, method: NativeMethod, zstdLevel?: number): Promise<Buffer> {
   const blocks: Buffer[] = [];
   for (let start = 0; start < data.length; start += BLOCK) {
+    if (start > 0) await nextTurn();
     const chunk = data.subarray(start, Math.min(data.length, start + BLOCK));
     if (method === 'LZ4') {
       const scratch = Buffer.allocUnsafe(lz4EncodeBound(chunk.length));
@@ -79,12 +90,13 @@ export function compressNativeBlocks(data: Uint8Array, method: NativeMethod, zst
  * (each block declares its size, and is held to it). `checksums` false is
  * http_native_compression_disable_checksumming_on_decompress=1.
  */
-export function decompressNativeBlocks(input: Uint8Array, limit: number, checksums = true): Buffer {
+export async function decompressNativeBlocks(input: Uint8Array, limit: number, checksums = true): Promise<Buffer> {
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   const out: Uint8Array[] = [];
   let total = 0;
   let i = 0;
   while (i < input.length) {
+    if (i > 0) await nextTurn();
     if (i + CHECKSUM + HEADER > input.length) throw new NativeBlockError(`a compressed block's header is cut short at byte ${i}`);
     const method = input[i + CHECKSUM]!;
     const compressedSize = view.getUint32(i + CHECKSUM + 1, true);
