@@ -23,9 +23,7 @@
  */
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import * as lzma from 'lzma-native';
 import * as bunzip from 'seek-bzip';
-import * as snappy from 'snappy';
 import { Lz4SizeError } from './lz4-block';
 import { lz4FrameCompress, lz4FrameDecompress } from './lz4-frame';
 
@@ -58,6 +56,29 @@ const ANSWER_PREFERENCE: readonly HttpCodec[] = ['zstd', 'br', 'lz4', 'gzip', 'd
 
 /** ClickHouse's default http_zlib_compression_level, which it also gives the other codecs. */
 const DEFAULT_LEVEL = 3;
+
+/**
+ * xz and snappy are native bindings (prebuilt for the platforms the service
+ * ships on): loaded on first use, so a platform without the binary loses
+ * that codec — the request fails naming why, xz is not offered for answers —
+ * and never the admin port.
+ */
+let lzmaModule: typeof import('lzma-native') | undefined;
+let snappyModule: typeof import('snappy') | undefined;
+function lzma(): typeof import('lzma-native') {
+  return (lzmaModule ??= require('lzma-native') as typeof import('lzma-native'));
+}
+function snappy(): typeof import('snappy') {
+  return (snappyModule ??= require('snappy') as typeof import('snappy'));
+}
+function loads(codec: HttpCodec): boolean {
+  try {
+    if (codec === 'xz') lzma();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The body would inflate past its cap. */
 export class BodyTooLarge extends Error {}
@@ -109,7 +130,7 @@ export function pickAnswerCodec(acceptEncoding: string): HttpCodec | undefined {
     .map((part) => part.trim().split(';'))
     .filter(([, q]) => q === undefined || !/^\s*q=0(\.0*)?\s*$/.test(q))
     .map(([name]) => name!.trim().toLowerCase());
-  return ANSWER_PREFERENCE.find((codec) => offered.includes(codec));
+  return ANSWER_PREFERENCE.find((codec) => offered.includes(codec) && loads(codec));
 }
 
 /** `body` compressed in `codec`; `level` is http_zlib_compression_level (ClickHouse applies it to every codec). */
@@ -126,7 +147,7 @@ export async function encodeBody(codec: HttpCodec, body: Uint8Array, level: numb
     case 'lz4':
       return lz4FrameCompress(body);
     case 'xz':
-      return lzma.compress(body, { preset: level ?? DEFAULT_LEVEL });
+      return lzma().compress(body, { preset: level ?? DEFAULT_LEVEL });
     case 'bz2':
     case 'snappy':
       throw new Error(`${codec} answers are not written (see content-encoding.ts)`);
@@ -137,7 +158,7 @@ export async function encodeBody(codec: HttpCodec, body: Uint8Array, level: numb
 function xzDecode(raw: Buffer, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     // The decoder's own memory (its dictionary) is bounded too: xz presets use at most 64 MiB.
-    const decoder = lzma.createDecompressor({ memlimit: 128 * 1024 * 1024 });
+    const decoder = lzma().createDecompressor({ memlimit: 128 * 1024 * 1024 });
     const chunks: Buffer[] = [];
     let total = 0;
     let settled = false;
@@ -216,7 +237,7 @@ function hadoopSnappyDecode(raw: Buffer, limit: number): Buffer {
       const chunk = raw.subarray(i, i + chunkLength);
       i += chunkLength;
       if (produced + snappyLength(chunk) > blockLength) throw new Error('a snappy chunk is larger than its block');
-      const data = snappy.uncompressSync(chunk, { asBuffer: true }) as Buffer;
+      const data = snappy().uncompressSync(chunk, { asBuffer: true }) as Buffer;
       out.push(data);
       produced += data.length;
     }
