@@ -29,7 +29,7 @@ import { sqlStringLiteral } from '../../sinks/clickhouse/sql-literal';
 import type { EngineConnection } from '../../sinks/clickhouse/embedded-store';
 import { CH, ClickHouseHttpError, fromStoreError } from './clickhouse-errors';
 import { bindQueryParameters } from './query-parameters';
-import { BodyTooLarge, UnknownEncoding, decodeBody, encodeBody, pickAnswerCodec, requestCodec } from './content-encoding';
+import { BodyTooLarge, UnknownEncoding, decodeBody, type HttpCodec, encodeBody, pickAnswerCodec, requestCodec } from './content-encoding';
 import { NativeBlockError, compressNativeBlocks, decompressNativeBlocks } from './native-blocks';
 import { DEFAULT_MAX_EXTERNAL_DATA_BYTES, dropExternalTables, loadExternalTables, readMultipartForm, type ExternalTable } from './external-tables';
 import { countNativeRows, nativeAtRevision } from './native-revision';
@@ -289,7 +289,7 @@ export class ClickHouseHttpHandler {
       const resultRows = result.resultRows ?? (native ? nativeRowCount('Native', resultBytes) : undefined);
       if (native) resultBytes = nativeAtRevision(resultBytes, params.clientProtocolVersion);
       // Counters the store did not report are 0, as ClickHouse reports counters it has none for;
-      // result_rows only where the answer says (Native block headers).
+      // result_rows is left out where nothing counted them (a remote store's text formats).
       const summary = JSON.stringify({
         read_rows: String(result.rowsRead ?? 0),
         read_bytes: String(result.bytesRead ?? 0),
@@ -300,7 +300,7 @@ export class ClickHouseHttpHandler {
         result_bytes: String(resultBytes.byteLength),
         elapsed_ns: String(elapsedNs),
       });
-      const headers: Record<string, string | string[]> = {
+      const headers: Record<string, string> = {
         'Content-Type': contentTypeFor(statement.format),
         'X-ClickHouse-Query-Id': queryId,
         'X-ClickHouse-Timezone': await this.serverTimezone(),
@@ -331,7 +331,7 @@ export class ClickHouseHttpHandler {
       // A body left unread (refused past its cap) ends the connection: a keep-alive client would
       // otherwise send its next request on a socket the abandoned body is still arriving on.
       if (!req.complete) headers['Connection'] = 'close';
-      // Drain an unread request body so the connection can be reused by a keep-alive client.
+      // Drain what is left of the body so the answer is not held up behind it.
       req.resume();
       const body = Buffer.from(error.body(), 'utf8');
       const payload = authenticated && params?.compress ? await compressNativeBlocks(body, params.nativeMethod, params.nativeZstdLevel) : body;
@@ -507,7 +507,7 @@ export class ClickHouseHttpHandler {
     const raw = Buffer.concat(chunks);
     const sizeError = (): ClickHouseHttpError => (queryCap !== undefined ? queryTooLarge(queryCap) : ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Decompressed request body is larger than ${limit} bytes`));
     const encoding = String(req.headers['content-encoding'] ?? '');
-    let codec;
+    let codec: HttpCodec | undefined;
     try {
       codec = requestCodec(encoding);
     } catch (err) {
@@ -555,7 +555,7 @@ export class ClickHouseHttpHandler {
   }
 
   /** compress=1 framing first, then the HTTP Content-Encoding around it (enable_http_compression=1), as ClickHouse layers them. */
-  private async send(req: http.IncomingMessage, res: http.ServerResponse, status: number, headers: Record<string, string | string[]>, body: Uint8Array, params: RequestParams): Promise<void> {
+  private async send(req: http.IncomingMessage, res: http.ServerResponse, status: number, headers: Record<string, string>, body: Uint8Array, params: RequestParams): Promise<void> {
     let payload: Uint8Array = params.compress ? await compressNativeBlocks(body, params.nativeMethod, params.nativeZstdLevel) : body;
     const codec = params.enableHttpCompression ? pickAnswerCodec(String(req.headers['accept-encoding'] ?? '')) : undefined;
     if (codec !== undefined && payload.byteLength > 0) {
