@@ -2,7 +2,8 @@
  * ClickHouse HTTP sessions with writes allowed: a temporary table lives in
  * its session (session_id) until session_timeout, is seen by no other
  * session and by no request without one, and a request without a session
- * keeps its temporary table to itself — as ClickHouse scopes them.
+ * keeps its temporary table to itself — as ClickHouse scopes them. External
+ * data tables belong to their request, also in a session.
  */
 import { CLIENT_PASSWORD, CLIENT_USER, useClientHarness } from '../clickhouse-clients/client-harness';
 
@@ -30,6 +31,22 @@ describe('admin ClickHouse interface: sessions', () => {
   it('drops a temporary table made without a session at the end of its request', async () => {
     expect((await post('CREATE TEMPORARY TABLE scratch (id UInt32)')).status).toBe(200);
     expect(await post('SELECT count() FROM scratch')).toMatchObject({ code: '60' });
+  });
+
+  it("gives a request's external tables to that request only, not to its session", async () => {
+    const url = new URL('/', harness().adminUrl);
+    url.searchParams.set('session_id', 'external');
+    url.searchParams.set('ids_types', 'UInt32');
+    url.searchParams.set('query', 'INSERT INTO kept SELECT _1 FROM ids');
+    expect((await post('CREATE TEMPORARY TABLE kept (id UInt32)', { session_id: 'external' })).status).toBe(200);
+    const form = new FormData();
+    form.append('ids', new Blob(['4\n5\n']), 'ids.tsv');
+    const res = await fetch(url, { method: 'POST', body: form, headers: { authorization: AUTH } });
+    expect(res.status).toBe(200);
+    await res.text();
+    // The session's own table kept the rows; the external one went with its request.
+    expect((await post('SELECT sum(id) FROM kept', { session_id: 'external' })).text).toBe('9\n');
+    expect(await post('SELECT * FROM ids', { session_id: 'external' })).toMatchObject({ code: '60' });
   });
 
   it('ends a session after session_timeout seconds without a request', async () => {

@@ -46,6 +46,9 @@ describe('clickhouse-connect on the admin port', () => {
     // Per-query settings reach the server: the client did not drop or refuse them.
     expect(report.settings).toBe(10);
     expect(report.exchanges).toEqual([expect.objectContaining({ authority: SEEDED_AUTHORITY, status: 200, headers: expect.objectContaining({ 'x-caller': 'dashboards' }) })]);
+    // external_data: two tables (structure; types + CSV) read by the query.
+    expect(report.external).toEqual(['two', 'three']);
+    expect(report.summary).toBe('10');
     expect(report.stream).toEqual({ rows: 300000, sum: 44999850000 });
     expect(report.error).toMatchObject({ code: 47, text: expect.stringContaining('no_such_column') });
     // The insert's summary comes from X-ClickHouse-Summary.

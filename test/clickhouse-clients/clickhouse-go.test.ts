@@ -2,7 +2,8 @@
  * Grafana's ClickHouse data source, as far as the admin port can tell: its
  * driver, clickhouse-go v2, over HTTP with its defaults (Native format at
  * the driver's client_protocol_version, a hello query, max_execution_time
- * from its deadline), and with each HTTP compression it offers.
+ * from its deadline), and with each compression it offers: HTTP's, and
+ * ClickHouse's own compressed blocks (LZ4, ZSTD).
  */
 import { installGoClient } from './clients-install';
 import { CLIENT_PASSWORD, CLIENT_USER, SEEDED_AUTHORITY, adminAddress, useClientHarness } from './client-harness';
@@ -49,7 +50,8 @@ describe('clickhouse-go v2 (Grafana) on the admin port', () => {
     expect(report.readBack).toEqual({ count: 1000, sum: 499500, nulls: 500, maxTag: '6' });
   }, 120_000);
 
-  it.each(['gzip', 'deflate', 'br'])('works with %s compression both ways (queries and inserts)', async (compression) => {
+  // lz4 and zstd are ClickHouse's compressed blocks (compress=1 answers, decompress=1 inserts), the others HTTP compression.
+  it.each(['gzip', 'deflate', 'br', 'lz4', 'zstd'])('works with %s compression both ways (queries and inserts)', async (compression) => {
     const report = await run(compression, true);
     expect(failedSteps(report)).toEqual({});
     expect(report.stream).toEqual({ rows: 300000, sum: 44999850000 });

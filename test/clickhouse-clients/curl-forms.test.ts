@@ -2,8 +2,8 @@
  * ClickHouse's documented HTTP forms, sent by the real curl binary: INSERT
  * with the statement in the URL and the rows as the body, the format and
  * database request headers, compressed request bodies in every encoding
- * ClickHouse accepts, compressed answers curl decodes itself, Map query
- * parameters, and errors that quote the user's query.
+ * ClickHouse accepts, compressed answers curl decodes itself, external data
+ * tables (-F), Map query parameters, and errors that quote the user's query.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -115,6 +115,13 @@ describe('ClickHouse HTTP forms through curl', () => {
     expect(lines).toHaveLength(200000);
     expect(lines[123456]).toBe('123456\t123456');
     expect(compressed).toBeLessThan(stdout.length);
+  });
+
+  it('serves an external data table sent with -F, its structure in the URL', async () => {
+    const ids = file('ids.tsv', '1\tone\n2\ttwo\n3\tthree\n');
+    const answer = await curl(['-F', `ids=@${ids}`], { query: 'SELECT name FROM ids WHERE id > 1 ORDER BY id', ids_structure: 'id UInt32, name String', readonly: '1' });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toBe('two\nthree\n');
   });
 
   it('binds a Map query parameter', async () => {

@@ -30,6 +30,10 @@ export const CH = {
   INVALID_SESSION_ID: { code: 36, name: 'BAD_ARGUMENTS' },
   TOO_MANY_SESSIONS: { code: 202, name: 'TOO_MANY_SIMULTANEOUS_QUERIES' },
   UNKNOWN_EXCEPTION: { code: 1002, name: 'UNKNOWN_EXCEPTION' },
+  BAD_ARGUMENTS: { code: 36, name: 'BAD_ARGUMENTS' },
+  CHECKSUM_DOESNT_MATCH: { code: 40, name: 'CHECKSUM_DOESNT_MATCH' },
+  INCORRECT_DATA: { code: 117, name: 'INCORRECT_DATA' },
+  UNKNOWN_TABLE: { code: 60, name: 'UNKNOWN_TABLE' },
 } as const;
 
 export type ChCode = (typeof CH)[keyof typeof CH];
@@ -68,7 +72,7 @@ function statusForCode(code: number, name: string): number {
   if (code === 229) return 413;
   if (code === 48) return 501;
   if (name.startsWith('UNKNOWN_') && name !== 'UNKNOWN_EXCEPTION') return 404;
-  if (name === 'SYNTAX_ERROR' || name.startsWith('CANNOT_PARSE') || name === 'CANNOT_DECOMPRESS' || code === 27 || code === 26 || code === 72 || code === 6 || code === 38 || code === 41 || code === 69 || code === 70 || code === 117) return 400;
+  if (name === 'SYNTAX_ERROR' || name.startsWith('CANNOT_PARSE') || name === 'CANNOT_DECOMPRESS' || code === 27 || code === 26 || code === 36 || code === 40 || code === 72 || code === 6 || code === 38 || code === 41 || code === 69 || code === 70 || code === 117) return 400;
   return 500;
 }
 

@@ -10,7 +10,10 @@
  *   X-ClickHouse-Query-Id / -Format / -Timezone / -Summary / -Server-Display-Name
  *   errors: X-ClickHouse-Exception-Code + "Code: N. DB::Exception: … (NAME)"
  *   basic auth, X-ClickHouse-User/-Key, user/password parameters
- *   Content-Encoding request bodies; gzip/deflate/br/zstd responses with enable_http_compression=1
+ *   Content-Encoding request bodies and Accept-Encoding answers (content-encoding.ts)
+ *   compress=1 / decompress=1: ClickHouse's compressed blocks (native-blocks.ts)
+ *   multipart/form-data with external data tables (external-tables.ts)
+ *   X-ClickHouse-Progress with send_progress_in_http_headers=1 (once, with the final counts)
  *
  * Every result is produced completely before the response starts
  * (wait_end_of_query=1 semantics): the engine returns whole results, and an
@@ -20,15 +23,15 @@
 import { randomUUID, createHash, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
 import * as os from 'node:os';
-import { promisify } from 'node:util';
-import * as zlib from 'node:zlib';
 import type { Logger } from 'pino';
 import { DEFAULTS } from '../../config/defaults';
 import { sqlStringLiteral } from '../../sinks/clickhouse/sql-literal';
 import type { EngineConnection } from '../../sinks/clickhouse/embedded-store';
 import { CH, ClickHouseHttpError, fromStoreError } from './clickhouse-errors';
 import { bindQueryParameters } from './query-parameters';
-import { Lz4FrameError, Lz4SizeError, lz4FrameCompress, lz4FrameDecompress } from './lz4-frame';
+import { BodyTooLarge, UnknownEncoding, decodeBody, type HttpCodec, encodeBody, pickAnswerCodec, requestCodec } from './content-encoding';
+import { NativeBlockError, compressNativeBlocks, decompressNativeBlocks } from './native-blocks';
+import { DEFAULT_MAX_EXTERNAL_DATA_BYTES, dropExternalTables, loadExternalTables, readMultipartForm, type ExternalTable } from './external-tables';
 import { countNativeRows, nativeAtRevision } from './native-revision';
 import { withChangeableSettings } from './settings-view';
 import { EngineSessions, sessionTimeout, type SessionLease } from './engine-sessions';
@@ -54,10 +57,13 @@ export interface ExecutingStore extends TextQueryStore {
 
 export interface ExecuteResult {
   bytes: Uint8Array;
+  /** Rows the query read from its sources (a remote ClickHouse reports them; the embedded engine does not). */
   rowsRead?: number;
   bytesRead?: number;
   writtenRows?: number;
   writtenBytes?: number;
+  /** Rows in the result (the embedded engine's own count). */
+  resultRows?: number;
 }
 
 export interface ClickHouseHttpOptions {
@@ -77,6 +83,8 @@ export interface ClickHouseHttpOptions {
   limits?: QueryLimits;
   /** Queries running at once; more wait for a slot (default DEFAULTS.adminMaxConcurrentQueries). */
   maxConcurrentQueries?: number;
+  /** External data tables of one multipart request, all together, bytes (default DEFAULT_MAX_EXTERNAL_DATA_BYTES). */
+  maxExternalDataBytes?: number;
 }
 
 /**
@@ -218,8 +226,12 @@ export class ClickHouseHttpHandler {
     let params: RequestParams | undefined;
     const queryId = url.searchParams.get('query_id') || randomUUID();
     const started = process.hrtime.bigint();
+    // Past authentication an error answers in the framing the client asked for (compress=1), as ClickHouse's does.
+    let authenticated = false;
     try {
-      params = withHeaderParams(parseRequestParams(url.searchParams), req);
+      const contentType = String(req.headers['content-type'] ?? '');
+      const multipart = /^multipart\/form-data\b/i.test(contentType);
+      params = withHeaderParams(parseRequestParams(url.searchParams, multipart), req);
       // add_http_cors_header=1 is accepted and ignored: ClickHouse would answer
       // Access-Control-Allow-Origin: *, letting any web page a user opens read captured bodies.
       if (req.method !== 'POST' && params.query === '') {
@@ -229,6 +241,7 @@ export class ClickHouseHttpHandler {
         return;
       }
       const user = this.authenticate(req, params);
+      authenticated = true;
       // GET is read-only in ClickHouse whatever the user may do; POST writes only when allowed.
       const readOnly = req.method !== 'POST' || !this.options.allowWrites || params.readOnly;
       // The query text is capped before anything parses it (the lexer, the engine): a read-only
@@ -236,13 +249,17 @@ export class ClickHouseHttpHandler {
       const maxQuery = this.options.maxQueryBytes ?? DEFAULTS.adminQueryMaxBytes;
       const queryBytes = Buffer.byteLength(params.query);
       if (queryBytes > maxQuery) throw queryTooLarge(maxQuery);
-      const bodyLimit = readOnly ? maxQuery - queryBytes : this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-      let body = req.method === 'POST' ? await this.readBody(req, params, bodyLimit, readOnly ? maxQuery : undefined) : Buffer.alloc(0);
-      const contentType = String(req.headers['content-type'] ?? '');
-      if (/^multipart\/form-data\b/i.test(contentType)) {
-        const form = await multipartParams(body, contentType);
+      // A multipart body carries external data besides query text: its own cap on top of the query's.
+      const maxExternal = this.options.maxExternalDataBytes ?? DEFAULT_MAX_EXTERNAL_DATA_BYTES;
+      const bodyLimit = readOnly ? maxQuery - queryBytes + (multipart ? maxExternal : 0) : this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+      let body = req.method === 'POST' ? await this.readBody(req, params, bodyLimit, readOnly && !multipart ? maxQuery : undefined) : Buffer.alloc(0);
+      let externalTables: ExternalTable[] = [];
+      if (multipart) {
+        const form = await readMultipartForm(body, contentType, params.externalTableParams, maxExternal);
         for (const [name, value] of form.queryParameters) params.queryParameters.set(name, value);
+        if (Buffer.byteLength(form.query) > maxQuery - queryBytes) throw queryTooLarge(maxQuery);
         body = Buffer.from(form.query, 'utf8');
+        externalTables = form.tables;
       }
       const bodyText = body.toString('utf8');
       // ClickHouse joins the URL query and the body with a line break; for an
@@ -262,28 +279,37 @@ export class ClickHouseHttpHandler {
       const bound = bindQueryParameters(statementText, params.queryParameters);
       const binaryData = split !== undefined ? binaryInsertData(split.statement, joined, body, bodyText) : undefined;
       const session = params.sessionId !== undefined && params.sessionId !== '' ? { user: user ?? '', id: params.sessionId, timeoutSeconds: sessionTimeout(params.sessionTimeout), check: params.sessionCheck } : undefined;
-      const { statement, result } = await this.run(bound, split?.data ?? '', { readOnly, defaultFormat, settings: params.settings, binaryData, session }).catch((err: unknown) => {
+      const { statement, result } = await this.run(bound, split?.data ?? '', { readOnly, defaultFormat, settings: params.settings, binaryData, session, externalTables }).catch((err: unknown) => {
         throw echoingUserText(fromStoreError(err), statementText);
       });
       const elapsedNs = process.hrtime.bigint() - started;
       let resultBytes = statement.format === '' ? new Uint8Array(0) : result.bytes;
-      if (statement.format.toLowerCase() === 'native') resultBytes = nativeAtRevision(resultBytes, params.clientProtocolVersion);
+      const native = statement.format.toLowerCase() === 'native';
+      // Rows as the engine counted them, else counted in Native's own framing (revision 0) before re-framing.
+      const resultRows = result.resultRows ?? (native ? nativeRowCount('Native', resultBytes) : undefined);
+      if (native) resultBytes = nativeAtRevision(resultBytes, params.clientProtocolVersion);
+      // Counters the store did not report are 0, as ClickHouse reports counters it has none for;
+      // result_rows is left out where nothing counted them (a remote store's text formats).
+      const summary = JSON.stringify({
+        read_rows: String(result.rowsRead ?? 0),
+        read_bytes: String(result.bytesRead ?? 0),
+        written_rows: String(result.writtenRows ?? 0),
+        written_bytes: String(result.writtenBytes ?? 0),
+        total_rows_to_read: String(result.rowsRead ?? 0),
+        ...(resultRows !== undefined ? { result_rows: String(resultRows) } : {}),
+        result_bytes: String(resultBytes.byteLength),
+        elapsed_ns: String(elapsedNs),
+      });
       const headers: Record<string, string> = {
         'Content-Type': contentTypeFor(statement.format),
         'X-ClickHouse-Query-Id': queryId,
         'X-ClickHouse-Timezone': await this.serverTimezone(),
         'X-ClickHouse-Server-Display-Name': this.displayName,
-        // Counters the store did not report are 0, as ClickHouse reports counters it has none for.
-        'X-ClickHouse-Summary': JSON.stringify({
-          read_rows: String(result.rowsRead ?? 0),
-          read_bytes: String(result.bytesRead ?? 0),
-          written_rows: String(result.writtenRows ?? 0),
-          written_bytes: String(result.writtenBytes ?? 0),
-          total_rows_to_read: String(result.rowsRead ?? 0),
-          result_bytes: String(resultBytes.byteLength),
-          elapsed_ns: String(elapsedNs),
-        }),
+        'X-ClickHouse-Summary': summary,
       };
+      // The engine reports no progress while a query runs, and the answer starts only once it is
+      // complete: the one progress header ClickHouse would send last, with the final counts.
+      if (params.sendProgress) headers['X-ClickHouse-Progress'] = summary;
       if (statement.format !== '') headers['X-ClickHouse-Format'] = statement.format;
       if (user !== undefined) headers['X-ClickHouse-User'] = user;
       await this.send(req, res, 200, headers, resultBytes, params);
@@ -302,10 +328,15 @@ export class ClickHouseHttpHandler {
         'X-ClickHouse-Server-Display-Name': this.displayName,
       };
       if (error.httpStatus === 401) headers['WWW-Authenticate'] = 'Basic realm="ClickHouse server", charset="UTF-8"';
-      // Drain an unread request body so the connection can be reused by a keep-alive client.
+      // A body left unread (refused past its cap) ends the connection: a keep-alive client would
+      // otherwise send its next request on a socket the abandoned body is still arriving on.
+      if (!req.complete) headers['Connection'] = 'close';
+      // Drain what is left of the body so the answer is not held up behind it.
       req.resume();
+      const body = Buffer.from(error.body(), 'utf8');
+      const payload = authenticated && params?.compress ? await compressNativeBlocks(body, params.nativeMethod, params.nativeZstdLevel) : body;
       res.writeHead(error.httpStatus, headers);
-      res.end(error.body());
+      res.end(payload);
     }
   }
 
@@ -351,15 +382,27 @@ export class ClickHouseHttpHandler {
   private async run(
     text: string,
     data: string,
-    options: { readOnly: boolean; defaultFormat: string; settings: readonly Setting[]; binaryData?: Uint8Array | undefined; session?: SessionRequest | undefined },
+    options: {
+      readOnly: boolean;
+      defaultFormat: string;
+      settings: readonly Setting[];
+      binaryData?: Uint8Array | undefined;
+      session?: SessionRequest | undefined;
+      externalTables?: readonly ExternalTable[];
+    },
   ): Promise<{ statement: CheckedStatement; result: ExecuteResult }> {
     const store = this.options.store;
     // A few slots only: chdb runs every query on libuv's small pool, which the capture writer's inserts need too.
     const release = await this.slots.acquire();
     let connection: EngineConnection | undefined;
     let lease: SessionLease | undefined;
+    const externalTables = options.externalTables ?? [];
+    let loaded = false;
     try {
       const canOpen = 'openConnection' in store && typeof store.openConnection === 'function';
+      if (externalTables.length > 0 && !canOpen) {
+        throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, 'External data tables need the embedded store; this server queries a remote ClickHouse (send the data to it directly)');
+      }
       if (canOpen && options.session !== undefined && this.sessions !== undefined) {
         const { user, id, timeoutSeconds, check } = options.session;
         lease = this.sessions.acquire(user, id, timeoutSeconds, check);
@@ -391,11 +434,15 @@ export class ClickHouseHttpHandler {
       const tail = statement.data !== '' && !/^\s/.test(statement.data) ? `\n${statement.data}` : statement.data;
       if (connection !== undefined && lease !== undefined) {
         // A session's connection outlives the request: its settings are the statement's own, never SET on it.
+        loaded = externalTables.length > 0;
+        await loadExternalTables(connection, externalTables);
         return { statement, result: await executeOn(connection, statement, withSettingsClause(statement, settings, options.readOnly), tail, options.binaryData) };
       }
       if (connection !== undefined) {
         const ddl = statement.format === '' && statement.kind !== 'INSERT';
         await connection.execute(`SET ${assignments(ddl ? settings.slice(0, LIMIT_SETTINGS.length) : settings)}`, '');
+        // The client's tables, loaded under the limits and before the connection turns read-only.
+        await loadExternalTables(connection, externalTables);
         if (options.readOnly) await connection.execute('SET readonly = 1', '');
         const sql = statement.format === '' ? statement.sql : `${statement.sql}\nFORMAT ${statement.format}`;
         return { statement, result: await executeOn(connection, statement, sql, tail, options.binaryData) };
@@ -403,8 +450,11 @@ export class ClickHouseHttpHandler {
       // A store without connections of its own (remote ClickHouse): one SETTINGS clause at the end.
       return { statement, result: await this.execute(withSettingsClause(statement, settings, options.readOnly) + tail, statement.format) };
     } finally {
-      if (lease !== undefined) lease.release();
-      else connection?.close();
+      if (lease !== undefined) {
+        // External tables belong to the request, not to the session that ran it.
+        if (loaded && connection !== undefined) await dropExternalTables(connection, externalTables);
+        lease.release();
+      } else connection?.close();
       release();
     }
   }
@@ -455,38 +505,33 @@ export class ClickHouseHttpHandler {
       chunks.push(chunk as Buffer);
     }
     const raw = Buffer.concat(chunks);
-    const encoding = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
-    if (encoding === '' || encoding === 'identity') {
-      if (params.decompress) {
-        throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, 'decompress=1 without Content-Encoding means ClickHouse native block compression, which this interface does not implement; send Content-Encoding: gzip');
-      }
-      return raw;
-    }
-    // maxOutputLength bounds the inflated size: a small bomb cannot exhaust memory.
-    const options = { maxOutputLength: limit };
+    const sizeError = (): ClickHouseHttpError => (queryCap !== undefined ? queryTooLarge(queryCap) : ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Decompressed request body is larger than ${limit} bytes`));
+    const encoding = String(req.headers['content-encoding'] ?? '');
+    let codec: HttpCodec | undefined;
     try {
-      switch (encoding) {
-        case 'gzip':
-        case 'x-gzip':
-          return await promisify(zlib.gunzip)(raw, options);
-        case 'deflate':
-          return await promisify(zlib.inflate)(raw, options);
-        case 'br':
-          return await promisify(zlib.brotliDecompress)(raw, options);
-        case 'zstd':
-          if (typeof zlib.zstdDecompress === 'function') return await promisify(zlib.zstdDecompress)(raw, options);
-          break;
-        case 'lz4':
-          return lz4FrameDecompress(raw, limit);
-      }
+      codec = requestCodec(encoding);
     } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError || err instanceof Lz4SizeError) {
-        throw queryCap !== undefined ? queryTooLarge(queryCap) : ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Decompressed request body is larger than ${limit} bytes`);
-      }
-      const reason = err instanceof Lz4FrameError ? err.message : (err as Error).message;
-      throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Cannot decompress the ${encoding} request body: ${reason}`, 400);
+      if (err instanceof UnknownEncoding) throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, err.message);
+      throw err;
     }
-    throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Unknown Content-Encoding ${encoding}`, 400);
+    let body: Buffer = raw;
+    if (codec !== undefined) {
+      try {
+        body = await decodeBody(codec, raw, limit);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) throw sizeError();
+        throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Cannot decompress the ${codec} request body: ${(err as Error).message}`, 400);
+      }
+    }
+    // decompress=1: what Content-Encoding leaves is in ClickHouse's compressed blocks.
+    if (!params.decompress) return body;
+    try {
+      return await decompressNativeBlocks(body, limit, params.checksums);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) throw sizeError();
+      const checksum = err instanceof NativeBlockError && /checksum/.test(err.message);
+      throw ClickHouseHttpError.of(checksum ? CH.CHECKSUM_DOESNT_MATCH : CH.CANNOT_DECOMPRESS, `Cannot read the decompress=1 body: ${(err as Error).message}`, 400);
+    }
   }
 
   /** `format` '' = no result set (INSERT, DDL): the SQL carries no FORMAT clause then. */
@@ -509,28 +554,12 @@ export class ClickHouseHttpHandler {
     return this.timezone;
   }
 
+  /** compress=1 framing first, then the HTTP Content-Encoding around it (enable_http_compression=1), as ClickHouse layers them. */
   private async send(req: http.IncomingMessage, res: http.ServerResponse, status: number, headers: Record<string, string>, body: Uint8Array, params: RequestParams): Promise<void> {
-    const codec = params.enableHttpCompression ? pickEncoding(String(req.headers['accept-encoding'] ?? '')) : undefined;
-    let payload: Uint8Array = body;
-    if (codec !== undefined && body.byteLength > 0) {
-      const level = params.httpZlibLevel;
-      switch (codec) {
-        case 'gzip':
-          payload = await promisify(zlib.gzip)(body, level !== undefined ? { level } : {});
-          break;
-        case 'deflate':
-          payload = await promisify(zlib.deflate)(body, level !== undefined ? { level } : {});
-          break;
-        case 'br':
-          payload = await promisify(zlib.brotliCompress)(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } });
-          break;
-        case 'zstd':
-          payload = await promisify(zlib.zstdCompress)(body);
-          break;
-        case 'lz4':
-          payload = lz4FrameCompress(body);
-          break;
-      }
+    let payload: Uint8Array = params.compress ? await compressNativeBlocks(body, params.nativeMethod, params.nativeZstdLevel) : body;
+    const codec = params.enableHttpCompression ? pickAnswerCodec(String(req.headers['accept-encoding'] ?? '')) : undefined;
+    if (codec !== undefined && payload.byteLength > 0) {
+      payload = await encodeBody(codec, payload, params.httpZlibLevel);
       headers['Content-Encoding'] = codec;
       headers['Vary'] = 'Accept-Encoding';
     }
@@ -562,19 +591,6 @@ function withSettingsClause(statement: CheckedStatement, settings: readonly Sett
   const format = / FORMAT \S+$|\nFORMAT \S+$/.exec(statement.sql);
   if (format === null) return `${statement.sql}\nSETTINGS ${assignments(all)}`;
   return `${statement.sql.slice(0, format.index)}\nSETTINGS ${assignments(all)}${statement.sql.slice(format.index)}`;
-}
-
-function pickEncoding(accept: string): 'gzip' | 'deflate' | 'br' | 'zstd' | 'lz4' | undefined {
-  const offered = accept
-    .split(',')
-    .map((part) => part.trim().split(';'))
-    .filter(([, q]) => q === undefined || !/^\s*q=0(\.0*)?\s*$/.test(q))
-    .map(([name]) => name!.toLowerCase());
-  for (const codec of ['gzip', 'br', 'deflate', 'zstd', 'lz4'] as const) {
-    if (codec === 'zstd' && typeof zlib.zstdCompress !== 'function') continue;
-    if (offered.includes(codec)) return codec;
-  }
-  return undefined;
 }
 
 /** Constant-time comparison of two secrets of any length (hash first so lengths do not leak). */
@@ -644,7 +660,9 @@ async function executeOn(connection: EngineConnection, statement: CheckedStateme
     await connection.insertData(sql.slice(0, binaryFormat.index), binaryFormat[1]!, binaryData);
     return { bytes: new Uint8Array(0), writtenRows: nativeRowCount(binaryFormat[1]!, binaryData), writtenBytes: binaryData.byteLength };
   }
-  const result = await connection.execute(sql + tail, statement.format);
+  // The embedded engine's rowsRead/bytesRead count the result, not what the query read.
+  const { bytes, rowsRead } = await connection.execute(sql + tail, statement.format);
+  const result: ExecuteResult = { bytes, resultRows: statement.format !== '' ? rowsRead : undefined };
   if (statement.kind !== 'INSERT' || statement.data === '') return result;
   return { ...result, writtenRows: await textRowCount(connection, statement.sql, statement.data), writtenBytes: Buffer.byteLength(statement.data) };
 }
@@ -678,32 +696,4 @@ async function textRowCount(connection: EngineConnection, insert: string, data: 
   } catch {
     return 0;
   }
-}
-
-/**
- * A `multipart/form-data` body, as ClickHouse reads one: a `query` part holds
- * (more of) the query text, `param_<name>` parts hold query parameters
- * (@clickhouse/client sends them so with use_multipart_params, for values too
- * long for a URL). Other parts are ClickHouse's external data tables, which
- * this interface does not serve. The body was already read under the size
- * cap; the engine of the platform's fetch API splits it.
- */
-async function multipartParams(body: Buffer, contentType: string): Promise<{ query: string; queryParameters: Map<string, string> }> {
-  let form: FormData;
-  try {
-    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
-  } catch (err) {
-    throw ClickHouseHttpError.of(CH.CANNOT_PARSE_INPUT, `Cannot read the multipart/form-data body: ${(err as Error).message}`, 400);
-  }
-  const queryParameters = new Map<string, string>();
-  const query: string[] = [];
-  for (const [name, value] of form) {
-    if (typeof value !== 'string') {
-      throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, `External data (the file part ${JSON.stringify(name)}) is not served by the admin interface; send values as query parameters`);
-    }
-    if (name === 'query') query.push(value);
-    else if (name.startsWith('param_')) queryParameters.set(name.slice('param_'.length), value);
-    else throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, `The multipart part ${JSON.stringify(name)} is not served by the admin interface (only query and param_<name>; settings go in the URL)`);
-  }
-  return { query: query.join('\n'), queryParameters };
 }

@@ -59,19 +59,22 @@ interface TypeNode {
   args: string[];
 }
 
-/** Splits `Name(arg, arg…)` at top-level commas (quotes and nested brackets respected). */
+/** Splits `Name(arg, arg…)` into its name and arguments. */
 function parseType(type: string): TypeNode {
   const text = ALIASES[type.trim()] ?? type.trim();
   const open = text.indexOf('(');
   if (open === -1 || !text.endsWith(')')) return { name: text, args: [] };
-  const name = text.slice(0, open);
-  const inner = text.slice(open + 1, -1);
-  const args: string[] = [];
+  return { name: text.slice(0, open), args: splitTopLevel(text.slice(open + 1, -1)) };
+}
+
+/** Splits a list of types at its top-level commas (quotes and nested brackets respected), each trimmed. */
+export function splitTopLevel(list: string): string[] {
+  const parts: string[] = [];
   let depth = 0;
   let quote: string | undefined;
   let start = 0;
-  for (let i = 0; i < inner.length; i++) {
-    const c = inner[i]!;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
     if (quote !== undefined) {
       if (c === '\\') i++;
       else if (c === quote) quote = undefined;
@@ -79,12 +82,12 @@ function parseType(type: string): TypeNode {
     else if (c === '(') depth++;
     else if (c === ')') depth--;
     else if (c === ',' && depth === 0) {
-      args.push(inner.slice(start, i).trim());
+      parts.push(list.slice(start, i).trim());
       start = i + 1;
     }
   }
-  args.push(inner.slice(start).trim());
-  return { name, args };
+  parts.push(list.slice(start).trim());
+  return parts;
 }
 
 /** A Tuple element may be named (`a String`); the type is what follows the name. */

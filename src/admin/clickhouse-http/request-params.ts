@@ -9,6 +9,33 @@
 import { CH, ClickHouseHttpError } from './clickhouse-errors';
 import { settingRefused, type Setting } from './statement';
 import { sqlStringLiteral } from '../../sinks/clickhouse/sql-literal';
+import { nativeMethod, type NativeMethod } from './native-blocks';
+
+/**
+ * ClickHouse settings that steer the HTTP exchange rather than the query:
+ * the interface honours them itself and never passes them to the engine.
+ * `system.settings` shows them as changeable (settings-view.ts), so clients
+ * that check it before sending one (clickhouse-connect) do send them.
+ */
+const HTTP_SETTINGS = [
+  // ClickHouse's compressed-block framing (native-blocks.ts); the method and level of compress=1.
+  'compress',
+  'decompress',
+  'network_compression_method',
+  'network_zstd_compression_level',
+  'http_native_compression_disable_checksumming_on_decompress',
+  'enable_http_compression',
+  'http_zlib_compression_level',
+  'send_progress_in_http_headers',
+  'http_headers_progress_interval_ms',
+  // The response is always complete before the first byte is sent (= wait_end_of_query=1).
+  'wait_end_of_query',
+  'http_wait_end_of_query',
+  'buffer_size',
+  'http_response_buffer_size',
+  'add_http_cors_header',
+  'cancel_http_readonly_queries_on_client_close',
+];
 
 /** Parameters that are not query settings; they are handled here or deliberately ignored. */
 const HTTP_PARAMS = new Set([
@@ -23,25 +50,10 @@ const HTTP_PARAMS = new Set([
   'session_id',
   'session_timeout',
   'session_check',
-  // ClickHouse's native block compression (compress/decompress=1 with its own checksummed
-  // framing) is not implemented; decompress=1 is honoured only together with Content-Encoding.
-  'compress',
-  'decompress',
-  'enable_http_compression',
-  'http_zlib_compression_level',
-  'http_native_compression_disable_checksumming_on_decompress',
-  // The response is always complete before the first byte is sent (= wait_end_of_query=1).
-  'wait_end_of_query',
-  'buffer_size',
-  'http_response_buffer_size',
-  'send_progress_in_http_headers',
-  'http_headers_progress_interval_ms',
-  'add_http_cors_header',
-  'cancel_http_readonly_queries_on_client_close',
-  'http_wait_end_of_query',
   'role',
   'stacktrace',
   'client_protocol_version',
+  ...HTTP_SETTINGS,
 ]);
 
 export interface RequestParams {
@@ -52,7 +64,21 @@ export interface RequestParams {
   user: string | undefined;
   password: string | undefined;
   enableHttpCompression: boolean;
+  /** compress=1: the answer in ClickHouse's compressed blocks, with `nativeMethod` (network_compression_method). */
+  compress: boolean;
+  nativeMethod: NativeMethod;
+  nativeZstdLevel: number | undefined;
+  /** decompress=1: the body (after Content-Encoding) is in compressed blocks; `checksums` false skips their check. */
   decompress: boolean;
+  checksums: boolean;
+  /** send_progress_in_http_headers=1: X-ClickHouse-Progress headers. */
+  sendProgress: boolean;
+  /**
+   * `<name>_structure` / `_types` / `_format` of a multipart request's
+   * external tables (external-tables.ts), by parameter name; ClickHouse
+   * takes such names as table parameters, not settings, in a multipart request.
+   */
+  externalTableParams: Map<string, string>;
   addCorsHeader: boolean;
   httpZlibLevel: number | undefined;
   settings: Setting[];
@@ -96,19 +122,25 @@ export function isAllowedSetting(name: string): boolean {
   return ALLOWED_SETTINGS.has(name) || ALLOWED_SETTING_PREFIXES.some((prefix) => name.startsWith(prefix));
 }
 
-/** The same allow-list as a SQL condition on a setting-name column (for system.settings' readonly flag). */
+/** The allow-list and the HTTP settings, as a SQL condition on a setting-name column (for system.settings' readonly flag). */
 export function allowedSettingCondition(column: string): string {
-  const names = [...ALLOWED_SETTINGS].map(sqlStringLiteral).join(', ');
+  const names = [...ALLOWED_SETTINGS, ...HTTP_SETTINGS].map(sqlStringLiteral).join(', ');
   const prefixes = ALLOWED_SETTING_PREFIXES.map((prefix) => `startsWith(${column}, ${sqlStringLiteral(prefix)})`).join(' OR ');
   return `(${column} IN (${names}) OR ${prefixes})`;
 }
 
-export function parseRequestParams(search: URLSearchParams): RequestParams {
+/** `multipart` is whether the body is multipart/form-data (external tables). */
+export function parseRequestParams(search: URLSearchParams, multipart = false): RequestParams {
   const settings: Setting[] = [];
   let readOnly = false;
   const queryParameters = new Map<string, string>();
+  const externalTableParams = new Map<string, string>();
   for (const [name, value] of search) {
-    if (HTTP_PARAMS.has(name)) continue;
+    if (HTTP_PARAMS.has(name) || name === '') continue;
+    if (multipart && /_(structure|types|format)$/.test(name)) {
+      externalTableParams.set(name, value);
+      continue;
+    }
     if (name.startsWith('param_')) {
       queryParameters.set(name.slice('param_'.length), value);
       continue;
@@ -125,13 +157,15 @@ export function parseRequestParams(search: URLSearchParams): RequestParams {
     if (!isAllowedSetting(name)) throw settingRefused(name);
     settings.push([name, settingLiteral(value)]);
   }
-  if (truthy(search.get('compress'))) {
-    // A client asking for compress=1 decodes ClickHouse's checksummed block framing; an
-    // uncompressed answer would fail in it with an obscure error, so it gets this one instead.
-    throw ClickHouseHttpError.of(
-      CH.NOT_IMPLEMENTED,
-      'compress=1 (ClickHouse native LZ4/ZSTD block compression over HTTP) is not implemented by the admin interface; use HTTP compression instead (Accept-Encoding gzip, deflate, br, zstd or lz4 with enable_http_compression=1; in clickhouse-go: Compression gzip, deflate or br)',
-    );
+  let method: NativeMethod;
+  try {
+    method = nativeMethod(search.get('network_compression_method') ?? undefined);
+  } catch (err) {
+    throw ClickHouseHttpError.of(CH.BAD_ARGUMENTS, (err as Error).message, 400);
+  }
+  const zstdLevel = search.get('network_zstd_compression_level');
+  if (zstdLevel !== null && !/^-?\d{1,2}$/.test(zstdLevel)) {
+    throw ClickHouseHttpError.of(CH.BAD_ARGUMENTS, `network_zstd_compression_level must be a ZSTD level such as 1 or 3; got ${JSON.stringify(zstdLevel)}`, 400);
   }
   const level = search.get('http_zlib_compression_level');
   const revision = search.get('client_protocol_version') ?? '0';
@@ -146,7 +180,13 @@ export function parseRequestParams(search: URLSearchParams): RequestParams {
     user: search.get('user') ?? undefined,
     password: search.get('password') ?? undefined,
     enableHttpCompression: truthy(search.get('enable_http_compression')),
+    compress: truthy(search.get('compress')),
+    nativeMethod: method,
+    nativeZstdLevel: zstdLevel !== null ? Number(zstdLevel) : undefined,
     decompress: truthy(search.get('decompress')),
+    checksums: !truthy(search.get('http_native_compression_disable_checksumming_on_decompress')),
+    sendProgress: truthy(search.get('send_progress_in_http_headers')),
+    externalTableParams,
     addCorsHeader: truthy(search.get('add_http_cors_header')),
     httpZlibLevel: level !== null && /^\d$/.test(level) ? Number(level) : undefined,
     settings,

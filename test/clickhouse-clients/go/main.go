@@ -26,6 +26,9 @@ func main() {
 		"gzip":    clickhouse.CompressionGZIP,
 		"deflate": clickhouse.CompressionDeflate,
 		"br":      clickhouse.CompressionBrotli,
+		// ClickHouse's own compressed blocks over HTTP (compress=1, decompress=1 for inserts).
+		"lz4":  clickhouse.CompressionLZ4,
+		"zstd": clickhouse.CompressionZSTD,
 	}[os.Getenv("CH_COMPRESSION")]
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Addr:        []string{os.Getenv("CH_ADDR")},

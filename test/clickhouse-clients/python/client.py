@@ -72,6 +72,21 @@ def exchanges():
 step("exchanges", exchanges)
 
 
+def external():
+    # External data tables: a file part per table, with its structure (or types) and format.
+    from clickhouse_connect.driver.external import ExternalData
+
+    data = ExternalData(file_name="ids.tsv", data=b"1\tone\n2\ttwo\n3\tthree\n", structure=["id UInt32", "name String"])
+    data.add_file(file_name="picked.csv", data=b"2\n3\n", fmt="CSV", types=["UInt32"])
+    rows = client.query("SELECT name FROM ids WHERE id IN (SELECT _1 FROM picked) ORDER BY id", external_data=data).result_rows
+    return [r[0] for r in rows]
+
+
+step("external", external)
+# The answer's summary (X-ClickHouse-Summary), with progress headers asked for: system.settings says the client may.
+step("summary", lambda: client.query("SELECT number FROM numbers(10)", settings={"send_progress_in_http_headers": 1}).summary.get("result_rows"))
+
+
 def stream():
     count = 0
     total = 0
