@@ -52,7 +52,7 @@ export interface AdminServerOptions {
   isReady: () => boolean;
   store: QueryableStore;
   /** ClickHouse HTTP interface policy: credentials ('' user = none), whether writes are allowed, query limits. */
-  clickhouse?: { user: string; password: string; allowWrites: boolean; limits?: QueryLimits; maxConcurrentQueries?: number; maxQueryBytes?: number };
+  clickhouse: { user: string; password: string; allowWrites: boolean; limits: QueryLimits; maxConcurrentQueries: number; maxQueryBytes: number };
   /** GET /status: spool and per-sink delivery accounting as JSON (`egress-capture status`). */
   status?: () => unknown;
   /** Serve HTTPS with this pair, polled for rotation every pollIntervalMs; onChange runs after a new pair is in use. */
@@ -67,8 +67,7 @@ export class AdminServer {
   boundPort = 0;
 
   constructor(private readonly options: AdminServerOptions) {
-    const policy = options.clickhouse ?? { user: '', password: '', allowWrites: false };
-    this.clickhouse = new ClickHouseHttpHandler({ store: options.store, log: options.log, ...policy });
+    this.clickhouse = new ClickHouseHttpHandler({ store: options.store, log: options.log, ...options.clickhouse });
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.route(req, res).catch((err) => {
         options.log.error({ err: describeError(err) }, 'admin request failed');

@@ -17,6 +17,7 @@ import { SERVER_INFO_FILE } from '../../src/service/capture-service';
 import { runInProcess } from '../cli/cli-helpers';
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
 import { makeTestPki, type TestPki } from '../support/test-certificates';
+import { adminClickHouse } from '../support/admin-policy';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-admin-tls-'));
 let pki: TestPki;
@@ -108,6 +109,7 @@ describe('admin certificate rotation', () => {
       log: silentLogger(),
       isReady: () => true,
       store: { query: async () => '' },
+      clickhouse: adminClickHouse(),
       tls: { certFile: cert, keyFile: key, pollIntervalMs: 50, onChange: (pair) => changes.push(pair.fingerprint256) },
     });
     const port = await admin.listen();

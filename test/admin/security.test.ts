@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import { AdminServer } from '../../src/admin/admin-server';
 import { silentLogger } from '../../src/logger';
 import { CaptureMetrics } from '../../src/metrics';
+import { adminClickHouse } from '../support/admin-policy';
 
 interface Answer {
   status: number;
@@ -48,7 +49,7 @@ async function startAdmin(host: string, credentials?: { user: string; password: 
     isReady: () => true,
     store,
     status: () => ({ balanced: true }),
-    clickhouse: { user: credentials?.user ?? '', password: credentials?.password ?? '', allowWrites: false },
+    clickhouse: adminClickHouse({ user: credentials?.user ?? '', password: credentials?.password ?? '' }),
   });
   return { server, port: await server.listen() };
 }

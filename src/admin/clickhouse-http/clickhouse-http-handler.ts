@@ -24,7 +24,6 @@ import { randomUUID, createHash, timingSafeEqual } from 'node:crypto';
 import type * as http from 'node:http';
 import * as os from 'node:os';
 import type { Logger } from 'pino';
-import { DEFAULTS } from '../../config/defaults';
 import { sqlStringLiteral } from '../../sinks/clickhouse/sql-literal';
 import type { EngineConnection } from '../../sinks/clickhouse/embedded-store';
 import { CH, ClickHouseHttpError, fromStoreError } from './clickhouse-errors';
@@ -77,12 +76,12 @@ export interface ClickHouseHttpOptions {
   displayName?: string;
   /** Largest request body after decompression (INSERT data), bytes. */
   maxBodyBytes?: number;
-  /** Largest query text (URL query + SQL body, after decompression), bytes (default DEFAULTS.adminQueryMaxBytes). */
-  maxQueryBytes?: number;
-  /** Limits every query runs under (default: DEFAULTS.adminMax…). */
-  limits?: QueryLimits;
-  /** Queries running at once; more wait for a slot (default DEFAULTS.adminMaxConcurrentQueries). */
-  maxConcurrentQueries?: number;
+  /** Largest query text (URL query + SQL body, after decompression), bytes. */
+  maxQueryBytes: number;
+  /** Limits every query runs under. */
+  limits: QueryLimits;
+  /** Queries running at once; more wait for a slot. */
+  maxConcurrentQueries: number;
   /** External data tables of one multipart request, all together, bytes (default DEFAULT_MAX_EXTERNAL_DATA_BYTES). */
   maxExternalDataBytes?: number;
 }
@@ -181,12 +180,8 @@ export class ClickHouseHttpHandler {
 
   constructor(private readonly options: ClickHouseHttpOptions) {
     this.displayName = options.displayName ?? os.hostname();
-    this.limits = options.limits ?? {
-      maxExecutionTimeSeconds: DEFAULTS.adminMaxExecutionTimeSeconds,
-      maxMemoryUsageBytes: DEFAULTS.adminMaxMemoryUsageBytes,
-      maxResultBytes: DEFAULTS.adminMaxResultBytes,
-    };
-    this.slots = new Slots(options.maxConcurrentQueries ?? DEFAULTS.adminMaxConcurrentQueries);
+    this.limits = options.limits;
+    this.slots = new Slots(options.maxConcurrentQueries);
     const store = options.store;
     if (options.allowWrites && 'openConnection' in store && typeof store.openConnection === 'function') this.sessions = new EngineSessions(() => store.openConnection!());
   }
@@ -246,7 +241,7 @@ export class ClickHouseHttpHandler {
       const readOnly = req.method !== 'POST' || !this.options.allowWrites || params.readOnly;
       // The query text is capped before anything parses it (the lexer, the engine): a read-only
       // request's body can only be query text, so no more of it is read or inflated than the cap.
-      const maxQuery = this.options.maxQueryBytes ?? DEFAULTS.adminQueryMaxBytes;
+      const maxQuery = this.options.maxQueryBytes;
       const queryBytes = Buffer.byteLength(params.query);
       if (queryBytes > maxQuery) throw queryTooLarge(maxQuery);
       // A multipart body carries external data besides query text: its own cap on top of the query's.
