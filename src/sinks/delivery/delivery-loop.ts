@@ -246,8 +246,9 @@ export class DeliveryLoop {
       }
       if (result.ok) {
         this.accounting.delivered(rowBatch.rowCount);
-        metrics?.rowsWritten.inc({ sink: this.sink.name }, rowBatch.rowCount);
-        metrics?.batchSeconds.observe({ sink: this.sink.name }, (performance.now() - started) / 1000);
+        // Labelled by the delivery name, like every per-sink metric and `status`; the store kind is status's `destination`.
+        metrics?.rowsWritten.inc({ sink: this.name }, rowBatch.rowCount);
+        metrics?.batchSeconds.observe({ sink: this.name }, (performance.now() - started) / 1000);
         this.consecutiveFailures = 0;
         this.nextAttemptAt = undefined;
         this.lastDeliveredAt = Date.now();
