@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { DEFAULTS } from '../config/defaults';
-import { CaptureError, describeError } from '../errors';
+import { CaptureError, describeError, errorFields } from '../errors';
 import { OPTION_SPECS, loadConfig, type GatewayContribution } from '../config/load-config';
 import { createLogger, INFO_LEVEL, LOG_BASE } from '../logger';
 import { CaptureService } from '../service/capture-service';
@@ -106,7 +106,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
         },
         (err: unknown) => {
           for (const name of STOP_SIGNALS) process.off(name, onSignal);
-          log.error({ err: describeError(err) }, 'shutdown failed');
+          log.error(errorFields(err), 'shutdown failed');
           log.flush();
           resolve(1);
         },

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { BodyRedactor, type BodyRedactorOptions } from '../processing/genai/body-redactor';
 import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
-import { CaptureError } from '../errors';
+import { CaptureError, describeError } from '../errors';
 import { parseDurationMs } from '../gateway/duration';
 import { DEFAULTS } from './defaults';
 import type { ListenAddress, RuntimeConfig, UnixSocketAddress } from './runtime-config';
@@ -300,11 +300,10 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
         config.otlpEndpoint = gateway.otlpEndpoint;
         config.otlpHeaders = gateway.otlpHeaders;
       } catch (err) {
-        const detail = (err as { problems?: string[] }).problems;
-        if (Array.isArray(detail) && detail.length > 0) {
-          for (const problem of detail) problems.push(`--gateway ${config.gatewayFile}: ${problem}`);
+        if (err instanceof CaptureError && err.problems.length > 0) {
+          for (const problem of err.problems) problems.push(`--gateway ${config.gatewayFile}: ${problem}`);
         } else {
-          problems.push(`--gateway: "${config.gatewayFile}" ${(err as Error).message}`);
+          problems.push(`--gateway: "${config.gatewayFile}" ${describeError(err)}`);
         }
       }
     }
@@ -313,7 +312,7 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   loadGenAiFiles(config, problems);
 
   if (problems.length > 0) {
-    throw new CaptureError('CAP_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
+    throw new CaptureError('CAP_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
   }
   return config;
 }
@@ -409,7 +408,7 @@ function checkReadable(problems: string[], files: ReadonlyArray<readonly [string
     try {
       fs.accessSync(file, fs.constants.R_OK);
     } catch (err) {
-      problems.push(`--${flag}: "${file}" cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      problems.push(`--${flag}: "${file}" cannot be read (${(err as NodeJS.ErrnoException).code ?? describeError(err)})`);
     }
   }
 }
@@ -450,14 +449,13 @@ function loadGenAiFiles(config: RuntimeConfig, problems: string[]): void {
       // yaml is loaded only when one of these files is given.
       return (require('yaml') as typeof import('yaml')).parse(fs.readFileSync(file, 'utf8'));
     } catch (err) {
-      problems.push(`--${flag}: "${file}" ${(err as Error).message}`);
+      problems.push(`--${flag}: "${file}" ${describeError(err)}`);
       return undefined;
     }
   };
   const reportGenAi = (flag: string, file: string, err: unknown): void => {
-    const issues = (err as { issues?: unknown[] }).issues;
-    if (Array.isArray(issues) && issues.length > 0) for (const issue of issues) problems.push(`--${flag} ${file}: ${typeof issue === 'string' ? issue : JSON.stringify(issue)}`);
-    else problems.push(`--${flag} ${file}: ${(err as Error).message}`);
+    if (err instanceof CaptureError && err.problems.length > 0) for (const problem of err.problems) problems.push(`--${flag} ${file}: ${problem}`);
+    else problems.push(`--${flag} ${file}: ${describeError(err)}`);
   };
   if (config.providerMappingFile !== '') {
     const parsed = readYaml('provider-mapping', config.providerMappingFile);

@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import { AdminServer, type QueryableStore } from '../admin/admin-server';
 import { ContentTypeFilter } from '../capture/content-type-filter';
 import { DEFAULTS } from '../config/defaults';
-import { CaptureError, describeError } from '../errors';
+import { CaptureError, errorFields } from '../errors';
 import type { RuntimeConfig } from '../config/runtime-config';
 import { formatListen } from '../config/load-config';
 import { CaptureServer } from '../extproc/capture-server';
@@ -122,7 +122,7 @@ export class CaptureService {
       try {
         await fn();
       } catch (err) {
-        this.log.error({ part, err: describeError(err) }, 'closing after a failed start');
+        this.log.error({ part, ...errorFields(err) }, 'closing after a failed start');
       }
     };
     if (this.minter !== undefined) await close('sds', () => this.minter!.close());

@@ -28,12 +28,13 @@ import { sqlStringLiteral } from '../../sinks/clickhouse/sql-literal';
 import type { EngineConnection } from '../../sinks/clickhouse/embedded-store';
 import { CH, ClickHouseHttpError, fromStoreError } from './clickhouse-errors';
 import { bindQueryParameters } from './query-parameters';
-import { Lz4FrameError, Lz4SizeError, lz4FrameCompress, lz4FrameDecompress } from './lz4-frame';
+import { Lz4SizeError, lz4FrameCompress, lz4FrameDecompress } from './lz4-frame';
 import { countNativeRows, nativeAtRevision } from './native-revision';
 import { withChangeableSettings } from './settings-view';
 import { EngineSessions, sessionTimeout, type SessionLease } from './engine-sessions';
 import { BINARY_FORMATS, contentTypeFor, isAllowedSetting, parseRequestParams, type RequestParams } from './request-params';
 import { DENIED_FUNCTIONS, SAFE_TABLE_FUNCTIONS, checkStatement, splitInsertData, type CheckedStatement, type ParserEngine, type Setting } from './statement';
+import { describeError } from '../../errors';
 
 /** What the interface needs from a store: SQL in, result text out. */
 export interface TextQueryStore {
@@ -483,7 +484,7 @@ export class ClickHouseHttpHandler {
       if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError || err instanceof Lz4SizeError) {
         throw queryCap !== undefined ? queryTooLarge(queryCap) : ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Decompressed request body is larger than ${limit} bytes`);
       }
-      const reason = err instanceof Lz4FrameError ? err.message : (err as Error).message;
+      const reason = describeError(err);
       throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Cannot decompress the ${encoding} request body: ${reason}`, 400);
     }
     throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Unknown Content-Encoding ${encoding}`, 400);
@@ -693,7 +694,7 @@ async function multipartParams(body: Buffer, contentType: string): Promise<{ que
   try {
     form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
   } catch (err) {
-    throw ClickHouseHttpError.of(CH.CANNOT_PARSE_INPUT, `Cannot read the multipart/form-data body: ${(err as Error).message}`, 400);
+    throw ClickHouseHttpError.of(CH.CANNOT_PARSE_INPUT, `Cannot read the multipart/form-data body: ${describeError(err)}`, 400);
   }
   const queryParameters = new Map<string, string>();
   const query: string[] = [];

@@ -26,7 +26,8 @@
  */
 import { redactionMarker as keyedMarker } from '../redaction-marker';
 import { REDACTION_RULE_NAME_MAX_CHARS } from './defaults';
-import { GenAiConfigError, GenAiErrorCode } from './errors';
+import { GenAiConfigError } from './errors';
+import { describeError } from '../../errors';
 
 export interface RedactionRule {
   /** Counter key; letters, digits, _ . - */
@@ -195,7 +196,7 @@ function compileRules(options: BodyRedactorOptions): CompiledRule[] {
   const add = options.add ?? [];
   if (!Array.isArray(remove)) issues.push(`remove must be a list of rule names, got ${JSON.stringify(remove)}`);
   if (!Array.isArray(add)) issues.push(`add must be a list of {name, pattern}, got ${JSON.stringify(add)}`);
-  if (issues.length > 0) throw new GenAiConfigError(GenAiErrorCode.redactionRuleInvalid, issues);
+  if (issues.length > 0) throw new GenAiConfigError('CAP_ERR_GENAI_REDACTION_RULE_INVALID', issues);
 
   const removed = new Set<string>();
   remove.forEach((name: unknown, i) => {
@@ -229,7 +230,7 @@ function compileRules(options: BodyRedactorOptions): CompiledRule[] {
     try {
       regex = new RegExp(r.pattern, `${flags}gd`);
     } catch (e) {
-      issues.push(`rule ${JSON.stringify(r.name)}: pattern ${JSON.stringify(r.pattern)} is not a valid regular expression (${(e as Error).message})`);
+      issues.push(`rule ${JSON.stringify(r.name)}: pattern ${JSON.stringify(r.pattern)} is not a valid regular expression (${describeError(e)})`);
       return;
     }
     if (nestsUnboundedQuantifiers(r.pattern)) {
@@ -238,7 +239,7 @@ function compileRules(options: BodyRedactorOptions): CompiledRule[] {
     }
     user.set(r.name, { name: r.name, regex });
   });
-  if (issues.length > 0) throw new GenAiConfigError(GenAiErrorCode.redactionRuleInvalid, issues);
+  if (issues.length > 0) throw new GenAiConfigError('CAP_ERR_GENAI_REDACTION_RULE_INVALID', issues);
 
   const rules: CompiledRule[] = [];
   for (const b of BUILT_IN) {
