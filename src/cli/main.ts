@@ -20,7 +20,7 @@ const USAGE = `usage: egress-capture <command> [options]
 
 commands:
   serve       run the ext_proc capture service (see --help for options)
-  query       egress-capture query [--data-dir DIR | --admin URL] "SQL"   (prints JSONEachRow)
+  query       egress-capture query [--data-dir DIR | --admin URL | --clickhouse-url URL] "SQL"   (prints JSONEachRow)
   status      egress-capture status [--admin URL | --data-dir DIR] [--json]   (spool and per-sink delivery)
   replay      egress-capture replay --since TIME [--until TIME] [--endpoint URL]   (re-export stored exchanges as OTLP logs)
   translate   egress-capture translate -f FILE... [--target envoy-gateway|envoy] [--capture-service NS/NAME:PORT] [--status]

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { DEFAULTS } from '../config/defaults';
 import { CaptureError, describeError, errorFields } from '../errors';
 import { OPTION_SPECS, loadConfig, type GatewayContribution } from '../config/load-config';
+import { gatewayContribution } from './command-config';
 import { createLogger, INFO_LEVEL, LOG_BASE } from '../logger';
 import { CaptureService } from '../service/capture-service';
 import type { CommandIo } from './main';
@@ -18,20 +19,6 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 export function serveHelp(): string {
   const lines = OPTION_SPECS.map((spec) => `  --${spec.flag.padEnd(26)} ${spec.help}\n  ${''.padEnd(28)} env ${spec.env}`);
   return `usage: egress-capture serve [options]\n\nPrecedence: flags > environment > --gateway manifest > defaults.\n\n${lines.join('\n')}\n`;
-}
-
-export function gatewayContribution(file: string): GatewayContribution {
-  // The manifest reader (YAML, schema validation) is loaded only when --gateway is given.
-  const { loadGatewayCaptureSettings } = require('../gateway') as typeof import('../gateway');
-  const settings = loadGatewayCaptureSettings(file);
-  return {
-    gatewayName: settings.gatewayName,
-    gatewayNamespace: settings.gatewayNamespace,
-    maxBytes: settings.captureBody.maxBytes,
-    includeContentTypes: settings.captureBody.includeContentTypes,
-    otlpEndpoint: settings.otlp.endpoint,
-    otlpHeaders: settings.otlp.headers,
-  };
 }
 
 export async function runServeCommand(argv: string[], io: CommandIo): Promise<number> {

@@ -32,6 +32,12 @@ export interface RemoteStoreOptions {
   caFile?: string;
   /** Per-request timeout, ms (default 30 s, the client's default). */
   requestTimeoutMs?: number;
+  /**
+   * Opened by a reader (`query`, `replay`): open() checks the address and the
+   * credentials but leaves the schema alone, so a reader never creates the
+   * table or resets the TTL the service set (`ttlDays` is then unused).
+   */
+  reader?: boolean;
 }
 
 /** ClickHouse error codes open() explains. */
@@ -117,7 +123,7 @@ export class RemoteStore implements Sink {
         throw this.explainOpenError(err);
       }
       // 3. Schema: create, or migrate an older table in place.
-      for (const statement of schemaStatements(this.options.ttlDays)) {
+      for (const statement of this.options.reader === true ? [] : schemaStatements(this.options.ttlDays)) {
         try {
           await client.command({ query: statement });
         } catch (err) {
