@@ -37,13 +37,21 @@ export const ErrorCodes = {
 
 export type ErrorCode = keyof typeof ErrorCodes;
 
+/**
+ * The one error class the service throws for a registered failure. `problems`
+ * lists every fault found, one line each ("--flag: value expected ..."), so a
+ * configuration with several mistakes is fixed in one pass; it is empty when
+ * the message says it all.
+ */
 export class CaptureError extends Error {
   readonly code: ErrorCode;
+  readonly problems: readonly string[];
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; problems?: readonly string[] }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CaptureError';
     this.code = code;
+    this.problems = options?.problems ?? [];
   }
 }
 
@@ -51,4 +59,16 @@ export class CaptureError extends Error {
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/**
+ * The fields of a log line that reports a failure: `code`, from the registry,
+ * so alerts and tests match the code rather than the wording, and `err`, what
+ * was thrown. The code is the one given (what failed at this line), else the
+ * thrown CaptureError's own.
+ */
+export function errorFields(err: unknown, code?: ErrorCode): { code?: ErrorCode; err: string } {
+  const own = err instanceof CaptureError ? err.code : undefined;
+  const chosen = code ?? own;
+  return chosen === undefined ? { err: describeError(err) } : { code: chosen, err: describeError(err) };
 }

@@ -29,7 +29,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { CaptureError, describeError } from '../errors';
+import { CaptureError, describeError, errorFields } from '../errors';
 import type { CaptureMetrics } from '../metrics';
 import { CH, ClickHouseHttpError } from './clickhouse-http/clickhouse-errors';
 import { ClickHouseHttpHandler, type ExecutingStore, type QueryLimits } from './clickhouse-http/clickhouse-http-handler';
@@ -70,7 +70,7 @@ export class AdminServer {
     this.clickhouse = new ClickHouseHttpHandler({ store: options.store, log: options.log, ...options.clickhouse });
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.route(req, res).catch((err) => {
-        options.log.error({ err: describeError(err) }, 'admin request failed');
+        options.log.error(errorFields(err), 'admin request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`${describeError(err)}\n`);
       });

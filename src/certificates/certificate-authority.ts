@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, Name } from '@peculiar/asn1-x509';
+import { describeError } from '../errors';
 
 export class CaProblem extends Error {
   constructor(
@@ -79,7 +80,7 @@ export class CertificateAuthority {
     try {
       certificate = new crypto.X509Certificate(certificatePem);
     } catch (err) {
-      throw new CaProblem(certFile, 'not_pem', `the PEM certificate cannot be parsed (${(err as Error).message})`);
+      throw new CaProblem(certFile, 'not_pem', `the PEM certificate cannot be parsed (${describeError(err)})`);
     }
     if (!certificate.ca) throw new CaProblem(certFile, 'not_a_ca', `"${certificate.subject.replace(/\n/g, ', ')}" is not a CA certificate (basicConstraints CA:false or absent): it cannot sign leaves clients accept`);
     if (new Date(certificate.validTo) <= now) throw new CaProblem(certFile, 'expired', `the CA certificate expired on ${new Date(certificate.validTo).toISOString()}`);
@@ -88,7 +89,7 @@ export class CertificateAuthority {
     try {
       privateKey = crypto.createPrivateKey(keyBytes);
     } catch (err) {
-      throw new CaProblem(keyFile, 'not_pem', `no usable unencrypted PEM private key (${(err as Error).message})`);
+      throw new CaProblem(keyFile, 'not_pem', `no usable unencrypted PEM private key (${describeError(err)})`);
     }
     let scheme: SigningScheme | undefined;
     if (privateKey.asymmetricKeyType === 'rsa') scheme = RSA_SHA256;
@@ -117,7 +118,7 @@ function readCaFile(file: string): Buffer {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new CaProblem(file, 'missing', 'no such file');
-    throw new CaProblem(file, 'unreadable', `cannot be read (${code ?? (err as Error).message})`);
+    throw new CaProblem(file, 'unreadable', `cannot be read (${code ?? describeError(err)})`);
   }
 }
 

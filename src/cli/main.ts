@@ -21,7 +21,7 @@ const USAGE = `usage: egress-capture <command> [options]
 
 commands:
   serve       run the ext_proc capture service (see --help for options)
-  query       egress-capture query [--data-dir DIR | --admin URL] "SQL"   (prints JSONEachRow)
+  query       egress-capture query [--data-dir DIR | --admin URL | --clickhouse-url URL] "SQL"   (prints JSONEachRow)
   status      egress-capture status [--admin URL | --data-dir DIR] [--json]   (spool and per-sink delivery)
   replay      egress-capture replay --since TIME [--until TIME] [--endpoint URL]   (re-export stored exchanges as OTLP logs)
   schema      egress-capture schema [--cluster NAME] [--engine ENGINE] [--distributed] [--migrations]   (the remote table's DDL)

@@ -12,24 +12,17 @@
  * The receiver may see records it already had: each carries
  * egress_capture.capture_id for deduplication.
  *
- * Where rows come from: --admin URL, else the running server that owns
- * --data-dir (through its admin /query, since chdb opens a directory in one
- * process only), else the remote ClickHouse of --clickhouse-url, else the
- * embedded store in --data-dir opened here.
+ * Where rows come from: store-chooser.ts decides (--admin URL, else the
+ * running server that owns --data-dir, through its admin port with the
+ * admin credentials, else --clickhouse-url, else the embedded store in
+ * --data-dir opened here).
  *
  * TIME: ISO 8601 (2026-11-21T10:00:00Z; without a zone = UTC), or relative
  * to now: -90s, -30m, -1h, -2d, -1w; "now".
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load-config';
 import type { RuntimeConfig } from '../config/runtime-config';
-import { CaptureError, describeError } from '../errors';
+import { describeError } from '../errors';
 import { createLogger } from '../logger';
-import { EmbeddedStore } from '../sinks/clickhouse/embedded-store';
-import { RemoteStore } from '../sinks/clickhouse/remote-store';
-import { layoutFromOptions } from '../sinks/clickhouse/table-layout';
 import { TABLE } from '../sinks/clickhouse/schema';
 import { sqlStringLiteral } from '../sinks/clickhouse/sql-literal';
 import { retryDelayMs } from '../sinks/delivery/backoff';
@@ -37,9 +30,10 @@ import { createOtlpSink, resolveOtlpSettings } from '../sinks/otlp';
 import type { Sink } from '../sinks/sink';
 import { DEFAULTS } from '../config/defaults';
 import type { CommandIo } from './main';
-import { fetchAdmin, parseAdminUrl, withAdminCredentials } from './admin-url';
-import { runningServerAdmin } from './running-server';
-import { gatewayContribution } from './serve-command';
+import { parseAdminUrl } from './admin-client';
+import { loadCommandConfig, splitCommandArgs } from './command-config';
+import { commandError } from './command-error';
+import { openStoreReader, type StoreReader } from './store-chooser';
 
 const USAGE = 'usage: egress-capture replay --since TIME [--until TIME] [--endpoint URL] [--admin URL] [--batch-rows N] [--timeout DURATION] [--max-retries N] [--data-dir DIR | --clickhouse-url URL] [--gateway FILE]\n';
 /** Rows per OTLP write; the sink splits further by its request byte cap. */
@@ -50,7 +44,8 @@ Re-exports stored exchanges as OTLP logs (the backfill after a receiver outage l
   --since TIME, --until TIME  ISO 8601 (2026-11-21T10:00:00Z; no zone = UTC) or relative (-90s, -30m, -1h, -2d, -1w, now);
                               --until defaults to now
   --endpoint URL              OTLP/HTTP base URL (default: the --gateway manifest's spec.otlp.endpoint, or OTEL_EXPORTER_OTLP_ENDPOINT)
-  --admin URL                 read through a running server's admin port, http://HOST:PORT
+  --admin URL                 read through a running server's admin port, http://HOST:PORT, with
+                              --admin-user/--admin-password (or EGRESS_CAPTURE_ADMIN_USER/_PASSWORD) when it asks
   --batch-rows N              rows per OTLP write (${DEFAULT_BATCH_ROWS})
   --timeout DURATION          give up when one batch is still not accepted after this long, its attempts and the
                               waits between them included: 30s, 2m, 500ms; a bare number is seconds (${formatDuration(DEFAULTS.replayTimeoutMs)})
@@ -95,8 +90,6 @@ function chTime(ms: number): string {
   return `toDateTime64('${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}', 3, 'UTC')`;
 }
 
-type RowSource = { describe: string; query(sql: string): Promise<string>; close(): Promise<void> };
-
 export async function runReplayCommand(argv: string[], io: CommandIo): Promise<number> {
   const own = {
     since: { type: 'string' },
@@ -120,14 +113,10 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
   };
   let rest: string[];
   try {
-    const parsed = parseArgs({ args: argv, options: own, strict: false, allowPositionals: true, tokens: true });
-    values = parsed.values as typeof values;
-    // Everything that is not a replay option goes to the usual configuration (--data-dir, --gateway, ...).
-    rest = [];
-    for (const token of parsed.tokens ?? []) {
-      if (token.kind === 'option' && !(token.name in own)) rest.push(token.rawName, ...(token.value !== undefined ? [token.value] : []));
-      if (token.kind === 'positional') rest.push(token.value);
-    }
+    const parsed = splitCommandArgs<typeof values>(argv, own);
+    values = parsed.values;
+    // Everything that is not a replay option goes to the usual configuration (--data-dir, --gateway, ...), which reports strays.
+    rest = [...parsed.configArgv, ...parsed.positionals];
   } catch (err) {
     io.stderr.write(`egress-capture replay: ${describeError(err)}\n${USAGE}`);
     return 2;
@@ -154,7 +143,7 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
   if (admin !== undefined && !(admin instanceof URL)) problems.push(admin.error);
   let config: RuntimeConfig | undefined;
   try {
-    config = loadConfig({ argv: rest, env: io.env, loadGateway: gatewayContribution });
+    config = loadCommandConfig(rest, io.env);
   } catch (err) {
     problems.push(describeError(err));
   }
@@ -170,10 +159,11 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
   }
 
   const log = createLogger(config.logLevel === DEFAULTS.logLevel ? 'warn' : config.logLevel);
-  let source: RowSource | undefined;
+  let source: StoreReader | undefined;
   let sink: Sink | undefined;
   try {
-    source = await openSource(config, admin instanceof URL ? admin : undefined);
+    // Not read-only: the page query sets output_format_json_quote_64bit_integers, which readonly=1 refuses.
+    source = await openStoreReader(config, admin instanceof URL ? admin : undefined, { readOnly: false });
     // No single attempt may outlast the batch's whole budget.
     const attemptTimeoutMs = Math.min(timeoutMs, resolveOtlpSettings(config, { endpoint }).timeoutMs);
     sink = createOtlpSink(config, { endpoint, timeoutMs: attemptTimeoutMs }, { log });
@@ -188,7 +178,7 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
       const sql =
         `SELECT * FROM ${TABLE} WHERE Timestamp >= ${chTime(since)} AND Timestamp < ${chTime(until)}${after} ` +
         `ORDER BY toString(Timestamp), CaptureId LIMIT ${batchRows} SETTINGS output_format_json_quote_64bit_integers = 0`;
-      const text = await source.query(sql);
+      const text = await source.query(sql, 'JSONEachRow');
       const lines = text.split('\n').filter((line) => line.trim() !== '');
       if (lines.length === 0) break;
       const lastRow = JSON.parse(lines[lines.length - 1]!) as { Timestamp: string; CaptureId: string };
@@ -230,8 +220,7 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
     io.stdout.write(`replayed ${total} exchange(s) in ${batches} batch(es)\n`);
     return 0;
   } catch (err) {
-    const code = err instanceof CaptureError ? `${err.code}: ` : '';
-    io.stderr.write(`egress-capture replay: ${code}${describeError(err)}\n`);
+    io.stderr.write(`egress-capture replay: ${commandError(err)}\n`);
     return 1;
   } finally {
     await sink?.close().catch(() => undefined);
@@ -243,31 +232,3 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
 function lastRowTime(last: { ts: string } | undefined): string {
   return last === undefined ? '(the same --since)' : `"${last.ts.replace(' ', 'T')}Z"`;
 }
-
-async function openSource(config: RuntimeConfig, adminFlag: URL | undefined): Promise<RowSource> {
-  const running = adminFlag === undefined ? runningServerAdmin(config.dataDir) : undefined;
-  const admin = adminFlag ?? (running === undefined ? undefined : new URL(running.url));
-  if (admin !== undefined) {
-    return {
-      describe: `through ${admin.origin}`,
-      async query(sql) {
-        const request = withAdminCredentials(new URL('/query', admin), { user: config.adminUser, password: config.adminPassword });
-        const response = await fetchAdmin(request.url, { method: 'POST', body: sql, headers: request.headers }, running?.certSha256);
-        const text = await response.text();
-        if (!response.ok) throw new CaptureError('CAP_ERR_QUERY_FAILED', `${admin.origin}/query answered ${response.status}: ${text.trim()}`);
-        return text;
-      },
-      async close() {},
-    };
-  }
-  if (config.clickhouseUrl !== '') {
-    const store = new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays, caFile: config.clickhouseCaFile, layout: layoutFromOptions(config), createSchema: !config.noCreateSchema });
-    await store.open();
-    return { describe: `from ${new URL(config.clickhouseUrl).host}`, query: (sql) => store.query(sql, 'JSONEachRow'), close: () => store.close() };
-  }
-  if (!fs.existsSync(config.dataDir)) throw new CaptureError('CAP_ERR_STORE_OPEN', `no store at ${path.resolve(config.dataDir)} (pass --data-dir, --admin or --clickhouse-url)`);
-  const store = new EmbeddedStore({ dataDir: config.dataDir, ttlDays: undefined });
-  await store.open();
-  return { describe: `from ${path.resolve(config.dataDir)}`, query: (sql) => store.query(sql, 'JSONEachRow'), close: () => store.close() };
-}
-

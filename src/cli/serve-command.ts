@@ -4,10 +4,11 @@
  * drain, flush and exit 0.
  */
 import * as fs from 'node:fs';
-import { CaptureError, describeError } from '../errors';
+import { CaptureError, describeError, errorFields } from '../errors';
 import { loadConfig, type GatewayContribution } from '../config/load-config';
 import { optionsHelp } from '../config/options-help';
 import { DEFAULTS } from '../config/defaults';
+import { gatewayContribution } from './command-config';
 import { createLogger, INFO_LEVEL, LOG_BASE } from '../logger';
 import { CaptureService } from '../service/capture-service';
 import type { CommandIo } from './main';
@@ -18,20 +19,6 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 export function serveHelp(): string {
   return `usage: egress-capture serve [options]\n\n${optionsHelp()}`;
-}
-
-export function gatewayContribution(file: string): GatewayContribution {
-  // The manifest reader (YAML, schema validation) is loaded only when --gateway is given.
-  const { loadGatewayCaptureSettings } = require('../gateway') as typeof import('../gateway');
-  const settings = loadGatewayCaptureSettings(file);
-  return {
-    gatewayName: settings.gatewayName,
-    gatewayNamespace: settings.gatewayNamespace,
-    maxBytes: settings.captureBody.maxBytes,
-    includeContentTypes: settings.captureBody.includeContentTypes,
-    otlpEndpoint: settings.otlp.endpoint,
-    otlpHeaders: settings.otlp.headers,
-  };
 }
 
 export async function runServeCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -106,7 +93,7 @@ export async function runServeCommand(argv: string[], io: CommandIo): Promise<nu
         },
         (err: unknown) => {
           for (const name of STOP_SIGNALS) process.off(name, onSignal);
-          log.error({ err: describeError(err) }, 'shutdown failed');
+          log.error(errorFields(err), 'shutdown failed');
           log.flush();
           resolve(1);
         },

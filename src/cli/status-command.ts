@@ -1,5 +1,5 @@
 /**
- * `egress-capture status [--admin URL | --data-dir DIR] [--json]`: the
+ * `egress-capture status [--admin URL | --data-dir DIR] [--admin-user U --admin-password P] [--json]`: the
  * spool and every sink's accounting (captured = delivered + pending +
  * dropped by reason), readable.
  *
@@ -9,7 +9,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULTS } from '../config/defaults';
 import { describeError } from '../errors';
 import type { DeliveryStatus } from '../sinks/delivery/delivery-hub';
@@ -18,62 +17,62 @@ import { readJsonFile } from '../spool/atomic-file';
 import { scanSegment } from '../spool/record-format';
 import type { CursorState } from '../spool/spool-consumer';
 import type { CommandIo } from './main';
-import { AdminUnreachable, fetchAdmin, parseAdminUrl, withAdminCredentials } from './admin-url';
-import { runningServerAdmin } from './running-server';
+import { AdminRefused, AdminUnreachable } from './admin-client';
+import { readAdminAndConfig, splitCommandArgs } from './command-config';
+import { commandError } from './command-error';
+import { chooseAdmin } from './store-chooser';
 
-const USAGE = `usage: egress-capture status [--admin URL | --data-dir DIR] [--json]
+const USAGE = `usage: egress-capture status [--admin URL | --data-dir DIR] [--admin-user U --admin-password P] [--json]
 
 The spool and every sink's accounting: captured = delivered + pending + dropped (by reason).
 
   --admin URL     a running server's admin port, http://HOST:PORT
   --data-dir DIR  the data directory (default ${DEFAULTS.dataDir}, env EGRESS_CAPTURE_DATA_DIR): its server
                   when one runs, else the spool files on disk
+  --admin-user U, --admin-password P
+                  admin port credentials (also in the URL, or EGRESS_CAPTURE_ADMIN_USER/_PASSWORD, which
+                  the server reads too)
   --json          the full status as JSON
 `;
 
+const OWN = { admin: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
 export async function runStatusCommand(argv: string[], io: CommandIo): Promise<number> {
-  let values: { admin?: string; 'data-dir'?: string; json?: boolean; help?: boolean };
+  let args: ReturnType<typeof splitCommandArgs<{ admin?: string; json?: boolean; help?: boolean }>>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { admin: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: false,
-    }));
+    args = splitCommandArgs(argv, OWN);
+    if (args.positionals.length > 0) throw new TypeError(`"${args.positionals[0]}": unexpected argument`);
   } catch (err) {
     io.stderr.write(`egress-capture status: ${describeError(err)}\n${USAGE}`);
     return 2;
   }
+  const { values } = args;
   if (values.help === true) {
     io.stdout.write(USAGE);
     return 0;
   }
-  const dataDir = values['data-dir'] ?? io.env.EGRESS_CAPTURE_DATA_DIR ?? DEFAULTS.dataDir;
-  const running = values.admin === undefined ? runningServerAdmin(dataDir) : undefined;
-  const admin = values.admin ?? running?.url;
+  const inputs = readAdminAndConfig(values.admin, args.configArgv, io.env);
+  if ('error' in inputs) {
+    io.stderr.write(`egress-capture status: ${inputs.error}\n`);
+    return 2;
+  }
+  const { config, admin: adminFlag } = inputs;
+  const dataDir = config.dataDir;
   try {
+    const admin = chooseAdmin(config, adminFlag);
     if (admin !== undefined) {
-      const url = parseAdminUrl(admin);
-      if (!(url instanceof URL)) {
-        io.stderr.write(`egress-capture status: ${url.error}\n`);
-        return 2;
-      }
-      const request = withAdminCredentials(new URL('/status', url), { user: io.env.EGRESS_CAPTURE_ADMIN_USER, password: io.env.EGRESS_CAPTURE_ADMIN_PASSWORD });
-      let response: Response | undefined;
+      let text: string | undefined;
       try {
-        response = await fetchAdmin(request.url, { headers: request.headers }, running?.certSha256);
+        text = await admin.get('/status');
       } catch (err) {
         // The server the data directory names is gone while its pid lives on (unreaped, or another process's now): read the directory instead.
-        if (!(running !== undefined && err instanceof AdminUnreachable)) throw err;
-        io.stderr.write(`egress-capture status: the server recorded in ${path.resolve(dataDir)} does not answer at ${url.origin}; reading the data directory\n`);
+        if (!(admin.foundIn !== undefined && err instanceof AdminUnreachable)) throw err;
+        io.stderr.write(`egress-capture status: the server recorded in ${path.resolve(dataDir)} does not answer at ${admin.origin}; reading the data directory\n`);
       }
-      if (response !== undefined) {
-        const text = await response.text();
-        if (!response.ok) {
-          io.stderr.write(`egress-capture status: ${admin}/status answered ${response.status}: ${text}`);
-          return 1;
-        }
+      if (text !== undefined) {
         const status = JSON.parse(text) as DeliveryStatus;
-        io.stdout.write(values.json === true ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status, admin));
+        // The origin, never the --admin text: that may carry a password.
+        io.stdout.write(values.json === true ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status, admin.origin));
         return status.balanced ? 0 : 1;
       }
     }
@@ -85,7 +84,8 @@ export async function runStatusCommand(argv: string[], io: CommandIo): Promise<n
     io.stdout.write(values.json === true ? JSON.stringify(offline, null, 2) + '\n' : formatOffline(offline));
     return 0;
   } catch (err) {
-    io.stderr.write(`egress-capture status: ${describeError(err)}\n`);
+    // A refusal (401 without credentials …) is not a failed query: its text says what the port answered.
+    io.stderr.write(`egress-capture status: ${err instanceof AdminRefused ? describeError(err) : commandError(err)}\n`);
     return 1;
   }
 }

@@ -97,7 +97,7 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   config.bodyRedactionRules = loadFile(OPTIONS.bodyRedactionRulesFile.flag, values.bodyRedactionRulesFile, loadRedactionRules, problems) ?? {};
 
   if (problems.length > 0) {
-    throw new CaptureError('CAP_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
+    throw new CaptureError('CAP_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
   }
   return deriveConfig(config);
 }
@@ -118,10 +118,8 @@ function loadFile<T>(flag: string, file: string, load: (file: string) => T, prob
 }
 
 function problemsOf(err: unknown): string[] {
-  const detail = err as { problems?: unknown; issues?: unknown };
-  const list = Array.isArray(detail.problems) ? detail.problems : Array.isArray(detail.issues) ? detail.issues : [];
-  if (list.length === 0) return [describeError(err)];
-  return list.map((problem: unknown) => (typeof problem === 'string' ? problem : JSON.stringify(problem)));
+  // Every validation error is a CaptureError listing its problems (the gateway manifest, the GenAI files).
+  return err instanceof CaptureError && err.problems.length > 0 ? [...err.problems] : [describeError(err)];
 }
 
 /** yaml is loaded only when one of these files is given. */
@@ -236,7 +234,7 @@ function checkReadable(problems: string[], files: ReadonlyArray<readonly [string
     try {
       fs.accessSync(file, fs.constants.R_OK);
     } catch (err) {
-      problems.push(`--${flag}: "${file}" cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      problems.push(`--${flag}: "${file}" cannot be read (${(err as NodeJS.ErrnoException).code ?? describeError(err)})`);
     }
   }
 }

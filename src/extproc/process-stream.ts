@@ -21,6 +21,7 @@ import type { CaptureMetrics } from '../metrics';
 import { acknowledgment, streamedBodyEcho } from './replies';
 import type { ProcessingRequest, ProcessingResponse } from './wire/protocol';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
+import { describeError, type ErrorCode } from '../errors';
 
 export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
@@ -76,7 +77,7 @@ export class ProcessStream {
     if (part === undefined) {
       this.ctx.metrics.messageCounter('malformed').inc();
       this.ctx.metrics.errors.inc({ kind: 'protocol_no_oneof' });
-      this.ctx.log.warn({ captureId: this.assembler.captureId }, 'CAP_ERR_PROTOCOL: ProcessingRequest with no request part set; ignored');
+      this.ctx.log.warn({ code: 'CAP_ERR_PROTOCOL' satisfies ErrorCode, captureId: this.assembler.captureId }, 'ProcessingRequest with no request part set; ignored');
       return;
     }
     this.ctx.metrics.messageCounter(part).inc();
@@ -104,7 +105,7 @@ export class ProcessStream {
     } catch (err) {
       // The call is already gone (Envoy reset it); nothing to answer.
       this.ctx.metrics.errors.inc({ kind: 'reply_write' });
-      this.ctx.log.debug({ err: (err as Error).message }, 'ext_proc reply not written');
+      this.ctx.log.debug({ err: describeError(err) }, 'ext_proc reply not written');
     }
   }
 

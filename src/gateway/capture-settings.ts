@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { GatewayInvalidError } from './gateway-invalid-error';
 import { parseResourceDocuments } from './parse-documents';
 import { formatProblem } from './problems';
+import { describeError } from '../errors';
 
 export interface GatewayCaptureSettings {
   gatewayName: string;
@@ -34,7 +35,7 @@ export function loadGatewayCaptureSettings(filePath: string): GatewayCaptureSett
   try {
     text = readFileSync(filePath, 'utf8');
   } catch (error) {
-    throw new GatewayInvalidError(filePath, [`cannot read file: ${(error as Error).message}`]);
+    throw new GatewayInvalidError(filePath, [`cannot read file: ${describeError(error)}`]);
   }
   const parsed = parseResourceDocuments(text, filePath);
   // Problems in documents of other kinds do not concern the capture service.

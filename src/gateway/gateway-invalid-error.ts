@@ -1,20 +1,14 @@
+import { CaptureError } from '../errors';
 import { formatProblem, Problem } from './problems';
 
-/** Stable error code for a gateway manifest that fails validation. */
-export const CAP_ERR_GATEWAY_INVALID = 'CAP_ERR_GATEWAY_INVALID';
-
 /**
- * Thrown when an EgressGateway (or the resources around it) fails validation. `problems`
- * holds every "path: message" line so callers can print them all at once.
+ * CAP_ERR_GATEWAY_INVALID: an EgressGateway (or the resources around it) fails validation.
+ * `problems` holds every "path: message" line so callers can print them all at once.
  */
-export class GatewayInvalidError extends Error {
-  readonly code = CAP_ERR_GATEWAY_INVALID;
-  readonly problems: string[];
-
+export class GatewayInvalidError extends CaptureError {
   constructor(source: string, problems: Array<Problem | string>) {
     const lines = problems.map((p) => (typeof p === 'string' ? p : formatProblem(p)));
-    super(`${source}: invalid gateway configuration:\n  ${lines.join('\n  ')}`);
+    super('CAP_ERR_GATEWAY_INVALID', `${source}: invalid gateway configuration:\n  ${lines.join('\n  ')}`, { problems: lines });
     this.name = 'GatewayInvalidError';
-    this.problems = lines;
   }
 }

@@ -4,7 +4,7 @@ export * from './types';
 export * from './defaults';
 export * from './duration';
 export * from './problems';
-export { GatewayInvalidError, CAP_ERR_GATEWAY_INVALID } from './gateway-invalid-error';
+export { GatewayInvalidError } from './gateway-invalid-error';
 export { parseEgressGateway, EGRESS_GATEWAY_API_VERSION } from './egress-gateway';
 export { parseBackend, BACKEND_API_VERSION } from './backend';
 export { parseTcpRoute } from './tcp-route';

@@ -43,6 +43,7 @@ import { encodeRecord } from '../spool/record-format';
 import { buildRow } from './build-row';
 import type { BatchReply, BatchResult, BodyContext, ChunkDirection, ExchangeTask, FinishPayload, FinishResult, TaskBatch, WorkerSettings } from './worker-contract';
 import { inflightEntryJson } from './inflight-entry';
+import { errorFields, type ErrorCode } from '../errors';
 
 export const EXCHANGE_WORKER_FILE = path.resolve(__dirname, '..', '..', 'workers', 'exchange-worker.js');
 
@@ -101,7 +102,7 @@ export class ExchangePipeline {
       });
       pool.on('error', (err: Error) => {
         options.metrics.errors.inc({ kind: 'worker_crash' });
-        options.log.error({ err: err.message }, 'CAP_ERR_WORKER: body worker crashed');
+        options.log.error(errorFields(err, 'CAP_ERR_WORKER'), 'body worker crashed');
       });
       return { name: String(index), pool, queue: [], transfer: [], busy: false, windowTimer: undefined };
     });
@@ -132,7 +133,7 @@ export class ExchangePipeline {
     const lane = this.laneFor(snapshot.captureId);
     if (lane.queue.length >= this.options.queueMax) {
       metrics.rowsDropped.inc({ reason: 'worker_queue_full' });
-      this.options.log.warn({ captureId: snapshot.captureId }, 'CAP_ERR_PENDING_FULL: worker queue full; exchange dropped');
+      this.options.log.warn({ code: 'CAP_ERR_PENDING_FULL' satisfies ErrorCode, captureId: snapshot.captureId }, 'worker queue full; exchange dropped');
       this.brokenStreams.delete(snapshot.captureId);
       return;
     }
@@ -261,7 +262,7 @@ export class ExchangePipeline {
         if (result !== undefined && 'error' in result) {
           this.brokenStreams.add(task.captureId);
           this.options.metrics.errors.inc({ kind: 'worker_task_failed' });
-          this.options.log.error({ err: result.error, captureId: task.captureId }, 'CAP_ERR_WORKER: body chunk could not be processed');
+          this.options.log.error({ ...errorFields(result.error, 'CAP_ERR_WORKER'), captureId: task.captureId }, 'body chunk could not be processed');
         }
         return;
       }
@@ -318,14 +319,14 @@ export class ExchangePipeline {
   /** The row built here without bodies after a worker failure, as a spool record; undefined when even that fails. */
   private fallback(snapshot: ExchangeSnapshot, reason: string): Buffer | undefined {
     this.options.metrics.errors.inc({ kind: 'worker_task_failed' });
-    this.options.log.error({ err: reason, captureId: snapshot.captureId }, 'CAP_ERR_WORKER: row built without bodies after a worker failure');
+    this.options.log.error({ ...errorFields(reason, 'CAP_ERR_WORKER'), captureId: snapshot.captureId }, 'row built without bodies after a worker failure');
     try {
       const built = buildRow(snapshot, this.options.settings);
       this.count({ recordBytes: 0, request: built.request, response: built.response, redactions: {}, genAi: false });
       return encodeRecord(Buffer.from(JSON.stringify(built.row) + '\n', 'utf8'));
     } catch (inner) {
       this.options.metrics.rowsDropped.inc({ reason: 'row_build_failed' });
-      this.options.log.error({ err: (inner as Error).message, captureId: snapshot.captureId }, 'CAP_ERR_WORKER: row could not be built; exchange dropped');
+      this.options.log.error({ ...errorFields(inner, 'CAP_ERR_WORKER'), captureId: snapshot.captureId }, 'row could not be built; exchange dropped');
       return undefined;
     }
   }

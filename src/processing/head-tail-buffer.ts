@@ -13,7 +13,7 @@
  * dropped and counted in N.
  */
 import { DEFAULT_HEAD_FRACTION } from './genai/defaults';
-import { GenAiConfigError, GenAiErrorCode, requirePositiveInt } from './genai/errors';
+import { GenAiConfigError, requirePositiveInt } from './genai/errors';
 
 export interface HeadTailBufferOptions {
   /** Total rendered size, marker included (bytes). */
@@ -55,11 +55,11 @@ export class HeadTailBuffer {
     this.maxBytes = requirePositiveInt('maxBytes', options.maxBytes);
     const room = this.maxBytes - SKIP_MARKER_MAX_BYTES;
     if (room < 2) {
-      throw new GenAiConfigError(GenAiErrorCode.limitInvalid, [`maxBytes must be more than ${SKIP_MARKER_MAX_BYTES + 1} to hold the skip marker, got ${this.maxBytes}`]);
+      throw new GenAiConfigError('CAP_ERR_GENAI_LIMIT_INVALID', [`maxBytes must be more than ${SKIP_MARKER_MAX_BYTES + 1} to hold the skip marker, got ${this.maxBytes}`]);
     }
     const head = options.headBytes ?? Math.floor(room * DEFAULT_HEAD_FRACTION);
     if (!Number.isSafeInteger(head) || head < 0 || head > room) {
-      throw new GenAiConfigError(GenAiErrorCode.limitInvalid, [`headBytes must be an integer from 0 to ${room} (maxBytes minus the marker's ${SKIP_MARKER_MAX_BYTES}), got ${String(options.headBytes)}`]);
+      throw new GenAiConfigError('CAP_ERR_GENAI_LIMIT_INVALID', [`headBytes must be an integer from 0 to ${room} (maxBytes minus the marker's ${SKIP_MARKER_MAX_BYTES}), got ${String(options.headBytes)}`]);
     }
     this.headCap = head;
     // The tail may use the marker's room too: when everything fits, no marker is needed.

@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { AdminServer, type QueryableStore } from '../admin/admin-server';
 import { ContentTypeFilter } from '../capture/content-type-filter';
-import { CaptureError, describeError } from '../errors';
+import { CaptureError, errorFields } from '../errors';
 import type { RuntimeConfig } from '../config/runtime-config';
 import { formatListen } from '../listen-address';
 import { CaptureServer } from '../extproc/capture-server';
@@ -123,7 +123,7 @@ export class CaptureService {
       try {
         await fn();
       } catch (err) {
-        this.log.error({ part, err: describeError(err) }, 'closing after a failed start');
+        this.log.error({ part, ...errorFields(err) }, 'closing after a failed start');
       }
     };
     if (this.minter !== undefined) await close('sds', () => this.minter!.close());

@@ -20,7 +20,11 @@ export interface RowBatch {
   readonly rowCount: number;
   /** UTF-8 byte length of jsonEachRow. */
   readonly byteLength: number;
-  /** Stable identity of the batch (first capture id + count); used as the ClickHouse deduplication token. */
+  /**
+   * Stable identity of the batch: its place in the spool (spool id, segment, first record,
+   * count: `batchId()` in spool/spool-consumer.ts), so a retry, even after a crash, carries the same id; the ClickHouse
+   * stores use it as the insert deduplication token. `replay` names its batches `replay-SINCE-N`.
+   */
   readonly batchId: string;
 }
 
@@ -34,7 +38,7 @@ export type WriteResult =
   | { readonly ok: false; readonly retryable: boolean; readonly error: Error; readonly retryAfterMs?: number };
 
 export interface Sink {
-  /** Short name used in logs and metric labels ("chdb", "clickhouse", "otlp"). */
+  /** The kind of destination ("chdb", "clickhouse", "otlp"): `destination` in status and logs. Metric labels carry the delivery name instead. */
   readonly name: string;
   /** Prepare the destination (schema, connectivity). Rejects with a CaptureError when unusable. */
   open(): Promise<void>;

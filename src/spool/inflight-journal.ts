@@ -41,6 +41,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncDirSync, makePrivateDirSync, PRIVATE_FILE_MODE } from './atomic-file';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecord, encodeSegmentHeader, scanSegment } from './record-format';
+import type { ErrorCode } from '../errors';
 
 /** What is journaled per exchange: any JSON object with the exchange's capture id. */
 export interface JournalEntry {
@@ -269,7 +270,7 @@ export class InflightJournal {
     this.recovery.unfinished = this.unfinished.length;
     if (this.spoolSegmentFloor === Number.POSITIVE_INFINITY) this.spoolSegmentFloor = 0;
     if (this.recovery.tornRecords > 0 || this.recovery.corruptRegions > 0) {
-      this.options.log?.warn({ dir: this.dir, ...this.recovery }, 'CAP_ERR_SPOOL_CORRUPT: in-flight journal records cut or damaged (the process died during a write)');
+      this.options.log?.warn({ code: 'CAP_ERR_SPOOL_CORRUPT' satisfies ErrorCode, dir: this.dir, ...this.recovery }, 'in-flight journal records cut or damaged (the process died during a write)');
     }
   }
 }

@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PRIVATE_FILE_MODE } from './atomic-file';
 import { stripBodies } from './body-stripper';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecord, encodeSegmentHeader } from './record-format';
+import { describeError } from '../errors';
 
 export interface StripJob {
   file: string;
@@ -68,7 +69,7 @@ if (parentPort !== null && job !== undefined) {
     reply = { ok: true, result: stripSegmentFile(job) };
   } catch (err) {
     fs.rmSync(job.tmp, { force: true });
-    reply = { ok: false, error: (err as Error).message };
+    reply = { ok: false, error: describeError(err) };
   }
   parentPort.postMessage(reply);
 }

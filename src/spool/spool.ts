@@ -61,6 +61,7 @@ import {
 } from './record-format';
 import type { StripJob, StripReply } from './segment-strip-worker';
 import { SpoolConsumer, type ConsumerHooks } from './spool-consumer';
+import { describeError, errorFields, type ErrorCode } from '../errors';
 
 export interface SpoolPosition {
   segment: number;
@@ -313,7 +314,7 @@ export class Spool {
       this.writeActive([record]);
     } catch (err) {
       this.stats.appendFailed += 1;
-      this.options.log?.error({ err: (err as Error).message, reason }, 'CAP_ERR_SPOOL_WRITE: record not spooled; dropped');
+      this.options.log?.error({ ...errorFields(err, 'CAP_ERR_SPOOL_WRITE'), reason }, 'record not spooled; dropped');
       this.forEachConsumer((consumer) => {
         consumer.hooks.captured(1, 'appended');
         consumer.hooks.dropped(1, reason);
@@ -341,7 +342,7 @@ export class Spool {
     try {
       this.sync();
     } catch (err) {
-      this.options.log?.error({ err: (err as Error).message }, 'CAP_ERR_SPOOL_WRITE: final fsync failed');
+      this.options.log?.error(errorFields(err, 'CAP_ERR_SPOOL_WRITE'), 'final fsync failed');
     }
     this.closed = true;
     if (this.activeFd >= 0) fs.closeSync(this.activeFd);
@@ -490,14 +491,14 @@ export class Spool {
         } else {
           this.recovery.unreadableSegments += 1;
           fs.renameSync(file, `${file}.corrupt`);
-          this.options.log?.error({ file }, 'CAP_ERR_SPOOL_CORRUPT: spool segment header unreadable; moved aside');
+          this.options.log?.error({ code: 'CAP_ERR_SPOOL_CORRUPT' satisfies ErrorCode, file }, 'spool segment header unreadable; moved aside');
         }
         continue;
       }
       if (scan.validLength < buffer.length) fs.truncateSync(file, scan.validLength);
       this.recovery.tornTailRecords += scan.tornTail;
       this.recovery.corruptRegions += scan.corruptRegions;
-      if (scan.corruptRegions > 0) this.options.log?.error({ file, regions: scan.corruptRegions }, 'CAP_ERR_SPOOL_CORRUPT: damaged spool records skipped');
+      if (scan.corruptRegions > 0) this.options.log?.error({ code: 'CAP_ERR_SPOOL_CORRUPT' satisfies ErrorCode, file, regions: scan.corruptRegions }, 'damaged spool records skipped');
       if (scan.offsets.length === 0) {
         fs.rmSync(file, { force: true });
         continue;
@@ -624,7 +625,7 @@ export class Spool {
     this.dirty = false;
     this.lastSyncAt = Date.now();
     fs.fdatasync(this.activeFd, (err) => {
-      if (err !== null && err.code !== 'EBADF') this.options.log?.error({ err: err.message }, 'CAP_ERR_SPOOL_WRITE: spool fsync failed');
+      if (err !== null && err.code !== 'EBADF') this.options.log?.error(errorFields(err, 'CAP_ERR_SPOOL_WRITE'), 'spool fsync failed');
       else this.stats.fsyncs += 1;
     });
   }
@@ -688,12 +689,12 @@ export class Spool {
     try {
       reply = await runStripWorker(job);
     } catch (err) {
-      reply = { ok: false, error: (err as Error).message };
+      reply = { ok: false, error: describeError(err) };
     }
     // The segment may have been deleted (budget, collection) or the spool closed meanwhile.
     if (!reply.ok || this.closed || !this.segments.includes(segment)) {
       fs.rmSync(tmp, { force: true });
-      if (!reply.ok) this.options.log?.error({ err: reply.error, segment: segment.seq }, 'CAP_ERR_SPOOL_WRITE: could not rewrite a spool segment without bodies');
+      if (!reply.ok) this.options.log?.error({ ...errorFields(reply.error, 'CAP_ERR_SPOOL_WRITE'), segment: segment.seq }, 'could not rewrite a spool segment without bodies');
       return;
     }
     const { offsets, lengths, strippedIndexes, size } = reply.result;
@@ -702,7 +703,7 @@ export class Spool {
       fs.renameSync(tmp, segment.file);
     } catch (err) {
       fs.rmSync(tmp, { force: true });
-      this.options.log?.error({ err: (err as Error).message, segment: segment.seq }, 'CAP_ERR_SPOOL_WRITE: could not rewrite a spool segment without bodies');
+      this.options.log?.error({ ...errorFields(err, 'CAP_ERR_SPOOL_WRITE'), segment: segment.seq }, 'could not rewrite a spool segment without bodies');
       return;
     }
     fsyncDirSync(this.dir);
@@ -727,7 +728,7 @@ export class Spool {
       if (lost > 0) consumer.hooks.dropped(lost, 'spool_full');
       consumer.skipPast(segment.seq);
     });
-    this.options.log?.error({ segment: segment.seq, records: segment.count }, 'CAP_ERR_SPOOL_FULL: spool over budget with every body already dropped; oldest segment deleted');
+    this.options.log?.error({ code: 'CAP_ERR_SPOOL_FULL' satisfies ErrorCode, segment: segment.seq, records: segment.count }, 'spool over budget with every body already dropped; oldest segment deleted');
     this.removeSegment(segment);
     this.stats.segmentsDropped += 1;
   }

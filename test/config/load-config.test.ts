@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { DEFAULTS } from '../../src/config/defaults';
 import { loadConfig, type GatewayContribution } from '../../src/config/load-config';
 import { CaptureError } from '../../src/errors';
-import { gatewayContribution } from '../../src/cli/serve-command';
+import { gatewayContribution } from '../../src/cli/command-config';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 

@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CaptureError } from '../../src/errors';
 import {
-  CAP_ERR_GATEWAY_INVALID,
   formatDocumentProblem,
   GatewayInvalidError,
   loadGatewayCaptureSettings,
@@ -174,7 +174,8 @@ describe('loadGatewayCaptureSettings', () => {
     }
     expect(caught).toBeInstanceOf(GatewayInvalidError);
     const error = caught as GatewayInvalidError;
-    expect(error.code).toBe(CAP_ERR_GATEWAY_INVALID);
+    expect(error).toBeInstanceOf(CaptureError);
+    expect(error.code).toBe('CAP_ERR_GATEWAY_INVALID');
     expect(error.problems).toEqual([
       'spec.listeners[0].port: 0 is below the minimum of 1',
       'spec.listeners[1].tls.mode: "Terminat" is not one of Passthrough, Terminate',

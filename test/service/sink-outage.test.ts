@@ -97,6 +97,9 @@ test('ClickHouse down for 3 s while records keep coming: every record lands exac
   const exposition = await metrics.exposition();
   expect(exposition).toContain(`egress_capture_sink_records_total{sink="clickhouse",state="delivered"} ${i}`);
   expect(exposition).toContain('egress_capture_sink_pending_records{sink="clickhouse"} 0');
+  // One name per sink on every metric: the delivery's, not the store kind ("chdb").
+  expect(exposition).toContain(`egress_capture_rows_written_total{sink="clickhouse"} ${i}`);
+  expect(exposition).toMatch(/egress_capture_batch_write_seconds_count\{sink="clickhouse"\} [1-9]/);
   await hub.stop(1000);
 }, 30_000);
 

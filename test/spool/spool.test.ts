@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import pino from 'pino';
 import { BODY_DROPPED_NOTE } from '../../src/spool/body-stripper';
 import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecordBlock } from '../../src/spool/record-format';
 import { Spool, type SpoolOptions } from '../../src/spool/spool';
@@ -143,8 +144,12 @@ test('a damaged record in the middle costs that record only', async () => {
   buffer[SEGMENT_HEADER_BYTES + 3 * recordSize + RECORD_HEADER_BYTES + 20] ^= 0xff;
   fs.writeFileSync(full, buffer);
 
-  const reopened = open(dir);
+  const logged: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line) as Record<string, unknown>) });
+  const reopened = open(dir, { log });
   expect(reopened.recovery).toMatchObject({ records: 9, corruptRegions: 1, tornTailRecords: 0 });
+  // Operators find it by its code, a field of the log line.
+  expect(logged).toContainEqual(expect.objectContaining({ level: 50, code: 'CAP_ERR_SPOOL_CORRUPT', regions: 1 }));
   const lines = await drain(reopened.registerConsumer('ch', new SinkAccounting('ch')));
   expect(lines.map((line) => JSON.parse(line).CaptureId)).toEqual(['cap-0', 'cap-1', 'cap-2', 'cap-4', 'cap-5', 'cap-6', 'cap-7', 'cap-8', 'cap-9']);
   reopened.close();

@@ -36,6 +36,7 @@ import { withChangeableSettings } from './settings-view';
 import { EngineSessions, sessionTimeout, type SessionLease } from './engine-sessions';
 import { BINARY_FORMATS, contentTypeFor, isAllowedSetting, parseRequestParams, type RequestParams } from './request-params';
 import { DENIED_FUNCTIONS, SAFE_TABLE_FUNCTIONS, checkStatement, splitInsertData, type CheckedStatement, type ParserEngine, type Setting } from './statement';
+import { describeError } from '../../errors';
 
 /** What the interface needs from a store: SQL in, result text out. */
 export interface TextQueryStore {
@@ -515,7 +516,7 @@ export class ClickHouseHttpHandler {
         body = await decodeBody(codec, raw, limit);
       } catch (err) {
         if (err instanceof BodyTooLarge) throw sizeError();
-        throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Cannot decompress the ${codec} request body: ${(err as Error).message}`, 400);
+        throw ClickHouseHttpError.of(CH.CANNOT_DECOMPRESS, `Cannot decompress the ${codec} request body: ${describeError(err)}`, 400);
       }
     }
     // decompress=1: what Content-Encoding leaves is in ClickHouse's compressed blocks.
@@ -525,7 +526,7 @@ export class ClickHouseHttpHandler {
     } catch (err) {
       if (err instanceof BodyTooLarge) throw sizeError();
       const checksum = err instanceof NativeBlockError && /checksum/.test(err.message);
-      throw ClickHouseHttpError.of(checksum ? CH.CHECKSUM_DOESNT_MATCH : CH.CANNOT_DECOMPRESS, `Cannot read the decompress=1 body: ${(err as Error).message}`, 400);
+      throw ClickHouseHttpError.of(checksum ? CH.CHECKSUM_DOESNT_MATCH : CH.CANNOT_DECOMPRESS, `Cannot read the decompress=1 body: ${describeError(err)}`, 400);
     }
   }
 

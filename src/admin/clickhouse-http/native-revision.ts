@@ -25,6 +25,7 @@
  * refused as well (no client in use sends one).
  */
 import { CH, ClickHouseHttpError } from './clickhouse-errors';
+import { describeError } from '../../errors';
 
 export const REVISION_WITH_LOW_CARDINALITY = 54405;
 export const REVISION_WITH_CUSTOM_SERIALIZATION = 54454;
@@ -262,7 +263,7 @@ export function nativeAtRevision(bytes: Uint8Array, revision: number): Uint8Arra
     if (err instanceof Unsupported) {
       throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, `Native output with client_protocol_version is not supported by the admin interface for column ${column} of type ${type} (${err.message}); cast it (toString(…)) or use RowBinary or a text format`);
     }
-    throw ClickHouseHttpError.of(CH.UNKNOWN_EXCEPTION, `Cannot re-frame Native output for client_protocol_version ${revision} at column ${column} of type ${type}: ${(err as Error).message}`);
+    throw ClickHouseHttpError.of(CH.UNKNOWN_EXCEPTION, `Cannot re-frame Native output for client_protocol_version ${revision} at column ${column} of type ${type}: ${describeError(err)}`);
   }
   parts.push(reader.bytes.subarray(copied));
   return Buffer.concat(parts);

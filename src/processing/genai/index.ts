@@ -16,5 +16,5 @@ export type { SseEvent, SseParserOptions, SseParserStats } from './sse-parser';
 export { NdjsonParser } from './ndjson-parser';
 export { AwsEventStreamDecoder } from './aws-eventstream-decoder';
 export type { AwsEventStreamMessage, AwsEventStreamHeaderValue } from './aws-eventstream-decoder';
-export { GenAiConfigError, GenAiErrorCode } from './errors';
+export { GenAiConfigError, type GenAiErrorCode } from './errors';
 export * as genAiDefaults from './defaults';

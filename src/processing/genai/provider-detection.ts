@@ -8,7 +8,7 @@
  * Bedrock-compatible proxy or a self-hosted server can be named; then the
  * built-in rules for the public endpoints.
  */
-import { GenAiConfigError, GenAiErrorCode } from './errors';
+import { GenAiConfigError } from './errors';
 import { GEN_AI_APIS, type GenAiApi } from './genai-summary';
 
 export interface ProviderMappingEntry {
@@ -280,7 +280,7 @@ function compileMapping(mapping: readonly ProviderMappingEntry[]): CompiledEntry
   const issues: string[] = [];
   const out: CompiledEntry[] = [];
   if (!Array.isArray(mapping)) {
-    throw new GenAiConfigError(GenAiErrorCode.mappingInvalid, [`providerMapping must be a list, got ${describe(mapping)}`]);
+    throw new GenAiConfigError('CAP_ERR_GENAI_MAPPING_INVALID', [`providerMapping must be a list, got ${describe(mapping)}`]);
   }
   mapping.forEach((raw: unknown, i) => {
     const at = `providerMapping[${i}]`;
@@ -313,7 +313,7 @@ function compileMapping(mapping: readonly ProviderMappingEntry[]): CompiledEntry
     const { host, port } = splitAuthority(authority as string);
     out.push({ host, port, pathPrefix: pathPrefix as string | undefined, provider: provider as string, api: api as GenAiApi | undefined });
   });
-  if (issues.length > 0) throw new GenAiConfigError(GenAiErrorCode.mappingInvalid, issues);
+  if (issues.length > 0) throw new GenAiConfigError('CAP_ERR_GENAI_MAPPING_INVALID', issues);
   return out;
 }
 

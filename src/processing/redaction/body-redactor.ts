@@ -25,7 +25,8 @@
  * rejected, since V8's backtracking engine can take exponential time on them.
  */
 import { redactionMarker } from './redaction-marker';
-import { GenAiConfigError, GenAiErrorCode } from '../genai/errors';
+import { GenAiConfigError } from '../genai/errors';
+import { describeError } from '../../errors';
 
 export interface RedactionRule {
   /** Counter key; letters, digits, _ . - */
@@ -192,7 +193,7 @@ function compileRules(options: BodyRedactorOptions): CompiledRule[] {
   const add = options.add ?? [];
   if (!Array.isArray(remove)) issues.push(`remove must be a list of rule names, got ${JSON.stringify(remove)}`);
   if (!Array.isArray(add)) issues.push(`add must be a list of {name, pattern}, got ${JSON.stringify(add)}`);
-  if (issues.length > 0) throw new GenAiConfigError(GenAiErrorCode.redactionRuleInvalid, issues);
+  if (issues.length > 0) throw new GenAiConfigError('CAP_ERR_GENAI_REDACTION_RULE_INVALID', issues);
 
   const removed = new Set<string>();
   remove.forEach((name: unknown, i) => {
@@ -226,7 +227,7 @@ function compileRules(options: BodyRedactorOptions): CompiledRule[] {
     try {
       regex = new RegExp(r.pattern, `${flags}gd`);
     } catch (e) {
-      issues.push(`rule ${JSON.stringify(r.name)}: pattern ${JSON.stringify(r.pattern)} is not a valid regular expression (${(e as Error).message})`);
+      issues.push(`rule ${JSON.stringify(r.name)}: pattern ${JSON.stringify(r.pattern)} is not a valid regular expression (${describeError(e)})`);
       return;
     }
     if (nestsUnboundedQuantifiers(r.pattern)) {
@@ -235,7 +236,7 @@ function compileRules(options: BodyRedactorOptions): CompiledRule[] {
     }
     user.set(r.name, { name: r.name, regex });
   });
-  if (issues.length > 0) throw new GenAiConfigError(GenAiErrorCode.redactionRuleInvalid, issues);
+  if (issues.length > 0) throw new GenAiConfigError('CAP_ERR_GENAI_REDACTION_RULE_INVALID', issues);
 
   const rules: CompiledRule[] = [];
   for (const b of BUILT_IN) {

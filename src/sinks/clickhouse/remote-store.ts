@@ -39,6 +39,12 @@ export interface RemoteStoreOptions {
   layout?: TableLayout;
   /** false: run no DDL, only check that the table has every column (a schema managed by hand). */
   createSchema?: boolean;
+  /**
+   * Opened by a reader (`query`, `replay`): open() checks the address and the
+   * credentials but leaves the schema alone, so a reader never creates the
+   * table or resets the TTL the service set (`ttlDays` is then unused).
+   */
+  reader?: boolean;
 }
 
 /** ClickHouse error codes open() explains. */
@@ -126,9 +132,9 @@ export class RemoteStore implements Sink {
       } catch (err) {
         throw this.explainOpenError(err);
       }
-      // 3. Schema: create, or migrate an older table in place (unless it is managed by hand),
-      // then check that what is there is what the service writes to.
-      for (const statement of this.options.createSchema === false ? [] : schemaStatements(this.options.ttlDays, [], this.layout)) {
+      // 3. Schema: create, or migrate an older table in place (unless it is managed by hand, or
+      // this is a reader), then check that what is there is what the service writes to.
+      for (const statement of this.options.createSchema === false || this.options.reader === true ? [] : schemaStatements(this.options.ttlDays, [], this.layout)) {
         try {
           await client.command({ query: statement });
         } catch (err) {

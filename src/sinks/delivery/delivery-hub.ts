@@ -21,6 +21,7 @@ import { Spool, type SpoolRecovery, type SpoolStats } from '../../spool/spool';
 import type { Sink } from '../sink';
 import { DeliveryLoop, type SinkStatus } from './delivery-loop';
 import { SinkAccounting } from './sink-accounting';
+import { errorFields } from '../../errors';
 
 export const SPOOL_DIR_NAME = 'spool';
 export const INFLIGHT_DIR_NAME = 'inflight';
@@ -126,7 +127,7 @@ export class DeliveryHub {
       spoolSegment: () => spool.endPosition().segment,
       onWriteError: (err) => {
         metrics.errors.inc({ kind: 'inflight_journal_write' });
-        log.error({ err: err.message }, 'CAP_ERR_SPOOL_WRITE: in-flight journal not written; a kill -9 now would lose the exchanges in the workers');
+        log.error(errorFields(err, 'CAP_ERR_SPOOL_WRITE'), 'in-flight journal not written; a kill -9 now would lose the exchanges in the workers');
       },
       log,
     });
@@ -176,7 +177,7 @@ export class DeliveryHub {
           records.push(encodeRecord(Buffer.from(rebuild(entry), 'utf8')));
         } catch (err) {
           unbuilt += 1;
-          this.log.error({ err: (err as Error).message, captureId: entry.id }, 'CAP_ERR_SPOOL_CORRUPT: in-flight journal entry could not be rebuilt into a row; counted as dropped');
+          this.log.error({ ...errorFields(err, 'CAP_ERR_SPOOL_CORRUPT'), captureId: entry.id }, 'in-flight journal entry could not be rebuilt into a row; counted as dropped');
         }
       }
       // A record the spool refuses is counted there (spool_write_failed, per sink).
@@ -194,7 +195,7 @@ export class DeliveryHub {
       try {
         this.spool.sync();
       } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'CAP_ERR_SPOOL_WRITE: spool fsync after the in-flight recovery failed');
+        this.log.error(errorFields(err, 'CAP_ERR_SPOOL_WRITE'), 'spool fsync after the in-flight recovery failed');
       }
       this.log.warn({ journal: this.journal.dir, ...counts }, 'exchanges in flight at the last crash: rows rebuilt without bodies (note lost_in_crash)');
     }
@@ -232,7 +233,7 @@ export class DeliveryHub {
     try {
       this.spool.sync();
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'CAP_ERR_SPOOL_WRITE: spool fsync at shutdown failed');
+      this.log.error(errorFields(err, 'CAP_ERR_SPOOL_WRITE'), 'spool fsync at shutdown failed');
     }
     await Promise.all(this.loops.map((loop) => loop.stop(deadlineMs)));
     const left = this.loops.filter((loop) => loop.pending > 0).map((loop) => ({ sink: loop.name, pending: loop.pending }));
@@ -247,7 +248,7 @@ export class DeliveryHub {
       try {
         await loop.sink.close();
       } catch (err) {
-        this.log.error({ sink: loop.name, err: (err as Error).message }, 'sink close failed');
+        this.log.error({ sink: loop.name, ...errorFields(err) }, 'sink close failed');
       }
     }
   }

@@ -21,6 +21,7 @@ import { CursorWriteError, type SpoolBatch, type SpoolConsumer } from '../../spo
 import type { RowBatch, Sink, WriteResult } from '../sink';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
 import type { SinkAccounting, SinkCounts } from './sink-accounting';
+import { describeError, errorFields } from '../../errors';
 
 export interface DeliveryLoopOptions {
   maxRows: number;
@@ -84,7 +85,7 @@ export class DeliveryLoop {
   start(): void {
     this.running ??= this.run().catch((err: unknown) => {
       this.state = 'stopped';
-      this.options.log.error({ sink: this.name, err: (err as Error).message }, 'delivery loop failed');
+      this.options.log.error({ sink: this.name, ...errorFields(err) }, 'delivery loop failed');
     });
   }
 
@@ -187,17 +188,17 @@ export class DeliveryLoop {
       try {
         batch = await this.consumer.next(maxRows, maxBytes);
       } catch (err) {
-        this.noteFailure((err as Error).message);
+        this.noteFailure(describeError(err));
         if (err instanceof CursorWriteError) {
           // Nothing was lost: the same batch is read again once the cursor can be saved.
           cursorFailures += 1;
           const delay = retryDelayMs(this.options.backoff, cursorFailures);
-          this.options.log.error({ sink: this.name, err: err.message, retryInMs: delay }, 'CAP_ERR_SPOOL_WRITE: spool cursor not saved; batch not started, retrying');
+          this.options.log.error({ sink: this.name, ...errorFields(err, 'CAP_ERR_SPOOL_WRITE'), retryInMs: delay }, 'spool cursor not saved; batch not started, retrying');
           this.state = 'retrying';
           await this.sleep('retry', delay);
           continue;
         }
-        this.options.log.error({ sink: this.name, err: (err as Error).message }, 'CAP_ERR_SPOOL_READ: spool records unreadable; counted as dropped');
+        this.options.log.error({ sink: this.name, ...errorFields(err, 'CAP_ERR_SPOOL_READ') }, 'spool records unreadable; counted as dropped');
         continue;
       }
       cursorFailures = 0;
@@ -246,8 +247,9 @@ export class DeliveryLoop {
       }
       if (result.ok) {
         this.accounting.delivered(rowBatch.rowCount);
-        metrics?.rowsWritten.inc({ sink: this.sink.name }, rowBatch.rowCount);
-        metrics?.batchSeconds.observe({ sink: this.sink.name }, (performance.now() - started) / 1000);
+        // Labelled by the delivery name, like every per-sink metric and `status`; the store kind is status's `destination`.
+        metrics?.rowsWritten.inc({ sink: this.name }, rowBatch.rowCount);
+        metrics?.batchSeconds.observe({ sink: this.name }, (performance.now() - started) / 1000);
         this.consecutiveFailures = 0;
         this.nextAttemptAt = undefined;
         this.lastDeliveredAt = Date.now();
@@ -262,7 +264,7 @@ export class DeliveryLoop {
         rejections += 1;
         if (rejections >= this.options.rejectAttempts) {
           this.accounting.dropped(rowBatch.rowCount, 'rejected');
-          this.options.log.error({ sink: this.name, err: result.error.message, rows: rowBatch.rowCount, batchId: batch.id }, 'sink refused a batch as invalid; counted as dropped');
+          this.options.log.error({ sink: this.name, ...errorFields(result.error), rows: rowBatch.rowCount, batchId: batch.id }, 'sink refused a batch as invalid; counted as dropped');
           await this.ack(batch, false);
           return;
         }
@@ -272,7 +274,7 @@ export class DeliveryLoop {
       this.nextAttemptAt = Date.now() + delay;
       this.state = 'retrying';
       const log = attempt === 1 || attempt % 10 === 0 ? this.options.log.warn.bind(this.options.log) : this.options.log.debug.bind(this.options.log);
-      log({ sink: this.name, err: result.error.message, attempt, retryInMs: delay, rows: rowBatch.rowCount }, 'sink write failed; retrying');
+      log({ sink: this.name, ...errorFields(result.error), attempt, retryInMs: delay, rows: rowBatch.rowCount }, 'sink write failed; retrying');
       await this.sleep('retry', delay);
       if ((this.mode as string) === 'stop') return; // stop() may have run while this slept
     }
@@ -283,7 +285,7 @@ export class DeliveryLoop {
       await this.consumer.ack(batch, delivered);
     } catch (err) {
       // The sink has the batch; after a restart it is re-sent with the same id (deduplicated by ClickHouse).
-      this.options.log.error({ sink: this.name, err: (err as Error).message }, 'CAP_ERR_SPOOL_WRITE: cursor not saved');
+      this.options.log.error({ sink: this.name, ...errorFields(err, 'CAP_ERR_SPOOL_WRITE') }, 'cursor not saved');
     }
   }
 

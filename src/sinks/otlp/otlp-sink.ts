@@ -36,7 +36,7 @@ import { OTLPLogExporter as ProtobufLogExporter } from '@opentelemetry/exporter-
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Logger } from 'pino';
 import type { ExchangeRow } from '../../row/exchange-row';
-import { CaptureError, describeError } from '../../errors';
+import { CaptureError, describeError, type ErrorCode } from '../../errors';
 import type { RowBatch, Sink, WriteResult } from '../sink';
 import { attributeBytes, cutValueToBytes, envelopeBytes, recordBytes } from './encoded-size';
 import {
@@ -270,7 +270,7 @@ export class OtlpSink implements Sink {
   private skipRow(batch: RowBatch, reason: string): void {
     // One bad line must not hold back (or, if reported non-retryable, drop) the rest of its batch.
     this.statsValue.rowsSkipped += 1;
-    this.log?.warn({ batchId: batch.batchId, reason }, 'CAP_ERR_OTLP_ROW_INVALID: row skipped for OTLP export');
+    this.log?.warn({ code: 'CAP_ERR_OTLP_ROW_INVALID' satisfies ErrorCode, batchId: batch.batchId, reason }, 'row skipped for OTLP export');
   }
 
   /**

@@ -1,3 +1,4 @@
+import { CaptureError } from '../../../src/errors';
 import { GenAiConfigError } from '../../../src/processing/genai/errors';
 import { globMatch, ProviderDetector, splitAuthority } from '../../../src/processing/genai/provider-detection';
 
@@ -94,7 +95,8 @@ describe('ProviderDetector mapping', () => {
     expect(err).toBeInstanceOf(GenAiConfigError);
     const e = err as GenAiConfigError;
     expect(e.code).toBe('CAP_ERR_GENAI_MAPPING_INVALID');
-    expect(e.issues).toEqual([
+    expect(e).toBeInstanceOf(CaptureError); // one error base: config loading reads its problems
+    expect(e.problems).toEqual([
       expect.stringMatching(/^providerMapping\[1\]\.authority .*"bad host\/with\/slash"/),
       expect.stringMatching(/^providerMapping\[2\]\.pathPrefix .*"no-slash"/),
       expect.stringMatching(/^providerMapping\[2\]\.provider .*""/),

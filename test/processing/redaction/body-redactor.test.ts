@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { BodyRedactor, nestsUnboundedQuantifiers } from '../../../src/processing/redaction/body-redactor';
 import { redactionMarker } from '../../../src/processing/redaction/redaction-marker';
+import { CaptureError } from '../../../src/errors';
 import { GenAiConfigError } from '../../../src/processing/genai/errors';
 
 // Synthetic key shapes built at run time so no key-like literal sits in the repository.
@@ -136,7 +137,8 @@ describe('BodyRedactor', () => {
     expect(err).toBeInstanceOf(GenAiConfigError);
     const e = err as GenAiConfigError;
     expect(e.code).toBe('CAP_ERR_GENAI_REDACTION_RULE_INVALID');
-    expect(e.issues).toEqual([
+    expect(e).toBeInstanceOf(CaptureError); // one error base: config loading reads its problems
+    expect(e.problems).toEqual([
       expect.stringContaining('remove[0] "no_such_rule"'),
       expect.stringMatching(/rule "broken": pattern "\(\[a-z" is not a valid regular expression/),
       expect.stringMatching(/rule "slow": pattern "\(a\+\)\+\$" repeats a group/),

@@ -27,6 +27,7 @@ import { SERVER_INFO_FILE, type ServerInfo } from '../../../src/service/capture-
 import { startCaptureHarness, type CaptureHarness } from '../../support/capture-harness';
 import { exchange, headers, rawClient } from '../../support/raw-extproc-client';
 import { freePort } from '../../support/listen-port';
+import { runInProcess } from '../../cli/cli-helpers';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const MAIN = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -249,6 +250,19 @@ describe('remote ClickHouse through @clickhouse/client', () => {
         { Path: '/remote/b', RequestBody: '{"path":"/remote/b"}', ResponseBody: '{"ok":true}', StatusCode: 200 },
         { Path: '/remote/c', RequestBody: '{"path":"/remote/c"}', ResponseBody: '{"ok":true}', StatusCode: 200 },
       ]);
+    });
+
+    it('egress-capture query reads it through --clickhouse-url and leaves its schema and TTL alone', async () => {
+      const showCreate = async (): Promise<string> => (await client.query({ query: 'SHOW CREATE TABLE http_exchanges', format: 'TabSeparatedRaw' })).text();
+      const before = await showCreate();
+      expect(before).toContain('TTL');
+      // A reader with another --ttl-days than the service: opening the store for it must not rewrite the table.
+      const url = `http://u:p@127.0.0.1:${target.port}/default`;
+      const result = await runInProcess(['query', '--clickhouse-url', url, '--ttl-days', '1', '--format', 'TSV', "SELECT Path FROM http_exchanges WHERE Authority = 'remote.test' ORDER BY Path"]);
+      expect(result).toMatchObject({ code: 0, stdout: '/remote/a\n/remote/b\n/remote/c\n', stderr: '' });
+      const fromEnv = await runInProcess(['query', '--format', 'TSV', "SELECT count() FROM http_exchanges WHERE Authority = 'remote.test'"], { EGRESS_CAPTURE_CLICKHOUSE_URL: url, EGRESS_CAPTURE_TTL_DAYS: '0' });
+      expect(fromEnv).toMatchObject({ code: 0, stdout: '3\n' });
+      expect(await showCreate()).toBe(before);
     });
 
     it('a batch written twice with the same token is stored once', async () => {
