@@ -280,13 +280,17 @@ export class CaptureService {
   private async stopParts(): Promise<void> {
     this.ready = false;
     this.log.info({ openStreams: this.grpc.activeStreams, drainTimeoutMs: this.config.drainTimeoutMs }, 'draining');
-    await this.grpc.drain(this.config.drainTimeoutMs);
-    await this.minter?.close();
-    await this.pipeline.close();
-    await this.delivery.stop(this.config.sinkShutdownTimeoutMs);
-    await this.admin.close();
-    await this.delivery.closeSinks();
-    this.removeServerInfo();
+    try {
+      await this.grpc.drain(this.config.drainTimeoutMs);
+      await this.minter?.close();
+      await this.pipeline.close();
+      await this.delivery.stop(this.config.sinkShutdownTimeoutMs);
+      await this.admin.close();
+      await this.delivery.closeSinks();
+    } finally {
+      // The process ends either way: a server file left behind would name a server that is gone.
+      this.removeServerInfo();
+    }
     this.log.info('stopped');
   }
 
