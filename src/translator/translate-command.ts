@@ -186,7 +186,7 @@ export async function runTranslateCommand(argv: string[], io: CommandIo): Promis
     }
     parseResourceDocuments(text, file === '-' ? '<stdin>' : file, parsed);
   }
-  for (const ignored of parsed.ignored) io.stderr.write(`warning: ignoring ${ignored}: not an input kind\n`);
+  for (const ignored of parsed.ignored) io.stderr.write(`warning: ignoring ${ignored}\n`);
   if (parsed.problems.length > 0) {
     for (const problem of parsed.problems) io.stderr.write(`error: ${formatDocumentProblem(problem)}\n`);
     return EXIT_INVALID;

@@ -8,6 +8,7 @@ import {
   RouteAttachment,
   Sourced,
   TcpRoute,
+  UserRoute,
   describeObject,
   resolveRouteReferences,
   routeNamespace,
@@ -21,11 +22,14 @@ import { buildGatewayClass } from './gateway-class';
 import { TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { StatusEntry, statusSortKey } from './status';
+import { resolveUserRoutes } from './user-routes';
 
 export interface TranslateInput {
   gateways: Array<Sourced<EgressGateway>>;
   backends: Array<Sourced<Backend>>;
   routes: Array<Sourced<TcpRoute>>;
+  /** Gateway API routes parented on EgressGateway listeners. */
+  userRoutes?: Array<Sourced<UserRoute>>;
 }
 
 export interface TranslateResult {
@@ -115,6 +119,16 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   const { attachments, problems } = resolveRouteReferences(gateways, backends, input.routes);
   problems.push(...dynamicProxyRuleProblems(input.routes, new Map(backends.map((b) => [b.resource.metadata.name, b.resource]))));
   if (options.target === 'envoy-gateway') problems.push(...captureSettingsProblems(gateways, options));
+  const userRoutes = options.target === 'envoy-gateway' ? resolveUserRoutes(gateways, input.userRoutes ?? []) : undefined;
+  if (userRoutes) {
+    problems.push(...userRoutes.problems);
+    status.push(...userRoutes.status);
+    warnings.push(...userRoutes.warnings);
+  } else {
+    for (const { resource } of input.userRoutes ?? []) {
+      warnings.push(`${describeObject(resource.kind, resource.metadata)}: the user's own Gateway API routes are translated for --target envoy-gateway only; ignored`);
+    }
+  }
   if (problems.length > 0) return { objects: [], warnings, status: [], problems };
 
   // 3. allowedRoutes, then one route per listener (a TCPRoute has no hostname to tell them apart).
@@ -156,7 +170,11 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   status.sort((a, b) => statusSortKey(a).localeCompare(statusSortKey(b)));
 
   // 4. Render.
-  const plans: GatewayPlan[] = gateways.map((g) => planGateway(g, winnersByGateway.get(key(g.resource.metadata)) ?? new Map()));
+  const plans: GatewayPlan[] = gateways.map((g) => {
+    const prefix = `${key(g.resource.metadata)}/`;
+    const attached = new Set([...(userRoutes?.attached ?? [])].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
+    return planGateway(g, winnersByGateway.get(key(g.resource.metadata)) ?? new Map(), attached);
+  });
   for (const plan of plans) {
     for (const l of plan.listeners) {
       if (l.shape === 'udp' && !l.route && plan.gateway.resource.spec.defaultPolicy === 'allow-all') {
@@ -176,7 +194,7 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
       kube.push(...buildGatewayResources(plan, options, warnings, shared));
     }
     const capture = plans.length > 0 ? buildCaptureConfig(plans.map((plan) => plan.gateway.resource), options) : [];
-    objects = [...kube, ...capture, ...shared.values()];
+    objects = [...kube, ...(userRoutes?.objects ?? []), ...capture, ...shared.values()];
   }
   return { objects, warnings, status, problems: [] };
 }

@@ -195,18 +195,25 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
       }
     });
 
-    it('sends every captured route, and no other, to the capture service over ext_proc in shadow mode', () => {
+    it('sends every HTTP route of the captured listeners, and no other, to the capture service over ext_proc in shadow mode', () => {
       const policies = ofKind('EnvoyExtensionPolicy');
-      const captured = new Set(policies.flatMap((p) => p.spec.targetRefs.map((t: Json) => t.name as string)));
       const xdsRoutes = eg.routes.flatMap((rc) => (rc.virtualHosts ?? []).flatMap((vh: Json) => vh.routes));
       if (policies.length === 0) {
         expect(JSON.stringify(eg.listeners)).not.toContain('ext_proc');
         return;
       }
-      expect(policies).toHaveLength(1);
-      const policy = policies[0]!;
+      // The capture policy targets listeners of the Gateway; a CONNECT route's own policy opts it out.
+      const capturePolicies = policies.filter((p) => p.spec.targetRefs.every((t: Json) => t.kind === 'Gateway'));
+      expect(capturePolicies).toHaveLength(1);
+      const policy = capturePolicies[0]!;
       const filterName = `envoy.filters.http.ext_proc/envoyextensionpolicy/${policy.metadata.namespace}/${policy.metadata.name}/extproc/0`;
-      const listenersOfCaptured = new Set(ofKind('HTTPRoute').filter((r) => captured.has(r.metadata.name)).flatMap((r) => r.spec.parentRefs.map((p: Json) => p.sectionName as string)));
+      const capturedListeners = new Set(policy.spec.targetRefs.map((t: Json) => t.sectionName as string));
+      const optedOut = new Set(policies.filter((p) => p !== policy).flatMap((p) => p.spec.targetRefs.map((t: Json) => `${p.metadata.namespace}/${t.name}`)));
+      const httpRoutes = [...ofKind('HTTPRoute'), ...ofKind('GRPCRoute')];
+      // Listeners with at least one HTTP route (without one Envoy Gateway builds no connection manager).
+      const listenersOfCaptured = new Set(
+        httpRoutes.flatMap((r) => r.spec.parentRefs.filter((p: Json) => p.name === gateway.metadata.name && capturedListeners.has(p.sectionName)).map((p: Json) => p.sectionName as string)),
+      );
       expect(listenersOfCaptured.size).toBeGreaterThan(0);
       for (const listenerName of listenersOfCaptured) {
         const managers = filterChains(xdsListener(listenerName)).map(connectionManager).filter((m): m is Json => m !== undefined);
@@ -249,17 +256,29 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
           expect(JSON.stringify(captureCluster.typedExtensionProtocolOptions ?? {})).toContain('http2ProtocolOptions');
         }
       }
-      // Enabled per route: on exactly the routes of the captured HTTPRoutes.
+      // Enabled per route: on every route of the captured listeners, whoever wrote it, except the opted-out ones.
       const enabled = xdsRoutes.filter((r: Json) => r.typedPerFilterConfig?.[filterName] !== undefined).map((r: Json) => r.name as string).sort();
-      const expected = xdsRoutes.filter((r: Json) => [...captured].some((name) => r.name.startsWith(`httproute/${policy.metadata.namespace}/${name}/`))).map((r: Json) => r.name as string).sort();
+      const isOptedOut = (name: string) => [...optedOut].some((ref) => name.startsWith(`httproute/${ref}/`));
+      const expected = eg.routes
+        .filter((rc) => capturedListeners.has(String(rc.name).split('/')[2]))
+        .flatMap((rc) => (rc.virtualHosts ?? []).flatMap((vh: Json) => vh.routes))
+        .map((r: Json) => r.name as string)
+        .filter((name: string) => !isOptedOut(name))
+        .sort();
       expect(enabled).toEqual(expected);
-      expect(expected.length).toBeGreaterThanOrEqual(captured.size);
+      expect(expected.length).toBeGreaterThanOrEqual(listenersOfCaptured.size);
+      // Every route of the translator's and the user's HTTPRoutes on those listeners is among them.
+      for (const route of httpRoutes.filter((r) => r.spec.parentRefs.some((p: Json) => capturedListeners.has(p.sectionName)) && !optedOut.has(`${r.metadata.namespace}/${r.metadata.name}`))) {
+        const kind = route.kind.toLowerCase();
+        expect({ route: route.metadata.name, captured: enabled.some((n) => n.startsWith(`${kind}/${route.metadata.namespace}/${route.metadata.name}/`)) }).toEqual({ route: route.metadata.name, captured: true });
+      }
+      // CONNECT routes get their own policy, and with it no capture.
+      for (const name of xdsRoutes.map((r: Json) => r.name as string).filter(isOptedOut)) expect(enabled).not.toContain(name);
     });
 
-    it('intercepts TLS on every Terminate listener with a catch-all route: certificates on demand from the minter, no session resumption', () => {
-      const captured = new Set(ofKind('EnvoyExtensionPolicy').flatMap((p) => p.spec.targetRefs.map((t: Json) => t.name as string)));
+    it('intercepts TLS on every Terminate listener with a route: certificates on demand from the minter, no session resumption', () => {
       const intercepting = (gateway.spec.listeners as Json[]).filter(
-        (l) => l.tls?.mode === 'Terminate' && ofKind('HTTPRoute').some((r) => captured.has(r.metadata.name) && r.spec.parentRefs.some((p: Json) => p.sectionName === l.name)),
+        (l) => l.tls?.mode === 'Terminate' && [...ofKind('HTTPRoute'), ...ofKind('GRPCRoute')].some((r) => r.spec.parentRefs.some((p: Json) => p.name === gateway.metadata.name && p.sectionName === l.name)),
       );
       const mitm = ofKind('EnvoyPatchPolicy').find((p) => p.metadata.name.endsWith('-mitm'));
       if (intercepting.length === 0) {

@@ -46,15 +46,17 @@ interface Reference {
 }
 
 /** Every Secret, ConfigMap and Service an object refers to (`{kind, name[, namespace][, port]}` anywhere in it). */
-function references(value: unknown, namespace: string, found: Reference[] = []): Reference[] {
+function references(value: unknown, namespace: string, found: Reference[] = [], backendRef = false): Reference[] {
   if (Array.isArray(value)) {
-    for (const item of value) references(item, namespace, found);
+    for (const item of value) references(item, namespace, found, backendRef);
   } else if (value !== null && typeof value === 'object') {
     const node = value as Json;
-    if (['Secret', 'ConfigMap', 'Service'].includes(node.kind) && typeof node.name === 'string' && (node.group ?? '') === '') {
-      found.push({ kind: node.kind, namespace: node.namespace ?? namespace, name: node.name, ...(typeof node.port === 'number' ? { port: node.port } : {}) });
+    // A route's backendRef without a kind names a Service (Gateway API's default).
+    const kind = node.kind ?? (backendRef ? 'Service' : undefined);
+    if (['Secret', 'ConfigMap', 'Service'].includes(kind) && typeof node.name === 'string' && (node.group ?? '') === '') {
+      found.push({ kind, namespace: node.namespace ?? namespace, name: node.name, ...(typeof node.port === 'number' ? { port: node.port } : {}) });
     }
-    for (const child of Object.values(node)) references(child, namespace, found);
+    for (const [key, child] of Object.entries(node)) references(child, namespace, found, key === 'backendRefs');
   }
   return found;
 }
