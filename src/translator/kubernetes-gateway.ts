@@ -50,7 +50,7 @@ function gatewayListener(ctx: GatewayContext, plan: ListenerPlan): Record<string
 }
 
 export function buildGateway(ctx: GatewayContext): OutputObject {
-  const comment = [`Listeners of EgressGateway ${ctx.namespace}/${ctx.gateway.metadata.name}.`];
+  const comment = ctx.plan.comment ? [...ctx.plan.comment] : [`Listeners of EgressGateway ${ctx.namespace}/${ctx.gateway.metadata.name}.`];
   for (const plan of ctx.plan.listeners) {
     if (!plan.allPorts) continue;
     const how: Record<ListenerShape, string> = {

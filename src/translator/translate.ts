@@ -7,6 +7,7 @@ import {
   EgressListener,
   RouteAttachment,
   Sourced,
+  EgressRouter,
   TcpRoute,
   UserRoute,
   describeObject,
@@ -23,6 +24,8 @@ import { TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { StatusEntry, statusSortKey } from './status';
 import { resolveUserRoutes } from './user-routes';
+import { isFromEgressRouter, translateEgressRouter } from './egress-router';
+import { buildLockdownPolicies } from './lockdown';
 
 export interface TranslateInput {
   gateways: Array<Sourced<EgressGateway>>;
@@ -30,6 +33,8 @@ export interface TranslateInput {
   routes: Array<Sourced<TcpRoute>>;
   /** Gateway API routes parented on EgressGateway listeners. */
   userRoutes?: Array<Sourced<UserRoute>>;
+  /** OpenShift EgressRouters, each translated into a deny-all gateway with one route per rule. */
+  egressRouters?: Array<Sourced<EgressRouter>>;
 }
 
 export interface TranslateResult {
@@ -94,9 +99,27 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   const status: StatusEntry[] = [];
   const warnings: string[] = [];
 
+  // 0. EgressRouters become gateways, Backends and routes of their own.
+  const routers = (input.egressRouters ?? []).map(translateEgressRouter);
+  const routerComments = new Map<string, string[]>();
+  for (const router of routers) {
+    status.push(router.status);
+    for (const line of router.notExpressible) warnings.push(`${router.status.kind} ${router.status.name}: cannot be expressed in Envoy: ${line}`);
+    for (const line of router.operatorProvides) warnings.push(`${router.status.kind} ${router.status.name}: the operator must provide ${line}`);
+    routerComments.set(router.status.name, [
+      `Translated from EgressRouter ${router.status.name} (mode Redirect): one listener per TCP/UDP redirect rule, routed to`,
+      'its destinationIP on targetPort (else port); every other port is closed (deny-all).',
+      ...router.notExpressible.map((line) => `NOTE: cannot be expressed in Envoy: ${line}`),
+      ...router.operatorProvides.map((line) => `NOTE: the operator must provide ${line}`),
+    ]);
+  }
+  const inputGateways = [...input.gateways, ...routers.flatMap((r) => (r.gateway ? [r.gateway] : []))];
+  const inputBackends = [...input.backends, ...routers.flatMap((r) => r.backends)];
+  const inputRoutes = [...input.routes, ...routers.flatMap((r) => r.routes)];
+
   // 1. Two inputs with one identity: the oldest wins.
-  const gatewayContests = resolveContests(input.gateways, (g) => key(g.resource.metadata), (g) => g.resource.metadata);
-  const backendContests = resolveContests(input.backends, (b) => b.resource.metadata.name, (b) => b.resource.metadata);
+  const gatewayContests = resolveContests(inputGateways, (g) => key(g.resource.metadata), (g) => g.resource.metadata);
+  const backendContests = resolveContests(inputBackends, (b) => b.resource.metadata.name, (b) => b.resource.metadata);
   const gateways: Array<Sourced<EgressGateway>> = [];
   const backends: Array<Sourced<Backend>> = [];
   for (const [contests, kind, into] of [
@@ -105,7 +128,8 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   ] as const) {
     for (const [name, contest] of contests) {
       (into as Array<Sourced<any>>).push(contest.winner);
-      status.push({ kind, name, state: 'Accepted', reason: 'Accepted', message: '' });
+      // What an EgressRouter became is reported as the router's status, not as inputs of their own.
+      if (!isFromEgressRouter(contest.winner.resource)) status.push({ kind, name, state: 'Accepted', reason: 'Accepted', message: '' });
       for (const loser of contest.losers) {
         const message = `another ${kind} named ${name} (${describeAge(contest.winner.resource.metadata)}, ${contest.winner.source.file} document ${contest.winner.source.document}) is older; this one (${describeAge(loser.resource.metadata)}, ${loser.source.file} document ${loser.source.document}) is ignored`;
         status.push({ kind, name, state: 'Conflicted', reason: 'DuplicateName', message });
@@ -116,8 +140,8 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   gateways.sort((a, b) => key(a.resource.metadata).localeCompare(key(b.resource.metadata)));
 
   // 2. References must resolve; these are input errors.
-  const { attachments, problems } = resolveRouteReferences(gateways, backends, input.routes);
-  problems.push(...dynamicProxyRuleProblems(input.routes, new Map(backends.map((b) => [b.resource.metadata.name, b.resource]))));
+  const { attachments, problems } = resolveRouteReferences(gateways, backends, inputRoutes);
+  problems.push(...dynamicProxyRuleProblems(inputRoutes, new Map(backends.map((b) => [b.resource.metadata.name, b.resource]))));
   if (options.target === 'envoy-gateway') problems.push(...captureSettingsProblems(gateways, options));
   const userRoutes = options.target === 'envoy-gateway' ? resolveUserRoutes(gateways, input.userRoutes ?? []) : undefined;
   if (userRoutes) {
@@ -159,7 +183,7 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
     const gatewayKey = key(winner.gateway.resource.metadata);
     if (!winnersByGateway.has(gatewayKey)) winnersByGateway.set(gatewayKey, new Map());
     winnersByGateway.get(gatewayKey)!.set(winner.listener.name, winner);
-    status.push({ kind: 'TCPRoute', name: winnerName, parent, state: 'Accepted', reason: 'Accepted', message: '' });
+    if (!isFromEgressRouter(winner.route.resource)) status.push({ kind: 'TCPRoute', name: winnerName, parent, state: 'Accepted', reason: 'Accepted', message: '' });
     for (const loser of contest.losers) {
       const name = key({ ...loser.route.resource.metadata, namespace: routeNamespace(loser.route.resource) });
       const message = `listener already claimed by TCPRoute ${winnerName} (${describeAge(winner.route.resource.metadata)}); this route (${describeAge(loser.route.resource.metadata)}) loses: oldest first, then namespace/name`;
@@ -173,7 +197,9 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   const plans: GatewayPlan[] = gateways.map((g) => {
     const prefix = `${key(g.resource.metadata)}/`;
     const attached = new Set([...(userRoutes?.attached ?? [])].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
-    return planGateway(g, winnersByGateway.get(key(g.resource.metadata)) ?? new Map(), attached);
+    const plan = planGateway(g, winnersByGateway.get(key(g.resource.metadata)) ?? new Map(), attached);
+    const origin = isFromEgressRouter(g.resource) ? routerComments.get(key(g.resource.metadata)) : undefined;
+    return origin ? { ...plan, comment: origin } : plan;
   });
   for (const plan of plans) {
     for (const l of plan.listeners) {
@@ -194,7 +220,8 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
       kube.push(...buildGatewayResources(plan, options, warnings, shared));
     }
     const capture = plans.length > 0 ? buildCaptureConfig(plans.map((plan) => plan.gateway.resource), options) : [];
-    objects = [...kube, ...(userRoutes?.objects ?? []), ...capture, ...shared.values()];
+    const lockdown = options.lockdown ? buildLockdownPolicies(plans, options.lockdown, warnings) : [];
+    objects = [...kube, ...(userRoutes?.objects ?? []), ...lockdown, ...capture, ...shared.values()];
   }
   return { objects, warnings, status, problems: [] };
 }

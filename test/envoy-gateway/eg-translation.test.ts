@@ -214,7 +214,11 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
       const listenersOfCaptured = new Set(
         httpRoutes.flatMap((r) => r.spec.parentRefs.filter((p: Json) => p.name === gateway.metadata.name && capturedListeners.has(p.sectionName)).map((p: Json) => p.sectionName as string)),
       );
-      expect(listenersOfCaptured.size).toBeGreaterThan(0);
+      if (listenersOfCaptured.size === 0) {
+        // deny-all with no HTTP route yet: the policy waits for one, and no route has ext_proc.
+        expect(JSON.stringify(eg.routes)).not.toContain(filterName);
+        return;
+      }
       for (const listenerName of listenersOfCaptured) {
         const managers = filterChains(xdsListener(listenerName)).map(connectionManager).filter((m): m is Json => m !== undefined);
         expect(managers.length).toBeGreaterThan(0);
