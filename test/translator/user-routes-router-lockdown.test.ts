@@ -16,16 +16,34 @@ spec:
 
 const objects = (text: string): any[] => parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean);
 
+/** The gateway plus one route of `kind` in `namespace` whose only parent is `parent` (flow YAML). */
+function withRoute(kind: string, name: string, namespace: string, parent: string, spec = 'rules: [{backendRefs: [{name: upstream, port: 80}]}]'): string {
+  return `${GATEWAY}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ${kind}
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  parentRefs: [${parent}]
+  ${spec}
+`;
+}
+
+/** An EgressRouter ns/NAME with the given redirect (flow YAML). */
+function router(name: string, redirect: string): string {
+  return `apiVersion: network.operator.openshift.io/v1
+kind: EgressRouter
+metadata: {name: ${name}, namespace: ns}
+spec:
+  addresses: [{ip: 10.0.0.5/24}]
+  mode: Redirect
+  networkInterface: {macvlan: {mode: Bridge}}
+  redirect: ${redirect}
+`;
+}
+
 describe('user routes', () => {
   it('re-parents a GRPCRoute from another namespace onto the generated Gateway, and captures it with the Gateway-wide policy', async () => {
-    const input = `${GATEWAY}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: GRPCRoute
-metadata: {name: rpc, namespace: team-b}
-spec:
-  parentRefs: [{group: clrk.apoxy.dev, kind: EgressGateway, name: edge, namespace: team-a, sectionName: open}]
-  rules: [{backendRefs: [{name: upstream, port: 443}]}]
-`;
+    const input = withRoute('GRPCRoute', 'rpc', 'team-b', '{group: clrk.apoxy.dev, kind: EgressGateway, name: edge, namespace: team-a, sectionName: open}');
     const run = await runTranslate(['-f', '-'], input);
     expect(run.code).toBe(0);
     const out = objects(run.stdout);
@@ -37,14 +55,7 @@ spec:
   });
 
   it('accepts a route on a Selector listener with a warning, and copies the selector for Envoy Gateway to enforce', async () => {
-    const input = `${GATEWAY}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: web, namespace: team-c}
-spec:
-  parentRefs: [{group: clrk.apoxy.dev, kind: EgressGateway, name: edge, namespace: team-a, sectionName: web}]
-  rules: [{backendRefs: [{name: upstream, port: 80}]}]
-`;
+    const input = withRoute('HTTPRoute', 'web', 'team-c', '{group: clrk.apoxy.dev, kind: EgressGateway, name: edge, namespace: team-a, sectionName: web}');
     const run = await runTranslate(['-f', '-'], input);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/HTTPRoute team-c\/web -> team-a\/edge\/web: allowedRoutes\.namespaces\.selector cannot be evaluated offline/);
@@ -53,27 +64,14 @@ spec:
   });
 
   it('refuses, with exit 2 and the path, a route naming an EgressGateway that is not in the input', async () => {
-    const input = `${GATEWAY}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: lost, namespace: team-a}
-spec:
-  parentRefs: [{group: clrk.apoxy.dev, kind: EgressGateway, name: nowhere}]
-  rules: [{backendRefs: [{name: upstream, port: 80}]}]
-`;
+    const input = withRoute('HTTPRoute', 'lost', 'team-a', '{group: clrk.apoxy.dev, kind: EgressGateway, name: nowhere}');
     const run = await runTranslate(['-f', '-'], input);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/HTTPRoute team-a\/lost\): spec\.parentRefs\[0\]\.name: EgressGateway team-a\/nowhere not found in the input/);
   });
 
   it('ignores, with a warning, a Gateway API route that names no EgressGateway', async () => {
-    const input = `${GATEWAY}---
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: elsewhere, namespace: team-a}
-spec:
-  parentRefs: [{name: some-other-gateway}]
-`;
+    const input = withRoute('HTTPRoute', 'elsewhere', 'team-a', '{name: some-other-gateway}');
     const run = await runTranslate(['-f', '-'], input);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/warning: ignoring gateway\.networking\.k8s\.io\/v1 HTTPRoute team-a\/elsewhere .*: no parentRef names an EgressGateway/);
@@ -83,16 +81,7 @@ spec:
 
 describe('EgressRouter', () => {
   it('reports a malformed rule as an input error with its path (exit 2)', async () => {
-    const input = `apiVersion: network.operator.openshift.io/v1
-kind: EgressRouter
-metadata: {name: r, namespace: ns}
-spec:
-  addresses: [{ip: 10.0.0.5/24}]
-  mode: Redirect
-  networkInterface: {macvlan: {mode: Bridge}}
-  redirect:
-    redirectRules: [{destinationIP: not-an-ip, port: 70000, protocol: ICMP}]
-`;
+    const input = router('r', '{redirectRules: [{destinationIP: not-an-ip, port: 70000, protocol: ICMP}]}');
     const run = await runTranslate(['-f', '-'], input);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/spec\.redirect\.redirectRules\[0\]\.destinationIP: "not-an-ip" is not an IPv4 or IPv6 address/);
@@ -101,17 +90,7 @@ spec:
   });
 
   it('with only SCTP rules and a fallback, emits nothing for it and says so in its conditions', async () => {
-    const input = `apiVersion: network.operator.openshift.io/v1
-kind: EgressRouter
-metadata: {name: sctp-only, namespace: ns}
-spec:
-  addresses: [{ip: 10.0.0.5/24}]
-  mode: Redirect
-  networkInterface: {macvlan: {mode: Bridge}}
-  redirect:
-    fallbackIP: 10.1.1.1
-    redirectRules: [{destinationIP: 10.1.1.2, port: 3868, protocol: SCTP}]
-`;
+    const input = router('sctp-only', '{fallbackIP: 10.1.1.1, redirectRules: [{destinationIP: 10.1.1.2, port: 3868, protocol: SCTP}]}');
     const run = await runTranslate(['--status', '-f', '-'], input);
     expect(run.code).toBe(0);
     const [entry] = objects(run.stdout)[0];
@@ -122,16 +101,7 @@ spec:
   });
 
   it('translates for the standalone Envoy target too', async () => {
-    const input = `apiVersion: network.operator.openshift.io/v1
-kind: EgressRouter
-metadata: {name: r, namespace: ns}
-spec:
-  addresses: [{ip: 10.0.0.5/24}]
-  mode: Redirect
-  networkInterface: {macvlan: {mode: Bridge}}
-  redirect:
-    redirectRules: [{destinationIP: 10.1.1.2, port: 5432, protocol: TCP, targetPort: 15432}]
-`;
+    const input = router('r', '{redirectRules: [{destinationIP: 10.1.1.2, port: 5432, protocol: TCP, targetPort: 15432}]}');
     const run = await runTranslate(['--target', 'envoy', '-f', '-'], input);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('10.1.1.2');
