@@ -15,8 +15,6 @@ export interface ListenerPlan {
   route?: RouteAttachment;
   /** allow-all with nothing more specific: traffic goes wherever the client asked. */
   catchAll: boolean;
-  /** At least one of the user's own Gateway API routes was admitted to this listener. */
-  userRoutes: boolean;
 }
 
 export interface GatewayPlan {
@@ -54,7 +52,7 @@ const DEFAULT_PORT: Record<ListenerShape, number> = {
  * Assign ports: explicit ones first, then defaults for unset ones, moving up past ports already
  * taken in the same transport (TCP-based shapes share one space, UDP has its own).
  */
-export function planGateway(gateway: Sourced<EgressGateway>, winners: Map<string, RouteAttachment>, userRouteListeners: ReadonlySet<string> = new Set()): GatewayPlan {
+export function planGateway(gateway: Sourced<EgressGateway>, winners: Map<string, RouteAttachment>): GatewayPlan {
   const spec = gateway.resource.spec;
   const taken = { tcp: new Set<number>(), udp: new Set<number>() };
   const transport = (shape: ListenerShape) => (shape === 'udp' ? taken.udp : taken.tcp);
@@ -71,8 +69,7 @@ export function planGateway(gateway: Sourced<EgressGateway>, winners: Map<string
     }
     const route = winners.get(listener.name);
     const catchAll = spec.defaultPolicy === 'allow-all' && !route && shape !== 'udp';
-    const userRoutes = userRouteListeners.has(listener.name);
-    return { listener, shape, port, allPorts: listener.port === undefined, route, catchAll, userRoutes };
+    return { listener, shape, port, allPorts: listener.port === undefined, route, catchAll };
   });
   return { gateway, listeners };
 }

@@ -94,9 +94,9 @@ class GatewayBuild {
             ),
           );
         }
-        // Envoy Gateway builds the listener's filter chain only once a route is attached, and the
-        // patches need that chain: intercept wherever a catch-all or a user route is.
-        if (!plan.catchAll && !plan.userRoutes) return;
+        // Envoy Gateway builds the listener's TLS filter chain with or without routes, with the
+        // CA as its certificate: patch it on every Terminate listener, or Envoy would present the
+        // CA (or reject the listener) until a route comes.
         if (this.mitmPatches.length === 0) this.mitmPatches.push(certSdsClusterPatch(ctx));
         this.mitmPatches.push(...onDemandCertificatePatches(ctx, plan.listener.name, `${ca.namespace ?? ctx.namespace}/${ca.name}`));
         if (!plan.catchAll) return;

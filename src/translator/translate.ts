@@ -195,9 +195,7 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
 
   // 4. Render.
   const plans: GatewayPlan[] = gateways.map((g) => {
-    const prefix = `${key(g.resource.metadata)}/`;
-    const attached = new Set([...(userRoutes?.attached ?? [])].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
-    const plan = planGateway(g, winnersByGateway.get(key(g.resource.metadata)) ?? new Map(), attached);
+    const plan = planGateway(g, winnersByGateway.get(key(g.resource.metadata)) ?? new Map());
     const origin = isFromEgressRouter(g.resource) ? routerComments.get(key(g.resource.metadata)) : undefined;
     return origin ? { ...plan, comment: origin } : plan;
   });

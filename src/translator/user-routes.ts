@@ -42,8 +42,6 @@ export interface UserRouteResult {
   status: StatusEntry[];
   warnings: string[];
   problems: DocumentProblem[];
-  /** "ns/gateway/listener" of every listener at least one user route was admitted to. */
-  attached: Set<string>;
 }
 
 const routeNamespace = (route: UserRoute) => route.metadata.namespace ?? DEFAULT_NAMESPACE;
@@ -63,7 +61,7 @@ function refusal(route: UserRoute, gateway: EgressGateway, listener: EgressListe
 }
 
 export function resolveUserRoutes(gateways: Array<Sourced<EgressGateway>>, routes: Array<Sourced<UserRoute>>): UserRouteResult {
-  const result: UserRouteResult = { objects: [], status: [], warnings: [], problems: [], attached: new Set() };
+  const result: UserRouteResult = { objects: [], status: [], warnings: [], problems: [] };
   const byKey = new Map(gateways.map((g) => [`${g.resource.metadata.namespace}/${g.resource.metadata.name}`, g.resource]));
   const sorted = [...routes].sort((a, b) => `${routeNamespace(a.resource)}/${a.resource.metadata.name}`.localeCompare(`${routeNamespace(b.resource)}/${b.resource.metadata.name}`));
   for (const { resource: route, source } of sorted) {
@@ -112,7 +110,6 @@ export function resolveUserRoutes(gateways: Array<Sourced<EgressGateway>>, route
       }
       for (const listener of admitted) {
         const parentKey = `${gatewayKey}/${listener.name}`;
-        result.attached.add(parentKey);
         let message = '';
         if (listener.allowedRoutes?.namespaces?.from === 'Selector') {
           message = 'allowedRoutes.namespaces.selector cannot be evaluated offline; the selector is copied onto the generated listener, where Envoy Gateway enforces it';

@@ -280,10 +280,8 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
       for (const name of xdsRoutes.map((r: Json) => r.name as string).filter(isOptedOut)) expect(enabled).not.toContain(name);
     });
 
-    it('intercepts TLS on every Terminate listener with a route: certificates on demand from the minter, no session resumption', () => {
-      const intercepting = (gateway.spec.listeners as Json[]).filter(
-        (l) => l.tls?.mode === 'Terminate' && [...ofKind('HTTPRoute'), ...ofKind('GRPCRoute')].some((r) => r.spec.parentRefs.some((p: Json) => p.name === gateway.metadata.name && p.sectionName === l.name)),
-      );
+    it('intercepts TLS on every Terminate listener, with routes or not: certificates on demand from the minter, no session resumption', () => {
+      const intercepting = (gateway.spec.listeners as Json[]).filter((l) => l.tls?.mode === 'Terminate');
       const mitm = ofKind('EnvoyPatchPolicy').find((p) => p.metadata.name.endsWith('-mitm'));
       if (intercepting.length === 0) {
         expect(mitm).toBeUndefined();
