@@ -23,7 +23,7 @@ import { buildGatewayClass } from './gateway-class';
 import { TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { StatusEntry, statusSortKey } from './status';
-import { resolveUserRoutes } from './user-routes';
+import { judgeUserRoutes, renderUserRoutes } from './user-routes';
 import { isFromEgressRouter, translateEgressRouter } from './egress-router';
 import { buildLockdownPolicies } from './lockdown';
 
@@ -143,11 +143,9 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   const { attachments, problems } = resolveRouteReferences(gateways, backends, inputRoutes);
   problems.push(...dynamicProxyRuleProblems(inputRoutes, new Map(backends.map((b) => [b.resource.metadata.name, b.resource]))));
   if (options.target === 'envoy-gateway') problems.push(...captureSettingsProblems(gateways, options));
-  const userRoutes = options.target === 'envoy-gateway' ? resolveUserRoutes(gateways, input.userRoutes ?? []) : undefined;
-  if (userRoutes) {
-    problems.push(...userRoutes.problems);
-    status.push(...userRoutes.status);
-    warnings.push(...userRoutes.warnings);
+  const userJudgement = options.target === 'envoy-gateway' ? judgeUserRoutes(gateways, input.userRoutes ?? []) : undefined;
+  if (userJudgement) {
+    problems.push(...userJudgement.problems);
   } else {
     for (const { resource } of input.userRoutes ?? []) {
       warnings.push(`${describeObject(resource.kind, resource.metadata)}: the user's own Gateway API routes are translated for --target envoy-gateway only; ignored`);
@@ -191,6 +189,22 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
       warnings.push(`TCPRoute ${name} -> ${parent}: conflicted: ${message}`);
     }
   }
+  // 3b. The user's routes, now that the translator's own claims on TCP/UDP listeners are known.
+  const userRoutes = userJudgement
+    ? renderUserRoutes(userJudgement, (parentKey) => {
+        const [namespace, gatewayName, listenerName] = parentKey.split('/');
+        const gatewayKey = `${namespace}/${gatewayName}`;
+        const winner = winnersByGateway.get(gatewayKey)?.get(listenerName!);
+        if (winner) return `TCPRoute ${key({ ...winner.route.resource.metadata, namespace: routeNamespace(winner.route.resource) })}`;
+        const gateway = gateways.find((g) => key(g.resource.metadata) === gatewayKey)!.resource;
+        const listener = gateway.spec.listeners.find((l) => l.name === listenerName)!;
+        // allow-all forwards a TCP listener's connections to their original destination itself.
+        if (gateway.spec.defaultPolicy === 'allow-all' && listener.protocol === 'TCP') return 'defaultPolicy allow-all (original-destination forwarding)';
+        return undefined;
+      })
+    : undefined;
+  status.push(...(userRoutes?.status ?? []));
+  warnings.push(...(userRoutes?.warnings ?? []));
   status.sort((a, b) => statusSortKey(a).localeCompare(statusSortKey(b)));
 
   // 4. Render.
@@ -201,9 +215,10 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   });
   for (const plan of plans) {
     for (const l of plan.listeners) {
-      if (l.shape === 'udp' && !l.route && plan.gateway.resource.spec.defaultPolicy === 'allow-all') {
+      const held = userRoutes?.held.has(`${key(plan.gateway.resource.metadata)}/${l.listener.name}`) ?? false;
+      if (l.shape === 'udp' && !l.route && !held && plan.gateway.resource.spec.defaultPolicy === 'allow-all') {
         warnings.push(
-          `EgressGateway ${key(plan.gateway.resource.metadata)}: listener ${l.listener.name}: defaultPolicy allow-all cannot be expressed for UDP (no original destination); attach a TCPRoute to forward it`,
+          `EgressGateway ${key(plan.gateway.resource.metadata)}: listener ${l.listener.name}: defaultPolicy allow-all cannot be expressed for UDP (no original destination); attach a TCPRoute or UDPRoute to forward it`,
         );
       }
     }

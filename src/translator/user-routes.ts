@@ -3,18 +3,21 @@
 // listener; the listener's protocol and allowedRoutes must admit the route's kind and
 // namespace), and an admitted route is emitted re-parented onto the generated Gateway.
 // Refusals are not input errors: like a controller, the translator leaves the route out and
-// says why in the status (Gateway API reasons NoMatchingParent and NotAllowedByListeners).
+// says why in the status (Gateway API reasons NoMatchingParent and NotAllowedByListeners, and
+// RouteConflict when a TCP or UDP listener, which carries one route, is already taken).
 import {
   DEFAULT_NAMESPACE,
   DocumentProblem,
   EgressGateway,
   EgressListener,
   GATEWAY_API_GROUP,
+  SourceRef,
   Sourced,
   UserRoute,
   UserRouteKind,
   describeObject,
 } from '../gateway';
+import { compareAge } from './conflicts';
 import { ListenerShape, listenerShape } from './gateway-plan';
 import { gatewayObjectName } from './naming';
 import { output, OutputObject } from './output-object';
@@ -37,11 +40,38 @@ export function admittedKinds(listener: EgressListener): UserRouteKind[] {
   return served.filter((kind) => listed.some((k) => k.kind === kind && (k.group ?? GATEWAY_API_GROUP) === GATEWAY_API_GROUP));
 }
 
+/** A parent a route asked for and a listener admitted. */
+interface AdmittedParent {
+  gatewayKey: string;
+  gateway: EgressGateway;
+  listener: EgressListener;
+}
+
+/** One user route after its parentRefs were judged, before listener claims are settled. */
+export interface JudgedUserRoute {
+  route: UserRoute;
+  source: SourceRef;
+  namespace: string;
+  /** Parents that are not EgressGateways, kept as written. */
+  foreignParents: Array<Record<string, unknown>>;
+  admitted: AdmittedParent[];
+  /** NoMatchingParent / NotAllowedByListeners entries, and Selector warnings for admitted ones. */
+  refused: StatusEntry[];
+  selectorNotes: Map<AdmittedParent, string>;
+}
+
+export interface UserRouteJudgement {
+  judged: JudgedUserRoute[];
+  /** Input errors (exit 2): an EgressGateway not in the input, a TLSRoute without hostnames. */
+  problems: DocumentProblem[];
+}
+
 export interface UserRouteResult {
   objects: OutputObject[];
   status: StatusEntry[];
   warnings: string[];
-  problems: DocumentProblem[];
+  /** "ns/gateway/listener" of the TCP and UDP listeners a user route holds. */
+  held: Set<string>;
 }
 
 const routeNamespace = (route: UserRoute) => route.metadata.namespace ?? DEFAULT_NAMESPACE;
@@ -60,31 +90,32 @@ function refusal(route: UserRoute, gateway: EgressGateway, listener: EgressListe
   return undefined;
 }
 
-export function resolveUserRoutes(gateways: Array<Sourced<EgressGateway>>, routes: Array<Sourced<UserRoute>>): UserRouteResult {
-  const result: UserRouteResult = { objects: [], status: [], warnings: [], problems: [] };
+/** Judge every parentRef against the listeners it names (no listener claims yet). */
+export function judgeUserRoutes(gateways: Array<Sourced<EgressGateway>>, routes: Array<Sourced<UserRoute>>): UserRouteJudgement {
+  const result: UserRouteJudgement = { judged: [], problems: [] };
   const byKey = new Map(gateways.map((g) => [`${g.resource.metadata.namespace}/${g.resource.metadata.name}`, g.resource]));
-  const sorted = [...routes].sort((a, b) => `${routeNamespace(a.resource)}/${a.resource.metadata.name}`.localeCompare(`${routeNamespace(b.resource)}/${b.resource.metadata.name}`));
-  for (const { resource: route, source } of sorted) {
+  // Oldest first, then namespace/name: the order listener claims are settled in.
+  const ordered = [...routes].sort((a, b) => compareAge({ ...a.resource.metadata, namespace: routeNamespace(a.resource) }, { ...b.resource.metadata, namespace: routeNamespace(b.resource) }));
+  for (const { resource: route, source } of ordered) {
     const namespace = routeNamespace(route);
     const name = `${namespace}/${route.metadata.name}`;
     const label = describeObject(route.kind, { ...route.metadata, namespace });
-    const parentRefs: Array<Record<string, unknown>> = [];
-    const entries: StatusEntry[] = [];
-    const inputProblems: DocumentProblem[] = [];
+    const judged: JudgedUserRoute = { route, source, namespace, foreignParents: [], admitted: [], refused: [], selectorNotes: new Map() };
+    const before = result.problems.length;
     if (route.kind === 'TLSRoute' && !(Array.isArray(route.spec.hostnames) && route.spec.hostnames.length > 0)) {
-      inputProblems.push({ source, resource: label, problem: { path: 'spec.hostnames', message: 'required: a TLSRoute (gateway.networking.k8s.io/v1) matches on at least one hostname' } });
+      result.problems.push({ source, resource: label, problem: { path: 'spec.hostnames', message: 'required: a TLSRoute (gateway.networking.k8s.io/v1) matches on at least one hostname' } });
     }
     route.parentRefs.forEach((parent, index) => {
       const path = `spec.parentRefs[${index}]`;
       if (parent.group !== 'clrk.apoxy.dev' || parent.kind !== 'EgressGateway') {
         // Some other parent (a Gateway of the cluster, a mesh Service): not ours to judge.
-        parentRefs.push({ ...parent });
+        judged.foreignParents.push({ ...parent });
         return;
       }
       const gatewayKey = `${parent.namespace ?? namespace}/${parent.name}`;
       const gateway = byKey.get(gatewayKey);
       if (!gateway) {
-        inputProblems.push({ source, resource: label, problem: { path: `${path}.name`, message: `EgressGateway ${gatewayKey} not found in the input` } });
+        result.problems.push({ source, resource: label, problem: { path: `${path}.name`, message: `EgressGateway ${gatewayKey} not found in the input` } });
         return;
       }
       const listeners = gateway.spec.listeners;
@@ -94,47 +125,79 @@ export function resolveUserRoutes(gateways: Array<Sourced<EgressGateway>>, route
       if (candidates.length === 0) {
         const wanted = [parent.sectionName !== undefined ? `sectionName ${JSON.stringify(parent.sectionName)}` : '', parent.port !== undefined ? `port ${parent.port}` : ''].filter(Boolean).join(' and ');
         const message = `${path}: ${wanted} names no listener of EgressGateway ${gatewayKey} (listeners: ${listeners.map((l) => `${l.name}${l.port !== undefined ? `:${l.port}` : ''}`).join(', ')})`;
-        entries.push({ kind: route.kind, name, parent: gatewayKey, state: 'NotAccepted', reason: 'NoMatchingParent', message });
+        judged.refused.push({ kind: route.kind, name, parent: gatewayKey, state: 'NotAccepted', reason: 'NoMatchingParent', message });
         return;
       }
-      const admitted: EgressListener[] = [];
       const refused: string[] = [];
+      let admittedHere = 0;
       for (const listener of candidates) {
         const why = refusal(route, gateway, listener);
-        if (why) refused.push(why);
-        else admitted.push(listener);
-      }
-      if (admitted.length === 0) {
-        entries.push({ kind: route.kind, name, parent: gatewayKey, state: 'NotAccepted', reason: 'NotAllowedByListeners', message: `${path}: ${refused.join('; ')}` });
-        return;
-      }
-      for (const listener of admitted) {
-        const parentKey = `${gatewayKey}/${listener.name}`;
-        let message = '';
-        if (listener.allowedRoutes?.namespaces?.from === 'Selector') {
-          message = 'allowedRoutes.namespaces.selector cannot be evaluated offline; the selector is copied onto the generated listener, where Envoy Gateway enforces it';
-          result.warnings.push(`${route.kind} ${name} -> ${parentKey}: ${message}`);
+        if (why) {
+          refused.push(why);
+          continue;
         }
-        entries.push({ kind: route.kind, name, parent: parentKey, state: 'Accepted', reason: 'Accepted', message });
-        parentRefs.push({
-          group: GATEWAY_API_GROUP,
-          kind: 'Gateway',
-          name: gatewayObjectName(gateway.metadata.name),
-          ...(gateway.metadata.namespace !== namespace ? { namespace: gateway.metadata.namespace } : {}),
-          sectionName: listener.name,
-        });
+        admittedHere += 1;
+        const admitted = { gatewayKey, gateway, listener };
+        judged.admitted.push(admitted);
+        if (listener.allowedRoutes?.namespaces?.from === 'Selector') {
+          judged.selectorNotes.set(admitted, 'allowedRoutes.namespaces.selector cannot be evaluated offline; the selector is copied onto the generated listener, where Envoy Gateway enforces it');
+        }
+      }
+      if (admittedHere === 0) {
+        judged.refused.push({ kind: route.kind, name, parent: gatewayKey, state: 'NotAccepted', reason: 'NotAllowedByListeners', message: `${path}: ${refused.join('; ')}` });
       }
     });
-    if (inputProblems.length > 0) {
-      result.problems.push(...inputProblems);
-      continue;
+    if (result.problems.length === before) result.judged.push(judged);
+  }
+  return result;
+}
+
+/** Listener shapes that carry one route only: a TCP or UDP route has nothing to match on. */
+const SINGLE_ROUTE: ReadonlySet<ListenerShape> = new Set(['tcp', 'udp']);
+
+/**
+ * Settle listener claims and emit the admitted routes re-parented onto the generated Gateway.
+ * `claimedBy` says which translator-generated route already holds a single-route listener
+ * ("ns/gateway/listener"); the first user route (oldest) takes a free one, later ones conflict.
+ */
+export function renderUserRoutes(judgement: UserRouteJudgement, claimedBy: (parentKey: string) => string | undefined): UserRouteResult {
+  const result: UserRouteResult = { objects: [], status: [], warnings: [], held: new Set() };
+  const userClaims = new Map<string, string>();
+  for (const judged of judgement.judged) {
+    const { route, source, namespace } = judged;
+    const name = `${namespace}/${route.metadata.name}`;
+    const entries: StatusEntry[] = [...judged.refused];
+    const parentRefs = [...judged.foreignParents];
+    const accepted: string[] = [];
+    for (const admitted of judged.admitted) {
+      const { gatewayKey, gateway, listener } = admitted;
+      const parentKey = `${gatewayKey}/${listener.name}`;
+      if (SINGLE_ROUTE.has(listenerShape(listener))) {
+        const holder = claimedBy(parentKey) ?? userClaims.get(parentKey);
+        if (holder !== undefined) {
+          entries.push({ kind: route.kind, name, parent: parentKey, state: 'Conflicted', reason: 'RouteConflict', message: `listener ${listener.name} carries one route and ${holder} holds it` });
+          continue;
+        }
+        userClaims.set(parentKey, `${route.kind} ${name}`);
+        result.held.add(parentKey);
+      }
+      const note = judged.selectorNotes.get(admitted);
+      if (note) result.warnings.push(`${route.kind} ${name} -> ${parentKey}: ${note}`);
+      entries.push({ kind: route.kind, name, parent: parentKey, state: 'Accepted', reason: 'Accepted', message: note ?? '' });
+      accepted.push(`${gateway.metadata.name}/${listener.name}`);
+      parentRefs.push({
+        group: GATEWAY_API_GROUP,
+        kind: 'Gateway',
+        name: gatewayObjectName(gateway.metadata.name),
+        ...(gateway.metadata.namespace !== namespace ? { namespace: gateway.metadata.namespace } : {}),
+        sectionName: listener.name,
+      });
     }
     for (const entry of entries) {
       result.status.push(entry);
-      if (entry.state !== 'Accepted') result.warnings.push(`${entry.kind} ${entry.name} -> ${entry.parent}: not accepted (${entry.reason}): ${entry.message}`);
+      if (entry.state !== 'Accepted') result.warnings.push(`${entry.kind} ${entry.name} -> ${entry.parent}: ${entry.state === 'Conflicted' ? 'conflicted' : 'not accepted'} (${entry.reason}): ${entry.message}`);
     }
-    if (!entries.some((e) => e.state === 'Accepted')) continue;
-    const accepted = entries.filter((e) => e.state === 'Accepted').map((e) => e.parent!.split('/').slice(1).join('/'));
+    if (accepted.length === 0) continue;
     result.objects.push(
       output(
         {

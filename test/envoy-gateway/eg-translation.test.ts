@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CAPTURE_ATTRIBUTES } from '../../src/translator/capture-attributes';
 import { EG_FAMILY_TO_ENVOY } from '../../src/translator/dns-lookup-family';
+import { ANY_SNI_PLACEHOLDER } from '../../src/translator/layer4-route';
 import { CERT_SDS_PORT, TLS_HANDSHAKE_TIMEOUT_SECONDS } from '../../src/translator/options';
 import { WORKLOAD_METADATA_NAMESPACE } from '../../src/translator/workload-identity';
 import { REPO_ROOT } from '../support/schema-validator';
@@ -182,8 +183,17 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
             expect(cluster(operation.value)).toMatchObject({ type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED' });
           }
           if (operation.op === 'remove' && operation.path === 'server_names') {
+            // The translator's chain takes every server name; a user's TLSRoute keeps its own.
             const listener = eg.listeners.find((l) => l.name === patch.name)!;
-            expect(filterChains(listener).map((c) => c.filterChainMatch?.serverNames)).toEqual(filterChains(listener).map(() => undefined));
+            const names = filterChains(listener).map((c) => c.filterChainMatch?.serverNames as string[] | undefined);
+            expect(names.filter((n) => n === undefined)).toHaveLength(1);
+            expect(names.flat().filter((n) => n !== undefined).sort()).toEqual(
+              ofKind('TLSRoute')
+                .filter((r) => r.spec.parentRefs.some((p: Json) => p.name === gateway.metadata.name && p.sectionName === patch.name.split('/')[2]))
+                .flatMap((r) => r.spec.hostnames as string[])
+                .filter((h) => h !== ANY_SNI_PLACEHOLDER)
+                .sort(),
+            );
           }
           if (operation.path === 'dns_cache_config' || operation.path === '/cluster_type/typed_config/dns_cache_config') {
             const owner = patch.type.endsWith('Cluster') ? cluster(patch.name) : eg.listeners.find((l) => l.name === patch.name)!;

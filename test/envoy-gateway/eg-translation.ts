@@ -81,7 +81,11 @@ export function supportingObjects(objects: Json[], world: ClusterWorld): Json[] 
       } else {
         const service = made.get(key) ?? { apiVersion: 'v1', kind: 'Service', metadata, spec: { clusterIP: world.serviceIp, ports: [] } };
         const ports: Json[] = service.spec.ports;
-        if (ref.port !== undefined && !ports.some((p) => p.port === ref.port)) ports.push({ name: `tcp-${ref.port}`, port: ref.port, protocol: 'TCP' });
+        // A UDPRoute's Service serves UDP on the port; everything else here is TCP.
+        const protocol = object.kind === 'UDPRoute' ? 'UDP' : 'TCP';
+        if (ref.port !== undefined && !ports.some((p) => p.port === ref.port && p.protocol === protocol)) {
+          ports.push({ name: `${protocol.toLowerCase()}-${ref.port}`, port: ref.port, protocol });
+        }
         made.set(key, service);
       }
     }
