@@ -108,7 +108,13 @@ export function translateEgressRouter(sourced: Sourced<EgressRouter>): RouterTra
   let gateway: EgressGateway | undefined;
   if (listeners.length > 0) {
     gateway = parseEgressGateway(
-      { apiVersion: 'clrk.apoxy.dev/v1alpha1', kind: 'EgressGateway', metadata: { name, namespace, annotations }, spec: { defaultPolicy: 'deny-all', listeners } },
+      {
+        apiVersion: 'clrk.apoxy.dev/v1alpha1',
+        kind: 'EgressGateway',
+        // The router's age decides a name clash with an EgressGateway, as for any two inputs.
+        metadata: { name, namespace, annotations, ...(router.metadata.creationTimestamp ? { creationTimestamp: router.metadata.creationTimestamp } : {}) },
+        spec: { defaultPolicy: 'deny-all', listeners },
+      },
       problems,
     );
   }

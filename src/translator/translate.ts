@@ -24,7 +24,7 @@ import { TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { StatusEntry, statusSortKey } from './status';
 import { judgeUserRoutes, renderUserRoutes } from './user-routes';
-import { isFromEgressRouter, translateEgressRouter } from './egress-router';
+import { FROM_EGRESS_ROUTER, isFromEgressRouter, translateEgressRouter } from './egress-router';
 import { buildLockdownPolicies } from './lockdown';
 
 export interface TranslateInput {
@@ -116,6 +116,15 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   const inputGateways = [...input.gateways, ...routers.flatMap((r) => (r.gateway ? [r.gateway] : []))];
   const inputBackends = [...input.backends, ...routers.flatMap((r) => r.backends)];
   const inputRoutes = [...input.routes, ...routers.flatMap((r) => r.routes)];
+  // Backends are cluster-scoped and found by name: one of the input's must not take a rule's.
+  const routerBackends = new Map(routers.flatMap((r) => r.backends.map((b) => [b.resource.metadata.name, r.status.name] as const)));
+  const nameProblems: DocumentProblem[] = input.backends
+    .filter((b) => routerBackends.has(b.resource.metadata.name))
+    .map((b) => ({
+      source: b.source,
+      resource: describeObject('Backend', b.resource.metadata),
+      problem: { path: 'metadata.name', message: `${JSON.stringify(b.resource.metadata.name)} is the name given to a redirect rule of EgressRouter ${routerBackends.get(b.resource.metadata.name)}; rename this Backend` },
+    }));
 
   // 1. Two inputs with one identity: the oldest wins.
   const gatewayContests = resolveContests(inputGateways, (g) => key(g.resource.metadata), (g) => g.resource.metadata);
@@ -138,10 +147,22 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
     }
   }
   gateways.sort((a, b) => key(a.resource.metadata).localeCompare(key(b.resource.metadata)));
+  const lostRouters = new Set<string>();
+  for (const router of routers) {
+    if (router.gateway && !gateways.includes(router.gateway)) {
+      lostRouters.add(router.status.name);
+      const message = `EgressGateway ${router.status.name} has the name the translation needs and is older (or given first); the router is not translated`;
+      Object.assign(router.status, { state: 'Conflicted', reason: 'DuplicateName', message });
+      router.status.conditions = [{ type: 'Available', status: 'False', reason: 'DuplicateName', message }, ...(router.status.conditions ?? []).filter((c) => c.type !== 'Available')];
+      warnings.push(`EgressRouter ${router.status.name}: conflicted: ${message}`);
+    }
+  }
 
   // 2. References must resolve; these are input errors.
-  const { attachments, problems } = resolveRouteReferences(gateways, backends, inputRoutes);
-  problems.push(...dynamicProxyRuleProblems(inputRoutes, new Map(backends.map((b) => [b.resource.metadata.name, b.resource]))));
+  const routes = inputRoutes.filter((r) => !lostRouters.has(r.resource.metadata.annotations?.[FROM_EGRESS_ROUTER] ?? ''));
+  const { attachments, problems } = resolveRouteReferences(gateways, backends, routes);
+  problems.push(...nameProblems);
+  problems.push(...dynamicProxyRuleProblems(routes, new Map(backends.map((b) => [b.resource.metadata.name, b.resource]))));
   if (options.target === 'envoy-gateway') problems.push(...captureSettingsProblems(gateways, options));
   const userJudgement = options.target === 'envoy-gateway' ? judgeUserRoutes(gateways, input.userRoutes ?? []) : undefined;
   if (userJudgement) {

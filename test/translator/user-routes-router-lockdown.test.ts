@@ -100,6 +100,35 @@ describe('EgressRouter', () => {
     expect(run.stderr).toMatch(/spec\.redirect\.fallbackIP 10\.1\.1\.1/);
   });
 
+  it('loses a name clash with an older EgressGateway, and says so instead of attaching its rules to that gateway', async () => {
+    const gateway = `apiVersion: clrk.apoxy.dev/v1alpha1
+kind: EgressGateway
+metadata: {name: r, namespace: ns, creationTimestamp: "2026-01-01T00:00:00Z"}
+spec:
+  defaultPolicy: deny-all
+  listeners: [{name: web, protocol: HTTP, port: 80}]
+---
+`;
+    const run = await runTranslate(['--status', '-f', '-'], gateway + router('r', '{redirectRules: [{destinationIP: 10.1.1.2, port: 5432, protocol: TCP}]}'));
+    expect(run.code).toBe(0);
+    const entry = objects(run.stdout)[0].find((e: any) => e.kind === 'EgressRouter');
+    expect(entry).toMatchObject({ state: 'Conflicted', reason: 'DuplicateName' });
+    expect(entry.conditions[0]).toMatchObject({ type: 'Available', status: 'False' });
+    expect(run.stderr).toMatch(/EgressRouter ns\/r: conflicted/);
+  });
+
+  it("refuses an input Backend that has a rule's Backend name (exit 2)", async () => {
+    const backend = `---
+apiVersion: core.apoxy.dev/v1alpha2
+kind: Backend
+metadata: {name: ns-r-rule-0}
+spec: {protocol: "", endpoints: [{ip: 10.9.9.9}]}
+`;
+    const run = await runTranslate(['-f', '-'], router('r', '{redirectRules: [{destinationIP: 10.1.1.2, port: 5432, protocol: TCP}]}') + backend);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/Backend ns-r-rule-0\): metadata\.name: "ns-r-rule-0" is the name given to a redirect rule of EgressRouter ns\/r; rename this Backend/);
+  });
+
   it('translates for the standalone Envoy target too', async () => {
     const input = router('r', '{redirectRules: [{destinationIP: 10.1.1.2, port: 5432, protocol: TCP, targetPort: 15432}]}');
     const run = await runTranslate(['--target', 'envoy', '-f', '-'], input);
