@@ -197,3 +197,10 @@ export function checkValue(value: unknown, schema: FieldSchema, path: string, pr
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
+
+/** Check a whole document: the document when it passes, undefined (problems appended) when not. */
+export function validDocument(raw: unknown, schema: FieldSchema, problems: Problem[]): Record<string, any> | undefined {
+  const before = problems.length;
+  checkValue(raw, schema, '', problems);
+  return problems.length > before ? undefined : (raw as Record<string, any>);
+}

@@ -1,5 +1,5 @@
 // The one schema module for the custom resources the product reads (EgressGateway, Backend,
-// TCPRoute). The translator and the capture service's --gateway option both use it.
+// TCPRoute, EgressRouter, and the user's Gateway API routes). The translator and the capture service's --gateway option both use it.
 export * from './types';
 export * from './defaults';
 export * from './duration';
@@ -8,6 +8,10 @@ export { GatewayInvalidError } from './gateway-invalid-error';
 export { parseEgressGateway, EGRESS_GATEWAY_API_VERSION } from './egress-gateway';
 export { parseBackend, BACKEND_API_VERSION } from './backend';
 export { parseTcpRoute } from './tcp-route';
+export { parseEgressRouter, EGRESS_ROUTER_API_VERSION } from './egress-router';
+export type { EgressRouter, RedirectRule, RedirectProtocol } from './egress-router';
+export { parseUserRoute, isUserRouteDocument, GATEWAY_API_GROUP } from './user-route';
+export type { UserRoute, UserRouteKind } from './user-route';
 export {
   parseResourceDocuments,
   emptyParsedResources,

@@ -1,13 +1,16 @@
 // Turns multi-document YAML into typed resources, collecting every problem with the document it
-// came from. Kinds other than the three we read are reported back as ignored, not as errors, so
-// a manifest bundle can be fed in as is.
+// came from. Kinds other than the ones we read are reported back as ignored, not as errors, so
+// a manifest bundle can be fed in as is; so are Gateway API routes that name no EgressGateway.
 import { parseAllDocuments } from 'yaml';
 import { parseBackend } from './backend';
+import { DEFAULT_NAMESPACE } from './defaults';
 import { parseEgressGateway } from './egress-gateway';
+import { EgressRouter, parseEgressRouter } from './egress-router';
 import { isPlainObject } from './field-schema';
 import { formatProblem, Problem } from './problems';
 import { parseTcpRoute } from './tcp-route';
 import { Backend, EgressGateway, SourceRef, Sourced, TcpRoute } from './types';
+import { isUserRouteDocument, namesEgressGateway, parseUserRoute, UserRoute } from './user-route';
 
 export interface DocumentProblem {
   source: SourceRef;
@@ -20,13 +23,16 @@ export interface ParsedResources {
   gateways: Array<Sourced<EgressGateway>>;
   backends: Array<Sourced<Backend>>;
   routes: Array<Sourced<TcpRoute>>;
+  /** Gateway API routes whose parentRefs name an EgressGateway. */
+  userRoutes: Array<Sourced<UserRoute>>;
+  egressRouters: Array<Sourced<EgressRouter>>;
   problems: DocumentProblem[];
-  /** Documents of other kinds, e.g. "Service default/x (a.yaml document 3)". */
+  /** Documents left out, with why: "v1 Service default/x (a.yaml document 3): not an input kind". */
   ignored: string[];
 }
 
 export function emptyParsedResources(): ParsedResources {
-  return { gateways: [], backends: [], routes: [], problems: [], ignored: [] };
+  return { gateways: [], backends: [], routes: [], userRoutes: [], egressRouters: [], problems: [], ignored: [] };
 }
 
 export function describeSource(source: SourceRef): string {
@@ -78,8 +84,15 @@ export function parseResourceDocuments(text: string, file: string, into: ParsedR
     } else if (kind === 'TCPRoute' && (group === 'gateway.apoxy.dev' || apiVersion === 'gateway.networking.k8s.io/v1alpha2')) {
       const route = parseTcpRoute(raw, problems);
       if (route) into.routes.push({ resource: route, source });
+    } else if (isUserRouteDocument(apiVersion, kind)) {
+      const route = parseUserRoute(raw, problems);
+      if (route && namesEgressGateway(route)) into.userRoutes.push({ resource: route, source });
+      else if (route) into.ignored.push(`${apiVersion} ${label} (${describeSource(source)}): no parentRef names an EgressGateway`);
+    } else if (kind === 'EgressRouter' && group === 'network.operator.openshift.io') {
+      const router = parseEgressRouter(raw, problems, DEFAULT_NAMESPACE);
+      if (router) into.egressRouters.push({ resource: router, source });
     } else {
-      into.ignored.push(`${apiVersion} ${label} (${describeSource(source)})`);
+      into.ignored.push(`${apiVersion} ${label} (${describeSource(source)}): not an input kind`);
     }
     for (const problem of problems) into.problems.push({ source, resource: label, problem });
   });

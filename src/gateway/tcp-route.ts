@@ -1,6 +1,6 @@
 // TCPRoute (gateway.apoxy.dev/v1alpha2): schema and defaults. The worked examples also spell
 // it with Gateway API's own group (gateway.networking.k8s.io/v1alpha2); both are accepted.
-import { arr, checkValue, obj, str } from './field-schema';
+import { arr, obj, str, validDocument } from './field-schema';
 import { BACKEND_REF, OBJECT_META, PARENT_REFERENCE } from './common-schema';
 import { Problem } from './problems';
 import { TcpRoute } from './types';
@@ -32,10 +32,8 @@ export const TCP_ROUTE_SCHEMA = obj(
 
 /** Validate a parsed TCPRoute document; returns the typed resource when there are no problems. */
 export function parseTcpRoute(raw: unknown, problems: Problem[]): TcpRoute | undefined {
-  const before = problems.length;
-  checkValue(raw, TCP_ROUTE_SCHEMA, '', problems);
-  if (problems.length > before) return undefined;
-  const doc = raw as Record<string, any>;
+  const doc = validDocument(raw, TCP_ROUTE_SCHEMA, problems);
+  if (!doc) return undefined;
   return {
     apiVersion: doc.apiVersion,
     kind: 'TCPRoute',

@@ -51,7 +51,12 @@ export function buildCaptureServiceBackend(ctx: GatewayContext): OutputObject {
   );
 }
 
-export function buildCapturePolicy(ctx: GatewayContext, routeNames: string[]): OutputObject {
+/**
+ * Capture targets the Gateway's HTTP and TLS-terminating listeners rather than routes, so every
+ * HTTP route on them is captured: the catch-alls, the user's own routes, and routes attached
+ * later without the translator, whatever the defaultPolicy.
+ */
+export function buildCapturePolicy(ctx: GatewayContext, listenerNames: string[]): OutputObject {
   const capture = ctx.options.captureService;
   return output(
     {
@@ -59,7 +64,7 @@ export function buildCapturePolicy(ctx: GatewayContext, routeNames: string[]): O
       kind: 'EnvoyExtensionPolicy',
       metadata: { name: ctx.child('capture'), namespace: ctx.namespace },
       spec: {
-        targetRefs: routeNames.map((name) => ({ group: GATEWAY_API, kind: 'HTTPRoute', name })),
+        targetRefs: listenerNames.map((sectionName) => ({ group: GATEWAY_API, kind: 'Gateway', name: ctx.objectName, sectionName })),
         extProc: [
           {
             backendRefs: [captureBackendRef(ctx)],
@@ -77,5 +82,25 @@ export function buildCapturePolicy(ctx: GatewayContext, routeNames: string[]): O
     `Capture: ext_proc to Service ${capture.namespace}/${capture.name}:${capture.port}${ctx.options.captureTls !== undefined ? ' over TLS' : ''}, Streamed bodies, shadow mode`,
     '(send and go), fail open. The capture service truncates to captureBody.maxBytes and filters',
     `content types itself. Forwards the ${WORKLOAD_METADATA_NAMESPACE} metadata (caller identity from PROXY v2 TLVs).`,
+  );
+}
+
+/**
+ * CONNECT tunnels carry opaque TLS, so they are kept out of capture. Envoy Gateway applies a
+ * route's own policy instead of its Gateway's: this one sends nothing (no headers, no bodies).
+ */
+export function buildCaptureOffPolicy(ctx: GatewayContext, routeNames: string[]): OutputObject {
+  return output(
+    {
+      apiVersion: ENVOY_GATEWAY_VERSION,
+      kind: 'EnvoyExtensionPolicy',
+      metadata: { name: ctx.child('capture-off'), namespace: ctx.namespace },
+      spec: {
+        targetRefs: routeNames.map((name) => ({ group: GATEWAY_API, kind: 'HTTPRoute', name })),
+        extProc: [{ backendRefs: [captureBackendRef(ctx)], processingMode: {}, failOpen: true }],
+      },
+    },
+    'No capture on CONNECT tunnels (opaque bytes): a route policy replaces the Gateway-wide capture policy,',
+    'and this one asks ext_proc for no headers and no bodies.',
   );
 }

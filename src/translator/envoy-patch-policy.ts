@@ -5,6 +5,7 @@ import { formatProtoDuration } from '../gateway';
 import { GatewayContext } from './gateway-context';
 import { certMinterTransportSocket } from './cert-minter-tls';
 import { CERT_SDS_PORT, TLS_HANDSHAKE_TIMEOUT_SECONDS } from './options';
+import { ANY_SNI_PLACEHOLDER } from './layer4-route';
 import { xdsListenerName } from './naming';
 import { ENVOY_GATEWAY_VERSION, GATEWAY_API, output, OutputObject } from './output-object';
 import { proxyProtocolRules } from './workload-identity';
@@ -197,12 +198,16 @@ export function originalDestinationPatches(ctx: GatewayContext, listenerName: st
   ];
 }
 
-/** Drop the placeholder SNI match so a passthrough listener's chain takes every server name. */
+/**
+ * Drop the placeholder SNI match so the translator's passthrough chain takes every server name.
+ * Only that chain: a user's TLSRoute on the same listener keeps its own names, and Envoy
+ * prefers a chain that names the server over the catch-all.
+ */
 export function anySniPatch(ctx: GatewayContext, listenerName: string): JsonPatch {
   return {
     type: LISTENER_TYPE,
     name: xdsListenerName(ctx.namespace, ctx.gateway.metadata.name, listenerName),
-    operation: { op: 'remove', jsonPath: '$.filter_chains[*].filter_chain_match', path: 'server_names' },
+    operation: { op: 'remove', jsonPath: `$.filter_chains[?(@.filter_chain_match.server_names[0]=='${ANY_SNI_PLACEHOLDER}')].filter_chain_match`, path: 'server_names' },
   };
 }
 

@@ -20,6 +20,8 @@ export interface ListenerPlan {
 export interface GatewayPlan {
   gateway: Sourced<EgressGateway>;
   listeners: ListenerPlan[];
+  /** Extra lines for the generated Gateway's comment (where the gateway came from, what it lost). */
+  comment?: string[];
 }
 
 export function listenerShape(listener: EgressListener): ListenerShape {

@@ -6,7 +6,7 @@ import { buildConnectTrafficPolicy, buildTrafficPolicy, DnsSettings, RouteTarget
 import { buildClientTrafficPolicy } from './client-traffic-policy';
 import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from './dns-lookup-family';
 import { buildDfpPlainBackend, buildDfpTlsBackend, buildEndpointBackend, dfpPlainName, dfpTlsName, endpointBackendName } from './eg-backend';
-import { buildCapturePolicy, buildCaptureServiceBackend } from './envoy-extension-policy';
+import { buildCaptureOffPolicy, buildCapturePolicy, buildCaptureServiceBackend } from './envoy-extension-policy';
 import {
   anySniPatch,
   buildPatchPolicy,
@@ -41,7 +41,10 @@ class GatewayBuild {
   readonly mainTargets: RouteTarget[] = [];
   readonly connectTargets: RouteTarget[] = [];
   readonly dynamicPolicies = new Map<string, { targets: RouteTarget[]; settings: DnsSettings; backend: Backend }>();
-  readonly captureRoutes: string[] = [];
+  /** Listeners whose HTTP routes are captured: every HTTP and TLS-terminating one. */
+  readonly captureListeners: string[] = [];
+  /** CONNECT routes, kept out of capture (their bodies are opaque tunnels). */
+  readonly uncapturedRoutes: string[] = [];
   readonly identityPatches: JsonPatch[] = [];
   readonly mitmPatches: JsonPatch[] = [];
   readonly originalDstPatches: JsonPatch[] = [];
@@ -64,6 +67,7 @@ class GatewayBuild {
     if (plan.shape !== 'udp') this.identityPatches.push(workloadIdentityPatch(ctx, plan.listener.name));
     switch (plan.shape) {
       case 'http': {
+        this.captureListeners.push(plan.listener.name);
         if (!plan.catchAll) return;
         const backend = this.addBackend(dfpPlainName(ctx), () => buildDfpPlainBackend(ctx));
         const route = buildCatchAllRoute(ctx, plan, backend);
@@ -71,10 +75,11 @@ class GatewayBuild {
         this.httpRoutes.push(route, connect);
         this.mainTargets.push({ kind: 'HTTPRoute', name: route.object.metadata.name });
         this.connectTargets.push({ kind: 'HTTPRoute', name: connect.object.metadata.name });
-        this.captureRoutes.push(route.object.metadata.name);
+        this.uncapturedRoutes.push(connect.object.metadata.name);
         return;
       }
       case 'https-terminate': {
+        this.captureListeners.push(plan.listener.name);
         const ca = plan.listener.tls!.caCertRef!;
         if (ca.namespace && ca.namespace !== ctx.namespace) {
           const name = ctx.child(plan.listener.name, 'ca');
@@ -89,14 +94,16 @@ class GatewayBuild {
             ),
           );
         }
-        if (!plan.catchAll) return;
+        // Envoy Gateway builds the listener's TLS filter chain with or without routes, with the
+        // CA as its certificate: patch it on every Terminate listener, or Envoy would present the
+        // CA (or reject the listener) until a route comes.
         if (this.mitmPatches.length === 0) this.mitmPatches.push(certSdsClusterPatch(ctx));
         this.mitmPatches.push(...onDemandCertificatePatches(ctx, plan.listener.name, `${ca.namespace ?? ctx.namespace}/${ca.name}`));
+        if (!plan.catchAll) return;
         const backend = this.addBackend(dfpTlsName(ctx), () => buildDfpTlsBackend(ctx));
         const route = buildCatchAllRoute(ctx, plan, backend);
         this.httpRoutes.push(route);
         this.mainTargets.push({ kind: 'HTTPRoute', name: route.object.metadata.name });
-        this.captureRoutes.push(route.object.metadata.name);
         return;
       }
       case 'tls-passthrough':
@@ -217,8 +224,9 @@ class GatewayBuild {
       );
     }
     result.push(buildClientTrafficPolicy(ctx));
-    if (this.captureRoutes.length > 0) {
-      result.push(buildCapturePolicy(ctx, this.captureRoutes));
+    if (this.captureListeners.length > 0) {
+      result.push(buildCapturePolicy(ctx, this.captureListeners));
+      if (this.uncapturedRoutes.length > 0) result.push(buildCaptureOffPolicy(ctx, this.uncapturedRoutes));
       const capture = ctx.options.captureService;
       // Over TLS the policy points at a Backend in the gateway's namespace, which needs no grant.
       if (ctx.options.captureTls !== undefined) result.push(buildCaptureServiceBackend(ctx));

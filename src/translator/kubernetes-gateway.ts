@@ -3,6 +3,7 @@ import { GatewayContext } from './gateway-context';
 import { ListenerPlan, ListenerShape } from './gateway-plan';
 import { GATEWAY_CLASS_NAME, GATEWAY_LABEL } from './naming';
 import { ENVOY_GATEWAY, GATEWAY_API, output, OutputObject } from './output-object';
+import { admittedKinds } from './user-routes';
 
 /** The route kind the translator generates for each listener shape. */
 export const ROUTE_KIND: Record<ListenerShape, string> = {
@@ -36,13 +37,20 @@ function gatewayListener(ctx: GatewayContext, plan: ListenerPlan): Record<string
   } else if (plan.shape === 'tls-passthrough') {
     listener.tls = { mode: 'Passthrough' };
   }
-  // Generated routes live next to the Gateway; input allowedRoutes was applied by the translator.
-  listener.allowedRoutes = { namespaces: { from: 'Same' }, kinds: [{ group: GATEWAY_API, kind: ROUTE_KIND[plan.shape] }] };
+  // The input's allowedRoutes, so routes attached here directly are judged as the translator
+  // judged the user's routes (a namespace selector is only enforced here, by Envoy Gateway).
+  // The translator's own route kind is always admitted: its routes live next to the Gateway.
+  const kinds = new Set<string>([ROUTE_KIND[plan.shape], ...admittedKinds(plan.listener)]);
+  const namespaces = plan.listener.allowedRoutes?.namespaces;
+  listener.allowedRoutes = {
+    namespaces: { from: namespaces?.from ?? 'Same', ...(namespaces?.from === 'Selector' && namespaces.selector ? { selector: namespaces.selector } : {}) },
+    kinds: [...kinds].map((kind) => ({ group: GATEWAY_API, kind })),
+  };
   return listener;
 }
 
 export function buildGateway(ctx: GatewayContext): OutputObject {
-  const comment = [`Listeners of EgressGateway ${ctx.namespace}/${ctx.gateway.metadata.name}.`];
+  const comment = ctx.plan.comment ? [...ctx.plan.comment] : [`Listeners of EgressGateway ${ctx.namespace}/${ctx.gateway.metadata.name}.`];
   for (const plan of ctx.plan.listeners) {
     if (!plan.allPorts) continue;
     const how: Record<ListenerShape, string> = {

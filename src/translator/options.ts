@@ -1,5 +1,6 @@
 // Translator settings that are not part of the input resources, with their defaults.
 import type { CertMinterTls } from './cert-minter-tls';
+import type { LockdownOptions } from './lockdown';
 
 export type TranslateTarget = 'envoy-gateway' | 'envoy';
 
@@ -36,6 +37,8 @@ export interface TranslateOptions {
   captureTls?: CaptureTls;
   /** mTLS from Envoy to the certificate minter; absent = plaintext. */
   certMinterTls?: CertMinterTls;
+  /** --lockdown: emit NetworkPolicies that deny direct egress (Envoy Gateway target only). */
+  lockdown?: LockdownOptions;
 }
 
 /** The name Envoy expects in the capture service's certificate: the one given, else the name it dials. */

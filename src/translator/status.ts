@@ -12,6 +12,8 @@ export interface StatusEntry {
   state: StatusState;
   reason: string;
   message: string;
+  /** EgressRouter: the Available / Progressing / Degraded conditions its API defines. */
+  conditions?: StatusCondition[];
 }
 
 export function formatStatusEntry(entry: StatusEntry): string {
@@ -21,4 +23,12 @@ export function formatStatusEntry(entry: StatusEntry): string {
 
 export function statusSortKey(entry: StatusEntry): string {
   return `${entry.kind}\u0000${entry.name}\u0000${entry.parent ?? ''}`;
+}
+
+/** A Kubernetes-style condition, for kinds whose API defines them (EgressRouter). */
+export interface StatusCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
 }

@@ -1,5 +1,5 @@
 // `egress-capture translate -f FILE... [--target envoy-gateway|envoy]
-//  [--capture-service NS/NAME:PORT] [--status]`
+//  [--capture-service NS/NAME:PORT] [--lockdown] [--lockdown-namespace NS]... [--status]`
 // Reads multi-document YAML (files, or "-" for stdin), writes YAML to stdout, warnings and
 // errors to stderr. Exit 0 on success, 2 on invalid input or usage.
 import { readFile } from 'node:fs/promises';
@@ -15,13 +15,19 @@ export const EXIT_OK = 0;
 export const EXIT_INVALID = 2;
 
 const USAGE = `usage: egress-capture translate -f FILE... [--target envoy-gateway|envoy] [--capture-service NS/NAME:PORT]
-                           [TLS to the capture service] [--status]
+                           [TLS to the capture service] [--lockdown] [--lockdown-namespace NS]... [--status]
 
-  -f, --filename FILE        input YAML (EgressGateway, Backend, TCPRoute); repeatable; "-" reads stdin
+  -f, --filename FILE        input YAML (EgressGateway, Backend, TCPRoute, EgressRouter, and Gateway API
+                             routes parented on an EgressGateway listener); repeatable; "-" reads stdin
   --target TARGET            envoy-gateway (default): Envoy Gateway v1.9 / Gateway API v1.6 resources
                              envoy: a standalone Envoy bootstrap
   --capture-service REF      the capture service as NS/NAME:PORT (default egress-capture/egress-capture:9002)
-  --status                   print the status summary (Accepted / Conflicted, with reasons) instead of resources
+  --lockdown                 envoy-gateway: also emit NetworkPolicies that let the pods of the namespaces the
+                             listeners admit (allowedRoutes) reach only DNS and the gateway
+  --lockdown-namespace NS    lock down NS instead (repeatable; implies --lockdown); needed for listeners
+                             that admit All or Selector namespaces
+  --status                   print the status summary (Accepted / Conflicted / NotAccepted, with reasons and
+                             EgressRouter conditions) instead of resources
 
 TLS to the capture service (serve --grpc-tls-cert-file ...; default: plaintext gRPC):
   --capture-tls-ca-configmap NAME   envoy-gateway: ConfigMap (key ca.crt) in the gateway's namespace with
@@ -97,6 +103,15 @@ function parseArgs(argv: string[]): ParsedArgs | string {
       case '--status':
         result.status = true;
         break;
+      case '--lockdown':
+        result.options.lockdown ??= { namespaces: [] };
+        break;
+      case '--lockdown-namespace': {
+        const namespace = next() ?? '';
+        if (!NAMESPACE.test(namespace)) return `--lockdown-namespace must be a namespace name (lowercase RFC 1123 label), got ${JSON.stringify(namespace)}`;
+        result.options.lockdown = { namespaces: [...(result.options.lockdown?.namespaces ?? []), namespace] };
+        break;
+      }
       case '--capture-tls-ca-configmap':
       case '--capture-tls-client-secret':
       case '--capture-tls-ca-file':
@@ -124,6 +139,9 @@ function parseArgs(argv: string[]): ParsedArgs | string {
     }
   }
   if (!result.help && result.files.length === 0) return 'at least one -f FILE is required';
+  if (result.options.lockdown && result.options.target !== 'envoy-gateway') {
+    return '--lockdown emits Kubernetes NetworkPolicies and applies to --target envoy-gateway only';
+  }
   const tlsProblem = checkCaptureTls(result.options);
   if (tlsProblem !== undefined) return tlsProblem;
   const tls = completeCertMinterTls(minterTls);
@@ -152,6 +170,9 @@ function checkCaptureTls(options: TranslateOptions): string | undefined {
   }
   return undefined;
 }
+
+/** A namespace name (DNS-1123 label). */
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** A Kubernetes object name (DNS-1123 subdomain). */
 const KUBERNETES_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -186,13 +207,13 @@ export async function runTranslateCommand(argv: string[], io: CommandIo): Promis
     }
     parseResourceDocuments(text, file === '-' ? '<stdin>' : file, parsed);
   }
-  for (const ignored of parsed.ignored) io.stderr.write(`warning: ignoring ${ignored}: not an input kind\n`);
+  for (const ignored of parsed.ignored) io.stderr.write(`warning: ignoring ${ignored}\n`);
   if (parsed.problems.length > 0) {
     for (const problem of parsed.problems) io.stderr.write(`error: ${formatDocumentProblem(problem)}\n`);
     return EXIT_INVALID;
   }
-  if (parsed.gateways.length === 0) {
-    io.stderr.write('error: no EgressGateway (apiVersion clrk.apoxy.dev/v1alpha1) in the input\n');
+  if (parsed.gateways.length === 0 && parsed.egressRouters.length === 0) {
+    io.stderr.write('error: no EgressGateway (apiVersion clrk.apoxy.dev/v1alpha1) or EgressRouter (network.operator.openshift.io/v1) in the input\n');
     return EXIT_INVALID;
   }
 

@@ -7,7 +7,9 @@ import {
   EgressListener,
   RouteAttachment,
   Sourced,
+  EgressRouter,
   TcpRoute,
+  UserRoute,
   describeObject,
   resolveRouteReferences,
   routeNamespace,
@@ -21,11 +23,18 @@ import { buildGatewayClass } from './gateway-class';
 import { TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { StatusEntry, statusSortKey } from './status';
+import { judgeUserRoutes, renderUserRoutes } from './user-routes';
+import { FROM_EGRESS_ROUTER, isFromEgressRouter, translateEgressRouter } from './egress-router';
+import { buildLockdownPolicies } from './lockdown';
 
 export interface TranslateInput {
   gateways: Array<Sourced<EgressGateway>>;
   backends: Array<Sourced<Backend>>;
   routes: Array<Sourced<TcpRoute>>;
+  /** Gateway API routes parented on EgressGateway listeners. */
+  userRoutes?: Array<Sourced<UserRoute>>;
+  /** OpenShift EgressRouters, each translated into a deny-all gateway with one route per rule. */
+  egressRouters?: Array<Sourced<EgressRouter>>;
 }
 
 export interface TranslateResult {
@@ -90,9 +99,36 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   const status: StatusEntry[] = [];
   const warnings: string[] = [];
 
+  // 0. EgressRouters become gateways, Backends and routes of their own.
+  const routers = (input.egressRouters ?? []).map(translateEgressRouter);
+  const routerComments = new Map<string, string[]>();
+  for (const router of routers) {
+    status.push(router.status);
+    for (const line of router.notExpressible) warnings.push(`${router.status.kind} ${router.status.name}: cannot be expressed in Envoy: ${line}`);
+    for (const line of router.operatorProvides) warnings.push(`${router.status.kind} ${router.status.name}: the operator must provide ${line}`);
+    routerComments.set(router.status.name, [
+      `Translated from EgressRouter ${router.status.name} (mode Redirect): one listener per TCP/UDP redirect rule, routed to`,
+      'its destinationIP on targetPort (else port); every other port is closed (deny-all).',
+      ...router.notExpressible.map((line) => `NOTE: cannot be expressed in Envoy: ${line}`),
+      ...router.operatorProvides.map((line) => `NOTE: the operator must provide ${line}`),
+    ]);
+  }
+  const inputGateways = [...input.gateways, ...routers.flatMap((r) => (r.gateway ? [r.gateway] : []))];
+  const inputBackends = [...input.backends, ...routers.flatMap((r) => r.backends)];
+  const inputRoutes = [...input.routes, ...routers.flatMap((r) => r.routes)];
+  // Backends are cluster-scoped and found by name: one of the input's must not take a rule's.
+  const routerBackends = new Map(routers.flatMap((r) => r.backends.map((b) => [b.resource.metadata.name, r.status.name] as const)));
+  const nameProblems: DocumentProblem[] = input.backends
+    .filter((b) => routerBackends.has(b.resource.metadata.name))
+    .map((b) => ({
+      source: b.source,
+      resource: describeObject('Backend', b.resource.metadata),
+      problem: { path: 'metadata.name', message: `${JSON.stringify(b.resource.metadata.name)} is the name given to a redirect rule of EgressRouter ${routerBackends.get(b.resource.metadata.name)}; rename this Backend` },
+    }));
+
   // 1. Two inputs with one identity: the oldest wins.
-  const gatewayContests = resolveContests(input.gateways, (g) => key(g.resource.metadata), (g) => g.resource.metadata);
-  const backendContests = resolveContests(input.backends, (b) => b.resource.metadata.name, (b) => b.resource.metadata);
+  const gatewayContests = resolveContests(inputGateways, (g) => key(g.resource.metadata), (g) => g.resource.metadata);
+  const backendContests = resolveContests(inputBackends, (b) => b.resource.metadata.name, (b) => b.resource.metadata);
   const gateways: Array<Sourced<EgressGateway>> = [];
   const backends: Array<Sourced<Backend>> = [];
   for (const [contests, kind, into] of [
@@ -101,7 +137,8 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
   ] as const) {
     for (const [name, contest] of contests) {
       (into as Array<Sourced<any>>).push(contest.winner);
-      status.push({ kind, name, state: 'Accepted', reason: 'Accepted', message: '' });
+      // What an EgressRouter became is reported as the router's status, not as inputs of their own.
+      if (!isFromEgressRouter(contest.winner.resource)) status.push({ kind, name, state: 'Accepted', reason: 'Accepted', message: '' });
       for (const loser of contest.losers) {
         const message = `another ${kind} named ${name} (${describeAge(contest.winner.resource.metadata)}, ${contest.winner.source.file} document ${contest.winner.source.document}) is older; this one (${describeAge(loser.resource.metadata)}, ${loser.source.file} document ${loser.source.document}) is ignored`;
         status.push({ kind, name, state: 'Conflicted', reason: 'DuplicateName', message });
@@ -110,11 +147,31 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
     }
   }
   gateways.sort((a, b) => key(a.resource.metadata).localeCompare(key(b.resource.metadata)));
+  const lostRouters = new Set<string>();
+  for (const router of routers) {
+    if (router.gateway && !gateways.includes(router.gateway)) {
+      lostRouters.add(router.status.name);
+      const message = `EgressGateway ${router.status.name} has the name the translation needs and is older (or given first); the router is not translated`;
+      Object.assign(router.status, { state: 'Conflicted', reason: 'DuplicateName', message });
+      router.status.conditions = [{ type: 'Available', status: 'False', reason: 'DuplicateName', message }, ...(router.status.conditions ?? []).filter((c) => c.type !== 'Available')];
+      warnings.push(`EgressRouter ${router.status.name}: conflicted: ${message}`);
+    }
+  }
 
   // 2. References must resolve; these are input errors.
-  const { attachments, problems } = resolveRouteReferences(gateways, backends, input.routes);
-  problems.push(...dynamicProxyRuleProblems(input.routes, new Map(backends.map((b) => [b.resource.metadata.name, b.resource]))));
+  const routes = inputRoutes.filter((r) => !lostRouters.has(r.resource.metadata.annotations?.[FROM_EGRESS_ROUTER] ?? ''));
+  const { attachments, problems } = resolveRouteReferences(gateways, backends, routes);
+  problems.push(...nameProblems);
+  problems.push(...dynamicProxyRuleProblems(routes, new Map(backends.map((b) => [b.resource.metadata.name, b.resource]))));
   if (options.target === 'envoy-gateway') problems.push(...captureSettingsProblems(gateways, options));
+  const userJudgement = options.target === 'envoy-gateway' ? judgeUserRoutes(gateways, input.userRoutes ?? []) : undefined;
+  if (userJudgement) {
+    problems.push(...userJudgement.problems);
+  } else {
+    for (const { resource } of input.userRoutes ?? []) {
+      warnings.push(`${describeObject(resource.kind, resource.metadata)}: the user's own Gateway API routes are translated for --target envoy-gateway only; ignored`);
+    }
+  }
   if (problems.length > 0) return { objects: [], warnings, status: [], problems };
 
   // 3. allowedRoutes, then one route per listener (a TCPRoute has no hostname to tell them apart).
@@ -145,7 +202,7 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
     const gatewayKey = key(winner.gateway.resource.metadata);
     if (!winnersByGateway.has(gatewayKey)) winnersByGateway.set(gatewayKey, new Map());
     winnersByGateway.get(gatewayKey)!.set(winner.listener.name, winner);
-    status.push({ kind: 'TCPRoute', name: winnerName, parent, state: 'Accepted', reason: 'Accepted', message: '' });
+    if (!isFromEgressRouter(winner.route.resource)) status.push({ kind: 'TCPRoute', name: winnerName, parent, state: 'Accepted', reason: 'Accepted', message: '' });
     for (const loser of contest.losers) {
       const name = key({ ...loser.route.resource.metadata, namespace: routeNamespace(loser.route.resource) });
       const message = `listener already claimed by TCPRoute ${winnerName} (${describeAge(winner.route.resource.metadata)}); this route (${describeAge(loser.route.resource.metadata)}) loses: oldest first, then namespace/name`;
@@ -153,15 +210,36 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
       warnings.push(`TCPRoute ${name} -> ${parent}: conflicted: ${message}`);
     }
   }
+  // 3b. The user's routes, now that the translator's own claims on TCP/UDP listeners are known.
+  const userRoutes = userJudgement
+    ? renderUserRoutes(userJudgement, (parentKey) => {
+        const [namespace, gatewayName, listenerName] = parentKey.split('/');
+        const gatewayKey = `${namespace}/${gatewayName}`;
+        const winner = winnersByGateway.get(gatewayKey)?.get(listenerName!);
+        if (winner) return `TCPRoute ${key({ ...winner.route.resource.metadata, namespace: routeNamespace(winner.route.resource) })}`;
+        const gateway = gateways.find((g) => key(g.resource.metadata) === gatewayKey)!.resource;
+        const listener = gateway.spec.listeners.find((l) => l.name === listenerName)!;
+        // allow-all forwards a TCP listener's connections to their original destination itself.
+        if (gateway.spec.defaultPolicy === 'allow-all' && listener.protocol === 'TCP') return 'defaultPolicy allow-all (original-destination forwarding)';
+        return undefined;
+      })
+    : undefined;
+  status.push(...(userRoutes?.status ?? []));
+  warnings.push(...(userRoutes?.warnings ?? []));
   status.sort((a, b) => statusSortKey(a).localeCompare(statusSortKey(b)));
 
   // 4. Render.
-  const plans: GatewayPlan[] = gateways.map((g) => planGateway(g, winnersByGateway.get(key(g.resource.metadata)) ?? new Map()));
+  const plans: GatewayPlan[] = gateways.map((g) => {
+    const plan = planGateway(g, winnersByGateway.get(key(g.resource.metadata)) ?? new Map());
+    const origin = isFromEgressRouter(g.resource) ? routerComments.get(key(g.resource.metadata)) : undefined;
+    return origin ? { ...plan, comment: origin } : plan;
+  });
   for (const plan of plans) {
     for (const l of plan.listeners) {
-      if (l.shape === 'udp' && !l.route && plan.gateway.resource.spec.defaultPolicy === 'allow-all') {
+      const held = userRoutes?.held.has(`${key(plan.gateway.resource.metadata)}/${l.listener.name}`) ?? false;
+      if (l.shape === 'udp' && !l.route && !held && plan.gateway.resource.spec.defaultPolicy === 'allow-all') {
         warnings.push(
-          `EgressGateway ${key(plan.gateway.resource.metadata)}: listener ${l.listener.name}: defaultPolicy allow-all cannot be expressed for UDP (no original destination); attach a TCPRoute to forward it`,
+          `EgressGateway ${key(plan.gateway.resource.metadata)}: listener ${l.listener.name}: defaultPolicy allow-all cannot be expressed for UDP (no original destination); attach a TCPRoute or UDPRoute to forward it`,
         );
       }
     }
@@ -176,7 +254,8 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
       kube.push(...buildGatewayResources(plan, options, warnings, shared));
     }
     const capture = plans.length > 0 ? buildCaptureConfig(plans.map((plan) => plan.gateway.resource), options) : [];
-    objects = [...kube, ...capture, ...shared.values()];
+    const lockdown = options.lockdown ? buildLockdownPolicies(plans, options.lockdown, warnings) : [];
+    objects = [...kube, ...(userRoutes?.objects ?? []), ...lockdown, ...capture, ...shared.values()];
   }
   return { objects, warnings, status, problems: [] };
 }

@@ -40,43 +40,11 @@ import { EGCTL_VERSIONS, requireEgctl } from './egctl-install';
 import { staticBootstrap } from './eg-bootstrap';
 import { findAll } from './eg-xds';
 import { CLUSTER_IP, egTranslate, type EgTranslation, type Json } from './eg-translation';
+import { echo, listen, post, stopAll } from './echo-upstream';
 
 const EXAMPLE = path.join(REPO_ROOT, 'deploy', 'examples', 'egress-gateway.yaml');
 const UPSTREAM_HOST = '127.0.0.2';
 const DAY_MS = 24 * 3600 * 1000;
-
-/** An echo server: the request's body and test id back as JSON. */
-function echo(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ id: 'chatcmpl-eg', echoed: Buffer.concat(chunks).toString(), testId: req.headers['x-test-id'] ?? null }));
-  });
-}
-
-async function listen(server: http.Server | https.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, UPSTREAM_HOST, resolve));
-  return (server.address() as { port: number }).port;
-}
-
-/** A POST for `target` (absolute form) through Envoy's forward-proxy listener on `proxyPort`. */
-function proxied(proxyPort: number, target: string, testId: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(target);
-    const request = http.request(
-      { host: '127.0.0.1', port: proxyPort, method: 'POST', path: target, headers: { host: url.host, 'x-test-id': testId, 'content-type': 'application/json' }, agent: false, timeout: 15_000 },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (c: Buffer) => chunks.push(c));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error('no answer within 15 s')));
-    request.on('error', reject);
-    request.end(body);
-  });
-}
 
 const version = EGCTL_VERSIONS[0]!;
 
@@ -103,10 +71,10 @@ describeEnvoy(`Envoy configured by Envoy Gateway ${version}'s own translation`, 
     eg = await egTranslate(requireEgctl(version), translated.stdout, { certificatePem: interceptionCa.certificatePem, keyPem: interceptionCa.keyPem, serviceIp: CLUSTER_IP });
 
     plain = http.createServer(echo);
-    plainPort = await listen(plain);
+    plainPort = await listen(plain, UPSTREAM_HOST);
     const leaf = mintLeaf(CertificateAuthority.fromPem(Buffer.from(upstreamCa.certificatePem), Buffer.from(upstreamCa.keyPem), { certFile: 'u.crt', keyFile: 'u.key' }), UPSTREAM_HOST, 'ip', DAY_MS);
     secure = https.createServer({ key: leaf.keyPem, cert: leaf.chainPem }, echo);
-    securePort = await listen(secure);
+    securePort = await listen(secure, UPSTREAM_HOST);
     fs.writeFileSync(path.join(dir, 'upstream-ca.crt'), upstreamCa.certificatePem);
 
     const caRef = objects.find((o) => o.kind === 'Gateway')!.spec.listeners.find((l: Json) => l.name === 'intercept').tls.certificateRefs[0];
@@ -138,15 +106,7 @@ describeEnvoy(`Envoy configured by Envoy Gateway ${version}'s own translation`, 
     envoy = await startEnvoy(binary, envoyVersion, { bootstrap, listeners: eg.listeners.map((l) => l.name as string) });
   }, 120_000);
 
-  afterAll(async () => {
-    await envoy?.stop();
-    if (capture) {
-      capture.child.kill('SIGTERM');
-      await capture.exited;
-    }
-    await Promise.all([plain, secure].filter(Boolean).map((s) => new Promise((resolve) => s.close(resolve))));
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopAll({ envoy, capture, servers: [plain, secure], dir }));
 
   it('runs every listener and cluster Envoy Gateway generated', () => {
     expect(bootstrap.staticResources.listeners.map((l: Json) => l.name)).toEqual(eg.listeners.map((l) => l.name));
@@ -178,7 +138,7 @@ describeEnvoy(`Envoy configured by Envoy Gateway ${version}'s own translation`, 
   it('captures a plain HTTP exchange through the proxy listener', async () => {
     const testId = `eg-http-${envoyVersion}`;
     const body = JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'through Envoy Gateway' }] });
-    const answer = await proxied(envoy.ports['sandbox/egc-agents/proxy']!, `http://${UPSTREAM_HOST}:${plainPort}/v1/chat/completions`, testId, body);
+    const answer = await post(envoy.ports['sandbox/egc-agents/proxy']!, `${UPSTREAM_HOST}:${plainPort}`, `http://${UPSTREAM_HOST}:${plainPort}/v1/chat/completions`, testId, body);
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toMatchObject({ echoed: body, testId });
     const stored = await rowByTestId(capture, envoy, testId);

@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CAPTURE_ATTRIBUTES } from '../../src/translator/capture-attributes';
 import { EG_FAMILY_TO_ENVOY } from '../../src/translator/dns-lookup-family';
+import { ANY_SNI_PLACEHOLDER } from '../../src/translator/layer4-route';
 import { CERT_SDS_PORT, TLS_HANDSHAKE_TIMEOUT_SECONDS } from '../../src/translator/options';
 import { WORKLOAD_METADATA_NAMESPACE } from '../../src/translator/workload-identity';
 import { REPO_ROOT } from '../support/schema-validator';
@@ -182,8 +183,17 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
             expect(cluster(operation.value)).toMatchObject({ type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED' });
           }
           if (operation.op === 'remove' && operation.path === 'server_names') {
+            // The translator's chain takes every server name; a user's TLSRoute keeps its own.
             const listener = eg.listeners.find((l) => l.name === patch.name)!;
-            expect(filterChains(listener).map((c) => c.filterChainMatch?.serverNames)).toEqual(filterChains(listener).map(() => undefined));
+            const names = filterChains(listener).map((c) => c.filterChainMatch?.serverNames as string[] | undefined);
+            expect(names.filter((n) => n === undefined)).toHaveLength(1);
+            expect(names.flat().filter((n) => n !== undefined).sort()).toEqual(
+              ofKind('TLSRoute')
+                .filter((r) => r.spec.parentRefs.some((p: Json) => p.name === gateway.metadata.name && p.sectionName === patch.name.split('/')[2]))
+                .flatMap((r) => r.spec.hostnames as string[])
+                .filter((h) => h !== ANY_SNI_PLACEHOLDER)
+                .sort(),
+            );
           }
           if (operation.path === 'dns_cache_config' || operation.path === '/cluster_type/typed_config/dns_cache_config') {
             const owner = patch.type.endsWith('Cluster') ? cluster(patch.name) : eg.listeners.find((l) => l.name === patch.name)!;
@@ -195,19 +205,30 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
       }
     });
 
-    it('sends every captured route, and no other, to the capture service over ext_proc in shadow mode', () => {
+    it('sends every HTTP route of the captured listeners, and no other, to the capture service over ext_proc in shadow mode', () => {
       const policies = ofKind('EnvoyExtensionPolicy');
-      const captured = new Set(policies.flatMap((p) => p.spec.targetRefs.map((t: Json) => t.name as string)));
       const xdsRoutes = eg.routes.flatMap((rc) => (rc.virtualHosts ?? []).flatMap((vh: Json) => vh.routes));
       if (policies.length === 0) {
         expect(JSON.stringify(eg.listeners)).not.toContain('ext_proc');
         return;
       }
-      expect(policies).toHaveLength(1);
-      const policy = policies[0]!;
+      // The capture policy targets listeners of the Gateway; a CONNECT route's own policy opts it out.
+      const capturePolicies = policies.filter((p) => p.spec.targetRefs.every((t: Json) => t.kind === 'Gateway'));
+      expect(capturePolicies).toHaveLength(1);
+      const policy = capturePolicies[0]!;
       const filterName = `envoy.filters.http.ext_proc/envoyextensionpolicy/${policy.metadata.namespace}/${policy.metadata.name}/extproc/0`;
-      const listenersOfCaptured = new Set(ofKind('HTTPRoute').filter((r) => captured.has(r.metadata.name)).flatMap((r) => r.spec.parentRefs.map((p: Json) => p.sectionName as string)));
-      expect(listenersOfCaptured.size).toBeGreaterThan(0);
+      const capturedListeners = new Set(policy.spec.targetRefs.map((t: Json) => t.sectionName as string));
+      const optedOut = new Set(policies.filter((p) => p !== policy).flatMap((p) => p.spec.targetRefs.map((t: Json) => `${p.metadata.namespace}/${t.name}`)));
+      const httpRoutes = [...ofKind('HTTPRoute'), ...ofKind('GRPCRoute')];
+      // Listeners with at least one HTTP route (without one Envoy Gateway builds no connection manager).
+      const listenersOfCaptured = new Set(
+        httpRoutes.flatMap((r) => r.spec.parentRefs.filter((p: Json) => p.name === gateway.metadata.name && capturedListeners.has(p.sectionName)).map((p: Json) => p.sectionName as string)),
+      );
+      if (listenersOfCaptured.size === 0) {
+        // deny-all with no HTTP route yet: the policy waits for one, and no route has ext_proc.
+        expect(JSON.stringify(eg.routes)).not.toContain(filterName);
+        return;
+      }
       for (const listenerName of listenersOfCaptured) {
         const managers = filterChains(xdsListener(listenerName)).map(connectionManager).filter((m): m is Json => m !== undefined);
         expect(managers.length).toBeGreaterThan(0);
@@ -249,18 +270,28 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
           expect(JSON.stringify(captureCluster.typedExtensionProtocolOptions ?? {})).toContain('http2ProtocolOptions');
         }
       }
-      // Enabled per route: on exactly the routes of the captured HTTPRoutes.
+      // Enabled per route: on every route of the captured listeners, whoever wrote it, except the opted-out ones.
       const enabled = xdsRoutes.filter((r: Json) => r.typedPerFilterConfig?.[filterName] !== undefined).map((r: Json) => r.name as string).sort();
-      const expected = xdsRoutes.filter((r: Json) => [...captured].some((name) => r.name.startsWith(`httproute/${policy.metadata.namespace}/${name}/`))).map((r: Json) => r.name as string).sort();
+      const isOptedOut = (name: string) => [...optedOut].some((ref) => name.startsWith(`httproute/${ref}/`));
+      const expected = eg.routes
+        .filter((rc) => capturedListeners.has(String(rc.name).split('/')[2]))
+        .flatMap((rc) => (rc.virtualHosts ?? []).flatMap((vh: Json) => vh.routes))
+        .map((r: Json) => r.name as string)
+        .filter((name: string) => !isOptedOut(name))
+        .sort();
       expect(enabled).toEqual(expected);
-      expect(expected.length).toBeGreaterThanOrEqual(captured.size);
+      expect(expected.length).toBeGreaterThanOrEqual(listenersOfCaptured.size);
+      // Every route of the translator's and the user's HTTPRoutes on those listeners is among them.
+      for (const route of httpRoutes.filter((r) => r.spec.parentRefs.some((p: Json) => capturedListeners.has(p.sectionName)) && !optedOut.has(`${r.metadata.namespace}/${r.metadata.name}`))) {
+        const kind = route.kind.toLowerCase();
+        expect({ route: route.metadata.name, captured: enabled.some((n) => n.startsWith(`${kind}/${route.metadata.namespace}/${route.metadata.name}/`)) }).toEqual({ route: route.metadata.name, captured: true });
+      }
+      // CONNECT routes get their own policy, and with it no capture.
+      for (const name of xdsRoutes.map((r: Json) => r.name as string).filter(isOptedOut)) expect(enabled).not.toContain(name);
     });
 
-    it('intercepts TLS on every Terminate listener with a catch-all route: certificates on demand from the minter, no session resumption', () => {
-      const captured = new Set(ofKind('EnvoyExtensionPolicy').flatMap((p) => p.spec.targetRefs.map((t: Json) => t.name as string)));
-      const intercepting = (gateway.spec.listeners as Json[]).filter(
-        (l) => l.tls?.mode === 'Terminate' && ofKind('HTTPRoute').some((r) => captured.has(r.metadata.name) && r.spec.parentRefs.some((p: Json) => p.sectionName === l.name)),
-      );
+    it('intercepts TLS on every Terminate listener, with routes or not: certificates on demand from the minter, no session resumption', () => {
+      const intercepting = (gateway.spec.listeners as Json[]).filter((l) => l.tls?.mode === 'Terminate');
       const mitm = ofKind('EnvoyPatchPolicy').find((p) => p.metadata.name.endsWith('-mitm'));
       if (intercepting.length === 0) {
         expect(mitm).toBeUndefined();

@@ -46,15 +46,17 @@ interface Reference {
 }
 
 /** Every Secret, ConfigMap and Service an object refers to (`{kind, name[, namespace][, port]}` anywhere in it). */
-function references(value: unknown, namespace: string, found: Reference[] = []): Reference[] {
+function references(value: unknown, namespace: string, found: Reference[] = [], backendRef = false): Reference[] {
   if (Array.isArray(value)) {
-    for (const item of value) references(item, namespace, found);
+    for (const item of value) references(item, namespace, found, backendRef);
   } else if (value !== null && typeof value === 'object') {
     const node = value as Json;
-    if (['Secret', 'ConfigMap', 'Service'].includes(node.kind) && typeof node.name === 'string' && (node.group ?? '') === '') {
-      found.push({ kind: node.kind, namespace: node.namespace ?? namespace, name: node.name, ...(typeof node.port === 'number' ? { port: node.port } : {}) });
+    // A route's backendRef without a kind names a Service (Gateway API's default).
+    const kind = node.kind ?? (backendRef ? 'Service' : undefined);
+    if (['Secret', 'ConfigMap', 'Service'].includes(kind) && typeof node.name === 'string' && (node.group ?? '') === '') {
+      found.push({ kind, namespace: node.namespace ?? namespace, name: node.name, ...(typeof node.port === 'number' ? { port: node.port } : {}) });
     }
-    for (const child of Object.values(node)) references(child, namespace, found);
+    for (const [key, child] of Object.entries(node)) references(child, namespace, found, key === 'backendRefs');
   }
   return found;
 }
@@ -79,7 +81,11 @@ export function supportingObjects(objects: Json[], world: ClusterWorld): Json[] 
       } else {
         const service = made.get(key) ?? { apiVersion: 'v1', kind: 'Service', metadata, spec: { clusterIP: world.serviceIp, ports: [] } };
         const ports: Json[] = service.spec.ports;
-        if (ref.port !== undefined && !ports.some((p) => p.port === ref.port)) ports.push({ name: `tcp-${ref.port}`, port: ref.port, protocol: 'TCP' });
+        // A UDPRoute's Service serves UDP on the port; everything else here is TCP.
+        const protocol = object.kind === 'UDPRoute' ? 'UDP' : 'TCP';
+        if (ref.port !== undefined && !ports.some((p) => p.port === ref.port && p.protocol === protocol)) {
+          ports.push({ name: `${protocol.toLowerCase()}-${ref.port}`, port: ref.port, protocol });
+        }
         made.set(key, service);
       }
     }

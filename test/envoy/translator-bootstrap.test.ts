@@ -77,6 +77,11 @@ function fixtureExamples(): Example[] {
       // Flags of the Envoy Gateway target (and --target itself) go with their values.
       const gatewayOnly = new Set(['--target', ...CAPTURE_TLS_FLAGS.filter((f) => f.target === 'envoy-gateway').map((f) => f.flag)]);
       for (let i = args.length - 1; i >= 0; i--) if (gatewayOnly.has(args[i]!)) args.splice(i, 2);
+      // --lockdown (and its namespaces) emits Kubernetes NetworkPolicies: no standalone counterpart.
+      for (let i = args.length - 1; i >= 0; i--) {
+        if (args[i] === '--lockdown-namespace') args.splice(i, 2);
+        else if (args[i] === '--lockdown') args.splice(i, 1);
+      }
       return { name: `fixture ${name}`, file, args };
     });
 }

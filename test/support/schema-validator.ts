@@ -80,6 +80,17 @@ function intOrString(schema: unknown): void {
   for (const value of Object.values(s)) intOrString(value);
 }
 
+/** Fill in the schema's `default`s where the object leaves a field out, as the API server does. */
+function withDefaults(schema: Schema | undefined, value: any): any {
+  if (!schema || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return schema.items ? value.map((item) => withDefaults(schema.items, item)) : value;
+  for (const [key, child] of Object.entries((schema.properties ?? {}) as Record<string, Schema>)) {
+    if (value[key] === undefined && child.default !== undefined) value[key] = structuredClone(child.default);
+    if (value[key] !== undefined) value[key] = withDefaults(child, value[key]);
+  }
+  return value;
+}
+
 function toCel(value: unknown): any {
   if (Array.isArray(value)) return value.map(toCel);
   if (value && typeof value === 'object') return new Map(Object.entries(value).map(([k, v]) => [k, toCel(v)]));
@@ -171,7 +182,8 @@ export class CrdValidator {
       for (const e of validate.errors ?? []) errors.push(`${label}: ${e.instancePath || '/'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
     }
     const counter = { evaluated: 0 };
-    this.checkCel(schema, rest, '', label, errors, counter);
+    // The API server defaults before it evaluates CEL (a backendRef's group "" and kind Service).
+    this.checkCel(schema, withDefaults(schema, structuredClone(rest)), '', label, errors, counter);
     return { errors, celRulesEvaluated: counter.evaluated };
   }
 

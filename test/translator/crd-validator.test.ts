@@ -35,7 +35,7 @@ describe('CRD validator', () => {
   it.each([
     ['misspelt field', 'EnvoyExtensionPolicy', (o: any) => (o.spec.extProc[0].shadowMod = true), /shadowMod/],
     ['bad enum', 'BackendTrafficPolicy', (o: any) => (o.spec.dns.lookupFamily = 'V4Preferred'), /lookupFamily/],
-    ['CEL rule', 'EnvoyExtensionPolicy', (o: any) => (o.spec.extProc[0].processingMode.request.body = 'Buffered'), /EnvoyExtensionPolicy/],
+    ['CEL rule', 'EnvoyExtensionPolicy', (o: any) => o.spec.extProc[0].processingMode.request && (o.spec.extProc[0].processingMode.request.body = 'Buffered'), /EnvoyExtensionPolicy/],
     ['bad duration', 'HTTPRoute', (o: any) => o.spec.rules[0].timeouts && (o.spec.rules[0].timeouts.request = '10 minutes'), /timeouts/],
   ])('rejects a %s', (_name, kind, change, expected) => {
     if (!validator) throw new Error('CRDs missing: see the first test');
