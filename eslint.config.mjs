@@ -16,6 +16,13 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/gateway/**/*.ts'],
+    rules: {
+      // The resource parsers read a document only after its field schema accepted it, which is what guarantees the shapes they then use.
+      '@typescript-eslint/no-explicit-any': 'off',
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // Tests read recorded JSON, YAML and protocol fixtures whose shape is the thing under test.

@@ -136,7 +136,7 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
     [backendContests, 'Backend', backends],
   ] as const) {
     for (const [name, contest] of contests) {
-      (into as Array<Sourced<any>>).push(contest.winner);
+      (into as Array<Sourced<unknown>>).push(contest.winner);
       // What an EgressRouter became is reported as the router's status, not as inputs of their own.
       if (!isFromEgressRouter(contest.winner.resource)) status.push({ kind, name, state: 'Accepted', reason: 'Accepted', message: '' });
       for (const loser of contest.losers) {

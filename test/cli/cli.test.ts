@@ -128,6 +128,8 @@ async function launchOnce(command: string, args: string[]): Promise<LaunchedServ
   });
   let stderr = '';
   launcher.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // Known only once the server wrote its file, but cleanUp (made before) must see it.
+  // eslint-disable-next-line prefer-const
   let pid: number | undefined;
   const cleanUp = (): void => {
     if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');

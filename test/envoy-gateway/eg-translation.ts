@@ -137,7 +137,7 @@ export async function egTranslate(egctl: string, translated: string, world: Clus
     return { resources, ...configDump(xds), input };
   } catch (error) {
     const failed = error as { stderr?: string; message: string };
-    throw new Error(`egctl x translate failed: ${failed.stderr || failed.message}`);
+    throw new Error(`egctl x translate failed: ${failed.stderr || failed.message}`, { cause: error });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
