@@ -2,6 +2,7 @@
  * The capture browser's JSON API over real HTTP, against a real capture
  * service whose exchanges came through the ext_proc emulator.
  */
+import { harErrors } from './har-validator';
 import { HOSTILE_BODY, HOSTILE_PATH, NEEDLE, startSeededCapture, type SeededCapture } from './seeded-capture';
 
 let c: SeededCapture;
@@ -141,6 +142,7 @@ describe('charts, facets, in flight, export', () => {
     expect(har.status).toBe(200);
     expect(har.headers.get('content-disposition')).toBe('attachment; filename="exchanges.har"');
     const parsed = har.body;
+    expect(harErrors(parsed)).toEqual([]);
     expect(parsed.log.version).toBe('1.2');
     expect(parsed.log.entries[0].response.content.text).toBe(HOSTILE_BODY);
     const csv = await api('/api/export?format=csv');
