@@ -2,6 +2,7 @@
  * The capture browser's JSON API over real HTTP, against a real capture
  * service whose exchanges came through the ext_proc emulator.
  */
+import * as http from 'node:http';
 import { harErrors } from './har-validator';
 import { HOSTILE_BODY, HOSTILE_PATH, NEEDLE, startSeededCapture, type SeededCapture } from './seeded-capture';
 
@@ -145,7 +146,27 @@ describe('charts, facets, in flight, export', () => {
     expect(harErrors(parsed)).toEqual([]);
     expect(parsed.log.version).toBe('1.2');
     expect(parsed.log.entries[0].response.content.text).toBe(HOSTILE_BODY);
+    const listed = await api('/api/exchanges?authority=api.example.com');
+    const ids = listed.body.exchanges.map((row: { CaptureId: string }) => row.CaptureId).slice(0, 2);
+    const chosen = await api(`/api/export?format=json&ids=${ids.join(',')}`);
+    expect(chosen.body.map((row: { CaptureId: string }) => row.CaptureId)).toEqual(ids);
+    expect(chosen.body[0]).toHaveProperty('RequestBody');
     const csv = await api('/api/export?format=csv');
     expect((csv.body as unknown as string).split('\r\n')[0]).toMatch(/^Time,Path,CaptureId,Method,Authority,StatusCode/);
   });
+});
+
+test('without credentials on loopback, the page and the API refuse a foreign Host (DNS rebinding)', async () => {
+  const port = Number(new URL(c.adminUrl).port);
+  for (const path of ['/ui/', '/api/exchanges']) {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path, headers: { host: 'rebound.example:9003' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect({ path, status }).toEqual({ path, status: 403 });
+  }
 });

@@ -19,7 +19,7 @@ import { fromStoreError } from '../clickhouse-http/clickhouse-errors';
 import type { ExecuteResult } from '../clickhouse-http/clickhouse-http-handler';
 import { FilterError, parseFilters, type Filters } from './exchange-filters';
 import { exportExchanges, EXPORT_FORMATS, MAX_EXPORT_ROWS } from './exchange-export';
-import { CHART_MODELS, DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS, chartStepSeconds, detailQuery, facetsQuery, listQuery, tokenSeriesQuery, trafficSeriesQuery, type BoundQuery, type Cursor } from './exchange-queries';
+import { CHART_MODELS, DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS, chartStepSeconds, detailQuery, exchangesByIdQuery, facetsQuery, listQuery, tokenSeriesQuery, trafficSeriesQuery, type BoundQuery, type Cursor } from './exchange-queries';
 
 /** Runs one fixed read on the admin interface's read path (ClickHouseHttpHandler.runRead). */
 export type ReadRunner = (sql: string, format: string, params: Record<string, string>) => Promise<ExecuteResult>;
@@ -174,12 +174,10 @@ export class BrowserApi {
     if (ids.length > 0) {
       if (ids.length > MAX_EXPORT_ROWS) throw new FilterError(`ids names ${ids.length} exchanges; at most ${MAX_EXPORT_ROWS} are exported at once`);
       for (const id of ids) if (!CAPTURE_ID.test(id)) throw new FilterError(`ids holds ${JSON.stringify(id)}, which is not a CaptureId`);
-      rows = [];
-      for (const id of ids) rows.push((await this.detail(id))!);
+      rows = (await this.read(exchangesByIdQuery(ids))).data;
     } else {
-      const listed = await this.list(parseFilters(query), new URLSearchParams({ limit: String(Math.min(MAX_EXPORT_ROWS, pageSize(query.get('limit')))) }));
-      rows = [];
-      for (const row of listed.exchanges) rows.push((await this.detail(String(row.CaptureId)))!);
+      const limit = Math.min(MAX_EXPORT_ROWS, pageSize(query.get('limit')));
+      rows = (await this.read(listQuery(parseFilters(query), limit, undefined, 'all'))).data;
     }
     const file = exportExchanges(format as (typeof EXPORT_FORMATS)[number], rows);
     return new Download(file.contentType, `exchanges.${file.extension}`, file.body);

@@ -23,7 +23,7 @@ const LIST_PATH_CHARS = 512;
 
 const timestampNs = `toString(toUnixTimestamp64Nano(${column('Timestamp')})) AS TimestampNs`;
 
-export function listQuery(filters: Filters, limit: number, cursor: Cursor | undefined): BoundQuery {
+export function listQuery(filters: Filters, limit: number, cursor: Cursor | undefined, columns: 'list' | 'all' = 'list'): BoundQuery {
   const where = whereClause(filters);
   const params: Record<string, string> = { ...where.params, limit: String(limit) };
   let sql = where.sql;
@@ -34,7 +34,7 @@ export function listQuery(filters: Filters, limit: number, cursor: Cursor | unde
   }
   return {
     sql: [
-      `SELECT ${timestampNs}, leftUTF8(${column('Path')}, ${LIST_PATH_CHARS}) AS Path, ${LIST_COLUMNS.join(', ')}`,
+      columns === 'list' ? `SELECT ${timestampNs}, leftUTF8(${column('Path')}, ${LIST_PATH_CHARS}) AS Path, ${LIST_COLUMNS.join(', ')}` : `SELECT ${timestampNs}, ${DETAIL_COLUMNS.join(', ')}`,
       `FROM ${TABLE}`,
       `WHERE ${sql}`,
       `ORDER BY ${column('Timestamp')} DESC, ${column('CaptureId')} DESC`,
@@ -60,6 +60,19 @@ export function detailQuery(captureId: string, exact = true): BoundQuery {
     sql += ` AND ${column('Timestamp')} BETWEEN fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`;
   }
   return { sql: `SELECT ${timestampNs}, ${DETAIL_COLUMNS.join(', ')}\nFROM ${TABLE}\nWHERE ${sql}\nLIMIT 1`, params };
+}
+
+/** Whole rows of the given exchanges (downloads), newest first; ids are CaptureIds already checked by the caller. */
+export function exchangesByIdQuery(captureIds: readonly string[]): BoundQuery {
+  const times = captureIds.map(captureIdMs);
+  const params: Record<string, string> = { ids: `[${captureIds.map((id) => `'${id}'`).join(',')}]` };
+  let sql = `${column('CaptureId')} IN {ids:Array(String)}`;
+  if (times.every((ms) => ms !== undefined)) {
+    params.fromMs = String(Math.min(...(times as number[])) - 86_400_000);
+    params.toMs = String(Math.max(...(times as number[])) + 86_400_000);
+    sql += ` AND ${column('Timestamp')} BETWEEN fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC') AND fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`;
+  }
+  return { sql: `SELECT ${timestampNs}, ${DETAIL_COLUMNS.join(', ')}\nFROM ${TABLE}\nWHERE ${sql}\nORDER BY ${column('Timestamp')} DESC\nLIMIT ${captureIds.length}`, params };
 }
 
 export function captureIdMs(captureId: string): number | undefined {
