@@ -44,6 +44,18 @@ describe('GET /api/exchanges', () => {
     expect(third.body.next).toBeNull();
   });
 
+  test('paging through a search one row at a time gives every match once, newest first', async () => {
+    const seen: string[] = [];
+    let cursor = '';
+    for (let page = 0; page < 10; page++) {
+      const { body } = await api(`/api/exchanges?q=%2F&limit=1${cursor === '' ? '' : `&cursor=${cursor}`}`);
+      seen.push(...requestIds(body.exchanges));
+      if (body.next === null) break;
+      cursor = body.next;
+    }
+    expect(seen).toEqual([c.ids.needle, c.ids.hostile, c.ids.serverError, c.ids.notFound, c.ids.chat]);
+  });
+
   test.each([
     ['status=4xx', ['notFound']],
     ['status=500', ['serverError']],

@@ -96,10 +96,20 @@ export class BrowserApi {
   async list(filters: Filters, query: URLSearchParams): Promise<{ exchanges: Row[]; next: string | null; serverMs: number }> {
     const limit = pageSize(query.get('limit'));
     const cursor = parseCursor(query.get('cursor'));
-    const result = await this.read(listQuery(filters, limit, cursor));
-    const last = result.data.at(-1);
-    const next = result.data.length === limit && last !== undefined ? `${String(last.TimestampNs)}_${String(last.CaptureId)}` : null;
-    return { exchanges: result.data, next, serverMs: serverMs(result) };
+    const rows: Row[] = [];
+    let engineMs = 0;
+    // A search reads bodies, the expensive part: newest slices first, stopping once the page is
+    // full, so a common word costs the last hour's bodies rather than the whole range's. The
+    // slices do not overlap, so a word no row holds still reads the range once.
+    for (const slice of filters.search === undefined ? [filters] : newestFirstSlices(filters, cursor)) {
+      const result = await this.read(listQuery(slice, limit - rows.length, cursor));
+      rows.push(...result.data);
+      engineMs += serverMs(result);
+      if (rows.length === limit) break;
+    }
+    const last = rows.at(-1);
+    const next = rows.length === limit && last !== undefined ? `${String(last.TimestampNs)}_${String(last.CaptureId)}` : null;
+    return { exchanges: rows, next, serverMs: Math.round(engineMs * 10) / 10 };
   }
 
   async detail(captureId: string): Promise<Row | undefined> {
@@ -202,6 +212,26 @@ class Download {
     });
     res.end(this.body);
   }
+}
+
+/** The first slice of a search, then each one SEARCH_SLICE_GROWTH times wider, back to the range's start. */
+const FIRST_SEARCH_SLICE_MS = 3_600_000;
+const SEARCH_SLICE_GROWTH = 4;
+
+export function newestFirstSlices(filters: Filters, cursor: Cursor | undefined): Filters[] {
+  // A cursor's time bounds the page too; `to` stays inclusive of it (the cursor condition excludes what was shown).
+  const end = cursor === undefined ? filters.toMs : Math.min(filters.toMs, Number(BigInt(cursor.timestampNs) / 1_000_000n) + 1);
+  const slices: Filters[] = [];
+  let width = FIRST_SEARCH_SLICE_MS;
+  let to = end;
+  while (to > filters.fromMs) {
+    const from = Math.max(filters.fromMs, to - width);
+    // Each older slice ends just before the newer one starts: no row in two slices, none in neither.
+    slices.push({ ...filters, fromMs: from, toMs: to, toExclusive: slices.length > 0 });
+    to = from;
+    width *= SEARCH_SLICE_GROWTH;
+  }
+  return slices.length > 0 ? slices : [filters];
 }
 
 function pageSize(value: string | null): number {

@@ -22,6 +22,8 @@ export class FilterError extends Error {}
 export interface Filters {
   fromMs: number;
   toMs: number;
+  /** `toMs` itself is outside the range (the older slices of a search, see browser-api.ts). */
+  toExclusive?: boolean;
   authority?: string;
   method?: string;
   outcome?: string;
@@ -125,7 +127,7 @@ export function whereClause(filters: Filters): WhereClause {
   };
   params.fromMs = String(Math.floor(filters.fromMs));
   params.toMs = String(Math.ceil(filters.toMs));
-  conditions.push(`${column('Timestamp')} >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC')`, `${column('Timestamp')} <= fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`);
+  conditions.push(`${column('Timestamp')} >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC')`, `${column('Timestamp')} ${filters.toExclusive === true ? '<' : '<='} fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`);
   equal('Authority', filters.authority, 'authority');
   equal('Method', filters.method, 'method');
   equal('Outcome', filters.outcome, 'outcome');
