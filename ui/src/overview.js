@@ -16,7 +16,7 @@ function Chart({ title, t, series, testid }) {
       {
         width: Math.max(320, box.current.clientWidth || 600),
         height: 200,
-        series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false }))],
+        series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false, points: { show: true, size: 4 } }))],
         axes: [{}, { size: 60 }],
         legend: { show: true },
       },
