@@ -1,8 +1,11 @@
 // Talking to the admin port's JSON API, and the page's state kept in its URL.
 
-/** Filter parameters, as the API names them (src/admin/capture-browser/exchange-filters.ts). */
-export const FILTER_KEYS = ['range', 'from', 'to', 'authority', 'method', 'outcome', 'provider', 'model', 'status', 'errors', 'requestId', 'traceId', 'workload', 'q'];
-export const QUICK_RANGES = ['5m', '15m', '1h', '6h', '24h', '7d', '30d'];
+import { DEFAULT_RANGE, FILTER_PARAMETERS, QUICK_RANGES as RANGES } from '../../src/admin/capture-browser/filter-parameters.ts';
+
+/** Filter parameters, as the API names them. */
+export const FILTER_KEYS = FILTER_PARAMETERS;
+export const QUICK_RANGES = Object.keys(RANGES);
+export { DEFAULT_RANGE };
 
 /** The page's state: the filters plus which view is open. */
 export function readLocation() {

@@ -2,7 +2,7 @@
 // reload keeps the filters and a link shares them.
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { QUICK_RANGES, filterQuery, getJson } from './api.js';
+import { DEFAULT_RANGE, QUICK_RANGES, filterQuery, getJson } from './api.js';
 
 const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx'];
 
@@ -51,11 +51,11 @@ export function FilterBar({ filters, onChange }) {
   return html`<form class="filters" onSubmit=${(e) => e.preventDefault()} data-testid="filters">
     <${Text} label="Search paths and bodies" name="q" value=${filters.q} placeholder="text in a path, a body or an answer" onChange=${set} wide />
     <label class="field"><span>Range</span>
-      <select name="range" value=${custom ? 'custom' : filters.range ?? '24h'}
+      <select name="range" value=${custom ? 'custom' : filters.range || DEFAULT_RANGE}
         onChange=${(e) => {
           const value = e.currentTarget.value;
           if (value === 'custom') onChange({ ...filters, range: '', from: new Date(Date.now() - 3600_000).toISOString(), to: new Date().toISOString() });
-          else onChange({ ...filters, range: value === '24h' ? '' : value, from: '', to: '' });
+          else onChange({ ...filters, range: value === DEFAULT_RANGE ? '' : value, from: '', to: '' });
         }}>
         ${QUICK_RANGES.map((range) => html`<option value=${range}>last ${range}</option>`)}
         <option value="custom">from … to …</option>

@@ -16,6 +16,7 @@
  *   q=                           text in the path, either body or the folded answer (case-insensitive)
  */
 import { column } from './exchange-columns';
+import { DEFAULT_RANGE, QUICK_RANGES, type FILTER_PARAMETERS } from './filter-parameters';
 
 export class FilterError extends Error {}
 
@@ -36,21 +37,6 @@ export interface Filters {
   workload?: string;
   search?: string;
 }
-
-/** Quick ranges the page offers, in milliseconds. */
-export const QUICK_RANGES: Readonly<Record<string, number>> = {
-  '5m': 5 * 60_000,
-  '15m': 15 * 60_000,
-  '1h': 3_600_000,
-  '6h': 6 * 3_600_000,
-  '24h': 24 * 3_600_000,
-  '7d': 7 * 86_400_000,
-  '30d': 30 * 86_400_000,
-};
-export const DEFAULT_RANGE = '24h';
-
-/** The query parameters this file reads (the rest of the API's parameters are its own). */
-export const FILTER_PARAMETERS = ['range', 'from', 'to', 'authority', 'method', 'outcome', 'provider', 'model', 'status', 'errors', 'requestId', 'traceId', 'workload', 'q'] as const;
 
 const MAX_VALUE_CHARS = 1024;
 
