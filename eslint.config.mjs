@@ -1,6 +1,7 @@
 // Lint rules for the project's TypeScript: typescript-eslint's recommended
 // set, tuned where the code deliberately does otherwise (each exception says why).
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -21,6 +22,15 @@ export default tseslint.config(
       // The resource parsers read a document only after its field schema accepted it, which is what guarantees the shapes they then use.
       '@typescript-eslint/no-explicit-any': 'off',
     },
+  },
+  {
+    // The capture browser's page: plain ES modules in the browser, bundled by ui/build.mjs (which runs on Node).
+    files: ['ui/src/**/*.js'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
+    files: ['ui/*.mjs'],
+    languageOptions: { globals: globals.node },
   },
   {
     files: ['test/**/*.ts'],

@@ -8,6 +8,8 @@
  *                 unless writes are allowed
  *   GET|POST /query  the same, JSONEachRow by default (the original endpoint, kept for
  *                 `egress-capture query` of older builds and scripts)
+ *   GET /ui/      the capture browser's page; GET /api/…  its JSON API (capture-browser/),
+ *                 whose reads take the ClickHouse interface's read path
  *
  * Who may see the data (README "Security"): /healthz, /readyz, /metrics and
  * /ping answer everyone (probes, scrapes). Every other path serves captured
@@ -33,6 +35,9 @@ import { CaptureError, describeError, errorFields } from '../errors';
 import type { CaptureMetrics } from '../metrics';
 import { CH, ClickHouseHttpError } from './clickhouse-http/clickhouse-errors';
 import { ClickHouseHttpHandler, type ExecutingStore, type QueryLimits } from './clickhouse-http/clickhouse-http-handler';
+import { BrowserApi } from './capture-browser/browser-api';
+import { StaticUi } from './capture-browser/static-ui';
+import type { ExchangeProgress } from '../capture/exchange-assembler';
 import { WatchedKeyPair, type KeyPairFiles, type LoadedKeyPair } from '../tls/watched-key-pair';
 
 /** Paths that carry no captured data: open to probes and scrapers without credentials. */
@@ -55,6 +60,8 @@ export interface AdminServerOptions {
   clickhouse: { user: string; password: string; allowWrites: boolean; limits: QueryLimits; maxConcurrentQueries: number; maxQueryBytes: number };
   /** GET /status: spool and per-sink delivery accounting as JSON (`egress-capture status`). */
   status?: () => unknown;
+  /** GET /api/inflight: exchanges whose ext_proc stream is still open. */
+  inFlight?: () => ExchangeProgress[];
   /** Serve HTTPS with this pair, polled for rotation every pollIntervalMs; onChange runs after a new pair is in use. */
   tls?: KeyPairFiles & { pollIntervalMs: number; onChange?: (pair: LoadedKeyPair) => void };
 }
@@ -62,12 +69,15 @@ export interface AdminServerOptions {
 export class AdminServer {
   private readonly server: http.Server;
   private readonly clickhouse: ClickHouseHttpHandler;
+  private readonly browserApi: BrowserApi;
+  private readonly ui = new StaticUi();
   /** The served certificate, when the port speaks HTTPS. */
   readonly certificate: WatchedKeyPair | undefined;
   boundPort = 0;
 
   constructor(private readonly options: AdminServerOptions) {
     this.clickhouse = new ClickHouseHttpHandler({ store: options.store, log: options.log, ...options.clickhouse });
+    this.browserApi = new BrowserApi({ run: (sql, format, params) => this.clickhouse.runRead(sql, format, params), inFlight: options.inFlight });
     const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.route(req, res).catch((err) => {
         options.log.error(errorFields(err), 'admin request failed');
@@ -157,6 +167,12 @@ export class AdminServer {
       case '/query':
         return this.clickhouse.handle(req, res, url, { defaultFormat: 'JSONEachRow' });
       default:
+        // The page and its API serve captured data: the same credentials as the ClickHouse interface.
+        if (StaticUi.owns(url.pathname) || BrowserApi.owns(url.pathname)) {
+          if (!this.clickhouse.authorize(req, res, url)) return;
+          if (StaticUi.owns(url.pathname)) return this.ui.handle(req, res, url);
+          return this.browserApi.handle(req, res, url);
+        }
         return send(res, 404, 'not found\n');
     }
   }

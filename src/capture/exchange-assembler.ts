@@ -59,6 +59,23 @@ const BODY_MODE_NAMES = ['NONE', 'STREAMED', 'BUFFERED', 'BUFFERED_PARTIAL', 'FU
 /** Wall clock at process start in epoch ns, paired with the monotonic clock, so start times keep ns resolution. */
 const WALL_BASE_NS = BigInt(Date.now()) * 1_000_000n - BigInt(Math.round(performance.now() * 1e6));
 
+/** An open exchange as the in-flight view shows it. */
+export interface ExchangeProgress {
+  captureId: string;
+  ageMs: number;
+  method: string;
+  authority: string;
+  path: string;
+  /** 0 until the response headers arrive. */
+  statusCode: number;
+  requestBytes: number;
+  responseBytes: number;
+  /** Response body messages so far (one per read: the events of a stream, roughly). */
+  responseChunks: number;
+  /** Milliseconds since the last response chunk (-1: none yet). */
+  lastChunkAgoMs: number;
+}
+
 class DirectionState {
   headers: HeaderList = [];
   trailers: HeaderList = [];
@@ -144,6 +161,27 @@ export class ExchangeAssembler {
 
   get messageCount(): number {
     return this.messages;
+  }
+
+  /**
+   * Where a still-open exchange stands (the capture browser's in-flight
+   * view). The path loses its query string: the stored row's path is
+   * redacted by the worker, which has not seen this one yet.
+   */
+  progress(): ExchangeProgress {
+    const context = this.context;
+    return {
+      captureId: this.captureId,
+      ageMs: performance.now() - this.startMono,
+      method: context.method,
+      authority: context.authority,
+      path: context.path.split('?')[0]!,
+      statusCode: context.statusCode,
+      requestBytes: this.request.totalBytes,
+      responseBytes: this.response.totalBytes,
+      responseChunks: this.response.chunks,
+      lastChunkAgoMs: this.response.lastChunkMs < 0 ? -1 : performance.now() - this.startMono - this.response.lastChunkMs,
+    };
   }
 
   /** Full-duplex streaming request or response body: the server must echo the bytes. */

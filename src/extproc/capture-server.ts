@@ -9,6 +9,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { formatListen, type ListenAddress, type UnixSocketAddress } from '../listen-address';
 import { CaptureError } from '../errors';
+import type { ExchangeProgress } from '../capture/exchange-assembler';
 import type { CaptureMetrics } from '../metrics';
 import { ProcessStream, type ProcessCall, type StreamContext } from './process-stream';
 import { EXT_PROC_SERVICE, extProcServiceDefinition } from './wire/protocol';
@@ -70,6 +71,11 @@ export class CaptureServer {
 
   get activeStreams(): number {
     return this.streams.size;
+  }
+
+  /** The exchanges still open, oldest first. */
+  inFlight(): ExchangeProgress[] {
+    return [...this.streams].map((stream) => stream.progress()).sort((a, b) => b.ageMs - a.ageMs);
   }
 
   /** Binds and returns the TCP port (0 for a Unix domain socket). */

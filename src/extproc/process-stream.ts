@@ -13,7 +13,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ExchangeAssembler, type AssemblerLimits, type BodyShipper } from '../capture/exchange-assembler';
+import { ExchangeAssembler, type AssemblerLimits, type BodyShipper, type ExchangeProgress } from '../capture/exchange-assembler';
 import type { ContentTypeFilter } from '../capture/content-type-filter';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
 import type { BodyContext } from '../capture/body-context';
@@ -63,6 +63,11 @@ export class ProcessStream {
       ctx.log.debug({ err: err.message, captureId: this.assembler.captureId }, 'ext_proc stream error');
       this.finish('error');
     });
+  }
+
+  /** Where this exchange stands (the admin port's in-flight view). */
+  progress(): ExchangeProgress {
+    return this.assembler.progress();
   }
 
   /** Stores what arrived so far and ends the call (used on shutdown). */

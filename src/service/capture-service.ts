@@ -182,6 +182,8 @@ export class CaptureService {
       isReady: () => this.ready && (this.minter === undefined || this.minter.problems().length === 0),
       store: this.store,
       status: () => this.delivery.status(),
+      // The gRPC server starts after the admin port: nothing is in flight before it does.
+      inFlight: () => (this.grpc === undefined ? [] : this.grpc.inFlight()),
       clickhouse: {
         user: config.adminUser,
         password: config.adminPassword,

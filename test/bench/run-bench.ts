@@ -11,6 +11,8 @@
  *  3. Certificate minter (minter-bench.ts, its own process): mint and cache-hit
  *     latency, certificates/s, memory with 10,000 cached leaves, SDS round trip.
  *     `--only minter` runs this section alone.
+ *  `--only browser` runs the capture browser's queries over 1,000,000 stored
+ *     exchanges instead (browser-bench.ts), with their targets.
  *  4. Verdicts against the issue's targets, a compact table, and
  *     dist/bench-results.json. Exit status 0 whatever the verdicts (a missed
  *     target is a finding, not a crash); non-zero only if the bench itself breaks.
@@ -36,6 +38,7 @@ import { writeExchangeFile } from './grpc-frames';
 import { ensureH2load, runH2load, type H2loadResult } from './h2load';
 import { ForeignCpu, processCpuMicros, processMemoryMiB, threadCpuMicros, threadCpuPerExchange } from './proc-stats';
 import { runMinterBench } from './minter-bench';
+import { runBrowserBench } from './browser-bench';
 import { check, fmt, formatThreads, ratio, table, verdict, type Check } from './report';
 import { NODE_BIN, REPO_ROOT, startCaptureService, startNoopServer, stopServer, type ServerProcess } from './server-process';
 
@@ -109,7 +112,8 @@ async function main(): Promise<number> {
   }
   const config = loadBenchConfig(argv, process.env, REPO_ROOT);
   if (config.only === 'minter') return minterOnly();
-  if (config.only !== 'all') throw new Error(`invalid bench settings: only=${config.only} (expected all or minter)`);
+  if (config.only === 'browser') return browserOnly(config.browserRows);
+  if (config.only !== 'all') throw new Error(`invalid bench settings: only=${config.only} (expected all, minter or browser)`);
   // A tag per bench run: every exchange's Authority carries it, so this run's rows are countable in a data dir that keeps older runs.
   const tag = Date.now().toString(36);
   const startedAt = new Date().toISOString();
@@ -461,6 +465,18 @@ async function minterOnly(): Promise<number> {
   log(table(['check', 'value', 'target', 'verdict'], minter.checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)])));
   const out = path.join(REPO_ROOT, 'dist', 'bench-minter-results.json');
   fs.writeFileSync(out, `${JSON.stringify({ startedAt: new Date().toISOString(), loadAverage: os.loadavg(), minter: minter.result, checks: minter.checks }, null, 2)}\n`);
+  log(`\nresults written to ${path.relative(REPO_ROOT, out)}`);
+  return 0;
+}
+
+/** `--only browser`: the capture browser's list, search and chart queries over a large store. */
+async function browserOnly(rows: number): Promise<number> {
+  log(`egress-capture bench, capture browser queries over ${rows.toLocaleString('en-US')} exchanges: node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const browser = await runBrowserBench(rows, log);
+  log('\nTargets (issue #14)');
+  log(table(['check', 'value', 'target', 'verdict'], browser.checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)])));
+  const out = path.join(REPO_ROOT, 'dist', 'bench-browser-results.json');
+  fs.writeFileSync(out, `${JSON.stringify({ startedAt: new Date().toISOString(), loadAverage: os.loadavg(), rows, ...browser }, null, 2)}\n`);
   log(`\nresults written to ${path.relative(REPO_ROOT, out)}`);
   return 0;
 }

@@ -218,6 +218,35 @@ export class ClickHouseHttpHandler {
     }
   }
 
+  /**
+   * One fixed read of the product's own (the capture browser's API), on the
+   * same path a client's read takes: a query slot, the limits, and an engine
+   * session under `SET readonly = 1`. `params` fill the `{name:Type}`
+   * placeholders, bound by the engine; without connections of its own (a
+   * remote store) they are bound as typed literals as for a client's query.
+   */
+  async runRead(sql: string, format: string, params: Record<string, string>): Promise<ExecuteResult> {
+    const release = await this.slots.acquire();
+    const store = this.options.store;
+    try {
+      const settings = limitedSettings([], this.limits);
+      if ('openConnection' in store && typeof store.openConnection === 'function') {
+        const connection = store.openConnection();
+        try {
+          await connection.execute(`SET ${assignments(settings)}`, '');
+          await connection.execute('SET readonly = 1', '');
+          return await connection.execute(`${sql}\nFORMAT ${format}`, format, params);
+        } finally {
+          connection.close();
+        }
+      }
+      const bound = bindQueryParameters(sql, new Map(Object.entries(params)));
+      return await this.execute(`${bound}\nSETTINGS ${assignments([...settings, ['readonly', '1']])}\nFORMAT ${format}`, format);
+    } finally {
+      release();
+    }
+  }
+
   async handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL, handleOptions: HandleOptions = {}): Promise<void> {
     let params: RequestParams | undefined;
     const queryId = url.searchParams.get('query_id') || randomUUID();
