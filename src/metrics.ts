@@ -49,24 +49,74 @@ class LabelTally {
 export class CaptureMetrics {
   readonly registry = new prom.Registry();
 
-  readonly tlsCertificateNotAfter = new prom.Gauge({ name: 'egress_capture_tls_certificate_not_after_seconds', help: "the notAfter of the certificate a listener serves, Unix seconds (alert well before it passes)", labelNames: ['listener'], registers: [this.registry] });
-  readonly tlsReloadFailures = new prom.Counter({ name: 'egress_capture_tls_reload_failures_total', help: 'changed TLS certificate/key files that could not be loaded (the previous pair stayed in use)', labelNames: ['listener'], registers: [this.registry] });
+  readonly tlsCertificateNotAfter = new prom.Gauge({
+    name: 'egress_capture_tls_certificate_not_after_seconds',
+    help: 'the notAfter of the certificate a listener serves, Unix seconds (alert well before it passes)',
+    labelNames: ['listener'],
+    registers: [this.registry],
+  });
+  readonly tlsReloadFailures = new prom.Counter({
+    name: 'egress_capture_tls_reload_failures_total',
+    help: 'changed TLS certificate/key files that could not be loaded (the previous pair stayed in use)',
+    labelNames: ['listener'],
+    registers: [this.registry],
+  });
   readonly activeStreams = new prom.Gauge({ name: 'egress_capture_active_streams', help: 'ext_proc streams currently open', registers: [this.registry] });
   private readonly messageTally = new LabelTally('type');
   private readonly exchangeTally = new LabelTally('outcome');
   private readonly bodySeenTally = new LabelTally('direction');
   private readonly bodyCapturedTally = new LabelTally('direction');
   private readonly bodyTruncatedTally = new LabelTally('direction');
-  readonly messages: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_extproc_messages_total', help: 'ext_proc messages received, by part', labelNames: ['type'], registers: [this.registry], collect: () => this.messageTally.flushTo(this.messages) });
-  readonly exchanges: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_exchanges_total', help: 'exchanges finished, by outcome', labelNames: ['outcome'], registers: [this.registry], collect: () => this.exchangeTally.flushTo(this.exchanges) });
-  readonly bodyBytesSeen: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_body_bytes_seen_total', help: 'body bytes seen on the wire', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodySeenTally.flushTo(this.bodyBytesSeen) });
-  readonly bodyBytesCaptured: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_body_bytes_captured_total', help: 'decoded body bytes stored', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodyCapturedTally.flushTo(this.bodyBytesCaptured) });
-  readonly bodiesTruncated: prom.Counter<string> = new prom.Counter({ name: 'egress_capture_bodies_truncated_total', help: 'bodies cut at max bytes', labelNames: ['direction'], registers: [this.registry], collect: () => this.bodyTruncatedTally.flushTo(this.bodiesTruncated) });
+  readonly messages: prom.Counter<string> = new prom.Counter({
+    name: 'egress_capture_extproc_messages_total',
+    help: 'ext_proc messages received, by part',
+    labelNames: ['type'],
+    registers: [this.registry],
+    collect: () => this.messageTally.flushTo(this.messages),
+  });
+  readonly exchanges: prom.Counter<string> = new prom.Counter({
+    name: 'egress_capture_exchanges_total',
+    help: 'exchanges finished, by outcome',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+    collect: () => this.exchangeTally.flushTo(this.exchanges),
+  });
+  readonly bodyBytesSeen: prom.Counter<string> = new prom.Counter({
+    name: 'egress_capture_body_bytes_seen_total',
+    help: 'body bytes seen on the wire',
+    labelNames: ['direction'],
+    registers: [this.registry],
+    collect: () => this.bodySeenTally.flushTo(this.bodyBytesSeen),
+  });
+  readonly bodyBytesCaptured: prom.Counter<string> = new prom.Counter({
+    name: 'egress_capture_body_bytes_captured_total',
+    help: 'decoded body bytes stored',
+    labelNames: ['direction'],
+    registers: [this.registry],
+    collect: () => this.bodyCapturedTally.flushTo(this.bodyBytesCaptured),
+  });
+  readonly bodiesTruncated: prom.Counter<string> = new prom.Counter({
+    name: 'egress_capture_bodies_truncated_total',
+    help: 'bodies cut at max bytes',
+    labelNames: ['direction'],
+    registers: [this.registry],
+    collect: () => this.bodyTruncatedTally.flushTo(this.bodiesTruncated),
+  });
   readonly bodyNotes = new prom.Counter({ name: 'egress_capture_body_notes_total', help: 'bodies not stored as plain text, by reason', labelNames: ['direction', 'note'], registers: [this.registry] });
-  readonly bodyRedactions = new prom.Counter({ name: 'egress_capture_body_redactions_total', help: 'secrets redacted from stored bodies and folded text, by rule', labelNames: ['rule'], registers: [this.registry] });
+  readonly bodyRedactions = new prom.Counter({
+    name: 'egress_capture_body_redactions_total',
+    help: 'secrets redacted from stored bodies and folded text, by rule',
+    labelNames: ['rule'],
+    registers: [this.registry],
+  });
   readonly genAiExchanges = new prom.Counter({ name: 'egress_capture_genai_exchanges_total', help: 'exchanges recognised as model calls and folded', registers: [this.registry] });
   readonly processingBacklogBytes = new prom.Gauge({ name: 'egress_capture_processing_backlog_bytes', help: 'body bytes handed to workers and not yet processed', registers: [this.registry] });
-  readonly workerMemory = new prom.Gauge({ name: 'egress_capture_worker_memory_bytes', help: 'memory a body worker holds, after its last batch: V8 heap in use and external memory (body buffers)', labelNames: ['worker', 'kind'], registers: [this.registry] });
+  readonly workerMemory = new prom.Gauge({
+    name: 'egress_capture_worker_memory_bytes',
+    help: 'memory a body worker holds, after its last batch: V8 heap in use and external memory (body buffers)',
+    labelNames: ['worker', 'kind'],
+    registers: [this.registry],
+  });
   readonly rowsWritten = new prom.Counter({ name: 'egress_capture_rows_written_total', help: 'rows written to storage', labelNames: ['sink'], registers: [this.registry] });
   readonly rowsDropped = new prom.Counter({ name: 'egress_capture_rows_dropped_total', help: 'exchanges that will never be stored, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly inflightRecovered = new prom.Counter({
@@ -89,9 +139,19 @@ export class CaptureMetrics {
   // captured = delivered + pending + sum(dropped by reason).
   /** Set by the service: fills the spool/pending gauges from live state when they are read. */
   spoolGaugeSource: (() => { spoolBytes: number; spoolSegments: number; pending: Record<string, number> }) | undefined;
-  readonly sinkRecords = new prom.Counter({ name: 'egress_capture_sink_records_total', help: 'records per sink: captured (entered its queue, incl. found in the spool at start) and delivered', labelNames: ['sink', 'state'], registers: [this.registry] });
+  readonly sinkRecords = new prom.Counter({
+    name: 'egress_capture_sink_records_total',
+    help: 'records per sink: captured (entered its queue, incl. found in the spool at start) and delivered',
+    labelNames: ['sink', 'state'],
+    registers: [this.registry],
+  });
   readonly sinkDropped = new prom.Counter({ name: 'egress_capture_sink_dropped_total', help: 'records a sink will never get, by reason', labelNames: ['sink', 'reason'], registers: [this.registry] });
-  readonly sinkBodiesDropped = new prom.Counter({ name: 'egress_capture_sink_bodies_dropped_total', help: 'records a sink gets without their bodies, by reason', labelNames: ['sink', 'reason'], registers: [this.registry] });
+  readonly sinkBodiesDropped = new prom.Counter({
+    name: 'egress_capture_sink_bodies_dropped_total',
+    help: 'records a sink gets without their bodies, by reason',
+    labelNames: ['sink', 'reason'],
+    registers: [this.registry],
+  });
   readonly sinkPending: prom.Gauge<'sink'> = new prom.Gauge({
     name: 'egress_capture_sink_pending_records',
     help: 'records in the spool not yet delivered to a sink',
@@ -101,8 +161,18 @@ export class CaptureMetrics {
       for (const [sink, pending] of Object.entries(this.spoolGaugeSource?.().pending ?? {})) this.sinkPending.set({ sink }, pending);
     },
   });
-  readonly spoolBytes: prom.Gauge = new prom.Gauge({ name: 'egress_capture_spool_bytes', help: 'bytes of spool segment files on disk', registers: [this.registry], collect: (): void => this.spoolBytes.set(this.spoolGaugeSource?.().spoolBytes ?? 0) });
-  readonly spoolSegments: prom.Gauge = new prom.Gauge({ name: 'egress_capture_spool_segments', help: 'spool segment files on disk', registers: [this.registry], collect: (): void => this.spoolSegments.set(this.spoolGaugeSource?.().spoolSegments ?? 0) });
+  readonly spoolBytes: prom.Gauge = new prom.Gauge({
+    name: 'egress_capture_spool_bytes',
+    help: 'bytes of spool segment files on disk',
+    registers: [this.registry],
+    collect: (): void => this.spoolBytes.set(this.spoolGaugeSource?.().spoolBytes ?? 0),
+  });
+  readonly spoolSegments: prom.Gauge = new prom.Gauge({
+    name: 'egress_capture_spool_segments',
+    help: 'spool segment files on disk',
+    registers: [this.registry],
+    collect: (): void => this.spoolSegments.set(this.spoolGaugeSource?.().spoolSegments ?? 0),
+  });
 
   /** Per-direction body counters (tallies): they move for every exchange. */
   readonly bodyCounters = {

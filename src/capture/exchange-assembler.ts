@@ -19,15 +19,7 @@ import { ExchangeOutcome } from './exchange-outcome';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from './exchange-snapshot';
 import type { BodyContext, ChunkDirection } from './body-context';
 import { GATEWAY_METADATA_KEY } from './gateway-identity';
-import {
-  BodySendMode,
-  EXT_PROC_ATTRIBUTES_KEY,
-  type HeaderMap,
-  type ProcessingRequest,
-  type ProtoAny,
-  type ProtoStruct,
-  type ProtoValue,
-} from '../extproc/wire/protocol';
+import { BodySendMode, EXT_PROC_ATTRIBUTES_KEY, type HeaderMap, type ProcessingRequest, type ProtoAny, type ProtoStruct, type ProtoValue } from '../extproc/wire/protocol';
 import { decodeTokenUsage, TOKEN_USAGE_TYPE_URL } from '../extproc/wire/token-usage-decoder';
 import type { EnvoyUsage } from '../extproc/wire/token-usage-decoder';
 
@@ -260,10 +252,7 @@ export class ExchangeAssembler {
       responseHeadersMs: this.responseHeadersMs,
       outcome: this.inferOutcome(closeReason),
       observabilityMode: this.observability,
-      bodyModes:
-        this.requestBodyMode === undefined
-          ? ''
-          : `${BODY_MODE_NAMES[this.requestBodyMode] ?? this.requestBodyMode}/${BODY_MODE_NAMES[this.responseBodyMode ?? 0] ?? this.responseBodyMode}`,
+      bodyModes: this.requestBodyMode === undefined ? '' : `${BODY_MODE_NAMES[this.requestBodyMode] ?? this.requestBodyMode}/${BODY_MODE_NAMES[this.responseBodyMode ?? 0] ?? this.responseBodyMode}`,
       extProcMessages: this.messages,
       attributes: this.attributes,
       metadata: this.metadata,
@@ -450,7 +439,6 @@ export class ExchangeAssembler {
     }
   }
 }
-
 
 /** Struct values as strings: scalars as themselves, nested values as JSON. */
 export function protoValueToString(value: ProtoValue): string {

@@ -163,7 +163,10 @@ export class CaStore {
       entry.problem = undefined;
       entry.good = ca;
       if (ca.fingerprint !== before) {
-        this.options.log.info({ ca: entry.ref || '(default)', certFile: files.certFile, subject: ca.certificate.subject.replace(/\n/g, ', '), key: ca.keyType, notAfter: ca.notAfter.toISOString() }, before === undefined ? 'CA loaded' : 'CA rotated');
+        this.options.log.info(
+          { ca: entry.ref || '(default)', certFile: files.certFile, subject: ca.certificate.subject.replace(/\n/g, ', '), key: ca.keyType, notAfter: ca.notAfter.toISOString() },
+          before === undefined ? 'CA loaded' : 'CA rotated',
+        );
       }
     } catch (err) {
       if (!(err instanceof CaProblem)) throw err;

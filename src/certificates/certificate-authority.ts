@@ -32,9 +32,9 @@ interface SigningScheme {
 }
 
 const ECDSA_BY_CURVE: Record<string, SigningScheme> = {
-  'prime256v1': { digest: 'sha256', oid: '1.2.840.10045.4.3.2', nullParameters: false },
-  'secp384r1': { digest: 'sha384', oid: '1.2.840.10045.4.3.3', nullParameters: false },
-  'secp521r1': { digest: 'sha512', oid: '1.2.840.10045.4.3.4', nullParameters: false },
+  prime256v1: { digest: 'sha256', oid: '1.2.840.10045.4.3.2', nullParameters: false },
+  secp384r1: { digest: 'sha384', oid: '1.2.840.10045.4.3.3', nullParameters: false },
+  secp521r1: { digest: 'sha512', oid: '1.2.840.10045.4.3.4', nullParameters: false },
 };
 const RSA_SHA256: SigningScheme = { digest: 'sha256', oid: '1.2.840.113549.1.1.11', nullParameters: true };
 
@@ -82,7 +82,8 @@ export class CertificateAuthority {
     } catch (err) {
       throw new CaProblem(certFile, 'not_pem', `the PEM certificate cannot be parsed (${describeError(err)})`);
     }
-    if (!certificate.ca) throw new CaProblem(certFile, 'not_a_ca', `"${certificate.subject.replace(/\n/g, ', ')}" is not a CA certificate (basicConstraints CA:false or absent): it cannot sign leaves clients accept`);
+    if (!certificate.ca)
+      throw new CaProblem(certFile, 'not_a_ca', `"${certificate.subject.replace(/\n/g, ', ')}" is not a CA certificate (basicConstraints CA:false or absent): it cannot sign leaves clients accept`);
     if (new Date(certificate.validTo) <= now) throw new CaProblem(certFile, 'expired', `the CA certificate expired on ${new Date(certificate.validTo).toISOString()}`);
     if (new Date(certificate.validFrom) > now) throw new CaProblem(certFile, 'not_yet_valid', `the CA certificate is valid only from ${new Date(certificate.validFrom).toISOString()}`);
     let privateKey: crypto.KeyObject;

@@ -16,7 +16,11 @@ export class CertificateMetrics {
 
   constructor(registry: prom.Registry) {
     const registers = [registry];
-    this.minted = new prom.Counter({ name: 'egress_capture_sds_certificates_minted_total', help: 'leaf certificates minted (first request of a name, renewal, CA rotation, cache eviction)', registers });
+    this.minted = new prom.Counter({
+      name: 'egress_capture_sds_certificates_minted_total',
+      help: 'leaf certificates minted (first request of a name, renewal, CA rotation, cache eviction)',
+      registers,
+    });
     this.cacheHits = new prom.Counter({ name: 'egress_capture_sds_cache_hits_total', help: 'requested names answered from the leaf cache', registers });
     this.mintSeconds = new prom.Histogram({
       name: 'egress_capture_sds_mint_seconds',
@@ -26,7 +30,12 @@ export class CertificateMetrics {
     });
     this.openStreams = new prom.Gauge({ name: 'egress_capture_sds_streams', help: 'open secret discovery streams, by API (delta, sotw)', labelNames: ['api'], registers });
     this.refusedNames = new prom.Counter({ name: 'egress_capture_sds_names_refused_total', help: 'requested names answered without a certificate, by reason', labelNames: ['reason'], registers });
-    this.caLoadErrors = new prom.Counter({ name: 'egress_capture_sds_ca_load_errors_total', help: 'CA loads that failed, by reason (counted when the problem changes, not per request)', labelNames: ['reason'], registers });
+    this.caLoadErrors = new prom.Counter({
+      name: 'egress_capture_sds_ca_load_errors_total',
+      help: 'CA loads that failed, by reason (counted when the problem changes, not per request)',
+      labelNames: ['reason'],
+      registers,
+    });
     this.nacks = new prom.Counter({ name: 'egress_capture_sds_nacks_total', help: 'responses an SDS client rejected (NACK)', labelNames: ['api'], registers });
     this.cachedLeaves = new prom.Gauge({ name: 'egress_capture_sds_cached_leaves', help: 'leaves held in the cache', registers });
   }

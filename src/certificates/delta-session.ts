@@ -99,7 +99,12 @@ export class DeltaSession extends SdsSession<DeltaDiscoveryRequest, DeltaDiscove
       if (error === undefined) subscription.held = version;
       else subscription.rejected = version;
     }
-    if (error !== undefined) this.logNack('delta', error, carried.map(([name]) => name));
+    if (error !== undefined)
+      this.logNack(
+        'delta',
+        error,
+        carried.map(([name]) => name),
+      );
   }
 
   /** Re-resolve names and push those whose leaf changed from what the client holds or was sent. */

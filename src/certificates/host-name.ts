@@ -15,7 +15,6 @@
 import * as net from 'node:net';
 import { NO_SNI_NAME } from './minter-contract';
 
-
 export type RefusalReason = 'empty' | 'too_long' | 'bad_label' | 'misplaced_wildcard' | 'no_sni';
 
 export type HostName = { kind: 'dns' | 'ip'; name: string } | { kind: 'refused'; reason: RefusalReason; detail: string };

@@ -103,7 +103,10 @@ export function mintLeaf(ca: CertificateAuthority, name: string, kind: 'dns' | '
   const template = templateOf(ca);
   const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
-  const keyIdentifier = crypto.createHash('sha1').update(spki.subarray(spki.length - P256_POINT_BYTES)).digest();
+  const keyIdentifier = crypto
+    .createHash('sha1')
+    .update(spki.subarray(spki.length - P256_POINT_BYTES))
+    .digest();
   const serial = randomSerial();
   const notAfter = Math.min(now + validityMs, ca.notAfter.getTime());
   const der = (value: object): Buffer => Buffer.from(AsnConvert.serialize(value));

@@ -19,14 +19,17 @@ export class RenewalTimers {
     if (existing !== undefined) clearTimeout(existing.timer);
     const arm = (): NodeJS.Timeout => {
       const wait = Math.max(0, at - this.now());
-      const timer = setTimeout(() => {
-        if (wait > MAX_TIMER_MS) {
-          this.timers.set(name, { at, timer: arm() });
-          return;
-        }
-        this.timers.delete(name);
-        this.onDue(name);
-      }, Math.min(wait, MAX_TIMER_MS));
+      const timer = setTimeout(
+        () => {
+          if (wait > MAX_TIMER_MS) {
+            this.timers.set(name, { at, timer: arm() });
+            return;
+          }
+          this.timers.delete(name);
+          this.onDue(name);
+        },
+        Math.min(wait, MAX_TIMER_MS),
+      );
       timer.unref();
       return timer;
     };

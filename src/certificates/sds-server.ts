@@ -55,7 +55,10 @@ export class SdsServer {
   async listen(): Promise<number> {
     const address = formatListen(this.options.address);
     const tls = this.options.tls;
-    const credentials = tls === undefined ? grpc.ServerCredentials.createInsecure() : grpc.ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined);
+    const credentials =
+      tls === undefined
+        ? grpc.ServerCredentials.createInsecure()
+        : grpc.ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined);
     this.boundPort = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(address, credentials, (err, port) => {
         if (err) reject(new CaptureError('CAP_ERR_SDS_BIND', `cannot listen on ${address} (--sds-listen): ${err.message}`, { cause: err }));

@@ -20,7 +20,7 @@ import { SERVER_INFO_FILE, type ServerInfo } from '../service/capture-service';
 import { readJsonFile } from '../spool/atomic-file';
 import { CertificatePinMismatch, pinnedFetch } from './pinned-https';
 
-export const ADMIN_URL_FORM = 'http://HOST:PORT of a running server\'s admin port (e.g. http://127.0.0.1:9003)';
+export const ADMIN_URL_FORM = "http://HOST:PORT of a running server's admin port (e.g. http://127.0.0.1:9003)";
 
 /** The URL, or the problem with it in the "--admin: "value" expected …" form. */
 export function parseAdminUrl(raw: string): URL | { error: string } {

@@ -69,14 +69,13 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
 }
 
-
 if (require.main === module) {
   main(process.argv.slice(2), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`egress-capture: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.stderr.write(`egress-capture: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;
     },
   );

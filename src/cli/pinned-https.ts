@@ -60,7 +60,11 @@ function pinnedSocket(url: URL, certSha256: string): Promise<tls.TLSSocket> {
       const presented = socket.getPeerX509Certificate()?.fingerprint256;
       if (presented !== certSha256) {
         socket.destroy();
-        reject(new CertificatePinMismatch(`the admin port at ${url.origin} presented certificate SHA-256 ${presented ?? '(none)'}, but the server that owns the data directory serves ${certSha256}: not sending credentials or queries to it`));
+        reject(
+          new CertificatePinMismatch(
+            `the admin port at ${url.origin} presented certificate SHA-256 ${presented ?? '(none)'}, but the server that owns the data directory serves ${certSha256}: not sending credentials or queries to it`,
+          ),
+        );
         return;
       }
       socket.off('error', reject);

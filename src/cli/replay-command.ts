@@ -35,7 +35,8 @@ import { loadCommandConfig, splitCommandArgs } from './command-config';
 import { commandError } from './command-error';
 import { openStoreReader, type StoreReader } from './store-chooser';
 
-const USAGE = 'usage: egress-capture replay --since TIME [--until TIME] [--endpoint URL] [--admin URL] [--batch-rows N] [--timeout DURATION] [--max-retries N] [--data-dir DIR | --clickhouse-url URL] [--gateway FILE]\n';
+const USAGE =
+  'usage: egress-capture replay --since TIME [--until TIME] [--endpoint URL] [--admin URL] [--batch-rows N] [--timeout DURATION] [--max-retries N] [--data-dir DIR | --clickhouse-url URL] [--gateway FILE]\n';
 /** Rows per OTLP write; the sink splits further by its request byte cap. */
 const DEFAULT_BATCH_ROWS = 500;
 const HELP = `${USAGE}
@@ -189,11 +190,7 @@ export async function runReplayCommand(argv: string[], io: CommandIo): Promise<n
       for (let attempt = 1; ; attempt++) {
         const result = await sink.write(batch);
         if (result.ok) break;
-        const delay = retryDelayMs(
-          { initialMs: DEFAULTS.replayRetryInitialMs, maxMs: DEFAULTS.replayRetryMaxMs, retryAfterMaxMs: timeoutMs },
-          attempt,
-          result.retryAfterMs,
-        );
+        const delay = retryDelayMs({ initialMs: DEFAULTS.replayRetryInitialMs, maxMs: DEFAULTS.replayRetryMaxMs, retryAfterMaxMs: timeoutMs }, attempt, result.retryAfterMs);
         // Retry only when the wait and a whole next attempt still fit in --timeout.
         const outOfTime = Date.now() - batchStarted + delay + attemptTimeoutMs > timeoutMs;
         const why = !result.retryable

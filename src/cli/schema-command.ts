@@ -24,7 +24,9 @@ function shortFlag(flag: string): string {
 }
 
 function usage(): string {
-  const lines = ENTRIES.map(({ spec, env }) => `  --${`${shortFlag(spec.flag)}${spec.switch === true ? '' : ' VALUE'}`.padEnd(24)} ${spec.doc} (${defaultShown(spec)})\n  ${''.padEnd(26)} (serve: --${spec.flag}, env ${env})`);
+  const lines = ENTRIES.map(
+    ({ spec, env }) => `  --${`${shortFlag(spec.flag)}${spec.switch === true ? '' : ' VALUE'}`.padEnd(24)} ${spec.doc} (${defaultShown(spec)})\n  ${''.padEnd(26)} (serve: --${spec.flag}, env ${env})`,
+  );
   return `usage: egress-capture schema [options] [--migrations]
 
 Prints the DDL for the http_exchanges table on a remote ClickHouse with these options, to review

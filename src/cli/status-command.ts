@@ -178,11 +178,13 @@ function formatOffline(status: OfflineSpoolStatus): string {
     `no server running; spool on disk: ${status.dir}`,
     `spool    ${bytes(status.bytes)}, ${status.segments} segment(s), ${status.records} record(s)`,
     '',
-    ...table([['sink', 'pending (sent at next start)', 'delivered (lifetime)', 'in flight'], ...status.sinks.map((sink) => [sink.sink, String(sink.pending), String(sink.deliveredLifetime), sink.inflight === null ? '-' : `${sink.inflight.count} record(s)`])]),
+    ...table([
+      ['sink', 'pending (sent at next start)', 'delivered (lifetime)', 'in flight'],
+      ...status.sinks.map((sink) => [sink.sink, String(sink.pending), String(sink.deliveredLifetime), sink.inflight === null ? '-' : `${sink.inflight.count} record(s)`]),
+    ]),
   ];
   return lines.join('\n') + '\n';
 }
-
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));

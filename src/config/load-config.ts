@@ -72,7 +72,10 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   }
 
   checkAdminCredentials(values, explicit, problems);
-  checkTlsFiles({ cert: ['grpc-tls-cert-file', values.grpcTlsCertFile], key: ['grpc-tls-key-file', values.grpcTlsKeyFile], clientCa: ['grpc-tls-client-ca-file', values.grpcTlsClientCaFile] }, problems);
+  checkTlsFiles(
+    { cert: ['grpc-tls-cert-file', values.grpcTlsCertFile], key: ['grpc-tls-key-file', values.grpcTlsKeyFile], clientCa: ['grpc-tls-client-ca-file', values.grpcTlsClientCaFile] },
+    problems,
+  );
   checkTlsFiles({ cert: ['admin-tls-cert-file', values.adminTlsCertFile], key: ['admin-tls-key-file', values.adminTlsKeyFile] }, problems);
   checkTlsFiles({ cert: ['sds-tls-cert', values.sdsTlsCertFile], key: ['sds-tls-key', values.sdsTlsKeyFile], clientCa: ['sds-client-ca', values.sdsClientCaFile] }, problems);
   checkCaSources(values, problems);
@@ -270,8 +273,10 @@ export const STORE_LAYOUT_KEYS = ['clickhouseCluster', 'clickhouseEngine', 'clic
 /** Combinations of the layout options that cannot work. */
 export function storeLayoutProblems(config: Pick<OptionValues, 'clickhouseCluster' | 'clickhouseEngine' | 'clickhouseDistributed'>): string[] {
   const problems: string[] = [];
-  if (config.clickhouseDistributed && config.clickhouseCluster === '') problems.push('--clickhouse-distributed: "true" needs --clickhouse-cluster: a Distributed table spans the shards of a named cluster');
-  if (config.clickhouseDistributed && config.clickhouseEngine === 'SharedMergeTree') problems.push('--clickhouse-distributed: "true" does not go with --clickhouse-engine SharedMergeTree: a ClickHouse Cloud service is one shard; write to its table directly');
+  if (config.clickhouseDistributed && config.clickhouseCluster === '')
+    problems.push('--clickhouse-distributed: "true" needs --clickhouse-cluster: a Distributed table spans the shards of a named cluster');
+  if (config.clickhouseDistributed && config.clickhouseEngine === 'SharedMergeTree')
+    problems.push('--clickhouse-distributed: "true" does not go with --clickhouse-engine SharedMergeTree: a ClickHouse Cloud service is one shard; write to its table directly');
   return problems;
 }
 

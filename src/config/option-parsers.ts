@@ -129,7 +129,12 @@ export function duration(minMs: number, maxMs: number): (raw: string) => Parsed<
 
 /** The largest whole unit: 7d, 36h, 90m, 30s, 500ms — what duration() reads back. */
 export function formatDuration(ms: number): string {
-  const units: Array<[string, number]> = [['d', DAY_MS], ['h', HOUR_MS], ['m', MINUTE_MS], ['s', SECOND_MS]];
+  const units: Array<[string, number]> = [
+    ['d', DAY_MS],
+    ['h', HOUR_MS],
+    ['m', MINUTE_MS],
+    ['s', SECOND_MS],
+  ];
   for (const [unit, size] of units) if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
   return `${ms}ms`;
 }

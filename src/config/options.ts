@@ -95,7 +95,13 @@ const joined = (value: readonly string[]): string => value.join(',');
 
 /** In --help order. */
 export const OPTIONS = {
-  grpcListen: option<ListenAddress | UnixSocketAddress>({ default: { host: '0.0.0.0', port: 9002 }, flag: 'grpc-listen', parse: parseGrpcListen, format: listen, doc: 'ext_proc gRPC listener HOST:PORT or unix:/PATH' }),
+  grpcListen: option<ListenAddress | UnixSocketAddress>({
+    default: { host: '0.0.0.0', port: 9002 },
+    flag: 'grpc-listen',
+    parse: parseGrpcListen,
+    format: listen,
+    doc: 'ext_proc gRPC listener HOST:PORT or unix:/PATH',
+  }),
   /** Loopback: the data paths answer only with credentials beyond it (README "Security"). */
   adminListen: option<ListenAddress>({ default: { host: '127.0.0.1', port: 9003 }, flag: 'admin-listen', parse: parseListen, format: listen, doc: 'admin HTTP listener HOST:PORT' }),
   dataDir: option({ default: './data', flag: 'data-dir', parse: nonEmptyText, doc: 'embedded store directory' }),
@@ -104,7 +110,13 @@ export const OPTIONS = {
   /** The EgressGateway API's own default for captureBody.maxBytes: no manifest and a manifest without it mean the same. */
   maxBytes: option({ default: DEFAULT_CAPTURE_MAX_BYTES, flag: 'max-bytes', parse: integer(0, 64 * MiB), doc: 'body bytes kept per direction' }),
   /** Prefix match, case-insensitive, parameters ignored; the EgressGateway API's default list. */
-  includeContentTypes: option<string[]>({ default: [...DEFAULT_CAPTURE_CONTENT_TYPES], flag: 'include-content-types', parse: contentTypes, format: joined, doc: 'comma-separated content types whose bodies are kept' }),
+  includeContentTypes: option<string[]>({
+    default: [...DEFAULT_CAPTURE_CONTENT_TYPES],
+    flag: 'include-content-types',
+    parse: contentTypes,
+    format: joined,
+    doc: 'comma-separated content types whose bodies are kept',
+  }),
   /** Added to BUILT_IN_REDACT_HEADERS (RuntimeConfig.redactHeaders is both). */
   extraRedactHeaders: option<string[]>({ default: [], flag: 'redact-headers', parse: list, format: joined, doc: 'comma-separated extra header names to redact (added to the built-in list)' }),
   /**
@@ -117,7 +129,13 @@ export const OPTIONS = {
   grpcTlsKeyFile: option({ default: '', flag: 'grpc-tls-key-file', parse: text, unset: 'plaintext', doc: 'PEM private key of --grpc-tls-cert-file' }),
   grpcTlsClientCaFile: option({ default: '', flag: 'grpc-tls-client-ca-file', parse: text, doc: 'PEM CA bundle: require ext_proc clients (Envoy) to present a certificate it signed (mTLS)' }),
   /** The port the translator's output points Envoy at (src/translator/options.ts). */
-  sdsListen: option<ListenAddress>({ default: { host: '0.0.0.0', port: CERT_SDS_PORT }, flag: 'sds-listen', parse: parseListen, format: listen, doc: 'certificate minter (Envoy SDS) listener HOST:PORT, opened when a CA is configured' }),
+  sdsListen: option<ListenAddress>({
+    default: { host: '0.0.0.0', port: CERT_SDS_PORT },
+    flag: 'sds-listen',
+    parse: parseListen,
+    format: listen,
+    doc: 'certificate minter (Envoy SDS) listener HOST:PORT, opened when a CA is configured',
+  }),
   caDir: option({ default: '', flag: 'ca-dir', parse: text, doc: 'folder of CAs for TLS interception: <namespace>/<name>/tls.crt+tls.key (or ca.crt+ca.key), picked per gateway listener' }),
   caCertFile: option({ default: '', flag: 'ca-cert', parse: text, doc: 'PEM CA certificate signing leaves for listeners that name no CA (all of them without --ca-dir), with --ca-key' }),
   caKeyFile: option({ default: '', flag: 'ca-key', parse: text, doc: 'PEM private key of --ca-cert' }),
@@ -133,14 +151,24 @@ export const OPTIONS = {
   batchMaxRows: option({ default: 10_000, flag: 'batch-max-rows', parse: integer(1, 1_000_000), doc: 'rows per storage write, at most' }),
   batchMaxDelayMs: option({ default: 1000, flag: 'batch-max-delay-ms', parse: integer(10, 60_000), doc: 'longest a row waits for its batch' }),
   /** When reached, bodies are dropped first (oldest segments first), then whole oldest segments, each counted. */
-  spoolMaxBytes: option({ default: 1024 * MiB, flag: 'spool-max-bytes', parse: integer(MiB, 2 ** 50), doc: 'disk budget of the spool in <data-dir>/spool; bodies are dropped first, then oldest records' }),
+  spoolMaxBytes: option({
+    default: 1024 * MiB,
+    flag: 'spool-max-bytes',
+    parse: integer(MiB, 2 ** 50),
+    doc: 'disk budget of the spool in <data-dir>/spool; bodies are dropped first, then oldest records',
+  }),
   spoolSegmentBytes: option({ default: 64 * MiB, flag: 'spool-segment-bytes', parse: integer(64 * KiB, 1024 * MiB), doc: 'spool segment file size' }),
   /**
    * Appends reach the OS at once (they survive kill -9); one fdatasync covers
    * all appends of this window (what power loss can cost).
    */
   spoolFsyncIntervalMs: option({ default: 100, flag: 'spool-fsync-interval-ms', parse: integer(0, 60_000), doc: 'one spool fsync at most per this interval; 0 = every append' }),
-  sinkShutdownTimeoutMs: option({ default: 10_000, flag: 'sink-shutdown-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, time the sinks get to empty the spool; the rest stays for the next start' }),
+  sinkShutdownTimeoutMs: option({
+    default: 10_000,
+    flag: 'sink-shutdown-timeout-ms',
+    parse: integer(0, 600_000),
+    doc: 'on SIGTERM, time the sinks get to empty the spool; the rest stays for the next start',
+  }),
   ttlDays: option({ default: 30, flag: 'ttl-days', parse: integer(0, 36500), doc: 'days rows are kept, 0 = forever' }),
   drainTimeoutMs: option({ default: 15_000, flag: 'drain-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, wait this long for open streams' }),
   clickhouseCaFile: option({ default: '', flag: 'clickhouse-ca-file', parse: text, unset: 'system roots', doc: 'PEM CA bundle to trust for an https:// --clickhouse-url' }),
@@ -151,13 +179,36 @@ export const OPTIONS = {
    */
   clickhouseCluster: option({ default: '', flag: 'clickhouse-cluster', parse: clusterName, unset: 'one server', doc: 'cluster of the remote store: its DDL runs ON CLUSTER' }),
   clickhouseEngine: option<TableEngine>({ default: 'MergeTree', flag: 'clickhouse-engine', parse: oneOf(TABLE_ENGINES), doc: `table engine of the remote store: ${TABLE_ENGINES.join(', ')}` }),
-  clickhouseReplicaPath: option({ default: '/clickhouse/tables/{shard}/{database}/{table}', flag: 'clickhouse-replica-path', parse: nonEmptyText, doc: 'ReplicatedMergeTree Keeper path, server macros allowed' }),
+  clickhouseReplicaPath: option({
+    default: '/clickhouse/tables/{shard}/{database}/{table}',
+    flag: 'clickhouse-replica-path',
+    parse: nonEmptyText,
+    doc: 'ReplicatedMergeTree Keeper path, server macros allowed',
+  }),
   clickhouseReplicaName: option({ default: '{replica}', flag: 'clickhouse-replica-name', parse: nonEmptyText, doc: 'ReplicatedMergeTree replica name, server macros allowed' }),
-  clickhouseDistributed: option({ default: false, flag: 'clickhouse-distributed', parse: bool, switch: true, doc: 'write and read through a Distributed table over --clickhouse-cluster (data in http_exchanges_local on each shard)' }),
+  clickhouseDistributed: option({
+    default: false,
+    flag: 'clickhouse-distributed',
+    parse: bool,
+    switch: true,
+    doc: 'write and read through a Distributed table over --clickhouse-cluster (data in http_exchanges_local on each shard)',
+  }),
   /** The remote schema is managed by hand (`egress-capture schema`): no DDL, only a check of the columns at start. */
-  noCreateSchema: option({ default: false, flag: 'no-create-schema', parse: bool, switch: true, doc: 'run no DDL on the remote store (a schema applied by hand, see `egress-capture schema`); only check its columns at start' }),
+  noCreateSchema: option({
+    default: false,
+    flag: 'no-create-schema',
+    parse: bool,
+    switch: true,
+    doc: 'run no DDL on the remote store (a schema applied by hand, see `egress-capture schema`); only check its columns at start',
+  }),
   adminUser: option({ default: '', flag: 'admin-user', parse: text, unset: 'no auth', doc: 'user the admin ClickHouse HTTP interface requires, with --admin-password' }),
-  adminTlsCertFile: option({ default: '', flag: 'admin-tls-cert-file', parse: text, unset: 'HTTP', doc: 'PEM certificate chain: serve the admin port over HTTPS, with --admin-tls-key-file; re-read when it changes' }),
+  adminTlsCertFile: option({
+    default: '',
+    flag: 'admin-tls-cert-file',
+    parse: text,
+    unset: 'HTTP',
+    doc: 'PEM certificate chain: serve the admin port over HTTPS, with --admin-tls-key-file; re-read when it changes',
+  }),
   adminTlsKeyFile: option({ default: '', flag: 'admin-tls-key-file', parse: text, unset: 'HTTP', doc: 'PEM private key of --admin-tls-cert-file' }),
   adminPassword: option({ default: '', flag: 'admin-password', parse: verbatim, unset: 'no auth', doc: 'password for --admin-user, required with it (prefer the env twin: flags show in ps)' }),
   adminAllowWrites: option({ default: false, flag: 'admin-allow-writes', parse: bool, switch: true, doc: 'let the admin ClickHouse HTTP interface run INSERT and DDL (read-only otherwise)' }),
@@ -182,9 +233,19 @@ export const OPTIONS = {
    * bytes were skipped.
    */
   bodyTailPercent: option({ default: 25, flag: 'body-tail-percent', parse: integer(0, 90), doc: 'share of --max-bytes that keeps the end of a longer body, 0-90' }),
-  providerMappingFile: option({ default: '', flag: 'provider-mapping', parse: text, doc: 'path of a YAML file: a list of {authority, pathPrefix, provider, api} declaring AI endpoints beyond the built-in ones' }),
+  providerMappingFile: option({
+    default: '',
+    flag: 'provider-mapping',
+    parse: text,
+    doc: 'path of a YAML file: a list of {authority, pathPrefix, provider, api} declaring AI endpoints beyond the built-in ones',
+  }),
   bodyRedaction: option({ default: true, flag: 'body-redaction', parse: bool, doc: 'redact secrets in stored bodies and folded text: true or false' }),
-  bodyRedactionRulesFile: option({ default: '', flag: 'body-redaction-rules', parse: text, doc: 'path of a YAML file {remove: [rule], add: [{name, pattern, flags}]} adjusting the body redaction rules' }),
+  bodyRedactionRulesFile: option({
+    default: '',
+    flag: 'body-redaction-rules',
+    parse: text,
+    doc: 'path of a YAML file {remove: [rule], add: [{name, pattern, flags}]} adjusting the body redaction rules',
+  }),
 
   // Tuning values without a flag.
 

@@ -56,7 +56,9 @@ export function loadGatewayCaptureSettings(filePath: string): GatewayCaptureSett
     const name = (g: { metadata: { namespace: string; name: string } }) => `${g.metadata.namespace}/${g.metadata.name}`;
     throw new GatewayInvalidError(
       filePath,
-      differing.map((g) => `EgressGateway ${name(g.resource)}: spec.otlp differs from EgressGateway ${name(gateway)}'s; gateways sharing one capture service must agree on the endpoint, headers and captureBody`),
+      differing.map(
+        (g) => `EgressGateway ${name(g.resource)}: spec.otlp differs from EgressGateway ${name(gateway)}'s; gateways sharing one capture service must agree on the endpoint, headers and captureBody`,
+      ),
     );
   }
   const single = parsed.gateways.length === 1;

@@ -47,12 +47,7 @@ export const SECRET_OBJECT_REFERENCE = obj(
 
 const LABEL_SELECTOR = obj({
   matchLabels: map(str()),
-  matchExpressions: arr(
-    obj(
-      { key: str({ minLength: 1 }), operator: str({ enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }), values: arr(str()) },
-      ['key', 'operator'],
-    ),
-  ),
+  matchExpressions: arr(obj({ key: str({ minLength: 1 }), operator: str({ enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }), values: arr(str()) }, ['key', 'operator'])),
 });
 
 export const ALLOWED_ROUTES = obj({

@@ -16,12 +16,7 @@ export const DEFAULT_CAPTURE_MAX_BYTES = 64 * 1024;
  * the formats model APIs answer in (JSON, NDJSON, SSE, and AWS eventstream,
  * which carries Bedrock's streams), so every folded API is folded by default.
  */
-export const DEFAULT_CAPTURE_CONTENT_TYPES: readonly string[] = [
-  'application/json',
-  'application/x-ndjson',
-  'text/event-stream',
-  'application/vnd.amazon.eventstream',
-];
+export const DEFAULT_CAPTURE_CONTENT_TYPES: readonly string[] = ['application/json', 'application/x-ndjson', 'text/event-stream', 'application/vnd.amazon.eventstream'];
 
 /** Namespace assumed for a namespaced resource whose metadata.namespace is unset. */
 export const DEFAULT_NAMESPACE = 'default';

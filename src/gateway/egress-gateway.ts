@@ -1,11 +1,5 @@
 // EgressGateway (clrk.apoxy.dev/v1alpha1): schema, cross-field rules and documented defaults.
-import {
-  DEFAULT_CAPTURE_CONTENT_TYPES,
-  DEFAULT_CAPTURE_MAX_BYTES,
-  DEFAULT_DNS_LOOKUP_FAMILY,
-  DEFAULT_NAMESPACE,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-} from './defaults';
+import { DEFAULT_CAPTURE_CONTENT_TYPES, DEFAULT_CAPTURE_MAX_BYTES, DEFAULT_DNS_LOOKUP_FAMILY, DEFAULT_NAMESPACE, DEFAULT_REQUEST_TIMEOUT_MS } from './defaults';
 import { parseDurationMs } from './duration';
 import { arr, checkValue, int, map, obj, str } from './field-schema';
 import { ALLOWED_ROUTES, DNS_LABEL, OBJECT_META, SECRET_OBJECT_REFERENCE } from './common-schema';
@@ -145,9 +139,7 @@ export function parseEgressGateway(raw: unknown, problems: Problem[]): EgressGat
       },
       requestTimeoutMs: spec.requestTimeout != null ? parseDurationMs(spec.requestTimeout)! : DEFAULT_REQUEST_TIMEOUT_MS,
       upstreamTLS: {
-        ...(spec.upstreamTLS?.additionalTrustBundleSecretRef
-          ? { additionalTrustBundleSecretRef: { ...spec.upstreamTLS.additionalTrustBundleSecretRef } }
-          : {}),
+        ...(spec.upstreamTLS?.additionalTrustBundleSecretRef ? { additionalTrustBundleSecretRef: { ...spec.upstreamTLS.additionalTrustBundleSecretRef } } : {}),
         hostAliases: structuredClone(spec.upstreamTLS?.hostAliases ?? []),
       },
     },

@@ -48,10 +48,7 @@ const EGRESS_ROUTER_SCHEMA = obj(
         redirect: obj({
           fallbackIP: str({ format: 'ip' }),
           redirectRules: arr(
-            obj(
-              { destinationIP: str({ format: 'ip' }), port: int(1, 65535), protocol: str({ enum: ['TCP', 'UDP', 'SCTP'] }), targetPort: int(1, 65535) },
-              ['destinationIP', 'port', 'protocol'],
-            ),
+            obj({ destinationIP: str({ format: 'ip' }), port: int(1, 65535), protocol: str({ enum: ['TCP', 'UDP', 'SCTP'] }), targetPort: int(1, 65535) }, ['destinationIP', 'port', 'protocol']),
           ),
         }),
       },

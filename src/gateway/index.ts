@@ -12,13 +12,7 @@ export { parseEgressRouter, EGRESS_ROUTER_API_VERSION } from './egress-router';
 export type { EgressRouter, RedirectRule, RedirectProtocol } from './egress-router';
 export { parseUserRoute, isUserRouteDocument, GATEWAY_API_GROUP } from './user-route';
 export type { UserRoute, UserRouteKind } from './user-route';
-export {
-  parseResourceDocuments,
-  emptyParsedResources,
-  formatDocumentProblem,
-  describeSource,
-  describeObject,
-} from './parse-documents';
+export { parseResourceDocuments, emptyParsedResources, formatDocumentProblem, describeSource, describeObject } from './parse-documents';
 export type { ParsedResources, DocumentProblem } from './parse-documents';
 export { resolveRouteReferences, routeNamespace, acceptsTcpRoute } from './route-references';
 export type { RouteAttachment, ResolvedBackendRef } from './route-references';

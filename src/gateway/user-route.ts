@@ -41,10 +41,7 @@ const USER_ROUTE_SCHEMA = obj(
     apiVersion: str(),
     kind: str(),
     metadata: OBJECT_META,
-    spec: obj(
-      { parentRefs: arr(PARENT_REFERENCE, 1, 32), hostnames: arr(str()), rules: arr(anyValue()), useDefaultGateways: str() },
-      ['parentRefs'],
-    ),
+    spec: obj({ parentRefs: arr(PARENT_REFERENCE, 1, 32), hostnames: arr(str()), rules: arr(anyValue()), useDefaultGateways: str() }, ['parentRefs']),
     status: anyValue(),
   },
   ['apiVersion', 'kind', 'metadata', 'spec'],

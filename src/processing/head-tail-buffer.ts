@@ -59,7 +59,9 @@ export class HeadTailBuffer {
     }
     const head = options.headBytes ?? Math.floor(room * DEFAULT_HEAD_FRACTION);
     if (!Number.isSafeInteger(head) || head < 0 || head > room) {
-      throw new GenAiConfigError('CAP_ERR_GENAI_LIMIT_INVALID', [`headBytes must be an integer from 0 to ${room} (maxBytes minus the marker's ${SKIP_MARKER_MAX_BYTES}), got ${String(options.headBytes)}`]);
+      throw new GenAiConfigError('CAP_ERR_GENAI_LIMIT_INVALID', [
+        `headBytes must be an integer from 0 to ${room} (maxBytes minus the marker's ${SKIP_MARKER_MAX_BYTES}), got ${String(options.headBytes)}`,
+      ]);
     }
     this.headCap = head;
     // The tail may use the marker's room too: when everything fits, no marker is needed.

@@ -33,9 +33,7 @@ export function batchBuffers(batch: RowBatch): readonly Buffer[] {
   return batch.lines ?? [batch.payload ?? Buffer.from(batch.jsonEachRow, 'utf8')];
 }
 
-export type WriteResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly retryable: boolean; readonly error: Error; readonly retryAfterMs?: number };
+export type WriteResult = { readonly ok: true } | { readonly ok: false; readonly retryable: boolean; readonly error: Error; readonly retryAfterMs?: number };
 
 export interface Sink {
   /** The kind of destination ("chdb", "clickhouse", "otlp"): `destination` in status and logs. Metric labels carry the delivery name instead. */

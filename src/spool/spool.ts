@@ -50,15 +50,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { fsyncDirSync, makePrivateDirSync, PRIVATE_FILE_MODE, readJsonFile, writeJsonAtomicSync } from './atomic-file';
 import { stripBodies } from './body-stripper';
-import {
-  FLAG_BODIES_STRIPPED,
-  RECORD_HEADER_BYTES,
-  SEGMENT_HEADER_BYTES,
-  encodeRecord,
-  encodeSegmentHeader,
-  scanSegment,
-  validRecordAt,
-} from './record-format';
+import { FLAG_BODIES_STRIPPED, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecord, encodeSegmentHeader, scanSegment, validRecordAt } from './record-format';
 import type { StripJob, StripReply } from './segment-strip-worker';
 import { SpoolConsumer, type ConsumerHooks } from './spool-consumer';
 import { describeError, errorFields, type ErrorCode } from '../errors';
@@ -728,7 +720,10 @@ export class Spool {
       if (lost > 0) consumer.hooks.dropped(lost, 'spool_full');
       consumer.skipPast(segment.seq);
     });
-    this.options.log?.error({ code: 'CAP_ERR_SPOOL_FULL' satisfies ErrorCode, segment: segment.seq, records: segment.count }, 'spool over budget with every body already dropped; oldest segment deleted');
+    this.options.log?.error(
+      { code: 'CAP_ERR_SPOOL_FULL' satisfies ErrorCode, segment: segment.seq, records: segment.count },
+      'spool over budget with every body already dropped; oldest segment deleted',
+    );
     this.removeSegment(segment);
     this.stats.segmentsDropped += 1;
   }

@@ -38,7 +38,10 @@ export function completeCertMinterTls(partial: Partial<CertMinterTls>): CertMint
   const missing = Object.entries(CERT_MINTER_TLS_FLAGS)
     .filter(([, key]) => partial[key] === undefined)
     .map(([flag]) => flag);
-  if (missing.length > 0) return `${missing.join(', ')} needed with ${Object.keys(CERT_MINTER_TLS_FLAGS).filter((f) => !missing.includes(f)).join(', ')}: mTLS to the certificate minter takes all three`;
+  if (missing.length > 0)
+    return `${missing.join(', ')} needed with ${Object.keys(CERT_MINTER_TLS_FLAGS)
+      .filter((f) => !missing.includes(f))
+      .join(', ')}: mTLS to the certificate minter takes all three`;
   return partial as CertMinterTls;
 }
 

@@ -67,8 +67,5 @@ export function buildEndpointBackend(ctx: GatewayContext, backend: Backend, port
       spec.tls = { wellKnownCACertificates: 'System' };
     }
   }
-  return output(
-    { apiVersion: ENVOY_GATEWAY_VERSION, kind: 'Backend', metadata: { name: endpointBackendName(ctx, backend, port), namespace: ctx.namespace }, spec },
-    ...comment,
-  );
+  return output({ apiVersion: ENVOY_GATEWAY_VERSION, kind: 'Backend', metadata: { name: endpointBackendName(ctx, backend, port), namespace: ctx.namespace }, spec }, ...comment);
 }

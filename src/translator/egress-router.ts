@@ -4,18 +4,7 @@
 // through the same parsers, so defaults and checks are the EgressGateway's own; everything
 // else the router says is either reported as not expressible in Envoy or as something the
 // operator must provide (the macvlan pod networking belongs to the cluster network).
-import {
-  Backend,
-  EgressGateway,
-  EgressRouter,
-  Problem,
-  Sourced,
-  TcpRoute,
-  describeObject,
-  parseBackend,
-  parseEgressGateway,
-  parseTcpRoute,
-} from '../gateway';
+import { Backend, EgressGateway, EgressRouter, Problem, Sourced, TcpRoute, describeObject, parseBackend, parseEgressGateway, parseTcpRoute } from '../gateway';
 import { StatusCondition, StatusEntry } from './status';
 
 /** Marks the resources made from an EgressRouter, so their status is reported as the router's. */

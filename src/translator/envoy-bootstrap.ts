@@ -392,7 +392,11 @@ export function buildEnvoyBootstrap(plan: GatewayPlan, options: TranslateOptions
     ...build.comment,
   ];
   if (spec.upstreamTLS.hostAliases.length > 0) {
-    comment.push(ctx.note(`upstreamTLS.hostAliases cannot be expressed in a bootstrap; add them to /etc/hosts of the Envoy host: ${spec.upstreamTLS.hostAliases.map((a) => `${a.ip} ${a.hostnames.join(' ')}`).join('; ')}`));
+    comment.push(
+      ctx.note(
+        `upstreamTLS.hostAliases cannot be expressed in a bootstrap; add them to /etc/hosts of the Envoy host: ${spec.upstreamTLS.hostAliases.map((a) => `${a.ip} ${a.hostnames.join(' ')}`).join('; ')}`,
+      ),
+    );
   }
   if (spec.upstreamTLS.additionalTrustBundleSecretRef) {
     comment.push(ctx.note(`upstreamTLS.additionalTrustBundleSecretRef cannot be expressed in a bootstrap; append those CAs to ${SYSTEM_BUNDLE} on the Envoy host`));

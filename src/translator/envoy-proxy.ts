@@ -22,10 +22,7 @@ export function buildEnvoyProxy(ctx: GatewayContext): OutputObject {
         name: 'egress-capture-trust-merge',
         image: TRUST_MERGE_IMAGE,
         command: ['sh', '-c'],
-        args: [
-          `cat ${SYSTEM_BUNDLE} > /merged/ca-certificates.crt && ` +
-            'for f in /extra/*; do [ -f "$f" ] && { echo; cat "$f"; } >> /merged/ca-certificates.crt; done',
-        ],
+        args: [`cat ${SYSTEM_BUNDLE} > /merged/ca-certificates.crt && ` + 'for f in /extra/*; do [ -f "$f" ] && { echo; cat "$f"; } >> /merged/ca-certificates.crt; done'],
         volumeMounts: [
           { name: 'egress-capture-trust-merged', mountPath: '/merged' },
           { name: 'egress-capture-extra-trust', mountPath: '/extra', readOnly: true },

@@ -7,16 +7,7 @@ import { buildClientTrafficPolicy } from './client-traffic-policy';
 import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from './dns-lookup-family';
 import { buildDfpPlainBackend, buildDfpTlsBackend, buildEndpointBackend, dfpPlainName, dfpTlsName, endpointBackendName } from './eg-backend';
 import { buildCaptureOffPolicy, buildCapturePolicy, buildCaptureServiceBackend } from './envoy-extension-policy';
-import {
-  anySniPatch,
-  buildPatchPolicy,
-  certSdsClusterPatch,
-  dnsCachePatches,
-  JsonPatch,
-  onDemandCertificatePatches,
-  originalDestinationPatches,
-  workloadIdentityPatch,
-} from './envoy-patch-policy';
+import { anySniPatch, buildPatchPolicy, certSdsClusterPatch, dnsCachePatches, JsonPatch, onDemandCertificatePatches, originalDestinationPatches, workloadIdentityPatch } from './envoy-patch-policy';
 import { buildEnvoyProxy } from './envoy-proxy';
 import { createGatewayContext, GatewayContext } from './gateway-context';
 import { GatewayPlan, ListenerPlan } from './gateway-plan';
@@ -51,7 +42,10 @@ class GatewayBuild {
   readonly anySniPatches: JsonPatch[] = [];
   readonly dnsCachePatches: JsonPatch[] = [];
 
-  constructor(readonly ctx: GatewayContext, readonly shared: Map<string, OutputObject>) {}
+  constructor(
+    readonly ctx: GatewayContext,
+    readonly shared: Map<string, OutputObject>,
+  ) {}
 
   gatewayDns(): DnsSettings {
     return { lookupFamily: GATEWAY_FAMILY_TO_EG[this.ctx.gateway.spec.dns.lookupFamily] };
@@ -172,10 +166,14 @@ class GatewayBuild {
     if (plan.shape === 'tls-passthrough') {
       const backend = this.addBackend(dfpPlainName(ctx), () => buildDfpPlainBackend(ctx));
       this.l4Routes.push(
-        buildLayer4Route(ctx, plan, 'TLSRoute', routeName, [{ name: backend }], [
-          `defaultPolicy allow-all on listener ${plan.listener.name}: forward by SNI to port 443. The hostname is a`,
-          'placeholder (TLSRoute needs one) that the any-sni EnvoyPatchPolicy removes.',
-        ]),
+        buildLayer4Route(
+          ctx,
+          plan,
+          'TLSRoute',
+          routeName,
+          [{ name: backend }],
+          [`defaultPolicy allow-all on listener ${plan.listener.name}: forward by SNI to port 443. The hostname is a`, 'placeholder (TLSRoute needs one) that the any-sni EnvoyPatchPolicy removes.'],
+        ),
       );
       this.anySniPatches.push(anySniPatch(ctx, plan.listener.name));
       this.mainTargets.push({ kind: 'TLSRoute', name: routeName });
@@ -197,9 +195,7 @@ class GatewayBuild {
         ),
       );
       this.l4Routes.push(
-        buildLayer4Route(ctx, plan, 'TCPRoute', routeName, [{ name: placeholder }], [
-          `defaultPolicy allow-all on listener ${plan.listener.name}: connections go to their original destination.`,
-        ]),
+        buildLayer4Route(ctx, plan, 'TCPRoute', routeName, [{ name: placeholder }], [`defaultPolicy allow-all on listener ${plan.listener.name}: connections go to their original destination.`]),
       );
       this.originalDstPatches.push(...originalDestinationPatches(ctx, plan.listener.name, placeholder, CONNECT_TIMEOUT_SECONDS));
     }
@@ -218,9 +214,7 @@ class GatewayBuild {
     if (this.connectTargets.length > 0) result.push(buildConnectTrafficPolicy(ctx, this.connectTargets, this.gatewayDns()));
     for (const [name, entry] of this.dynamicPolicies) {
       result.push(
-        buildTrafficPolicy(ctx, name, entry.targets, entry.settings, [
-          `Backend ${entry.backend.metadata.name} dynamicProxy.dnsCacheConfig: lookup family and refresh rate (its own DNS cache).`,
-        ]),
+        buildTrafficPolicy(ctx, name, entry.targets, entry.settings, [`Backend ${entry.backend.metadata.name} dynamicProxy.dnsCacheConfig: lookup family and refresh rate (its own DNS cache).`]),
       );
     }
     result.push(buildClientTrafficPolicy(ctx));
@@ -262,7 +256,7 @@ class GatewayBuild {
           `signs with the listener's caCertRef, at ${ctx.options.captureService.name}.${ctx.options.captureService.namespace}:${CERT_SDS_PORT}. Envoy Gateway cannot mint certificates.`,
         ],
       ],
-      ['original-dst', this.originalDstPatches, ['Original-destination forwarding for TCP listeners under allow-all (not in Envoy Gateway\'s API).']],
+      ['original-dst', this.originalDstPatches, ["Original-destination forwarding for TCP listeners under allow-all (not in Envoy Gateway's API)."]],
       ['any-sni', this.anySniPatches, ['TLS Passthrough listeners take every server name (a TLSRoute must name one).']],
       ['dns-cache', this.dnsCachePatches, ['dynamicProxy.dnsCacheConfig knobs Envoy Gateway lacks (min refresh, query timeout, host TTL, max hosts).']],
     ];
@@ -275,12 +269,7 @@ class GatewayBuild {
   }
 }
 
-export function buildGatewayResources(
-  plan: GatewayPlan,
-  options: TranslateOptions,
-  warnings: string[],
-  shared: Map<string, OutputObject>,
-): OutputObject[] {
+export function buildGatewayResources(plan: GatewayPlan, options: TranslateOptions, warnings: string[], shared: Map<string, OutputObject>): OutputObject[] {
   const ctx = createGatewayContext(plan, options, warnings);
   const build = new GatewayBuild(ctx, shared);
   for (const listener of plan.listeners) build.listener(listener);

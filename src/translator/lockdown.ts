@@ -40,7 +40,13 @@ function buildPolicy(plan: GatewayPlan, namespace: string, why: string): OutputO
         podSelector: { matchExpressions: [{ key: OWNING_GATEWAY_NAME, operator: 'DoesNotExist' }] },
         policyTypes: ['Egress'],
         egress: [
-          { to: [{ namespaceSelector: {}, podSelector: {} }], ports: [{ protocol: 'UDP', port: DNS_PORT }, { protocol: 'TCP', port: DNS_PORT }] },
+          {
+            to: [{ namespaceSelector: {}, podSelector: {} }],
+            ports: [
+              { protocol: 'UDP', port: DNS_PORT },
+              { protocol: 'TCP', port: DNS_PORT },
+            ],
+          },
           {
             to: [{ namespaceSelector: {}, podSelector: { matchLabels: { [OWNING_GATEWAY_NAME]: gatewayObjectName(name), [OWNING_GATEWAY_NAMESPACE]: gatewayNamespace } } }],
           },

@@ -123,12 +123,23 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
     .map((b) => ({
       source: b.source,
       resource: describeObject('Backend', b.resource.metadata),
-      problem: { path: 'metadata.name', message: `${JSON.stringify(b.resource.metadata.name)} is the name given to a redirect rule of EgressRouter ${routerBackends.get(b.resource.metadata.name)}; rename this Backend` },
+      problem: {
+        path: 'metadata.name',
+        message: `${JSON.stringify(b.resource.metadata.name)} is the name given to a redirect rule of EgressRouter ${routerBackends.get(b.resource.metadata.name)}; rename this Backend`,
+      },
     }));
 
   // 1. Two inputs with one identity: the oldest wins.
-  const gatewayContests = resolveContests(inputGateways, (g) => key(g.resource.metadata), (g) => g.resource.metadata);
-  const backendContests = resolveContests(inputBackends, (b) => b.resource.metadata.name, (b) => b.resource.metadata);
+  const gatewayContests = resolveContests(
+    inputGateways,
+    (g) => key(g.resource.metadata),
+    (g) => g.resource.metadata,
+  );
+  const backendContests = resolveContests(
+    inputBackends,
+    (b) => b.resource.metadata.name,
+    (b) => b.resource.metadata,
+  );
   const gateways: Array<Sourced<EgressGateway>> = [];
   const backends: Array<Sourced<Backend>> = [];
   for (const [contests, kind, into] of [
@@ -253,7 +264,13 @@ export function translate(input: TranslateInput, options: TranslateOptions): Tra
     for (const plan of plans) {
       kube.push(...buildGatewayResources(plan, options, warnings, shared));
     }
-    const capture = plans.length > 0 ? buildCaptureConfig(plans.map((plan) => plan.gateway.resource), options) : [];
+    const capture =
+      plans.length > 0
+        ? buildCaptureConfig(
+            plans.map((plan) => plan.gateway.resource),
+            options,
+          )
+        : [];
     const lockdown = options.lockdown ? buildLockdownPolicies(plans, options.lockdown, warnings) : [];
     objects = [...kube, ...(userRoutes?.objects ?? []), ...lockdown, ...capture, ...shared.values()];
   }

@@ -5,18 +5,7 @@
 // Refusals are not input errors: like a controller, the translator leaves the route out and
 // says why in the status (Gateway API reasons NoMatchingParent and NotAllowedByListeners, and
 // RouteConflict when a TCP or UDP listener, which carries one route, is already taken).
-import {
-  DEFAULT_NAMESPACE,
-  DocumentProblem,
-  EgressGateway,
-  EgressListener,
-  GATEWAY_API_GROUP,
-  SourceRef,
-  Sourced,
-  UserRoute,
-  UserRouteKind,
-  describeObject,
-} from '../gateway';
+import { DEFAULT_NAMESPACE, DocumentProblem, EgressGateway, EgressListener, GATEWAY_API_GROUP, SourceRef, Sourced, UserRoute, UserRouteKind, describeObject } from '../gateway';
 import { compareAge } from './conflicts';
 import { ListenerShape, listenerShape } from './gateway-plan';
 import { gatewayObjectName } from './naming';
@@ -123,7 +112,9 @@ export function judgeUserRoutes(gateways: Array<Sourced<EgressGateway>>, routes:
       if (parent.sectionName !== undefined) candidates = candidates.filter((l) => l.name === parent.sectionName);
       if (parent.port !== undefined) candidates = candidates.filter((l) => l.port === parent.port);
       if (candidates.length === 0) {
-        const wanted = [parent.sectionName !== undefined ? `sectionName ${JSON.stringify(parent.sectionName)}` : '', parent.port !== undefined ? `port ${parent.port}` : ''].filter(Boolean).join(' and ');
+        const wanted = [parent.sectionName !== undefined ? `sectionName ${JSON.stringify(parent.sectionName)}` : '', parent.port !== undefined ? `port ${parent.port}` : '']
+          .filter(Boolean)
+          .join(' and ');
         const message = `${path}: ${wanted} names no listener of EgressGateway ${gatewayKey} (listeners: ${listeners.map((l) => `${l.name}${l.port !== undefined ? `:${l.port}` : ''}`).join(', ')})`;
         judged.refused.push({ kind: route.kind, name, parent: gatewayKey, state: 'NotAccepted', reason: 'NoMatchingParent', message });
         return;
@@ -195,7 +186,8 @@ export function renderUserRoutes(judgement: UserRouteJudgement, claimedBy: (pare
     }
     for (const entry of entries) {
       result.status.push(entry);
-      if (entry.state !== 'Accepted') result.warnings.push(`${entry.kind} ${entry.name} -> ${entry.parent}: ${entry.state === 'Conflicted' ? 'conflicted' : 'not accepted'} (${entry.reason}): ${entry.message}`);
+      if (entry.state !== 'Accepted')
+        result.warnings.push(`${entry.kind} ${entry.name} -> ${entry.parent}: ${entry.state === 'Conflicted' ? 'conflicted' : 'not accepted'} (${entry.reason}): ${entry.message}`);
     }
     if (accepted.length === 0) continue;
     result.objects.push(

@@ -155,8 +155,20 @@ describe('admin TLS configuration', () => {
     expect(load(['--admin-tls-cert-file', pki.file('nope.pem'), '--admin-tls-key-file', pki.file('server.key')])).toContain(`--admin-tls-cert-file: "${pki.file('nope.pem')}" cannot be read (ENOENT)`);
   });
 
-  it('refuses to start with a key that is not the certificate\'s, naming both files', async () => {
-    const result = await runInProcess(['serve', '--data-dir', path.join(dir, 'mismatch'), '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--admin-tls-cert-file', pki.file('server.pem'), '--admin-tls-key-file', pki.file('other.key')]);
+  it("refuses to start with a key that is not the certificate's, naming both files", async () => {
+    const result = await runInProcess([
+      'serve',
+      '--data-dir',
+      path.join(dir, 'mismatch'),
+      '--grpc-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      '127.0.0.1:0',
+      '--admin-tls-cert-file',
+      pki.file('server.pem'),
+      '--admin-tls-key-file',
+      pki.file('other.key'),
+    ]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('CAP_ERR_TLS_FILES');
     expect(result.stderr).toContain(`${pki.file('other.key')}: is not the key of the certificate in ${pki.file('server.pem')}`);

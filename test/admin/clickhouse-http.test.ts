@@ -27,7 +27,18 @@ describe('admin ClickHouse HTTP interface', () => {
       await exchange(
         client,
         [
-          { request_headers: { headers: headers([[':method', 'GET'], [':path', '/v1/models'], [':authority', 'chhttp.test'], [':scheme', 'https']]), end_of_stream: true }, metadata_context: {} },
+          {
+            request_headers: {
+              headers: headers([
+                [':method', 'GET'],
+                [':path', '/v1/models'],
+                [':authority', 'chhttp.test'],
+                [':scheme', 'https'],
+              ]),
+              end_of_stream: true,
+            },
+            metadata_context: {},
+          },
           { response_headers: { headers: headers([[':status', '204']]), end_of_stream: true }, metadata_context: {} },
         ],
         { close: 'half-close' },
@@ -77,12 +88,12 @@ describe('admin ClickHouse HTTP interface', () => {
   it('takes the query from the POST body, and URL query + body concatenated', async () => {
     const res = await post("SELECT Authority, StatusCode FROM http_exchanges WHERE Authority = 'chhttp.test'");
     expect(await res.text()).toBe('chhttp.test\t204\n');
-    const split = await post(" 2 + 2 AS four", { query: 'SELECT' });
+    const split = await post(' 2 + 2 AS four', { query: 'SELECT' });
     expect(await split.text()).toBe('4\n');
   });
 
   it('serves FORMAT JSON with meta, data and statistics', async () => {
-    const res = await post('SELECT toUInt8(7) AS seven, \'x\' AS s FORMAT JSON');
+    const res = await post("SELECT toUInt8(7) AS seven, 'x' AS s FORMAT JSON");
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.headers.get('x-clickhouse-format')).toBe('JSON');
     const body = (await res.json()) as { meta: Array<{ name: string; type: string }>; data: Array<Record<string, unknown>>; rows: number };
@@ -181,7 +192,7 @@ describe('admin ClickHouse HTTP interface', () => {
     expect(file.headers.get('x-clickhouse-exception-code')).toBe('497');
     await file.text();
     // ... and the statement cannot switch readonly back off, at any nesting level.
-    const nested = await post("SELECT * FROM (SELECT 1 SETTINGS readonly = 0)");
+    const nested = await post('SELECT * FROM (SELECT 1 SETTINGS readonly = 0)');
     expect(nested.headers.get('x-clickhouse-exception-code')).toBe('164');
     await nested.text();
     const viaUrl = await post("SELECT * FROM file('/etc/hostname', 'LineAsString')", { readonly: '0' });

@@ -30,7 +30,7 @@ async function python(code: string, input: Buffer = Buffer.alloc(0), executable 
 /** Parses ClickHouse's compressed blocks independently of the interface's decoder: [method, data, uncompressed size][]. */
 function blocksOf(framed: Buffer): Array<{ method: number; data: Buffer; size: number }> {
   const blocks = [];
-  for (let at = 0; at < framed.length; ) {
+  for (let at = 0; at < framed.length;) {
     const compressedSize = framed.readUInt32LE(at + 17);
     const hash = cityHash128(framed.subarray(at + 16, at + 16 + compressedSize));
     expect([framed.readBigUInt64LE(at), framed.readBigUInt64LE(at + 8)]).toEqual([hash.low, hash.high]);
@@ -223,7 +223,9 @@ describe('admin ClickHouse interface on the wire', () => {
     });
 
     it('takes _types (columns _1, _2…) and _format as parts, and joins two tables with the store', async () => {
-      const res = await post(form({ a: '1,x\n2,y\n', b: '2\n' }, { query: 'SELECT _2 FROM a WHERE _1 IN b AND _1 IN (SELECT number FROM numbers(5))', a_types: 'UInt8,String', a_format: 'CSV', b_types: 'UInt8' }));
+      const res = await post(
+        form({ a: '1,x\n2,y\n', b: '2\n' }, { query: 'SELECT _2 FROM a WHERE _1 IN b AND _1 IN (SELECT number FROM numbers(5))', a_types: 'UInt8,String', a_format: 'CSV', b_types: 'UInt8' }),
+      );
       expect(await res.text()).toBe('y\n');
     });
 
@@ -260,7 +262,11 @@ describe('admin ClickHouse interface on the wire', () => {
 
   describe('progress and summary headers', () => {
     it('sends X-ClickHouse-Progress with the final counts when asked, and the summary always', async () => {
-      const res = await post('SELECT sum(number) FROM numbers(123456) FORMAT Native', { send_progress_in_http_headers: '1', http_headers_progress_interval_ms: '100', client_protocol_version: '54460' });
+      const res = await post('SELECT sum(number) FROM numbers(123456) FORMAT Native', {
+        send_progress_in_http_headers: '1',
+        http_headers_progress_interval_ms: '100',
+        client_protocol_version: '54460',
+      });
       await res.arrayBuffer();
       const progress = JSON.parse(res.headers.get('x-clickhouse-progress') ?? '{}') as Record<string, string>;
       const summary = JSON.parse(res.headers.get('x-clickhouse-summary') ?? '{}') as Record<string, string>;

@@ -41,7 +41,18 @@ describe('admin queries beside the capture', () => {
       await exchange(
         client,
         [
-          { request_headers: { headers: headers([[':method', 'GET'], [':path', '/v1/models'], [':authority', authority], [':scheme', 'https']]), end_of_stream: true }, metadata_context: {} },
+          {
+            request_headers: {
+              headers: headers([
+                [':method', 'GET'],
+                [':path', '/v1/models'],
+                [':authority', authority],
+                [':scheme', 'https'],
+              ]),
+              end_of_stream: true,
+            },
+            metadata_context: {},
+          },
           { response_headers: { headers: headers([[':status', '204']]), end_of_stream: true }, metadata_context: {} },
         ],
         { close: 'half-close' },
@@ -107,15 +118,14 @@ describe('admin queries beside the capture', () => {
     expect(answer.code).toBe('452');
   });
 
-  it.each([
-    'SELECT 1 SETTINGS max_execution_time = 0',
-    'SELECT 1 SETTINGS max_result_bytes = 1000000000',
-    "SELECT 1 SETTINGS max_memory_usage = '0'",
-  ])('refuses to lift a limit in a final SETTINGS clause: %s', async (sql) => {
-    const answer = await query(sql);
-    expect(answer.status).toBe(403);
-    expect(answer.code).toBe('452');
-  });
+  it.each(['SELECT 1 SETTINGS max_execution_time = 0', 'SELECT 1 SETTINGS max_result_bytes = 1000000000', "SELECT 1 SETTINGS max_memory_usage = '0'"])(
+    'refuses to lift a limit in a final SETTINGS clause: %s',
+    async (sql) => {
+      const answer = await query(sql);
+      expect(answer.status).toBe(403);
+      expect(answer.code).toBe('452');
+    },
+  );
 
   it('refuses SETTINGS inside a subquery, and SET', async () => {
     const inner = await query('SELECT * FROM (SELECT number FROM numbers(1000000) SETTINGS max_result_bytes = 0)');

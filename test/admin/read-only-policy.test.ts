@@ -79,7 +79,10 @@ describe('admin ClickHouse interface: read-only policy', () => {
   });
 
   it('never shows /proc/self/environ', async () => {
-    const environ = fs.readFileSync('/proc/self/environ', 'utf8').split('\0').filter((entry) => entry.length > 8);
+    const environ = fs
+      .readFileSync('/proc/self/environ', 'utf8')
+      .split('\0')
+      .filter((entry) => entry.length > 8);
     for (const sql of ["SELECT file('/proc/self/environ')", "SELECT * FROM file('/proc/self/environ', 'RawBLOB')", "DESCRIBE file('/proc/self/environ', 'CSVWithNames')"]) {
       const answer = await get(sql);
       expectRefused(sql, answer);
@@ -182,6 +185,6 @@ describe('admin ClickHouse interface: read-only policy', () => {
     expect((await get(`SELECT count() FROM http_exchanges${'\u00a0'}WHERE 1 SETTINGS max_threads = 1`)).text).toBe('0\n');
     expect((await get('SHOW TABLES')).text).toContain('http_exchanges');
     // The capture writer's session is untouched by the requests' readonly = 1.
-    expect(await harness.rows('SELECT getSetting(\'readonly\') AS r')).toEqual([{ r: 0 }]);
+    expect(await harness.rows("SELECT getSetting('readonly') AS r")).toEqual([{ r: 0 }]);
   });
 });

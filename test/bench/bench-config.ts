@@ -47,10 +47,24 @@ const SPECS: Array<SettingSpec<BenchConfig>> = [
   { key: 'h2loadConnections', flag: 'h2load-connections', env: 'BENCH_H2LOAD_CONNECTIONS', kind: 'int', def: 2, help: 'h2load connections (-c)' },
   { key: 'h2loadStreams', flag: 'h2load-streams', env: 'BENCH_H2LOAD_STREAMS', kind: 'int', def: 25, help: 'h2load concurrent streams per connection (-m)' },
   { key: 'skipH2load', flag: 'skip-h2load', env: 'BENCH_SKIP_H2LOAD', kind: 'bool', def: false, help: 'skip the h2load capacity runs' },
-  { key: 'only', flag: 'only', env: 'BENCH_ONLY', kind: 'string', def: 'all', help: 'run one section only: minter, or browser (the capture browser\'s queries over --browser-rows stored exchanges; default: all)' },
-  { key: 'browserRows', flag: 'browser-rows', env: 'BENCH_BROWSER_ROWS', kind: 'int', def: 1_000_000, help: 'stored exchanges for the capture browser\'s queries (--only browser)' },
+  {
+    key: 'only',
+    flag: 'only',
+    env: 'BENCH_ONLY',
+    kind: 'string',
+    def: 'all',
+    help: "run one section only: minter, or browser (the capture browser's queries over --browser-rows stored exchanges; default: all)",
+  },
+  { key: 'browserRows', flag: 'browser-rows', env: 'BENCH_BROWSER_ROWS', kind: 'int', def: 1_000_000, help: "stored exchanges for the capture browser's queries (--only browser)" },
   { key: 'dataDir', flag: 'data-dir', env: 'BENCH_DATA_DIR', kind: 'string', def: './data', help: 'capture service data directory' },
-  { key: 'cpuProfileDir', flag: 'cpu-prof-dir', env: 'BENCH_CPU_PROF_DIR', kind: 'string', def: '', help: 'write V8 CPU profiles of the capture service here (open in Chrome DevTools); profiling costs CPU, so figures of such a run are not comparable' },
+  {
+    key: 'cpuProfileDir',
+    flag: 'cpu-prof-dir',
+    env: 'BENCH_CPU_PROF_DIR',
+    kind: 'string',
+    def: '',
+    help: 'write V8 CPU profiles of the capture service here (open in Chrome DevTools); profiling costs CPU, so figures of such a run are not comparable',
+  },
 ];
 
 export function benchHelp(): string {

@@ -31,8 +31,62 @@ const WARMUP = 2;
 export const RARE_WORD = 'quetzalcoatl';
 const MISSING_WORD = 'no-row-holds-this-word';
 
-const WORDS = ['the', 'model', 'answer', 'token', 'stream', 'request', 'gateway', 'latency', 'vector', 'prompt', 'system', 'user', 'assistant', 'function', 'result', 'error', 'retry', 'cache', 'policy', 'route', 'upstream', 'header', 'payload', 'summary', 'context', 'window', 'schema', 'invoice', 'customer', 'order', 'weather', 'search', 'document', 'embedding', 'report', 'status', 'queue', 'worker', 'metric', 'budget'];
-const HOSTS = ['api.openai.com', 'api.anthropic.com', 'generativelanguage.googleapis.com', 'api.mistral.ai', 'api.github.com', 'hooks.slack.com', 'api.stripe.com', 'sqs.eu-west-1.amazonaws.com', 'api.example.com', 'login.microsoftonline.com', 'storage.googleapis.com', 'api.twilio.com'];
+const WORDS = [
+  'the',
+  'model',
+  'answer',
+  'token',
+  'stream',
+  'request',
+  'gateway',
+  'latency',
+  'vector',
+  'prompt',
+  'system',
+  'user',
+  'assistant',
+  'function',
+  'result',
+  'error',
+  'retry',
+  'cache',
+  'policy',
+  'route',
+  'upstream',
+  'header',
+  'payload',
+  'summary',
+  'context',
+  'window',
+  'schema',
+  'invoice',
+  'customer',
+  'order',
+  'weather',
+  'search',
+  'document',
+  'embedding',
+  'report',
+  'status',
+  'queue',
+  'worker',
+  'metric',
+  'budget',
+];
+const HOSTS = [
+  'api.openai.com',
+  'api.anthropic.com',
+  'generativelanguage.googleapis.com',
+  'api.mistral.ai',
+  'api.github.com',
+  'hooks.slack.com',
+  'api.stripe.com',
+  'sqs.eu-west-1.amazonaws.com',
+  'api.example.com',
+  'login.microsoftonline.com',
+  'storage.googleapis.com',
+  'api.twilio.com',
+];
 const MODELS = ['gpt-4o-mini', 'gpt-4o', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'mistral-large-latest'];
 
 const list = (values: readonly string[]): string => `[${values.map((v) => `'${v}'`).join(', ')}]`;
@@ -105,7 +159,10 @@ export async function runBrowserBench(rows: number, log: (line: string) => void)
     }
     await store.query(`OPTIMIZE TABLE ${TABLE} FINAL`, 'TabSeparated').catch(() => undefined);
     const seedSeconds = (performance.now() - started) / 1000;
-    const sizes = JSON.parse((await store.query(`SELECT sum(bytes_on_disk) AS b, sum(rows) AS r FROM system.parts WHERE table = '${TABLE}' AND active`, 'JSONEachRow')).trim()) as { b: string; r: string };
+    const sizes = JSON.parse((await store.query(`SELECT sum(bytes_on_disk) AS b, sum(rows) AS r FROM system.parts WHERE table = '${TABLE}' AND active`, 'JSONEachRow')).trim()) as {
+      b: string;
+      r: string;
+    };
     const storeMiB = Number(sizes.b) / 1024 / 1024;
     log(`  ${Number(sizes.r).toLocaleString('en-US')} rows seeded in ${seedSeconds.toFixed(1)} s, ${storeMiB.toFixed(0)} MiB on disk`);
 
@@ -154,11 +211,21 @@ export async function runBrowserBench(rows: number, log: (line: string) => void)
     const worst = (group: Timing['group']): Timing => timings.filter((t) => t.group === group).sort((a, b) => b.p95 - a.p95)[0]!;
     const checks = [
       check(`list and filters p95 (worst: ${worst('list').name})`, worst('list').p95 <= BROWSER_TARGETS.listP95Ms, `${worst('list').p95.toFixed(0)} ms`, `≤ ${BROWSER_TARGETS.listP95Ms} ms`),
-      check(`body search over 24 h p95 (worst: ${worst('search').name})`, worst('search').p95 <= BROWSER_TARGETS.searchP95Ms, `${worst('search').p95.toFixed(0)} ms`, `≤ ${BROWSER_TARGETS.searchP95Ms} ms`),
+      check(
+        `body search over 24 h p95 (worst: ${worst('search').name})`,
+        worst('search').p95 <= BROWSER_TARGETS.searchP95Ms,
+        `${worst('search').p95.toFixed(0)} ms`,
+        `≤ ${BROWSER_TARGETS.searchP95Ms} ms`,
+      ),
       check(`charts p95 (worst: ${worst('charts').name})`, worst('charts').p95 <= BROWSER_TARGETS.chartsP95Ms, `${worst('charts').p95.toFixed(0)} ms`, `≤ ${BROWSER_TARGETS.chartsP95Ms} ms`),
     ];
     log('');
-    log(table(['query', 'p50 ms', 'p95 ms', 'engine p50 ms'], timings.map((t) => [t.name, Math.round(t.p50), Math.round(t.p95), Number.isNaN(t.serverP50) ? '-' : Math.round(t.serverP50)])));
+    log(
+      table(
+        ['query', 'p50 ms', 'p95 ms', 'engine p50 ms'],
+        timings.map((t) => [t.name, Math.round(t.p50), Math.round(t.p95), Number.isNaN(t.serverP50) ? '-' : Math.round(t.serverP50)]),
+      ),
+    );
     return { timings, checks, seedSeconds, storeMiB };
   } finally {
     await admin.close();

@@ -233,14 +233,22 @@ async function main(): Promise<number> {
   /** A fixed rate (open loop, -n for `seconds` at --rps) or a closed-loop run of `requests` with every stream kept busy. */
   const h2loadArgs = (setup: Setup, answer: Answer, tag: string, run: { rate: number } | { requests: number }): string[] => {
     const args = [
-      '-d', bodies[answer],
-      '-H', `:authority: ${AUTHORITY}`,
-      '-H', 'content-type: application/json',
-      '-H', 'authorization: Bearer sk-bench-0000000000000000',
-      '-H', 'user-agent: OpenAI/Python 1.52.0',
-      '-H', `${POINT_HEADER}: ${tag}`,
-      '-c', String(config.clients),
-      '--log-file', logFile,
+      '-d',
+      bodies[answer],
+      '-H',
+      `:authority: ${AUTHORITY}`,
+      '-H',
+      'content-type: application/json',
+      '-H',
+      'authorization: Bearer sk-bench-0000000000000000',
+      '-H',
+      'user-agent: OpenAI/Python 1.52.0',
+      '-H',
+      `${POINT_HEADER}: ${tag}`,
+      '-c',
+      String(config.clients),
+      '--log-file',
+      logFile,
     ];
     // -m 64 at fixed rates: far more streams than the rates need, so a request never waits for a free stream.
     if ('rate' in run) args.push('-n', String(run.rate * config.seconds), '--rps', String(run.rate / config.clients), '-m', '64');
@@ -465,10 +473,13 @@ async function main(): Promise<number> {
     const failed = mine.reduce((sum, p) => sum + p.failed, 0);
     const beyond = points.filter((p) => p.key === setup.key && overCapacity(p));
     checks.push(
-      check(`${setup.label}: zero failed requests`, failed === 0,
+      check(
+        `${setup.label}: zero failed requests`,
+        failed === 0,
         `${failed} of ${mine.reduce((sum, p) => sum + p.h2load.requests, 0)}` +
           (beyond.length > 0 ? `; over capacity, not counted: ${beyond.map((p) => `${p.answer} ${p.load}/s ${p.failed} failed`).join(', ')}` : ''),
-        '0'),
+        '0',
+      ),
     );
   }
   const firstRate = config.rates[0];
@@ -478,47 +489,77 @@ async function main(): Promise<number> {
     const a = find(answer, firstRate, 'a');
     const d = find(answer, firstRate, 'd');
     checks.push(
-      check(`${answer}: (c) p99 at ${firstRate}/s ≤ 1.3× (b)`, b && c ? c.p99Ms <= 1.3 * b.p99Ms : undefined,
-        b && c ? `${fmt(c.p99Ms)} vs ${fmt(b.p99Ms)} ms (${fmt(ratio(c.p99Ms, b.p99Ms))}×)` : '-', '≤ 1.3×'),
+      check(
+        `${answer}: (c) p99 at ${firstRate}/s ≤ 1.3× (b)`,
+        b && c ? c.p99Ms <= 1.3 * b.p99Ms : undefined,
+        b && c ? `${fmt(c.p99Ms)} vs ${fmt(b.p99Ms)} ms (${fmt(ratio(c.p99Ms, b.p99Ms))}×)` : '-',
+        '≤ 1.3×',
+      ),
     );
     const bMax = find(answer, 'max', 'b');
     const cMax = find(answer, 'max', 'c');
     checks.push(
-      check(`${answer}: (c) maximum ≥ 0.7× (b)`, bMax && cMax ? cMax.requestsPerSecond >= 0.7 * bMax.requestsPerSecond : undefined,
-        bMax && cMax ? `${fmt(cMax.requestsPerSecond)} vs ${fmt(bMax.requestsPerSecond)} req/s (${fmt(ratio(cMax.requestsPerSecond, bMax.requestsPerSecond))}×)` : '-', '≥ 0.7×'),
-      check(`${answer}: (d) p99 at ${firstRate}/s ≤ 1.1× (a)`, a && d ? d.p99Ms <= 1.1 * a.p99Ms : undefined,
-        a && d ? `${fmt(d.p99Ms)} vs ${fmt(a.p99Ms)} ms (${fmt(ratio(d.p99Ms, a.p99Ms))}×)` : '-', '≤ 1.1×'),
+      check(
+        `${answer}: (c) maximum ≥ 0.7× (b)`,
+        bMax && cMax ? cMax.requestsPerSecond >= 0.7 * bMax.requestsPerSecond : undefined,
+        bMax && cMax ? `${fmt(cMax.requestsPerSecond)} vs ${fmt(bMax.requestsPerSecond)} req/s (${fmt(ratio(cMax.requestsPerSecond, bMax.requestsPerSecond))}×)` : '-',
+        '≥ 0.7×',
+      ),
+      check(
+        `${answer}: (d) p99 at ${firstRate}/s ≤ 1.1× (a)`,
+        a && d ? d.p99Ms <= 1.1 * a.p99Ms : undefined,
+        a && d ? `${fmt(d.p99Ms)} vs ${fmt(a.p99Ms)} ms (${fmt(ratio(d.p99Ms, a.p99Ms))}×)` : '-',
+        '≤ 1.1×',
+      ),
     );
   }
   const rowsCheck = (name: string, chosen: PointResult[]): Check => {
     const wrong = chosen.filter((p) => p.rows !== p.completed);
-    return check(name, chosen.length > 0 ? wrong.length === 0 : undefined,
+    return check(
+      name,
+      chosen.length > 0 ? wrong.length === 0 : undefined,
       wrong.length === 0
         ? `${chosen.length} points, ${chosen.reduce((sum, p) => sum + (p.rows ?? 0), 0)} rows`
         : wrong.map((p) => `${p.answer} ${p.load}${overCapacity(p) ? '*' : ''} (${p.key}) ${p.rows}/${p.completed}${p.extProcProblems > 0 ? `, ${p.extProcProblems} ext_proc errors` : ''}`).join('; '),
-      'equal');
+      'equal',
+    );
   };
   const capturePoints = points.filter((p) => p.rows !== undefined);
   checks.push(
-    rowsCheck('(c), (d): rows stored = requests Envoy completed, fixed rates', capturePoints.filter((p) => p.load !== 'max')),
-    rowsCheck('(c), (d): rows stored = requests Envoy completed, maximum', capturePoints.filter((p) => p.load === 'max')),
+    rowsCheck(
+      '(c), (d): rows stored = requests Envoy completed, fixed rates',
+      capturePoints.filter((p) => p.load !== 'max'),
+    ),
+    rowsCheck(
+      '(c), (d): rows stored = requests Envoy completed, maximum',
+      capturePoints.filter((p) => p.load === 'max'),
+    ),
     check('(c), (d): rows of the run (warm-ups included) = requests completed', rowsThisRun === completedOnCapture, `${rowsThisRun} / ${completedOnCapture}`, 'equal'),
     check('capture service exits 0 on SIGTERM', captureExit.code === 0 && !captureExit.killed, `code ${captureExit.code}${captureExit.signal ? ` signal ${captureExit.signal}` : ''}`, '0'),
   );
   for (const load of config.rates) {
     const short = points.filter((p) => p.load === load && p.requestsPerSecond < 0.97 * load);
-    if (short.length > 0) log(`\nNOTE: at ${load}/s the client reached only ${short.map((p) => `${p.answer} ${p.key} ${fmt(p.requestsPerSecond)}/s`).join(', ')}: the machine could not sustain the rate.`);
+    if (short.length > 0)
+      log(`\nNOTE: at ${load}/s the client reached only ${short.map((p) => `${p.answer} ${p.key} ${fmt(p.requestsPerSecond)}/s`).join(', ')}: the machine could not sustain the rate.`);
   }
   for (const p of points.filter((q) => overCapacity(q) && q.key === 'a')) {
-    log(`NOTE: ${p.answer} at ${p.load}/s is above what Envoy alone reached at the maximum (${fmt(find(p.answer, 'max', 'a')!.requestsPerSecond)}/s): over this machine's capacity; its failures are not counted in the verdicts.`);
+    log(
+      `NOTE: ${p.answer} at ${p.load}/s is above what Envoy alone reached at the maximum (${fmt(find(p.answer, 'max', 'a')!.requestsPerSecond)}/s): over this machine's capacity; its failures are not counted in the verdicts.`,
+    );
   }
   log(`\nCapture service: errors ${JSON.stringify(captureErrors)}, rows dropped ${JSON.stringify(rowsDropped)}, warn+ log lines ${JSON.stringify(capture.problemCounts)}`);
   for (const line of capture.problems.slice(-5)) log(`    ${line}`);
-  for (const other of [noop, upstream]) if (Object.keys(other.problemCounts).length > 0) log(`  ${other.name} problems: ${JSON.stringify(other.problemCounts)} ${other.problems.slice(-3).join(' | ')}`);
+  for (const other of [noop, upstream])
+    if (Object.keys(other.problemCounts).length > 0) log(`  ${other.name} problems: ${JSON.stringify(other.problemCounts)} ${other.problems.slice(-3).join(' | ')}`);
   const busiest = Math.max(...points.map((p) => p.foreignCpuPct));
   if (busiest > 15) log(`\nWARNING: other processes used up to ${fmt(busiest)}% of a core during the points; latency and CPU figures are skewed. Rerun on a quiet machine.`);
   log('\nTargets (Envoy bench)');
-  log(table(['check', 'value', 'target', 'verdict'], checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)])));
+  log(
+    table(
+      ['check', 'value', 'target', 'verdict'],
+      checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)]),
+    ),
+  );
 
   const out = path.join(REPO_ROOT, 'dist', 'envoy-bench-results.json');
   fs.writeFileSync(

@@ -31,9 +31,7 @@ export function exchangeMessages(options: { authority: string; observability: bo
     { request: 'request_headers', request_headers: { headers: headerMap(requestHeaders), end_of_stream: false } },
     { request: 'request_body', request_body: { body: requestBody, end_of_stream: true } },
     { request: 'response_headers', response_headers: { headers: headerMap(spec.response!.headers), end_of_stream: false } },
-    ...events.map(
-      (body, i): ProcessingRequest => ({ request: 'response_body', response_body: { body, end_of_stream: i === events.length - 1 } }),
-    ),
+    ...events.map((body, i): ProcessingRequest => ({ request: 'response_body', response_body: { body, end_of_stream: i === events.length - 1 } })),
   ];
   if (options.observability) {
     for (const message of messages) message.observability_mode = true;

@@ -80,21 +80,20 @@ export function parseH2loadOutput(text: string): H2loadResult {
 }
 
 /** One h2load run posting `dataFile` on every stream as a gRPC ExternalProcessor/Process call. */
-export function runH2load(options: {
-  h2load: string;
-  port: number;
-  dataFile: string;
-  requests: number;
-  connections: number;
-  streamsPerConnection: number;
-}): Promise<H2loadResult> {
+export function runH2load(options: { h2load: string; port: number; dataFile: string; requests: number; connections: number; streamsPerConnection: number }): Promise<H2loadResult> {
   const args = [
-    '-d', options.dataFile,
-    '-H', 'content-type: application/grpc',
-    '-H', 'te: trailers',
-    '-n', String(options.requests),
-    '-c', String(options.connections),
-    '-m', String(options.streamsPerConnection),
+    '-d',
+    options.dataFile,
+    '-H',
+    'content-type: application/grpc',
+    '-H',
+    'te: trailers',
+    '-n',
+    String(options.requests),
+    '-c',
+    String(options.connections),
+    '-m',
+    String(options.streamsPerConnection),
     `http://127.0.0.1:${options.port}/envoy.service.ext_proc.v3.ExternalProcessor/Process`,
   ];
   return runH2loadArgs(options.h2load, args);

@@ -280,9 +280,7 @@ async function main(): Promise<number> {
   // ---- 3. Totals, shutdown, verdicts -----------------------------------------------------
   const metrics = await admin.metrics();
   const rowsThisRun = Number((await admin.query<{ n: string }>(`SELECT count() AS n FROM http_exchanges WHERE Authority LIKE '%-${tag}.bench'`))[0]?.n ?? 0);
-  const outcomes = await admin.query<{ Outcome: string; n: string }>(
-    `SELECT Outcome, count() AS n FROM http_exchanges WHERE Authority LIKE '%-${tag}.bench' GROUP BY Outcome ORDER BY Outcome`,
-  );
+  const outcomes = await admin.query<{ Outcome: string; n: string }>(`SELECT Outcome, count() AS n FROM http_exchanges WHERE Authority LIKE '%-${tag}.bench' GROUP BY Outcome ORDER BY Outcome`);
   const captureCounters = {
     errors: CaptureAdmin.family(metrics, 'egress_capture_errors_total'),
     rowsDropped: CaptureAdmin.family(metrics, 'egress_capture_rows_dropped_total'),
@@ -304,13 +302,7 @@ async function main(): Promise<number> {
   try {
     const out = execFileSync(
       NODE_BIN,
-      [
-        path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
-        'query',
-        '--data-dir',
-        config.dataDir,
-        `SELECT count() AS total, countIf(Authority LIKE '%-${tag}.bench') AS run FROM http_exchanges`,
-      ],
+      [path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), 'query', '--data-dir', config.dataDir, `SELECT count() AS total, countIf(Authority LIKE '%-${tag}.bench') AS run FROM http_exchanges`],
       { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 },
     );
     const row = JSON.parse(out.trim().split('\n')[0]) as { total: string; run: string };
@@ -323,24 +315,44 @@ async function main(): Promise<number> {
   const emuNoop = emulator.noop!;
   const emuCapture = emulator.capture!;
   const checks: Check[] = [
-    check(`emulator: capture CPU/exchange ≤ ${TARGETS.emulatorCpuRatio}× no-op`, emuCapture.cpuMicrosPerExchange <= TARGETS.emulatorCpuRatio * emuNoop.cpuMicrosPerExchange,
-      `${fmt(ratio(emuCapture.cpuMicrosPerExchange, emuNoop.cpuMicrosPerExchange))}×`, `≤ ${TARGETS.emulatorCpuRatio}×`),
-    check(`emulator: capture p99 reply latency ≤ ${TARGETS.emulatorP99Ratio}× no-op`, emuCapture.p99Ms <= TARGETS.emulatorP99Ratio * emuNoop.p99Ms,
-      `${fmt(emuCapture.p99Ms)} vs ${fmt(emuNoop.p99Ms)} ms (${fmt(ratio(emuCapture.p99Ms, emuNoop.p99Ms))}×)`, `≤ ${TARGETS.emulatorP99Ratio}×`),
+    check(
+      `emulator: capture CPU/exchange ≤ ${TARGETS.emulatorCpuRatio}× no-op`,
+      emuCapture.cpuMicrosPerExchange <= TARGETS.emulatorCpuRatio * emuNoop.cpuMicrosPerExchange,
+      `${fmt(ratio(emuCapture.cpuMicrosPerExchange, emuNoop.cpuMicrosPerExchange))}×`,
+      `≤ ${TARGETS.emulatorCpuRatio}×`,
+    ),
+    check(
+      `emulator: capture p99 reply latency ≤ ${TARGETS.emulatorP99Ratio}× no-op`,
+      emuCapture.p99Ms <= TARGETS.emulatorP99Ratio * emuNoop.p99Ms,
+      `${fmt(emuCapture.p99Ms)} vs ${fmt(emuNoop.p99Ms)} ms (${fmt(ratio(emuCapture.p99Ms, emuNoop.p99Ms))}×)`,
+      `≤ ${TARGETS.emulatorP99Ratio}×`,
+    ),
     check('emulator: no failed exchange (capture)', emuCapture.failed === 0, `${emuCapture.failed} failed (no-op: ${emuNoop.failed})`, '0'),
     // A failed exchange (e.g. a message timeout) is still stored, with the outcome the server saw, so the
     // row count is compared with every exchange sent; without failures that is the issue's "= completed".
-    check('emulator: rows landed = exchanges sent (completed + failed)', emuCapture.rowsLanded === emuCapture.exchanges,
-      `${emuCapture.rowsLanded} rows / ${emuCapture.completed} completed / ${emuCapture.exchanges} sent`, 'equal'),
+    check(
+      'emulator: rows landed = exchanges sent (completed + failed)',
+      emuCapture.rowsLanded === emuCapture.exchanges,
+      `${emuCapture.rowsLanded} rows / ${emuCapture.completed} completed / ${emuCapture.exchanges} sent`,
+      'equal',
+    ),
   ];
   for (const mode of ['observability', 'acknowledged'] as const) {
     const n = h2loadRuns.find((r) => r.mode === mode && r.server === 'noop');
     const c = h2loadRuns.find((r) => r.mode === mode && r.server === 'capture');
     checks.push(
-      check(`h2load ${mode}: capture CPU/exchange ≤ ${TARGETS.h2loadCpuRatio[mode]}× no-op`, n && c ? c.cpuMicrosPerExchange <= TARGETS.h2loadCpuRatio[mode] * n.cpuMicrosPerExchange : undefined,
-        n && c ? `${fmt(ratio(c.cpuMicrosPerExchange, n.cpuMicrosPerExchange))}×` : '-', `≤ ${TARGETS.h2loadCpuRatio[mode]}×`),
-      check(`h2load ${mode}: every exchange stored`, c ? c.rowsLanded === c.h2load.succeeded && c.h2load.failed === 0 && c.h2load.succeeded === c.h2load.requests : undefined,
-        c ? `${c.rowsLanded} rows / ${c.h2load.succeeded} succeeded / ${c.h2load.requests} sent` : '-', 'equal'),
+      check(
+        `h2load ${mode}: capture CPU/exchange ≤ ${TARGETS.h2loadCpuRatio[mode]}× no-op`,
+        n && c ? c.cpuMicrosPerExchange <= TARGETS.h2loadCpuRatio[mode] * n.cpuMicrosPerExchange : undefined,
+        n && c ? `${fmt(ratio(c.cpuMicrosPerExchange, n.cpuMicrosPerExchange))}×` : '-',
+        `≤ ${TARGETS.h2loadCpuRatio[mode]}×`,
+      ),
+      check(
+        `h2load ${mode}: every exchange stored`,
+        c ? c.rowsLanded === c.h2load.succeeded && c.h2load.failed === 0 && c.h2load.succeeded === c.h2load.requests : undefined,
+        c ? `${c.rowsLanded} rows / ${c.h2load.succeeded} succeeded / ${c.h2load.requests} sent` : '-',
+        'equal',
+      ),
     );
   }
   {
@@ -348,16 +360,29 @@ async function main(): Promise<number> {
     const c = h2loadRuns.find((r) => r.mode === 'acknowledged' && r.server === 'capture');
     const rate = n && c ? ratio(c.h2load.requestsPerSecond, n.h2load.requestsPerSecond) : undefined;
     checks.push(
-      check(`h2load acknowledged: capture exchanges/s ≥ ${TARGETS.h2loadAcknowledgedRateRatio}× no-op`, rate === undefined ? undefined : rate >= TARGETS.h2loadAcknowledgedRateRatio,
-        rate === undefined ? '-' : `${fmt(rate)}×`, `≥ ${TARGETS.h2loadAcknowledgedRateRatio}×`),
+      check(
+        `h2load acknowledged: capture exchanges/s ≥ ${TARGETS.h2loadAcknowledgedRateRatio}× no-op`,
+        rate === undefined ? undefined : rate >= TARGETS.h2loadAcknowledgedRateRatio,
+        rate === undefined ? '-' : `${fmt(rate)}×`,
+        `≥ ${TARGETS.h2loadAcknowledgedRateRatio}×`,
+      ),
     );
   }
   checks.push(
     check(`capture RSS peak during the whole bench ≤ ${TARGETS.peakRssMiB} MiB`, capturePeakRssMiB <= TARGETS.peakRssMiB, `${fmt(capturePeakRssMiB)} MiB`, `≤ ${TARGETS.peakRssMiB} MiB`),
     check(`capture RSS after start, idle ≤ ${TARGETS.idleRssMiB} MiB`, startRssMiB.capture <= TARGETS.idleRssMiB, `${fmt(startRssMiB.capture)} MiB`, `≤ ${TARGETS.idleRssMiB} MiB`),
-    check('after shutdown: egress-capture query counts every exchange sent', rowsThisRunAfterRestart === undefined ? false : rowsThisRunAfterRestart === sentToCapture,
-      `${rowsThisRunAfterRestart ?? '?'} rows of this run / ${sentToCapture} sent (store total ${rowsAfterRestart ?? '?'})`, 'equal'),
-    check('capture service exits 0 on SIGTERM', captureExit.code === 0 && !captureExit.killed, `code ${captureExit.code}${captureExit.signal ? ` signal ${captureExit.signal}` : ''} after ${fmt(stopSeconds)} s`, '0'),
+    check(
+      'after shutdown: egress-capture query counts every exchange sent',
+      rowsThisRunAfterRestart === undefined ? false : rowsThisRunAfterRestart === sentToCapture,
+      `${rowsThisRunAfterRestart ?? '?'} rows of this run / ${sentToCapture} sent (store total ${rowsAfterRestart ?? '?'})`,
+      'equal',
+    ),
+    check(
+      'capture service exits 0 on SIGTERM',
+      captureExit.code === 0 && !captureExit.killed,
+      `code ${captureExit.code}${captureExit.signal ? ` signal ${captureExit.signal}` : ''} after ${fmt(stopSeconds)} s`,
+      '0',
+    ),
   );
 
   // ---- Report ---------------------------------------------------------------------------
@@ -413,17 +438,26 @@ async function main(): Promise<number> {
   log(`\nCapture service: rows before ${rowsBefore}, this run ${rowsThisRun} of ${sentToCapture} exchanges sent; outcomes ${outcomes.map((o) => `${o.Outcome}=${o.n}`).join(' ')}`);
   log(`  errors ${JSON.stringify(captureCounters.errors)}, rows dropped ${JSON.stringify(captureCounters.rowsDropped)}, warn+ log lines ${JSON.stringify(capture.problemCounts)}`);
   for (const line of capture.problems.slice(-5)) log(`    ${line}`);
-  log(`  after SIGTERM (exit ${captureExit.code}, ${fmt(stopSeconds)} s): egress-capture query --data-dir ${displayPath(config.dataDir)} counts ${rowsAfterRestart ?? '?'} rows (${rowsThisRunAfterRestart ?? '?'} from this run)`);
+  log(
+    `  after SIGTERM (exit ${captureExit.code}, ${fmt(stopSeconds)} s): egress-capture query --data-dir ${displayPath(config.dataDir)} counts ${rowsAfterRestart ?? '?'} rows (${rowsThisRunAfterRestart ?? '?'} from this run)`,
+  );
   if (Object.keys(noop.problemCounts).length > 0) log(`  no-op server problems: ${JSON.stringify(noop.problemCounts)} ${noop.problems.slice(-3).join(' | ')}`);
 
   const busiest = Math.max(emuNoop.foreignCpuPct, emuCapture.foreignCpuPct, ...h2loadRuns.map((r) => r.foreignCpuPct));
   if (busiest > FOREIGN_CPU_WARN_PCT) {
-    log(`\nWARNING: other processes used up to ${fmt(busiest)}% of a core during the measurements (this machine has ${os.cpus().length}); CPU, latency and failure figures are skewed. Rerun on a quiet machine.`);
+    log(
+      `\nWARNING: other processes used up to ${fmt(busiest)}% of a core during the measurements (this machine has ${os.cpus().length}); CPU, latency and failure figures are skewed. Rerun on a quiet machine.`,
+    );
   }
   const minter = await runMinterBench(log);
   checks.push(...minter.checks);
   log('\nTargets (the hot path: ratios to the no-op in this run, memory ceilings; the certificate minter)');
-  log(table(['check', 'value', 'target', 'verdict'], checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)])));
+  log(
+    table(
+      ['check', 'value', 'target', 'verdict'],
+      checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)]),
+    ),
+  );
 
   const results = {
     tag,
@@ -459,10 +493,20 @@ async function main(): Promise<number> {
 
 /** `--only minter`: the certificate minter's section alone, with its verdicts. */
 async function minterOnly(): Promise<number> {
-  log(`egress-capture bench, certificate minter only: node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `egress-capture bench, certificate minter only: node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const minter = await runMinterBench(log);
   log('\nTargets (issue #13)');
-  log(table(['check', 'value', 'target', 'verdict'], minter.checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)])));
+  log(
+    table(
+      ['check', 'value', 'target', 'verdict'],
+      minter.checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)]),
+    ),
+  );
   const out = path.join(REPO_ROOT, 'dist', 'bench-minter-results.json');
   fs.writeFileSync(out, `${JSON.stringify({ startedAt: new Date().toISOString(), loadAverage: os.loadavg(), minter: minter.result, checks: minter.checks }, null, 2)}\n`);
   log(`\nresults written to ${path.relative(REPO_ROOT, out)}`);
@@ -471,10 +515,20 @@ async function minterOnly(): Promise<number> {
 
 /** `--only browser`: the capture browser's list, search and chart queries over a large store. */
 async function browserOnly(rows: number): Promise<number> {
-  log(`egress-capture bench, capture browser queries over ${rows.toLocaleString('en-US')} exchanges: node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `egress-capture bench, capture browser queries over ${rows.toLocaleString('en-US')} exchanges: node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const browser = await runBrowserBench(rows, log);
   log('\nTargets (issue #14)');
-  log(table(['check', 'value', 'target', 'verdict'], browser.checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)])));
+  log(
+    table(
+      ['check', 'value', 'target', 'verdict'],
+      browser.checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)]),
+    ),
+  );
   const out = path.join(REPO_ROOT, 'dist', 'bench-browser-results.json');
   fs.writeFileSync(out, `${JSON.stringify({ startedAt: new Date().toISOString(), loadAverage: os.loadavg(), rows, ...browser }, null, 2)}\n`);
   log(`\nresults written to ${path.relative(REPO_ROOT, out)}`);

@@ -54,7 +54,8 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: false });
 }
 
-const rowsShown = (): Promise<string[]> => page.locator('[data-testid=exchanges] tbody tr').evaluateAll((rows) => rows.map((row) => (row as unknown as { dataset: Record<string, string> }).dataset.requestId ?? ''));
+const rowsShown = (): Promise<string[]> =>
+  page.locator('[data-testid=exchanges] tbody tr').evaluateAll((rows) => rows.map((row) => (row as unknown as { dataset: Record<string, string> }).dataset.requestId ?? ''));
 
 /** Polls `check` until it holds (the page's CSP refuses Playwright's string predicates). */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

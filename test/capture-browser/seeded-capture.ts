@@ -32,7 +32,13 @@ export interface SeededCapture {
 }
 
 function answered(status: number, contentType: string, body: string): HttpExchangeSpec['response'] {
-  return { headers: [[':status', String(status)], ['content-type', contentType]], body: [body] };
+  return {
+    headers: [
+      [':status', String(status)],
+      ['content-type', contentType],
+    ],
+    body: [body],
+  };
 }
 
 export async function startSeededCapture(overrides: Partial<RuntimeConfig> = {}): Promise<SeededCapture> {

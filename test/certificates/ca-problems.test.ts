@@ -21,7 +21,12 @@ const leaf = mintLeaf(goodCa, 'leaf.example.com', 'dns', 86400e3);
 const ed25519 = crypto.generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 
 const CASES: Array<{ name: string; files: Record<string, string>; reason: string; message: RegExp }> = [
-  { name: 'not a CA (a server certificate)', files: { 'tls.crt': leaf.chainPem, 'tls.key': leaf.keyPem }, reason: 'not_a_ca', message: /tls\.crt: "CN=leaf\.example\.com" is not a CA certificate \(basicConstraints CA:false or absent\)/ },
+  {
+    name: 'not a CA (a server certificate)',
+    files: { 'tls.crt': leaf.chainPem, 'tls.key': leaf.keyPem },
+    reason: 'not_a_ca',
+    message: /tls\.crt: "CN=leaf\.example\.com" is not a CA certificate \(basicConstraints CA:false or absent\)/,
+  },
   { name: 'expired', files: caFiles(expired), reason: 'expired', message: /tls\.crt: the CA certificate expired on \d{4}-/ },
   { name: 'key of another CA', files: { 'tls.crt': good.certificatePem, 'tls.key': other.keyPem }, reason: 'key_mismatch', message: /tls\.key: the key does not match the certificate in .*tls\.crt/ },
   { name: 'certificate not PEM', files: { 'tls.crt': 'hello', 'tls.key': good.keyPem }, reason: 'not_pem', message: /tls\.crt: no PEM "CERTIFICATE" block/ },

@@ -181,7 +181,10 @@ describe('DeltaSecrets', () => {
     writeSecretVolume(path.join(harness.dir, 'team-b', 'rsa-ca'), caFiles(newCa('Team B rotated')));
     const other = harness.client({ caSecret: 'team-b/rsa-ca' });
     other.connect(['after-rotation.example.com']);
-    await other.until('a leaf from the rotated CA', () => other.held.has('after-rotation.example.com') && chainOf(other.held.get('after-rotation.example.com')!.secret.certificateChain)[1]!.subject.includes('Team B rotated'));
+    await other.until(
+      'a leaf from the rotated CA',
+      () => other.held.has('after-rotation.example.com') && chainOf(other.held.get('after-rotation.example.com')!.secret.certificateChain)[1]!.subject.includes('Team B rotated'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(client.responses.slice(responsesBefore).flatMap((r) => r.resources.map((x) => x.name))).toEqual([]);
     // Subscribing again is a new request for it: answered again.

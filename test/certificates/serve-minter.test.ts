@@ -89,7 +89,9 @@ describe('serve with the certificate minter', () => {
   });
 
   test('flags: the CA pair goes together and a missing --ca-dir is refused at start, naming the flag', async () => {
-    const failed = await run(process.execPath, [BIN, 'serve', '--ca-cert', '/nonexistent/tls.crt', '--ca-dir', '/nonexistent/cas', '--leaf-validity', '1s'], { cwd: REPO_ROOT }).catch((err: { code: number; stderr: string }) => err);
+    const failed = await run(process.execPath, [BIN, 'serve', '--ca-cert', '/nonexistent/tls.crt', '--ca-dir', '/nonexistent/cas', '--leaf-validity', '1s'], { cwd: REPO_ROOT }).catch(
+      (err: { code: number; stderr: string }) => err,
+    );
     expect(failed).toMatchObject({ code: 2 });
     const stderr = (failed as { stderr: string }).stderr;
     expect(stderr).toContain('--ca-cert: "/nonexistent/tls.crt" expected together with --ca-key');

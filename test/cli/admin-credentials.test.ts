@@ -43,7 +43,9 @@ describe('the CLI against a running server with admin credentials and HTTPS', ()
 
   beforeAll(async () => {
     harness = await startCaptureHarness({ adminTlsCertFile: pki.file('server.pem'), adminTlsKeyFile: pki.file('server.key'), adminUser: USER, adminPassword: PASSWORD });
-    await harness.service.storeForQueries.query(`INSERT INTO ${TABLE} (Timestamp, CaptureId, Authority) VALUES (now64(9), 'credentials-1', 'credentials.test'), (now64(9), 'credentials-2', 'credentials.test')`);
+    await harness.service.storeForQueries.query(
+      `INSERT INTO ${TABLE} (Timestamp, CaptureId, Authority) VALUES (now64(9), 'credentials-1', 'credentials.test'), (now64(9), 'credentials-2', 'credentials.test')`,
+    );
     receiver = await startReceiver();
   });
   afterAll(async () => {

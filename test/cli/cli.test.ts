@@ -154,11 +154,13 @@ async function expectStoppedCleanly(server: LaunchedServer): Promise<void> {
   while (alive(server.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   expect(alive(server.pid)).toBe(false);
   // The server's own log says why, when a shutdown step failed.
-  expect({ serverFileLeft: fs.existsSync(path.join(server.dataDir, 'egress-capture-server.json')), log: server.stderr() }).toEqual({ serverFileLeft: false, log: expect.not.stringContaining('shutdown failed') });
+  expect({ serverFileLeft: fs.existsSync(path.join(server.dataDir, 'egress-capture-server.json')), log: server.stderr() }).toEqual({
+    serverFileLeft: false,
+    log: expect.not.stringContaining('shutdown failed'),
+  });
   expect(await bindable(server.grpcPort)).toBe(true);
   expect(await bindable(server.adminPort)).toBe(true);
 }
-
 
 describe('egress-capture CLI', () => {
   it('reports the pinned Node runtime', () => {
@@ -241,24 +243,31 @@ describe('egress-capture CLI', () => {
       ['SIGHUP', 'its PID'],
       // Both processes get it, the server a second time from the wrapper: the drain must still finish.
       ['SIGINT', 'its process group, as Ctrl-C in a terminal'],
-    ] as const)('given %s to %s, passes it on, ends as the server ended, and leaves nothing running', async (signal, target) => {
-      const server = await launch(OLDER_NODE!, [BIN, 'serve']);
-      try {
-        expect(server.stderr()).toContain('serving on node v24.');
-        // One JSON object per line, the ready line too: a log pipeline reading stderr never meets plain text.
-        const notJson = server.stderr().split('\n').filter((line) => line.trim() !== '' && !isJsonObject(line));
-        expect(notJson).toEqual([]);
-        expect(server.pid).not.toBe(server.launcher.pid);
-        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => server.launcher.on('exit', (code, sig) => resolve({ code, signal: sig })));
-        if (target === 'its PID') server.launcher.kill(signal);
-        else process.kill(-server.launcher.pid!, signal);
-        await expectStoppedCleanly(server);
-        // The server drained and exited 0; the wrapper exits with that code.
-        expect(await exited).toEqual({ code: 0, signal: null });
-      } finally {
-        server.cleanUp();
-      }
-    }, 90_000);
+    ] as const)(
+      'given %s to %s, passes it on, ends as the server ended, and leaves nothing running',
+      async (signal, target) => {
+        const server = await launch(OLDER_NODE!, [BIN, 'serve']);
+        try {
+          expect(server.stderr()).toContain('serving on node v24.');
+          // One JSON object per line, the ready line too: a log pipeline reading stderr never meets plain text.
+          const notJson = server
+            .stderr()
+            .split('\n')
+            .filter((line) => line.trim() !== '' && !isJsonObject(line));
+          expect(notJson).toEqual([]);
+          expect(server.pid).not.toBe(server.launcher.pid);
+          const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => server.launcher.on('exit', (code, sig) => resolve({ code, signal: sig })));
+          if (target === 'its PID') server.launcher.kill(signal);
+          else process.kill(-server.launcher.pid!, signal);
+          await expectStoppedCleanly(server);
+          // The server drained and exited 0; the wrapper exits with that code.
+          expect(await exited).toEqual({ code: 0, signal: null });
+        } finally {
+          server.cleanUp();
+        }
+      },
+      90_000,
+    );
 
     it('exits with the code of the command it ran', () => {
       const result = spawnSync(OLDER_NODE!, [BIN, 'capture'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
@@ -271,16 +280,20 @@ describe('egress-capture CLI', () => {
     ['SIGTERM', 'npm passes it on'],
     ['SIGINT', 'npm passes it on'],
     ['SIGHUP', 'npm dies of it; the server sees its launcher gone'],
-  ] as const)('npm start given %s (%s): the server stops and frees its ports', async (signal, _how) => {
-    // --ignore-scripts: the prestart build is not what is tested here.
-    const server = await launch('npm', ['start', '--ignore-scripts']);
-    try {
-      server.launcher.kill(signal);
-      await expectStoppedCleanly(server);
-    } finally {
-      server.cleanUp();
-    }
-  }, 90_000);
+  ] as const)(
+    'npm start given %s (%s): the server stops and frees its ports',
+    async (signal, _how) => {
+      // --ignore-scripts: the prestart build is not what is tested here.
+      const server = await launch('npm', ['start', '--ignore-scripts']);
+      try {
+        server.launcher.kill(signal);
+        await expectStoppedCleanly(server);
+      } finally {
+        server.cleanUp();
+      }
+    },
+    90_000,
+  );
 
   it('exits 2 on an unknown command', () => {
     expect(run(['capture']).status).toBe(2);
@@ -290,10 +303,14 @@ describe('egress-capture CLI', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-cli-'));
     const grpcPort = randomListenPort();
     const adminPort = grpcPort + 1;
-    const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${grpcPort}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--batch-max-delay-ms', '60000'], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${grpcPort}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--batch-max-delay-ms', '60000'],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -308,7 +325,17 @@ describe('egress-capture CLI', () => {
       const client = rawClient(`127.0.0.1:${grpcPort}`);
       for (let i = 0; i < 5; i++) {
         await exchange(client, [
-          { request_headers: { headers: headers([[':method', 'GET'], [':path', `/cli/${i}`], [':authority', 'cli.test']]), end_of_stream: true }, metadata_context: {} },
+          {
+            request_headers: {
+              headers: headers([
+                [':method', 'GET'],
+                [':path', `/cli/${i}`],
+                [':authority', 'cli.test'],
+              ]),
+              end_of_stream: true,
+            },
+            metadata_context: {},
+          },
           { response_headers: { headers: headers([[':status', '204']]), end_of_stream: true }, metadata_context: {} },
         ]);
       }

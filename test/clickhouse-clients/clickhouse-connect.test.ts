@@ -15,7 +15,14 @@ describe('clickhouse-connect on the admin port', () => {
 
   function run(compression: string, writes: boolean): Promise<ClientReport> {
     const { host, port } = adminAddress(harness());
-    return runClient(installPythonClient(), [PYTHON_CLIENT], { CH_HOST: host, CH_PORT: port, CH_USER: CLIENT_USER, CH_PASSWORD: CLIENT_PASSWORD, CH_COMPRESSION: compression, CH_WRITES: writes ? '1' : '0' });
+    return runClient(installPythonClient(), [PYTHON_CLIENT], {
+      CH_HOST: host,
+      CH_PORT: port,
+      CH_USER: CLIENT_USER,
+      CH_PASSWORD: CLIENT_PASSWORD,
+      CH_COMPRESSION: compression,
+      CH_WRITES: writes ? '1' : '0',
+    });
   }
 
   it('connects at its protocol revision, discovers the schema, binds every parameter type, streams, reads the store and inserts', async () => {
@@ -58,13 +65,17 @@ describe('clickhouse-connect on the admin port', () => {
     expect(report.readBack).toEqual(READ_BACK);
   }, 120_000);
 
-  it.each(['zstd', 'gzip'])('works with %s compression both ways (queries and inserts)', async (compression) => {
-    const report = await run(compression, true);
-    expect(failedSteps(report)).toEqual({});
-    expect(report.connect).toMatchObject({ compression });
-    expect(report.stream).toEqual({ rows: 300000, sum: 44999850000 });
-    expect(report.readBack).toEqual(READ_BACK);
-  }, 120_000);
+  it.each(['zstd', 'gzip'])(
+    'works with %s compression both ways (queries and inserts)',
+    async (compression) => {
+      const report = await run(compression, true);
+      expect(failedSteps(report)).toEqual({});
+      expect(report.connect).toMatchObject({ compression });
+      expect(report.stream).toEqual({ rows: 300000, sum: 44999850000 });
+      expect(report.readBack).toEqual(READ_BACK);
+    },
+    120_000,
+  );
 
   it('reads with deflate compression (the client compresses inserts only with lz4, zstd or gzip)', async () => {
     const report = await run('deflate', false);

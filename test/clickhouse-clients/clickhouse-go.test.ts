@@ -51,12 +51,16 @@ describe('clickhouse-go v2 (Grafana) on the admin port', () => {
   }, 120_000);
 
   // lz4 and zstd are ClickHouse's compressed blocks (compress=1 answers, decompress=1 inserts), the others HTTP compression.
-  it.each(['gzip', 'deflate', 'br', 'lz4', 'zstd'])('works with %s compression both ways (queries and inserts)', async (compression) => {
-    const report = await run(compression, true);
-    expect(failedSteps(report)).toEqual({});
-    expect(report.stream).toEqual({ rows: 300000, sum: 44999850000 });
-    expect(report.readBack).toEqual({ count: 1000, sum: 499500, nulls: 500, maxTag: '6' });
-  }, 120_000);
+  it.each(['gzip', 'deflate', 'br', 'lz4', 'zstd'])(
+    'works with %s compression both ways (queries and inserts)',
+    async (compression) => {
+      const report = await run(compression, true);
+      expect(failedSteps(report)).toEqual({});
+      expect(report.stream).toEqual({ rows: 300000, sum: 44999850000 });
+      expect(report.readBack).toEqual({ count: 1000, sum: 499500, nulls: 500, maxTag: '6' });
+    },
+    120_000,
+  );
 
   it('decodes Native blocks of every column type at its protocol revision, and names a type it cannot frame', async () => {
     const wide = `SELECT toLowCardinality(toNullable(toString(number))) AS lcn, [toNullable(toUInt8(number)), NULL] AS an,
@@ -69,9 +73,23 @@ describe('clickhouse-go v2 (Grafana) on the admin port', () => {
     expect(decoded!.error).toBeUndefined();
     expect(decoded!.rows).toBe(5000);
     expect(decoded!.columns.map(([, type]) => type)).toEqual([
-      'LowCardinality(Nullable(String))', 'Array(Nullable(UInt8))', 'Tuple(a String, b Array(LowCardinality(String)))', 'Map(String, Array(Nullable(String)))',
-      'FixedString(2)', "Enum8('a' = 1, 'b' = 2)", 'IPv4', 'IPv6', 'Point', 'Ring', 'Decimal(76, 10)', 'Int256', 'Date32', 'BFloat16',
-      'Array(Map(String, Tuple(UInt8, String)))', "DateTime64(3, 'UTC')", 'UUID',
+      'LowCardinality(Nullable(String))',
+      'Array(Nullable(UInt8))',
+      'Tuple(a String, b Array(LowCardinality(String)))',
+      'Map(String, Array(Nullable(String)))',
+      'FixedString(2)',
+      "Enum8('a' = 1, 'b' = 2)",
+      'IPv4',
+      'IPv6',
+      'Point',
+      'Ring',
+      'Decimal(76, 10)',
+      'Int256',
+      'Date32',
+      'BFloat16',
+      'Array(Map(String, Tuple(UInt8, String)))',
+      "DateTime64(3, 'UTC')",
+      'UUID',
     ]);
     expect(dynamic!.error).toMatch(/code: 48, .*column dyn of type Dynamic/);
   }, 60_000);

@@ -18,7 +18,16 @@ export async function startClientHarness(): Promise<CaptureHarness> {
       client,
       [
         {
-          request_headers: { headers: headers([[':method', 'GET'], [':path', '/v1/models'], [':authority', SEEDED_AUTHORITY], [':scheme', 'https'], ['x-caller', 'dashboards']]), end_of_stream: true },
+          request_headers: {
+            headers: headers([
+              [':method', 'GET'],
+              [':path', '/v1/models'],
+              [':authority', SEEDED_AUTHORITY],
+              [':scheme', 'https'],
+              ['x-caller', 'dashboards'],
+            ]),
+            end_of_stream: true,
+          },
           metadata_context: {},
         },
         { response_headers: { headers: headers([[':status', '200']]), end_of_stream: true }, metadata_context: {} },

@@ -39,7 +39,6 @@ function run(command: string, args: string[], options: { cwd?: string; env?: Nod
   return { ok: result.status === 0, output };
 }
 
-
 function goSourceHash(): string {
   const hash = createHash('sha256');
   for (const name of ['go.mod', 'go.sum', 'main.go']) hash.update(name).update(fs.readFileSync(path.join(GO_CLIENT_DIR, name)));

@@ -37,7 +37,10 @@ describe('ClickHouse HTTP forms through curl', () => {
     const url = new URL('/', harness().adminUrl);
     for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
     const headerFile = path.join(dir ?? os.tmpdir(), `headers-${Math.random().toString(36).slice(2)}`);
-    const { stdout } = await promisify(execFile)('curl', ['-sS', '-u', `${CLIENT_USER}:${CLIENT_PASSWORD}`, '-D', headerFile, ...args, url.toString()], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await promisify(execFile)('curl', ['-sS', '-u', `${CLIENT_USER}:${CLIENT_PASSWORD}`, '-D', headerFile, ...args, url.toString()], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const lines = fs.readFileSync(headerFile, 'utf8').trim().split(/\r?\n/);
     fs.rmSync(headerFile);
     const headers = Object.fromEntries(lines.slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
@@ -110,7 +113,10 @@ describe('ClickHouse HTTP forms through curl', () => {
     expect(answer.headers['content-encoding']).toBe('lz4');
     const compressed = fs.statSync(out).size;
     const python = installPythonClient().executable!;
-    const { stdout } = await promisify(execFile)(python, ['-c', 'import lz4.frame, sys; sys.stdout.buffer.write(lz4.frame.decompress(open(sys.argv[1], "rb").read()))', out], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await promisify(execFile)(python, ['-c', 'import lz4.frame, sys; sys.stdout.buffer.write(lz4.frame.decompress(open(sys.argv[1], "rb").read()))', out], {
+      encoding: 'buffer',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const lines = stdout.toString('utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(200000);
     expect(lines[123456]).toBe('123456\t123456');

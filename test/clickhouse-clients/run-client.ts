@@ -16,11 +16,13 @@ export type ClientReport = Record<string, unknown>;
 
 export async function runClient(install: ClientInstall, args: string[], env: Record<string, string>): Promise<ClientReport> {
   if (install.executable === undefined) throw new Error(`the client is not installed: ${install.problem}`);
-  const { stdout } = await promisify(execFile)(install.executable, args, { env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }).catch((err: { stdout?: string; message: string }) => {
-    // The programs exit non-zero only when they cannot connect at all; their report says why.
-    if (err.stdout) return { stdout: err.stdout };
-    throw err;
-  });
+  const { stdout } = await promisify(execFile)(install.executable, args, { env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }).catch(
+    (err: { stdout?: string; message: string }) => {
+      // The programs exit non-zero only when they cannot connect at all; their report says why.
+      if (err.stdout) return { stdout: err.stdout };
+      throw err;
+    },
+  );
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as ClientReport;
 }
 

@@ -14,7 +14,10 @@ function problemsOf(fn: () => unknown): string[] {
   } catch (err) {
     expect(err).toBeInstanceOf(CaptureError);
     expect((err as CaptureError).code).toBe('CAP_ERR_CONFIG_INVALID');
-    return (err as Error).message.split('\n').slice(1).map((line) => line.trim());
+    return (err as Error).message
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim());
   }
   throw new Error('expected the configuration to be rejected');
 }
@@ -55,9 +58,7 @@ describe('loadConfig', () => {
   it('takes a Unix domain socket for the ext_proc listener, absolute paths only', () => {
     expect(loadConfig({ argv: ['--grpc-listen', 'unix:/run/egress/ext_proc.sock'], env: {} }).grpcListen).toEqual({ unixPath: '/run/egress/ext_proc.sock' });
     expect(loadConfig({ argv: [], env: { EGRESS_CAPTURE_GRPC_LISTEN: 'unix:///tmp/x.sock' } }).grpcListen).toEqual({ unixPath: '/tmp/x.sock' });
-    expect(problemsOf(() => loadConfig({ argv: ['--grpc-listen', 'unix:relative.sock'], env: {} }))).toEqual([
-      '--grpc-listen: "unix:relative.sock" expected HOST:PORT or unix:/ABSOLUTE/PATH',
-    ]);
+    expect(problemsOf(() => loadConfig({ argv: ['--grpc-listen', 'unix:relative.sock'], env: {} }))).toEqual(['--grpc-listen: "unix:relative.sock" expected HOST:PORT or unix:/ABSOLUTE/PATH']);
     // The admin port stays TCP: it serves people and dashboards, not a co-located Envoy.
     expect(problemsOf(() => loadConfig({ argv: ['--admin-listen', 'unix:/tmp/admin.sock'], env: {} }))).toEqual(['--admin-listen: "unix:/tmp/admin.sock" expected HOST:PORT']);
   });
@@ -112,7 +113,10 @@ describe('loadConfig', () => {
   });
 
   it('takes the remote store layout, and refuses layout options that would be ignored or cannot work', () => {
-    const config = loadConfig({ argv: ['--clickhouse-url', 'http://ch:8123/capture', '--clickhouse-cluster', 'c1', '--clickhouse-engine', 'ReplicatedMergeTree', '--clickhouse-distributed'], env: { EGRESS_CAPTURE_NO_CREATE_SCHEMA: 'true' } });
+    const config = loadConfig({
+      argv: ['--clickhouse-url', 'http://ch:8123/capture', '--clickhouse-cluster', 'c1', '--clickhouse-engine', 'ReplicatedMergeTree', '--clickhouse-distributed'],
+      env: { EGRESS_CAPTURE_NO_CREATE_SCHEMA: 'true' },
+    });
     expect(config).toMatchObject({ clickhouseCluster: 'c1', clickhouseEngine: 'ReplicatedMergeTree', clickhouseDistributed: true, noCreateSchema: true, clickhouseReplicaName: '{replica}' });
     expect(problemsOf(() => loadConfig({ argv: ['--clickhouse-cluster', 'c1', '--no-create-schema'], env: {} }))).toEqual([
       '--clickhouse-cluster: "c1" applies to a remote store only (set --clickhouse-url; the embedded store is one MergeTree table)',
@@ -145,10 +149,7 @@ describe('loadConfig', () => {
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-config-'));
     const bad = path.join(dir, 'bad.yaml');
-    fs.writeFileSync(
-      bad,
-      ['apiVersion: clrk.apoxy.dev/v1alpha1', 'kind: EgressGateway', 'metadata: {name: gw}', 'spec:', '  otlp:', '    captureBody:', '      maxBytes: -5'].join('\n'),
-    );
+    fs.writeFileSync(bad, ['apiVersion: clrk.apoxy.dev/v1alpha1', 'kind: EgressGateway', 'metadata: {name: gw}', 'spec:', '  otlp:', '    captureBody:', '      maxBytes: -5'].join('\n'));
     const problems = problemsOf(() => loadConfig({ argv: ['--gateway', bad], env: {}, loadGateway: gatewayContribution }));
     expect(problems.some((problem) => problem.startsWith(`--gateway ${bad}:`) && problem.includes('maxBytes'))).toBe(true);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -161,9 +162,7 @@ describe('loadConfig', () => {
     const mapping = path.join(dir, 'mapping.yaml');
     fs.writeFileSync(mapping, 'authority: not-a-list\n');
     const rules = path.join(dir, 'missing-rules.yaml');
-    const problems = problemsOf(() =>
-      loadConfig({ argv: ['--gateway', gateway, '--provider-mapping', mapping, '--body-redaction-rules', rules], env: {}, loadGateway: gatewayContribution }),
-    );
+    const problems = problemsOf(() => loadConfig({ argv: ['--gateway', gateway, '--provider-mapping', mapping, '--body-redaction-rules', rules], env: {}, loadGateway: gatewayContribution }));
     expect(problems.filter((problem) => problem.startsWith(`--gateway ${gateway}: `)).length).toBeGreaterThan(0);
     expect(problems).toContain(`--provider-mapping ${mapping}: expected a YAML list of {authority, pathPrefix, provider, api}`);
     expect(problems.filter((problem) => problem.startsWith(`--body-redaction-rules ${rules}: `) && problem.includes('ENOENT'))).toHaveLength(1);

@@ -101,7 +101,10 @@ async function startPod(objects: KubeObject[], captureObjects: KubeObject[], opt
   }
 
   // Then env, over envFrom: values, and the downward API's fields of this pod.
-  const pod = { 'metadata.name': `${deployment.metadata.name}-7d9f-abc12`, 'metadata.namespace': deployment.metadata.namespace, 'metadata.uid': '5f0c3f7e-0000-4000-8000-0000000000aa' } as Record<string, string>;
+  const pod = { 'metadata.name': `${deployment.metadata.name}-7d9f-abc12`, 'metadata.namespace': deployment.metadata.namespace, 'metadata.uid': '5f0c3f7e-0000-4000-8000-0000000000aa' } as Record<
+    string,
+    string
+  >;
   for (const entry of (container.env ?? []) as Json[]) {
     if (entry.value !== undefined) env[entry.name] = entry.value;
     else if (entry.valueFrom?.fieldRef) env[entry.name] = pod[entry.valueFrom.fieldRef.fieldPath]!;
@@ -120,9 +123,7 @@ async function startPod(objects: KubeObject[], captureObjects: KubeObject[], opt
   expect(path.dirname(env.EGRESS_CAPTURE_GATEWAY!)).toBe(gatewayMount);
   const gatewayVolume = (podSpec.volumes as Json[]).find((v) => v.name === 'gateway')!;
   // The ConfigMap translate wrote is the one the Deployment mounts: same name, same namespace.
-  const gatewayConfigMap = captureObjects.find(
-    (o) => o.kind === 'ConfigMap' && o.metadata.name === gatewayVolume.configMap.name && o.metadata.namespace === deployment.metadata.namespace,
-  );
+  const gatewayConfigMap = captureObjects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === gatewayVolume.configMap.name && o.metadata.namespace === deployment.metadata.namespace);
   if (!gatewayConfigMap) throw new Error(`translate wrote no ConfigMap ${deployment.metadata.namespace}/${gatewayVolume.configMap.name}, which the Deployment mounts`);
   const gatewayFiles = gatewayConfigMap.data as Record<string, string>;
 
@@ -186,7 +187,10 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 }
 
 test('the image carries one Node runtime, the pinned one, and production dependencies only', () => {
-  const stages = fs.readFileSync(path.join(DEPLOY_DIR, 'Dockerfile'), 'utf8').split(/^FROM /m).slice(1);
+  const stages = fs
+    .readFileSync(path.join(DEPLOY_DIR, 'Dockerfile'), 'utf8')
+    .split(/^FROM /m)
+    .slice(1);
   const runtime = stages[stages.length - 1]!;
   // The runtime base has no Node of its own; `node` on its PATH is the npm package's binary.
   expect(runtime.split('\n', 1)[0]).not.toMatch(/node/);

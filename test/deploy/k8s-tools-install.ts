@@ -27,7 +27,6 @@ export const K8S_TOOLS = {
 } as const;
 export type K8sTool = keyof typeof K8S_TOOLS;
 
-
 /** One directory per tool and version, so a version bump installs beside the old one. */
 function binDir(tool: K8sTool): string {
   return path.join(cacheRoot(), 'k8s-tools', `${tool}-${K8S_TOOLS[tool].version}`);

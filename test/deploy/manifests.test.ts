@@ -130,7 +130,11 @@ describe('Helm chart', () => {
       '--admin-tls-key-file=/etc/egress-capture/tls/admin/tls.key',
     ]);
     expect([container.readinessProbe.httpGet.scheme, container.livenessProbe.httpGet.scheme]).toEqual(['HTTPS', 'HTTPS']);
-    expect(container.ports.map((p: any) => [p.name, p.containerPort])).toEqual([['grpc', 9002], ['admin', 9003], ['sds', 9443]]);
+    expect(container.ports.map((p: any) => [p.name, p.containerPort])).toEqual([
+      ['grpc', 9002],
+      ['admin', 9003],
+      ['sds', 9443],
+    ]);
     expect(container.envFrom.map((e: any) => (e.configMapRef ?? e.secretRef).name)).toEqual(['egress-capture-config', 'my-otlp', 'my-admin']);
     expect(container.env).toEqual([
       ...['name', 'namespace', 'uid'].map((field) => ({ name: `POD_${field.toUpperCase()}`, valueFrom: { fieldRef: { fieldPath: `metadata.${field}` } } })),
@@ -143,7 +147,10 @@ describe('Helm chart', () => {
     expect(volumes[mounts['/etc/egress-capture/ca/sandbox/agents-mitm-ca']].secret.secretName).toBe('agents-mitm-ca');
     expect(volumes[mounts['/etc/egress-capture/ca/ci/builders-ca']].secret).toEqual({
       secretName: 'ci-builders-ca',
-      items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }],
+      items: [
+        { key: 'tls.crt', path: 'tls.crt' },
+        { key: 'tls.key', path: 'tls.key' },
+      ],
     });
     expect(volumes[mounts['/etc/egress-capture/gateway']].configMap.name).toBe('my-gateway');
     expect(volumes[mounts['/etc/egress-capture/tls/grpc']].secret).toEqual({ secretName: 'capture-grpc-tls' });
@@ -152,7 +159,11 @@ describe('Helm chart', () => {
     const config = find(objects, 'ConfigMap').data;
     expect(config).toMatchObject({ EGRESS_CAPTURE_CLICKHOUSE_CA_FILE: '/etc/egress-capture/clickhouse/ca.crt', EGRESS_CAPTURE_TTL_DAYS: '30', EGRESS_CAPTURE_LOG_LEVEL: 'debug' });
     expect(find(objects, 'PersistentVolumeClaim').spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '50Gi' } } });
-    expect(find(objects, 'Service').spec.ports.map((p: any) => [p.name, p.port])).toEqual([['grpc', 9002], ['admin', 9003], ['sds', 9443]]);
+    expect(find(objects, 'Service').spec.ports.map((p: any) => [p.name, p.port])).toEqual([
+      ['grpc', 9002],
+      ['admin', 9003],
+      ['sds', 9443],
+    ]);
 
     // Envoy pods reach ext_proc and SDS; the named namespaces, the monitoring one and the nodes reach admin; nothing else.
     const byPort = peersByPort(find(objects, 'NetworkPolicy'));
@@ -160,10 +171,7 @@ describe('Helm chart', () => {
     expect(byPort).toEqual({
       9002: gateway,
       9443: gateway,
-      9003: [
-        ...['analysts', 'oncall', 'observability'].map((ns) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } })),
-        { ipBlock: { cidr: '10.0.0.0/16' } },
-      ],
+      9003: [...['analysts', 'oncall', 'observability'].map((ns) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } })), { ipBlock: { cidr: '10.0.0.0/16' } }],
     });
   });
 
@@ -174,7 +182,7 @@ describe('Helm chart', () => {
     [{ admin: { password: 'secret' } }, 'admin.user and admin.password: set both or neither'],
     [{ extraConfig: { EGRESS_CAPTURE_DATA_DIR: '/elsewhere' } }, 'extraConfig.EGRESS_CAPTURE_DATA_DIR: set by the chart itself'],
     [{ extraConfig: { TTL_DAYS: '7' } }, 'extraConfig.TTL_DAYS: expected an EGRESS_CAPTURE_* setting'],
-    [{ replicaCount: 3 }, 'replicaCount: 3 needs store.mode=remote: the embedded store lives in one pod\'s volume and cannot be shared; run a ClickHouse server or ClickHouse Cloud'],
+    [{ replicaCount: 3 }, "replicaCount: 3 needs store.mode=remote: the embedded store lives in one pod's volume and cannot be shared; run a ClickHouse server or ClickHouse Cloud"],
     [{ ...REPLICATED, persistence: { existingClaim: 'capture-data' } }, 'persistence.existingClaim: "capture-data" cannot serve 3 replicas'],
     [{ replicaCount: 0 }, 'replicaCount: 0 expected a whole number from 1'],
   ])('refuses %j with a message naming the value', (values, message) => {
@@ -311,4 +319,3 @@ describe('Helm and kustomize', () => {
     expect(byName(fromHelm)).toEqual(byName(fromKustomize));
   });
 });
-

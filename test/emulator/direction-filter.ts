@@ -33,10 +33,7 @@ export interface FilterHost {
   forwardEnd(dir: Direction): void;
 }
 
-type Pending =
-  | { kind: 'headers' }
-  | { kind: 'body'; data: Buffer; eos: boolean; partial: boolean; streamed: boolean }
-  | { kind: 'trailers' };
+type Pending = { kind: 'headers' } | { kind: 'body'; data: Buffer; eos: boolean; partial: boolean; streamed: boolean } | { kind: 'trailers' };
 
 const EMPTY = Buffer.alloc(0);
 
@@ -203,11 +200,7 @@ export class DirectionFilter {
     }
     if (front.kind !== part) {
       const later = this.awaiting.some((p) => p.kind === part);
-      return this.host.spurious(
-        this.dir,
-        later ? 'wrong-order' : 'spurious-reply',
-        `${this.dir}_${part} reply while ${this.dir}_${front.kind} awaits one`,
-      );
+      return this.host.spurious(this.dir, later ? 'wrong-order' : 'spurious-reply', `${this.dir}_${part} reply while ${this.dir}_${front.kind} awaits one`);
     }
     const common = payload?.response;
     if (part === 'body' && common?.body_mutation?.streamed_response !== undefined) {
@@ -455,8 +448,7 @@ export class DirectionFilter {
   }
 
   private checkPassive(reply: ProcessingResponse, common: CommonResponse | undefined): void {
-    const mutation = (common as { header_mutation?: { set_headers?: unknown[]; remove_headers?: unknown[] } } | undefined)
-      ?.header_mutation;
+    const mutation = (common as { header_mutation?: { set_headers?: unknown[]; remove_headers?: unknown[] } } | undefined)?.header_mutation;
     if (
       (common?.status ?? 0) !== 0 ||
       (mutation?.set_headers?.length ?? 0) > 0 ||

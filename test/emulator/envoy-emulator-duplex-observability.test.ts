@@ -12,10 +12,22 @@ const setup = fixtures.setup;
 
 const UPLOAD: HttpExchangeSpec = {
   request: {
-    headers: [[':method', 'POST'], [':path', '/v1/embeddings'], [':scheme', 'https'], [':authority', 'api'], ['content-type', 'application/json']],
+    headers: [
+      [':method', 'POST'],
+      [':path', '/v1/embeddings'],
+      [':scheme', 'https'],
+      [':authority', 'api'],
+      ['content-type', 'application/json'],
+    ],
     body: ['{"input":', { data: '"hello"', delayMs: 5 }, { data: '}', delayMs: 5 }],
   },
-  response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: ['{"data":[]}'] },
+  response: {
+    headers: [
+      [':status', '200'],
+      ['content-type', 'application/json'],
+    ],
+    body: ['{"data":[]}'],
+  },
 };
 
 const FDS_REQUEST = { requestBodyMode: 'FULL_DUPLEX_STREAMED', requestTrailerMode: 'SEND' } as const;
@@ -48,10 +60,7 @@ describe('FULL_DUPLEX_STREAMED', () => {
     // Each echo lost its first byte: '{"input":' → '"input":', '"hello"' → 'hello"', '}' → ''.
     expect(result.upstream.body.toString()).toBe('"input":hello"');
 
-    const { emulator: noEos } = await setup(
-      { decide: (req) => (req.request_body?.end_of_stream ? { kind: 'silent' } : undefined) },
-      { processingMode: FDS_REQUEST, streamIdleTimeoutMs: 150 },
-    );
+    const { emulator: noEos } = await setup({ decide: (req) => (req.request_body?.end_of_stream ? { kind: 'silent' } : undefined) }, { processingMode: FDS_REQUEST, streamIdleTimeoutMs: 150 });
     const hung = await noEos.runExchange(UPLOAD);
     expect(hung.violations.map((v) => v.kind)).toEqual(['fds-end-of-stream']);
     expect(hung.downstream).toMatchObject({ status: 504, details: 'stream_idle_timeout' });
@@ -70,9 +79,7 @@ describe('FULL_DUPLEX_STREAMED', () => {
     const { emulator: early } = await setup(
       {
         decide: (req) =>
-          req.request === 'request_headers'
-            ? { kind: 'reply', reply: { request_body: { response: { body_mutation: { streamed_response: { body: Buffer.from('x') } } } } } }
-            : undefined,
+          req.request === 'request_headers' ? { kind: 'reply', reply: { request_body: { response: { body_mutation: { streamed_response: { body: Buffer.from('x') } } } } } } : undefined,
       },
       { processingMode: FDS_REQUEST },
     );

@@ -10,8 +10,21 @@ import { sentNotation } from './message-notation';
 import type { HttpExchangeSpec } from './http-exchange-spec';
 
 const GET: HttpExchangeSpec = {
-  request: { headers: [[':method', 'GET'], [':path', '/'], [':scheme', 'http'], [':authority', 'svc']] },
-  response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: ['{"ok":true}'] },
+  request: {
+    headers: [
+      [':method', 'GET'],
+      [':path', '/'],
+      [':scheme', 'http'],
+      [':authority', 'svc'],
+    ],
+  },
+  response: {
+    headers: [
+      [':status', '200'],
+      ['content-type', 'application/json'],
+    ],
+    body: ['{"ok":true}'],
+  },
 };
 
 const fixtures = emulatorFixtures();
@@ -51,8 +64,17 @@ describe('message timeout', () => {
     // wide because a loaded machine (two test files at once) delays timers by tens of ms.
     const result = await emulator.runExchange({
       request: {
-        headers: [[':method', 'POST'], [':path', '/'], [':scheme', 'http'], [':authority', 'svc']],
-        body: [{ data: 'c1', delayMs: 80 }, { data: 'c2', delayMs: 80 }, { data: 'c3', delayMs: 800 }],
+        headers: [
+          [':method', 'POST'],
+          [':path', '/'],
+          [':scheme', 'http'],
+          [':authority', 'svc'],
+        ],
+        body: [
+          { data: 'c1', delayMs: 80 },
+          { data: 'c2', delayMs: 80 },
+          { data: 'c3', delayMs: 800 },
+        ],
       },
     });
     expect(sentNotation(result)).toEqual(['RH+pc', 'RB(2)', 'RB(2)']);
@@ -109,8 +131,7 @@ describe('spurious replies', () => {
 
   test('replies carrying mutations are flagged as active', async () => {
     const { emulator } = await setup({
-      decide: (req) =>
-        req.request === 'request_headers' ? { kind: 'reply', reply: { request_headers: { response: { status: 1 } } } } : undefined,
+      decide: (req) => (req.request === 'request_headers' ? { kind: 'reply', reply: { request_headers: { response: { status: 1 } } } } : undefined),
     });
     const result = await emulator.runExchange(GET);
     expect(result.violations.map((v) => v.kind)).toEqual(['active-reply']);

@@ -11,18 +11,44 @@ import { chatCompletionExchange } from './realistic-exchanges';
 import { quantile, replyLatenciesMs } from './reply-latency';
 
 const GET: HttpExchangeSpec = {
-  request: { headers: [[':method', 'GET'], [':path', '/items'], [':scheme', 'http'], ['Host', 'shop.example'], ['accept', '*/*']] },
-  response: { headers: [[':status', '200'], ['content-type', 'text/plain'], ['content-length', '13']], body: ['hello, world!'] },
+  request: {
+    headers: [
+      [':method', 'GET'],
+      [':path', '/items'],
+      [':scheme', 'http'],
+      ['Host', 'shop.example'],
+      ['accept', '*/*'],
+    ],
+  },
+  response: {
+    headers: [
+      [':status', '200'],
+      ['content-type', 'text/plain'],
+      ['content-length', '13'],
+    ],
+    body: ['hello, world!'],
+  },
 };
 
 function post(chunks: Array<string | { data: string; delayMs?: number }>, trailers?: Array<[string, string]>): HttpExchangeSpec {
   return {
     request: {
-      headers: [[':method', 'POST'], [':path', '/upload'], [':scheme', 'http'], [':authority', 'api.example'], ['content-type', 'application/json']],
+      headers: [
+        [':method', 'POST'],
+        [':path', '/upload'],
+        [':scheme', 'http'],
+        [':authority', 'api.example'],
+        ['content-type', 'application/json'],
+      ],
       body: chunks,
       trailers,
     },
-    response: { headers: [[':status', '201'], ['content-length', '0']] },
+    response: {
+      headers: [
+        [':status', '201'],
+        ['content-length', '0'],
+      ],
+    },
   };
 }
 
@@ -114,7 +140,13 @@ describe('envoy emulator with a passive processor', () => {
 
   test('S10 STREAMED with trailers: trailers wait for every body reply, no end_of_stream anywhere', async () => {
     const result = await emulator({ processingMode: { requestBodyMode: 'STREAMED', requestTrailerMode: 'SEND' } }).runExchange(
-      post([{ data: 'd1', delayMs: 50 }, { data: 'd2', delayMs: 5 }], [['x-checksum', 'abc']]),
+      post(
+        [
+          { data: 'd1', delayMs: 50 },
+          { data: 'd2', delayMs: 5 },
+        ],
+        [['x-checksum', 'abc']],
+      ),
     );
     expect(sentNotation(result)).toEqual(['RH+pc', 'RB(2)', 'RB(2)', 'RT', 'SH(eos)']);
     const trailersAt = result.sent[3].atMs;
@@ -225,7 +257,11 @@ describe('envoy emulator with a passive processor', () => {
 
   test('client reset mid-body: downstream reset, Envoy closes the call without any end marker', async () => {
     const result = await emulator({ processingMode: { requestBodyMode: 'STREAMED' } }).runExchange({
-      ...post([{ data: 'part1', delayMs: 50 }, { data: 'part2', delayMs: 5 }, { data: 'never', delayMs: 5 }]),
+      ...post([
+        { data: 'part1', delayMs: 50 },
+        { data: 'part2', delayMs: 5 },
+        { data: 'never', delayMs: 5 },
+      ]),
       clientReset: { direction: 'request', afterChunks: 2, delayMs: 5 },
     });
     expect(result.downstream.status).toBe('reset');

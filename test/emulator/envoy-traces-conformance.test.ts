@@ -13,16 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ENVOY_VERSIONS } from '../envoy/envoy-install';
-import {
-  chunkedNotation,
-  readTrace,
-  timelineOrder,
-  timerVerdict,
-  traceCall,
-  type EnvoyTrace,
-  type TraceCall,
-  type TraceMessage,
-} from '../envoy/envoy-trace';
+import { chunkedNotation, readTrace, timelineOrder, timerVerdict, traceCall, type EnvoyTrace, type TraceCall, type TraceMessage } from '../envoy/envoy-trace';
 import { RecordingProcessor } from '../envoy/recording-processor';
 import { TRACE_SCENARIOS, emulatorExchange, timerOf, type TraceScenario } from '../envoy/trace-scenarios';
 import { EnvoyEmulator } from './envoy-emulator';
@@ -87,7 +78,10 @@ function stretched(spec: HttpExchangeSpec): HttpExchangeSpec {
   const stretch = (message: HttpMessageSpec | undefined): HttpMessageSpec | undefined =>
     message?.body === undefined
       ? message
-      : { ...message, body: message.body.map((entry) => (typeof entry === 'object' && !Buffer.isBuffer(entry) && (entry.delayMs ?? 0) > 0 ? { ...entry, delayMs: entry.delayMs! * GAP_STRETCH } : entry)) };
+      : {
+          ...message,
+          body: message.body.map((entry) => (typeof entry === 'object' && !Buffer.isBuffer(entry) && (entry.delayMs ?? 0) > 0 ? { ...entry, delayMs: entry.delayMs! * GAP_STRETCH } : entry)),
+        };
   return { ...spec, request: stretch(spec.request)!, response: stretch(spec.response) };
 }
 

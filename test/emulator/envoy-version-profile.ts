@@ -28,8 +28,7 @@ export function envoyFeatures(version: string): EnvoyFeatures {
   if (!match) throw new Error(`unknown Envoy version profile "${version}"`);
   const minor = Number(match[1]);
   if (minor < 31) throw new Error(`Envoy ${version} predates the oldest emulated profile (1.31)`);
-  const profile: EnvoyVersionProfile =
-    minor >= 37 ? '1.37+' : minor >= 35 ? '1.35-1.36' : minor === 34 ? '1.34' : minor >= 32 ? '1.32-1.33' : '1.31';
+  const profile: EnvoyVersionProfile = minor >= 37 ? '1.37+' : minor >= 35 ? '1.35-1.36' : minor === 34 ? '1.34' : minor >= 32 ? '1.32-1.33' : '1.31';
   return {
     profile,
     sendBodyWithoutWaiting: minor >= 32,

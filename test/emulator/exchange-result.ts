@@ -38,13 +38,7 @@ export interface TimedMessage<T> {
   message: T;
 }
 
-export type FailureKind =
-  | 'message-timeout'
-  | 'spurious-reply'
-  | 'grpc-error'
-  | 'buffer-overflow'
-  | 'stream-idle-timeout'
-  | 'immediate-response';
+export type FailureKind = 'message-timeout' | 'spurious-reply' | 'grpc-error' | 'buffer-overflow' | 'stream-idle-timeout' | 'immediate-response';
 
 export interface ExchangeFailure {
   kind: FailureKind;

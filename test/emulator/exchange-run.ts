@@ -8,33 +8,13 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
-import {
-  BodySendMode,
-  type ProcessingRequest,
-  type ProcessingResponse,
-  type ProtoStruct,
-} from '../../src/extproc/wire/protocol';
+import { BodySendMode, type ProcessingRequest, type ProcessingResponse, type ProtoStruct } from '../../src/extproc/wire/protocol';
 import { ATTRIBUTES_KEY, EMULATOR_DEFAULTS } from './emulator-defaults';
 import type { ResolvedExchangeOptions } from './emulator-options';
-import type {
-  CloseReason,
-  ExchangeFailure,
-  ExchangeResult,
-  FailureKind,
-  ProtocolViolation,
-  TimedMessage,
-  ViolationKind,
-} from './exchange-result';
+import type { CloseReason, ExchangeFailure, ExchangeResult, FailureKind, ProtocolViolation, TimedMessage, ViolationKind } from './exchange-result';
 import { DirectionFilter, type Direction, type FilterHost, type MessagePart } from './direction-filter';
 import { hcmMutateRequestHeaders, normalizeHeaders, toHeaderMap } from './header-encoding';
-import {
-  EMPTY_OK_RESPONSE,
-  toBodyChunk,
-  type AttributeValue,
-  type HeaderList,
-  type HttpExchangeSpec,
-  type HttpMessageSpec,
-} from './http-exchange-spec';
+import { EMPTY_OK_RESPONSE, toBodyChunk, type AttributeValue, type HeaderList, type HttpExchangeSpec, type HttpMessageSpec } from './http-exchange-spec';
 
 type ProcessCall = grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse>;
 
@@ -55,7 +35,11 @@ const REPLY_ROUTE: Record<string, [Direction, MessagePart]> = {
 /** An Envoy local reply as the encoder filters see it: status, content-length, text/plain, the body in one piece. */
 function localReplySpec(status: number, text: string): HttpMessageSpec {
   return {
-    headers: [[':status', String(status)], ['content-length', String(Buffer.byteLength(text))], ['content-type', 'text/plain']],
+    headers: [
+      [':status', String(status)],
+      ['content-length', String(Buffer.byteLength(text))],
+      ['content-type', 'text/plain'],
+    ],
     body: [text],
   };
 }
@@ -65,12 +49,7 @@ function toStruct(values: Record<string, AttributeValue>): ProtoStruct {
   for (const [key, value] of Object.entries(values)) {
     // Envoy's CEL mapping: bool → bool_value, ints → number_value, everything else printed.
     // protobufjs names the well-known types' fields in camelCase whatever keepCase says.
-    fields[key] =
-      typeof value === 'boolean'
-        ? { boolValue: value }
-        : typeof value === 'number'
-          ? { numberValue: value }
-          : { stringValue: value };
+    fields[key] = typeof value === 'boolean' ? { boolValue: value } : typeof value === 'number' ? { numberValue: value } : { stringValue: value };
   }
   return { fields };
 }
@@ -389,10 +368,7 @@ export class ExchangeRun implements FilterHost {
     this.processingComplete = true;
     this.stopTimers();
     this.fail('buffer-overflow', details, true);
-    this.localReply(
-      request ? EMULATOR_DEFAULTS.requestTooLargeStatusCode : EMULATOR_DEFAULTS.responseTooLargeStatusCode,
-      details,
-    );
+    this.localReply(request ? EMULATOR_DEFAULTS.requestTooLargeStatusCode : EMULATOR_DEFAULTS.responseTooLargeStatusCode, details);
   }
 
   activity(): void {

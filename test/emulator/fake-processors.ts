@@ -5,20 +5,12 @@
  * Envoy failure path.
  */
 import * as grpc from '@grpc/grpc-js';
-import {
-  extProcServiceDefinition,
-  type ProcessingRequest,
-  type ProcessingResponse,
-} from '../../src/extproc/wire/protocol';
+import { extProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from '../../src/extproc/wire/protocol';
 
 type ServerCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
 /** What the processor does with one message; `undefined` = the correct passive reply. */
-export type ProcessorAction =
-  | { kind: 'reply'; reply: ProcessingResponse; delayMs?: number }
-  | { kind: 'silent' }
-  | { kind: 'end-ok' }
-  | { kind: 'end-error'; code: grpc.status; details?: string };
+export type ProcessorAction = { kind: 'reply'; reply: ProcessingResponse; delayMs?: number } | { kind: 'silent' } | { kind: 'end-ok' } | { kind: 'end-error'; code: grpc.status; details?: string };
 
 export interface FakeProcessorOptions {
   /** Per message: override the correct reply. `index` counts messages on this call. */
@@ -84,11 +76,7 @@ export class FakeProcessor {
   }
 
   async start(): Promise<string> {
-    this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
-      ),
-    );
+    this.port = await new Promise<number>((resolve, reject) => this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
     return `127.0.0.1:${this.port}`;
   }
 
@@ -122,10 +110,7 @@ export class FakeProcessor {
         call.emit('error', { code: action.code, details: action.details ?? 'failed by test' });
         return;
       }
-      const reply =
-        action?.kind === 'reply'
-          ? action.reply
-          : passiveReply({ ...request, protocol_config: protocolConfig }, this.options.fdsDropBytes ?? 0);
+      const reply = action?.kind === 'reply' ? action.reply : passiveReply({ ...request, protocol_config: protocolConfig }, this.options.fdsDropBytes ?? 0);
       if (!reply) return;
       const delayMs = action?.kind === 'reply' ? action.delayMs : this.options.replyDelayMs;
       if (delayMs) setTimeout(() => !call.cancelled && call.write(reply), delayMs);

@@ -69,7 +69,12 @@ export interface HttpExchangeSpec {
   dynamicMetadata?: Record<string, Record<string, AttributeValue>>;
 }
 
-export const EMPTY_OK_RESPONSE: HttpMessageSpec = { headers: [[':status', '200'], ['content-length', '0']] };
+export const EMPTY_OK_RESPONSE: HttpMessageSpec = {
+  headers: [
+    [':status', '200'],
+    ['content-length', '0'],
+  ],
+};
 
 /** Normalizes a body chunk entry to its explicit form. */
 export function toBodyChunk(entry: BodyChunk | string | Buffer): { data: Buffer; delayMs: number } {

@@ -35,8 +35,7 @@ export function replyNotation(message: ProcessingResponse): string {
   if (kind === undefined) return 'none';
   if (kind === 'immediate_response') return 'immediate';
   const text = (REQUEST_CODE[kind] ?? '?').toLowerCase();
-  const streamed = (message[kind] as { response?: { body_mutation?: { streamed_response?: { body?: Buffer; end_of_stream?: boolean } } } })
-    ?.response?.body_mutation?.streamed_response;
+  const streamed = (message[kind] as { response?: { body_mutation?: { streamed_response?: { body?: Buffer; end_of_stream?: boolean } } } })?.response?.body_mutation?.streamed_response;
   if (!streamed) return text;
   return `${text}.sr(${streamed.body?.length ?? 0}${streamed.end_of_stream ? ',eos' : ''})`;
 }

@@ -25,14 +25,12 @@ export function replyLatenciesMs(result: ExchangeResult): number[] {
     if (message.observability_mode) continue;
     const dir = DIRECTION[message.request ?? ''];
     const fdsBody =
-      (message.request === 'request_body' || message.request === 'response_body') &&
-      result.sent[0]?.message.protocol_config?.[dir === 'request' ? 'request_body_mode' : 'response_body_mode'] === 4;
+      (message.request === 'request_body' || message.request === 'response_body') && result.sent[0]?.message.protocol_config?.[dir === 'request' ? 'request_body_mode' : 'response_body_mode'] === 4;
     if (dir && !fdsBody) events.push({ atMs, kind: 'sent', dir });
   }
   for (const { atMs, message } of result.received) {
     const dir = DIRECTION[message.response ?? ''];
-    const streamed = (message[message.response as 'request_body'] as { response?: { body_mutation?: { streamed_response?: unknown } } })
-      ?.response?.body_mutation?.streamed_response;
+    const streamed = (message[message.response as 'request_body'] as { response?: { body_mutation?: { streamed_response?: unknown } } })?.response?.body_mutation?.streamed_response;
     if (dir && streamed === undefined) events.push({ atMs, kind: 'received', dir });
   }
   events.sort((a, b) => a.atMs - b.atMs || (a.kind === 'sent' ? -1 : 1));

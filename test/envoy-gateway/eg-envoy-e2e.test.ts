@@ -66,7 +66,9 @@ describeEnvoy(`Envoy configured by Envoy Gateway ${version}'s own translation`, 
     dir = fs.mkdtempSync(path.join(os.tmpdir(), `eg-e2e-${envoyVersion}-`));
     const translated = await runTranslate(['-f', EXAMPLE]);
     expect(translated.code).toBe(0);
-    objects = parseAllDocuments(translated.stdout).map((d) => d.toJS() as Json).filter((o) => o && typeof o === 'object');
+    objects = parseAllDocuments(translated.stdout)
+      .map((d) => d.toJS() as Json)
+      .filter((o) => o && typeof o === 'object');
     // The cluster's Secrets hold the interception CA, as the listener's caCertRef names it.
     eg = await egTranslate(requireEgctl(version), translated.stdout, { certificatePem: interceptionCa.certificatePem, keyPem: interceptionCa.keyPem, serviceIp: CLUSTER_IP });
 
@@ -115,8 +117,7 @@ describeEnvoy(`Envoy configured by Envoy Gateway ${version}'s own translation`, 
   });
 
   it('changes only what a static bootstrap on loopback needs', () => {
-    const changed = (before: Json[], after: Json[]): string[] =>
-      before.flatMap((resource, i) => changedPaths(resource, after[i]).map((p) => `${resource.name} ${p}`));
+    const changed = (before: Json[], after: Json[]): string[] => before.flatMap((resource, i) => changedPaths(resource, after[i]).map((p) => `${resource.name} ${p}`));
     const listenerChanges = changed(eg.listeners, bootstrap.staticResources.listeners);
     const allowedListener = /^\S+ (@type|address\.socketAddress\.(address|portValue)|.*\.(rds|routeConfig|sdsConfig)(\..*)?)$/;
     expect(listenerChanges.filter((p) => !allowedListener.test(p))).toEqual([]);
@@ -131,8 +132,16 @@ describeEnvoy(`Envoy configured by Envoy Gateway ${version}'s own translation`, 
     const allowedCluster = /^\S+ (@type|type|(edsClusterConfig|loadAssignment)(\..*)?|.*\.sdsConfig(\..*)?)$/;
     expect(clusterChanges.filter((p) => !allowedCluster.test(p))).toEqual([]);
     // Endpoints move only for the capture service and the certificate minter.
-    const moved = (bootstrap.staticResources.clusters as Json[]).filter((c) => JSON.stringify(c.loadAssignment ?? {}).includes('"127.0.0.1"')).map((c) => c.name as string).sort();
-    expect(moved).toEqual(eg.clusters.filter((c) => c.name.startsWith('envoyextensionpolicy/') || c.name.endsWith('-cert-sds')).map((c) => c.name).sort());
+    const moved = (bootstrap.staticResources.clusters as Json[])
+      .filter((c) => JSON.stringify(c.loadAssignment ?? {}).includes('"127.0.0.1"'))
+      .map((c) => c.name as string)
+      .sort();
+    expect(moved).toEqual(
+      eg.clusters
+        .filter((c) => c.name.startsWith('envoyextensionpolicy/') || c.name.endsWith('-cert-sds'))
+        .map((c) => c.name)
+        .sort(),
+    );
   });
 
   it('captures a plain HTTP exchange through the proxy listener', async () => {

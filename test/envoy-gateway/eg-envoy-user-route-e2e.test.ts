@@ -40,7 +40,9 @@ describeEnvoy(`A deny-all gateway with a user HTTPRoute, by Envoy Gateway ${vers
     dir = fs.mkdtempSync(path.join(os.tmpdir(), `eg-user-route-${envoyVersion}-`));
     const translated = await runTranslate(['-f', INPUT]);
     expect(translated.code).toBe(0);
-    const objects = parseAllDocuments(translated.stdout).map((d) => d.toJS() as Json).filter((o) => o && typeof o === 'object');
+    const objects = parseAllDocuments(translated.stdout)
+      .map((d) => d.toJS() as Json)
+      .filter((o) => o && typeof o === 'object');
     route = objects.find((o) => o.kind === 'HTTPRoute' && o.metadata.name === 'payments-api')!;
     const servicePort = route.spec.rules[0].backendRefs[0].port as number;
     const extProc = objects.find((o) => o.kind === 'EnvoyExtensionPolicy')!.spec.extProc[0].backendRefs[0];

@@ -119,7 +119,9 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
     /** The socket addresses a cluster's endpoints have, inline or over EDS. */
     const endpointsOf = (c: Json): string[] => {
       const assignment = c.loadAssignment ?? eg.endpoints.find((e) => e.clusterName === (c.edsClusterConfig?.serviceName ?? c.name));
-      return findAll(assignment ?? {}, (n) => n.socketAddress !== undefined).map((n) => `${n.socketAddress.address}:${n.socketAddress.portValue}`).sort();
+      return findAll(assignment ?? {}, (n) => n.socketAddress !== undefined)
+        .map((n) => `${n.socketAddress.address}:${n.socketAddress.portValue}`)
+        .sort();
     };
     const ofKind = (kind: string): Json[] => objects.filter((o) => o.kind === kind);
 
@@ -143,7 +145,11 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
           .map(({ where, condition }) => `${o.kind ?? ''} ${o.metadata.namespace ?? ''}/${o.metadata.name} ${where}: ${condition.type}=${condition.status} ${condition.reason}: ${condition.message}`),
       );
       expect(notTrue).toEqual([]);
-      const judged = new Set(statusObjects(eg).filter((o) => conditions(o).some(({ condition }) => condition.type === 'Accepted')).map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
+      const judged = new Set(
+        statusObjects(eg)
+          .filter((o) => conditions(o).some(({ condition }) => condition.type === 'Accepted'))
+          .map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+      );
       const kinds = ['Gateway', 'HTTPRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'Backend', 'BackendTrafficPolicy', 'ClientTrafficPolicy', 'EnvoyExtensionPolicy', 'EnvoyPatchPolicy'];
       const unjudged = objects.filter((o) => kinds.includes(o.kind) && !judged.has(`${o.metadata.namespace}/${o.metadata.name}`)).map((o) => `${o.kind} ${o.metadata.name}`);
       // UDPRoutes are left out of egctl's printed resources; their listener's status covers them.
@@ -187,7 +193,12 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
             const listener = eg.listeners.find((l) => l.name === patch.name)!;
             const names = filterChains(listener).map((c) => c.filterChainMatch?.serverNames as string[] | undefined);
             expect(names.filter((n) => n === undefined)).toHaveLength(1);
-            expect(names.flat().filter((n) => n !== undefined).sort()).toEqual(
+            expect(
+              names
+                .flat()
+                .filter((n) => n !== undefined)
+                .sort(),
+            ).toEqual(
               ofKind('TLSRoute')
                 .filter((r) => r.spec.parentRefs.some((p: Json) => p.name === gateway.metadata.name && p.sectionName === patch.name.split('/')[2]))
                 .flatMap((r) => r.spec.hostnames as string[])
@@ -230,7 +241,9 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
         return;
       }
       for (const listenerName of listenersOfCaptured) {
-        const managers = filterChains(xdsListener(listenerName)).map(connectionManager).filter((m): m is Json => m !== undefined);
+        const managers = filterChains(xdsListener(listenerName))
+          .map(connectionManager)
+          .filter((m): m is Json => m !== undefined);
         expect(managers.length).toBeGreaterThan(0);
         for (const manager of managers) {
           const filter = manager.httpFilters.find((f: Json) => f.name === filterName);
@@ -271,7 +284,10 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
         }
       }
       // Enabled per route: on every route of the captured listeners, whoever wrote it, except the opted-out ones.
-      const enabled = xdsRoutes.filter((r: Json) => r.typedPerFilterConfig?.[filterName] !== undefined).map((r: Json) => r.name as string).sort();
+      const enabled = xdsRoutes
+        .filter((r: Json) => r.typedPerFilterConfig?.[filterName] !== undefined)
+        .map((r: Json) => r.name as string)
+        .sort();
       const isOptedOut = (name: string) => [...optedOut].some((ref) => name.startsWith(`httproute/${ref}/`));
       const expected = eg.routes
         .filter((rc) => capturedListeners.has(String(rc.name).split('/')[2]))
@@ -284,7 +300,10 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
       // Every route of the translator's and the user's HTTPRoutes on those listeners is among them.
       for (const route of httpRoutes.filter((r) => r.spec.parentRefs.some((p: Json) => capturedListeners.has(p.sectionName)) && !optedOut.has(`${r.metadata.namespace}/${r.metadata.name}`))) {
         const kind = route.kind.toLowerCase();
-        expect({ route: route.metadata.name, captured: enabled.some((n) => n.startsWith(`${kind}/${route.metadata.namespace}/${route.metadata.name}/`)) }).toEqual({ route: route.metadata.name, captured: true });
+        expect({ route: route.metadata.name, captured: enabled.some((n) => n.startsWith(`${kind}/${route.metadata.namespace}/${route.metadata.name}/`)) }).toEqual({
+          route: route.metadata.name,
+          captured: true,
+        });
       }
       // CONNECT routes get their own policy, and with it no capture.
       for (const name of xdsRoutes.map((r: Json) => r.name as string).filter(isOptedOut)) expect(enabled).not.toContain(name);
@@ -331,7 +350,8 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
         const timeout = route.spec.rules[0].timeouts?.request;
         const generated = xdsRoutes.filter((r: Json) => r.name.startsWith(`httproute/${route.metadata.namespace}/${route.metadata.name}/rule/0/`));
         expect({ route: route.metadata.name, count: generated.length > 0 }).toEqual({ route: route.metadata.name, count: true });
-        for (const r of generated) expect({ route: r.name, timeoutMs: r.route.timeout ? durationMs(r.route.timeout) : undefined }).toEqual({ route: r.name, timeoutMs: timeout ? gatewayDurationMs(timeout) : undefined });
+        for (const r of generated)
+          expect({ route: r.name, timeoutMs: r.route.timeout ? durationMs(r.route.timeout) : undefined }).toEqual({ route: r.name, timeoutMs: timeout ? gatewayDurationMs(timeout) : undefined });
       }
       // BackendTrafficPolicy: the connect timeout and DNS lookup family on every cluster of its routes.
       for (const policy of ofKind('BackendTrafficPolicy')) {
@@ -350,14 +370,21 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
       // ClientTrafficPolicy: streams idle as long as requestTimeout on every HTTP listener.
       const client = ofKind('ClientTrafficPolicy')[0]!;
       for (const listener of eg.listeners.filter((l) => l.name.startsWith(`${gateway.metadata.namespace}/${gateway.metadata.name}/`))) {
-        for (const manager of filterChains(listener).map(connectionManager).filter((m): m is Json => m !== undefined)) {
-          expect({ listener: listener.name, idleMs: durationMs(manager.streamIdleTimeout) }).toEqual({ listener: listener.name, idleMs: gatewayDurationMs(client.spec.timeout.http.streamIdleTimeout) });
+        for (const manager of filterChains(listener)
+          .map(connectionManager)
+          .filter((m): m is Json => m !== undefined)) {
+          expect({ listener: listener.name, idleMs: durationMs(manager.streamIdleTimeout) }).toEqual({
+            listener: listener.name,
+            idleMs: gatewayDurationMs(client.spec.timeout.http.streamIdleTimeout),
+          });
         }
       }
       // TCPRoutes: the listener's TCP proxy goes to the route's cluster, whose endpoints are the Backend's.
       for (const route of ofKind('TCPRoute')) {
         const listener = xdsListener(route.spec.parentRefs[0].sectionName);
-        const original = ofKind('EnvoyPatchPolicy').flatMap((p) => p.spec.jsonPatches).find((p: Json) => p.name === listener.name && p.operation.path === 'cluster');
+        const original = ofKind('EnvoyPatchPolicy')
+          .flatMap((p) => p.spec.jsonPatches)
+          .find((p: Json) => p.name === listener.name && p.operation.path === 'cluster');
         const clusterName = original ? original.operation.value : `tcproute/${route.metadata.namespace}/${route.metadata.name}/rule/-1`;
         expect(filterChains(listener).map((c) => tcpProxy(c)?.cluster)).toEqual([clusterName]);
         if (original) continue;

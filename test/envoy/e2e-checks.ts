@@ -121,10 +121,15 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (!line.startsWith(name)) continue;
     const match = /^([a-z_]+)(?:\{([^}]*)\})? ([0-9.eE+-]+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const present = Object.fromEntries((match[2] ?? '').split(',').filter(Boolean).map((pair) => {
-      const [key, value] = pair.split('=');
-      return [key, value!.replace(/^"|"$/g, '')];
-    }));
+    const present = Object.fromEntries(
+      (match[2] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((pair) => {
+          const [key, value] = pair.split('=');
+          return [key, value!.replace(/^"|"$/g, '')];
+        }),
+    );
     if (Object.entries(labels).every(([key, value]) => present[key] === value)) total += Number(match[3]);
   }
   return total;

@@ -110,7 +110,12 @@ describeEnvoy('content through Envoy', (version, binary) => {
     test('Anthropic Messages SSE: text, tool input and usage folded', async () => {
       const testId = id('anthropic');
       const body = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', stream: true, max_tokens: 1024, messages: [{ role: 'user', content: 'Weather in Kraków?' }] }));
-      const request = { method: 'POST', path: '/v1/messages', body, headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-upstream-fixture': 'anthropic-messages-stream' } };
+      const request = {
+        method: 'POST',
+        path: '/v1/messages',
+        body,
+        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-upstream-fixture': 'anthropic-messages-stream' },
+      };
       const response = await nodeHttp2({ port: stack.port('streamed'), testId, authority: 'api.anthropic.com', ...request });
       await expectFaithfulTraffic(stack, testId, response, request);
       const row = await stack.row(testId);

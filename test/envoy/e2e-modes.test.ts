@@ -33,9 +33,15 @@ const LISTENERS: ListenerConfig[] = [
       processingMode: { requestBodyMode: 'FULL_DUPLEX_STREAMED', responseBodyMode: 'FULL_DUPLEX_STREAMED', requestTrailerMode: 'SEND', responseTrailerMode: 'SEND' },
     },
   },
-  { name: 'trailers_send', extProc: { messageTimeoutMs: MESSAGE_TIMEOUT_MS, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED', requestTrailerMode: 'SEND', responseTrailerMode: 'SEND' } } },
+  {
+    name: 'trailers_send',
+    extProc: { messageTimeoutMs: MESSAGE_TIMEOUT_MS, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED', requestTrailerMode: 'SEND', responseTrailerMode: 'SEND' } },
+  },
   { name: 'mode_override', extProc: { messageTimeoutMs: MESSAGE_TIMEOUT_MS, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' }, allowModeOverride: true } },
-  { name: 'body_without_waiting', extProc: { messageTimeoutMs: MESSAGE_TIMEOUT_MS, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' }, sendBodyWithoutWaitingForHeaderResponse: true } },
+  {
+    name: 'body_without_waiting',
+    extProc: { messageTimeoutMs: MESSAGE_TIMEOUT_MS, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' }, sendBodyWithoutWaitingForHeaderResponse: true },
+  },
   { name: 'observability', extProc: { processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' }, observabilityMode: true } },
   {
     // What the translator's EnvoyExtensionPolicy makes Envoy Gateway produce (shadow mode, fail open,

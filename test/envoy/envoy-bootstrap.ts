@@ -148,7 +148,7 @@ function listener(config: ListenerConfig): object {
   if (config.extProc) {
     const extProc = extProcFilter(config.extProc) as { typed_config: Record<string, unknown> };
     if (config.aiTokenUsageNamespace !== undefined) {
-      const forwarding = ((extProc.typed_config['metadata_options'] ??= {}) as { forwarding_namespaces?: Record<string, string[]> }).forwarding_namespaces ??= {};
+      const forwarding = (((extProc.typed_config['metadata_options'] ??= {}) as { forwarding_namespaces?: Record<string, string[]> }).forwarding_namespaces ??= {});
       forwarding['typed'] = [config.aiTokenUsageNamespace];
     }
     filters.push(extProc);

@@ -53,13 +53,18 @@ export async function startEnvoy(binary: string, version: string, options: Boots
   const child = spawn(
     binary,
     [
-      '-c', bootstrapPath,
-      '--admin-address-path', adminPath,
+      '-c',
+      bootstrapPath,
+      '--admin-address-path',
+      adminPath,
       // Several Envoys may run at once (two jest workers): no shared-memory hot restart.
       '--disable-hot-restart',
-      '--concurrency', '1',
-      '--log-level', 'warn',
-      '--log-path', logPath,
+      '--concurrency',
+      '1',
+      '--log-level',
+      'warn',
+      '--log-path',
+      logPath,
       ...extraArgs,
     ],
     { stdio: ['ignore', log, log] },

@@ -71,15 +71,13 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-
 export async function startStack(binary: string, version: string, options: StackOptions): Promise<EnvoyStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-e2e-'));
   const upstream = await startUpstream();
   const socketPath = path.join(dataDir, 'ext_proc.sock');
   const serveArgs = ['--batch-max-delay-ms', '50', ...(options.serveArgs ?? [])];
   const grpcPort = options.unixSocket ? undefined : await freePortPair();
-  const launch = (): Promise<ServiceProcess> =>
-    startService(path.join(dataDir, 'data'), options.unixSocket ? [...serveArgs, '--grpc-listen', `unix:${socketPath}`] : serveArgs, {}, grpcPort);
+  const launch = (): Promise<ServiceProcess> => startService(path.join(dataDir, 'data'), options.unixSocket ? [...serveArgs, '--grpc-listen', `unix:${socketPath}`] : serveArgs, {}, grpcPort);
   let capture: ServiceProcess | undefined = options.captureDown ? undefined : await launch();
   const extProc: Endpoint = options.unixSocket ? { unixPath: socketPath } : { port: grpcPort! };
   let envoy: EnvoyProcess;
@@ -99,8 +97,7 @@ export async function startStack(binary: string, version: string, options: Stack
     if (!capture) throw new Error('the capture service is not running');
     return capture;
   };
-  const rowsNow = (testId: string): Promise<Row[]> =>
-    adminQuery<Row>(running().admin, `SELECT * FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlStringLiteral(testId)}`);
+  const rowsNow = (testId: string): Promise<Row[]> => adminQuery<Row>(running().admin, `SELECT * FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlStringLiteral(testId)}`);
   return {
     envoy,
     upstream,

@@ -19,7 +19,11 @@ const NAMESPACE = 'egress_capture.ai';
 const LISTENERS: ListenerConfig[] = [
   // Headers and trailers only: the answer's bytes never reach the service.
   { name: 'usage_only', aiTokenUsageNamespace: NAMESPACE, extProc: { processingMode: { requestBodyMode: 'NONE', responseBodyMode: 'NONE', responseTrailerMode: 'SEND' }, messageTimeoutMs: 1000 } },
-  { name: 'streamed', aiTokenUsageNamespace: NAMESPACE, extProc: { processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED', responseTrailerMode: 'SEND' }, messageTimeoutMs: 1000 } },
+  {
+    name: 'streamed',
+    aiTokenUsageNamespace: NAMESPACE,
+    extProc: { processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED', responseTrailerMode: 'SEND' }, messageTimeoutMs: 1000 },
+  },
 ];
 
 /** Envoy versions with the ai_protocol_manager filter. */
@@ -42,7 +46,15 @@ describeEnvoy('token usage extracted by Envoy', (version, binary) => {
 
   run('an OpenAI stream whose body the service never sees is stored with Envoy’s usage', async () => {
     const testId = `envoy-usage-${version}-openai`;
-    const response = await curl({ port: stack!.port('usage_only'), testId, authority: 'api.openai.com', method: 'POST', path: '/v1/chat/completions', body: chat, headers: { 'content-type': 'application/json', 'x-upstream-fixture': 'openai-chat-stream' } });
+    const response = await curl({
+      port: stack!.port('usage_only'),
+      testId,
+      authority: 'api.openai.com',
+      method: 'POST',
+      path: '/v1/chat/completions',
+      body: chat,
+      headers: { 'content-type': 'application/json', 'x-upstream-fixture': 'openai-chat-stream' },
+    });
     // The client gets the whole answer, and no synthesized trailer leaks to it.
     expect(response.body.toString('utf8')).toBe(fixtureBytes('openai-chat-stream').toString('utf8'));
     const row = await stack!.row(testId);
@@ -61,7 +73,15 @@ describeEnvoy('token usage extracted by Envoy', (version, binary) => {
 
   run('an Anthropic stream: Envoy’s input count includes cache reads, as the usage columns do', async () => {
     const testId = `envoy-usage-${version}-anthropic`;
-    await curl({ port: stack!.port('usage_only'), testId, authority: 'api.anthropic.com', method: 'POST', path: '/v1/messages', body: messages, headers: { 'content-type': 'application/json', 'x-upstream-fixture': 'anthropic-messages-stream' } });
+    await curl({
+      port: stack!.port('usage_only'),
+      testId,
+      authority: 'api.anthropic.com',
+      method: 'POST',
+      path: '/v1/messages',
+      body: messages,
+      headers: { 'content-type': 'application/json', 'x-upstream-fixture': 'anthropic-messages-stream' },
+    });
     const row = await stack!.row(testId);
     expect(row).toMatchObject({ GenAiProvider: 'anthropic', GenAiResponseModel: 'claude-sonnet-4-5-20250929', GenAiUsageSource: 'envoy' });
     expect([Number(row.GenAiInputTokens), Number(row.GenAiCachedInputTokens), Number(row.GenAiOutputTokens)]).toEqual([2460, 2048, 57]);
@@ -69,7 +89,15 @@ describeEnvoy('token usage extracted by Envoy', (version, binary) => {
 
   run('with the body streamed as well, the usage folded from the body is kept and the client gets the whole answer', async () => {
     const testId = `envoy-usage-${version}-streamed`;
-    const response = await curl({ port: stack!.port('streamed'), testId, authority: 'api.openai.com', method: 'POST', path: '/v1/chat/completions', body: chat, headers: { 'content-type': 'application/json', 'x-upstream-fixture': 'openai-chat-stream' } });
+    const response = await curl({
+      port: stack!.port('streamed'),
+      testId,
+      authority: 'api.openai.com',
+      method: 'POST',
+      path: '/v1/chat/completions',
+      body: chat,
+      headers: { 'content-type': 'application/json', 'x-upstream-fixture': 'openai-chat-stream' },
+    });
     expect(response.body.toString('utf8')).toBe(fixtureBytes('openai-chat-stream').toString('utf8'));
     const row = await stack!.row(testId);
     expect(row).toMatchObject({ GenAiUsageSource: 'provider', GenAiFinishReasons: ['stop'], ResponseBody: fixtureBytes('openai-chat-stream').toString('utf8') });

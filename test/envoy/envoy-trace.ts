@@ -377,11 +377,7 @@ export function chunkedNotation(messages: TraceMessage[], chunking: Chunking): s
     }
     out.push({ code: code!, bytes: Number(bytes), count: 1, eos: eos !== undefined, suffix: suffix ?? '' });
   }
-  return out.map((entry) =>
-    typeof entry === 'string'
-      ? entry
-      : `${entry.code}(${chunking === 'merged' ? `${entry.bytes}` : '*'}${entry.eos ? ',eos' : ''})${entry.suffix}`,
-  );
+  return out.map((entry) => (typeof entry === 'string' ? entry : `${entry.code}(${chunking === 'merged' ? `${entry.bytes}` : '*'}${entry.eos ? ',eos' : ''})${entry.suffix}`));
 }
 
 /** The parts of a trace a re-run must reproduce exactly, with body boundaries reduced per `chunking`. */

@@ -43,12 +43,18 @@ export function curl(request: ClientRequest, options: { http2?: boolean; extraAr
   const args = [
     '-sS',
     options.http2 ? '--http2-prior-knowledge' : '--http1.1',
-    '-X', request.method ?? 'GET',
-    '-D', headerFile,
-    '-o', bodyFile,
-    '--max-time', String((request.timeoutMs ?? 20_000) / 1000),
-    '-H', `x-test-id: ${request.testId}`,
-    '-H', `host: ${request.authority ?? 'upstream.test'}`,
+    '-X',
+    request.method ?? 'GET',
+    '-D',
+    headerFile,
+    '-o',
+    bodyFile,
+    '--max-time',
+    String((request.timeoutMs ?? 20_000) / 1000),
+    '-H',
+    `x-test-id: ${request.testId}`,
+    '-H',
+    `host: ${request.authority ?? 'upstream.test'}`,
   ];
   for (const [name, value] of Object.entries(request.headers ?? {})) args.push('-H', `${name}: ${value}`);
   if (request.method === 'HEAD') args.push('--head');
@@ -204,7 +210,17 @@ export interface HttpsAnswer {
 export function requestThrough(port: number, servername: string, authority: string, testId: string, caPem: string, body: string): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const request = https.request(
-      { host: '127.0.0.1', port, servername, ca: caPem, method: 'POST', path: '/v1/chat/completions', headers: { host: authority, 'x-test-id': testId, 'content-type': 'application/json' }, agent: false, timeout: 15_000 },
+      {
+        host: '127.0.0.1',
+        port,
+        servername,
+        ca: caPem,
+        method: 'POST',
+        path: '/v1/chat/completions',
+        headers: { host: authority, 'x-test-id': testId, 'content-type': 'application/json' },
+        agent: false,
+        timeout: 15_000,
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));

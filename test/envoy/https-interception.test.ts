@@ -62,7 +62,12 @@ async function startStack(version: string, binary: string, mtls: boolean, extraS
   // The Secret the listener's caCertRef names, mounted as Kubernetes mounts it.
   writeSecretVolume(path.join(dir, 'ca', 'sandbox', 'agents-mitm-ca'), caFiles(interceptionCa));
   // An HTTPS upstream with a certificate for localhost from its own CA.
-  const upstreamLeaf = mintLeaf(CertificateAuthority.fromPem(Buffer.from(upstreamCa.certificatePem), Buffer.from(upstreamCa.keyPem), { certFile: 'upstream.crt', keyFile: 'upstream.key' }), 'localhost', 'dns', 24 * 3600 * 1000);
+  const upstreamLeaf = mintLeaf(
+    CertificateAuthority.fromPem(Buffer.from(upstreamCa.certificatePem), Buffer.from(upstreamCa.keyPem), { certFile: 'upstream.crt', keyFile: 'upstream.key' }),
+    'localhost',
+    'dns',
+    24 * 3600 * 1000,
+  );
   fs.writeFileSync(path.join(dir, 'upstream-ca.crt'), upstreamCa.certificatePem);
   const upstream = https.createServer({ key: upstreamLeaf.keyPem, cert: upstreamLeaf.chainPem }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -172,7 +177,9 @@ describeEnvoy('HTTPS interception with the minter', (version, binary) => {
   });
 
   it('a client that does not trust the interception CA is refused at the handshake', async () => {
-    await expect(requestThrough(envoy.ports.intercept!, 'localhost', `localhost:${upstreamPort}`, `untrusted-${version}`, upstreamCa.certificatePem, '{}')).rejects.toThrow(/self-signed certificate in certificate chain|unable to verify/);
+    await expect(requestThrough(envoy.ports.intercept!, 'localhost', `localhost:${upstreamPort}`, `untrusted-${version}`, upstreamCa.certificatePem, '{}')).rejects.toThrow(
+      /self-signed certificate in certificate chain|unable to verify/,
+    );
   });
 
   it('a client sending no SNI is refused at once, not after the handshake timeout', async () => {
@@ -188,7 +195,9 @@ describeEnvoy('HTTPS interception with the minter', (version, binary) => {
   });
 
   it('a second name gets its own leaf on the same SDS stream', async () => {
-    const answer = await requestThrough(envoy.ports.intercept!, 'localhost.localdomain', `localhost:${upstreamPort}`, `second-name-${version}`, interceptionCa.certificatePem, '{}').catch((err: Error) => err);
+    const answer = await requestThrough(envoy.ports.intercept!, 'localhost.localdomain', `localhost:${upstreamPort}`, `second-name-${version}`, interceptionCa.certificatePem, '{}').catch(
+      (err: Error) => err,
+    );
     // The upstream's certificate is for localhost only; what matters here is the client side of the handshake.
     if (answer instanceof Error) throw answer;
     expect(answer.peer.subjectAltName).toBe('DNS:localhost.localdomain');

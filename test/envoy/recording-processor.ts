@@ -15,11 +15,7 @@
 import type { ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
-import {
-  extProcServiceDefinition,
-  type ProcessingRequest,
-  type ProcessingResponse,
-} from '../../src/extproc/wire/protocol';
+import { extProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from '../../src/extproc/wire/protocol';
 import { passiveReply } from '../emulator/fake-processors';
 
 type ServerCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
@@ -68,9 +64,7 @@ export class RecordingProcessor {
   }
 
   async start(): Promise<number> {
-    this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-    );
+    this.port = await new Promise<number>((resolve, reject) => this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
     return this.port;
   }
 

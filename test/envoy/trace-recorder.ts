@@ -112,7 +112,11 @@ export async function recordTraces(binary: string, version: string, scenarios: T
         calls: p.processor.calls.map((call) => traceCall(call, p.clientDoneAt, p.scenario.processor?.requestHeadersReplyDelayMs !== undefined, timerOf(p.scenario))),
         downstream,
         upstream: p.upstream,
-        envoyStats: Object.fromEntries(Object.entries(stats).filter(([, value]) => value !== 0).sort(([a], [b]) => a.localeCompare(b))),
+        envoyStats: Object.fromEntries(
+          Object.entries(stats)
+            .filter(([, value]) => value !== 0)
+            .sort(([a], [b]) => a.localeCompare(b)),
+        ),
       });
     }
     return traces;

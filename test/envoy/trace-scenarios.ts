@@ -142,14 +142,29 @@ function echoAnswer(method: string, path: string, body: Buffer): Buffer {
 }
 
 function jsonH1(body: Buffer, options: { keepAliveHeader?: boolean } = {}): HttpMessageSpec {
-  return nodeH1Answer(200, [['content-type', 'application/json'], ['content-length', String(body.length)]], [body], options);
+  return nodeH1Answer(
+    200,
+    [
+      ['content-type', 'application/json'],
+      ['content-length', String(body.length)],
+    ],
+    [body],
+    options,
+  );
 }
 
 /** `/bytes/N?chunks=K&gapMs=G`: K writes of 'a', the first with the headers. */
 function bytesH1(size: number, chunks: number, gapMs: number): HttpMessageSpec {
   const part = size / chunks;
   const body = Array.from({ length: chunks }, (_, i) => ({ data: Buffer.alloc(part, 'a'), delayMs: i === 0 ? 0 : gapMs }));
-  return nodeH1Answer(200, [['content-type', 'application/json'], ['content-length', String(size)]], body);
+  return nodeH1Answer(
+    200,
+    [
+      ['content-type', 'application/json'],
+      ['content-length', String(size)],
+    ],
+    body,
+  );
 }
 
 /** `/slow?events=N&gapMs=G`: chunked SSE, the terminator G ms after the last event. */
@@ -168,9 +183,17 @@ function uploadReads(body: Buffer, size: number): BodyChunk[] {
 function trailersH2(): HttpMessageSpec {
   const answer = jsonAnswer(512);
   return {
-    headers: [[':status', '200'], ['content-type', 'application/json'], ['date', DATE], ['x-envoy-upstream-service-time', '1']],
+    headers: [
+      [':status', '200'],
+      ['content-type', 'application/json'],
+      ['date', DATE],
+      ['x-envoy-upstream-service-time', '1'],
+    ],
     body: [answer],
-    trailers: [['x-checksum', createHash('sha256').update(answer).digest('hex').slice(0, 16)], ['x-final', 'yes']],
+    trailers: [
+      ['x-checksum', createHash('sha256').update(answer).digest('hex').slice(0, 16)],
+      ['x-final', 'yes'],
+    ],
     codec: 'http2',
   };
 }
@@ -205,9 +228,23 @@ const RESPONSE_ATTRIBUTE_VALUES = {
 
 const h1 = (method: string, path: string, extra: Partial<TraceClientRequest> = {}): TraceClientRequest => ({ kind: 'curl-h1', method, path, ...extra });
 const ATTRIBUTES_REQUEST = [
-  'request.id', 'request.time', 'request.protocol', 'request.scheme', 'request.method', 'request.path', 'request.host',
-  'request.headers', 'request.size', 'source.address', 'source.port', 'destination.address', 'destination.port',
-  'connection.id', 'connection.mtls', 'xds.route_name', 'response.code',
+  'request.id',
+  'request.time',
+  'request.protocol',
+  'request.scheme',
+  'request.method',
+  'request.path',
+  'request.host',
+  'request.headers',
+  'request.size',
+  'source.address',
+  'source.port',
+  'destination.address',
+  'destination.port',
+  'connection.id',
+  'connection.mtls',
+  'xds.route_name',
+  'response.code',
 ];
 const ATTRIBUTES_RESPONSE = ['response.code', 'response.code_details', 'response.headers', 'response.size', 'response.flags', 'request.duration', 'upstream.address'];
 
@@ -342,7 +379,14 @@ export const TRACE_SCENARIOS: TraceScenario[] = [
     extProc: { processingMode: { requestBodyMode: 'BUFFERED', responseBodyMode: 'BUFFERED', responseTrailerMode: 'SEND' } },
     client: h1('HEAD', '/json'),
     chunking: 'exact',
-    upstreamAnswer: nodeH1Answer(200, [['content-type', 'application/json'], ['content-length', String(jsonAnswer().length)]], []),
+    upstreamAnswer: nodeH1Answer(
+      200,
+      [
+        ['content-type', 'application/json'],
+        ['content-length', String(jsonAnswer().length)],
+      ],
+      [],
+    ),
   },
   {
     id: 'status-204',
@@ -431,13 +475,11 @@ export const TRACE_SCENARIOS: TraceScenario[] = [
     client: h1('GET', '/slow?events=3&gapMs=200'),
     chunking: 'exact',
     upstreamAnswer: slowSse(3, 200),
-    closePointNotModelled:
-      'Envoy closes the call at once but the client saw its stream cut only later (at the next body data, it seems); the emulator resets the client when the error arrives',
+    closePointNotModelled: 'Envoy closes the call at once but the client saw its stream cut only later (at the next body data, it seems); the emulator resets the client when the error arrives',
   },
   {
     id: 'message-timeout-unanswered-chunk',
-    description:
-      'S43 (a): request STREAMED, message_timeout 400 ms; body pieces 200 ms apart, then nothing for 2 s; the server answers RB#1 at once and never answers RB#2',
+    description: 'S43 (a): request STREAMED, message_timeout 400 ms; body pieces 200 ms apart, then nothing for 2 s; the server answers RB#1 at once and never answers RB#2',
     extProc: { processingMode: { requestBodyMode: 'STREAMED' }, messageTimeoutMs: TIMER_MS },
     processor: { bodyReplies: [0, 'never'] },
     ...piecesPost(pieces([100, 100], [200, 200], [300, 2000])),
@@ -446,8 +488,7 @@ export const TRACE_SCENARIOS: TraceScenario[] = [
   },
   {
     id: 'message-timeout-rearmed-by-later-chunk',
-    description:
-      'S43 (b): as (a), but a third piece follows 200 ms after the second (inside its 400 ms), then nothing for 2 s; the server answers nothing after RB#1: is the timer restarted by RB#3?',
+    description: 'S43 (b): as (a), but a third piece follows 200 ms after the second (inside its 400 ms), then nothing for 2 s; the server answers nothing after RB#1: is the timer restarted by RB#3?',
     extProc: { processingMode: { requestBodyMode: 'STREAMED' }, messageTimeoutMs: TIMER_MS },
     processor: { bodyReplies: [0, 'never'] },
     ...piecesPost(pieces([100, 100], [200, 200], [300, 200], [400, 2000])),
@@ -466,8 +507,7 @@ export const TRACE_SCENARIOS: TraceScenario[] = [
   },
   {
     id: 'message-timeout-response-chunk',
-    description:
-      'S43 (a) on the response: response STREAMED, message_timeout 400 ms; a 3 KiB answer in 3 writes 800 ms apart; the server answers SB#1 at once and never answers SB#2',
+    description: 'S43 (a) on the response: response STREAMED, message_timeout 400 ms; a 3 KiB answer in 3 writes 800 ms apart; the server answers SB#1 at once and never answers SB#2',
     extProc: { processingMode: { responseBodyMode: 'STREAMED' }, messageTimeoutMs: TIMER_MS },
     processor: { bodyReplies: [0, 'never'] },
     client: h1('GET', '/bytes/3072?chunks=3&gapMs=800'),
@@ -475,6 +515,6 @@ export const TRACE_SCENARIOS: TraceScenario[] = [
     upstreamAnswer: bytesH1(3072, 3, 800),
     messageTimer: true,
     closePointNotModelled:
-      'the response had started, so Envoy resets the client instead of answering 504; curl saw the cut about 1 s after the call was closed (probably the HTTP/1 connection\'s delayed close), the emulator resets at once',
+      "the response had started, so Envoy resets the client instead of answering 504; curl saw the cut about 1 s after the call was closed (probably the HTTP/1 connection's delayed close), the emulator resets at once",
   },
 ];

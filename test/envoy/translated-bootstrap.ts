@@ -36,4 +36,3 @@ export function changedPaths(before: unknown, after: unknown, at = ''): string[]
 export function pathValue(value: unknown, dotted: string): unknown {
   return dotted.split('.').reduce<unknown>((v, key) => (v as Json | undefined)?.[key], value);
 }
-

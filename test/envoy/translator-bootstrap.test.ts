@@ -305,12 +305,16 @@ describeEnvoy('translate --target envoy', (version, binary) => {
         ].join('\r\n'),
         'latin1',
       );
-      const header = proxyV2Header(['10.1.2.3', 40000], ['127.0.0.1', upstream.h1Port], [
-        [0xe0, 'team-a'],
-        [0xe1, 'agent-7'],
-        [0xe2, 'Deployment'],
-        [0xe3, '5f0c3f7e-0000-4000-8000-000000000007'],
-      ]);
+      const header = proxyV2Header(
+        ['10.1.2.3', 40000],
+        ['127.0.0.1', upstream.h1Port],
+        [
+          [0xe0, 'team-a'],
+          [0xe1, 'agent-7'],
+          [0xe2, 'Deployment'],
+          [0xe3, '5f0c3f7e-0000-4000-8000-000000000007'],
+        ],
+      );
       const answer = await rawExchange(envoy.ports.proxy!, Buffer.concat([header, request]));
       expect(answer).toMatch(/^HTTP\/1\.1 200 /);
 
@@ -344,10 +348,14 @@ describeEnvoy('translate --target envoy', (version, binary) => {
       fs.copyFileSync(pki.file('client.key'), pki.file('envoy-client/tls.key'));
       upstream = await startUpstream();
       capture = await startService(path.join(dir, 'data'), [
-        '--batch-max-delay-ms', '50',
-        '--grpc-tls-cert-file', pki.file('server.pem'),
-        '--grpc-tls-key-file', pki.file('server.key'),
-        '--grpc-tls-client-ca-file', pki.file('ca.pem'),
+        '--batch-max-delay-ms',
+        '50',
+        '--grpc-tls-cert-file',
+        pki.file('server.pem'),
+        '--grpc-tls-key-file',
+        pki.file('server.key'),
+        '--grpc-tls-client-ca-file',
+        pki.file('ca.pem'),
       ]);
     }, 60_000);
 

@@ -358,8 +358,7 @@ export async function startUpstream(): Promise<UpstreamServer> {
     });
     stream.on('wantTrailers', () => stream.sendTrailers(trailersWanted ?? {}));
   });
-  const listen = (server: http.Server | http2.Http2Server): Promise<number> =>
-    new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  const listen = (server: http.Server | http2.Http2Server): Promise<number> => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
   const h1Port = await listen(h1);
   const h2Port = await listen(h2);
   return {

@@ -58,7 +58,7 @@ describe('error codes', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('a log line reports the code given, else the thrown CaptureError\'s, and a one-line description', () => {
+  it("a log line reports the code given, else the thrown CaptureError's, and a one-line description", () => {
     const thrown = new CaptureError('CAP_ERR_STORE_WRITE', 'insert refused', { problems: ['a', 'b'] });
     expect(errorFields(thrown)).toEqual({ code: 'CAP_ERR_STORE_WRITE', err: 'insert refused' });
     expect(errorFields(thrown, 'CAP_ERR_SPOOL_READ')).toEqual({ code: 'CAP_ERR_SPOOL_READ', err: 'insert refused' });

@@ -56,7 +56,19 @@ describe('bad input', () => {
   const rowFor = (path: string): Promise<Row> => harness.rowAt<Row>(path);
 
   async function stillServes(): Promise<void> {
-    const result = await exchange(client, [{ request_headers: { headers: headers([[':method', 'GET'], [':path', '/alive']]), end_of_stream: true }, metadata_context: {} }, { response_headers: { headers: headers([[':status', '204']]), end_of_stream: true }, metadata_context: {} }]);
+    const result = await exchange(client, [
+      {
+        request_headers: {
+          headers: headers([
+            [':method', 'GET'],
+            [':path', '/alive'],
+          ]),
+          end_of_stream: true,
+        },
+        metadata_context: {},
+      },
+      { response_headers: { headers: headers([[':status', '204']]), end_of_stream: true }, metadata_context: {} },
+    ]);
     expect(result.replies).toHaveLength(2);
     expect(result.status?.code).toBe(grpc.status.OK);
   }
@@ -76,7 +88,12 @@ describe('bad input', () => {
     const malformedBefore = await harness.metric('egress_capture_extproc_messages_total', { type: 'malformed' });
     const bodiesBefore = await harness.metric('egress_capture_extproc_messages_total', { type: 'request_body' });
     const completeBefore = await harness.metric('egress_capture_exchanges_total', { outcome: 'complete' });
-    const result = await exchange(client, [requestHeaders('/no-oneof'), { metadata_context: {} }, { request_body: { body: Buffer.from('{}'), end_of_stream: true }, metadata_context: {} }, { ...responseHeaders(), response_headers: { headers: headers([[':status', '200']]), end_of_stream: true } }]);
+    const result = await exchange(client, [
+      requestHeaders('/no-oneof'),
+      { metadata_context: {} },
+      { request_body: { body: Buffer.from('{}'), end_of_stream: true }, metadata_context: {} },
+      { ...responseHeaders(), response_headers: { headers: headers([[':status', '200']]), end_of_stream: true } },
+    ]);
     expect(result.replies.map((reply) => reply.response)).toEqual(['request_headers', 'request_body', 'response_headers']);
     expect(result.status?.code).toBe(grpc.status.OK);
     expect(await harness.metric('egress_capture_errors_total', { kind: 'protocol_no_oneof' })).toBe(1);
@@ -89,7 +106,11 @@ describe('bad input', () => {
 
   it('huge header values are cut, not stored whole', async () => {
     const huge = 'v'.repeat(1024 * 1024);
-    const result = await exchange(client, [requestHeaders('/huge-header', [['x-huge', huge]]), { request_body: { body: Buffer.from('{}'), end_of_stream: true }, metadata_context: {} }, { ...responseHeaders(), response_headers: { headers: headers([[':status', '200']]), end_of_stream: true } }]);
+    const result = await exchange(client, [
+      requestHeaders('/huge-header', [['x-huge', huge]]),
+      { request_body: { body: Buffer.from('{}'), end_of_stream: true }, metadata_context: {} },
+      { ...responseHeaders(), response_headers: { headers: headers([[':status', '200']]), end_of_stream: true } },
+    ]);
     expect(result.replies).toHaveLength(3);
     expect(result.status?.code).toBe(grpc.status.OK);
     const row = await rowFor('/huge-header');
@@ -98,7 +119,12 @@ describe('bad input', () => {
   });
 
   it('an invalid gzip body is stored raw (base64) and flagged', async () => {
-    await exchange(client, [requestHeaders('/bad-gzip'), { request_body: { body: Buffer.from('{}'), end_of_stream: true }, metadata_context: {} }, responseHeaders([['content-encoding', 'gzip']]), { response_body: { body: Buffer.from('definitely not gzip'), end_of_stream: true }, metadata_context: {} }]);
+    await exchange(client, [
+      requestHeaders('/bad-gzip'),
+      { request_body: { body: Buffer.from('{}'), end_of_stream: true }, metadata_context: {} },
+      responseHeaders([['content-encoding', 'gzip']]),
+      { response_body: { body: Buffer.from('definitely not gzip'), end_of_stream: true }, metadata_context: {} },
+    ]);
     const row = await rowFor('/bad-gzip');
     expect(row.ResponseBodyNote).toBe('undecodable_stored_base64');
     expect(Buffer.from(row.ResponseBody, 'base64').toString()).toBe('definitely not gzip');
@@ -108,7 +134,12 @@ describe('bad input', () => {
   it('a gzip bomb is decoded only up to maxBytes', async () => {
     const bomb = zlib.gzipSync(Buffer.alloc(3 * 1024 * 1024, 0x20), { level: 9 }); // ~1000:1
     expect(bomb.length).toBeLessThan(4096); // fits in the capture cap whole
-    await exchange(client, [requestHeaders('/gzip-bomb'), { request_body: { body: Buffer.from('{}'), end_of_stream: true }, metadata_context: {} }, responseHeaders([['content-encoding', 'gzip']]), { response_body: { body: bomb, end_of_stream: true }, metadata_context: {} }]);
+    await exchange(client, [
+      requestHeaders('/gzip-bomb'),
+      { request_body: { body: Buffer.from('{}'), end_of_stream: true }, metadata_context: {} },
+      responseHeaders([['content-encoding', 'gzip']]),
+      { response_body: { body: bomb, end_of_stream: true }, metadata_context: {} },
+    ]);
     const row = await rowFor('/gzip-bomb');
     expect(Buffer.byteLength(row.ResponseBody)).toBeLessThanOrEqual(4096);
     expect(row.ResponseBody.startsWith('    ')).toBe(true);

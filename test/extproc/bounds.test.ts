@@ -43,7 +43,15 @@ describe('max_concurrent_streams', () => {
       for (let i = 0; i < 3 * LIMIT; i++) {
         const call = client.Process();
         call.on('error', () => undefined);
-        call.write({ request_headers: { headers: headers([[':method', 'GET'], [':path', `/stream-${i}`]]), end_of_stream: true } });
+        call.write({
+          request_headers: {
+            headers: headers([
+              [':method', 'GET'],
+              [':path', `/stream-${i}`],
+            ]),
+            end_of_stream: true,
+          },
+        });
         calls.push(call);
       }
       await waitFor(() => server.activeStreams === LIMIT);
@@ -53,9 +61,7 @@ describe('max_concurrent_streams', () => {
       for (const call of calls) call.end();
       await waitFor(() => finished.length === 3 * LIMIT);
       expect(most).toBeLessThanOrEqual(LIMIT);
-      expect(pathsOf(finished).sort()).toEqual(
-        Array.from({ length: 3 * LIMIT }, (_, i) => `/stream-${i}`).sort(),
-      );
+      expect(pathsOf(finished).sort()).toEqual(Array.from({ length: 3 * LIMIT }, (_, i) => `/stream-${i}`).sort());
     } finally {
       clearInterval(sampler);
       client.close();
@@ -121,9 +127,26 @@ describe('header bytes and pending work on a real service', () => {
     const body = Buffer.from(JSON.stringify({ pad: 'b'.repeat(40_000) }));
     const before = await harness.metric('egress_capture_errors_total', { kind: 'processing_backlog' });
     const result = await exchange(client, [
-      { request_headers: { headers: headers([[':method', 'POST'], [':path', '/last-piece'], ['content-type', 'application/json']]), end_of_stream: false } },
+      {
+        request_headers: {
+          headers: headers([
+            [':method', 'POST'],
+            [':path', '/last-piece'],
+            ['content-type', 'application/json'],
+          ]),
+          end_of_stream: false,
+        },
+      },
       { request_body: { body, end_of_stream: true } },
-      { response_headers: { headers: headers([[':status', '200'], ['content-type', 'application/json']]), end_of_stream: false } },
+      {
+        response_headers: {
+          headers: headers([
+            [':status', '200'],
+            ['content-type', 'application/json'],
+          ]),
+          end_of_stream: false,
+        },
+      },
       { response_body: { body, end_of_stream: true } },
     ]);
     expect(result.status?.code).toBe(grpc.status.OK);

@@ -27,8 +27,7 @@ describe('gRPC health service', () => {
     await harness.stop().catch(() => undefined);
   });
 
-  const check = (service: string): Promise<string> =>
-    new Promise((resolve, reject) => client.check({ service }, (err, response) => (err ? reject(err) : resolve(response!.status))));
+  const check = (service: string): Promise<string> => new Promise((resolve, reject) => client.check({ service }, (err, response) => (err ? reject(err) : resolve(response!.status))));
 
   it('reports SERVING for the server and for ExternalProcessor', async () => {
     expect(await check('')).toBe('SERVING');

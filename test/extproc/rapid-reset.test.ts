@@ -73,7 +73,16 @@ function oneExchange(client: { Process(): RawCall }, result: RunResult): Promise
       if (acks === 1) {
         setTimeout(() => call.write({ request_body: { body: Buffer.from('{"input":"hello"}'), end_of_stream: true }, metadata_context: {} }), 20);
       } else if (acks === 2) {
-        call.write({ response_headers: { headers: headers([[':status', '200'], ['content-type', 'application/json']]), end_of_stream: false }, metadata_context: {} });
+        call.write({
+          response_headers: {
+            headers: headers([
+              [':status', '200'],
+              ['content-type', 'application/json'],
+            ]),
+            end_of_stream: false,
+          },
+          metadata_context: {},
+        });
       } else if (acks === 3) {
         // Envoy's close: END_STREAM then RST_STREAM, back to back.
         call.end();
@@ -85,7 +94,15 @@ function oneExchange(client: { Process(): RawCall }, result: RunResult): Promise
       if (err.code !== grpc.status.CANCELLED || !settled) settle(false);
     });
     call.write({
-      request_headers: { headers: headers([[':method', 'POST'], [':path', '/v1/x'], [':authority', 'api.example.com'], ['content-type', 'application/json']]), end_of_stream: false },
+      request_headers: {
+        headers: headers([
+          [':method', 'POST'],
+          [':path', '/v1/x'],
+          [':authority', 'api.example.com'],
+          ['content-type', 'application/json'],
+        ]),
+        end_of_stream: false,
+      },
       metadata_context: {},
     });
   });
@@ -109,9 +126,7 @@ describe('HTTP/2 rapid-reset guard under Envoy-style closes', () => {
         call.on('error', () => undefined);
       },
     });
-    plainPort = await new Promise<number>((resolve, reject) =>
-      plain.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-    );
+    plainPort = await new Promise<number>((resolve, reject) => plain.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
     harness = await startCaptureHarness();
   });
 

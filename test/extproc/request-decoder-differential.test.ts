@@ -42,11 +42,25 @@ describe('ProcessingRequest reader: what the emulator sends', () => {
 
   const upload = (trailers: boolean): HttpExchangeSpec => ({
     request: {
-      headers: [[':method', 'POST'], [':path', '/v1/upload?x=1'], [':scheme', 'https'], [':authority', 'api.example'], ['content-type', 'application/json'], ['x-bin', 'caf\u00e9']],
+      headers: [
+        [':method', 'POST'],
+        [':path', '/v1/upload?x=1'],
+        [':scheme', 'https'],
+        [':authority', 'api.example'],
+        ['content-type', 'application/json'],
+        ['x-bin', 'caf\u00e9'],
+      ],
       body: ['{"a":', '"b"', '}'],
       trailers: trailers ? [['x-checksum', 'abc']] : undefined,
     },
-    response: { headers: [[':status', '200'], ['content-type', 'text/event-stream']], body: ['data: 1\n\n', 'data: 2\n\n'], trailers: trailers ? [['grpc-status', '0']] : undefined },
+    response: {
+      headers: [
+        [':status', '200'],
+        ['content-type', 'text/event-stream'],
+      ],
+      body: ['data: 1\n\n', 'data: 2\n\n'],
+      trailers: trailers ? [['grpc-status', '0']] : undefined,
+    },
     requestAttributes: { 'request.id': 'r-1', 'source.address': '10.0.0.1:5555', 'request.size': 12, 'connection.mtls': false },
     responseAttributes: { 'response.code': 200 },
     dynamicMetadata: { 'egress.test': { tenant: 'team-a', quota: 3, enabled: true }, private: { secret: 'x' } },
@@ -197,7 +211,8 @@ function randomMessage(next: () => number): Record<string, unknown> {
   if (chance(0.5)) message.metadata_context = future(chance(0.5) ? { filter_metadata: { [text(8)]: struct(0), [text(8)]: struct(0) } } : {});
   if (chance(0.4)) message.attributes = { 'envoy.filters.http.ext_proc': struct(0), ...(chance(0.2) ? { [text(6)]: struct(0) } : {}) };
   if (chance(0.3)) message.observability_mode = chance(0.5);
-  if (chance(0.3)) message.protocol_config = future({ request_body_mode: Math.floor(next() * 6), response_body_mode: Math.floor(next() * 6), send_body_without_waiting_for_header_response: chance(0.5) });
+  if (chance(0.3))
+    message.protocol_config = future({ request_body_mode: Math.floor(next() * 6), response_body_mode: Math.floor(next() * 6), send_body_without_waiting_for_header_response: chance(0.5) });
   return future(message);
 }
 

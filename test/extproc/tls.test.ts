@@ -37,7 +37,15 @@ async function oneExchange(c: { Process(): RawCall }, tag: string): Promise<grpc
   const result = await exchange(
     c,
     [
-      { request_headers: { headers: headers([[':method', 'GET'], [':path', `/${tag}`]]), end_of_stream: true } },
+      {
+        request_headers: {
+          headers: headers([
+            [':method', 'GET'],
+            [':path', `/${tag}`],
+          ]),
+          end_of_stream: true,
+        },
+      },
       { response_headers: { headers: headers([[':status', '204']]), end_of_stream: true } },
     ],
     { timeoutMs: 5000 },

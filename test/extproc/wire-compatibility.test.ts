@@ -105,7 +105,13 @@ describe('wire compatibility of protos/ with Envoy upstream (@grpc/grpc-js-xds e
     const requests: Record<string, object> = {
       'request headers with metadata and attributes': {
         request_headers: {
-          headers: { headers: [{ key: ':method', raw_value: Buffer.from('POST') }, { key: 'x-bin', raw_value: nonUtf8 }, { key: 'legacy', value: 'v' }] },
+          headers: {
+            headers: [
+              { key: ':method', raw_value: Buffer.from('POST') },
+              { key: 'x-bin', raw_value: nonUtf8 },
+              { key: 'legacy', value: 'v' },
+            ],
+          },
           end_of_stream: false,
         },
         metadata_context: { filter_metadata: { 'envoy.filters.listener.proxy_protocol': { fields: { ns: { stringValue: 'team-a' } } } } },
@@ -154,21 +160,14 @@ describe('wire compatibility of protos/ with Envoy upstream (@grpc/grpc-js-xds e
 
     test('newer fields travel as unknown fields without disturbing the rest', () => {
       const ourRequest = ours.lookupType('.envoy.service.ext_proc.v3.ProcessingRequest');
-      const bytes = ourRequest
-        .encode(ourRequest.fromObject({ request_headers: { end_of_stream: true }, protocol_config: { request_body_mode: 4, response_body_mode: 1 } }))
-        .finish();
-      const decoded = upstream.lookupType('.envoy.service.ext_proc.v3.ProcessingRequest').toObject(
-        upstream.lookupType('.envoy.service.ext_proc.v3.ProcessingRequest').decode(bytes),
-        TO_OBJECT,
-      );
+      const bytes = ourRequest.encode(ourRequest.fromObject({ request_headers: { end_of_stream: true }, protocol_config: { request_body_mode: 4, response_body_mode: 1 } })).finish();
+      const decoded = upstream.lookupType('.envoy.service.ext_proc.v3.ProcessingRequest').toObject(upstream.lookupType('.envoy.service.ext_proc.v3.ProcessingRequest').decode(bytes), TO_OBJECT);
       expect(decoded).toEqual({ request_headers: { end_of_stream: true } });
       // Tag 11, length-delimited: what a 1.34+ Envoy puts on the wire for protocol_config.
       expect(Buffer.from(bytes).includes(Buffer.from([0x5a]))).toBe(true);
 
       const ourResponse = ours.lookupType('.envoy.service.ext_proc.v3.ProcessingResponse');
-      const streamed = ourResponse.encode(
-        ourResponse.fromObject({ request_body: { response: { body_mutation: { streamed_response: { body: Buffer.from('abc'), end_of_stream: true } } } } }),
-      ).finish();
+      const streamed = ourResponse.encode(ourResponse.fromObject({ request_body: { response: { body_mutation: { streamed_response: { body: Buffer.from('abc'), end_of_stream: true } } } } })).finish();
       // BodyResponse(3) > CommonResponse(1) > BodyMutation(3) > StreamedBodyResponse(3) { body(1), end_of_stream(2) }.
       expect(Buffer.from(streamed).toString('hex')).toBe('1a0d0a0b1a091a070a03616263' + '1001');
     });

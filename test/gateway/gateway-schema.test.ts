@@ -2,13 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CaptureError } from '../../src/errors';
-import {
-  formatDocumentProblem,
-  GatewayInvalidError,
-  loadGatewayCaptureSettings,
-  parseResourceDocuments,
-  resolveRouteReferences,
-} from '../../src/gateway';
+import { formatDocumentProblem, GatewayInvalidError, loadGatewayCaptureSettings, parseResourceDocuments, resolveRouteReferences } from '../../src/gateway';
 
 const GATEWAY = `
 apiVersion: clrk.apoxy.dev/v1alpha1
@@ -48,10 +42,7 @@ describe('EgressGateway schema', () => {
   });
 
   it('collects every problem: unknown field, bad duration, missing field, bad enum', () => {
-    const text = GATEWAY.replace('defaultPolicy: allow-all', 'requestTimeout: 5 minutes\n  colour: blue').replace(
-      'protocol: HTTP,',
-      'protocol: QUIC,',
-    );
+    const text = GATEWAY.replace('defaultPolicy: allow-all', 'requestTimeout: 5 minutes\n  colour: blue').replace('protocol: HTTP,', 'protocol: QUIC,');
     const problems = problemsOf(text);
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -117,10 +108,7 @@ spec:
     const good = parseResourceDocuments(BACKEND.replace('endpoints:', 'dynamicProxy: {dnsCacheConfig: {}}\n  endpoints:'), 'b.yaml');
     expect(good.backends[0].resource.spec.dynamicProxy?.dnsCacheConfig.dnsLookupFamily).toBe('auto');
     const bad = problemsOf(BACKEND.replace('protocol: ""', 'protocol: h3\n  dynamicProxy: {dnsCacheConfig: {dnsMinRefreshRate: 500ms}}'));
-    expect(bad).toEqual([
-      'spec.protocol: "h3" is not one of "", tls, h2, h2c',
-      'spec.dynamicProxy.dnsCacheConfig.dnsMinRefreshRate: "500ms" is below the minimum of 1000ms',
-    ]);
+    expect(bad).toEqual(['spec.protocol: "h3" is not one of "", tls, h2, h2c', 'spec.dynamicProxy.dnsCacheConfig.dnsMinRefreshRate: "500ms" is below the minimum of 1000ms']);
   });
 
   it('rejects a route whose sectionName names no listener', () => {
@@ -176,10 +164,7 @@ describe('loadGatewayCaptureSettings', () => {
     const error = caught as GatewayInvalidError;
     expect(error).toBeInstanceOf(CaptureError);
     expect(error.code).toBe('CAP_ERR_GATEWAY_INVALID');
-    expect(error.problems).toEqual([
-      'spec.listeners[0].port: 0 is below the minimum of 1',
-      'spec.listeners[1].tls.mode: "Terminat" is not one of Passthrough, Terminate',
-    ]);
+    expect(error.problems).toEqual(['spec.listeners[0].port: 0 is below the minimum of 1', 'spec.listeners[1].tls.mode: "Terminat" is not one of Passthrough, Terminate']);
   });
 
   it('throws when the file holds no EgressGateway or cannot be read', () => {

@@ -67,7 +67,9 @@ describe('GenAI capture through the real server', () => {
   it('OpenAI tool-call fragments are merged by index', async () => {
     const response = fs.readFileSync(path.join(FIXTURES, 'openai-chat-tools-stream.sse'));
     const expected = foldWhole('api.openai.com', '/v1/chat/completions', openAiRequest, response, 'text/event-stream');
-    const result = await capture.envoy.runExchange(streamExchange({ id: 'openai-tools', authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: [5, 11] }));
+    const result = await capture.envoy.runExchange(
+      streamExchange({ id: 'openai-tools', authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: [5, 11] }),
+    );
     expect(result.violations).toEqual([]);
     const row = await rowFor('openai-tools');
     const calls = JSON.parse(row.GenAiToolCalls) as Array<{ name: string; arguments: string }>;
@@ -82,7 +84,9 @@ describe('GenAI capture through the real server', () => {
     const request = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', stream: true, max_tokens: 512, messages: [{ role: 'user', content: 'Plan a trip' }] }));
     const expected = foldWhole('api.anthropic.com', '/v1/messages', request, response, 'text/event-stream');
     const gzipped = zlib.gzipSync(response);
-    const result = await capture.envoy.runExchange(streamExchange({ id: 'anthropic-gzip', authority: 'api.anthropic.com', path: '/v1/messages', requestBody: request, response: gzipped, chunkSizes: [3, 40, 9], responseEncoding: 'gzip' }));
+    const result = await capture.envoy.runExchange(
+      streamExchange({ id: 'anthropic-gzip', authority: 'api.anthropic.com', path: '/v1/messages', requestBody: request, response: gzipped, chunkSizes: [3, 40, 9], responseEncoding: 'gzip' }),
+    );
     expect(result.violations).toEqual([]);
     const row = await rowFor('anthropic-gzip');
     expect(row.GenAiProvider).toBe('anthropic');
@@ -116,10 +120,25 @@ describe('GenAI capture through the real server', () => {
     const compressed = zlib.zstdCompressSync(json);
     const spec: HttpExchangeSpec = {
       request: {
-        headers: [[':method', 'POST'], [':path', '/v1/chat/completions'], [':authority', 'api.openai.com'], ['content-type', 'application/json'], ['content-encoding', 'zstd'], ['x-request-id', 'zstd-request']],
+        headers: [
+          [':method', 'POST'],
+          [':path', '/v1/chat/completions'],
+          [':authority', 'api.openai.com'],
+          ['content-type', 'application/json'],
+          ['content-encoding', 'zstd'],
+          ['x-request-id', 'zstd-request'],
+        ],
         body: [compressed],
       },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: ['{"id":"x","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}'] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+        ],
+        body: [
+          '{"id":"x","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}',
+        ],
+      },
     };
     const result = await capture.envoy.runExchange(spec);
     expect(result.violations).toEqual([]);
@@ -136,10 +155,15 @@ describe('GenAI capture through the real server', () => {
   it('a body over maxBytes keeps its head and its tail, with the skipped byte count between', async () => {
     const events: string[] = [];
     for (let i = 0; i < 2000; i++) events.push(`data: {"id":"c","model":"gpt-4o","choices":[{"index":0,"delta":{"content":"w${i} "},"finish_reason":null}]}\n\n`);
-    events.push('data: {"id":"c","model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":9,"completion_tokens":2000,"total_tokens":2009}}\n\n', 'data: [DONE]\n\n');
+    events.push(
+      'data: {"id":"c","model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":9,"completion_tokens":2000,"total_tokens":2009}}\n\n',
+      'data: [DONE]\n\n',
+    );
     const response = Buffer.from(events.join(''));
     expect(response.length).toBeGreaterThan(2 * 65536);
-    const result = await capture.envoy.runExchange(streamExchange({ id: 'head-tail', authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: [8192] }));
+    const result = await capture.envoy.runExchange(
+      streamExchange({ id: 'head-tail', authority: 'api.openai.com', path: '/v1/chat/completions', requestBody: openAiRequest, response, chunkSizes: [8192] }),
+    );
     expect(result.violations).toEqual([]);
     const row = await rowFor('head-tail');
     expect(row.ResponseBodyTruncated).toBe(true);
@@ -156,8 +180,23 @@ describe('GenAI capture through the real server', () => {
     const secretKey = 'sk-proj-' + 'A1b2C3d4E5f6G7h8I9j0'.repeat(2);
     const body = Buffer.from(JSON.stringify({ model: 'gpt-4o', api_key: 'hunter2-is-my-password', messages: [{ role: 'user', content: `my key is ${secretKey}, keep it safe` }] }));
     const spec: HttpExchangeSpec = {
-      request: { headers: [[':method', 'POST'], [':path', '/v1/chat/completions'], [':authority', 'api.openai.com'], ['content-type', 'application/json'], ['x-request-id', 'redaction']], body: [body] },
-      response: { headers: [[':status', '401'], ['content-type', 'application/json']], body: ['{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}'] },
+      request: {
+        headers: [
+          [':method', 'POST'],
+          [':path', '/v1/chat/completions'],
+          [':authority', 'api.openai.com'],
+          ['content-type', 'application/json'],
+          ['x-request-id', 'redaction'],
+        ],
+        body: [body],
+      },
+      response: {
+        headers: [
+          [':status', '401'],
+          ['content-type', 'application/json'],
+        ],
+        body: ['{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}'],
+      },
     };
     await capture.envoy.runExchange(spec);
     const row = await rowFor('redaction');

@@ -65,12 +65,22 @@ export function streamExchange(options: {
   contentType?: string;
   responseEncoding?: string;
 }): HttpExchangeSpec {
-  const responseHeaders: Array<[string, string]> = [[':status', '200'], ['content-type', options.contentType ?? 'text/event-stream']];
+  const responseHeaders: Array<[string, string]> = [
+    [':status', '200'],
+    ['content-type', options.contentType ?? 'text/event-stream'],
+  ];
   if (options.responseEncoding !== undefined) responseHeaders.push(['content-encoding', options.responseEncoding]);
   return {
     name: options.id,
     request: {
-      headers: [[':method', 'POST'], [':path', options.path], [':authority', options.authority], [':scheme', 'https'], ['content-type', 'application/json'], ['x-request-id', options.id]],
+      headers: [
+        [':method', 'POST'],
+        [':path', options.path],
+        [':authority', options.authority],
+        [':scheme', 'https'],
+        ['content-type', 'application/json'],
+        ['x-request-id', options.id],
+      ],
       body: [options.requestBody],
     },
     response: { headers: responseHeaders, body: chunked(options.response, options.chunkSizes) },

@@ -74,9 +74,31 @@ function* sseChunks(totalBytes: number, id: string): Generator<Buffer> {
 
 async function streamExchange(call: RawCall, id: string, streamBytes: number, onChunk: (index: number) => Promise<void>): Promise<number> {
   const write = (message: object): Promise<void> => new Promise((resolve) => (call.write(message) ? resolve() : call.once('drain', () => resolve())));
-  await write({ request_headers: { headers: headers([[':method', 'POST'], [':path', '/v1/chat/completions'], [':authority', 'api.openai.com'], ['content-type', 'application/json'], ['x-request-id', id]]), end_of_stream: false }, metadata_context: {}, protocol_config: { request_body_mode: 1, response_body_mode: 1 } });
+  await write({
+    request_headers: {
+      headers: headers([
+        [':method', 'POST'],
+        [':path', '/v1/chat/completions'],
+        [':authority', 'api.openai.com'],
+        ['content-type', 'application/json'],
+        ['x-request-id', id],
+      ]),
+      end_of_stream: false,
+    },
+    metadata_context: {},
+    protocol_config: { request_body_mode: 1, response_body_mode: 1 },
+  });
   await write({ request_body: { body: Buffer.from('{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}'), end_of_stream: true }, metadata_context: {} });
-  await write({ response_headers: { headers: headers([[':status', '200'], ['content-type', 'text/event-stream']]), end_of_stream: false }, metadata_context: {} });
+  await write({
+    response_headers: {
+      headers: headers([
+        [':status', '200'],
+        ['content-type', 'text/event-stream'],
+      ]),
+      end_of_stream: false,
+    },
+    metadata_context: {},
+  });
   let events = 0;
   for (const chunk of sseChunks(streamBytes, id)) {
     await write({ response_body: { body: chunk, end_of_stream: false }, metadata_context: {} });
@@ -99,13 +121,17 @@ describe('a 50 MiB streamed AI response', () => {
   beforeAll(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-large-'));
     grpcPort = randomListenPort();
-    child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${grpcPort}`, '--admin-listen', `127.0.0.1:${grpcPort + 1}`, '--max-bytes', String(MAX_BYTES), '--batch-max-delay-ms', '100'], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      // Measurement hygiene, not a production setting: a small young generation
-      // keeps short-lived garbage from swamping the few MiB being measured.
-      env: { ...process.env, NODE_OPTIONS: '--max-semi-space-size=2' },
-    });
+    child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--data-dir', dataDir, '--grpc-listen', `127.0.0.1:${grpcPort}`, '--admin-listen', `127.0.0.1:${grpcPort + 1}`, '--max-bytes', String(MAX_BYTES), '--batch-max-delay-ms', '100'],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        // Measurement hygiene, not a production setting: a small young generation
+        // keeps short-lived garbage from swamping the few MiB being measured.
+        env: { ...process.env, NODE_OPTIONS: '--max-semi-space-size=2' },
+      },
+    );
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const deadline = Date.now() + 30_000;
@@ -144,7 +170,17 @@ describe('a 50 MiB streamed AI response', () => {
       return peak;
     };
     const queryRow = (requestId: string): string =>
-      spawnSync(process.execPath, [BIN, 'query', '--data-dir', dataDir, `SELECT GenAiOutputTokens, GenAiUsageSource, GenAiFinishReasons, ResponseBodySize, ResponseBodyTruncated FROM http_exchanges WHERE RequestId = '${requestId}'`], { encoding: 'utf8' }).stdout.trim();
+      spawnSync(
+        process.execPath,
+        [
+          BIN,
+          'query',
+          '--data-dir',
+          dataDir,
+          `SELECT GenAiOutputTokens, GenAiUsageSource, GenAiFinishReasons, ResponseBodySize, ResponseBodyTruncated FROM http_exchanges WHERE RequestId = '${requestId}'`,
+        ],
+        { encoding: 'utf8' },
+      ).stdout.trim();
     // Warm-up: a first 2 MiB stream grows the heaps, pools and the store's
     // insert buffers once (its 8 MiB row is stored before measuring), so the
     // second stream measures the steady state.

@@ -246,7 +246,9 @@ describe('every major model API folded through the real server, without a mappin
 
   it('a self-hosted OpenAI-compatible server is folded as openai_compatible; other JSON on the same path is not a model call', async () => {
     const request = Buffer.from(JSON.stringify({ model: 'Qwen/Qwen2.5-7B-Instruct', stream: true, messages: [{ role: 'user', content: 'Hi' }] }));
-    await capture.envoy.runExchange(streamExchange({ id: 'vllm-stream', authority: 'vllm.ml.internal:8000', path: '/v1/chat/completions', requestBody: request, response: fixture('groq-chat-stream.sse'), chunkSizes: [9] }));
+    await capture.envoy.runExchange(
+      streamExchange({ id: 'vllm-stream', authority: 'vllm.ml.internal:8000', path: '/v1/chat/completions', requestBody: request, response: fixture('groq-chat-stream.sse'), chunkSizes: [9] }),
+    );
     const row = await capture.rowFor('vllm-stream');
     expect(row.GenAiProvider).toBe('openai_compatible');
     expect(row.Authority).toBe('vllm.ml.internal:8000');
@@ -255,7 +257,15 @@ describe('every major model API folded through the real server, without a mappin
     expect(Number(row.GenAiOutputTokens)).toBe(38);
 
     await capture.envoy.runExchange(
-      streamExchange({ id: 'not-a-model', authority: 'intranet.corp', path: '/api/chat/completions', requestBody: Buffer.from('{"q":1}'), response: Buffer.from('{"status":"queued","ticket":42}'), chunkSizes: [8], contentType: 'application/json' }),
+      streamExchange({
+        id: 'not-a-model',
+        authority: 'intranet.corp',
+        path: '/api/chat/completions',
+        requestBody: Buffer.from('{"q":1}'),
+        response: Buffer.from('{"status":"queued","ticket":42}'),
+        chunkSizes: [8],
+        contentType: 'application/json',
+      }),
     );
     const other = await capture.rowFor('not-a-model');
     expect(other.GenAiProvider).toBe('');
@@ -265,7 +275,15 @@ describe('every major model API folded through the real server, without a mappin
 
   it('a Gemini quota error is recorded as the provider error', async () => {
     const body = Buffer.from(JSON.stringify({ error: { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' } }));
-    const spec = streamExchange({ id: 'gemini-429', authority: 'generativelanguage.googleapis.com', path: '/v1beta/models/gemini-2.5-pro:generateContent', requestBody: Buffer.from('{"contents":[]}'), response: body, chunkSizes: [16], contentType: 'application/json' });
+    const spec = streamExchange({
+      id: 'gemini-429',
+      authority: 'generativelanguage.googleapis.com',
+      path: '/v1beta/models/gemini-2.5-pro:generateContent',
+      requestBody: Buffer.from('{"contents":[]}'),
+      response: body,
+      chunkSizes: [16],
+      contentType: 'application/json',
+    });
     spec.response!.headers[0] = [':status', '429'];
     await capture.envoy.runExchange(spec);
     const row = await capture.rowFor('gemini-429');

@@ -61,11 +61,20 @@ describe('--provider-mapping', () => {
     it('is folded under the declared provider', async () => {
       await envoy.runExchange({
         request: {
-          headers: [[':method', 'POST'], [':path', '/serving/v1/chat/completions'], [':authority', 'llm.internal:8443'], ['content-type', 'application/json'], ['x-request-id', 'mapped']],
+          headers: [
+            [':method', 'POST'],
+            [':path', '/serving/v1/chat/completions'],
+            [':authority', 'llm.internal:8443'],
+            ['content-type', 'application/json'],
+            ['x-request-id', 'mapped'],
+          ],
           body: ['{"model":"acme-7b","messages":[{"role":"user","content":"hi"}]}'],
         },
         response: {
-          headers: [[':status', '200'], ['content-type', 'application/json']],
+          headers: [
+            [':status', '200'],
+            ['content-type', 'application/json'],
+          ],
           body: ['{"id":"c1","model":"acme-7b","choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}'],
         },
       });

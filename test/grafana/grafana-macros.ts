@@ -22,9 +22,7 @@ function seconds(date: Date): number {
 
 /** `$__conditionalAll(condition, $var)`: '1=1' when the variable is All, else the condition. */
 function conditionalAll(sql: string, context: PanelContext): string {
-  return sql.replace(/\$__conditionalAll\(((?:[^()]|\([^()]*\))*),\s*\$(\w+)\)/g, (_, condition: string, name: string) =>
-    context.variables[name]?.[0] === '$__all' ? '1=1' : condition,
-  );
+  return sql.replace(/\$__conditionalAll\(((?:[^()]|\([^()]*\))*),\s*\$(\w+)\)/g, (_, condition: string, name: string) => (context.variables[name]?.[0] === '$__all' ? '1=1' : condition));
 }
 
 function variables(sql: string, context: PanelContext): string {
@@ -44,7 +42,10 @@ function macros(sql: string, context: PanelContext): string {
   const to = seconds(context.to);
   const interval = Math.max(1, context.intervalSeconds);
   return sql
-    .replace(/\$__timeFilter_ms\(([^)]+)\)/g, (_, c: string) => `${c.trim()} >= fromUnixTimestamp64Milli(${context.from.getTime()}) AND ${c.trim()} <= fromUnixTimestamp64Milli(${context.to.getTime()})`)
+    .replace(
+      /\$__timeFilter_ms\(([^)]+)\)/g,
+      (_, c: string) => `${c.trim()} >= fromUnixTimestamp64Milli(${context.from.getTime()}) AND ${c.trim()} <= fromUnixTimestamp64Milli(${context.to.getTime()})`,
+    )
     .replace(/\$__timeFilter\(([^)]+)\)/g, (_, c: string) => `${c.trim()} >= toDateTime(${from}) AND ${c.trim()} <= toDateTime(${to})`)
     .replace(/\$__dateFilter\(([^)]+)\)/g, (_, c: string) => `${c.trim()} >= toDate(${from}) AND ${c.trim()} <= toDate(${to})`)
     .replace(/\$__timeInterval_ms\(([^)]+)\)/g, (_, c: string) => `toStartOfInterval(toDateTime64(${c.trim()}, 3), INTERVAL ${interval * 1000} millisecond)`)

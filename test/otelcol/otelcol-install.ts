@@ -39,7 +39,6 @@ export function otelcolBinary(): string | undefined {
   return fs.existsSync(binary) ? binary : undefined;
 }
 
-
 const MANIFEST = `dist:
   name: egress-capture-otelcol
   description: OpenTelemetry Collector for egress-capture's OTLP export tests

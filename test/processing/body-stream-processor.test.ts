@@ -11,8 +11,7 @@ describe('BodyStreamProcessor', () => {
   const text = Buffer.from(JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => ({ i, name: `item-${i}`, note: 'héllo wörld' })) }));
 
   it.each(['gzip', 'deflate', 'br', 'zstd'])('decodes %s while it streams, in any chunking', async (encoding) => {
-    const encoded =
-      encoding === 'gzip' ? zlib.gzipSync(text) : encoding === 'deflate' ? zlib.deflateSync(text) : encoding === 'br' ? zlib.brotliCompressSync(text) : zlib.zstdCompressSync(text);
+    const encoded = encoding === 'gzip' ? zlib.gzipSync(text) : encoding === 'deflate' ? zlib.deflateSync(text) : encoding === 'br' ? zlib.brotliCompressSync(text) : zlib.zstdCompressSync(text);
     for (const chunk of [1, 7, 4096]) {
       const result = await feed(new BodyStreamProcessor({ contentEncoding: encoding, maxBytes: text.length, headBytes: text.length }), encoded, chunk);
       expect(result.decodeStatus).toBe('decoded');

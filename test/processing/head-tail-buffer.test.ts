@@ -18,7 +18,12 @@ describe('HeadTailBuffer', () => {
   it('keeps head and tail with an exact skipped count, within maxBytes, however the bytes are chunked', () => {
     const body = Buffer.alloc(10_000);
     for (let i = 0; i < body.length; i++) body[i] = 32 + ((i * 31) % 95);
-    for (const [maxBytes, headBytes] of [[300, 100], [300, 0], [300, 300 - SKIP_MARKER_MAX_BYTES], [1000, undefined]] as const) {
+    for (const [maxBytes, headBytes] of [
+      [300, 100],
+      [300, 0],
+      [300, 300 - SKIP_MARKER_MAX_BYTES],
+      [1000, undefined],
+    ] as const) {
       let expected: string | undefined;
       for (const pieces of [[body], ...randomSplits(body, 20, 997, maxBytes)]) {
         const r = feed(new HeadTailBuffer({ maxBytes, headBytes }), pieces).renderBytes();

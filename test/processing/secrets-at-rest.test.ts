@@ -115,7 +115,12 @@ describe('the in-flight journal', () => {
       extProcMessages: 2,
       attributes: {},
       metadata: {},
-      request: direction([[':method', 'GET'], [':path', `/v1/x?key=${GOOGLE}&q=${OPENAI}&n=1`], [':authority', 'h.example'], ['x-auth-token', AUTH_TOKEN]]),
+      request: direction([
+        [':method', 'GET'],
+        [':path', `/v1/x?key=${GOOGLE}&q=${OPENAI}&n=1`],
+        [':authority', 'h.example'],
+        ['x-auth-token', AUTH_TOKEN],
+      ]),
       response: direction([[':status', '200']]),
     };
     const json = inflightEntryJson(snapshot, { statusCode: 200 } as BodyContext, new Set(DEFAULTS.redactHeaders), KEY);

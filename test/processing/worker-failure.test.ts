@@ -18,11 +18,31 @@ import { headers } from '../support/raw-extproc-client';
 const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(60_000) }] });
 
 function finishedExchange(i: number): ExchangeAssembler {
-  const assembler = new ExchangeAssembler({ maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 }, new ContentTypeFilter(DEFAULTS.includeContentTypes), () => false);
+  const assembler = new ExchangeAssembler(
+    { maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 },
+    new ContentTypeFilter(DEFAULTS.includeContentTypes),
+    () => false,
+  );
   const messages = [
-    { request_headers: { headers: headers([[':method', 'POST'], [':path', `/crash/${i}`], [':authority', 'worker.test'], ['content-type', 'application/json']]) } },
+    {
+      request_headers: {
+        headers: headers([
+          [':method', 'POST'],
+          [':path', `/crash/${i}`],
+          [':authority', 'worker.test'],
+          ['content-type', 'application/json'],
+        ]),
+      },
+    },
     { request_body: { body: Buffer.from(BODY), end_of_stream: true } },
-    { response_headers: { headers: headers([[':status', '200'], ['content-type', 'application/json']]) } },
+    {
+      response_headers: {
+        headers: headers([
+          [':status', '200'],
+          ['content-type', 'application/json'],
+        ]),
+      },
+    },
     { response_body: { body: Buffer.from(BODY), end_of_stream: true } },
   ] as unknown as ProcessingRequest[];
   for (const message of messages) assembler.accept({ ...message, request: Object.keys(message)[0] } as ProcessingRequest);

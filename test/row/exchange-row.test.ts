@@ -36,11 +36,32 @@ function shapeAccepts(empty: unknown, type: string): boolean {
 }
 
 function finishedSnapshot() {
-  const assembler = new ExchangeAssembler({ maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 }, new ContentTypeFilter(DEFAULTS.includeContentTypes), () => false);
+  const assembler = new ExchangeAssembler(
+    { maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 },
+    new ContentTypeFilter(DEFAULTS.includeContentTypes),
+    () => false,
+  );
   const messages = [
-    { request_headers: { headers: headers([[':method', 'POST'], [':scheme', 'https'], [':authority', 'row.test'], [':path', '/v1/x'], ['content-type', 'application/json']]) } },
+    {
+      request_headers: {
+        headers: headers([
+          [':method', 'POST'],
+          [':scheme', 'https'],
+          [':authority', 'row.test'],
+          [':path', '/v1/x'],
+          ['content-type', 'application/json'],
+        ]),
+      },
+    },
     { request_body: { body: Buffer.from('{"q":1}'), end_of_stream: true } },
-    { response_headers: { headers: headers([[':status', '200'], ['content-type', 'application/json']]) } },
+    {
+      response_headers: {
+        headers: headers([
+          [':status', '200'],
+          ['content-type', 'application/json'],
+        ]),
+      },
+    },
     { response_body: { body: Buffer.from('{"a":2}'), end_of_stream: true } },
   ] as unknown as ProcessingRequest[];
   for (const message of messages) assembler.accept({ ...message, request: Object.keys(message)[0] } as ProcessingRequest);

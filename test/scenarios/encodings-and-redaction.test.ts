@@ -39,7 +39,12 @@ function compressedGet(id: string, encoding: string, wire: Buffer, body: Array<B
   return {
     request: { headers: requestHeaders('GET', `/encoded/${encoding}`, id, [['accept-encoding', 'gzip, deflate, br, zstd']]) },
     response: {
-      headers: [[':status', '200'], ['content-type', 'application/json'], ['content-encoding', encoding], ['content-length', String(wire.length)]] as Array<[string, string]>,
+      headers: [
+        [':status', '200'],
+        ['content-type', 'application/json'],
+        ['content-encoding', encoding],
+        ['content-length', String(wire.length)],
+      ] as Array<[string, string]>,
       body,
     },
   };
@@ -98,7 +103,13 @@ describe('Content-Encoding', () => {
     const id = newRequestId('gzip-request');
     const wire = zlib.gzipSync(DOCUMENT);
     const result = await s.envoy({ processingMode: { requestBodyMode: 'BUFFERED' } }).runExchange({
-      request: { headers: requestHeaders('POST', '/upload', id, [['content-type', 'application/json'], ['content-encoding', 'gzip']]), body: [wire] },
+      request: {
+        headers: requestHeaders('POST', '/upload', id, [
+          ['content-type', 'application/json'],
+          ['content-encoding', 'gzip'],
+        ]),
+        body: [wire],
+      },
     });
     expectCleanExchange(result);
     const row = await s.row(id);
@@ -138,7 +149,14 @@ describe('header redaction', () => {
           ['x-not-secret', 'visible'],
         ]),
       },
-      response: { headers: [[':status', '200'], ['set-cookie', 'a=1; HttpOnly'], ['set-cookie', 'b=2; Secure'], ['content-type', 'application/json']] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['set-cookie', 'a=1; HttpOnly'],
+          ['set-cookie', 'b=2; Secure'],
+          ['content-type', 'application/json'],
+        ],
+      },
     });
     expectCleanExchange(result);
     // Envoy's own traffic is untouched: redaction happens only in what is stored.
@@ -178,7 +196,14 @@ describe('header redaction', () => {
   test('sensitive trailers are redacted too', async () => {
     const id = newRequestId('redact-trailers');
     await s.envoy({ processingMode: { requestBodyMode: 'STREAMED', requestTrailerMode: 'SEND' } }).runExchange({
-      request: { headers: requestHeaders('POST', '/t', id, [['content-type', 'application/json']]), body: ['{}'], trailers: [['x-api-key', 'trailer-key'], ['x-sum', '1']] },
+      request: {
+        headers: requestHeaders('POST', '/t', id, [['content-type', 'application/json']]),
+        body: ['{}'],
+        trailers: [
+          ['x-api-key', 'trailer-key'],
+          ['x-sum', '1'],
+        ],
+      },
     });
     const row = await s.row(id);
     expect(row.RequestTrailers).toEqual({ 'x-api-key': marker('trailer-key'), 'x-sum': '1' });

@@ -21,8 +21,20 @@ describe('headers and whole bodies', () => {
   test('S01 GET, default modes: two acks, early close, row with columns and header maps', async () => {
     const id = newRequestId('s01');
     const result = await s.envoy().runExchange({
-      request: { headers: requestHeaders('GET', '/items?page=2', id, [['accept', 'application/json'], ['user-agent', 'curl/8.5.0']]) },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json'], ['content-length', '13']], body: ['{"items":[1]}'] },
+      request: {
+        headers: requestHeaders('GET', '/items?page=2', id, [
+          ['accept', 'application/json'],
+          ['user-agent', 'curl/8.5.0'],
+        ]),
+      },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+          ['content-length', '13'],
+        ],
+        body: ['{"items":[1]}'],
+      },
     });
     expectCleanExchange(result);
     expectOnlyEmptyAcks(result);
@@ -58,7 +70,12 @@ describe('headers and whole bodies', () => {
     const id = newRequestId('s02');
     const result = await s.envoy({ processingMode: { requestBodyMode: 'BUFFERED', responseBodyMode: 'BUFFERED' } }).runExchange({
       request: { headers: requestHeaders('GET', '/empty', id) },
-      response: { headers: [[':status', '200'], ['content-length', '0']] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-length', '0'],
+        ],
+      },
     });
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH(eos)+pc', 'SH(eos)']);
@@ -72,7 +89,18 @@ describe('headers and whole bodies', () => {
   test('S03 POST JSON, request BUFFERED in 3 reads: one body message, body stored whole', async () => {
     const id = newRequestId('s03');
     const result = await s.envoy({ processingMode: { requestBodyMode: 'BUFFERED' } }).runExchange(
-      jsonPost('/widgets', id, ['{"id":1,', { data: '"name":', delayMs: 2 }, { data: '"widget-xyz"}', delayMs: 2 }], { headers: [[':status', '201'], ['content-type', 'application/json']] }, [['content-length', '27']]),
+      jsonPost(
+        '/widgets',
+        id,
+        ['{"id":1,', { data: '"name":', delayMs: 2 }, { data: '"widget-xyz"}', delayMs: 2 }],
+        {
+          headers: [
+            [':status', '201'],
+            ['content-type', 'application/json'],
+          ],
+        },
+        [['content-length', '27']],
+      ),
     );
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH+pc', `RB(${WIDGET.length},eos)`, 'SH(eos)']);
@@ -144,7 +172,13 @@ describe('headers and whole bodies', () => {
     const id = newRequestId('s34');
     const result = await s.envoy({ processingMode: { responseBodyMode: 'STREAMED' } }).runExchange({
       request: { headers: requestHeaders('HEAD', '/file', id) },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json'], ['content-length', '1234']] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+          ['content-length', '1234'],
+        ],
+      },
     });
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH(eos)+pc', 'SH(eos)']);
@@ -164,7 +198,12 @@ describe('headers and whole bodies', () => {
     const notModified = newRequestId('s35-304');
     const r304 = await envoy.runExchange({
       request: { headers: requestHeaders('GET', '/items/7', notModified, [['if-none-match', '"v1"']]) },
-      response: { headers: [[':status', '304'], ['etag', '"v1"']] },
+      response: {
+        headers: [
+          [':status', '304'],
+          ['etag', '"v1"'],
+        ],
+      },
     });
     expectCleanExchange(r304);
     expect(sentNotation(r304)).toEqual(['RH(eos)+pc', 'SH(eos)']);
@@ -176,13 +215,17 @@ describe('headers and whole bodies', () => {
 
   test('S39 response-only processing: the call opens at response time; request.id and source.address from attributes', async () => {
     const id = newRequestId('s39');
-    const result = await s
-      .envoy({ processingMode: { requestHeaderMode: 'SKIP', responseBodyMode: 'BUFFERED' }, responseAttributes: { 'request.id': '', 'source.address': '' } })
-      .runExchange({
-        request: { headers: requestHeaders('GET', '/report', id) },
-        response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: ['{"rows":', '[1,2,3]}'] },
-        responseAttributes: { 'request.id': id, 'source.address': '10.1.2.3:45678', 'response.code': 200 },
-      });
+    const result = await s.envoy({ processingMode: { requestHeaderMode: 'SKIP', responseBodyMode: 'BUFFERED' }, responseAttributes: { 'request.id': '', 'source.address': '' } }).runExchange({
+      request: { headers: requestHeaders('GET', '/report', id) },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+        ],
+        body: ['{"rows":', '[1,2,3]}'],
+      },
+      responseAttributes: { 'request.id': id, 'source.address': '10.1.2.3:45678', 'response.code': 200 },
+    });
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['SH+pc+attr', 'SB(16,eos)']);
     expect(receivedNotation(result)).toEqual(['sh', 'sb']);
@@ -216,7 +259,12 @@ describe('header modes and Envoy versions', () => {
     const id = newRequestId('skip-req');
     const result = await s.envoy({ processingMode: { requestHeaderMode: 'SKIP' }, initialMetadata: { 'x-request-id': id } }).runExchange({
       request: { headers: requestHeaders('GET', '/skip', id) },
-      response: { headers: [[':status', '200'], ['x-request-id', id]] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['x-request-id', id],
+        ],
+      },
     });
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['SH(eos)+pc']);
@@ -251,7 +299,12 @@ describe('header modes and Envoy versions', () => {
     const id = newRequestId('value');
     const result = await s.envoy({ envoyVersion: '1.31', headerValueField: 'value' }).runExchange({
       request: { headers: requestHeaders('GET', '/value-field', id, [['x-unicode', 'café ☕']]) },
-      response: { headers: [[':status', '404'], ['content-type', 'application/json']] },
+      response: {
+        headers: [
+          [':status', '404'],
+          ['content-type', 'application/json'],
+        ],
+      },
     });
     expectCleanExchange(result);
     expect(result.sent[0]!.message.request_headers!.headers!.headers![0]!.raw_value).toBeUndefined();
@@ -263,8 +316,24 @@ describe('header modes and Envoy versions', () => {
   test('repeated headers keep every value; header names are lower-cased; Host becomes Authority', async () => {
     const id = newRequestId('repeat');
     await s.envoy().runExchange({
-      request: { headers: [[':method', 'GET'], [':path', '/r'], [':scheme', 'http'], ['Host', 'shop.example:8080'], ['X-Tag', 'a'], ['x-tag', 'b'], ['x-request-id', id]] },
-      response: { headers: [[':status', '200'], ['Vary', 'accept'], ['vary', 'origin']] },
+      request: {
+        headers: [
+          [':method', 'GET'],
+          [':path', '/r'],
+          [':scheme', 'http'],
+          ['Host', 'shop.example:8080'],
+          ['X-Tag', 'a'],
+          ['x-tag', 'b'],
+          ['x-request-id', id],
+        ],
+      },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['Vary', 'accept'],
+          ['vary', 'origin'],
+        ],
+      },
     });
     const row = await s.row(id);
     expect(row.Authority).toBe('shop.example:8080');
@@ -279,18 +348,16 @@ describe('who called', () => {
     const id = newRequestId('who');
     const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
     const span = '00f067aa0ba902b7';
-    const result = await s
-      .envoy({ forwardingNamespaces: ['egress.workload'], requestAttributes: { 'source.address': '', 'request.id': '' } })
-      .runExchange({
-        request: { headers: requestHeaders('GET', '/who', id, [['traceparent', `00-${trace}-${span}-01`]]) },
-        response: { headers: [[':status', '200']] },
-        requestAttributes: { 'source.address': '10.244.1.17:39012', 'request.id': id, 'connection.mtls': true },
-        dynamicMetadata: {
-          'egress.workload': { kind: 'Deployment', namespace: 'shop', name: 'checkout', uid: '5f0c-1234', replicas: 3 },
-          // Not listed in forwarding_namespaces: Envoy does not forward it.
-          'envoy.lb': { canary: true },
-        },
-      });
+    const result = await s.envoy({ forwardingNamespaces: ['egress.workload'], requestAttributes: { 'source.address': '', 'request.id': '' } }).runExchange({
+      request: { headers: requestHeaders('GET', '/who', id, [['traceparent', `00-${trace}-${span}-01`]]) },
+      response: { headers: [[':status', '200']] },
+      requestAttributes: { 'source.address': '10.244.1.17:39012', 'request.id': id, 'connection.mtls': true },
+      dynamicMetadata: {
+        'egress.workload': { kind: 'Deployment', namespace: 'shop', name: 'checkout', uid: '5f0c-1234', replicas: 3 },
+        // Not listed in forwarding_namespaces: Envoy does not forward it.
+        'envoy.lb': { canary: true },
+      },
+    });
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH(eos)+pc+attr', 'SH(eos)']);
     const row = await s.row(id);
@@ -310,7 +377,14 @@ describe('who called', () => {
   test('RequestId falls back to the request.id attribute when there is no x-request-id header', async () => {
     const id = newRequestId('attr-id');
     await s.envoy({ hcmRequestMutation: false, requestAttributes: { 'request.id': '' } }).runExchange({
-      request: { headers: [[':method', 'GET'], [':path', '/no-header-id'], [':scheme', 'https'], [':authority', 'api.example.com']] },
+      request: {
+        headers: [
+          [':method', 'GET'],
+          [':path', '/no-header-id'],
+          [':scheme', 'https'],
+          [':authority', 'api.example.com'],
+        ],
+      },
       response: { headers: [[':status', '200']] },
       requestAttributes: { 'request.id': id },
     });
@@ -326,7 +400,13 @@ describe('content-type filtering', () => {
     const png = Buffer.alloc(3000, 0x89);
     const result = await s.envoy({ processingMode: { requestBodyMode: 'BUFFERED', responseBodyMode: 'STREAMED' } }).runExchange({
       request: { headers: requestHeaders('POST', '/avatar', id, [['content-type', 'image/png']]), body: [png] },
-      response: { headers: [[':status', '200'], ['content-type', 'Application/JSON; charset=utf-8']], body: ['{"ok":', { data: 'true}', delayMs: 2 }] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'Application/JSON; charset=utf-8'],
+        ],
+        body: ['{"ok":', { data: 'true}', delayMs: 2 }],
+      },
     });
     expectCleanExchange(result);
     const row = await s.row(id);

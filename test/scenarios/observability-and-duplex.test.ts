@@ -37,7 +37,14 @@ describe('observability mode', () => {
     const id = newRequestId('s21');
     const result = await s.envoy(OBSERVE).runExchange({
       request: { headers: requestHeaders('GET', '/shadow', id) },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json'], ['content-length', '2']], body: ['{}'] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+          ['content-length', '2'],
+        ],
+        body: ['{}'],
+      },
     });
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH(eos)+obs', 'SH+obs']);
@@ -52,15 +59,13 @@ describe('observability mode', () => {
 
   test('S22 Envoy-native: request STREAMED + trailers, response SKIP: three messages back to back, no replies', async () => {
     const id = newRequestId('s22');
-    const result = await s
-      .envoy({ ...OBSERVE, processingMode: { requestBodyMode: 'STREAMED', requestTrailerMode: 'SEND', responseHeaderMode: 'SKIP' } })
-      .runExchange({
-        request: { headers: requestHeaders('POST', '/shadow-upload', id, [['content-type', 'application/x-ndjson']]), body: ['{"greeting":"Hello"}\n'], trailers: [['x-sum', '42']] },
-        // The upstream answers after a round trip. With nothing to process for the response, Envoy
-        // closes the call as the response headers arrive; with zero upstream latency the emulator
-        // (grpc-js starts a call asynchronously) would cancel it before any message left.
-        response: { headers: [[':status', '200']], delayMs: 20 },
-      });
+    const result = await s.envoy({ ...OBSERVE, processingMode: { requestBodyMode: 'STREAMED', requestTrailerMode: 'SEND', responseHeaderMode: 'SKIP' } }).runExchange({
+      request: { headers: requestHeaders('POST', '/shadow-upload', id, [['content-type', 'application/x-ndjson']]), body: ['{"greeting":"Hello"}\n'], trailers: [['x-sum', '42']] },
+      // The upstream answers after a round trip. With nothing to process for the response, Envoy
+      // closes the call as the response headers arrive; with zero upstream latency the emulator
+      // (grpc-js starts a call asynchronously) would cancel it before any message left.
+      response: { headers: [[':status', '200']], delayMs: 20 },
+    });
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH+obs', 'RB(21)+obs', 'RT+obs']);
     expect(result.received).toEqual([]);
@@ -77,7 +82,13 @@ describe('observability mode', () => {
     const id = newRequestId('s22-eg');
     const result = await s.envoy({ ...OBSERVE, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' } }).runExchange({
       request: { headers: requestHeaders('POST', '/shadow-chat', id, [['content-type', 'application/json']]), body: ['{"q":"Hello"}'] },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: ['{"a":"Hi"}'] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+        ],
+        body: ['{"a":"Hi"}'],
+      },
     });
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH+obs', 'RB(13,eos)+obs', 'SH+obs', 'SB(10,eos)+obs']);
@@ -93,7 +104,13 @@ describe('observability mode', () => {
     const id = newRequestId('s23');
     const withHeaders = await s.envoy({ ...OBSERVE, processingMode: { requestBodyMode: 'BUFFERED', responseBodyMode: 'BUFFERED' } }).runExchange({
       ...jsonPost('/shadow-buffered', id, ['{"x":1}']),
-      response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: ['{"y":2}'] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+        ],
+        body: ['{"y":2}'],
+      },
     });
     expectCleanExchange(withHeaders);
     expect(sentNotation(withHeaders)).toEqual(['RH+obs', 'SH+obs']);
@@ -162,7 +179,13 @@ describe('FULL_DUPLEX_STREAMED', () => {
       .envoy({ processingMode: { requestBodyMode: 'FULL_DUPLEX_STREAMED', requestTrailerMode: 'SEND', responseBodyMode: 'FULL_DUPLEX_STREAMED', responseTrailerMode: 'SEND' } })
       .runExchange({
         ...jsonPost('/fds-both', id, ['{"stream":', { data: 'true}', delayMs: 2 }]),
-        response: { headers: [[':status', '200'], ['content-type', 'text/event-stream']], body: events.map((data) => ({ data, delayMs: 2 })) },
+        response: {
+          headers: [
+            [':status', '200'],
+            ['content-type', 'text/event-stream'],
+          ],
+          body: events.map((data) => ({ data, delayMs: 2 })),
+        },
       });
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH+pc', 'RB(10)', 'RB(5,eos)', 'SH', 'SB(15)', 'SB(15)', 'SB(14,eos)']);
@@ -183,7 +206,14 @@ describe('FULL_DUPLEX_STREAMED', () => {
     const frame = Buffer.from([0, 0, 0, 0, 3, 0x08, 0x96, 0x01]);
     const result = await s.envoy({ processingMode: { responseBodyMode: 'FULL_DUPLEX_STREAMED', responseTrailerMode: 'SEND' } }).runExchange({
       request: { headers: requestHeaders('POST', '/pkg.Svc/Sum', id, [['content-type', 'application/grpc']]), body: [Buffer.from([0, 0, 0, 0, 0])] },
-      response: { headers: [[':status', '200'], ['content-type', 'application/grpc']], body: [frame], trailers: [['grpc-status', '0']] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/grpc'],
+        ],
+        body: [frame],
+        trailers: [['grpc-status', '0']],
+      },
     });
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH+pc', 'SH', 'SB(8)', 'ST']);

@@ -19,8 +19,14 @@ afterAll(async () => {
 describe('client resets', () => {
   test('reset mid-request-body (STREAMED): Envoy just closes; the row keeps the bytes seen, request_incomplete', async () => {
     const id = newRequestId('reset-req');
-    const result = await (await s.warmEnvoy({ processingMode: { requestBodyMode: 'STREAMED' } })).runExchange({
-      ...jsonPost('/upload', id, [{ data: '{"part":1,', delayMs: AFTER_HEADERS_REPLY_MS }, { data: '"part":2,', delayMs: 5 }, { data: '"part":3}', delayMs: 5 }]),
+    const result = await (
+      await s.warmEnvoy({ processingMode: { requestBodyMode: 'STREAMED' } })
+    ).runExchange({
+      ...jsonPost('/upload', id, [
+        { data: '{"part":1,', delayMs: AFTER_HEADERS_REPLY_MS },
+        { data: '"part":2,', delayMs: 5 },
+        { data: '"part":3}', delayMs: 5 },
+      ]),
       clientReset: { direction: 'request', afterChunks: 2, delayMs: 5 },
     });
     expectCleanExchange(result);
@@ -34,9 +40,22 @@ describe('client resets', () => {
 
   test('reset mid-response-body with a content-length: response_incomplete, partial body kept', async () => {
     const id = newRequestId('reset-res-cl');
-    const result = await (await s.warmEnvoy({ processingMode: { responseBodyMode: 'STREAMED' } })).runExchange({
+    const result = await (
+      await s.warmEnvoy({ processingMode: { responseBodyMode: 'STREAMED' } })
+    ).runExchange({
       request: { headers: requestHeaders('GET', '/download', id) },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json'], ['content-length', '30']], body: [{ data: '{"rows":[1,', delayMs: AFTER_HEADERS_REPLY_MS }, { data: '2,3,', delayMs: 5 }, { data: '4]}', delayMs: 5 }] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+          ['content-length', '30'],
+        ],
+        body: [
+          { data: '{"rows":[1,', delayMs: AFTER_HEADERS_REPLY_MS },
+          { data: '2,3,', delayMs: 5 },
+          { data: '4]}', delayMs: 5 },
+        ],
+      },
       clientReset: { direction: 'response', afterChunks: 2, delayMs: 5 },
     });
     expectCleanExchange(result);
@@ -49,9 +68,20 @@ describe('client resets', () => {
 
   test('reset mid-response-body of a chunked stream: no size to compare, so closed_without_end (never complete)', async () => {
     const id = newRequestId('reset-res-chunked');
-    const result = await (await s.warmEnvoy({ processingMode: { responseBodyMode: 'STREAMED' } })).runExchange({
+    const result = await (
+      await s.warmEnvoy({ processingMode: { responseBodyMode: 'STREAMED' } })
+    ).runExchange({
       request: { headers: requestHeaders('GET', '/events', id) },
-      response: { headers: [[':status', '200'], ['content-type', 'text/event-stream']], body: [{ data: 'data: 1\n\n', delayMs: AFTER_HEADERS_REPLY_MS }, { data: 'data: 2\n\n', delayMs: 5 }] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'text/event-stream'],
+        ],
+        body: [
+          { data: 'data: 1\n\n', delayMs: AFTER_HEADERS_REPLY_MS },
+          { data: 'data: 2\n\n', delayMs: 5 },
+        ],
+      },
       clientReset: { direction: 'response', afterChunks: 1, delayMs: 5 },
     });
     expectCleanExchange(result);
@@ -61,9 +91,17 @@ describe('client resets', () => {
 
   test('reset right after the response headers, BUFFERED response: the body never came, not complete', async () => {
     const id = newRequestId('reset-res-headers');
-    const result = await (await s.warmEnvoy({ processingMode: { responseBodyMode: 'BUFFERED' } })).runExchange({
+    const result = await (
+      await s.warmEnvoy({ processingMode: { responseBodyMode: 'BUFFERED' } })
+    ).runExchange({
       request: { headers: requestHeaders('GET', '/report', id) },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: [{ data: '{"a":1}', delayMs: 50 }] },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+        ],
+        body: [{ data: '{"a":1}', delayMs: 50 }],
+      },
       clientReset: { direction: 'response', afterChunks: 0, delayMs: AFTER_HEADERS_REPLY_MS },
     });
     expectCleanExchange(result);
@@ -78,8 +116,14 @@ describe("Envoy's local replies", () => {
   test('S13 BUFFERED request over the 32 KiB EG buffer limit: 413 to the client and to ext_proc as the response, request_incomplete', async () => {
     const id = newRequestId('s13');
     const chunk = 'a'.repeat(20 * 1024);
-    const result = await (await s.warmEnvoy({ processingMode: { requestBodyMode: 'BUFFERED' }, bufferLimitBytes: 32 * 1024 })).runExchange(
-      jsonPost('/too-big', id, [{ data: '{"d":"' + chunk, delayMs: AFTER_HEADERS_REPLY_MS }, { data: chunk, delayMs: 5 }, { data: chunk + '"}', delayMs: 5 }]),
+    const result = await (
+      await s.warmEnvoy({ processingMode: { requestBodyMode: 'BUFFERED' }, bufferLimitBytes: 32 * 1024 })
+    ).runExchange(
+      jsonPost('/too-big', id, [
+        { data: '{"d":"' + chunk, delayMs: AFTER_HEADERS_REPLY_MS },
+        { data: chunk, delayMs: 5 },
+        { data: chunk + '"}', delayMs: 5 },
+      ]),
     );
     expect(result.violations).toEqual([]);
     // Envoy 1.39/1.40 pass their own 413 through ext_proc (test/fixtures/envoy-traces/buffered-request-over-limit.*).
@@ -94,9 +138,17 @@ describe("Envoy's local replies", () => {
   test('S14 BUFFERED response over the buffer limit (chunked, 2 MiB): 500 to the client; the row does not claim a complete response', async () => {
     const id = newRequestId('s14');
     const chunk = Buffer.alloc(256 * 1024, 0x61);
-    const result = await (await s.warmEnvoy({ processingMode: { responseBodyMode: 'BUFFERED' } })).runExchange({
+    const result = await (
+      await s.warmEnvoy({ processingMode: { responseBodyMode: 'BUFFERED' } })
+    ).runExchange({
       request: { headers: requestHeaders('GET', '/huge', id) },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: Array.from({ length: 8 }, () => ({ data: chunk, delayMs: 2 })) },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+        ],
+        body: Array.from({ length: 8 }, () => ({ data: chunk, delayMs: 2 })),
+      },
     });
     expect(result.violations).toEqual([]);
     expect(sentNotation(result)).toEqual(['RH(eos)+pc', 'SH']);
@@ -108,9 +160,18 @@ describe("Envoy's local replies", () => {
   test('S14 with a content-length: the shortfall shows as response_incomplete', async () => {
     const id = newRequestId('s14-cl');
     const chunk = Buffer.alloc(256 * 1024, 0x61);
-    const result = await (await s.warmEnvoy({ processingMode: { responseBodyMode: 'BUFFERED' } })).runExchange({
+    const result = await (
+      await s.warmEnvoy({ processingMode: { responseBodyMode: 'BUFFERED' } })
+    ).runExchange({
       request: { headers: requestHeaders('GET', '/huge', id) },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json'], ['content-length', String(8 * chunk.length)]], body: Array.from({ length: 8 }, () => chunk) },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+          ['content-length', String(8 * chunk.length)],
+        ],
+        body: Array.from({ length: 8 }, () => chunk),
+      },
     });
     expect(result.downstream.status).toBe(500);
     expect((await s.row(id)).Outcome).toBe('response_incomplete');
@@ -120,9 +181,25 @@ describe("Envoy's local replies", () => {
 describe('end markers', () => {
   test('request trailers in SKIP mode: no request message ever says end_of_stream, yet the exchange completes', async () => {
     const id = newRequestId('trailers-skip');
-    const result = await (await s.warmEnvoy({ processingMode: { requestBodyMode: 'STREAMED' } })).runExchange({
-      request: { ...jsonPost('/with-trailers', id, []).request, body: [{ data: '{"x":', delayMs: AFTER_HEADERS_REPLY_MS }, { data: '1}', delayMs: 2 }], trailers: [['x-checksum', 'abc']] },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json'], ['content-length', '2']], body: ['{}'] },
+    const result = await (
+      await s.warmEnvoy({ processingMode: { requestBodyMode: 'STREAMED' } })
+    ).runExchange({
+      request: {
+        ...jsonPost('/with-trailers', id, []).request,
+        body: [
+          { data: '{"x":', delayMs: AFTER_HEADERS_REPLY_MS },
+          { data: '1}', delayMs: 2 },
+        ],
+        trailers: [['x-checksum', 'abc']],
+      },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+          ['content-length', '2'],
+        ],
+        body: ['{}'],
+      },
     });
     expectCleanExchange(result);
     expect(sentWithoutBodies(result)).toEqual(['RH+pc', 'SH']);
@@ -139,7 +216,13 @@ describe('end markers', () => {
       const id = newRequestId(`v134-${i}`);
       const result = await envoy.runExchange({
         ...jsonPost('/v134', id, [`{"i":${i}}`]),
-        response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: [`{"ok":${i}}`] },
+        response: {
+          headers: [
+            [':status', '200'],
+            ['content-type', 'application/json'],
+          ],
+          body: [`{"ok":${i}}`],
+        },
       });
       expectCleanExchange(result);
       expect(sentNotation(result)).toEqual(['RH+pc', 'RB(7,eos)', 'SH', 'SB(8,eos)']);
@@ -158,8 +241,17 @@ describe('S30 many concurrent exchanges', () => {
     const envoy = s.envoy({ processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'BUFFERED' }, messageTimeoutMs: 10_000 });
     await envoy.waitForReady();
     const results = await envoy.runConcurrent(200, (i) => ({
-      ...jsonPost(`/items/${i}`, `${prefix}-${i}`, [{ data: `{"i":${i},`, delayMs: i % 7 }, { data: `"pad":"${'p'.repeat(i)}"}`, delayMs: 1 }]),
-      response: { headers: [[':status', String(200 + (i % 3))], ['content-type', 'application/json']], body: [`{"echo":${i}}`] },
+      ...jsonPost(`/items/${i}`, `${prefix}-${i}`, [
+        { data: `{"i":${i},`, delayMs: i % 7 },
+        { data: `"pad":"${'p'.repeat(i)}"}`, delayMs: 1 },
+      ]),
+      response: {
+        headers: [
+          [':status', String(200 + (i % 3))],
+          ['content-type', 'application/json'],
+        ],
+        body: [`{"echo":${i}}`],
+      },
     }));
     for (const result of results) expectCleanExchange(result);
     expect(results.every((r) => r.downstream.complete)).toBe(true);

@@ -5,7 +5,20 @@
  * body (cut on a UTF-8 boundary) while counting the full size.
  */
 import { chatCompletionExchange, receivedNotation, sentNotation, type BodyChunk } from '../emulator';
-import { AFTER_HEADERS_REPLY_MS, ENVOY_MESSAGE_TIMEOUT_MS, expectCleanExchange, expectHeadAndTail, expectOnlyEmptyAcks, expectStreamedReads, sentWithoutBodies, jsonPost, newRequestId, requestHeaders, startScenarios, type Scenarios } from './scenario-support';
+import {
+  AFTER_HEADERS_REPLY_MS,
+  ENVOY_MESSAGE_TIMEOUT_MS,
+  expectCleanExchange,
+  expectHeadAndTail,
+  expectOnlyEmptyAcks,
+  expectStreamedReads,
+  sentWithoutBodies,
+  jsonPost,
+  newRequestId,
+  requestHeaders,
+  startScenarios,
+  type Scenarios,
+} from './scenario-support';
 
 const MAX_BYTES = 65536;
 let s: Scenarios;
@@ -47,7 +60,14 @@ describe('STREAMED bodies', () => {
   test('S05 variant: eos on the last data chunk when the terminator comes in the same read', async () => {
     // The first read comes after the headers reply; a read during it would be coalesced (see S06).
     const id = newRequestId('s05b');
-    const result = await (await s.warmEnvoy(STREAMED_REQUEST)).runExchange(jsonPost('/ingest', id, [{ data: '{"a":', delayMs: AFTER_HEADERS_REPLY_MS }, { data: '1}', delayMs: 5 }]));
+    const result = await (
+      await s.warmEnvoy(STREAMED_REQUEST)
+    ).runExchange(
+      jsonPost('/ingest', id, [
+        { data: '{"a":', delayMs: AFTER_HEADERS_REPLY_MS },
+        { data: '1}', delayMs: 5 },
+      ]),
+    );
     expectCleanExchange(result);
     expect(sentWithoutBodies(result)).toEqual(['RH+pc', 'SH(eos)']);
     expectStreamedReads(result, 'request', [5, 2], true);
@@ -102,9 +122,24 @@ describe('STREAMED bodies', () => {
 
   test('S10 STREAMED request with trailers (trailer SEND): trailers stored and the request complete without eos', async () => {
     const id = newRequestId('s10');
-    const result = await (await s.warmEnvoy({ processingMode: { requestBodyMode: 'STREAMED', requestTrailerMode: 'SEND' } })).runExchange({
-      request: { ...jsonPost('/checked', id, []).request, body: [{ data: '{"d1":1,', delayMs: AFTER_HEADERS_REPLY_MS }, { data: '"d2":2}', delayMs: 2 }], trailers: [['x-checksum', 'abc']] },
-      response: { headers: [[':status', '200'], ['content-type', 'application/json']], body: ['{}'] },
+    const result = await (
+      await s.warmEnvoy({ processingMode: { requestBodyMode: 'STREAMED', requestTrailerMode: 'SEND' } })
+    ).runExchange({
+      request: {
+        ...jsonPost('/checked', id, []).request,
+        body: [
+          { data: '{"d1":1,', delayMs: AFTER_HEADERS_REPLY_MS },
+          { data: '"d2":2}', delayMs: 2 },
+        ],
+        trailers: [['x-checksum', 'abc']],
+      },
+      response: {
+        headers: [
+          [':status', '200'],
+          ['content-type', 'application/json'],
+        ],
+        body: ['{}'],
+      },
     });
     expectCleanExchange(result);
     // Trailers wait for every body reply, and no body message carries end_of_stream.
@@ -123,7 +158,12 @@ describe('STREAMED bodies', () => {
     const result = await s.envoy({ processingMode: { responseBodyMode: 'STREAMED' }, messageTimeoutMs: ENVOY_MESSAGE_TIMEOUT_MS }).runExchange({
       request: { headers: requestHeaders('GET', '/events', id, [['accept', 'text/event-stream']]) },
       response: {
-        headers: [[':status', '200'], ['content-type', 'text/event-stream'], ['cache-control', 'no-cache'], ['transfer-encoding', 'chunked']],
+        headers: [
+          [':status', '200'],
+          ['content-type', 'text/event-stream'],
+          ['cache-control', 'no-cache'],
+          ['transfer-encoding', 'chunked'],
+        ],
         // Gaps longer than the 200 ms message timeout: the timer is disarmed between events.
         body: [...events.map((data) => ({ data, delayMs: 250 })), { data: '', delayMs: AFTER_HEADERS_REPLY_MS }],
       },
@@ -158,7 +198,15 @@ describe('STREAMED bodies', () => {
 
   test('S43 one chunk arriving long after the previous one is still acknowledged at once: no timeout', async () => {
     const id = newRequestId('s43');
-    const result = await (await s.warmEnvoy({ ...STREAMED_REQUEST, messageTimeoutMs: ENVOY_MESSAGE_TIMEOUT_MS })).runExchange(jsonPost('/slow-client', id, [{ data: '{"c1":1,', delayMs: AFTER_HEADERS_REPLY_MS }, { data: '"c2":2,', delayMs: 250 }, { data: '"c3":3}', delayMs: 150 }]));
+    const result = await (
+      await s.warmEnvoy({ ...STREAMED_REQUEST, messageTimeoutMs: ENVOY_MESSAGE_TIMEOUT_MS })
+    ).runExchange(
+      jsonPost('/slow-client', id, [
+        { data: '{"c1":1,', delayMs: AFTER_HEADERS_REPLY_MS },
+        { data: '"c2":2,', delayMs: 250 },
+        { data: '"c3":3}', delayMs: 150 },
+      ]),
+    );
     expectCleanExchange(result);
     expect(result.downstream.status).toBe(200);
     expectStreamedReads(result, 'request', [8, 7, 7], true);
@@ -170,13 +218,22 @@ describe('gRPC upstream with trailers', () => {
   const grpcFrame = Buffer.from([0, 0, 0, 0, 10, 0x0a, 0x08, 0x77, 0x69, 0x64, 0x67, 0x65, 0x74, 0x2d, 0x31]);
   const grpcExchange = (id: string) => ({
     request: {
-      headers: requestHeaders('POST', '/pkg.Svc/Get', id, [['content-type', 'application/grpc'], ['te', 'trailers']]),
+      headers: requestHeaders('POST', '/pkg.Svc/Get', id, [
+        ['content-type', 'application/grpc'],
+        ['te', 'trailers'],
+      ]),
       body: [Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01])],
     },
     response: {
-      headers: [[':status', '200'], ['content-type', 'application/grpc']] as Array<[string, string]>,
+      headers: [
+        [':status', '200'],
+        ['content-type', 'application/grpc'],
+      ] as Array<[string, string]>,
       body: [grpcFrame],
-      trailers: [['grpc-status', '0'], ['grpc-message', '']] as Array<[string, string]>,
+      trailers: [
+        ['grpc-status', '0'],
+        ['grpc-message', ''],
+      ] as Array<[string, string]>,
     },
   });
 
@@ -186,7 +243,10 @@ describe('gRPC upstream with trailers', () => {
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH+pc', 'SH', `SB(${grpcFrame.length})`, 'ST']);
     expect(receivedNotation(result)).toEqual(['rh', 'sh', 'sb', 'st']);
-    expect(result.downstream.trailers).toEqual([['grpc-status', '0'], ['grpc-message', '']]);
+    expect(result.downstream.trailers).toEqual([
+      ['grpc-status', '0'],
+      ['grpc-message', ''],
+    ]);
     const row = await s.row(id);
     expect(row.ResponseTrailers).toEqual({ 'grpc-status': '0', 'grpc-message': '' });
     expect(row).toMatchObject({
@@ -204,7 +264,10 @@ describe('gRPC upstream with trailers', () => {
     const result = await s.envoy({ processingMode: { responseBodyMode: 'STREAMED' } }).runExchange(grpcExchange(id));
     expectCleanExchange(result);
     expect(sentNotation(result)).toEqual(['RH+pc', 'SH', `SB(${grpcFrame.length})`]);
-    expect(result.downstream.trailers).toEqual([['grpc-status', '0'], ['grpc-message', '']]);
+    expect(result.downstream.trailers).toEqual([
+      ['grpc-status', '0'],
+      ['grpc-message', ''],
+    ]);
     const row = await s.row(id);
     expect(row.ResponseTrailers).toEqual({});
     expect(row).toMatchObject({ ResponseBodySize: grpcFrame.length, Outcome: 'closed_without_end' });

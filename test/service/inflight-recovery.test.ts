@@ -44,11 +44,34 @@ function journalFiles(dir: string): string[] {
 
 /** A finished exchange as the event loop hands it over: headers, a secret, bodies. */
 function finished(requestId: string): ExchangeAssembler {
-  const assembler = new ExchangeAssembler({ maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 }, new ContentTypeFilter(DEFAULTS.includeContentTypes), () => false);
+  const assembler = new ExchangeAssembler(
+    { maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 },
+    new ContentTypeFilter(DEFAULTS.includeContentTypes),
+    () => false,
+  );
   const messages = [
-    { request_headers: { headers: headers([[':method', 'POST'], [':scheme', 'https'], [':authority', 'inflight.test'], [':path', `/v1/${requestId}`], ['authorization', 'Bearer sk-do-not-journal'], ['x-request-id', requestId], ['content-type', 'application/json']]) } },
+    {
+      request_headers: {
+        headers: headers([
+          [':method', 'POST'],
+          [':scheme', 'https'],
+          [':authority', 'inflight.test'],
+          [':path', `/v1/${requestId}`],
+          ['authorization', 'Bearer sk-do-not-journal'],
+          ['x-request-id', requestId],
+          ['content-type', 'application/json'],
+        ]),
+      },
+    },
     { request_body: { body: Buffer.from('{"q":1}'), end_of_stream: true } },
-    { response_headers: { headers: headers([[':status', '201'], ['content-type', 'application/json']]) } },
+    {
+      response_headers: {
+        headers: headers([
+          [':status', '201'],
+          ['content-type', 'application/json'],
+        ]),
+      },
+    },
     { response_body: { body: Buffer.from('{"a":2}'), end_of_stream: true } },
   ] as unknown as ProcessingRequest[];
   for (const message of messages) assembler.accept({ ...message, request: Object.keys(message)[0] } as ProcessingRequest);
@@ -122,7 +145,14 @@ test('a rebuilt row keeps what identifies the exchange and says why the rest is 
   for (const column of ['Timestamp', 'CaptureId', 'RequestId', 'Method', 'Scheme', 'Authority', 'Path', 'StatusCode', 'Outcome', 'DurationMs', 'RequestBodySize', 'ResponseBodySize']) {
     expect([column, row[column]]).toEqual([column, original[column]]);
   }
-  expect(row).toMatchObject({ RequestBody: '', ResponseBody: '', RequestBodyCaptured: false, RequestBodyNote: LOST_IN_CRASH, ResponseBodyNote: LOST_IN_CRASH, RequestHeaders: { 'x-request-id': 'req-rebuilt' } });
+  expect(row).toMatchObject({
+    RequestBody: '',
+    ResponseBody: '',
+    RequestBodyCaptured: false,
+    RequestBodyNote: LOST_IN_CRASH,
+    ResponseBodyNote: LOST_IN_CRASH,
+    RequestHeaders: { 'x-request-id': 'req-rebuilt' },
+  });
 });
 
 test('start-up after a kill: rebuilt once, the spooled one skipped, the unreadable one counted; a crash during that recovery adds no duplicate', async () => {

@@ -63,7 +63,6 @@ function separateClient(address: string): ReturnType<typeof rawClient> {
   return new Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }) as unknown as ReturnType<typeof rawClient>;
 }
 
-
 /** Request ids of every whole record in the spool files (what "reached the spool" and is not yet deleted as delivered). */
 function spooledRequestIds(dataDir: string): Set<string> {
   const dir = path.join(dataDir, 'spool');

@@ -67,13 +67,27 @@ export async function startReceiver(): Promise<Receiver> {
   } as Receiver;
 }
 
-
 /** An EgressGateway manifest whose spec.otlp.endpoint is `endpoint`, for --gateway. */
 export function writeOtlpGateway(dir: string, endpoint: string): string {
   const file = path.join(dir, 'gateway.yaml');
   fs.writeFileSync(
     file,
-    ['apiVersion: clrk.apoxy.dev/v1alpha1', 'kind: EgressGateway', 'metadata:', '  name: otlp-test', '  namespace: default', 'spec:', '  defaultPolicy: allow-all', '  listeners:', '  - name: proxy', '    protocol: HTTP', '    port: 3128', '  otlp:', `    endpoint: ${endpoint}`, ''].join('\n'),
+    [
+      'apiVersion: clrk.apoxy.dev/v1alpha1',
+      'kind: EgressGateway',
+      'metadata:',
+      '  name: otlp-test',
+      '  namespace: default',
+      'spec:',
+      '  defaultPolicy: allow-all',
+      '  listeners:',
+      '  - name: proxy',
+      '    protocol: HTTP',
+      '    port: 3128',
+      '  otlp:',
+      `    endpoint: ${endpoint}`,
+      '',
+    ].join('\n'),
   );
   return file;
 }

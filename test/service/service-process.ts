@@ -63,7 +63,18 @@ export async function adminQuery<T>(admin: string, sql: string): Promise<T[]> {
 /** One header-only exchange with the given request id. */
 export function simpleExchange(client: ReturnType<typeof rawClient>, authority: string, requestId: string): Promise<unknown> {
   return exchange(client, [
-    { request_headers: { headers: headers([[':method', 'POST'], [':path', `/r/${requestId}`], [':authority', authority], ['x-request-id', requestId]]), end_of_stream: true }, metadata_context: {} },
+    {
+      request_headers: {
+        headers: headers([
+          [':method', 'POST'],
+          [':path', `/r/${requestId}`],
+          [':authority', authority],
+          ['x-request-id', requestId],
+        ]),
+        end_of_stream: true,
+      },
+      metadata_context: {},
+    },
     { response_headers: { headers: headers([[':status', '200']]), end_of_stream: true }, metadata_context: {} },
   ]);
 }

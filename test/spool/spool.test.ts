@@ -25,7 +25,18 @@ afterAll(() => {
 });
 
 function row(i: number, bodyBytes = 100): string {
-  return JSON.stringify({ CaptureId: `cap-${i}`, Method: 'POST', RequestBody: 'q'.repeat(bodyBytes), ResponseBody: 'r'.repeat(bodyBytes), RequestBodyNote: '', ResponseBodyNote: '', RequestBodyCaptured: true, ResponseBodyCaptured: true }) + '\n';
+  return (
+    JSON.stringify({
+      CaptureId: `cap-${i}`,
+      Method: 'POST',
+      RequestBody: 'q'.repeat(bodyBytes),
+      ResponseBody: 'r'.repeat(bodyBytes),
+      RequestBodyNote: '',
+      ResponseBodyNote: '',
+      RequestBodyCaptured: true,
+      ResponseBodyCaptured: true,
+    }) + '\n'
+  );
 }
 
 function open(dir: string, overrides: Partial<SpoolOptions> = {}): Spool {
@@ -44,7 +55,10 @@ async function drain(consumer: SpoolConsumer, maxRows = 1000): Promise<string[]>
 }
 
 function segmentFiles(dir: string): string[] {
-  return fs.readdirSync(dir).filter((name) => name.endsWith('.seg')).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.seg'))
+    .sort();
 }
 
 function balance(accounting: SinkAccounting, consumer: SpoolConsumer): number {
@@ -258,7 +272,12 @@ test('a record larger than the whole budget keeps its metadata; an append failur
 test('a group of worker-encoded records is stored as one write when it fits, and record by record across a rotation', async () => {
   const dir = tempDir();
   // Rows as a worker hands them over: JSON without the newline, non-ASCII included.
-  const rows = (from: number, count: number): string[] => Array.from({ length: count }, (_, k) => row(from + k).trimEnd().replace('"POST"', '"POST é…"'));
+  const rows = (from: number, count: number): string[] =>
+    Array.from({ length: count }, (_, k) =>
+      row(from + k)
+        .trimEnd()
+        .replace('"POST"', '"POST é…"'),
+    );
   const recordSize = RECORD_HEADER_BYTES + Buffer.byteLength(rows(0, 1)[0]!) + 1;
   const spool = open(dir, { segmentMaxBytes: SEGMENT_HEADER_BYTES + 10 * recordSize });
   const accounting = new SinkAccounting('ch');

@@ -10,10 +10,7 @@ import { CaptureServer, type CaptureServerOptions } from '../../src/extproc/capt
 import { silentLogger } from '../../src/logger';
 import { CaptureMetrics } from '../../src/metrics';
 
-export async function startBareCaptureServer(
-  finished: ExchangeSnapshot[],
-  overrides: Partial<Pick<CaptureServerOptions, 'maxConcurrentStreams' | 'tls'>> = {},
-): Promise<CaptureServer> {
+export async function startBareCaptureServer(finished: ExchangeSnapshot[], overrides: Partial<Pick<CaptureServerOptions, 'maxConcurrentStreams' | 'tls'>> = {}): Promise<CaptureServer> {
   const log = silentLogger();
   const metrics = new CaptureMetrics({ processMetrics: false });
   const server = new CaptureServer({

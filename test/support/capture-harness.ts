@@ -28,7 +28,8 @@ export interface CaptureHarness {
 
 export async function startCaptureHarness(overrides: Partial<ConfigInput> = {}): Promise<CaptureHarness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-test-'));
-  const config: RuntimeConfig = configWith({ grpcListen: { host: '127.0.0.1', port: 0 },
+  const config: RuntimeConfig = configWith({
+    grpcListen: { host: '127.0.0.1', port: 0 },
     adminListen: { host: '127.0.0.1', port: 0 },
     dataDir,
     batchMaxDelayMs: 50,

@@ -106,7 +106,10 @@ export class DeltaSdsClient {
     while (!check()) {
       if (this.streamError) throw new Error(`stream failed while waiting for ${what}: ${this.streamError.message}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; responses: ${JSON.stringify(this.responses.map((r) => ({ nonce: r.nonce, resources: r.resources.map((x) => `${x.name}@${x.version}`), removed: r.removed_resources })))}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${what}; responses: ${JSON.stringify(this.responses.map((r) => ({ nonce: r.nonce, resources: r.resources.map((x) => `${x.name}@${x.version}`), removed: r.removed_resources })))}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
         this.waiters.push(() => {

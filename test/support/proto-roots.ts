@@ -57,4 +57,3 @@ export function fieldShape(field: protobuf.Field): FieldShape {
   const label = field instanceof protobuf.MapField ? `map<${field.keyType}>` : field.repeated ? 'repeated' : 'singular';
   return { name: field.name, type, label, oneof: field.partOf?.name };
 }
-

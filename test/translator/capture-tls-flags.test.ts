@@ -23,7 +23,10 @@ describe('translate --capture-tls-*', () => {
   });
 
   it('puts TLS, the server name, ALPN h2 and the client certificate on the capture cluster only', async () => {
-    const run = await runTranslate(['--target', 'envoy', '--capture-tls-ca-file', '/etc/egress-capture/ca/ca.crt', '--capture-tls-client-cert-dir', '/etc/egress-capture/envoy-client', '-f', '-'], INPUT);
+    const run = await runTranslate(
+      ['--target', 'envoy', '--capture-tls-ca-file', '/etc/egress-capture/ca/ca.crt', '--capture-tls-client-cert-dir', '/etc/egress-capture/envoy-client', '-f', '-'],
+      INPUT,
+    );
     expect(run.code).toBe(0);
     const clusters = parse(run.stdout).static_resources.clusters as Array<Record<string, any>>;
     const withTls = clusters.filter((c) => c.transport_socket?.typed_config?.['@type']?.endsWith('UpstreamTlsContext') && c.name !== 'dfp-tls');

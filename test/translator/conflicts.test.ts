@@ -42,10 +42,7 @@ describe('translate --status', () => {
 
 describe('translate command errors', () => {
   it('exits 2 with every problem and its path on invalid input', async () => {
-    const bad = INPUT.replace('{name: pg, protocol: TCP, port: 5432}', '{name: pg, protocol: TCPX, port: 5432}').replace(
-      'sectionName: cache}',
-      'sectionName: cachex}',
-    );
+    const bad = INPUT.replace('{name: pg, protocol: TCP, port: 5432}', '{name: pg, protocol: TCPX, port: 5432}').replace('sectionName: cache}', 'sectionName: cachex}');
     const run = await runTranslate(['-f', '-'], bad);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');

@@ -39,7 +39,9 @@ export class EnvoyProtos {
     const rel = pkg.split('.').join('/');
     const dir = INCLUDE.map((d) => path.join(d, rel)).find((d) => existsSync(d));
     if (!dir) return false;
-    const files = readdirSync(dir).filter((f) => f.endsWith('.proto')).map((f) => path.join(rel, f));
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.proto'))
+      .map((f) => path.join(rel, f));
     this.root.loadSync(files, { keepCase: true });
     this.root.resolveAll();
     return true;

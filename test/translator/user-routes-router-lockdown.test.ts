@@ -14,7 +14,10 @@ spec:
   - {name: open, protocol: HTTP, port: 8080, allowedRoutes: {namespaces: {from: All}}}
 `;
 
-const objects = (text: string): any[] => parseAllDocuments(text).map((d) => d.toJS()).filter(Boolean);
+const objects = (text: string): any[] =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS())
+    .filter(Boolean);
 
 /** The gateway plus one route of `kind` in `namespace` whose only parent is `parent` (flow YAML). */
 function withRoute(kind: string, name: string, namespace: string, parent: string, spec = 'rules: [{backendRefs: [{name: upstream, port: 80}]}]'): string {

@@ -26,7 +26,7 @@ export function bodyFacts(row, side) {
   const facts = [];
   if (size === 0 && note === 'no_body') return ['No body.'];
   facts.push(`${bytes(size)} on the wire${decoded > 0 && decoded !== size ? `, ${bytes(decoded)} decoded` : ''}.`);
-  if (note !== '') facts.push(`Note ${note}: ${NOTES[note] ?? 'see the README\'s body notes'}.`);
+  if (note !== '') facts.push(`Note ${note}: ${NOTES[note] ?? "see the README's body notes"}.`);
   if (row[`${side}BodyCaptured`] === false && note === '') facts.push('The body is not kept.');
   if (row[`${side}BodyTruncated`] === true) {
     const kept = new TextEncoder().encode(row[`${side}Body`] ?? '').length;
@@ -46,7 +46,7 @@ function tryJson(text) {
 }
 
 export function isEventStream(contentType, text) {
-  return /text\/event-stream/i.test(contentType ?? '') || /^(data|event|id):/m.test(text.slice(0, 200)) && /\n\n/.test(text);
+  return /text\/event-stream/i.test(contentType ?? '') || (/^(data|event|id):/m.test(text.slice(0, 200)) && /\n\n/.test(text));
 }
 
 export function isNdjson(contentType) {

@@ -31,7 +31,11 @@ export function Headers({ map, label }) {
   if (entries.length === 0) return html`<p class="muted">No ${label}.</p>`;
   return html`<table class="kv">
     ${entries.map(
-      ([name, value]) => html`<tr><th>${name}</th><td>${REDACTED.test(value) ? html`<span class="redacted" title="redacted at capture: length and keyed hash only">${value}</span>` : value}</td></tr>`,
+      ([name, value]) =>
+        html`<tr>
+          <th>${name}</th>
+          <td>${REDACTED.test(value) ? html`<span class="redacted" title="redacted at capture: length and keyed hash only">${value}</span>` : value}</td>
+        </tr>`,
     )}
   </table>`;
 }
@@ -41,15 +45,31 @@ function Body({ row, side }) {
   const presented = presentBody(text, row[`${side}ContentType`]);
   const [raw, setRaw] = useState(false);
   return html`<div class="body" data-testid=${`${side.toLowerCase()}-body`}>
-    <ul class="facts">${bodyFacts(row, side).map((fact) => html`<li>${fact}</li>`)}</ul>
-    ${presented.kind === 'events'
-      ? html`<p><label class="check"><input type="checkbox" checked=${raw} onChange=${(e) => setRaw(e.currentTarget.checked)} /> as sent</label> ${presented.events.length} events</p>
-          ${raw
-            ? html`<pre class="code">${text}</pre>`
-            : html`<ol class="events" data-testid="events">${presented.events.map((event) => html`<li>${event.name ? html`<span class="event-name">${event.name}</span>` : null}<pre class="code">${event.data}</pre></li>`)}</ol>`}`
-      : presented.kind === 'empty'
-        ? null
-        : html`<pre class="code" data-kind=${presented.kind}>${presented.text}</pre>`}
+    <ul class="facts">
+      ${bodyFacts(row, side).map((fact) => html`<li>${fact}</li>`)}
+    </ul>
+    ${
+      presented.kind === 'events'
+        ? html`<p>
+              <label class="check"><input type="checkbox" checked=${raw} onChange=${(e) => setRaw(e.currentTarget.checked)} /> as sent</label> ${presented.events.length} events
+            </p>
+            ${
+              raw
+                ? html`<pre class="code">${text}</pre>`
+                : html`<ol class="events" data-testid="events">
+                    ${presented.events.map(
+                      (event) =>
+                        html`<li>
+                          ${event.name ? html`<span class="event-name">${event.name}</span>` : null}
+                          <pre class="code">${event.data}</pre>
+                        </li>`,
+                    )}
+                  </ol>`
+            }`
+        : presented.kind === 'empty'
+          ? null
+          : html`<pre class="code" data-kind=${presented.kind}>${presented.text}</pre>`
+    }
   </div>`;
 }
 
@@ -64,9 +84,20 @@ function Timeline({ row }) {
   const gap = Number(row.ResponseMaxChunkGapMs);
   return html`<div class="timeline" data-testid="timeline">
     ${marks.map(
-      ([label, value]) => html`<div class="tl-row"><span class="tl-label">${label}</span><span class="tl-track"><span class="tl-bar" style=${{ width: `${Math.min(100, (value / total) * 100)}%` }}></span></span><span class="tl-value">${ms(value)}</span></div>`,
+      ([label, value]) =>
+        html`<div class="tl-row">
+          <span class="tl-label">${label}</span><span class="tl-track"><span class="tl-bar" style=${{ width: `${Math.min(100, (value / total) * 100)}%` }}></span></span
+          ><span class="tl-value">${ms(value)}</span>
+        </div>`,
     )}
-    ${gap > 0 ? html`<div class="tl-row"><span class="tl-label">largest gap</span><span class="tl-track"><span class="tl-bar gap" style=${{ width: `${Math.min(100, (gap / total) * 100)}%` }}></span></span><span class="tl-value">${ms(gap)}</span></div>` : null}
+    ${
+      gap > 0
+        ? html`<div class="tl-row">
+            <span class="tl-label">largest gap</span><span class="tl-track"><span class="tl-bar gap" style=${{ width: `${Math.min(100, (gap / total) * 100)}%` }}></span></span
+            ><span class="tl-value">${ms(gap)}</span>
+          </div>`
+        : null
+    }
   </div>`;
 }
 
@@ -90,13 +121,28 @@ function Usage({ row }) {
     ['error', row.GenAiErrorType ? `${row.GenAiErrorType}: ${row.GenAiErrorMessage}` : ''],
     ['answer complete', row.GenAiComplete ? 'yes' : 'no'],
   ].filter(([, value]) => value !== '' && value !== undefined && value !== null);
-  return html`<section><h3>Model call</h3><table class="kv" data-testid="usage">${items.map(([name, value]) => html`<tr><th>${name}</th><td>${value}</td></tr>`)}</table></section>`;
+  return html`<section>
+    <h3>Model call</h3>
+    <table class="kv" data-testid="usage">
+      ${items.map(
+        ([name, value]) =>
+          html`<tr>
+            <th>${name}</th>
+            <td>${value}</td>
+          </tr>`,
+      )}
+    </table>
+  </section>`;
 }
 
 export function ExchangeDetail({ id, onBack, onCompare }) {
   const { row, error } = useExchange(id);
   const [curl, setCurl] = useState('');
-  if (error) return html`<section class="detail"><button type="button" onClick=${onBack}>← list</button><p class="error" role="alert">${error}</p></section>`;
+  if (error)
+    return html`<section class="detail">
+      <button type="button" onClick=${onBack}>← list</button>
+      <p class="error" role="alert">${error}</p>
+    </section>`;
   if (row === null) return html`<section class="detail"><p class="muted">loading…</p></section>`;
   const url = `${row.Scheme || 'https'}://${row.Authority}${row.Path}`;
   const copyCurl = async () => {
@@ -118,25 +164,64 @@ export function ExchangeDetail({ id, onBack, onCompare }) {
     </div>
     ${curl ? html`<pre class="code curl" data-testid="curl">${curl}</pre>` : null}
     <h2 class="summary"><span>${row.Method}</span> <span class="url">${url}</span> <span class=${statusClass(row.StatusCode)}>${row.StatusCode || 'no response'}</span></h2>
-    <p class="muted">${time(row.TimestampNs)} (${isoTime(row.TimestampNs)}) · outcome ${row.Outcome} · ${ms(row.DurationMs)} · request ${bytes(row.RequestBodySize)} · response ${bytes(row.ResponseBodySize)} · CaptureId ${row.CaptureId}${row.RequestId ? ` · request id ${row.RequestId}` : ''}${row.TraceId ? ` · trace ${row.TraceId}` : ''}</p>
+    <p class="muted">
+      ${time(row.TimestampNs)} (${isoTime(row.TimestampNs)}) · outcome ${row.Outcome} · ${ms(row.DurationMs)} · request ${bytes(row.RequestBodySize)} · response ${bytes(row.ResponseBodySize)} ·
+      CaptureId ${row.CaptureId}${row.RequestId ? ` · request id ${row.RequestId}` : ''}${row.TraceId ? ` · trace ${row.TraceId}` : ''}
+    </p>
     <${Timeline} row=${row} />
-    ${row.GenAiOutputText || row.GenAiToolCalls
-      ? html`<section><h3>Answer${row.GenAiOutputTextTruncated ? ' (cut)' : ''}</h3>
-          ${row.GenAiOutputText ? html`<pre class="code answer" data-testid="answer">${row.GenAiOutputText}</pre>` : null}
-          ${row.GenAiToolCalls ? html`<h4>Tool calls</h4><pre class="code" data-testid="tool-calls">${prettyToolCalls(row.GenAiToolCalls)}</pre>` : null}</section>`
-      : null}
+    ${
+      row.GenAiOutputText || row.GenAiToolCalls
+        ? html`<section>
+            <h3>Answer${row.GenAiOutputTextTruncated ? ' (cut)' : ''}</h3>
+            ${row.GenAiOutputText ? html`<pre class="code answer" data-testid="answer">${row.GenAiOutputText}</pre>` : null}
+            ${
+              row.GenAiToolCalls
+                ? html`<h4>Tool calls</h4>
+                    <pre class="code" data-testid="tool-calls">${prettyToolCalls(row.GenAiToolCalls)}</pre>`
+                : null
+            }
+          </section>`
+        : null
+    }
     <${Usage} row=${row} />
     <div class="sides">
-      <section><h3>Request</h3><${Headers} map=${row.RequestHeaders} label="request headers" /><${Body} row=${row} side="Request" />
-        ${Object.keys(row.RequestTrailers ?? {}).length > 0 ? html`<h4>Trailers</h4><${Headers} map=${row.RequestTrailers} label="trailers" />` : null}</section>
-      <section><h3>Response</h3><${Headers} map=${row.ResponseHeaders} label="response headers" /><${Body} row=${row} side="Response" />
-        ${Object.keys(row.ResponseTrailers ?? {}).length > 0 ? html`<h4>Trailers</h4><${Headers} map=${row.ResponseTrailers} label="trailers" />` : null}</section>
+      <section>
+        <h3>Request</h3>
+        <${Headers} map=${row.RequestHeaders} label="request headers" /><${Body} row=${row} side="Request" /> ${
+          Object.keys(row.RequestTrailers ?? {}).length > 0
+            ? html`<h4>Trailers</h4>
+                <${Headers} map=${row.RequestTrailers} label="trailers" />`
+            : null
+        }
+      </section>
+      <section>
+        <h3>Response</h3>
+        <${Headers} map=${row.ResponseHeaders} label="response headers" /><${Body} row=${row} side="Response" /> ${
+          Object.keys(row.ResponseTrailers ?? {}).length > 0
+            ? html`<h4>Trailers</h4>
+                <${Headers} map=${row.ResponseTrailers} label="trailers" />`
+            : null
+        }
+      </section>
     </div>
     <div class="sides">
-      <section><h3>Metadata</h3><${Headers} map=${row.Metadata} label="metadata" /></section>
-      <section><h3>Attributes</h3><${Headers} map=${row.Attributes} label="attributes" /></section>
+      <section>
+        <h3>Metadata</h3>
+        <${Headers} map=${row.Metadata} label="metadata" />
+      </section>
+      <section>
+        <h3>Attributes</h3>
+        <${Headers} map=${row.Attributes} label="attributes" />
+      </section>
     </div>
-    ${Object.keys(row.BodyRedactions ?? {}).length > 0 ? html`<section><h3>Redactions in bodies</h3><${Headers} map=${row.BodyRedactions} label="redactions" /></section>` : null}
+    ${
+      Object.keys(row.BodyRedactions ?? {}).length > 0
+        ? html`<section>
+            <h3>Redactions in bodies</h3>
+            <${Headers} map=${row.BodyRedactions} label="redactions" />
+          </section>`
+        : null
+    }
     <p class="muted">body modes ${row.BodyModes || 'unknown'} · captured by ${row.CapturedBy}${row.ObservabilityMode ? ' · observability mode' : ''}</p>
   </section>`;
 }

@@ -25,13 +25,37 @@ export function InFlight() {
     ${state.error ? html`<p class="error" role="alert">${state.error}</p>` : null}
     <p class="muted">${state.loaded ? `${state.exchanges.length} open` : 'loading…'} · refreshed every second · the path without its query string until the exchange is stored</p>
     <table class="exchanges">
-      <thead><tr><th>age</th><th>method</th><th>authority</th><th>path</th><th>status</th><th class="num">request</th><th class="num">response so far</th><th class="num">chunks</th><th class="num">last chunk</th><th>CaptureId</th></tr></thead>
-      <tbody>${state.exchanges.map(
-        (x) => html`<tr key=${x.captureId}>
-          <td class="num">${ms(x.ageMs)}</td><td>${x.method}</td><td>${x.authority}</td><td class="path">${x.path}</td>
-          <td>${x.statusCode || '…'}</td><td class="num">${bytes(x.requestBytes)}</td><td class="num">${bytes(x.responseBytes)}</td>
-          <td class="num">${x.responseChunks}</td><td class="num">${x.lastChunkAgoMs < 0 ? '' : `${ms(x.lastChunkAgoMs)} ago`}</td><td class="mono">${x.captureId}</td></tr>`,
-      )}</tbody>
+      <thead>
+        <tr>
+          <th>age</th>
+          <th>method</th>
+          <th>authority</th>
+          <th>path</th>
+          <th>status</th>
+          <th class="num">request</th>
+          <th class="num">response so far</th>
+          <th class="num">chunks</th>
+          <th class="num">last chunk</th>
+          <th>CaptureId</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${state.exchanges.map(
+          (x) =>
+            html`<tr key=${x.captureId}>
+              <td class="num">${ms(x.ageMs)}</td>
+              <td>${x.method}</td>
+              <td>${x.authority}</td>
+              <td class="path">${x.path}</td>
+              <td>${x.statusCode || '…'}</td>
+              <td class="num">${bytes(x.requestBytes)}</td>
+              <td class="num">${bytes(x.responseBytes)}</td>
+              <td class="num">${x.responseChunks}</td>
+              <td class="num">${x.lastChunkAgoMs < 0 ? '' : `${ms(x.lastChunkAgoMs)} ago`}</td>
+              <td class="mono">${x.captureId}</td>
+            </tr>`,
+        )}
+      </tbody>
     </table>
   </section>`;
 }

@@ -11,9 +11,11 @@ function SizeCell({ row, side }) {
   const cut = row[`${side}BodyTruncated`] === true;
   const absent = row[`${side}BodyCaptured`] === false && Number(row[`${side}BodySize`]) > 0;
   const note = row[`${side}BodyNote`];
-  return html`<td class="num">${bytes(row[`${side}BodySize`])}${cut ? html`<span class="mark" title="body cut at capture">✂</span>` : null}${absent
-    ? html`<span class="mark" title=${`body not kept${note ? `: ${note}` : ''}`}>∅</span>`
-    : null}</td>`;
+  return html`<td class="num">
+    ${bytes(row[`${side}BodySize`])}${cut ? html`<span class="mark" title="body cut at capture">✂</span>` : null}${
+      absent ? html`<span class="mark" title=${`body not kept${note ? `: ${note}` : ''}`}>∅</span>` : null
+    }
+  </td>`;
 }
 
 export function ExchangeList({ filters, tail, selected, onSelect, onOpen, onTail }) {
@@ -87,30 +89,54 @@ export function ExchangeList({ filters, tail, selected, onSelect, onOpen, onTail
     </div>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     <table class="exchanges" data-testid="exchanges">
-      <thead><tr>
-        <th></th><th>time</th><th>method</th><th>authority</th><th>path</th><th>status</th><th>outcome</th>
-        <th class="num">duration</th><th class="num">first byte</th><th class="num">request</th><th class="num">response</th>
-        <th>provider</th><th>model</th><th class="num">in</th><th class="num">out</th>
-      </tr></thead>
+      <thead>
+        <tr>
+          <th></th>
+          <th>time</th>
+          <th>method</th>
+          <th>authority</th>
+          <th>path</th>
+          <th>status</th>
+          <th>outcome</th>
+          <th class="num">duration</th>
+          <th class="num">first byte</th>
+          <th class="num">request</th>
+          <th class="num">response</th>
+          <th>provider</th>
+          <th>model</th>
+          <th class="num">in</th>
+          <th class="num">out</th>
+        </tr>
+      </thead>
       <tbody>
         ${rows.map(
-          (row) => html`<tr key=${row.CaptureId} class=${isError(row) ? 'failed' : ''} data-capture-id=${row.CaptureId} data-request-id=${row.RequestId}>
-            <td><input type="checkbox" aria-label="select" checked=${selected.includes(row.CaptureId)} onChange=${(e) => onSelect(row.CaptureId, e.currentTarget.checked)} /></td>
-            <td class="time"><a href=${`?id=${encodeURIComponent(row.CaptureId)}`} onClick=${(e) => { e.preventDefault(); onOpen(row.CaptureId); }}>${time(row.TimestampNs)}</a></td>
-            <td>${row.Method}</td>
-            <td>${row.Authority}</td>
-            <td class="path" title=${row.Path}>${row.Path}</td>
-            <td class=${statusClass(row.StatusCode)}>${row.StatusCode || '—'}</td>
-            <td>${row.Outcome}</td>
-            <td class="num">${ms(row.DurationMs)}</td>
-            <td class="num">${ms(row.ResponseFirstChunkMs)}</td>
-            <${SizeCell} row=${row} side="Request" />
-            <${SizeCell} row=${row} side="Response" />
-            <td>${row.GenAiProvider}</td>
-            <td>${row.GenAiResponseModel || row.GenAiRequestModel}</td>
-            <td class="num">${tokens(row.GenAiInputTokens)}</td>
-            <td class="num">${tokens(row.GenAiOutputTokens)}</td>
-          </tr>`,
+          (row) =>
+            html`<tr key=${row.CaptureId} class=${isError(row) ? 'failed' : ''} data-capture-id=${row.CaptureId} data-request-id=${row.RequestId}>
+              <td><input type="checkbox" aria-label="select" checked=${selected.includes(row.CaptureId)} onChange=${(e) => onSelect(row.CaptureId, e.currentTarget.checked)} /></td>
+              <td class="time">
+                <a
+                  href=${`?id=${encodeURIComponent(row.CaptureId)}`}
+                  onClick=${(e) => {
+                    e.preventDefault();
+                    onOpen(row.CaptureId);
+                  }}
+                  >${time(row.TimestampNs)}</a
+                >
+              </td>
+              <td>${row.Method}</td>
+              <td>${row.Authority}</td>
+              <td class="path" title=${row.Path}>${row.Path}</td>
+              <td class=${statusClass(row.StatusCode)}>${row.StatusCode || '—'}</td>
+              <td>${row.Outcome}</td>
+              <td class="num">${ms(row.DurationMs)}</td>
+              <td class="num">${ms(row.ResponseFirstChunkMs)}</td>
+              <${SizeCell} row=${row} side="Request" />
+              <${SizeCell} row=${row} side="Response" />
+              <td>${row.GenAiProvider}</td>
+              <td>${row.GenAiResponseModel || row.GenAiRequestModel}</td>
+              <td class="num">${tokens(row.GenAiInputTokens)}</td>
+              <td class="num">${tokens(row.GenAiOutputTokens)}</td>
+            </tr>`,
         )}
       </tbody>
     </table>
@@ -123,8 +149,10 @@ export function ExchangeList({ filters, tail, selected, onSelect, onOpen, onTail
 export function Downloads({ filters, selected }) {
   const what = selected.length > 0 ? { ids: selected.join(',') } : { limit: 500 };
   const href = (format) => `../api/export?${filterQuery(selected.length > 0 ? {} : filters, { format, ...what })}`;
-  return html`<span class="downloads">${selected.length > 0 ? `${selected.length} selected:` : 'download:'}
+  return html`<span class="downloads"
+    >${selected.length > 0 ? `${selected.length} selected:` : 'download:'}
     <a href=${href('har')} download data-testid="download-har">HAR</a>
     <a href=${href('csv')} download>CSV</a>
-    <a href=${href('json')} download>JSON</a></span>`;
+    <a href=${href('json')} download>JSON</a></span
+  >`;
 }

@@ -29,7 +29,9 @@ function App() {
   };
   const view = state.compare.length === 2 ? 'compare' : state.id ? 'detail' : state.view;
   const tab = (name, label) =>
-    html`<button type="button" role="tab" aria-selected=${view === name} class=${view === name ? 'tab active' : 'tab'} onClick=${() => go({ view: name, id: '', compare: [] }, true)}>${label}</button>`;
+    html`<button type="button" role="tab" aria-selected=${view === name} class=${view === name ? 'tab active' : 'tab'} onClick=${() => go({ view: name, id: '', compare: [] }, true)}>
+      ${label}
+    </button>`;
   const select = (id, on) => setSelected((current) => (on ? [...current.filter((x) => x !== id), id] : current.filter((x) => x !== id)));
   return html`<header>
       <strong class="brand">egress-capture</strong>
@@ -38,12 +40,24 @@ function App() {
     </header>
     <main>
       ${view === 'list' || view === 'overview' ? html`<${FilterBar} filters=${state.filters} onChange=${(filters) => go({ filters })} />` : null}
-      ${view === 'list'
-        ? html`<${ExchangeList} filters=${state.filters} tail=${state.tail} selected=${selected} onSelect=${select} onOpen=${(id) => go({ id }, true)} onTail=${(tail) => go({ tail })} />`
-        : null}
-      ${view === 'detail' ? html`<${ExchangeDetail} id=${state.id} onBack=${() => go({ id: '', view: 'list' }, true)} onCompare=${(id) => { setSelected([id]); go({ id: '', view: 'list' }, true); }} />` : null}
-      ${view === 'compare' ? html`<${Compare} ids=${state.compare} onBack=${() => go({ compare: [], view: 'list' }, true)} />` : null}
-      ${view === 'inflight' ? html`<${InFlight} />` : null}
+      ${
+        view === 'list'
+          ? html`<${ExchangeList} filters=${state.filters} tail=${state.tail} selected=${selected} onSelect=${select} onOpen=${(id) => go({ id }, true)} onTail=${(tail) => go({ tail })} />`
+          : null
+      }
+      ${
+        view === 'detail'
+          ? html`<${ExchangeDetail}
+              id=${state.id}
+              onBack=${() => go({ id: '', view: 'list' }, true)}
+              onCompare=${(id) => {
+                setSelected([id]);
+                go({ id: '', view: 'list' }, true);
+              }}
+            />`
+          : null
+      }
+      ${view === 'compare' ? html`<${Compare} ids=${state.compare} onBack=${() => go({ compare: [], view: 'list' }, true)} />` : null} ${view === 'inflight' ? html`<${InFlight} />` : null}
       ${view === 'overview' ? html`<${Overview} filters=${state.filters} />` : null}
     </main>`;
 }

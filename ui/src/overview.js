@@ -25,7 +25,10 @@ function Chart({ title, t, series, testid }) {
     );
     return () => plot.destroy();
   }, [t, series]);
-  return html`<figure class="chart" data-testid=${testid}><figcaption>${title}</figcaption><div ref=${box}></div></figure>`;
+  return html`<figure class="chart" data-testid=${testid}>
+    <figcaption>${title}</figcaption>
+    <div ref=${box}></div>
+  </figure>`;
 }
 
 export function Overview({ filters }) {
@@ -51,8 +54,21 @@ export function Overview({ filters }) {
     <div class="charts">
       <${Chart} testid="chart-rps" title="requests per second" t=${data.t} series=${[{ label: 'req/s', values: data.requestsPerSecond }]} />
       <${Chart} testid="chart-errors" title="error rate" t=${data.t} series=${[{ label: 'errors', values: data.errorRate }]} />
-      <${Chart} testid="chart-duration" title="duration (ms)" t=${data.t} series=${[{ label: 'p50', values: data.p50DurationMs }, { label: 'p99', values: data.p99DurationMs }]} />
-      <${Chart} testid="chart-tokens" title="tokens by model" t=${data.t} series=${models.length > 0 ? models.map(([label, values]) => ({ label, values })) : [{ label: 'no model calls', values: data.t.map(() => null) }]} />
+      <${Chart}
+        testid="chart-duration"
+        title="duration (ms)"
+        t=${data.t}
+        series=${[
+          { label: 'p50', values: data.p50DurationMs },
+          { label: 'p99', values: data.p99DurationMs },
+        ]}
+      />
+      <${Chart}
+        testid="chart-tokens"
+        title="tokens by model"
+        t=${data.t}
+        series=${models.length > 0 ? models.map(([label, values]) => ({ label, values })) : [{ label: 'no model calls', values: data.t.map(() => null) }]}
+      />
     </div>
   </section>`;
 }

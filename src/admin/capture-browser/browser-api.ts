@@ -19,7 +19,20 @@ import { fromStoreError } from '../clickhouse-http/clickhouse-errors';
 import type { ExecuteResult } from '../clickhouse-http/clickhouse-http-handler';
 import { FilterError, parseFilters, type Filters } from './exchange-filters';
 import { exportExchanges, EXPORT_FORMATS, MAX_EXPORT_ROWS } from './exchange-export';
-import { CHART_MODELS, DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS, chartStepSeconds, detailQuery, exchangesByIdQuery, facetsQuery, listQuery, tokenSeriesQuery, trafficSeriesQuery, type BoundQuery, type Cursor } from './exchange-queries';
+import {
+  CHART_MODELS,
+  DEFAULT_PAGE_ROWS,
+  MAX_PAGE_ROWS,
+  chartStepSeconds,
+  detailQuery,
+  exchangesByIdQuery,
+  facetsQuery,
+  listQuery,
+  tokenSeriesQuery,
+  trafficSeriesQuery,
+  type BoundQuery,
+  type Cursor,
+} from './exchange-queries';
 
 /** Runs one fixed read on the admin interface's read path (ClickHouseHttpHandler.runRead). */
 export type ReadRunner = (sql: string, format: string, params: Record<string, string>) => Promise<ExecuteResult>;
@@ -148,7 +161,12 @@ export class BrowserApi {
     const byModel = new Map<string, number[]>();
     const totals = new Map<string, number>();
     for (const row of tokens.data) totals.set(row.model, (totals.get(row.model) ?? 0) + Number(row.tokens));
-    const kept = new Set([...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, CHART_MODELS).map(([model]) => model));
+    const kept = new Set(
+      [...totals.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, CHART_MODELS)
+        .map(([model]) => model),
+    );
     for (const row of tokens.data) {
       const i = index.get(Number(row.t));
       if (i === undefined) continue;

@@ -114,7 +114,10 @@ export function whereClause(filters: Filters): WhereClause {
   };
   params.fromMs = String(Math.floor(filters.fromMs));
   params.toMs = String(Math.ceil(filters.toMs));
-  conditions.push(`${column('Timestamp')} >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC')`, `${column('Timestamp')} ${filters.toExclusive === true ? '<' : '<='} fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`);
+  conditions.push(
+    `${column('Timestamp')} >= fromUnixTimestamp64Milli({fromMs:Int64}, 'UTC')`,
+    `${column('Timestamp')} ${filters.toExclusive === true ? '<' : '<='} fromUnixTimestamp64Milli({toMs:Int64}, 'UTC')`,
+  );
   equal('Authority', filters.authority, 'authority');
   equal('Method', filters.method, 'method');
   equal('Outcome', filters.outcome, 'outcome');
@@ -138,9 +141,7 @@ export function whereClause(filters: Filters): WhereClause {
   if (filters.workload !== undefined) {
     params.workload = filters.workload;
     const metadata = column('Metadata');
-    conditions.push(
-      `(${metadata}['${WORKLOAD_NAME}'] = {workload:String} OR concat(${metadata}['${WORKLOAD_NAMESPACE}'], '/', ${metadata}['${WORKLOAD_NAME}']) = {workload:String})`,
-    );
+    conditions.push(`(${metadata}['${WORKLOAD_NAME}'] = {workload:String} OR concat(${metadata}['${WORKLOAD_NAMESPACE}'], '/', ${metadata}['${WORKLOAD_NAME}']) = {workload:String})`);
   }
   if (filters.search !== undefined) {
     params.q = filters.search;

@@ -371,7 +371,7 @@ function cityHash128WithSeed(s: Input, start: number, seedH: number, seedL: numb
   xh = H;
   xl = L;
   // Up to four 32-byte chunks counted back from the end of the input.
-  for (let done = 0; done < len; ) {
+  for (let done = 0; done < len;) {
     done += 32;
     // y = Rotate(y - x, 42) * k0 + v.second
     sub(yh, yl, xh, xl);

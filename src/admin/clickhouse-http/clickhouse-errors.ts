@@ -72,7 +72,23 @@ function statusForCode(code: number, name: string): number {
   if (code === 229) return 413;
   if (code === 48) return 501;
   if (name.startsWith('UNKNOWN_') && name !== 'UNKNOWN_EXCEPTION') return 404;
-  if (name === 'SYNTAX_ERROR' || name.startsWith('CANNOT_PARSE') || name === 'CANNOT_DECOMPRESS' || code === 27 || code === 26 || code === 36 || code === 40 || code === 72 || code === 6 || code === 38 || code === 41 || code === 69 || code === 70 || code === 117) return 400;
+  if (
+    name === 'SYNTAX_ERROR' ||
+    name.startsWith('CANNOT_PARSE') ||
+    name === 'CANNOT_DECOMPRESS' ||
+    code === 27 ||
+    code === 26 ||
+    code === 36 ||
+    code === 40 ||
+    code === 72 ||
+    code === 6 ||
+    code === 38 ||
+    code === 41 ||
+    code === 69 ||
+    code === 70 ||
+    code === 117
+  )
+    return 400;
   return 500;
 }
 

@@ -276,7 +276,7 @@ export class ClickHouseHttpHandler {
       if (queryBytes > maxQuery) throw queryTooLarge(maxQuery);
       // A multipart body carries external data besides query text: its own cap on top of the query's.
       const maxExternal = this.options.maxExternalDataBytes ?? DEFAULT_MAX_EXTERNAL_DATA_BYTES;
-      const bodyLimit = readOnly ? maxQuery - queryBytes + (multipart ? maxExternal : 0) : this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+      const bodyLimit = readOnly ? maxQuery - queryBytes + (multipart ? maxExternal : 0) : (this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
       let body = req.method === 'POST' ? await this.readBody(req, params, bodyLimit, readOnly && !multipart ? maxQuery : undefined) : Buffer.alloc(0);
       let externalTables: ExternalTable[] = [];
       if (multipart) {
@@ -303,7 +303,10 @@ export class ClickHouseHttpHandler {
       // Placeholders live in the query text; INSERT data after FORMAT is never rewritten.
       const bound = bindQueryParameters(statementText, params.queryParameters);
       const binaryData = split !== undefined ? binaryInsertData(split.statement, joined, body, bodyText) : undefined;
-      const session = params.sessionId !== undefined && params.sessionId !== '' ? { user: user ?? '', id: params.sessionId, timeoutSeconds: sessionTimeout(params.sessionTimeout), check: params.sessionCheck } : undefined;
+      const session =
+        params.sessionId !== undefined && params.sessionId !== ''
+          ? { user: user ?? '', id: params.sessionId, timeoutSeconds: sessionTimeout(params.sessionTimeout), check: params.sessionCheck }
+          : undefined;
       const { statement, result } = await this.run(bound, split?.data ?? '', { readOnly, defaultFormat, settings: params.settings, binaryData, session, externalTables }).catch((err: unknown) => {
         throw echoingUserText(fromStoreError(err), statementText);
       });
@@ -530,7 +533,8 @@ export class ClickHouseHttpHandler {
       chunks.push(chunk as Buffer);
     }
     const raw = Buffer.concat(chunks);
-    const sizeError = (): ClickHouseHttpError => (queryCap !== undefined ? queryTooLarge(queryCap) : ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Decompressed request body is larger than ${limit} bytes`));
+    const sizeError = (): ClickHouseHttpError =>
+      queryCap !== undefined ? queryTooLarge(queryCap) : ClickHouseHttpError.of(CH.QUERY_IS_TOO_LARGE, `Decompressed request body is larger than ${limit} bytes`);
     const encoding = String(req.headers['content-encoding'] ?? '');
     let codec: HttpCodec | undefined;
     try {

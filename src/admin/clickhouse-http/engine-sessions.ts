@@ -40,7 +40,8 @@ export class EngineSessions {
   constructor(private readonly open: () => EngineConnection) {}
 
   acquire(user: string, id: string, timeoutSeconds: number, check: boolean): SessionLease {
-    if (!/^[\w.:-]{1,128}$/.test(id)) throw ClickHouseHttpError.of(CH.INVALID_SESSION_ID, `session_id must be 1 to 128 letters, digits, '_', '-', '.' or ':'; got ${JSON.stringify(id.slice(0, 140))}`, 400);
+    if (!/^[\w.:-]{1,128}$/.test(id))
+      throw ClickHouseHttpError.of(CH.INVALID_SESSION_ID, `session_id must be 1 to 128 letters, digits, '_', '-', '.' or ':'; got ${JSON.stringify(id.slice(0, 140))}`, 400);
     const key = `${user}\n${id}`;
     let session = this.sessions.get(key);
     const created = session === undefined;

@@ -69,7 +69,11 @@ export async function readMultipartForm(body: Buffer, contentType: string, urlTa
     } else if (name === 'query') query.push(value);
     else if (name.startsWith('param_')) queryParameters.set(name.slice('param_'.length), value);
     else if (TABLE_PARAM.test(name)) tableParams.set(name, value);
-    else throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, `The multipart part ${JSON.stringify(name)} is not served by the admin interface (query, param_<name>, external data files and their <name>_structure, _types, _format; settings go in the URL)`);
+    else
+      throw ClickHouseHttpError.of(
+        CH.NOT_IMPLEMENTED,
+        `The multipart part ${JSON.stringify(name)} is not served by the admin interface (query, param_<name>, external data files and their <name>_structure, _types, _format; settings go in the URL)`,
+      );
   }
   const tables = files.map((file) => externalTable(file.name, file.data, tableParams));
   return { query: query.join('\n'), queryParameters, tables };
@@ -112,7 +116,12 @@ export async function loadExternalTables(connection: EngineConnection, tables: r
       if (table.data.byteLength > 0) await connection.insertData(`INSERT INTO \`${table.name}\``, table.format, table.data);
     } catch (err) {
       const error = fromStoreError(err);
-      throw new ClickHouseHttpError(error.chCode, error.chName, `External table ${table.name} (format ${table.format}, structure ${sqlStringLiteral(table.structure)}): ${error.message}`, error.httpStatus);
+      throw new ClickHouseHttpError(
+        error.chCode,
+        error.chName,
+        `External table ${table.name} (format ${table.format}, structure ${sqlStringLiteral(table.structure)}): ${error.message}`,
+        error.httpStatus,
+      );
     }
   }
 }

@@ -64,7 +64,6 @@ export function lz4DecodeBlock(src: Uint8Array, out: Uint8Array, pos: number, st
   return pos;
 }
 
-
 /** Greedy LZ4 compression of one block (independent). */
 export function lz4EncodeBlock(src: Uint8Array, out: Buffer, at: number): number {
   const table = new Int32Array(1 << 16).fill(-1);

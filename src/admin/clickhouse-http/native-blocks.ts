@@ -101,7 +101,8 @@ export async function decompressNativeBlocks(input: Uint8Array, limit: number, c
     const method = input[i + CHECKSUM]!;
     const compressedSize = view.getUint32(i + CHECKSUM + 1, true);
     const size = view.getUint32(i + CHECKSUM + 5, true);
-    if (compressedSize < HEADER || compressedSize > MAX_BLOCK || size > MAX_BLOCK) throw new NativeBlockError(`a compressed block at byte ${i} declares impossible sizes (${compressedSize} compressed, ${size} uncompressed)`);
+    if (compressedSize < HEADER || compressedSize > MAX_BLOCK || size > MAX_BLOCK)
+      throw new NativeBlockError(`a compressed block at byte ${i} declares impossible sizes (${compressedSize} compressed, ${size} uncompressed)`);
     const end = i + CHECKSUM + compressedSize;
     if (end > input.length) throw new NativeBlockError(`the compressed block at byte ${i} is cut short: ${compressedSize} bytes declared, ${input.length - i - CHECKSUM} sent`);
     if (checksums) {

@@ -35,12 +35,37 @@ const NO_CUSTOM_SERIALIZATION = Buffer.from([0x00]);
 
 /** Bytes per value of the fixed-width types. */
 const FIXED_WIDTH: Record<string, number> = {
-  UInt8: 1, Int8: 1, Bool: 1, Enum8: 1,
-  UInt16: 2, Int16: 2, Date: 2, Enum16: 2, BFloat16: 2,
-  UInt32: 4, Int32: 4, Float32: 4, Date32: 4, DateTime: 4, IPv4: 4, Decimal32: 4, Time: 4,
-  UInt64: 8, Int64: 8, Float64: 8, DateTime64: 8, Decimal64: 8, Time64: 8,
-  UInt128: 16, Int128: 16, UUID: 16, IPv6: 16, Decimal128: 16,
-  UInt256: 32, Int256: 32, Decimal256: 32,
+  UInt8: 1,
+  Int8: 1,
+  Bool: 1,
+  Enum8: 1,
+  UInt16: 2,
+  Int16: 2,
+  Date: 2,
+  Enum16: 2,
+  BFloat16: 2,
+  UInt32: 4,
+  Int32: 4,
+  Float32: 4,
+  Date32: 4,
+  DateTime: 4,
+  IPv4: 4,
+  Decimal32: 4,
+  Time: 4,
+  UInt64: 8,
+  Int64: 8,
+  Float64: 8,
+  DateTime64: 8,
+  Decimal64: 8,
+  Time64: 8,
+  UInt128: 16,
+  Int128: 16,
+  UUID: 16,
+  IPv6: 16,
+  Decimal128: 16,
+  UInt256: 32,
+  Int256: 32,
+  Decimal256: 32,
   // Nothing writes one placeholder byte per row
   Nothing: 1,
 };
@@ -232,7 +257,10 @@ function skipData(reader: Reader, type: TypeNode, rows: number): void {
 export function nativeAtRevision(bytes: Uint8Array, revision: number): Uint8Array {
   if (revision === 0 || bytes.byteLength === 0) return bytes;
   if (revision < REVISION_WITH_LOW_CARDINALITY) {
-    throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, `Native output at client_protocol_version ${revision} (below ${REVISION_WITH_LOW_CARDINALITY}, without LowCardinality) is not supported by the admin interface; send ${REVISION_WITH_LOW_CARDINALITY} or later, or 0`);
+    throw ClickHouseHttpError.of(
+      CH.NOT_IMPLEMENTED,
+      `Native output at client_protocol_version ${revision} (below ${REVISION_WITH_LOW_CARDINALITY}, without LowCardinality) is not supported by the admin interface; send ${REVISION_WITH_LOW_CARDINALITY} or later, or 0`,
+    );
   }
   const reader = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const parts: Buffer[] = [];
@@ -261,7 +289,10 @@ export function nativeAtRevision(bytes: Uint8Array, revision: number): Uint8Arra
     }
   } catch (err) {
     if (err instanceof Unsupported) {
-      throw ClickHouseHttpError.of(CH.NOT_IMPLEMENTED, `Native output with client_protocol_version is not supported by the admin interface for column ${column} of type ${type} (${err.message}); cast it (toString(…)) or use RowBinary or a text format`);
+      throw ClickHouseHttpError.of(
+        CH.NOT_IMPLEMENTED,
+        `Native output with client_protocol_version is not supported by the admin interface for column ${column} of type ${type} (${err.message}); cast it (toString(…)) or use RowBinary or a text format`,
+      );
     }
     throw ClickHouseHttpError.of(CH.UNKNOWN_EXCEPTION, `Cannot re-frame Native output for client_protocol_version ${revision} at column ${column} of type ${type}: ${describeError(err)}`);
   }

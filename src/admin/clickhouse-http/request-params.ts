@@ -103,16 +103,52 @@ const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * and limits of the engine itself are not the client's) is refused with 164.
  */
 const ALLOWED_SETTINGS = new Set([
-  'max_result_rows', 'max_result_bytes', 'result_overflow_mode',
-  'max_execution_time', 'timeout_overflow_mode', 'timeout_before_checking_execution_speed', 'max_execution_speed', 'min_execution_speed',
-  'max_rows_to_read', 'max_bytes_to_read', 'read_overflow_mode', 'max_rows_to_group_by', 'group_by_overflow_mode',
-  'max_rows_to_sort', 'max_bytes_to_sort', 'sort_overflow_mode', 'max_memory_usage', 'max_threads', 'max_block_size', 'limit', 'offset',
-  'extremes', 'join_use_nulls', 'enable_analyzer', 'allow_experimental_analyzer', 'session_timezone', 'log_comment', 'priority',
-  'date_time_output_format', 'date_time_input_format', 'output_format_decimal_trailing_zeros', 'format_csv_delimiter',
-  'format_csv_allow_single_quotes', 'format_csv_allow_double_quotes', 'format_tsv_null_representation', 'format_csv_null_representation',
+  'max_result_rows',
+  'max_result_bytes',
+  'result_overflow_mode',
+  'max_execution_time',
+  'timeout_overflow_mode',
+  'timeout_before_checking_execution_speed',
+  'max_execution_speed',
+  'min_execution_speed',
+  'max_rows_to_read',
+  'max_bytes_to_read',
+  'read_overflow_mode',
+  'max_rows_to_group_by',
+  'group_by_overflow_mode',
+  'max_rows_to_sort',
+  'max_bytes_to_sort',
+  'sort_overflow_mode',
+  'max_memory_usage',
+  'max_threads',
+  'max_block_size',
+  'limit',
+  'offset',
+  'extremes',
+  'join_use_nulls',
+  'enable_analyzer',
+  'allow_experimental_analyzer',
+  'session_timezone',
+  'log_comment',
+  'priority',
+  'date_time_output_format',
+  'date_time_input_format',
+  'output_format_decimal_trailing_zeros',
+  'format_csv_delimiter',
+  'format_csv_allow_single_quotes',
+  'format_csv_allow_double_quotes',
+  'format_tsv_null_representation',
+  'format_csv_null_representation',
   // inserts (the remote-store sink, @clickhouse/client)
-  'insert_deduplication_token', 'insert_deduplicate', 'async_insert', 'wait_for_async_insert', 'input_format_skip_unknown_fields',
-  'input_format_null_as_default', 'input_format_defaults_for_omitted_fields', 'input_format_import_nested_json', 'input_format_allow_errors_num',
+  'insert_deduplication_token',
+  'insert_deduplicate',
+  'async_insert',
+  'wait_for_async_insert',
+  'input_format_skip_unknown_fields',
+  'input_format_null_as_default',
+  'input_format_defaults_for_omitted_fields',
+  'input_format_import_nested_json',
+  'input_format_allow_errors_num',
   'input_format_allow_errors_ratio',
 ]);
 /** Families of output-formatting settings; none of them names a file. */
@@ -216,14 +252,44 @@ export function settingLiteral(value: string): string {
 
 /** Formats whose output is binary: a store that only returns text cannot carry them. */
 export const BINARY_FORMATS = new Set(
-  ['Native', 'RowBinary', 'RowBinaryWithNames', 'RowBinaryWithNamesAndTypes', 'RowBinaryWithDefaults', 'Parquet', 'Arrow', 'ArrowStream', 'ORC', 'Avro', 'MsgPack', 'Protobuf', 'ProtobufSingle', 'ProtobufList', 'CapnProto', 'BSONEachRow', 'Npy', 'RawBLOB', 'LineAsStringWithNames'].map((f) => f.toLowerCase()),
+  [
+    'Native',
+    'RowBinary',
+    'RowBinaryWithNames',
+    'RowBinaryWithNamesAndTypes',
+    'RowBinaryWithDefaults',
+    'Parquet',
+    'Arrow',
+    'ArrowStream',
+    'ORC',
+    'Avro',
+    'MsgPack',
+    'Protobuf',
+    'ProtobufSingle',
+    'ProtobufList',
+    'CapnProto',
+    'BSONEachRow',
+    'Npy',
+    'RawBLOB',
+    'LineAsStringWithNames',
+  ].map((f) => f.toLowerCase()),
 );
 
 /** Content-Type per output format, as ClickHouse labels them. */
 export function contentTypeFor(format: string): string {
   const f = format.toLowerCase();
   if (f === '') return 'text/plain; charset=UTF-8';
-  if (f === 'jsoneachrow' || f === 'jsonlines' || f === 'ndjson' || f === 'jsoncompacteachrow' || f.startsWith('jsoncompacteachrowwith') || f.startsWith('jsoneachrowwith') || f.startsWith('jsoncompactstringseachrow') || f === 'jsonstringseachrow' || f === 'jsonobjecteachrow')
+  if (
+    f === 'jsoneachrow' ||
+    f === 'jsonlines' ||
+    f === 'ndjson' ||
+    f === 'jsoncompacteachrow' ||
+    f.startsWith('jsoncompacteachrowwith') ||
+    f.startsWith('jsoneachrowwith') ||
+    f.startsWith('jsoncompactstringseachrow') ||
+    f === 'jsonstringseachrow' ||
+    f === 'jsonobjecteachrow'
+  )
     return 'application/x-ndjson; charset=UTF-8';
   if (f.startsWith('json')) return 'application/json; charset=UTF-8';
   if (f.startsWith('csv')) return 'text/csv; charset=UTF-8; header=' + (f.includes('withnames') ? 'present' : 'absent');

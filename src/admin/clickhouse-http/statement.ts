@@ -45,9 +45,20 @@ export type Setting = readonly [name: string, value: string];
  * table function the engine knows (system.table_functions) is refused, under
  * any case spelling and wherever its name appears as a function.
  */
-export const SAFE_TABLE_FUNCTIONS = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generate_series', 'generateseries', 'primes', 'values', 'null', 'generaterandom',
+export const SAFE_TABLE_FUNCTIONS = new Set([
+  'numbers',
+  'numbers_mt',
+  'zeros',
+  'zeros_mt',
+  'generate_series',
+  'generateseries',
+  'primes',
+  'values',
+  'null',
+  'generaterandom',
   // also the scalar format('{} {}', a, b); as a table function it parses inline data
-  'format']);
+  'format',
+]);
 
 /**
  * Refused as functions even if the engine's list lacks them: table functions
@@ -56,16 +67,77 @@ export const SAFE_TABLE_FUNCTIONS = new Set(['numbers', 'numbers_mt', 'zeros', '
  */
 export const DENIED_FUNCTIONS = new Set([
   // table functions (and engines of the same name)
-  'file', 'filecluster', 'url', 'urlcluster', 's3', 's3cluster', 'gcs', 'oss', 'cosn', 'hdfs', 'hdfscluster', 'azureblobstorage', 'azureblobstoragecluster',
-  'executable', 'executablepool', 'remote', 'remotesecure', 'cluster', 'clusterallreplicas', 'mysql', 'postgresql', 'sqlite', 'mongodb', 'redis', 'odbc', 'jdbc',
-  'input', 'dictionary', 'merge', 'loop', 'view', 'viewifpermitted', 'viewexplain', 'filesystem', 'iceberg', 'icebergs3', 'iceberglocal', 'deltalake', 'deltalakelocal', 'hudi', 'paimon',
-  'prometheusquery', 'prometheusqueryrange', 'ytsaurus', 'arrowflight', 'arrowstream', 'fuzzjson', 'fuzzquery', 'eval',
+  'file',
+  'filecluster',
+  'url',
+  'urlcluster',
+  's3',
+  's3cluster',
+  'gcs',
+  'oss',
+  'cosn',
+  'hdfs',
+  'hdfscluster',
+  'azureblobstorage',
+  'azureblobstoragecluster',
+  'executable',
+  'executablepool',
+  'remote',
+  'remotesecure',
+  'cluster',
+  'clusterallreplicas',
+  'mysql',
+  'postgresql',
+  'sqlite',
+  'mongodb',
+  'redis',
+  'odbc',
+  'jdbc',
+  'input',
+  'dictionary',
+  'merge',
+  'loop',
+  'view',
+  'viewifpermitted',
+  'viewexplain',
+  'filesystem',
+  'iceberg',
+  'icebergs3',
+  'iceberglocal',
+  'deltalake',
+  'deltalakelocal',
+  'hudi',
+  'paimon',
+  'prometheusquery',
+  'prometheusqueryrange',
+  'ytsaurus',
+  'arrowflight',
+  'arrowstream',
+  'fuzzjson',
+  'fuzzquery',
+  'eval',
   // table engines that are not functions
-  'distributed', 'kafka', 'rabbitmq', 'nats', 'filelog', 's3queue', 'azurequeue', 'keepermap', 'materializedpostgresql', 'materializedmysql', 'timeseries',
+  'distributed',
+  'kafka',
+  'rabbitmq',
+  'nats',
+  'filelog',
+  's3queue',
+  'azurequeue',
+  'keepermap',
+  'materializedpostgresql',
+  'materializedmysql',
+  'timeseries',
   // a table setting `disk = disk(type = local, path = '/anywhere')` stores a table anywhere
   'disk',
   // scalar functions that read the host
-  'catboostevaluate', 'addresstoline', 'addresstolinewithinlines', 'addresstosymbol', 'filesystemavailable', 'filesystemcapacity', 'filesystemunreserved',
+  'catboostevaluate',
+  'addresstoline',
+  'addresstolinewithinlines',
+  'addresstosymbol',
+  'filesystemavailable',
+  'filesystemcapacity',
+  'filesystemunreserved',
 ]);
 
 /** Settings whose value is a host path or URL; refused in write statements' SETTINGS too. */
@@ -135,7 +207,10 @@ export async function checkStatement(engine: ParserEngine, text: string, data: s
     );
   }
   if (options.readOnly && !READ_KINDS.has(kind)) {
-    throw ClickHouseHttpError.of(CH.READONLY, 'Cannot execute query in readonly mode: the admin interface accepts only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS (writes need --admin-allow-writes and POST)');
+    throw ClickHouseHttpError.of(
+      CH.READONLY,
+      'Cannot execute query in readonly mode: the admin interface accepts only SELECT, WITH, SHOW, DESCRIBE, EXPLAIN and EXISTS (writes need --admin-allow-writes and POST)',
+    );
   }
   // Keywords are upper case in the formatter's output and literals never hold a raw newline,
   // so these match the clauses themselves (a literal spelling them out is refused too: harmless).
@@ -145,7 +220,10 @@ export async function checkStatement(engine: ParserEngine, text: string, data: s
   }
   // A temporary table lives on the request's (or session's) engine connection and goes with it.
   if (kind === 'CREATE' && !/^CREATE (OR REPLACE )?(TEMPORARY )?TABLE\b/.test(canonical)) {
-    throw ClickHouseHttpError.of(CH.ACCESS_DENIED, 'Only CREATE TABLE and CREATE TEMPORARY TABLE are served by the admin interface (views, dictionaries, functions and users would outlive the request with its checks)');
+    throw ClickHouseHttpError.of(
+      CH.ACCESS_DENIED,
+      'Only CREATE TABLE and CREATE TEMPORARY TABLE are served by the admin interface (views, dictionaries, functions and users would outlive the request with its checks)',
+    );
   }
 
   if (!READ_KINDS.has(kind)) {
@@ -225,5 +303,8 @@ function parseSettingsLine(text: string, options: CheckOptions): Setting[] {
 }
 
 export function settingRefused(name: string): ClickHouseHttpError {
-  return ClickHouseHttpError.of(CH.READONLY, `Cannot modify '${name}' setting through the admin interface: it is not among the settings clients may change (formats, result limits, timeouts; see docs/clickhouse.md)`);
+  return ClickHouseHttpError.of(
+    CH.READONLY,
+    `Cannot modify '${name}' setting through the admin interface: it is not among the settings clients may change (formats, result limits, timeouts; see docs/clickhouse.md)`,
+  );
 }

@@ -25,7 +25,20 @@
  * turns into an error on that stream only.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { HeaderMap, HeaderValue, HttpBody, HttpHeaders, HttpTrailers, ProcessingRequest, ProcessingRequestPart, ProtoAny, ProtoMetadata, ProtoStruct, ProtoValue, ProtocolConfiguration } from './protocol';
+import type {
+  HeaderMap,
+  HeaderValue,
+  HttpBody,
+  HttpHeaders,
+  HttpTrailers,
+  ProcessingRequest,
+  ProcessingRequestPart,
+  ProtoAny,
+  ProtoMetadata,
+  ProtoStruct,
+  ProtoValue,
+  ProtocolConfiguration,
+} from './protocol';
 
 export const enum WireType {
   Varint = 0,
@@ -35,7 +48,16 @@ export const enum WireType {
 }
 
 /** The oneof `request` members, by field number, in declaration order. */
-const REQUEST_PARTS: ReadonlyArray<ProcessingRequestPart | undefined> = [undefined, undefined, 'request_headers', 'response_headers', 'request_body', 'response_body', 'request_trailers', 'response_trailers'];
+const REQUEST_PARTS: ReadonlyArray<ProcessingRequestPart | undefined> = [
+  undefined,
+  undefined,
+  'request_headers',
+  'response_headers',
+  'request_body',
+  'response_body',
+  'request_trailers',
+  'response_trailers',
+];
 
 /** google.protobuf.Value's `kind` members, by field number. */
 const VALUE_KINDS: ReadonlyArray<ProtoValue['kind']> = [undefined, 'nullValue', 'numberValue', 'stringValue', 'boolValue', 'structValue', 'listValue'];

@@ -95,13 +95,7 @@ export interface ProtocolConfiguration {
   send_body_without_waiting_for_header_response?: boolean;
 }
 
-export type ProcessingRequestPart =
-  | 'request_headers'
-  | 'response_headers'
-  | 'request_body'
-  | 'response_body'
-  | 'request_trailers'
-  | 'response_trailers';
+export type ProcessingRequestPart = 'request_headers' | 'response_headers' | 'request_body' | 'response_body' | 'request_trailers' | 'response_trailers';
 
 export interface ProcessingRequest {
   request?: ProcessingRequestPart;
@@ -117,14 +111,7 @@ export interface ProcessingRequest {
   protocol_config?: ProtocolConfiguration;
 }
 
-export type ProcessingResponsePart =
-  | 'request_headers'
-  | 'response_headers'
-  | 'request_body'
-  | 'response_body'
-  | 'request_trailers'
-  | 'response_trailers'
-  | 'immediate_response';
+export type ProcessingResponsePart = 'request_headers' | 'response_headers' | 'request_body' | 'response_body' | 'request_trailers' | 'response_trailers' | 'immediate_response';
 
 export interface StreamedBodyResponse {
   body?: Buffer;

@@ -230,10 +230,7 @@ function parseHeaders(block: Buffer): Record<string, AwsEventStreamHeaderValue> 
         const len = block.readUInt16BE(p);
         p += 2;
         if (!need(len)) return undefined;
-        value =
-          type === 6
-            ? { type: 'bytes', value: new Uint8Array(block.subarray(p, p + len)) }
-            : { type: 'string', value: block.toString('utf8', p, p + len) };
+        value = type === 6 ? { type: 'bytes', value: new Uint8Array(block.subarray(p, p + len)) } : { type: 'string', value: block.toString('utf8', p, p + len) };
         p += len;
         break;
       }

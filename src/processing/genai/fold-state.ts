@@ -5,15 +5,7 @@
  * decide *what* a provider event means; this decides how much is kept.
  */
 import { CappedText, utf8Prefix } from './capped-text';
-import {
-  DEFAULT_MAX_TOOL_CALLS,
-  MAX_DROPPED_TOOL_CALL_KEYS,
-  ERROR_MESSAGE_MAX_BYTES,
-  MAX_FINISH_REASONS,
-  SHORT_FIELD_MAX_BYTES,
-  TOOL_CALL_ID_MAX_BYTES,
-  TOOL_CALL_NAME_MAX_BYTES,
-} from './defaults';
+import { DEFAULT_MAX_TOOL_CALLS, MAX_DROPPED_TOOL_CALL_KEYS, ERROR_MESSAGE_MAX_BYTES, MAX_FINISH_REASONS, SHORT_FIELD_MAX_BYTES, TOOL_CALL_ID_MAX_BYTES, TOOL_CALL_NAME_MAX_BYTES } from './defaults';
 import type { GenAiToolCall } from './genai-summary';
 import type { StreamUnit } from './api-folder';
 import { asObject, asString, parseJson, type JsonObject } from './json-access';

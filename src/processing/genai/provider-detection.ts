@@ -145,8 +145,7 @@ function detectBuiltIn(host: string, port: string | undefined, path: string): Pr
   }
   for (const [glob, provider] of KNOWN_HOSTS) {
     if (globMatch(glob, host)) {
-      const served =
-        OPENAI_FAMILY.has(api) || (provider === 'anthropic' && api === 'anthropic_messages') || (provider === 'gcp.gemini' && GEMINI_FAMILY.has(api));
+      const served = OPENAI_FAMILY.has(api) || (provider === 'anthropic' && api === 'anthropic_messages') || (provider === 'gcp.gemini' && GEMINI_FAMILY.has(api));
       return served ? detection(provider, api, path) : undefined;
     }
   }

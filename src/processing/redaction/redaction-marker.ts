@@ -51,7 +51,10 @@ export const MARKER_PATTERN = /^\[REDACTED len=\d+ hmac=[0-9a-f]+\]$/;
  */
 export function redactionMarker(secret: string, key: string | undefined, encoding: 'utf8' | 'latin1' = 'utf8'): string {
   const bytes = Buffer.from(secret, encoding);
-  const hash = createHmac('sha256', keyBytes(key ?? PROCESS_KEY)).update(bytes).digest('hex').slice(0, REDACTION_HASH_HEX_CHARS);
+  const hash = createHmac('sha256', keyBytes(key ?? PROCESS_KEY))
+    .update(bytes)
+    .digest('hex')
+    .slice(0, REDACTION_HASH_HEX_CHARS);
   return `[REDACTED len=${bytes.length} hmac=${hash}]`;
 }
 

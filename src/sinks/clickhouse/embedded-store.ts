@@ -60,7 +60,6 @@ const MiB = 1024 * 1024;
 /** Under the data directory: one file per batch being inserted, removed once the insert returns. */
 export const INSERT_STAGING_DIR = 'insert-staging';
 
-
 export class EmbeddedStore implements Sink {
   readonly name = 'chdb';
   private session: Session | undefined;

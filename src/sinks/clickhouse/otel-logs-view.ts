@@ -56,7 +56,14 @@ const LOG_ATTRIBUTES: ReadonlyArray<readonly [name: string, expression: string]>
 ];
 
 const MATERIALIZED_RESOURCE_ATTRIBUTES = [
-  'k8s.cluster.name', 'k8s.container.name', 'k8s.deployment.name', 'k8s.namespace.name', 'k8s.node.name', 'k8s.pod.name', 'k8s.pod.uid', 'deployment.environment.name',
+  'k8s.cluster.name',
+  'k8s.container.name',
+  'k8s.deployment.name',
+  'k8s.namespace.name',
+  'k8s.node.name',
+  'k8s.pod.name',
+  'k8s.pod.uid',
+  'deployment.environment.name',
 ];
 
 function stringMap(pairs: ReadonlyArray<readonly [string, string]>): string {

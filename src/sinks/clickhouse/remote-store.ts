@@ -123,7 +123,11 @@ export class RemoteStore implements Sink {
       // 1. Reachable? /ping needs no credentials, so a failure here is the network or TLS.
       const ping = await client.ping();
       if (!ping.success) {
-        throw new CaptureError('CAP_ERR_STORE_UNREACHABLE', `cannot reach ClickHouse at ${hostPort}: ${describeError(ping.error)}${origin.startsWith('https:') && caCert === undefined ? ' (for a private CA, pass --clickhouse-ca-file)' : ''}`, { cause: ping.error });
+        throw new CaptureError(
+          'CAP_ERR_STORE_UNREACHABLE',
+          `cannot reach ClickHouse at ${hostPort}: ${describeError(ping.error)}${origin.startsWith('https:') && caCert === undefined ? ' (for a private CA, pass --clickhouse-ca-file)' : ''}`,
+          { cause: ping.error },
+        );
       }
       // 2. Credentials and database: every request carries both, so one trivial query checks them.
       try {
@@ -253,7 +257,10 @@ export class RemoteStore implements Sink {
     } catch (err) {
       // Keep ClickHouse's own "Code: N. DB::Exception" text so the admin interface can relay the code.
       const code = err instanceof ClickHouseError ? err.code : undefined;
-      const message = code !== undefined && !/^Code: \d+\./.test(describeError(err)) ? `Code: ${code}. DB::Exception: ${describeError(err)} (${(err as ClickHouseError).type ?? 'UNKNOWN_EXCEPTION'})` : describeError(err);
+      const message =
+        code !== undefined && !/^Code: \d+\./.test(describeError(err))
+          ? `Code: ${code}. DB::Exception: ${describeError(err)} (${(err as ClickHouseError).type ?? 'UNKNOWN_EXCEPTION'})`
+          : describeError(err);
       throw new CaptureError('CAP_ERR_QUERY_FAILED', message, { cause: err });
     }
   }

@@ -169,7 +169,13 @@ export function engineMismatch(layout: TableLayout, table: string, actual: strin
 }
 
 /** The layout the remote-store options (--clickhouse-cluster, …) describe. */
-export function layoutFromOptions(options: { clickhouseCluster: string; clickhouseEngine: TableEngine; clickhouseReplicaPath: string; clickhouseReplicaName: string; clickhouseDistributed: boolean }): TableLayout {
+export function layoutFromOptions(options: {
+  clickhouseCluster: string;
+  clickhouseEngine: TableEngine;
+  clickhouseReplicaPath: string;
+  clickhouseReplicaName: string;
+  clickhouseDistributed: boolean;
+}): TableLayout {
   return {
     cluster: options.clickhouseCluster,
     engine: options.clickhouseEngine,

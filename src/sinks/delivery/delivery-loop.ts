@@ -173,8 +173,7 @@ export class DeliveryLoop {
         await this.sleep('empty');
         continue;
       }
-      const urgent =
-        this.consumer.hasReplay || this.flushWaiters.length > 0 || this.mode === 'drain' || unread.records >= maxRows || unread.bytes >= maxBytes;
+      const urgent = this.consumer.hasReplay || this.flushWaiters.length > 0 || this.mode === 'drain' || unread.records >= maxRows || unread.bytes >= maxBytes;
       if (!urgent) {
         this.waitingSince ??= Date.now();
         const due = this.waitingSince + maxDelayMs - Date.now();

@@ -103,11 +103,7 @@ export function recordBytes(record: ReadableLogRecord, encoding: OtlpEncoding): 
 }
 
 /** The request around the records: ExportLogsServiceRequest → ResourceLogs → resource + ScopeLogs → scope. */
-export function envelopeBytes(
-  resource: ReadableLogRecord['resource'],
-  scope: ReadableLogRecord['instrumentationScope'],
-  encoding: OtlpEncoding,
-): number {
+export function envelopeBytes(resource: ReadableLogRecord['resource'], scope: ReadableLogRecord['instrumentationScope'], encoding: OtlpEncoding): number {
   const resourceAttributes = attributesBytes(resource.attributes, encoding);
   const scopeText = (scope.name ?? '') + (scope.version ?? '') + (scope.schemaUrl ?? '') + (resource.schemaUrl ?? '');
   const scopeAttributes = scope.attributes !== undefined ? attributesBytes(scope.attributes, encoding) : 0;

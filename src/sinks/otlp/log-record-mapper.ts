@@ -334,9 +334,7 @@ export function mapGenAiAttributes(row: ExchangeRow): Attributes {
   const columns = genAiColumns(row as LooseRow);
   const attributes: Attributes = {};
   // Every row has the GenAI columns (empty, false, 0 for plain HTTP); only a recognised model call gets gen_ai.* attributes.
-  const isModelCall = [columns['GenAiProvider'], columns['GenAiProviderName'], columns['GenAiApi']].some(
-    (value) => typeof value === 'string' && value !== '',
-  );
+  const isModelCall = [columns['GenAiProvider'], columns['GenAiProviderName'], columns['GenAiApi']].some((value) => typeof value === 'string' && value !== '');
   if (!isModelCall) return attributes;
   const used = new Set<string>();
   for (const field of GEN_AI_FIELDS) {

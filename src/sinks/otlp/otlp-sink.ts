@@ -39,17 +39,7 @@ import type { ExchangeRow } from '../../row/exchange-row';
 import { CaptureError, describeError, type ErrorCode } from '../../errors';
 import type { RowBatch, Sink, WriteResult } from '../sink';
 import { attributeBytes, cutValueToBytes, envelopeBytes, recordBytes } from './encoded-size';
-import {
-  buildResourceAttributes,
-  createScope,
-  createStaticResource,
-  hrNow,
-  mapExchangeRow,
-  REQUEST_BODY_CONTENT,
-  RESPONSE_BODY_CONTENT,
-  type OtlpResource,
-  type OtlpScope,
-} from './log-record-mapper';
+import { buildResourceAttributes, createScope, createStaticResource, hrNow, mapExchangeRow, REQUEST_BODY_CONTENT, RESPONSE_BODY_CONTENT, type OtlpResource, type OtlpScope } from './log-record-mapper';
 import { parseRetryAfter, resolveOtlpSettings, type OtlpConfig, type OtlpSinkOptions, type OtlpSinkSettings } from './otlp-settings';
 
 type ExporterConfig = NonNullable<ConstructorParameters<typeof JsonLogExporter>[0]>;
@@ -145,9 +135,7 @@ export class OtlpSink implements Sink {
     this.settings = settings;
     this.log = dependencies.log;
     this.now = dependencies.now ?? Date.now;
-    this.resource = createStaticResource(
-      buildResourceAttributes({ gatewayName: settings.gatewayName, gatewayNamespace: settings.gatewayNamespace }, settings.env),
-    );
+    this.resource = createStaticResource(buildResourceAttributes({ gatewayName: settings.gatewayName, gatewayNamespace: settings.gatewayNamespace }, settings.env));
     this.scope = createScope();
     this.envelope = envelopeBytes(this.resource, this.scope, settings.encoding);
     const exporterConfig: ExporterConfig = {
@@ -159,10 +147,7 @@ export class OtlpSink implements Sink {
       userAgent: 'egress-capture',
       // Our own agent: it is how the diagnostics-channel listener recognises this sink's requests.
       httpAgentOptions: async (protocol: string) => {
-        const agent =
-          protocol === 'http:'
-            ? new http.Agent({ keepAlive: true })
-            : new https.Agent({ keepAlive: true, ...settings.tls });
+        const agent = protocol === 'http:' ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true, ...settings.tls });
         this.agents.add(agent);
         return agent;
       },
@@ -327,10 +312,7 @@ export class OtlpSink implements Sink {
     const without: ReadableLogRecord = { ...record, attributes };
     let available = budget - recordBytes(without, encoding);
     this.statsValue.recordsCut += 1;
-    this.log?.warn(
-      { captureId: record.attributes['egress_capture.capture_id'], maxRequestBytes: this.settings.maxRequestBytes },
-      'record larger than the OTLP request cap: body content cut to fit',
-    );
+    this.log?.warn({ captureId: record.attributes['egress_capture.capture_id'], maxRequestBytes: this.settings.maxRequestBytes }, 'record larger than the OTLP request cap: body content cut to fit');
     if (available <= 0) return without;
     const requestSize = requestBody === undefined ? 0 : attributeBytes(REQUEST_BODY_CONTENT, requestBody, encoding);
     const responseSize = responseBody === undefined ? 0 : attributeBytes(RESPONSE_BODY_CONTENT, responseBody, encoding);
@@ -394,11 +376,7 @@ export class OtlpSink implements Sink {
     // No HTTP answer: connection refused/reset, DNS, TLS, timeout. The records are fine; the path to the receiver is not.
     const reason = attempt.requestError ?? cause;
     const code = (reason as { code?: unknown } | undefined)?.code;
-    const error = new CaptureError(
-      'CAP_ERR_OTLP_EXPORT',
-      `OTLP export to ${url} failed for ${what}: ${describeError(reason)}${typeof code === 'string' ? ` (${code})` : ''}`,
-      { cause: reason },
-    );
+    const error = new CaptureError('CAP_ERR_OTLP_EXPORT', `OTLP export to ${url} failed for ${what}: ${describeError(reason)}${typeof code === 'string' ? ` (${code})` : ''}`, { cause: reason });
     return { ok: false, retryable: true, error };
   }
 }

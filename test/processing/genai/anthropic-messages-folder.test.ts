@@ -77,7 +77,11 @@ describe('Anthropic Messages folding', () => {
     const ev = (name: string, data: object): string => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
     const sse =
       ev('message_start', { type: 'message_start', message: { id: 'msg_x', model: 'claude-opus-4-1', usage: { input_tokens: 10, cache_creation_input_tokens: 300, output_tokens: 1 } } }) +
-      ev('message_delta', { type: 'message_delta', delta: { stop_reason: 'max_tokens' }, usage: { input_tokens: 10, cache_creation_input_tokens: 300, cache_read_input_tokens: 0, output_tokens: 64 } }) +
+      ev('message_delta', {
+        type: 'message_delta',
+        delta: { stop_reason: 'max_tokens' },
+        usage: { input_tokens: 10, cache_creation_input_tokens: 300, cache_read_input_tokens: 0, output_tokens: 64 },
+      }) +
       ev('message_stop', { type: 'message_stop' });
     expect(fold(messages, [Buffer.from(sse)])).toMatchObject({
       inputTokens: 310,

@@ -57,7 +57,10 @@ describe('Bedrock Converse folding', () => {
     const s = fold(converseStream, [frames])!;
     expect(s.badFrames).toBe(1);
     expect(s.outputText).toBe('forecast for Oslo ❄️.');
-    const metadataStart = stream.length - bedrockEvent('metadata', { usage: { inputTokens: 410, outputTokens: 62, totalTokens: 1496, cacheReadInputTokens: 1024, cacheWriteInputTokens: 0 }, metrics: { latencyMs: 1350 }, p: 'ab' }).length;
+    const metadataStart =
+      stream.length -
+      bedrockEvent('metadata', { usage: { inputTokens: 410, outputTokens: 62, totalTokens: 1496, cacheReadInputTokens: 1024, cacheWriteInputTokens: 0 }, metrics: { latencyMs: 1350 }, p: 'ab' })
+        .length;
     const cut = fold(converseStream, [stream.subarray(0, metadataStart + 20)], false)!;
     expect(cut).toMatchObject({ finishReasons: ['tool_use'], usageSource: 'missing', endMarkerSeen: false, complete: false });
   });

@@ -42,7 +42,13 @@ describe('Bedrock InvokeModel folding', () => {
     const bytes = Buffer.concat([
       bedrockInvokeChunk({ generation: 'Hello', prompt_token_count: 17, generation_token_count: 1, stop_reason: null }),
       bedrockInvokeChunk({ generation: ' there!', prompt_token_count: null, generation_token_count: 3, stop_reason: null }),
-      bedrockInvokeChunk({ generation: '', prompt_token_count: null, generation_token_count: 4, stop_reason: 'stop', 'amazon-bedrock-invocationMetrics': { inputTokenCount: 17, outputTokenCount: 4, invocationLatency: 300, firstByteLatency: 120 } }),
+      bedrockInvokeChunk({
+        generation: '',
+        prompt_token_count: null,
+        generation_token_count: 4,
+        stop_reason: 'stop',
+        'amazon-bedrock-invocationMetrics': { inputTokenCount: 17, outputTokenCount: 4, invocationLatency: 300, firstByteLatency: 120 },
+      }),
     ]);
     expect(fold(c, [bytes])).toMatchObject({ requestModel: 'meta.llama3-1-70b-instruct-v1:0', outputText: 'Hello there!', finishReasons: ['stop'], inputTokens: 17, outputTokens: 4, complete: true });
     // Cut before the last chunk: no end, no stop reason.
@@ -53,27 +59,59 @@ describe('Bedrock InvokeModel folding', () => {
     const c: FoldCase = { ...claudeStream, path: '/model/amazon.titan-text-express-v1/invoke-with-response-stream', requestBody: JSON.stringify({ inputText: 'Hi' }) };
     const bytes = Buffer.concat([
       bedrockInvokeChunk({ outputText: 'Good ', index: 0, totalOutputTextTokenCount: 2, completionReason: null, inputTextTokenCount: 5 }),
-      bedrockInvokeChunk({ outputText: 'morning.', index: 0, totalOutputTextTokenCount: 4, completionReason: 'FINISH', inputTextTokenCount: null, 'amazon-bedrock-invocationMetrics': { inputTokenCount: 5, outputTokenCount: 4 } }),
+      bedrockInvokeChunk({
+        outputText: 'morning.',
+        index: 0,
+        totalOutputTextTokenCount: 4,
+        completionReason: 'FINISH',
+        inputTextTokenCount: null,
+        'amazon-bedrock-invocationMetrics': { inputTokenCount: 5, outputTokenCount: 4 },
+      }),
     ]);
     expect(fold(c, [bytes])).toMatchObject({ outputText: 'Good morning.', finishReasons: ['FINISH'], inputTokens: 5, outputTokens: 4, complete: true });
   });
 
   it('records an exception frame mid-stream', () => {
-    const bytes = Buffer.concat([bedrockInvokeChunk({ generation: 'Hel', prompt_token_count: 3, generation_token_count: 1, stop_reason: null }), bedrockException('modelStreamErrorException', 'Model stream failed.')]);
-    expect(fold({ ...claudeStream, path: '/model/meta.llama3-8b-instruct-v1%3A0/invoke-with-response-stream' }, [bytes])).toMatchObject({ errorType: 'modelStreamErrorException', errorMessage: 'Model stream failed.', complete: false });
+    const bytes = Buffer.concat([
+      bedrockInvokeChunk({ generation: 'Hel', prompt_token_count: 3, generation_token_count: 1, stop_reason: null }),
+      bedrockException('modelStreamErrorException', 'Model stream failed.'),
+    ]);
+    expect(fold({ ...claudeStream, path: '/model/meta.llama3-8b-instruct-v1%3A0/invoke-with-response-stream' }, [bytes])).toMatchObject({
+      errorType: 'modelStreamErrorException',
+      errorMessage: 'Model stream failed.',
+      complete: false,
+    });
   });
 
   it('folds whole InvokeModel bodies of each family', () => {
     const invoke = (model: string): FoldCase => ({ ...claudeStream, path: `/model/${model}/invoke`, responseContentType: 'application/json' });
-    const claude = { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-3-5-haiku-20241022', content: [{ type: 'text', text: 'Yes.' }], stop_reason: 'end_turn', usage: { input_tokens: 12, cache_read_input_tokens: 100, output_tokens: 2 } };
-    expect(fold(invoke('anthropic.claude-3-5-haiku-20241022-v1%3A0'), [utf8(JSON.stringify(claude))])).toMatchObject({ api: 'bedrock_invoke', streaming: false, outputText: 'Yes.', finishReasons: ['end_turn'], inputTokens: 112, cachedInputTokens: 100, outputTokens: 2 });
+    const claude = {
+      id: 'msg_1',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-3-5-haiku-20241022',
+      content: [{ type: 'text', text: 'Yes.' }],
+      stop_reason: 'end_turn',
+      usage: { input_tokens: 12, cache_read_input_tokens: 100, output_tokens: 2 },
+    };
+    expect(fold(invoke('anthropic.claude-3-5-haiku-20241022-v1%3A0'), [utf8(JSON.stringify(claude))])).toMatchObject({
+      api: 'bedrock_invoke',
+      streaming: false,
+      outputText: 'Yes.',
+      finishReasons: ['end_turn'],
+      inputTokens: 112,
+      cachedInputTokens: 100,
+      outputTokens: 2,
+    });
     const llama = { generation: 'Sure thing.', prompt_token_count: 9, generation_token_count: 4, stop_reason: 'stop' };
     expect(fold(invoke('meta.llama3-8b-instruct-v1%3A0'), [utf8(JSON.stringify(llama))])).toMatchObject({ outputText: 'Sure thing.', finishReasons: ['stop'], inputTokens: 9, outputTokens: 4 });
     const titan = { inputTextTokenCount: 6, results: [{ tokenCount: 3, outputText: 'Hi there.', completionReason: 'FINISH' }] };
     expect(fold(invoke('amazon.titan-text-lite-v1'), [utf8(JSON.stringify(titan))])).toMatchObject({ outputText: 'Hi there.', finishReasons: ['FINISH'], inputTokens: 6, outputTokens: 3 });
     const mistral = { outputs: [{ text: 'Bonjour.', stop_reason: 'stop' }] };
     expect(fold(invoke('mistral.mistral-large-2402-v1%3A0'), [utf8(JSON.stringify(mistral))])).toMatchObject({ outputText: 'Bonjour.', finishReasons: ['stop'], usageSource: 'missing' });
-    const error = fold({ ...invoke('meta.llama3-8b-instruct-v1%3A0'), statusCode: 400, awsErrorType: 'ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/' }, [utf8(JSON.stringify({ message: 'Malformed input request.' }))]);
+    const error = fold({ ...invoke('meta.llama3-8b-instruct-v1%3A0'), statusCode: 400, awsErrorType: 'ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/' }, [
+      utf8(JSON.stringify({ message: 'Malformed input request.' })),
+    ]);
     expect(error).toMatchObject({ errorType: 'ValidationException', errorMessage: 'Malformed input request.' });
   });
 });

@@ -106,7 +106,19 @@ export function bedrockInvokeChunk(modelChunk: object): Buffer {
 export function bedrockAnthropicInvokeStream(): Buffer {
   const metrics = { inputTokenCount: 512, outputTokenCount: 58, invocationLatency: 2211, firstByteLatency: 640 };
   return Buffer.concat([
-    bedrockInvokeChunk({ type: 'message_start', message: { id: 'msg_bdrk_01R5pbFzMJQ1', type: 'message', role: 'assistant', model: 'claude-3-7-sonnet-20250219', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 512, output_tokens: 3 } } }),
+    bedrockInvokeChunk({
+      type: 'message_start',
+      message: {
+        id: 'msg_bdrk_01R5pbFzMJQ1',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-3-7-sonnet-20250219',
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 512, output_tokens: 3 },
+      },
+    }),
     bedrockInvokeChunk({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
     bedrockInvokeChunk({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Fetching the tide ' } }),
     bedrockInvokeChunk({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'table for Tromsø.' } }),

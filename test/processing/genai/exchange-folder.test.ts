@@ -40,9 +40,7 @@ describe('ExchangeFolder', () => {
   });
 
   it('rejects unusable limits with a stable code', () => {
-    expect(() => new ExchangeFolder({ authority: 'a', path: '/', method: 'POST', limits: { ...LIMITS, maxEventBytes: 0 } })).toThrow(
-      expect.objectContaining({ code: 'CAP_ERR_GENAI_LIMIT_INVALID' }),
-    );
+    expect(() => new ExchangeFolder({ authority: 'a', path: '/', method: 'POST', limits: { ...LIMITS, maxEventBytes: 0 } })).toThrow(expect.objectContaining({ code: 'CAP_ERR_GENAI_LIMIT_INVALID' }));
   });
 });
 
@@ -123,7 +121,14 @@ describe("Envoy's own token usage", () => {
     status: 'complete' as const,
   };
   const make = (authority: string): ExchangeFolder =>
-    new ExchangeFolder({ authority, path: '/v1/chat/completions', method: 'POST', statusCode: 200, responseContentType: 'text/event-stream', limits: { outputTextMaxBytes: 1024, maxEventBytes: 4096, toolArgsMaxBytes: 1024 } });
+    new ExchangeFolder({
+      authority,
+      path: '/v1/chat/completions',
+      method: 'POST',
+      statusCode: 200,
+      responseContentType: 'text/event-stream',
+      limits: { outputTextMaxBytes: 1024, maxEventBytes: 4096, toolArgsMaxBytes: 1024 },
+    });
 
   it('fills the usage when no body was folded, and says it came from Envoy', () => {
     expect(make('api.openai.com').finish({ responseComplete: true, envoyUsage })).toMatchObject({

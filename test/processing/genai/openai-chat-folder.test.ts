@@ -153,14 +153,21 @@ describe('OpenAI Chat Completions folding', () => {
     ]
       .map((d) => `data: ${d}\n\n`)
       .join('');
-    const s = fold({ ...chat, authority: 'contoso.openai.azure.com', path: '/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21', requestBody: '{"messages":[],"stream":true}' }, [Buffer.from(sse)])!;
+    const s = fold({ ...chat, authority: 'contoso.openai.azure.com', path: '/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21', requestBody: '{"messages":[],"stream":true}' }, [
+      Buffer.from(sse),
+    ])!;
     expect(s).toMatchObject({ provider: 'azure.ai.openai', requestModel: 'prod-4o', responseModel: 'gpt-4o-2024-11-20', responseId: 'chatcmpl-az', outputText: 'ok' });
   });
 });
 
 describe('OpenAI-compatible providers', () => {
   it('folds a Groq stream: usage from x_groq, a whole tool call, without any mapping', () => {
-    const c: FoldCase = { authority: 'api.groq.com', path: '/openai/v1/chat/completions', requestBody: JSON.stringify({ model: 'llama-3.3-70b-versatile', stream: true }), responseContentType: 'text/event-stream' };
+    const c: FoldCase = {
+      authority: 'api.groq.com',
+      path: '/openai/v1/chat/completions',
+      requestBody: JSON.stringify({ model: 'llama-3.3-70b-versatile', stream: true }),
+      responseContentType: 'text/event-stream',
+    };
     const bytes = fixture('groq-chat-stream.sse');
     const whole = fold(c, [bytes]);
     expect(whole).toMatchObject({
@@ -178,7 +185,12 @@ describe('OpenAI-compatible providers', () => {
   });
 
   it('folds a Mistral stream (usage unasked on the finishing chunk) and content given as parts', () => {
-    const c: FoldCase = { authority: 'api.mistral.ai', path: '/v1/chat/completions', requestBody: JSON.stringify({ model: 'mistral-large-latest', stream: true }), responseContentType: 'text/event-stream' };
+    const c: FoldCase = {
+      authority: 'api.mistral.ai',
+      path: '/v1/chat/completions',
+      requestBody: JSON.stringify({ model: 'mistral-large-latest', stream: true }),
+      responseContentType: 'text/event-stream',
+    };
     expect(fold(c, [fixture('mistral-chat-stream.sse')])).toMatchObject({
       provider: 'mistral_ai',
       outputText: 'Je vérifie la météo à Lyon.',
@@ -188,7 +200,24 @@ describe('OpenAI-compatible providers', () => {
       outputTokens: 27,
       complete: true,
     });
-    const parts = { id: 'p1', object: 'chat.completion', model: 'magistral-medium-latest', choices: [{ index: 0, message: { role: 'assistant', content: [{ type: 'thinking', thinking: [{ type: 'text', text: 'hmm' }] }, { type: 'text', text: '42.' }] }, finish_reason: 'stop' }] };
+    const parts = {
+      id: 'p1',
+      object: 'chat.completion',
+      model: 'magistral-medium-latest',
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: [
+              { type: 'thinking', thinking: [{ type: 'text', text: 'hmm' }] },
+              { type: 'text', text: '42.' },
+            ],
+          },
+          finish_reason: 'stop',
+        },
+      ],
+    };
     expect(fold({ ...c, responseContentType: 'application/json' }, [Buffer.from(JSON.stringify(parts))])).toMatchObject({ outputText: '42.', finishReasons: ['stop'] });
   });
 });

@@ -7,16 +7,35 @@ describe('OpenAI embeddings, moderations, images and audio', () => {
   it('records embeddings usage and model', () => {
     const body = { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.0023, -0.0093] }], model: 'text-embedding-3-small', usage: { prompt_tokens: 8, total_tokens: 8 } };
     const c = { ...openai('/v1/embeddings'), requestBody: JSON.stringify({ model: 'text-embedding-3-small', input: 'The food was delicious' }) };
-    expect(fold(c, [utf8(JSON.stringify(body))])).toMatchObject({ api: 'openai_embeddings', operation: 'embeddings', requestModel: 'text-embedding-3-small', responseModel: 'text-embedding-3-small', inputTokens: 8, outputTokens: null, outputText: '', usageSource: 'provider' });
+    expect(fold(c, [utf8(JSON.stringify(body))])).toMatchObject({
+      api: 'openai_embeddings',
+      operation: 'embeddings',
+      requestModel: 'text-embedding-3-small',
+      responseModel: 'text-embedding-3-small',
+      inputTokens: 8,
+      outputTokens: null,
+      outputText: '',
+      usageSource: 'provider',
+    });
   });
 
   it('records a moderation without usage', () => {
     const body = { id: 'modr-970d409ef3bef3b70c73d8232df86e7d', model: 'omni-moderation-latest', results: [{ flagged: false, categories: { violence: false } }] };
-    expect(fold(openai('/v1/moderations'), [utf8(JSON.stringify(body))])).toMatchObject({ operation: 'moderation', responseId: 'modr-970d409ef3bef3b70c73d8232df86e7d', responseModel: 'omni-moderation-latest', usageSource: 'missing', malformedEvents: 0 });
+    expect(fold(openai('/v1/moderations'), [utf8(JSON.stringify(body))])).toMatchObject({
+      operation: 'moderation',
+      responseId: 'modr-970d409ef3bef3b70c73d8232df86e7d',
+      responseModel: 'omni-moderation-latest',
+      usageSource: 'missing',
+      malformedEvents: 0,
+    });
   });
 
   it('records image generation token usage, whole and streamed', () => {
-    const body = { created: 1713833628, data: [{ b64_json: 'iVBORw0KGgo=' }], usage: { total_tokens: 4210, input_tokens: 50, output_tokens: 4160, input_tokens_details: { text_tokens: 50, image_tokens: 0 } } };
+    const body = {
+      created: 1713833628,
+      data: [{ b64_json: 'iVBORw0KGgo=' }],
+      usage: { total_tokens: 4210, input_tokens: 50, output_tokens: 4160, input_tokens_details: { text_tokens: 50, image_tokens: 0 } },
+    };
     expect(fold(openai('/v1/images/generations'), [utf8(JSON.stringify(body))])).toMatchObject({ operation: 'image_generation', inputTokens: 50, outputTokens: 4160 });
     const stream =
       `event: image_generation.partial_image\ndata: ${JSON.stringify({ type: 'image_generation.partial_image', b64_json: 'iVBO', partial_image_index: 0 })}\n\n` +
@@ -26,7 +45,12 @@ describe('OpenAI embeddings, moderations, images and audio', () => {
 
   it('folds a transcription, whole and streamed, and leaves speech audio alone', () => {
     const body = { text: 'Imagine the wildest idea.', usage: { type: 'tokens', input_tokens: 14, input_token_details: { text_tokens: 0, audio_tokens: 14 }, output_tokens: 45, total_tokens: 59 } };
-    expect(fold(openai('/v1/audio/transcriptions'), [utf8(JSON.stringify(body))])).toMatchObject({ operation: 'transcription', outputText: 'Imagine the wildest idea.', inputTokens: 14, outputTokens: 45 });
+    expect(fold(openai('/v1/audio/transcriptions'), [utf8(JSON.stringify(body))])).toMatchObject({
+      operation: 'transcription',
+      outputText: 'Imagine the wildest idea.',
+      inputTokens: 14,
+      outputTokens: 45,
+    });
     const whisper = { text: 'Hello.', usage: { type: 'duration', seconds: 3 } };
     expect(fold(openai('/v1/audio/translations'), [utf8(JSON.stringify(whisper))])).toMatchObject({ operation: 'translation', outputText: 'Hello.', usageSource: 'missing' });
     const stream =
@@ -48,7 +72,13 @@ describe('OpenAI-compatible servers on unknown hosts', () => {
   };
 
   it('folds an OpenAI-shaped stream as openai_compatible without any mapping', () => {
-    expect(fold(unknown, [fixture('openai-chat-stream.sse')])).toMatchObject({ provider: 'openai_compatible', api: 'openai_chat_completions', requestModel: 'meta-llama/Llama-3.1-8B-Instruct', usageSource: 'provider', complete: true });
+    expect(fold(unknown, [fixture('openai-chat-stream.sse')])).toMatchObject({
+      provider: 'openai_compatible',
+      api: 'openai_chat_completions',
+      requestModel: 'meta-llama/Llama-3.1-8B-Instruct',
+      usageSource: 'provider',
+      complete: true,
+    });
     const body = { id: 'cmpl-1', object: 'chat.completion', model: 'qwen2.5', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }] };
     expect(fold({ ...unknown, responseContentType: 'application/json' }, [utf8(JSON.stringify(body))])).toMatchObject({ provider: 'openai_compatible', outputText: 'Hi', finishReasons: ['stop'] });
   });

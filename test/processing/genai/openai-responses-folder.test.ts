@@ -44,9 +44,19 @@ describe('OpenAI Responses folding', () => {
 
   it('records response.failed, response.incomplete and error events', () => {
     const ev = (type: string, data: object): string => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-    const failed = fold(responses, [Buffer.from(ev('response.created', { response: { id: 'resp_1', model: 'gpt-4.1' } }) + ev('response.failed', { response: { id: 'resp_1', status: 'failed', error: { code: 'server_error', message: 'The model failed.' } } }))])!;
+    const failed = fold(responses, [
+      Buffer.from(
+        ev('response.created', { response: { id: 'resp_1', model: 'gpt-4.1' } }) +
+          ev('response.failed', { response: { id: 'resp_1', status: 'failed', error: { code: 'server_error', message: 'The model failed.' } } }),
+      ),
+    ])!;
     expect(failed).toMatchObject({ errorType: 'server_error', errorMessage: 'The model failed.', finishReasons: ['failed'], endMarkerSeen: true });
-    const incomplete = fold(responses, [Buffer.from(ev('response.output_text.delta', { output_index: 0, delta: 'Once upon' }) + ev('response.incomplete', { response: { id: 'resp_2', status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, usage: { input_tokens: 5, output_tokens: 16 } } }))])!;
+    const incomplete = fold(responses, [
+      Buffer.from(
+        ev('response.output_text.delta', { output_index: 0, delta: 'Once upon' }) +
+          ev('response.incomplete', { response: { id: 'resp_2', status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, usage: { input_tokens: 5, output_tokens: 16 } } }),
+      ),
+    ])!;
     expect(incomplete).toMatchObject({ outputText: 'Once upon', finishReasons: ['max_output_tokens'], outputTokens: 16 });
     const error = fold(responses, [Buffer.from(ev('error', { code: 'rate_limit_exceeded', message: 'Slow down', param: null }))])!;
     expect(error).toMatchObject({ errorType: 'rate_limit_exceeded', errorMessage: 'Slow down' });

@@ -5,8 +5,7 @@ import { CaptureError } from '../../../src/errors';
 import { GenAiConfigError } from '../../../src/processing/genai/errors';
 
 // Synthetic key shapes built at run time so no key-like literal sits in the repository.
-const rnd = (n: number, alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789'): string =>
-  Array.from({ length: n }, (_, i) => alphabet[(i * 7 + 3) % alphabet.length]).join('');
+const rnd = (n: number, alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789'): string => Array.from({ length: n }, (_, i) => alphabet[(i * 7 + 3) % alphabet.length]).join('');
 const OPENAI = `sk-proj-${rnd(48)}`;
 const ANTHROPIC = `sk-ant-api03-${rnd(60)}-${rnd(8)}`;
 const AWS = `AKIA${rnd(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}`;
@@ -106,13 +105,16 @@ describe('BodyRedactor', () => {
   });
 
   it('adds, replaces and removes rules by name, with a secret group', () => {
-    const custom = new BodyRedactor({
-      remove: ['jwt'],
-      add: [
-        { name: 'internal_ticket', pattern: 'TKT-(?<secret>[0-9]{6})', flags: 'i' },
-        { name: 'aws_access_key_id', pattern: 'AKIA[A-Z0-9]{4}' },
-      ],
-    }, KEY);
+    const custom = new BodyRedactor(
+      {
+        remove: ['jwt'],
+        add: [
+          { name: 'internal_ticket', pattern: 'TKT-(?<secret>[0-9]{6})', flags: 'i' },
+          { name: 'aws_access_key_id', pattern: 'AKIA[A-Z0-9]{4}' },
+        ],
+      },
+      KEY,
+    );
     expect(custom.ruleNames).toEqual(['json_secret_member', 'anthropic_key', 'openai_key', 'aws_access_key_id', 'google_api_key', 'github_token', 'slack_token', 'internal_ticket']);
     const out = custom.redact(`tkt-123456 ${JWT} AKIAABCD`);
     expect(out.text).toBe(`tkt-${marker('123456')} ${JWT} ${marker('AKIAABCD')}`);

@@ -46,9 +46,26 @@ describe('otel_logs view', () => {
       format: 'JSONEachRow',
       values: [
         {
-          Timestamp: at, CaptureId: 'cap-503', TraceId: '0af7651916cd43dd8448eb211c80319c', SpanId: 'b7ad6b7169203331', Method: 'POST', Scheme: 'https', Authority: 'api.openai.com',
-          Path: '/v1/chat/completions', StatusCode: 503, Outcome: 'complete', DurationMs: 250, SourceAddress: '10.0.0.7:51234', RequestHeaders: { 'user-agent': 'openai-python/1.0' },
-          GenAiProvider: 'openai', GenAiOperation: 'chat', GenAiRequestModel: 'gpt-test', GenAiResponseModel: 'gpt-test-1', GenAiInputTokens: 12, GenAiOutputTokens: 34, CapturedBy: 'gw-1',
+          Timestamp: at,
+          CaptureId: 'cap-503',
+          TraceId: '0af7651916cd43dd8448eb211c80319c',
+          SpanId: 'b7ad6b7169203331',
+          Method: 'POST',
+          Scheme: 'https',
+          Authority: 'api.openai.com',
+          Path: '/v1/chat/completions',
+          StatusCode: 503,
+          Outcome: 'complete',
+          DurationMs: 250,
+          SourceAddress: '10.0.0.7:51234',
+          RequestHeaders: { 'user-agent': 'openai-python/1.0' },
+          GenAiProvider: 'openai',
+          GenAiOperation: 'chat',
+          GenAiRequestModel: 'gpt-test',
+          GenAiResponseModel: 'gpt-test-1',
+          GenAiInputTokens: 12,
+          GenAiOutputTokens: 34,
+          CapturedBy: 'gw-1',
         },
       ],
     });
@@ -102,19 +119,41 @@ describe('otel_logs view', () => {
       "SELECT $__timeInterval(Timestamp) as time, sum(toString(SeverityText) IN ('warn', 'warning', 'WARN', 'WARNING')) as warn, sum(toString(SeverityText) IN ('info', 'INFO')) as info FROM \"default\".\"otel_logs\" WHERE $__timeFilter(Timestamp) GROUP BY time ORDER BY time ASC",
     ].map((sql) => expandPanelSql(sql, context));
     expect(await runGoQueries(harness(), queries)).toEqual([
-      { columns: [['timestamp', "DateTime64(9, 'UTC')"], ['body', 'String'], ['level', 'LowCardinality(String)'], ['labels', 'Map(LowCardinality(String), String)'], ['traceID', 'String']], rows: 2 },
-      { columns: [['time', 'DateTime'], ['warn', 'UInt64'], ['info', 'UInt64']], rows: expect.any(Number) },
+      {
+        columns: [
+          ['timestamp', "DateTime64(9, 'UTC')"],
+          ['body', 'String'],
+          ['level', 'LowCardinality(String)'],
+          ['labels', 'Map(LowCardinality(String), String)'],
+          ['traceID', 'String'],
+        ],
+        rows: 2,
+      },
+      {
+        columns: [
+          ['time', 'DateTime'],
+          ['warn', 'UInt64'],
+          ['info', 'UInt64'],
+        ],
+        rows: expect.any(Number),
+      },
     ]);
   }, 60_000);
 
   it("answers ClickStack/HyperDX's search, histogram, attribute and trace queries", async () => {
     const from = now - 3600_000;
     const window = `(TimestampTime >= fromUnixTimestamp64Milli(${from}) AND TimestampTime <= fromUnixTimestamp64Milli(${now + 60_000})) AND (Timestamp >= fromUnixTimestamp64Milli(${from}) AND Timestamp <= fromUnixTimestamp64Milli(${now + 60_000}))`;
-    const search = await json<{ Body: string }>(`SELECT Timestamp, ServiceName, SeverityText, Body FROM otel_logs WHERE ${window} AND hasToken(lower(Body), 'openai') ORDER BY Timestamp DESC LIMIT 200`);
+    const search = await json<{ Body: string }>(
+      `SELECT Timestamp, ServiceName, SeverityText, Body FROM otel_logs WHERE ${window} AND hasToken(lower(Body), 'openai') ORDER BY Timestamp DESC LIMIT 200`,
+    );
     expect(search.map((row) => row.Body)).toEqual(['POST https://api.openai.com/v1/chat/completions 503 complete']);
-    const histogram = await json<{ n: number; SeverityText: string }>(`SELECT toStartOfInterval(TimestampTime, INTERVAL 1 minute) AS bucket, SeverityText, count() AS n FROM otel_logs WHERE ${window} GROUP BY bucket, SeverityText ORDER BY bucket`);
+    const histogram = await json<{ n: number; SeverityText: string }>(
+      `SELECT toStartOfInterval(TimestampTime, INTERVAL 1 minute) AS bucket, SeverityText, count() AS n FROM otel_logs WHERE ${window} GROUP BY bucket, SeverityText ORDER BY bucket`,
+    );
     expect(histogram.reduce((sum, row) => sum + row.n, 0)).toBe(2);
-    const byAttribute = await json<{ server: string }>(`SELECT LogAttributes['server.address'] AS server FROM otel_logs WHERE ${window} AND LogAttributes['http.response.status_code'] = '503' AND ResourceAttributes['service.name'] = 'egress-capture'`);
+    const byAttribute = await json<{ server: string }>(
+      `SELECT LogAttributes['server.address'] AS server FROM otel_logs WHERE ${window} AND LogAttributes['http.response.status_code'] = '503' AND ResourceAttributes['service.name'] = 'egress-capture'`,
+    );
     expect(byAttribute).toEqual([{ server: 'api.openai.com' }]);
     const trace = await json<{ Body: string }>("SELECT Body FROM otel_logs WHERE TraceId = '0af7651916cd43dd8448eb211c80319c'");
     expect(trace).toHaveLength(1);

@@ -100,7 +100,14 @@ describe('remote ClickHouse through @clickhouse/client', () => {
   it('ping, command, insert and query work against the admin interface', async () => {
     expect(await client.ping()).toEqual({ success: true });
     await client.command({ query: 'CREATE TABLE IF NOT EXISTS client_ops (id UInt32, name String) ENGINE = MergeTree ORDER BY id' });
-    const inserted = await client.insert({ table: 'client_ops', values: [{ id: 1, name: 'one' }, { id: 2, name: 'two' }], format: 'JSONEachRow' });
+    const inserted = await client.insert({
+      table: 'client_ops',
+      values: [
+        { id: 1, name: 'one' },
+        { id: 2, name: 'two' },
+      ],
+      format: 'JSONEachRow',
+    });
     expect(inserted.query_id).not.toBe('');
     // The client's default insert format, JSONCompactEachRow, with a column list.
     await client.insert({ table: 'client_ops', values: [[3, 'three']], columns: ['id', 'name'] });
@@ -169,7 +176,9 @@ describe('remote ClickHouse through @clickhouse/client', () => {
     it('names a missing table, and creates nothing', async () => {
       const err = await openError(storeUrl(), undefined, { createSchema: false });
       expect(err.code).toBe('CAP_ERR_STORE_SCHEMA');
-      expect(err.message).toBe(`ClickHouse at 127.0.0.1:${target.port} (database default): table http_exchanges does not exist (apply \`egress-capture schema\` with the same options, or drop --no-create-schema)`);
+      expect(err.message).toBe(
+        `ClickHouse at 127.0.0.1:${target.port} (database default): table http_exchanges does not exist (apply \`egress-capture schema\` with the same options, or drop --no-create-schema)`,
+      );
       const tables = await client.query({ query: "SELECT name FROM system.tables WHERE database = 'default' AND name LIKE 'http_exchanges%'", format: 'JSONEachRow' });
       expect(await tables.json()).toEqual([]);
     });
@@ -178,13 +187,17 @@ describe('remote ClickHouse through @clickhouse/client', () => {
       await client.command({ query: "CREATE TABLE http_exchanges (Timestamp DateTime64(9, 'UTC'), CaptureId String, Authority String, Path String) ENGINE = MergeTree ORDER BY Timestamp" });
       const err = await openError(storeUrl(), undefined, { createSchema: false });
       expect(err.code).toBe('CAP_ERR_STORE_SCHEMA');
-      expect(err.message).toMatch(/^ClickHouse at 127\.0\.0\.1:\d+ \(database default\): table http_exchanges lacks columns RequestId, TraceId, SpanId, SourceAddress, Method, .*, CapturedBy that the service writes \(add them: `egress-capture schema --migrations` prints the ALTER statements\)$/);
+      expect(err.message).toMatch(
+        /^ClickHouse at 127\.0\.0\.1:\d+ \(database default\): table http_exchanges lacks columns RequestId, TraceId, SpanId, SourceAddress, Method, .*, CapturedBy that the service writes \(add them: `egress-capture schema --migrations` prints the ALTER statements\)$/,
+      );
       expect(err.message).not.toMatch(/\b(CaptureId|Authority|Path),/);
     });
 
     it('a table with another engine than configured is refused, even when the service may create tables', async () => {
       const err = await openError(storeUrl(), undefined, { layout: { ...SINGLE_SERVER_LAYOUT, cluster: 'c1', distributed: true }, createSchema: false });
-      expect(err.message).toBe(`ClickHouse at 127.0.0.1:${target.port} (database default): table http_exchanges is MergeTree; --clickhouse-distributed needs a Distributed table by that name (the data in http_exchanges_local on each shard): rename or drop the existing one first`);
+      expect(err.message).toBe(
+        `ClickHouse at 127.0.0.1:${target.port} (database default): table http_exchanges is MergeTree; --clickhouse-distributed needs a Distributed table by that name (the data in http_exchanges_local on each shard): rename or drop the existing one first`,
+      );
       const replicated = await openError(storeUrl(), undefined, { layout: { ...SINGLE_SERVER_LAYOUT, engine: 'ReplicatedMergeTree' } });
       expect(replicated.code).toBe('CAP_ERR_STORE_SCHEMA');
       expect(replicated.message).toBe(`ClickHouse at 127.0.0.1:${target.port} (database default): table http_exchanges is MergeTree, not ReplicatedMergeTree (--clickhouse-engine)`);
@@ -228,9 +241,30 @@ describe('remote ClickHouse through @clickhouse/client', () => {
           await exchange(
             grpcClient,
             [
-              { request_headers: { headers: headers([[':method', 'POST'], [':path', pathName], [':authority', 'remote.test'], [':scheme', 'https'], ['content-type', 'application/json']]), end_of_stream: false }, metadata_context: {} },
+              {
+                request_headers: {
+                  headers: headers([
+                    [':method', 'POST'],
+                    [':path', pathName],
+                    [':authority', 'remote.test'],
+                    [':scheme', 'https'],
+                    ['content-type', 'application/json'],
+                  ]),
+                  end_of_stream: false,
+                },
+                metadata_context: {},
+              },
               { request_body: { body: Buffer.from(JSON.stringify({ path: pathName })), end_of_stream: true }, metadata_context: {} },
-              { response_headers: { headers: headers([[':status', '200'], ['content-type', 'application/json']]), end_of_stream: false }, metadata_context: {} },
+              {
+                response_headers: {
+                  headers: headers([
+                    [':status', '200'],
+                    ['content-type', 'application/json'],
+                  ]),
+                  end_of_stream: false,
+                },
+                metadata_context: {},
+              },
               { response_body: { body: Buffer.from('{"ok":true}'), end_of_stream: true }, metadata_context: {} },
             ],
             { close: 'half-close' },
@@ -260,7 +294,10 @@ describe('remote ClickHouse through @clickhouse/client', () => {
       const url = `http://u:p@127.0.0.1:${target.port}/default`;
       const result = await runInProcess(['query', '--clickhouse-url', url, '--ttl-days', '1', '--format', 'TSV', "SELECT Path FROM http_exchanges WHERE Authority = 'remote.test' ORDER BY Path"]);
       expect(result).toMatchObject({ code: 0, stdout: '/remote/a\n/remote/b\n/remote/c\n', stderr: '' });
-      const fromEnv = await runInProcess(['query', '--format', 'TSV', "SELECT count() FROM http_exchanges WHERE Authority = 'remote.test'"], { EGRESS_CAPTURE_CLICKHOUSE_URL: url, EGRESS_CAPTURE_TTL_DAYS: '0' });
+      const fromEnv = await runInProcess(['query', '--format', 'TSV', "SELECT count() FROM http_exchanges WHERE Authority = 'remote.test'"], {
+        EGRESS_CAPTURE_CLICKHOUSE_URL: url,
+        EGRESS_CAPTURE_TTL_DAYS: '0',
+      });
       expect(fromEnv).toMatchObject({ code: 0, stdout: '3\n' });
       expect(await showCreate()).toBe(before);
     });
@@ -307,7 +344,11 @@ describe('remote ClickHouse through @clickhouse/client', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-tls-'));
     const key = path.join(dir, 'key.pem');
     const cert = path.join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+      { stdio: 'ignore' },
+    );
     // A TLS-terminating proxy in front of the target's plain-HTTP admin port.
     const proxy = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
       const upstream = http.request({ host: '127.0.0.1', port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {

@@ -65,28 +65,31 @@ describe('remote table DDL', () => {
   };
   const quote = (text: string): string => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-  it.each(LAYOUTS.flatMap((layout) => [0, 30].map((ttlDays) => [describeLayout(layout), ttlDays, layout] as const)))('%s (TTL %s days): every statement parses and keeps the layout', (_name, ttlDays, layout) => {
-    const statements = [...createStatements(TABLE_DEFINITION, layout, ttlDays), ...migrationStatements(TABLE_DEFINITION, layout, ttlDays)];
-    for (const statement of statements) {
-      const formatted = parsed(statement);
-      if (layout.cluster !== '') expect(formatted).toContain("ON CLUSTER c1");
-      else expect(formatted).not.toContain('ON CLUSTER');
-    }
-    const [storage, distributed] = createStatements(TABLE_DEFINITION, layout, ttlDays).map(parsed);
-    const local = layout.distributed ? 'http_exchanges_local' : 'http_exchanges';
-    expect(storage).toContain(`CREATE TABLE IF NOT EXISTS ${local}`);
-    if (layout.engine === 'ReplicatedMergeTree') expect(storage).toContain("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')");
-    else expect(storage).toMatch(new RegExp(`ENGINE = ${layout.engine} PARTITION BY`));
-    expect(storage).toContain(layout.engine === 'MergeTree' ? 'non_replicated_deduplication_window = 1000' : 'replicated_deduplication_window = 1000');
-    if (layout.distributed) {
-      expect(distributed).toContain("ENGINE = Distributed('c1', currentDatabase(), http_exchanges_local, cityHash64(if(RequestId = '', CaptureId, RequestId)))");
-      // The Distributed table lists every column (without codecs: it stores nothing).
-      for (const [name] of COLUMNS) expect(distributed).toContain(`\`${name}\` `);
-      expect(distributed).not.toContain('CODEC');
-    } else {
-      expect(distributed).toBeUndefined();
-    }
-  });
+  it.each(LAYOUTS.flatMap((layout) => [0, 30].map((ttlDays) => [describeLayout(layout), ttlDays, layout] as const)))(
+    '%s (TTL %s days): every statement parses and keeps the layout',
+    (_name, ttlDays, layout) => {
+      const statements = [...createStatements(TABLE_DEFINITION, layout, ttlDays), ...migrationStatements(TABLE_DEFINITION, layout, ttlDays)];
+      for (const statement of statements) {
+        const formatted = parsed(statement);
+        if (layout.cluster !== '') expect(formatted).toContain('ON CLUSTER c1');
+        else expect(formatted).not.toContain('ON CLUSTER');
+      }
+      const [storage, distributed] = createStatements(TABLE_DEFINITION, layout, ttlDays).map(parsed);
+      const local = layout.distributed ? 'http_exchanges_local' : 'http_exchanges';
+      expect(storage).toContain(`CREATE TABLE IF NOT EXISTS ${local}`);
+      if (layout.engine === 'ReplicatedMergeTree') expect(storage).toContain("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')");
+      else expect(storage).toMatch(new RegExp(`ENGINE = ${layout.engine} PARTITION BY`));
+      expect(storage).toContain(layout.engine === 'MergeTree' ? 'non_replicated_deduplication_window = 1000' : 'replicated_deduplication_window = 1000');
+      if (layout.distributed) {
+        expect(distributed).toContain("ENGINE = Distributed('c1', currentDatabase(), http_exchanges_local, cityHash64(if(RequestId = '', CaptureId, RequestId)))");
+        // The Distributed table lists every column (without codecs: it stores nothing).
+        for (const [name] of COLUMNS) expect(distributed).toContain(`\`${name}\` `);
+        expect(distributed).not.toContain('CODEC');
+      } else {
+        expect(distributed).toBeUndefined();
+      }
+    },
+  );
 
   it('a replica path or name with quotes stays one string literal', () => {
     const layout: TableLayout = { ...SINGLE_SERVER_LAYOUT, engine: 'ReplicatedMergeTree', replicaPath: "/t/it's/{shard}", replicaName: "r'); DROP TABLE x; --" };
@@ -94,38 +97,51 @@ describe('remote table DDL', () => {
     expect(parsed(create!)).toContain("ENGINE = ReplicatedMergeTree('/t/it\\'s/{shard}', 'r\\'); DROP TABLE x; --')");
   });
 
-  it.each(LAYOUTS.map((layout) => [describeLayout(layout), layout] as const))('%s: the storage table is created here (MergeTree standing in for the engine), with every column, and migrated', (_name, layout) => {
-    const database = `layout_${LAYOUTS.indexOf(layout)}`;
-    session.query(`CREATE DATABASE ${database}`);
-    // No cluster and no Keeper here: the same statement on one server, with the engine this one has.
-    const local = (statement: string): string =>
-      statement
-        .replace(/ ON CLUSTER 'c1'/, '')
-        .replace(/ENGINE = (Replicated|Shared)MergeTree(\('[^']*', '[^']*'\))?/, 'ENGINE = MergeTree')
-        .replace(/^(CREATE TABLE IF NOT EXISTS|ALTER TABLE) /, `$1 ${database}.`);
-    const [storage] = createStatements(TABLE_DEFINITION, layout, 30);
-    session.query(local(storage!));
-    const table = layout.distributed ? 'http_exchanges_local' : 'http_exchanges';
-    const columns = session.query(`SELECT name FROM system.columns WHERE database = '${database}' AND table = '${table}' ORDER BY position`, 'TSVRaw').trim().split('\n');
-    expect(columns).toEqual(COLUMNS.map(([name]) => name));
-    const settings = session.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`, 'TSVRaw');
-    expect(settings).toContain(layout.engine === 'MergeTree' ? 'non_replicated_deduplication_window = 1000' : 'replicated_deduplication_window = 1000');
-    for (const statement of migrationStatements(TABLE_DEFINITION, layout, 7).filter((s) => s.startsWith(`ALTER TABLE ${table}`))) session.query(local(statement));
-    expect(session.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`, 'TSVRaw')).toContain('toIntervalDay(7)');
-  });
+  it.each(LAYOUTS.map((layout) => [describeLayout(layout), layout] as const))(
+    '%s: the storage table is created here (MergeTree standing in for the engine), with every column, and migrated',
+    (_name, layout) => {
+      const database = `layout_${LAYOUTS.indexOf(layout)}`;
+      session.query(`CREATE DATABASE ${database}`);
+      // No cluster and no Keeper here: the same statement on one server, with the engine this one has.
+      const local = (statement: string): string =>
+        statement
+          .replace(/ ON CLUSTER 'c1'/, '')
+          .replace(/ENGINE = (Replicated|Shared)MergeTree(\('[^']*', '[^']*'\))?/, 'ENGINE = MergeTree')
+          .replace(/^(CREATE TABLE IF NOT EXISTS|ALTER TABLE) /, `$1 ${database}.`);
+      const [storage] = createStatements(TABLE_DEFINITION, layout, 30);
+      session.query(local(storage!));
+      const table = layout.distributed ? 'http_exchanges_local' : 'http_exchanges';
+      const columns = session.query(`SELECT name FROM system.columns WHERE database = '${database}' AND table = '${table}' ORDER BY position`, 'TSVRaw').trim().split('\n');
+      expect(columns).toEqual(COLUMNS.map(([name]) => name));
+      const settings = session.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`, 'TSVRaw');
+      expect(settings).toContain(layout.engine === 'MergeTree' ? 'non_replicated_deduplication_window = 1000' : 'replicated_deduplication_window = 1000');
+      for (const statement of migrationStatements(TABLE_DEFINITION, layout, 7).filter((s) => s.startsWith(`ALTER TABLE ${table}`))) session.query(local(statement));
+      expect(session.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`, 'TSVRaw')).toContain('toIntervalDay(7)');
+    },
+  );
 
   it('`egress-capture schema --cluster c1 --engine ReplicatedMergeTree` prints DDL the engine parses', async () => {
     const { code, stdout, stderr } = await runCli(['schema', '--cluster', 'c1', '--engine', 'ReplicatedMergeTree']);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     expect(stdout).toMatch(/^-- egress-capture table for cluster c1, ReplicatedMergeTree, TTL 30 days; run in the database of --clickhouse-url\.\n/);
-    const statements = stdout.replace(/^--.*\n/gm, '').split(/;\n/).map((s) => s.trim()).filter((s) => s !== '');
+    const statements = stdout
+      .replace(/^--.*\n/gm, '')
+      .split(/;\n/)
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     expect(statements).toHaveLength(1);
-    expect(parsed(statements[0]!)).toMatch(/^CREATE TABLE IF NOT EXISTS http_exchanges ON CLUSTER c1 \(.*\) ENGINE = ReplicatedMergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'\)/);
+    expect(parsed(statements[0]!)).toMatch(
+      /^CREATE TABLE IF NOT EXISTS http_exchanges ON CLUSTER c1 \(.*\) ENGINE = ReplicatedMergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'\)/,
+    );
 
     // The serve flag names work too, and --migrations adds the ALTERs, each parsed.
     const full = await runCli(['schema', '--clickhouse-cluster=c1', '--distributed', '--ttl-days', '0', '--migrations']);
     expect(full.code).toBe(0);
-    const all = full.stdout.replace(/^--.*\n/gm, '').split(/;\n/).map((s) => s.trim()).filter((s) => s !== '');
+    const all = full.stdout
+      .replace(/^--.*\n/gm, '')
+      .split(/;\n/)
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     expect(all).toHaveLength(2 + 2 * COLUMNS.length + 1);
     for (const statement of all) parsed(statement);
     expect(all.at(-1)).toBe("ALTER TABLE http_exchanges_local ON CLUSTER 'c1' REMOVE TTL");

@@ -44,9 +44,7 @@ describe('url and server attributes', () => {
   });
 
   it('redacts signature query values and credentials in url.full, as the url conventions ask', () => {
-    expect(redactQuery('X-Goog-Signature=abc&keep=1&sig=zz&AWSAccessKeyId=AK&Signature=s')).toBe(
-      'X-Goog-Signature=REDACTED&keep=1&sig=REDACTED&AWSAccessKeyId=REDACTED&Signature=REDACTED',
-    );
+    expect(redactQuery('X-Goog-Signature=abc&keep=1&sig=zz&AWSAccessKeyId=AK&Signature=s')).toBe('X-Goog-Signature=REDACTED&keep=1&sig=REDACTED&AWSAccessKeyId=REDACTED&Signature=REDACTED');
     const a = mapRowAttributes(makeRow({ Scheme: 'https', Authority: 'user:pw@h.example', Path: '/p?sig=1' }));
     expect(a['url.full']).toBe('https://REDACTED:REDACTED@h.example/p?sig=REDACTED');
     expect(a['url.query']).toBe('sig=REDACTED');
@@ -99,9 +97,7 @@ describe('headers, bodies and markers', () => {
 
   it('sends a base64-stored body as bytes (the convention forbids base64 text) and leaves absent bodies out', () => {
     const raw = Buffer.from([0, 1, 2, 250, 255]);
-    const a = mapRowAttributes(
-      makeRow({ ResponseBody: raw.toString('base64'), ResponseBodyNote: 'binary_stored_base64', RequestBody: '', RequestBodyCaptured: false, RequestBodyNote: 'not_text' }),
-    );
+    const a = mapRowAttributes(makeRow({ ResponseBody: raw.toString('base64'), ResponseBodyNote: 'binary_stored_base64', RequestBody: '', RequestBodyCaptured: false, RequestBodyNote: 'not_text' }));
     const bytes = a['http.response.body.content'];
     expect(bytes).toBeInstanceOf(Uint8Array);
     expect(Buffer.from(bytes as Uint8Array).equals(raw)).toBe(true);
@@ -192,7 +188,13 @@ describe('the log record', () => {
   it('keeps each numeric attribute one type: durations always doubles, counts always integers', () => {
     for (const ms of [0, 1, 12, 12.5, 700, 0.001, 86_400_000]) {
       const a = mapRowAttributes(makeRow({ DurationMs: ms, ResponseHeadersMs: ms, ResponseFirstChunkMs: ms, ResponseMaxChunkGapMs: ms, GenAiProvider: 'openai', GenAiStreaming: true } as never));
-      for (const name of ['egress_capture.duration_ms', 'egress_capture.response_headers_ms', 'egress_capture.response.first_chunk_ms', 'egress_capture.response.max_chunk_gap_ms', 'gen_ai.response.time_to_first_chunk']) {
+      for (const name of [
+        'egress_capture.duration_ms',
+        'egress_capture.response_headers_ms',
+        'egress_capture.response.first_chunk_ms',
+        'egress_capture.response.max_chunk_gap_ms',
+        'gen_ai.response.time_to_first_chunk',
+      ]) {
         const value = a[name] as number;
         expect({ name, ms, whole: Number.isInteger(value) }).toEqual({ name, ms, whole: false });
         const expected = name === 'gen_ai.response.time_to_first_chunk' ? ms / 1000 : ms;

@@ -142,7 +142,12 @@ describeCollector.each([
     expect(records.map((record) => record.attributes['egress_capture.capture_id'])).toEqual(rows.map((row) => row.CaptureId));
 
     const [request] = collector.received();
-    expect(request).toMatchObject({ scopeName: 'egress-capture.otlp-sink', scopeVersion: version, scopeSchemaUrl: 'https://opentelemetry.io/schemas/1.45.0', resourceSchemaUrl: 'https://opentelemetry.io/schemas/1.45.0' });
+    expect(request).toMatchObject({
+      scopeName: 'egress-capture.otlp-sink',
+      scopeVersion: version,
+      scopeSchemaUrl: 'https://opentelemetry.io/schemas/1.45.0',
+      resourceSchemaUrl: 'https://opentelemetry.io/schemas/1.45.0',
+    });
     expect(request!.resource).toMatchObject({ 'service.name': 'egress-capture', 'service.version': version, 'k8s.pod.name': 'capture-7d9f-abc', 'k8s.namespace.name': 'capture-ns' });
 
     const kinds = new Map<string, Set<string>>();

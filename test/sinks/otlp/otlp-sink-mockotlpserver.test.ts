@@ -14,13 +14,7 @@ interface MockOtlpServerInstance {
 }
 // The package ships no type declarations.
 const { MockOtlpServer } = require('@elastic/mockotlpserver') as {
-  MockOtlpServer: new (options: {
-    services: string[];
-    httpHostname: string;
-    httpPort: number;
-    logLevel: string;
-    onLogs: (request: unknown) => void;
-  }) => MockOtlpServerInstance;
+  MockOtlpServer: new (options: { services: string[]; httpHostname: string; httpPort: number; logLevel: string; onLogs: (request: unknown) => void }) => MockOtlpServerInstance;
 };
 
 describe.each(['protobuf', 'json'] as const)('OTLP sink → @elastic/mockotlpserver (%s)', (encoding) => {
@@ -126,7 +120,15 @@ describe.each(['protobuf', 'json'] as const)('OTLP sink → @elastic/mockotlpser
     const version = (require('../../../../package.json') as { version: string }).version;
     // Whole and fractional durations, a streamed model call and a plain exchange.
     const rows = [13, 12.5, 0, 700].map((ms, i) =>
-      makeRow({ CaptureId: `types-${i}`, DurationMs: ms, ResponseHeadersMs: ms, ResponseFirstChunkMs: ms, ResponseMaxChunkGapMs: ms, GenAiProvider: i % 2 === 0 ? 'openai' : '', GenAiStreaming: i % 2 === 0 }),
+      makeRow({
+        CaptureId: `types-${i}`,
+        DurationMs: ms,
+        ResponseHeadersMs: ms,
+        ResponseFirstChunkMs: ms,
+        ResponseMaxChunkGapMs: ms,
+        GenAiProvider: i % 2 === 0 ? 'openai' : '',
+        GenAiStreaming: i % 2 === 0,
+      }),
     );
     expect(await sink.write(makeBatch(rows))).toMatchObject({ ok: true });
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -142,7 +144,9 @@ describe.each(['protobuf', 'json'] as const)('OTLP sink → @elastic/mockotlpser
     expect(kinds.get('egress_capture.duration_ms')).toEqual(new Set(['doubleValue']));
     expect(kinds.get('gen_ai.response.time_to_first_chunk')).toEqual(new Set(['doubleValue']));
     expect(kinds.get('http.request.body.size')).toEqual(new Set(['intValue']));
-    const ttft = received[0]!.records.filter((record) => 'gen_ai.response.time_to_first_chunk' in record.attributes).map((record) => record.attributes['gen_ai.response.time_to_first_chunk'] as number);
+    const ttft = received[0]!.records
+      .filter((record) => 'gen_ai.response.time_to_first_chunk' in record.attributes)
+      .map((record) => record.attributes['gen_ai.response.time_to_first_chunk'] as number);
     expect(ttft.map((seconds) => Math.round(seconds * 1000))).toEqual([13, 0]);
   });
 });
