@@ -6,47 +6,30 @@
  * worker is terminated while a batch is in its hands.
  */
 import { ExchangeAssembler } from '../../src/capture/exchange-assembler';
-import { ContentTypeFilter } from '../../src/capture/content-type-filter';
 import { DEFAULTS } from '../../src/config/defaults';
-import type { ProcessingRequest } from '../../src/extproc/wire/protocol';
 import { silentLogger } from '../../src/logger';
 import { CaptureMetrics } from '../../src/metrics';
 import { ExchangePipeline } from '../../src/processing/exchange-pipeline';
 import { RECORD_HEADER_BYTES, validRecordAt } from '../../src/spool/record-format';
-import { headers } from '../support/raw-extproc-client';
+import { assembledExchange } from '../support/assembled-exchange';
 
 const BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(60_000) }] });
 
 function finishedExchange(i: number): ExchangeAssembler {
-  const assembler = new ExchangeAssembler(
-    { maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 },
-    new ContentTypeFilter(DEFAULTS.includeContentTypes),
-    () => false,
-  );
-  const messages = [
-    {
-      request_headers: {
-        headers: headers([
-          [':method', 'POST'],
-          [':path', `/crash/${i}`],
-          [':authority', 'worker.test'],
-          ['content-type', 'application/json'],
-        ]),
-      },
-    },
-    { request_body: { body: Buffer.from(BODY), end_of_stream: true } },
-    {
-      response_headers: {
-        headers: headers([
-          [':status', '200'],
-          ['content-type', 'application/json'],
-        ]),
-      },
-    },
-    { response_body: { body: Buffer.from(BODY), end_of_stream: true } },
-  ] as unknown as ProcessingRequest[];
-  for (const message of messages) assembler.accept({ ...message, request: Object.keys(message)[0] } as ProcessingRequest);
-  return assembler;
+  return assembledExchange({
+    requestHeaders: [
+      [':method', 'POST'],
+      [':path', `/crash/${i}`],
+      [':authority', 'worker.test'],
+      ['content-type', 'application/json'],
+    ],
+    requestBody: BODY,
+    responseHeaders: [
+      [':status', '200'],
+      ['content-type', 'application/json'],
+    ],
+    responseBody: BODY,
+  });
 }
 
 test('a worker terminated mid-batch: every exchange still yields exactly one record, the lost bodies are explained and counted', async () => {

@@ -7,18 +7,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ContentTypeFilter } from '../../src/capture/content-type-filter';
-import { ExchangeAssembler } from '../../src/capture/exchange-assembler';
 import { DEFAULTS } from '../../src/config/defaults';
-import type { ProcessingRequest } from '../../src/extproc/wire/protocol';
 import { buildRow } from '../../src/processing/build-row';
 import { COLUMN_NAMES, ROW_COLUMNS, type ColumnName, type ExchangeRow } from '../../src/row/exchange-row';
 import { EmbeddedStore } from '../../src/sinks/clickhouse/embedded-store';
 import { TABLE } from '../../src/sinks/clickhouse/schema';
 import { createScope, createStaticResource, mapExchangeRow } from '../../src/sinks/otlp/log-record-mapper';
 import type { RowBatch } from '../../src/sinks/sink';
-import { headers } from '../support/raw-extproc-client';
 import { makeRow } from '../sinks/otlp/otlp-test-support';
+import { assembledExchange } from '../support/assembled-exchange';
 
 const README = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'README.md'), 'utf8');
 
@@ -36,36 +33,21 @@ function shapeAccepts(empty: unknown, type: string): boolean {
 }
 
 function finishedSnapshot() {
-  const assembler = new ExchangeAssembler(
-    { maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 },
-    new ContentTypeFilter(DEFAULTS.includeContentTypes),
-    () => false,
-  );
-  const messages = [
-    {
-      request_headers: {
-        headers: headers([
-          [':method', 'POST'],
-          [':scheme', 'https'],
-          [':authority', 'row.test'],
-          [':path', '/v1/x'],
-          ['content-type', 'application/json'],
-        ]),
-      },
-    },
-    { request_body: { body: Buffer.from('{"q":1}'), end_of_stream: true } },
-    {
-      response_headers: {
-        headers: headers([
-          [':status', '200'],
-          ['content-type', 'application/json'],
-        ]),
-      },
-    },
-    { response_body: { body: Buffer.from('{"a":2}'), end_of_stream: true } },
-  ] as unknown as ProcessingRequest[];
-  for (const message of messages) assembler.accept({ ...message, request: Object.keys(message)[0] } as ProcessingRequest);
-  return assembler.finish('ended');
+  return assembledExchange({
+    requestHeaders: [
+      [':method', 'POST'],
+      [':scheme', 'https'],
+      [':authority', 'row.test'],
+      [':path', '/v1/x'],
+      ['content-type', 'application/json'],
+    ],
+    requestBody: '{"q":1}',
+    responseHeaders: [
+      [':status', '200'],
+      ['content-type', 'application/json'],
+    ],
+    responseBody: '{"a":2}',
+  }).finish('ended');
 }
 
 describe('the row definition', () => {

@@ -13,10 +13,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ExchangeAssembler } from '../../src/capture/exchange-assembler';
-import { ContentTypeFilter } from '../../src/capture/content-type-filter';
 import { DEFAULTS } from '../../src/config/defaults';
 import { configWith } from '../../src/config/runtime-config';
-import type { ProcessingRequest } from '../../src/extproc/wire/protocol';
 import { silentLogger } from '../../src/logger';
 import { CaptureMetrics } from '../../src/metrics';
 import { buildRow } from '../../src/processing/build-row';
@@ -25,7 +23,7 @@ import { DeliveryHub, LOST_IN_FLIGHT, inflightDir } from '../../src/sinks/delive
 import type { RowBatch, Sink, WriteResult } from '../../src/sinks/sink';
 import { InflightJournal } from '../../src/spool/inflight-journal';
 import { encodeRecord } from '../../src/spool/record-format';
-import { headers } from '../support/raw-extproc-client';
+import { assembledExchange } from '../support/assembled-exchange';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-inflight-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -44,38 +42,23 @@ function journalFiles(dir: string): string[] {
 
 /** A finished exchange as the event loop hands it over: headers, a secret, bodies. */
 function finished(requestId: string): ExchangeAssembler {
-  const assembler = new ExchangeAssembler(
-    { maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 },
-    new ContentTypeFilter(DEFAULTS.includeContentTypes),
-    () => false,
-  );
-  const messages = [
-    {
-      request_headers: {
-        headers: headers([
-          [':method', 'POST'],
-          [':scheme', 'https'],
-          [':authority', 'inflight.test'],
-          [':path', `/v1/${requestId}`],
-          ['authorization', 'Bearer sk-do-not-journal'],
-          ['x-request-id', requestId],
-          ['content-type', 'application/json'],
-        ]),
-      },
-    },
-    { request_body: { body: Buffer.from('{"q":1}'), end_of_stream: true } },
-    {
-      response_headers: {
-        headers: headers([
-          [':status', '201'],
-          ['content-type', 'application/json'],
-        ]),
-      },
-    },
-    { response_body: { body: Buffer.from('{"a":2}'), end_of_stream: true } },
-  ] as unknown as ProcessingRequest[];
-  for (const message of messages) assembler.accept({ ...message, request: Object.keys(message)[0] } as ProcessingRequest);
-  return assembler;
+  return assembledExchange({
+    requestHeaders: [
+      [':method', 'POST'],
+      [':scheme', 'https'],
+      [':authority', 'inflight.test'],
+      [':path', `/v1/${requestId}`],
+      ['authorization', 'Bearer sk-do-not-journal'],
+      ['x-request-id', requestId],
+      ['content-type', 'application/json'],
+    ],
+    requestBody: '{"q":1}',
+    responseHeaders: [
+      [':status', '201'],
+      ['content-type', 'application/json'],
+    ],
+    responseBody: '{"a":2}',
+  });
 }
 
 function entryOf(requestId: string): { id: string; json: string; row: string } {
