@@ -15,10 +15,10 @@
  *   workload=                    calling workload: `namespace/name` or `name` (Metadata identity)
  *   q=                           words in the path, either body or the folded answer (see searchCondition)
  */
-import { column } from './exchange-columns';
+import { tableColumn as column } from './exchange-columns';
 import { DEFAULT_RANGE, QUICK_RANGES, type FILTER_PARAMETERS } from './filter-parameters';
 import type { ColumnName } from '../../row/exchange-row';
-import { SEARCH_TEXT } from '../../sinks/clickhouse/schema';
+import { SEARCH_COLUMNS, searchText } from '../../sinks/clickhouse/schema';
 
 export class FilterError extends Error {}
 
@@ -157,14 +157,14 @@ const WORD_CHARACTER = /[A-Za-z0-9\u0080-\u{10FFFF}]/u;
 /**
  * The search: every word of the query (runs of letters and digits; case
  * ignored for ASCII) occurs as a whole word somewhere in the exchange's
- * SEARCH_TEXT, in any order. This is what the table's text index answers from
+ * searchText (path, bodies, folded answer), in any order. This is what the table's text index answers from
  * its postings without reading a body (schema.ts), so a search over a day of
  * traffic takes milliseconds where a substring scan read every body. A query
  * made only of punctuation (`/`, `{}`) has no word to look up: it stays a
  * case-insensitive substring search of the same text, unindexed.
  */
 function searchCondition(query: string): string {
-  if (WORD_CHARACTER.test(query)) return `hasAllTokens(${SEARCH_TEXT}, lower({q:String}))`;
-  const fields = (['Path', 'RequestBody', 'ResponseBody', 'GenAiOutputText'] as const).map((name) => `positionCaseInsensitive(${column(name)}, {q:String}) > 0`);
+  if (WORD_CHARACTER.test(query)) return `hasAllTokens(${searchText(column)}, lower({q:String}))`;
+  const fields = SEARCH_COLUMNS.map((name) => `positionCaseInsensitive(${column(name)}, {q:String}) > 0`);
   return `(${fields.join(' OR ')})`;
 }

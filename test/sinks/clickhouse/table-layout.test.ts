@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Session } from 'chdb';
-import { COLUMNS, INDEXES, SEARCH_TEXT, TABLE_DEFINITION } from '../../../src/sinks/clickhouse/schema';
+import { COLUMNS, INDEXES, searchText, TABLE_DEFINITION } from '../../../src/sinks/clickhouse/schema';
 import { runInProcess } from '../../cli/cli-helpers';
 import { createStatements, migrationStatements, SINGLE_SERVER_LAYOUT, TABLE_ENGINES, type TableLayout } from '../../../src/sinks/clickhouse/table-layout';
 
@@ -138,7 +138,7 @@ describe('remote table DDL', () => {
     // Run again: every statement is idempotent.
     for (const statement of migrationStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 7)) session.query(statement.replace(/^ALTER TABLE /, `ALTER TABLE ${database}.`));
     // The older part has no index (nothing is rebuilt): the search reads it, and finds its row.
-    expect(session.query(`SELECT CaptureId FROM ${database}.http_exchanges WHERE hasAllTokens(${SEARCH_TEXT}, 'older')`, 'TSVRaw').trim()).toBe('old');
+    expect(session.query(`SELECT CaptureId FROM ${database}.http_exchanges WHERE hasAllTokens(${searchText()}, 'older')`, 'TSVRaw').trim()).toBe('old');
   });
 
   it('`egress-capture schema --cluster c1 --engine ReplicatedMergeTree` prints DDL the engine parses', async () => {
