@@ -9,7 +9,7 @@
  *   capture browser's search (searchText). Without it a search for a word no row holds
  *   reads every body in the range (9 s over a million rows here); with it the
  *   engine answers from the index's postings and reads no body at all. It
- *   costs ~10 us per inserted row and ~2 MiB per million rows on disk
+ *   costs ~7-10 us per inserted row and ~9 MiB per million rows on disk
  *   (README, "Capture browser").
  * - ZSTD(1) codecs everywhere: level 3 on the bodies doubled the insert CPU
  *   for bodies about 10% smaller.
