@@ -11,6 +11,11 @@
  * so they compress like text rather than like one repeated string. A rare
  * word sits in one row in 100,000; a word no row holds makes the search
  * read everything.
+ *
+ * The insert cost of the table's indexes: rows copied from the seeded table
+ * into a fresh table with the schema's indexes and into one without them,
+ * alternately, one thread each, so only writing the parts (and the indexes)
+ * is timed, not making the rows.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,7 +25,8 @@ import { AdminServer } from '../../src/admin/admin-server';
 import { silentLogger } from '../../src/logger';
 import { CaptureMetrics } from '../../src/metrics';
 import { EmbeddedStore } from '../../src/sinks/clickhouse/embedded-store';
-import { TABLE } from '../../src/sinks/clickhouse/schema';
+import { EMBEDDED_TABLE_SETTINGS, TABLE, TABLE_DEFINITION } from '../../src/sinks/clickhouse/schema';
+import { createStatements, SINGLE_SERVER_LAYOUT } from '../../src/sinks/clickhouse/table-layout';
 import { check, table, type Check } from './report';
 import { adminClickHouse } from '../support/admin-policy';
 
@@ -125,6 +131,43 @@ export function seedStatement(rows: number, nowMs: number, offset: number, stepM
   )`;
 }
 
+const INSERT_COST_ROWS = 100_000;
+const INSERT_COST_ROUNDS = 3;
+
+export interface InsertCost {
+  rows: number;
+  /** Median over the rounds, microseconds per row. */
+  withIndexesUs: number;
+  withoutIndexesUs: number;
+  /** The indexes' share of a part on disk. */
+  indexMiB: number;
+}
+
+/** INSERT … SELECT of the same rows into the table as declared and into the table without its indexes (see the header). */
+async function measureInsertCost(store: EmbeddedStore, rows: number): Promise<InsertCost> {
+  const scratch = { with: `${TABLE}_with_indexes`, without: `${TABLE}_without_indexes` };
+  const create = (name: string, indexes: readonly string[]): string => createStatements({ ...TABLE_DEFINITION, table: name, indexes }, SINGLE_SERVER_LAYOUT, 0, EMBEDDED_TABLE_SETTINGS)[0]!;
+  const sample = `SELECT * FROM ${TABLE} ORDER BY Timestamp DESC LIMIT ${rows}`;
+  const times: Record<keyof typeof scratch, number[]> = { with: [], without: [] };
+  let indexMiB = 0;
+  for (let round = 0; round < INSERT_COST_ROUNDS; round++) {
+    for (const kind of ['without', 'with'] as const) {
+      const name = scratch[kind];
+      await store.query(`DROP TABLE IF EXISTS ${name} SYNC`, 'TabSeparated');
+      await store.query(create(name, kind === 'with' ? TABLE_DEFINITION.indexes : []), 'TabSeparated');
+      const t0 = performance.now();
+      await store.query(`INSERT INTO ${name} ${sample} SETTINGS max_threads = 1, max_insert_threads = 1`, 'TabSeparated');
+      times[kind].push(((performance.now() - t0) * 1000) / rows);
+      if (kind === 'with') {
+        const size = await store.query(`SELECT sum(secondary_indices_compressed_bytes) FROM system.parts WHERE table = '${name}' AND active`, 'TabSeparated');
+        indexMiB = Number(size.trim()) / 1024 / 1024;
+      }
+      await store.query(`DROP TABLE ${name} SYNC`, 'TabSeparated');
+    }
+  }
+  return { rows, withIndexesUs: quantile(times.with, 0.5), withoutIndexesUs: quantile(times.without, 0.5), indexMiB };
+}
+
 interface Timing {
   name: string;
   group: 'list' | 'search' | 'charts';
@@ -139,7 +182,7 @@ const quantile = (values: number[], q: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 };
 
-export async function runBrowserBench(rows: number, log: (line: string) => void): Promise<{ timings: Timing[]; checks: Check[]; seedSeconds: number; storeMiB: number }> {
+export async function runBrowserBench(rows: number, log: (line: string) => void): Promise<{ timings: Timing[]; checks: Check[]; seedSeconds: number; storeMiB: number; insertCost: InsertCost }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-browser-bench-'));
   const store = new EmbeddedStore({ dataDir, ttlDays: 0 });
   await store.open();
@@ -165,6 +208,10 @@ export async function runBrowserBench(rows: number, log: (line: string) => void)
     };
     const storeMiB = Number(sizes.b) / 1024 / 1024;
     log(`  ${Number(sizes.r).toLocaleString('en-US')} rows seeded in ${seedSeconds.toFixed(1)} s, ${storeMiB.toFixed(0)} MiB on disk`);
+    const insertCost = await measureInsertCost(store, Math.min(INSERT_COST_ROWS, rows));
+    log(
+      `  insert of ${insertCost.rows.toLocaleString('en-US')} rows (one thread, median of ${INSERT_COST_ROUNDS}): ${insertCost.withoutIndexesUs.toFixed(1)} us/row without the indexes, ${insertCost.withIndexesUs.toFixed(1)} us/row with them (+${(insertCost.withIndexesUs - insertCost.withoutIndexesUs).toFixed(1)}), indexes ${insertCost.indexMiB.toFixed(1)} MiB`,
+    );
 
     const port = await admin.listen();
     const base = `http://127.0.0.1:${port}`;
@@ -226,7 +273,7 @@ export async function runBrowserBench(rows: number, log: (line: string) => void)
         timings.map((t) => [t.name, Math.round(t.p50), Math.round(t.p95), Number.isNaN(t.serverP50) ? '-' : Math.round(t.serverP50)]),
       ),
     );
-    return { timings, checks, seedSeconds, storeMiB };
+    return { timings, checks, seedSeconds, storeMiB, insertCost };
   } finally {
     await admin.close();
     await store.close();

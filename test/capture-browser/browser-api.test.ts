@@ -69,6 +69,9 @@ describe('GET /api/exchanges', () => {
     ['q=upstream%20exploded', ['serverError']],
     ['q=%2Fv1%2Fmissing', ['notFound']],
     ['q=quick%20brown', ['chat']],
+    // Whole words, in any order, case ignored: what the text index answers.
+    ['q=EXPLODED%20upstream', ['serverError']],
+    ['q=explod', []],
     ['range=5m', ['needle', 'hostile', 'serverError', 'notFound', 'chat']],
     ['to=2000-01-01T00:00:00Z&from=1999-01-01T00:00:00Z', []],
   ] as const)('filter %s', async (filter, expected) => {

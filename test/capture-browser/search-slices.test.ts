@@ -1,7 +1,7 @@
 /**
- * A search walks its range newest slice first (browser-api.ts): the slices
- * must cover the range exactly once, so paging through a search neither
- * repeats nor skips a row.
+ * A list (a search included) walks its range newest slice first
+ * (browser-api.ts): the slices must cover the range exactly once, so paging
+ * neither repeats nor skips a row.
  */
 import { newestFirstSlices } from '../../src/admin/capture-browser/browser-api';
 import { parseFilters } from '../../src/admin/capture-browser/exchange-filters';

@@ -12,6 +12,16 @@ export function column(name: ColumnName): string {
   return name;
 }
 
+/**
+ * A column in a WHERE clause: qualified by the table, because a SELECT alias
+ * of the same name (the list's shortened Path) would otherwise stand in for
+ * the column there, and a search would look at 512 characters of the path and
+ * miss the text index, which is declared on the column.
+ */
+export function tableColumn(name: ColumnName): string {
+  return `${TABLE}.${name}`;
+}
+
 /** What one row of the list shows: small columns only (bodies stay on the server until a row is opened). */
 export const LIST_COLUMNS: readonly ColumnName[] = [
   'CaptureId',

@@ -53,6 +53,7 @@ export const SINGLE_SERVER_LAYOUT: TableLayout = {
 export interface TableDefinition {
   table: string;
   columns: ReadonlyArray<readonly [name: string, type: string]>;
+  /** `INDEX name expression TYPE …`, as a CREATE TABLE column list takes it. */
   indexes: readonly string[];
 }
 
@@ -136,7 +137,13 @@ export function createStatements(definition: TableDefinition, layout: TableLayou
 /**
  * Idempotent statements that bring an existing table to the current schema:
  * new columns (on the Distributed table too, which has its own column list),
+ * new indexes (on the storage table only: a Distributed table has none),
  * re-applied table settings, the TTL.
+ *
+ * An index added to an existing table covers the parts written from then on;
+ * older parts are not rebuilt (no MATERIALIZE INDEX: it would rewrite days of
+ * bodies at start-up). A query reads those parts without the index, which
+ * gives the same rows, only slower, until the TTL drops them.
  */
 export function migrationStatements(definition: TableDefinition, layout: TableLayout, ttlDays: number, tableSettings: ReadonlyArray<readonly [name: string, value: number]> = []): string[] {
   const local = storageTable(definition.table, layout);
@@ -145,6 +152,7 @@ export function migrationStatements(definition: TableDefinition, layout: TableLa
   if (layout.distributed) {
     for (const [name, type] of definition.columns) statements.push(`ALTER TABLE ${definition.table}${cluster} ADD COLUMN IF NOT EXISTS ${name} ${withoutCodec(type)}`);
   }
+  for (const index of definition.indexes) statements.push(`ALTER TABLE ${local}${cluster} ADD ${index.replace(/^INDEX /, 'INDEX IF NOT EXISTS ')}`);
   if (tableSettings.length > 0) statements.push(`ALTER TABLE ${local}${cluster} MODIFY SETTING ${tableSettings.map(([name, value]) => `${name} = ${value}`).join(', ')}`);
   statements.push(ttlDays > 0 ? `ALTER TABLE ${local}${cluster} MODIFY TTL ${ttlExpression(ttlDays)} SETTINGS materialize_ttl_after_modify = 0` : `ALTER TABLE ${local}${cluster} REMOVE TTL`);
   return statements;

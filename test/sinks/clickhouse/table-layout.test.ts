@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Session } from 'chdb';
-import { COLUMNS, TABLE_DEFINITION } from '../../../src/sinks/clickhouse/schema';
+import { COLUMNS, INDEXES, searchText, TABLE_DEFINITION } from '../../../src/sinks/clickhouse/schema';
 import { runInProcess } from '../../cli/cli-helpers';
 import { createStatements, migrationStatements, SINGLE_SERVER_LAYOUT, TABLE_ENGINES, type TableLayout } from '../../../src/sinks/clickhouse/table-layout';
 
@@ -120,6 +120,27 @@ describe('remote table DDL', () => {
     },
   );
 
+  it('a table made before an index was declared gets it from the migrations, and keeps its rows', () => {
+    const database = 'before_indexes';
+    session.query(`CREATE DATABASE ${database}`);
+    const [create] = createStatements({ ...TABLE_DEFINITION, indexes: [] }, SINGLE_SERVER_LAYOUT, 0);
+    session.query(create!.replace('CREATE TABLE IF NOT EXISTS ', `CREATE TABLE IF NOT EXISTS ${database}.`));
+    session.query(`INSERT INTO ${database}.http_exchanges (Timestamp, CaptureId, Path) VALUES (now64(9), 'old', '/v1/older')`);
+    const indexes = (): string[] =>
+      session
+        .query(`SELECT name FROM system.data_skipping_indices WHERE database = '${database}' ORDER BY name`, 'TSVRaw')
+        .trim()
+        .split('\n')
+        .filter((name) => name !== '');
+    expect(indexes()).toEqual([]);
+    for (const statement of migrationStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 7)) session.query(statement.replace(/^ALTER TABLE /, `ALTER TABLE ${database}.`));
+    expect(indexes()).toEqual(INDEXES.map((index) => /^INDEX (\S+)/.exec(index)![1]).sort());
+    // Run again: every statement is idempotent.
+    for (const statement of migrationStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 7)) session.query(statement.replace(/^ALTER TABLE /, `ALTER TABLE ${database}.`));
+    // The older part has no index (nothing is rebuilt): the search reads it, and finds its row.
+    expect(session.query(`SELECT CaptureId FROM ${database}.http_exchanges WHERE hasAllTokens(${searchText()}, 'older')`, 'TSVRaw').trim()).toBe('old');
+  });
+
   it('`egress-capture schema --cluster c1 --engine ReplicatedMergeTree` prints DDL the engine parses', async () => {
     const { code, stdout, stderr } = await runCli(['schema', '--cluster', 'c1', '--engine', 'ReplicatedMergeTree']);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
@@ -142,7 +163,7 @@ describe('remote table DDL', () => {
       .split(/;\n/)
       .map((s) => s.trim())
       .filter((s) => s !== '');
-    expect(all).toHaveLength(2 + 2 * COLUMNS.length + 1);
+    expect(all).toHaveLength(2 + 2 * COLUMNS.length + INDEXES.length + 1);
     for (const statement of all) parsed(statement);
     expect(all.at(-1)).toBe("ALTER TABLE http_exchanges_local ON CLUSTER 'c1' REMOVE TTL");
   });
