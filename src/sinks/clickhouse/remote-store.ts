@@ -24,7 +24,7 @@ import { Readable } from 'node:stream';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { CaptureError, describeError } from '../../errors';
 import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
-import { COLUMNS, TABLE, schemaStatements } from './schema';
+import { COLUMNS, TABLE, schemaStatements, tableDefinitionFor } from './schema';
 import { engineMismatch, insertSettings, SINGLE_SERVER_LAYOUT, type TableLayout } from './table-layout';
 import { sqlStringLiteral } from './sql-literal';
 
@@ -130,15 +130,16 @@ export class RemoteStore implements Sink {
         );
       }
       // 2. Credentials and database: every request carries both, so one trivial query checks them.
+      let version: string;
       try {
-        const probe = await client.query({ query: 'SELECT 1', format: 'TabSeparated' });
-        await probe.text();
+        const probe = await client.query({ query: 'SELECT version()', format: 'TabSeparated' });
+        version = (await probe.text()).trim();
       } catch (err) {
         throw this.explainOpenError(err);
       }
       // 3. Schema: create, or migrate an older table in place (unless it is managed by hand, or
       // this is a reader), then check that what is there is what the service writes to.
-      for (const statement of this.options.createSchema === false || this.options.reader === true ? [] : schemaStatements(this.options.ttlDays, [], this.layout)) {
+      for (const statement of this.options.createSchema === false || this.options.reader === true ? [] : schemaStatements(this.options.ttlDays, [], this.layout, tableDefinitionFor(version))) {
         try {
           await client.command({ query: statement });
         } catch (err) {

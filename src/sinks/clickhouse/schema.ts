@@ -62,6 +62,25 @@ export const INDEXES = [
 
 export const TABLE_DEFINITION: TableDefinition = { table: TABLE, columns: COLUMNS, indexes: INDEXES };
 
+/** The first ClickHouse release whose text index is generally available (earlier ones refuse the DDL). */
+export const TEXT_INDEX_SINCE: readonly [major: number, minor: number] = [26, 2];
+
+/** Whether a server of this version (`SELECT version()`, e.g. 25.8.3.1) can hold the text index. */
+export function supportsTextIndex(version: string): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  if (!Number.isInteger(major) || !Number.isInteger(minor)) return true;
+  return major! > TEXT_INDEX_SINCE[0] || (major === TEXT_INDEX_SINCE[0] && minor! >= TEXT_INDEX_SINCE[1]);
+}
+
+/**
+ * The table as a server of `version` can hold it: an older remote server gets
+ * it without the text index (the capture browser's word search then has no
+ * index to use there), rather than a table it cannot create.
+ */
+export function tableDefinitionFor(version: string): TableDefinition {
+  return supportsTextIndex(version) ? TABLE_DEFINITION : { ...TABLE_DEFINITION, indexes: INDEXES.filter((index) => !/ TYPE text\(/.test(index)) };
+}
+
 /** MergeTree settings for the embedded engine (see the header comment). */
 export const EMBEDDED_TABLE_SETTINGS: ReadonlyArray<readonly [name: string, value: number]> = [['merge_selector_base', 20]];
 
@@ -70,6 +89,11 @@ export const EMBEDDED_TABLE_SETTINGS: ReadonlyArray<readonly [name: string, valu
  * idempotent. `tableSettings` are set at creation and re-applied to an
  * existing table.
  */
-export function schemaStatements(ttlDays: number, tableSettings: ReadonlyArray<readonly [name: string, value: number]> = [], layout: TableLayout = SINGLE_SERVER_LAYOUT): string[] {
-  return [...createStatements(TABLE_DEFINITION, layout, ttlDays, tableSettings), ...migrationStatements(TABLE_DEFINITION, layout, ttlDays, tableSettings)];
+export function schemaStatements(
+  ttlDays: number,
+  tableSettings: ReadonlyArray<readonly [name: string, value: number]> = [],
+  layout: TableLayout = SINGLE_SERVER_LAYOUT,
+  definition: TableDefinition = TABLE_DEFINITION,
+): string[] {
+  return [...createStatements(definition, layout, ttlDays, tableSettings), ...migrationStatements(definition, layout, ttlDays, tableSettings)];
 }

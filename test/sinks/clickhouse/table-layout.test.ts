@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Session } from 'chdb';
-import { COLUMNS, INDEXES, searchText, TABLE_DEFINITION } from '../../../src/sinks/clickhouse/schema';
+import { COLUMNS, INDEXES, searchText, supportsTextIndex, TABLE_DEFINITION, tableDefinitionFor } from '../../../src/sinks/clickhouse/schema';
 import { runInProcess } from '../../cli/cli-helpers';
 import { createStatements, migrationStatements, SINGLE_SERVER_LAYOUT, TABLE_ENGINES, type TableLayout } from '../../../src/sinks/clickhouse/table-layout';
 
@@ -187,5 +187,19 @@ describe('remote table DDL', () => {
     const unknown = await runCli(['schema', '--shards', '3']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^egress-capture schema: Unknown option '--shards'/);
+  });
+});
+
+describe('a remote server older than the text index', () => {
+  it('gets the table without it, every other index kept', () => {
+    expect(supportsTextIndex('25.8.3.1')).toBe(false);
+    expect(supportsTextIndex('26.1.2.1')).toBe(false);
+    expect(supportsTextIndex('26.2.1.1')).toBe(true);
+    expect(supportsTextIndex('27.1.1.1')).toBe(true);
+    const older = tableDefinitionFor('25.8.3.1');
+    expect(older.indexes).toEqual(INDEXES.filter((index) => !index.startsWith('INDEX idx_search ')));
+    expect(older.indexes).toHaveLength(INDEXES.length - 1);
+    expect(createStatements(older, SINGLE_SERVER_LAYOUT, 30).join('\n')).not.toContain('TYPE text');
+    expect(tableDefinitionFor('26.7.1.1')).toBe(TABLE_DEFINITION);
   });
 });
