@@ -22,7 +22,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { AdminServer, type QueryableStore } from '../admin/admin-server';
+import { AdminServer, type AdminServerOptions, type QueryableStore } from '../admin/admin-server';
 import { ContentTypeFilter } from '../capture/content-type-filter';
 import { CaptureError, errorFields } from '../errors';
 import type { RuntimeConfig } from '../config/runtime-config';
@@ -40,6 +40,18 @@ import { DeliveryHub } from '../sinks/delivery/delivery-hub';
 import { otlpEnabled } from '../sinks/otlp/otlp-settings';
 import { readJsonFile } from '../spool/atomic-file';
 import type { Sink } from '../sinks/sink';
+
+/** The admin ClickHouse interface's credentials and query bounds, from the configuration. */
+export function adminClickHousePolicy(config: RuntimeConfig): AdminServerOptions['clickhouse'] {
+  return {
+    user: config.adminUser,
+    password: config.adminPassword,
+    allowWrites: config.adminAllowWrites,
+    limits: { maxExecutionTimeSeconds: config.adminMaxExecutionTimeSeconds, maxMemoryUsageBytes: config.adminMaxMemoryUsageBytes, maxResultBytes: config.adminMaxResultBytes },
+    maxConcurrentQueries: config.adminMaxConcurrentQueries,
+    maxQueryBytes: config.adminQueryMaxBytes,
+  };
+}
 
 /** Written into the data directory while a server owns it, so `query --data-dir` can go through the admin port. */
 export const SERVER_INFO_FILE = 'egress-capture-server.json';
@@ -184,14 +196,7 @@ export class CaptureService {
       status: () => this.delivery.status(),
       // The gRPC server starts after the admin port: nothing is in flight before it does.
       inFlight: () => (this.grpc === undefined ? [] : this.grpc.inFlight()),
-      clickhouse: {
-        user: config.adminUser,
-        password: config.adminPassword,
-        allowWrites: config.adminAllowWrites,
-        limits: { maxExecutionTimeSeconds: config.adminMaxExecutionTimeSeconds, maxMemoryUsageBytes: config.adminMaxMemoryUsageBytes, maxResultBytes: config.adminMaxResultBytes },
-        maxConcurrentQueries: config.adminMaxConcurrentQueries,
-        maxQueryBytes: config.adminQueryMaxBytes,
-      },
+      clickhouse: adminClickHousePolicy(config),
       tls:
         config.adminTlsCertFile === ''
           ? undefined
