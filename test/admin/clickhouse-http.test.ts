@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { main, type CommandIo } from '../../src/cli/main';
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
-import { exchange, headers, rawClient } from '../support/raw-extproc-client';
+import { captureBodilessGet } from '../support/raw-extproc-client';
 
 const USER = 'reader';
 const PASSWORD = 'p@ss:word';
@@ -22,30 +22,7 @@ describe('admin ClickHouse HTTP interface', () => {
   beforeAll(async () => {
     harness = await startCaptureHarness({ adminUser: USER, adminPassword: PASSWORD });
     // One stored exchange so queries over http_exchanges have something to find.
-    const client = rawClient(harness.grpcAddress);
-    try {
-      await exchange(
-        client,
-        [
-          {
-            request_headers: {
-              headers: headers([
-                [':method', 'GET'],
-                [':path', '/v1/models'],
-                [':authority', 'chhttp.test'],
-                [':scheme', 'https'],
-              ]),
-              end_of_stream: true,
-            },
-            metadata_context: {},
-          },
-          { response_headers: { headers: headers([[':status', '204']]), end_of_stream: true }, metadata_context: {} },
-        ],
-        { close: 'half-close' },
-      );
-    } finally {
-      client.close();
-    }
+    await captureBodilessGet(harness.grpcAddress, 'chhttp.test');
     await harness.rows("SELECT 1 FROM http_exchanges WHERE Authority = 'chhttp.test'");
   });
 

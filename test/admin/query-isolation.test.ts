@@ -5,7 +5,7 @@
  * nor a SETTINGS clause can lift.
  */
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
-import { exchange, headers, rawClient } from '../support/raw-extproc-client';
+import { captureBodilessGet } from '../support/raw-extproc-client';
 
 const USER = 'ops';
 const PASSWORD = 'limits-test';
@@ -36,30 +36,7 @@ describe('admin queries beside the capture', () => {
   }
 
   async function capture(authority: string): Promise<void> {
-    const client = rawClient(harness.grpcAddress);
-    try {
-      await exchange(
-        client,
-        [
-          {
-            request_headers: {
-              headers: headers([
-                [':method', 'GET'],
-                [':path', '/v1/models'],
-                [':authority', authority],
-                [':scheme', 'https'],
-              ]),
-              end_of_stream: true,
-            },
-            metadata_context: {},
-          },
-          { response_headers: { headers: headers([[':status', '204']]), end_of_stream: true }, metadata_context: {} },
-        ],
-        { close: 'half-close' },
-      );
-    } finally {
-      client.close();
-    }
+    await captureBodilessGet(harness.grpcAddress, authority);
   }
 
   it('stores exchanges while slow admin queries run, without waiting for them', async () => {

@@ -4,7 +4,7 @@
  * Map and LowCardinality columns the clients read back.
  */
 import { startCaptureHarness, type CaptureHarness } from '../support/capture-harness';
-import { exchange, headers, rawClient } from '../support/raw-extproc-client';
+import { captureBodilessGet } from '../support/raw-extproc-client';
 
 export const CLIENT_USER = 'grafana';
 export const CLIENT_PASSWORD = 'p@ss:word';
@@ -12,31 +12,7 @@ export const SEEDED_AUTHORITY = 'clients.test';
 
 export async function startClientHarness(): Promise<CaptureHarness> {
   const harness = await startCaptureHarness({ adminUser: CLIENT_USER, adminPassword: CLIENT_PASSWORD, adminAllowWrites: true });
-  const client = rawClient(harness.grpcAddress);
-  try {
-    await exchange(
-      client,
-      [
-        {
-          request_headers: {
-            headers: headers([
-              [':method', 'GET'],
-              [':path', '/v1/models'],
-              [':authority', SEEDED_AUTHORITY],
-              [':scheme', 'https'],
-              ['x-caller', 'dashboards'],
-            ]),
-            end_of_stream: true,
-          },
-          metadata_context: {},
-        },
-        { response_headers: { headers: headers([[':status', '200']]), end_of_stream: true }, metadata_context: {} },
-      ],
-      { close: 'half-close' },
-    );
-  } finally {
-    client.close();
-  }
+  await captureBodilessGet(harness.grpcAddress, SEEDED_AUTHORITY, { status: '200', extraHeaders: [['x-caller', 'dashboards']] });
   await harness.rows(`SELECT 1 FROM http_exchanges WHERE Authority = '${SEEDED_AUTHORITY}'`);
   return harness;
 }

@@ -43,11 +43,10 @@ describeEnvoy('token usage extracted by Envoy', (version, binary) => {
   const chat = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Say hello in French' }] }));
   const messages = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', stream: true, max_tokens: 1024, messages: [{ role: 'user', content: 'Weather in Kraków?' }] }));
   const fixtureBytes = (name: string): Buffer => fs.readFileSync(path.join(GENAI_FIXTURES, `${name}.sse`));
-
-  run('an OpenAI stream whose body the service never sees is stored with Envoy’s usage', async () => {
-    const testId = `envoy-usage-${version}-openai`;
-    const response = await curl({
-      port: stack!.port('usage_only'),
+  /** The OpenAI chat stream through one of the listeners. */
+  const openAiChat = (listener: string, testId: string) =>
+    curl({
+      port: stack!.port(listener),
       testId,
       authority: 'api.openai.com',
       method: 'POST',
@@ -55,6 +54,10 @@ describeEnvoy('token usage extracted by Envoy', (version, binary) => {
       body: chat,
       headers: { 'content-type': 'application/json', 'x-upstream-fixture': 'openai-chat-stream' },
     });
+
+  run('an OpenAI stream whose body the service never sees is stored with Envoy’s usage', async () => {
+    const testId = `envoy-usage-${version}-openai`;
+    const response = await openAiChat('usage_only', testId);
     // The client gets the whole answer, and no synthesized trailer leaks to it.
     expect(response.body.toString('utf8')).toBe(fixtureBytes('openai-chat-stream').toString('utf8'));
     const row = await stack!.row(testId);
@@ -89,15 +92,7 @@ describeEnvoy('token usage extracted by Envoy', (version, binary) => {
 
   run('with the body streamed as well, the usage folded from the body is kept and the client gets the whole answer', async () => {
     const testId = `envoy-usage-${version}-streamed`;
-    const response = await curl({
-      port: stack!.port('streamed'),
-      testId,
-      authority: 'api.openai.com',
-      method: 'POST',
-      path: '/v1/chat/completions',
-      body: chat,
-      headers: { 'content-type': 'application/json', 'x-upstream-fixture': 'openai-chat-stream' },
-    });
+    const response = await openAiChat('streamed', testId);
     expect(response.body.toString('utf8')).toBe(fixtureBytes('openai-chat-stream').toString('utf8'));
     const row = await stack!.row(testId);
     expect(row).toMatchObject({ GenAiUsageSource: 'provider', GenAiFinishReasons: ['stop'], ResponseBody: fixtureBytes('openai-chat-stream').toString('utf8') });

@@ -55,3 +55,30 @@ export async function exchange(
     }
   });
 }
+
+/**
+ * One bodiless `GET /v1/models` to `authority` through the ext_proc server at
+ * `grpcAddress`, ended with a half-close as Envoy ends a call: the smallest
+ * exchange that leaves a row.
+ */
+export async function captureBodilessGet(grpcAddress: string, authority: string, options: { status?: string; extraHeaders?: Array<[string, string]> } = {}): Promise<void> {
+  const client = rawClient(grpcAddress);
+  try {
+    await exchange(
+      client,
+      [
+        {
+          request_headers: {
+            headers: headers([[':method', 'GET'], [':path', '/v1/models'], [':authority', authority], [':scheme', 'https'], ...(options.extraHeaders ?? [])]),
+            end_of_stream: true,
+          },
+          metadata_context: {},
+        },
+        { response_headers: { headers: headers([[':status', options.status ?? '204']]), end_of_stream: true }, metadata_context: {} },
+      ],
+      { close: 'half-close' },
+    );
+  } finally {
+    client.close();
+  }
+}
