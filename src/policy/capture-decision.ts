@@ -72,7 +72,7 @@ export function decideCapture(policy: CapturePolicy, request: PolicyRequest): Ca
     level,
     rule: rule?.name ?? DEFAULT_RULE,
     maxBytes: level === 'full' ? rule?.maxBytes : undefined,
-    retentionDays: level === 'none' ? undefined : (rule?.capture === level ? rule.retentionDays : undefined) ?? policy.retentionDays[level],
+    retentionDays: level === 'none' ? undefined : ((rule?.capture === level ? rule.retentionDays : undefined) ?? policy.retentionDays[level]),
     optOut,
   };
 }

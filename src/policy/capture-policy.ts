@@ -178,7 +178,11 @@ export function parseCapturePolicy(text: string, source: string): CapturePolicy 
   const problems: Problem[] = [];
   checkValue(document, POLICY_SCHEMA, '', problems);
   if (problems.length === 0) problems.push(...ruleProblems((document as RawPolicy).rules ?? []));
-  if (problems.length > 0) throw new CapturePolicyError(source, problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)));
+  if (problems.length > 0)
+    throw new CapturePolicyError(
+      source,
+      problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)),
+    );
   const raw = document as RawPolicy;
   return {
     default: raw.default ?? 'full',

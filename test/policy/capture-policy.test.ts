@@ -32,7 +32,15 @@ rules:
 const policy = parseCapturePolicy(EXAMPLE, 'policy.yaml');
 
 function request(overrides: Partial<PolicyRequest> = {}): PolicyRequest {
-  return { authority: 'api.openai.com', path: '/v1/chat/completions', method: 'POST', workload: { namespace: 'hr', name: 'payroll', kind: 'Deployment' }, provider: 'openai', optOut: undefined, ...overrides };
+  return {
+    authority: 'api.openai.com',
+    path: '/v1/chat/completions',
+    method: 'POST',
+    workload: { namespace: 'hr', name: 'payroll', kind: 'Deployment' },
+    provider: 'openai',
+    optOut: undefined,
+    ...overrides,
+  };
 }
 
 describe('capture decision', () => {
@@ -55,7 +63,12 @@ describe('capture decision', () => {
 
   it('lets an earlier, narrower rule carve an exception out of a later glob', () => {
     expect(decideCapture(policy, request({ authority: 'bedrock-runtime.us-east-1.amazonaws.com', provider: 'aws.bedrock' }))).toMatchObject({ level: 'full', rule: 'bedrock', maxBytes: 16384 });
-    expect(decideCapture(policy, request({ authority: 's3.eu-west-1.amazonaws.com:443', provider: '' }))).toMatchObject({ level: 'headers', rule: 'aws', maxBytes: undefined, retentionDays: undefined });
+    expect(decideCapture(policy, request({ authority: 's3.eu-west-1.amazonaws.com:443', provider: '' }))).toMatchObject({
+      level: 'headers',
+      rule: 'aws',
+      maxBytes: undefined,
+      retentionDays: undefined,
+    });
   });
 
   it('keeps nothing and retains nothing at none', () => {
