@@ -33,6 +33,7 @@ export const ErrorCodes = {
   CAP_ERR_GENAI_MAPPING_INVALID: 'a --provider-mapping entry is invalid (the field and value are named)',
   CAP_ERR_GENAI_REDACTION_RULE_INVALID: 'a --body-redaction-rules rule is invalid (the rule and pattern are named)',
   CAP_ERR_GENAI_LIMIT_INVALID: 'a GenAI folding limit is out of range',
+  CAP_ERR_POLICY_INVALID: 'the --capture-policy file is invalid (each rule and field is named); on a reload the policy in force stays',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -109,6 +109,24 @@ export class CaptureMetrics {
     labelNames: ['rule'],
     registers: [this.registry],
   });
+  readonly policyExchanges = new prom.Counter({
+    name: 'egress_capture_policy_exchanges_total',
+    help: 'exchanges by the capture level the policy decided and the rule that decided it ("default": no rule matched); level none stores no row',
+    labelNames: ['level', 'rule'],
+    registers: [this.registry],
+  });
+  readonly policyOptOuts = new prom.Counter({
+    name: 'egress_capture_policy_opt_outs_total',
+    help: 'requests that carried the x-egress-capture header, by what became of it (applied, refused_not_allowed, ignored_not_lower, ignored_invalid)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly policyReloads = new prom.Counter({
+    name: 'egress_capture_policy_reloads_total',
+    help: 'changes of the --capture-policy file: applied, or invalid (the policy in force stayed)',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
   readonly genAiExchanges = new prom.Counter({ name: 'egress_capture_genai_exchanges_total', help: 'exchanges recognised as model calls and folded', registers: [this.registry] });
   readonly processingBacklogBytes = new prom.Gauge({ name: 'egress_capture_processing_backlog_bytes', help: 'body bytes handed to workers and not yet processed', registers: [this.registry] });
   readonly workerMemory = new prom.Gauge({

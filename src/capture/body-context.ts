@@ -18,4 +18,6 @@ export interface BodyContext {
   responseContentType: string;
   responseContentEncoding: string;
   awsErrorType: string;
+  /** Body bytes kept per direction for this exchange: --max-bytes, or the deciding policy rule's maxBytes. */
+  maxBytes: number;
 }

@@ -18,7 +18,10 @@ import type { ContentTypeFilter } from './content-type-filter';
 import { ExchangeOutcome } from './exchange-outcome';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from './exchange-snapshot';
 import type { BodyContext, ChunkDirection } from './body-context';
-import { GATEWAY_METADATA_KEY } from './gateway-identity';
+import { GATEWAY_METADATA_KEY, workloadMetadataKey } from './gateway-identity';
+import { decideCapture, OPT_OUT_HEADER, type CaptureDecision } from '../policy/capture-decision';
+import { FULL_CAPTURE_POLICY, type CapturePolicy } from '../policy/capture-policy';
+import { LEVEL_ABSENT_REASON } from '../policy/capture-level';
 import { BodySendMode, EXT_PROC_ATTRIBUTES_KEY, type HeaderMap, type ProcessingRequest, type ProtoAny, type ProtoStruct, type ProtoValue } from '../extproc/wire/protocol';
 import { decodeTokenUsage, TOKEN_USAGE_TYPE_URL } from '../extproc/wire/token-usage-decoder';
 import type { EnvoyUsage } from '../extproc/wire/token-usage-decoder';
@@ -43,8 +46,23 @@ export interface AssemblerLimits {
  */
 export type BodyShipper = (captureId: string, direction: ChunkDirection, bytes: Uint8Array, context: BodyContext) => boolean;
 
+/** The capture policy as one exchange sees it: the policy in force when its request headers arrive. */
+export interface PolicyView {
+  /** The policy in force now (a reload swaps it between exchanges, never within one). */
+  current(): CapturePolicy;
+  /** gen_ai.provider.name of a model call to this authority and path; '' for anything else. */
+  detectProvider(authority: string, path: string): string;
+}
+
+/** No policy file: every exchange in full. */
+export const NO_POLICY: PolicyView = Object.freeze({ current: () => FULL_CAPTURE_POLICY, detectProvider: () => '' });
+
 /** The entry that stands in a header list for the entries the per-exchange bound left out. */
 export const HEADERS_CUT_NAME = 'x-egress-capture-headers-cut';
+
+const WORKLOAD_NAMESPACE = workloadMetadataKey('namespace');
+const WORKLOAD_NAME = workloadMetadataKey('name');
+const WORKLOAD_KIND = workloadMetadataKey('kind');
 
 const BODY_MODE_NAMES = ['NONE', 'STREAMED', 'BUFFERED', 'BUFFERED_PARTIAL', 'FULL_DUPLEX_STREAMED', 'GRPC'];
 
@@ -72,6 +90,8 @@ class DirectionState {
   headers: HeaderList = [];
   trailers: HeaderList = [];
   headersSeen = false;
+  /** The last content-type header of the direction, as the body filter reads it. */
+  contentType: string | undefined;
   ended = false;
   keepBody = false;
   absentReason = 'no_body';
@@ -123,6 +143,14 @@ export class ExchangeAssembler {
   private readonly attributes: Record<string, string> = {};
   private readonly metadata: Record<string, string> = {};
   private envoyUsage: EnvoyUsage | undefined;
+  /** The capture decision, taken at the request headers (or at the first message when those are skipped). */
+  private decision: CaptureDecision | undefined;
+  /** The model provider detected when the policy needed it ('' for no model call). */
+  private provider = '';
+  private optOutValue: string | undefined;
+  /** Body modes from protocol_config, before any mode_override: restored when Envoy ignores an override. */
+  private configuredModes: [request: number, response: number] | undefined;
+  private sendsBodyBeforeReply = false;
   /** Header and trailer entries left out by the per-exchange bound, and their bytes. */
   headersCut = 0;
   headerBytesCut = 0;
@@ -138,13 +166,16 @@ export class ExchangeAssembler {
     responseContentType: '',
     responseContentEncoding: '',
     awsErrorType: '',
+    maxBytes: 0,
   };
 
   constructor(
     private readonly limits: AssemblerLimits,
     private readonly contentTypes: ContentTypeFilter,
     private readonly shipBody: BodyShipper,
+    private readonly policy: PolicyView,
   ) {
+    this.context.maxBytes = limits.maxBytes;
     this.startMono = performance.now();
     this.captureId = newCaptureId();
     this.request = new DirectionState();
@@ -189,6 +220,8 @@ export class ExchangeAssembler {
     if (message.protocol_config !== undefined && message.protocol_config !== null) {
       this.requestBodyMode = message.protocol_config.request_body_mode ?? BodySendMode.NONE;
       this.responseBodyMode = message.protocol_config.response_body_mode ?? BodySendMode.NONE;
+      this.configuredModes = [this.requestBodyMode, this.responseBodyMode];
+      this.sendsBodyBeforeReply = message.protocol_config.send_body_without_waiting_for_header_response === true;
     }
     if (message.attributes !== undefined) this.takeAttributes(message.attributes);
     const namespaces = message.metadata_context?.filter_metadata;
@@ -201,14 +234,18 @@ export class ExchangeAssembler {
         const part = message.request_headers!;
         this.takeHeaders(this.request, part.headers);
         this.takeRequestContext();
+        this.decide();
         if (part.end_of_stream === true) this.request.ended = true;
         return true;
       }
       case 'response_headers': {
         const part = message.response_headers!;
         this.responseHeadersMs = performance.now() - this.startMono;
+        this.decide();
         this.takeHeaders(this.response, part.headers);
         this.takeResponseContext();
+        // Read for the context first (content type, encoding), then cut to what the level keeps.
+        this.response.headers = this.levelHeaders(this.response.headers);
         if (part.end_of_stream === true) this.response.ended = true;
         return true;
       }
@@ -219,11 +256,13 @@ export class ExchangeAssembler {
         this.takeBody('response', this.response, message.response_body!.body, message.response_body!.end_of_stream === true);
         return true;
       case 'request_trailers':
-        this.request.trailers = this.headerList(this.request, message.request_trailers!.trailers);
+        this.decide();
+        this.request.trailers = this.levelHeaders(this.headerList(this.request, message.request_trailers!.trailers));
         this.request.ended = true;
         return true;
       case 'response_trailers':
-        this.response.trailers = this.headerList(this.response, message.response_trailers!.trailers);
+        this.decide();
+        this.response.trailers = this.levelHeaders(this.headerList(this.response, message.response_trailers!.trailers));
         this.response.ended = true;
         return true;
       default:
@@ -241,8 +280,94 @@ export class ExchangeAssembler {
     return this.response.ended;
   }
 
+  /**
+   * How this exchange is captured. Taken when the request headers arrive:
+   * everything a rule matches on is known then, and deciding before any body
+   * is what lets a lighter level skip the body work (and tell Envoy not to
+   * send bodies at all). Without request headers (header mode SKIP) it is
+   * taken at the first message that needs it, from what little is known.
+   */
+  get captureDecision(): CaptureDecision {
+    return this.decide();
+  }
+
+  /** The model provider detected for the policy ('' when none, or when the policy did not need to know). */
+  get detectedProvider(): string {
+    return this.provider;
+  }
+
+  private decide(): CaptureDecision {
+    if (this.decision !== undefined) return this.decision;
+    const policy = this.policy.current();
+    const context = this.context;
+    const metadata = this.metadata;
+    if (policy.needsProvider) this.provider = this.policy.detectProvider(context.authority, context.path);
+    const decision = decideCapture(policy, {
+      authority: context.authority,
+      path: context.path,
+      method: context.method,
+      workload: { namespace: metadata[WORKLOAD_NAMESPACE], name: metadata[WORKLOAD_NAME], kind: metadata[WORKLOAD_KIND] },
+      provider: this.provider,
+      optOut: this.optOutValue,
+    });
+    this.decision = decision;
+    if (decision.maxBytes !== undefined) context.maxBytes = decision.maxBytes;
+    const request = this.request;
+    if (request.headersSeen) this.chooseBody(request);
+    request.headers = this.levelHeaders(request.headers);
+    return decision;
+  }
+
+  /** Whether the decided level keeps this direction's body (usage: only the answer of a model call, folded for its usage, never stored). */
+  private levelKeeps(direction: ChunkDirection): boolean {
+    switch (this.decision?.level) {
+      case undefined:
+      case 'full':
+        return true;
+      case 'usage':
+        return direction === 'response' && this.provider !== '';
+      default:
+        return false;
+    }
+  }
+
+  /** The headers the decided level keeps: all of them, except at usage. */
+  private levelHeaders(list: HeaderList): HeaderList {
+    return this.decision?.level === 'usage' ? this.usageHeaders(list) : list;
+  }
+
+  /** A usage-level header list: pseudo-headers and the policy's allow-listed names only. */
+  private usageHeaders(list: HeaderList): HeaderList {
+    const allowed = this.policy.current().usageHeaders;
+    return list.filter(([name]) => name.charCodeAt(0) === 58 /* ':' */ || allowed.includes(name));
+  }
+
+  /**
+   * The mode_override to send with the request headers reply, when the
+   * decided level needs fewer bodies than Envoy is configured to send:
+   * bodies a level drops are then never sent (Envoy honours it when the
+   * filter has allow_mode_override). Only with Envoy's protocol_config at
+   * hand (1.34+: the configured modes, so a kept body keeps its mode) and
+   * never in FULL_DUPLEX_STREAMED (Envoy refuses overrides there) or when
+   * bodies are sent before the reply (the override would come too late).
+   */
+  modeOverride(): { request_body_mode: number; response_body_mode: number } | undefined {
+    const modes = this.configuredModes;
+    if (modes === undefined || this.sendsBodyBeforeReply || this.observability) return undefined;
+    if (modes[0] === BodySendMode.FULL_DUPLEX_STREAMED || modes[1] === BodySendMode.FULL_DUPLEX_STREAMED) return undefined;
+    this.decide();
+    const request = this.levelKeeps('request') ? modes[0] : BodySendMode.NONE;
+    const response = this.levelKeeps('response') ? modes[1] : BodySendMode.NONE;
+    if (request === modes[0] && response === modes[1]) return undefined;
+    // What Envoy will do if it honours the override; a body message for a direction set to NONE says it did not (takeBody).
+    this.requestBodyMode = request;
+    this.responseBodyMode = response;
+    return { request_body_mode: request, response_body_mode: response };
+  }
+
   /** Builds the snapshot for the worker; `closeReason` says what ended the stream when no end marker did. */
   finish(closeReason: 'ended' | 'error' | 'idle' | 'shutdown'): ExchangeSnapshot {
+    const capture = this.decide();
     const durationMs = performance.now() - this.startMono;
     const startedAtNs = (WALL_BASE_NS + BigInt(Math.round(this.startMono * 1e6))).toString();
     return {
@@ -254,6 +379,7 @@ export class ExchangeAssembler {
       observabilityMode: this.observability,
       bodyModes: this.requestBodyMode === undefined ? '' : `${BODY_MODE_NAMES[this.requestBodyMode] ?? this.requestBodyMode}/${BODY_MODE_NAMES[this.responseBodyMode ?? 0] ?? this.responseBodyMode}`,
       extProcMessages: this.messages,
+      capture,
       attributes: this.attributes,
       metadata: this.metadata,
       ...(this.envoyUsage === undefined ? {} : { envoyUsage: this.envoyUsage }),
@@ -311,7 +437,17 @@ export class ExchangeAssembler {
         if (Number.isSafeInteger(parsed) && parsed >= 0) state.contentLength = parsed;
       }
     }
-    const reason = this.limits.maxBytes === 0 ? 'max_bytes_zero' : this.contentTypes.reasonToSkip(contentType);
+    state.contentType = contentType;
+    this.chooseBody(state);
+  }
+
+  /** Whether a direction's body is kept, from its content type and (once decided) the capture level and its body cap. */
+  private chooseBody(state: DirectionState): void {
+    const direction: ChunkDirection = state === this.request ? 'request' : 'response';
+    let reason: string;
+    if (this.decision !== undefined && !this.levelKeeps(direction)) reason = LEVEL_ABSENT_REASON;
+    else if (this.context.maxBytes === 0) reason = 'max_bytes_zero';
+    else reason = this.contentTypes.reasonToSkip(state.contentType);
     state.keepBody = reason === '';
     state.absentReason = reason;
   }
@@ -324,6 +460,13 @@ export class ExchangeAssembler {
     if (!state.headersSeen) {
       // Headers in SKIP mode: the content type is unknown, so the body is not kept.
       state.absentReason = 'content_type_unknown';
+    }
+    const configured = this.configuredModes;
+    if (configured !== undefined) {
+      // A body after a mode_override that set this direction to NONE: Envoy did not honour it
+      // (no allow_mode_override), so the configured mode still holds for the outcome.
+      if (direction === 'request' && this.requestBodyMode === BodySendMode.NONE) this.requestBodyMode = configured[0];
+      else if (direction === 'response' && this.responseBodyMode === BodySendMode.NONE) this.responseBodyMode = configured[1];
     }
     const length = body?.length ?? 0;
     state.chunks += 1;
@@ -350,6 +493,7 @@ export class ExchangeAssembler {
       else if (name === 'host' && context.authority === '') context.authority = value;
       else if (name === 'content-type' && context.requestContentType === '') context.requestContentType = value;
       else if (name === 'content-encoding' && context.requestContentEncoding === '') context.requestContentEncoding = value;
+      else if (name === OPT_OUT_HEADER) this.optOutValue = value;
     }
   }
 

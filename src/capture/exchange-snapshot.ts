@@ -11,6 +11,7 @@
  */
 import type { EnvoyUsage } from '../extproc/wire/token-usage-decoder';
 import type { ExchangeOutcome } from './exchange-outcome';
+import type { CaptureDecision } from '../policy/capture-decision';
 
 export type HeaderList = Array<[name: string, latin1Value: string]>;
 
@@ -60,6 +61,8 @@ export interface ExchangeSnapshot {
   /** Effective body modes from protocol_config, e.g. "STREAMED/NONE"; '' when Envoy did not send it. */
   bodyModes: string;
   extProcMessages: number;
+  /** How the capture policy said to keep this exchange (level, deciding rule, opt-out, retention, body cap). */
+  capture: CaptureDecision;
   /** ext_proc attributes flattened to strings ("request.id" → value). */
   attributes: Record<string, string>;
   /** metadata_context flattened as "namespace.key" → string value. */

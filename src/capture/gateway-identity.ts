@@ -9,3 +9,17 @@ export const GATEWAY_METADATA_HEADER = 'x-egress-capture-gateway';
 
 /** The Metadata key the gateway is stored under, beside the forwarded `egress_capture.workload.*` keys. */
 export const GATEWAY_METADATA_KEY = 'egress_capture.gateway';
+
+/**
+ * The dynamic metadata namespace the calling workload's identity arrives in
+ * (the translator fills it from PROXY v2 TLVs); forwarded to ext_proc and
+ * stored in Metadata as `egress_capture.workload.<field>`.
+ */
+export const WORKLOAD_METADATA_NAMESPACE = 'egress_capture.workload';
+
+/** What a workload identity names, as Metadata keys. */
+export type WorkloadField = 'namespace' | 'name' | 'kind' | 'uid';
+
+export function workloadMetadataKey(field: WorkloadField): string {
+  return `${WORKLOAD_METADATA_NAMESPACE}.${field}`;
+}

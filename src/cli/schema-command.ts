@@ -85,7 +85,7 @@ export function schemaScript(config: Pick<OptionValues, (typeof STORE_LAYOUT_KEY
     layout.cluster === '' ? 'one server' : `cluster ${layout.cluster}`,
     layout.engine,
     ...(layout.distributed ? ['Distributed'] : []),
-    config.ttlDays > 0 ? `TTL ${config.ttlDays} days` : 'no TTL',
+    config.ttlDays > 0 ? `TTL ${config.ttlDays} days (a row's own RetentionDays wins)` : 'TTL only for rows with a RetentionDays of their own',
   ].join(', ');
   return `-- egress-capture table for ${described}; run in the database of --clickhouse-url.\n\n${statements.map((statement) => `${statement};\n`).join('\n')}`;
 }

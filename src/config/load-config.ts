@@ -9,10 +9,12 @@
  * fixes everything.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CapturePolicySource } from '../policy/policy-source';
 import { BodyRedactor, type BodyRedactorOptions } from '../processing/redaction/body-redactor';
 import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { CaptureError, describeError } from '../errors';
-import { FLAG_OPTIONS, OPTIONS, optionDefaults, type FlagEntry, type OptionKey, type OptionValues } from './options';
+import { CAPTURE_POLICY_BESIDE_GATEWAY, FLAG_OPTIONS, OPTIONS, optionDefaults, type FlagEntry, type OptionKey, type OptionValues } from './options';
 import { isParseError } from './option-parsers';
 import { deriveConfig, noLoadedSettings, type ConfigInput, type RuntimeConfig } from './runtime-config';
 
@@ -98,6 +100,9 @@ export function loadConfig(input: LoadConfigInput): RuntimeConfig {
   }
   config.providerMapping = loadFile(OPTIONS.providerMappingFile.flag, values.providerMappingFile, loadProviderMapping, problems) ?? [];
   config.bodyRedactionRules = loadFile(OPTIONS.bodyRedactionRulesFile.flag, values.bodyRedactionRulesFile, loadRedactionRules, problems) ?? {};
+  config.capturePolicyPath = capturePolicyPath(values.capturePolicyFile, values.gatewayFile);
+  // Validated here so a bad policy stops the start with the other problems; the service reads it again and watches it.
+  loadFile(OPTIONS.capturePolicyFile.flag, config.capturePolicyPath, (file) => new CapturePolicySource(file), problems);
 
   if (problems.length > 0) {
     throw new CaptureError('CAP_ERR_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
@@ -123,6 +128,17 @@ function loadFile<T>(flag: string, file: string, load: (file: string) => T, prob
 function problemsOf(err: unknown): string[] {
   // Every validation error is a CaptureError listing its problems (the gateway manifest, the GenAI files).
   return err instanceof CaptureError && err.problems.length > 0 ? [...err.problems] : [describeError(err)];
+}
+
+/**
+ * The policy file: the one --capture-policy names, else capture-policy.yaml
+ * beside the --gateway manifest when that file exists (a ConfigMap holding
+ * both is mounted as one directory), else none.
+ */
+function capturePolicyPath(explicit: string, gatewayFile: string): string {
+  if (explicit !== '' || gatewayFile === '') return explicit;
+  const beside = path.join(path.dirname(gatewayFile), CAPTURE_POLICY_BESIDE_GATEWAY);
+  return fs.existsSync(beside) ? beside : '';
 }
 
 /** yaml is loaded only when one of these files is given. */

@@ -90,6 +90,9 @@ export const BUILT_IN_REDACT_HEADERS: readonly string[] = [
   'x-functions-key',
 ];
 
+/** The capture policy's file name looked for beside the --gateway manifest when --capture-policy is not given. */
+export const CAPTURE_POLICY_BESIDE_GATEWAY = 'capture-policy.yaml';
+
 const listen = (value: ListenAddress | UnixSocketAddress): string => formatListen(value);
 const joined = (value: readonly string[]): string => value.join(',');
 
@@ -239,6 +242,12 @@ export const OPTIONS = {
     parse: text,
     doc: 'path of a YAML file: a list of {authority, pathPrefix, provider, api} declaring AI endpoints beyond the built-in ones',
   }),
+  capturePolicyFile: option({
+    default: '',
+    flag: 'capture-policy',
+    parse: text,
+    doc: `path of a YAML capture policy (levels full, headers, usage, none per upstream, route and workload; README "Capture policy"); default: ${CAPTURE_POLICY_BESIDE_GATEWAY} beside the --gateway manifest when there is one, else everything in full`,
+  }),
   bodyRedaction: option({ default: true, flag: 'body-redaction', parse: bool, doc: 'redact secrets in stored bodies and folded text: true or false' }),
   bodyRedactionRulesFile: option({
     default: '',
@@ -312,6 +321,7 @@ export const OPTIONS = {
   otlpMaxRequestBytes: fixed(4 * MiB, 'cap on one OTLP export request, encoded and before compression, bytes'),
   /** The OTLP spec's default; OTEL_EXPORTER_OTLP_[LOGS_]TIMEOUT sets it. */
   otlpTimeoutMs: fixed(10_000, "the OTLP exporter's deadline per export call, its own retries included, ms"),
+  capturePolicyPollIntervalMs: fixed(2_000, 'how often the capture policy file is checked for a change, ms'),
   tlsFilePollIntervalMs: fixed(10_000, 'how often TLS certificate and key files are checked for a rotation, ms'),
   /** Checked before any parsing; INSERT data after FORMAT is not query text and is not counted. */
   adminQueryMaxBytes: fixed(256 * KiB, 'largest query text the admin ClickHouse interface accepts (URL query plus SQL body, decompressed), bytes'),

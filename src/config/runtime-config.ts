@@ -23,6 +23,8 @@ export interface LoadedSettings {
   providerMapping: ProviderMappingEntry[];
   /** Parsed from bodyRedactionRulesFile. */
   bodyRedactionRules: BodyRedactorOptions;
+  /** The capture policy file in force (validated): --capture-policy, else capture-policy.yaml beside --gateway; '' = none, everything in full. */
+  capturePolicyPath: string;
 }
 
 /** The limits a folded exchange is kept within. */
@@ -67,7 +69,7 @@ export function deriveConfig(input: ConfigInput): RuntimeConfig {
 }
 
 export function noLoadedSettings(): LoadedSettings {
-  return { gatewayName: '', gatewayNamespace: '', otlpEndpoint: '', otlpHeaders: {}, providerMapping: [], bodyRedactionRules: {} };
+  return { gatewayName: '', gatewayNamespace: '', otlpEndpoint: '', otlpHeaders: {}, providerMapping: [], bodyRedactionRules: {}, capturePolicyPath: '' };
 }
 
 /** The defaults with some values replaced, derived values recomputed (tests and embedders). */

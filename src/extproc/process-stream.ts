@@ -13,12 +13,12 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ExchangeAssembler, type AssemblerLimits, type BodyShipper, type ExchangeProgress } from '../capture/exchange-assembler';
+import { ExchangeAssembler, type AssemblerLimits, type BodyShipper, type ExchangeProgress, type PolicyView } from '../capture/exchange-assembler';
 import type { ContentTypeFilter } from '../capture/content-type-filter';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
 import type { BodyContext } from '../capture/body-context';
 import type { CaptureMetrics } from '../metrics';
-import { acknowledgment, streamedBodyEcho } from './replies';
+import { acknowledgment, requestHeadersWithModeOverride, streamedBodyEcho } from './replies';
 import type { ProcessingRequest, ProcessingResponse } from './wire/protocol';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
 import { describeError, type ErrorCode } from '../errors';
@@ -33,6 +33,8 @@ export interface StreamContext {
   log: Logger;
   /** Hands chunks of large kept bodies to the exchange's worker while they stream. */
   shipBody: BodyShipper;
+  /** The capture policy in force; decided per exchange at its request headers. */
+  policy: PolicyView;
   onExchange: (snapshot: ExchangeSnapshot, context: BodyContext) => void;
 }
 
@@ -49,7 +51,7 @@ export class ProcessStream {
     private readonly ctx: StreamContext,
     private readonly onDone: (stream: ProcessStream) => void,
   ) {
-    this.assembler = new ExchangeAssembler(ctx.limits, ctx.contentTypes, ctx.shipBody);
+    this.assembler = new ExchangeAssembler(ctx.limits, ctx.contentTypes, ctx.shipBody, ctx.policy);
     const gateway = call.metadata.get(GATEWAY_METADATA_HEADER)[0];
     if (typeof gateway === 'string' && gateway !== '') this.assembler.setGateway(gateway);
     this.idleTimer = setTimeout(() => this.onIdle(), ctx.idleTimeoutMs);
@@ -90,6 +92,13 @@ export class ProcessStream {
 
     if (message.observability_mode !== true) this.reply(message, part);
 
+    // Level none keeps nothing of the exchange: end the call once the request
+    // headers are answered, and Envoy sends nothing more of it (the traffic
+    // goes on unprocessed, as after any call the processor ends with OK).
+    if (part === 'request_headers' && this.assembler.captureDecision.level === 'none') {
+      this.finish('ended');
+      return;
+    }
     // End the call ourselves once the exchange is complete: Envoy closes with a
     // reset, and a call we already finished turns that reset into a no-op
     // instead of one more hit on the HTTP/2 rapid-reset budget.
@@ -102,6 +111,9 @@ export class ProcessStream {
       response = streamedBodyEcho(part, message.request_body!.body, message.request_body!.end_of_stream === true);
     } else if (part === 'response_body' && this.assembler.isFullDuplex('response')) {
       response = streamedBodyEcho(part, message.response_body!.body, message.response_body!.end_of_stream === true);
+    } else if (part === 'request_headers') {
+      const override = this.assembler.modeOverride();
+      response = override === undefined ? acknowledgment(part) : requestHeadersWithModeOverride(override.request_body_mode, override.response_body_mode);
     } else {
       response = acknowledgment(part);
     }
@@ -133,6 +145,12 @@ export class ProcessStream {
       this.finished = true;
       clearTimeout(this.idleTimer);
       if (this.assembler.messageCount > 0) {
+        this.countDecision();
+        if (this.assembler.captureDecision.level === 'none') {
+          this.onDone(this);
+          this.endCall();
+          return;
+        }
         const snapshot = this.assembler.finish(reason);
         if (this.assembler.headersCut > 0) {
           this.ctx.metrics.errors.inc({ kind: 'headers_over_limit' });
@@ -147,6 +165,12 @@ export class ProcessStream {
       this.onDone(this);
     }
     this.endCall();
+  }
+
+  private countDecision(): void {
+    const decision = this.assembler.captureDecision;
+    this.ctx.metrics.policyExchanges.inc({ level: decision.level, rule: decision.rule });
+    if (decision.optOut !== 'none') this.ctx.metrics.policyOptOuts.inc({ outcome: decision.optOut });
   }
 
   /** Ends the call with OK if it is still writable: harmless to Envoy, and it frees the HTTP/2 stream at once. */

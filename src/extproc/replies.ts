@@ -1,7 +1,9 @@
 /**
  * The only replies a passive capture server sends: empty acknowledgments
- * (CONTINUE, no mutation) of the matching oneof, and for FULL_DUPLEX_STREAMED
- * the body bytes echoed back unchanged. Acknowledgments are shared frozen
+ * (CONTINUE, no mutation) of the matching oneof, for FULL_DUPLEX_STREAMED
+ * the body bytes echoed back unchanged, and with the request headers a
+ * mode_override when the capture policy keeps fewer bodies than Envoy sends.
+ * None of them changes the traffic. Acknowledgments are shared frozen
  * objects: nothing per message is allocated to say "continue".
  */
 import type * as grpc from '@grpc/grpc-js';
@@ -31,6 +33,27 @@ export function streamedBodyEcho(part: 'request_body' | 'response_body', body: B
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * The request headers acknowledgment that also tells Envoy which bodies to
+ * send from now on (mode_override; header and trailer modes left at DEFAULT,
+ * which Envoy 1.34+ reads as "unchanged"). One shared frozen reply per pair
+ * of body modes, so it is encoded once like the plain acknowledgments.
+ */
+export function requestHeadersWithModeOverride(requestBodyMode: number, responseBodyMode: number): ProcessingResponse {
+  const key = requestBodyMode * 16 + responseBodyMode;
+  let reply = OVERRIDES.get(key);
+  if (reply === undefined) {
+    reply = Object.freeze({
+      request_headers: ACKS.request_headers.request_headers,
+      mode_override: Object.freeze({ request_body_mode: requestBodyMode, response_body_mode: responseBodyMode }),
+    }) as ProcessingResponse;
+    OVERRIDES.set(key, reply);
+  }
+  return reply;
+}
+
+const OVERRIDES = new Map<number, ProcessingResponse>();
+
+/**
  * The ExternalProcessor definition a server registers: its response
  * serializer hands grpc-js the acknowledgments encoded once, at start-up.
  * Nearly every message Envoy sends is acknowledged (44 per exchange in the
@@ -44,5 +67,13 @@ export function withEncodedAcknowledgments(definition: grpc.ServiceDefinition): 
   if (method === undefined) throw new Error('ExternalProcessor definition has no Process method');
   const serialize = method.responseSerialize as (value: ProcessingResponse) => Buffer;
   const encoded = new Map<ProcessingResponse, Buffer>(Object.values(ACKS).map((ack) => [ack, serialize(ack)]));
-  return { ...definition, Process: { ...method, responseSerialize: (value: ProcessingResponse) => encoded.get(value) ?? serialize(value) } };
+  const encode = (value: ProcessingResponse): Buffer => {
+    const known = encoded.get(value);
+    if (known !== undefined) return known;
+    const bytes = serialize(value);
+    // The mode-override replies are shared too: encoded the first time they are sent.
+    if (value.mode_override !== undefined) encoded.set(value, bytes);
+    return bytes;
+  };
+  return { ...definition, Process: { ...method, responseSerialize: encode } };
 }

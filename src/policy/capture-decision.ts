@@ -40,6 +40,9 @@ export interface CaptureDecision {
   optOut: OptOutOutcome;
 }
 
+/** The decision when no policy says otherwise: everything kept in full, for the store's --ttl-days. */
+export const FULL_DEFAULT_DECISION: CaptureDecision = Object.freeze({ level: 'full', rule: DEFAULT_RULE, maxBytes: undefined, retentionDays: undefined, optOut: 'none' });
+
 function ruleMatches(rule: PolicyRule, request: PolicyRequest): boolean {
   if (rule.authority !== undefined && !rule.authority.matches(request.authority)) return false;
   if (rule.pathPrefix !== undefined && !request.path.startsWith(rule.pathPrefix)) return false;

@@ -21,3 +21,6 @@ export function isCaptureLevel(value: string): value is CaptureLevel {
 export function keepsNoMoreThan(candidate: CaptureLevel, level: CaptureLevel): boolean {
   return CAPTURE_LEVELS.indexOf(candidate) >= CAPTURE_LEVELS.indexOf(level);
 }
+
+/** The body note of a body the exchange's capture level does not keep. */
+export const LEVEL_ABSENT_REASON = 'capture_level';

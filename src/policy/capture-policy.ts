@@ -21,6 +21,7 @@
  *       retentionDays: 90
  */
 import { parse as parseYaml } from 'yaml';
+import { CaptureError } from '../errors';
 import { arr, bool, checkValue, int, obj, str, type FieldSchema } from '../gateway/field-schema';
 import type { Problem } from '../gateway/problems';
 import { CAPTURE_LEVELS, type CaptureLevel } from './capture-level';
@@ -87,6 +88,12 @@ export interface CapturePolicy {
   /** Lower-case header names whose values a usage-level row keeps. */
   usageHeaders: readonly string[];
   rules: readonly PolicyRule[];
+  /**
+   * Whether deciding needs the model provider: a rule matches on it, or the
+   * usage level can be reached (it keeps the answer of a model call only).
+   * Without it the event loop never runs provider detection.
+   */
+  needsProvider: boolean;
 }
 
 /** What applies when no policy file is given: today's behaviour, everything kept in full. */
@@ -96,17 +103,19 @@ export const FULL_CAPTURE_POLICY: CapturePolicy = Object.freeze({
   retentionDays: {},
   usageHeaders: [],
   rules: [],
+  needsProvider: false,
 });
 
 /** Header values kept at the usage level when the file names none: enough to correlate a row, nothing a secret hides in. */
 export const DEFAULT_USAGE_HEADERS: readonly string[] = ['content-type', 'x-request-id', 'traceparent', 'user-agent'];
 
-export class CapturePolicyError extends Error {
+/** An invalid policy file: every problem, each with the rule and field it is about. */
+export class CapturePolicyError extends CaptureError {
   constructor(
     readonly source: string,
-    readonly problems: readonly string[],
+    problems: readonly string[],
   ) {
-    super(`${source}: invalid capture policy:\n  ${problems.join('\n  ')}`);
+    super('CAP_ERR_POLICY_INVALID', `${source}: invalid capture policy:\n  ${problems.join('\n  ')}`, { problems });
     this.name = 'CapturePolicyError';
   }
 }
@@ -184,11 +193,15 @@ export function parseCapturePolicy(text: string, source: string): CapturePolicy 
       problems.map((p) => (p.path === '' ? p.message : `${p.path}: ${p.message}`)),
     );
   const raw = document as RawPolicy;
+  const rules = (raw.rules ?? []).map(compileRule);
+  const level = raw.default ?? 'full';
+  const allowRequestOptOut = raw.allowRequestOptOut ?? false;
   return {
-    default: raw.default ?? 'full',
-    allowRequestOptOut: raw.allowRequestOptOut ?? false,
+    default: level,
+    allowRequestOptOut,
     retentionDays: raw.retentionDays ?? {},
-    usageHeaders: raw.usageHeaders ?? DEFAULT_USAGE_HEADERS,
-    rules: (raw.rules ?? []).map(compileRule),
+    usageHeaders: (raw.usageHeaders ?? DEFAULT_USAGE_HEADERS).map((name) => name.toLowerCase()),
+    rules,
+    needsProvider: allowRequestOptOut || level === 'usage' || rules.some((rule) => rule.provider !== undefined || rule.capture === 'usage'),
   };
 }

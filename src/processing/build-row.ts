@@ -15,6 +15,8 @@ import type { GenAiSummary } from './genai/genai-summary';
 import { redactPath, URL_HEADERS } from './redaction/path-redactor';
 import { redactionMarker } from './redaction/redaction-marker';
 import { isUtf8Prefix, renderHeaderValue, utf8CutLength } from './text-rendering';
+import { keepLevelColumns } from './level-columns';
+import { LEVEL_ABSENT_REASON } from '../policy/capture-level';
 
 export interface RowBuildResult {
   row: ExchangeRow;
@@ -100,6 +102,12 @@ function renderBody(direction: DirectionSnapshot, processed: BodyStreamResult | 
   }
   const note = processed.decodeStatus === 'bomb_stopped' ? 'decompression_stopped' : backlog ? 'processing_backlog' : '';
   return { text, captured: true, truncated: processed.truncated || cut < bytes.length || backlog, note, capturedBytes: Buffer.byteLength(text), ...common };
+}
+
+/** A body the capture level does not keep: only its size on the wire stays. */
+function bodyLeftOut(direction: DirectionSnapshot): RenderedBody {
+  const note = direction.bodySize === 0 ? 'no_body' : direction.bodyAbsentReason !== '' ? direction.bodyAbsentReason : LEVEL_ABSENT_REASON;
+  return { text: '', captured: false, truncated: false, note, capturedBytes: 0, ...NOT_PROCESSED };
 }
 
 function isCompleteUtf8End(bytes: Uint8Array): boolean {
@@ -211,8 +219,12 @@ export function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOptions, p
   const requestTrailers = renderHeaders(snapshot.request.trailers, redact, key, redactor, redactions);
   const responseTrailers = renderHeaders(snapshot.response.trailers, redact, key, redactor, redactions);
 
-  const requestBody = renderBody(snapshot.request, processed?.request, options.maxBytes, redactor, redactions);
-  const responseBody = renderBody(snapshot.response, processed?.response, options.maxBytes, redactor, redactions);
+  const capture = snapshot.capture;
+  // A body the level does not keep is not rendered (nor scanned for secrets): usage folds a model call's answer and throws its text away.
+  const keepsBodies = capture.level === 'full';
+  const maxBytes = capture.maxBytes ?? options.maxBytes;
+  const requestBody = keepsBodies ? renderBody(snapshot.request, processed?.request, maxBytes, redactor, redactions) : bodyLeftOut(snapshot.request);
+  const responseBody = keepsBodies ? renderBody(snapshot.response, processed?.response, maxBytes, redactor, redactions) : bodyLeftOut(snapshot.response);
   const genAi = genAiColumns(processed?.genAi, redactor, redactions);
   const trace = parseTraceparent(request.first['traceparent']);
   const status = Number(response.pseudo[':status'] ?? '0');
@@ -263,7 +275,12 @@ export function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOptions, p
     ObservabilityMode: snapshot.observabilityMode,
     BodyModes: snapshot.bodyModes,
     CapturedBy: CAPTURED_BY,
+    CaptureLevel: capture.level,
+    CaptureRule: capture.rule,
+    CaptureOptOut: capture.optOut === 'none' ? '' : capture.optOut,
+    RetentionDays: capture.retentionDays ?? 0,
   };
+  keepLevelColumns(row, capture.level);
   return {
     row,
     request: { capturedBytes: requestBody.capturedBytes, truncated: requestBody.truncated, note: requestBody.note },

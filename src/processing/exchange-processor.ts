@@ -65,10 +65,13 @@ export class ExchangeProcessor {
     const existing = direction === 'request' ? this.request : this.response;
     if (existing !== undefined) return existing;
     const folder = this.folder;
+    // A policy rule's own body cap keeps the configured share of head and tail.
+    const { maxBytes, headBytes } = this.options;
+    const cap = context.maxBytes;
     const created = new BodyStreamProcessor({
       contentEncoding: direction === 'request' ? context.requestContentEncoding : context.responseContentEncoding,
-      maxBytes: this.options.maxBytes,
-      headBytes: this.options.headBytes,
+      maxBytes: cap,
+      headBytes: cap === maxBytes || maxBytes === 0 ? headBytes : Math.floor((cap * headBytes) / maxBytes),
       onDecoded: folder === undefined ? undefined : direction === 'request' ? (bytes) => folder.pushRequest(bytes) : (bytes) => folder.pushResponse(bytes),
     });
     if (direction === 'request') this.request = created;

@@ -18,6 +18,7 @@
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from '../capture/exchange-snapshot';
 import type { ExchangeOutcome } from '../capture/exchange-outcome';
 import { buildRow } from './build-row';
+import { FULL_DEFAULT_DECISION, type CaptureDecision } from '../policy/capture-decision';
 import { redactPath } from './redaction/path-redactor';
 import type { BodyContext, RowBuildOptions } from './worker-contract';
 
@@ -45,6 +46,8 @@ export interface InflightEntry {
   attributes: Record<string, string>;
   observabilityMode: boolean;
   bodyModes: string;
+  /** The capture decision (level, rule, opt-out, retention); absent in entries written before the capture policy. */
+  capture?: CaptureDecision;
 }
 
 /** The journal entry of a finished exchange, as JSON. */
@@ -73,6 +76,7 @@ export function inflightEntryJson(snapshot: ExchangeSnapshot, context: BodyConte
     attributes,
     observabilityMode: snapshot.observabilityMode,
     bodyModes: snapshot.bodyModes,
+    capture: snapshot.capture,
   };
   return JSON.stringify(entry);
 }
@@ -101,6 +105,7 @@ export function rebuildRowLine(entry: InflightEntry, options: RowBuildOptions): 
     observabilityMode: entry.observabilityMode,
     bodyModes: entry.bodyModes,
     extProcMessages: 0,
+    capture: entry.capture ?? FULL_DEFAULT_DECISION,
     attributes: entry.attributes,
     metadata: {},
     request: direction(entry.headers, entry.requestBytes),

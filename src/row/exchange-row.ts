@@ -126,6 +126,14 @@ export const ROW_COLUMNS = {
   ObservabilityMode: flag('Envoy sent in observability mode', attrs('egress_capture.observability_mode')),
   BodyModes: text(LOW, "effective body modes 'REQUEST/RESPONSE' from protocol_config ('' when not sent)", omitted('describes the gateway configuration, not the exchange')),
   CapturedBy: text(LOW, 'capture replica that recorded the exchange: its pod name (POD_NAME), else its host name', attrs('egress_capture.captured_by')),
+  CaptureLevel: text(LOW, "what the capture policy kept: full, headers or usage ('' in rows stored before the policy existed: full)", attrs('egress_capture.capture.level')),
+  CaptureRule: text(LOW, "the policy rule that decided the level; 'default' when none matched", attrs('egress_capture.capture.rule')),
+  CaptureOptOut: text(
+    LOW,
+    "what became of the workload's x-egress-capture header: '' (not sent), applied, refused_not_allowed, ignored_not_lower, ignored_invalid",
+    attrs('egress_capture.capture.opt_out'),
+  ),
+  RetentionDays: num('UInt16', "days the store keeps the row, from the policy; 0: the store's --ttl-days", omitted("the store's own housekeeping; an OTLP backend keeps records by its own rules")),
 } satisfies Record<string, ColumnSpec<unknown>>;
 
 type Columns = typeof ROW_COLUMNS;

@@ -24,6 +24,9 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { AdminServer, type AdminServerOptions, type QueryableStore } from '../admin/admin-server';
 import { ContentTypeFilter } from '../capture/content-type-filter';
+import type { PolicyView } from '../capture/exchange-assembler';
+import { CapturePolicySource } from '../policy/policy-source';
+import { ProviderDetector } from '../processing/genai/provider-detection';
 import { CaptureError, errorFields } from '../errors';
 import type { RuntimeConfig } from '../config/runtime-config';
 import { formatListen } from '../listen-address';
@@ -78,6 +81,7 @@ export class CaptureService {
   private grpc!: CaptureServer;
   private admin!: AdminServer;
   private minter: CertificateMinter | undefined;
+  private policy: CapturePolicySource | undefined;
   private ready = false;
   private stopping: Promise<void> | undefined;
   grpcPort = 0;
@@ -138,6 +142,7 @@ export class CaptureService {
         this.log.error({ part, ...errorFields(err) }, 'closing after a failed start');
       }
     };
+    this.policy?.close();
     if (this.minter !== undefined) await close('sds', () => this.minter!.close());
     if (this.grpc !== undefined) await close('grpc', () => this.grpc.drain(0));
     if (this.admin !== undefined) await close('admin', () => this.admin.close());
@@ -171,6 +176,7 @@ export class CaptureService {
       foldLimits: config.foldLimits,
       staleStateMs: config.staleStateMs,
     };
+    this.policy = this.openCapturePolicy();
     this.delivery.recoverInflight((entry) => rebuildRowLine(entry as InflightEntry, settings));
     this.delivery.start();
     this.pipeline = new ExchangePipeline({
@@ -193,7 +199,7 @@ export class CaptureService {
       // A configured CA that cannot be loaded means TLS-terminating listeners cannot handshake.
       isReady: () => this.ready && (this.minter === undefined || this.minter.problems().length === 0),
       store: this.store,
-      status: () => this.delivery.status(),
+      status: () => ({ ...this.delivery.status(), capturePolicy: this.policy!.summary() }),
       // The gRPC server starts after the admin port: nothing is in flight before it does.
       inFlight: () => (this.grpc === undefined ? [] : this.grpc.inFlight()),
       clickhouse: adminClickHousePolicy(config),
@@ -239,6 +245,7 @@ export class CaptureService {
         metrics: this.metrics,
         log: this.log,
         shipBody: this.pipeline.shipChunk,
+        policy: this.policyView(),
         onExchange: (snapshot, context) => this.pipeline.submit(snapshot, context),
       },
     });
@@ -279,6 +286,37 @@ export class CaptureService {
     await this.delivery.flush();
   }
 
+  /** The policy file (validated at config load), watched for changes from here on. */
+  private openCapturePolicy(): CapturePolicySource {
+    const source = new CapturePolicySource(this.config.capturePolicyPath);
+    const metrics = this.metrics;
+    source.watch(this.config.capturePolicyPollIntervalMs, {
+      applied: (summary) => {
+        metrics.policyReloads.inc({ result: 'applied' });
+        this.log.info({ file: summary.file, digest: summary.digest, default: summary.default, rules: summary.rules.length }, 'capture policy reloaded');
+      },
+      invalid: (file, err) => {
+        metrics.policyReloads.inc({ result: 'invalid' });
+        this.log.error(
+          { file, ...errorFields(err, 'CAP_ERR_POLICY_INVALID'), problems: err instanceof CaptureError ? err.problems : undefined },
+          'capture policy file changed but is invalid; the policy in force stays',
+        );
+      },
+    });
+    if (source.file !== '') this.log.info({ file: source.file, digest: source.summary().digest }, 'capture policy loaded');
+    return source;
+  }
+
+  /** What each ext_proc stream asks of the policy: the policy in force, and the provider of a model call (the workers' own detection, run here only when the policy needs it). */
+  private policyView(): PolicyView {
+    const source = this.policy!;
+    const detector = new ProviderDetector(this.config.providerMapping);
+    return {
+      current: () => source.current(),
+      detectProvider: (authority, path) => detector.detect(authority, path)?.provider ?? '',
+    };
+  }
+
   stop(): Promise<void> {
     this.stopping ??= this.stopParts();
     return this.stopping;
@@ -287,6 +325,7 @@ export class CaptureService {
   private async stopParts(): Promise<void> {
     this.ready = false;
     this.log.info({ openStreams: this.grpc.activeStreams, drainTimeoutMs: this.config.drainTimeoutMs }, 'draining');
+    this.policy?.close();
     try {
       await this.grpc.drain(this.config.drainTimeoutMs);
       await this.minter?.close();

@@ -13,9 +13,11 @@
 //   0xE2 -> kind        workload kind (e.g. Deployment, Pod, Sandbox)
 //   0xE3 -> uid         workload UID
 
-export const WORKLOAD_METADATA_NAMESPACE = 'egress_capture.workload';
+import { WORKLOAD_METADATA_NAMESPACE, type WorkloadField } from '../capture/gateway-identity';
 
-export const WORKLOAD_TLVS: ReadonlyArray<{ type: number; key: string }> = [
+export { WORKLOAD_METADATA_NAMESPACE };
+
+export const WORKLOAD_TLVS: ReadonlyArray<{ type: number; key: WorkloadField }> = [
   { type: 0xe0, key: 'namespace' },
   { type: 0xe1, key: 'name' },
   { type: 0xe2, key: 'kind' },

@@ -6,7 +6,7 @@
  * actually happened to the HTTP exchange.
  */
 import { ContentTypeFilter } from '../../src/capture/content-type-filter';
-import { ExchangeAssembler } from '../../src/capture/exchange-assembler';
+import { ExchangeAssembler, NO_POLICY } from '../../src/capture/exchange-assembler';
 import { DEFAULTS } from '../../src/config/defaults';
 import { BodySendMode, type HeaderMap, type ProcessingRequest } from '../../src/extproc/wire/protocol';
 import { ENVOY_VERSIONS } from '../envoy/envoy-install';
@@ -97,6 +97,7 @@ describe('the service on what the real Envoy sent', () => {
       { maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 },
       new ContentTypeFilter(DEFAULTS.includeContentTypes),
       () => false,
+      NO_POLICY,
     );
     for (const message of trace!.calls[0]!.messages) expect(assembler.accept(rebuild(message))).toBe(true);
     // Envoy's close is what ends the stream for the service.

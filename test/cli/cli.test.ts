@@ -354,7 +354,7 @@ describe('egress-capture CLI', () => {
       // Reading the store must not migrate it: the service's TTL is still there.
       const table = run(['query', '--data-dir', dataDir, "SELECT create_table_query AS ddl FROM system.tables WHERE name = 'http_exchanges'"]);
       const ddl = (JSON.parse(table.stdout.trim()) as { ddl: string }).ddl;
-      expect(ddl).toMatch(/TTL toDateTime\(Timestamp\) \+ toIntervalDay\(30\)/);
+      expect(ddl).toMatch(/TTL toDateTime\(Timestamp\) \+ toIntervalDay\(if\(RetentionDays = 0, 30, RetentionDays\)\)/);
       // The embedded engine's lighter merge policy (schema.ts) is on the table.
       expect(ddl).toMatch(/merge_selector_base = 20/);
     } finally {

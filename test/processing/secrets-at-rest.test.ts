@@ -13,6 +13,7 @@ import { DEFAULTS } from '../../src/config/defaults';
 import type { DirectionSnapshot, ExchangeSnapshot, HeaderList } from '../../src/capture/exchange-snapshot';
 import type { BodyContext } from '../../src/processing/worker-contract';
 import { inflightEntryJson, rebuildRowLine, type InflightEntry } from '../../src/processing/inflight-entry';
+import { FULL_DEFAULT_DECISION } from '../../src/policy/capture-decision';
 import { CREDENTIAL_QUERY_PARAM_NAMES, redactPath } from '../../src/processing/redaction/path-redactor';
 import { REDACTION_KEY_FILE, loadRedactionKey, redactionMarker } from '../../src/processing/redaction/redaction-marker';
 import { mapExchangeRow, mapRowAttributes } from '../../src/sinks/otlp/log-record-mapper';
@@ -113,6 +114,7 @@ describe('the in-flight journal', () => {
       observabilityMode: false,
       bodyModes: '',
       extProcMessages: 2,
+      capture: FULL_DEFAULT_DECISION,
       attributes: {},
       metadata: {},
       request: direction([

@@ -4,7 +4,7 @@
  * one body message each), as Envoy sends them in STREAMED mode.
  */
 import { ContentTypeFilter } from '../../src/capture/content-type-filter';
-import { ExchangeAssembler } from '../../src/capture/exchange-assembler';
+import { ExchangeAssembler, NO_POLICY } from '../../src/capture/exchange-assembler';
 import { DEFAULTS } from '../../src/config/defaults';
 import type { ProcessingRequest } from '../../src/extproc/wire/protocol';
 import { headers } from './raw-extproc-client';
@@ -21,6 +21,7 @@ export function assembledExchange(parts: ExchangeParts): ExchangeAssembler {
     { maxBytes: 65536, headerValueMaxBytes: DEFAULTS.headerValueMaxBytes, headerBytesMaxPerExchange: DEFAULTS.headerBytesMaxPerExchange, shipChunkBytes: 1 << 30 },
     new ContentTypeFilter(DEFAULTS.includeContentTypes),
     () => false,
+    NO_POLICY,
   );
   const messages = [
     { request_headers: { headers: headers(parts.requestHeaders) } },

@@ -5,6 +5,7 @@
  */
 import { ContentTypeFilter } from '../../src/capture/content-type-filter';
 import type { ExchangeSnapshot } from '../../src/capture/exchange-snapshot';
+import { NO_POLICY } from '../../src/capture/exchange-assembler';
 import { DEFAULTS } from '../../src/config/defaults';
 import { CaptureServer, type CaptureServerOptions } from '../../src/extproc/capture-server';
 import { silentLogger } from '../../src/logger';
@@ -29,6 +30,7 @@ export async function startBareCaptureServer(finished: ExchangeSnapshot[], overr
       metrics,
       log,
       shipBody: () => true,
+      policy: NO_POLICY,
       onExchange: (snapshot) => finished.push(snapshot),
     },
   });

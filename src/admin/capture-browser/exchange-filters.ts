@@ -19,6 +19,7 @@ import { tableColumn as column } from './exchange-columns';
 import { DEFAULT_RANGE, QUICK_RANGES, type FILTER_PARAMETERS } from './filter-parameters';
 import type { ColumnName } from '../../row/exchange-row';
 import { SEARCH_COLUMNS, searchText } from '../../sinks/clickhouse/schema';
+import { workloadMetadataKey } from '../../capture/gateway-identity';
 
 export class FilterError extends Error {}
 
@@ -102,8 +103,8 @@ export interface WhereClause {
 }
 
 /** Workload identity keys in Metadata (README "Storage": PROXY protocol identity). */
-const WORKLOAD_NAME = 'egress_capture.workload.name';
-const WORKLOAD_NAMESPACE = 'egress_capture.workload.namespace';
+const WORKLOAD_NAME = workloadMetadataKey('name');
+const WORKLOAD_NAMESPACE = workloadMetadataKey('namespace');
 
 export function whereClause(filters: Filters): WhereClause {
   const conditions: string[] = [];

@@ -130,6 +130,8 @@ export interface ProcessingResponse {
   request_trailers?: Record<string, never>;
   response_trailers?: Record<string, never>;
   immediate_response?: { details?: string };
+  /** Body modes from here on (only in a request headers reply, only honoured with allow_mode_override). */
+  mode_override?: { request_body_mode?: number; response_body_mode?: number; response_header_mode?: number };
 }
 
 let cachedPackage: protoLoader.PackageDefinition | undefined;

@@ -24,7 +24,8 @@ import { Session, drainPending } from 'chdb';
 import { CaptureError, describeError } from '../../errors';
 import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
 import { otelLogsViewStatement } from './otel-logs-view';
-import { EMBEDDED_TABLE_SETTINGS, TABLE, schemaStatements } from './schema';
+import { EMBEDDED_TABLE_SETTINGS, TABLE, TABLE_DEFINITION, schemaStatements } from './schema';
+import { partitionKeyQuery, retentionMigration, SINGLE_SERVER_LAYOUT } from './table-layout';
 import { sqlStringLiteral } from './sql-literal';
 
 /** One engine connection with its own session settings (see EmbeddedStore.openConnection). */
@@ -96,14 +97,13 @@ export class EmbeddedStore implements Sink {
     // Files left by a process that died mid-insert: their rows are still in the spool.
     fs.rmSync(this.stagingDir, { recursive: true, force: true });
     fs.mkdirSync(this.stagingDir, { recursive: true });
-    for (const statement of [...schemaStatements(ttlDays, EMBEDDED_TABLE_SETTINGS), otelLogsViewStatement()]) {
-      try {
-        await this.session.queryAsync(statement);
-      } catch (err) {
-        // Removing a TTL the table never had is not an error worth stopping for.
-        if (statement.endsWith('REMOVE TTL')) continue;
-        throw new CaptureError('CAP_ERR_STORE_OPEN', `cannot create the ${TABLE} schema: ${describeError(err)}`, { cause: err });
-      }
+    const session = this.session;
+    try {
+      for (const statement of [...schemaStatements(ttlDays, EMBEDDED_TABLE_SETTINGS), otelLogsViewStatement()]) await session.queryAsync(statement);
+      const partitionKey = (await session.queryAsync(partitionKeyQuery(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT), { format: 'TabSeparated' })).text().trim();
+      for (const statement of retentionMigration(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, partitionKey)) await session.queryAsync(statement);
+    } catch (err) {
+      throw new CaptureError('CAP_ERR_STORE_OPEN', `cannot create the ${TABLE} schema: ${describeError(err)}`, { cause: err });
     }
   }
 

@@ -25,7 +25,7 @@ import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClien
 import { CaptureError, describeError } from '../../errors';
 import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
 import { COLUMNS, TABLE, schemaStatements, tableDefinitionFor } from './schema';
-import { engineMismatch, insertSettings, SINGLE_SERVER_LAYOUT, type TableLayout } from './table-layout';
+import { engineMismatch, insertSettings, partitionKeyQuery, retentionMigration, SINGLE_SERVER_LAYOUT, type TableLayout } from './table-layout';
 import { sqlStringLiteral } from './sql-literal';
 
 export interface RemoteStoreOptions {
@@ -139,11 +139,13 @@ export class RemoteStore implements Sink {
       }
       // 3. Schema: create, or migrate an older table in place (unless it is managed by hand, or
       // this is a reader), then check that what is there is what the service writes to.
-      for (const statement of this.options.createSchema === false || this.options.reader === true ? [] : schemaStatements(this.options.ttlDays, [], this.layout, tableDefinitionFor(version))) {
+      if (this.options.createSchema !== false && this.options.reader !== true) {
+        const definition = tableDefinitionFor(version);
         try {
-          await client.command({ query: statement });
+          for (const statement of schemaStatements(this.options.ttlDays, [], this.layout, definition)) await client.command({ query: statement });
+          const partitionKey = (await (await client.query({ query: partitionKeyQuery(definition, this.layout), format: 'TabSeparated' })).text()).trim();
+          for (const statement of retentionMigration(definition, this.layout, partitionKey)) await client.command({ query: statement });
         } catch (err) {
-          if (statement.endsWith('REMOVE TTL')) continue;
           const explained = this.explainOpenError(err);
           if (explained.code !== 'CAP_ERR_STORE_OPEN') throw explained;
           throw new CaptureError('CAP_ERR_STORE_OPEN', `ClickHouse at ${hostPort} (database ${database}): cannot create or migrate ${TABLE}: ${describeError(err)}`, { cause: err });

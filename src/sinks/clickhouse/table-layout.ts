@@ -95,8 +95,37 @@ function deduplicationSetting(layout: TableLayout): string {
   return `${layout.engine === 'MergeTree' ? 'non_replicated_deduplication_window' : 'replicated_deduplication_window'} = ${DEDUPLICATION_WINDOW}`;
 }
 
-function ttlExpression(ttlDays: number): string {
-  return `toDateTime(Timestamp) + INTERVAL ${ttlDays} DAY`;
+/**
+ * Each row is kept for its own RetentionDays (the capture policy's, per level
+ * and rule), or --ttl-days when that is 0. Without --ttl-days (0: forever)
+ * only rows with a retention of their own expire.
+ */
+export function ttlExpression(ttlDays: number): string {
+  return ttlDays > 0 ? `toDateTime(Timestamp) + toIntervalDay(if(RetentionDays = 0, ${ttlDays}, RetentionDays))` : 'toDateTime(Timestamp) + toIntervalDay(RetentionDays) WHERE RetentionDays > 0';
+}
+
+/**
+ * Partitions hold one day and one retention: ttl_only_drop_parts then drops a
+ * part whole when its rows expire, and a part never mixes rows kept 7 days
+ * with rows kept 90 (which would keep the 7-day rows for 90).
+ */
+export const PARTITION_KEY = '(toDate(Timestamp), RetentionDays)';
+
+/**
+ * A table created before rows had their own retention is partitioned by day
+ * alone (ClickHouse cannot change a partition key in place): there a part can
+ * mix retentions, so expired rows are deleted row by row when their part is
+ * merged (ttl_only_drop_parts = 0) rather than kept until the whole part
+ * expires. `partitionKey` is the table's, from system.tables.
+ */
+export function retentionMigration(definition: TableDefinition, layout: TableLayout, partitionKey: string): string[] {
+  if (partitionKey.includes('RetentionDays')) return [];
+  return [`ALTER TABLE ${storageTable(definition.table, layout)}${onCluster(layout)} MODIFY SETTING ttl_only_drop_parts = 0`];
+}
+
+/** The query that reads a table's partition key for retentionMigration. */
+export function partitionKeyQuery(definition: TableDefinition, layout: TableLayout): string {
+  return `SELECT partition_key FROM system.tables WHERE database = currentDatabase() AND name = ${sqlStringLiteral(storageTable(definition.table, layout))}`;
 }
 
 /** A Distributed table stores nothing: its columns carry no codecs. */
@@ -106,8 +135,8 @@ function withoutCodec(type: string): string {
 
 /**
  * The CREATE statements: the storage table, then the Distributed table if any.
- * - PARTITION BY day: TTL drops whole parts (ttl_only_drop_parts) and time-range
- *   queries prune partitions.
+ * - PARTITION BY day and retention: TTL drops whole parts (ttl_only_drop_parts)
+ *   and time-range queries prune partitions.
  * - ORDER BY (hour, Authority, Timestamp): time-range scans read a contiguous range,
  *   and "all calls to api.openai.com in the last hour" reads one Authority run per hour.
  */
@@ -119,9 +148,9 @@ export function createStatements(definition: TableDefinition, layout: TableLayou
     [...definition.columns.map(([name, type]) => `  ${name} ${type}`), ...definition.indexes.map((index) => `  ${index}`)].join(',\n'),
     ')',
     `ENGINE = ${engineClause(layout)}`,
-    'PARTITION BY toDate(Timestamp)',
+    `PARTITION BY ${PARTITION_KEY}`,
     'ORDER BY (toStartOfHour(Timestamp), Authority, Timestamp)',
-    ...(ttlDays > 0 ? [`TTL ${ttlExpression(ttlDays)}`] : []),
+    `TTL ${ttlExpression(ttlDays)}`,
     `SETTINGS ${settings.join(', ')}`,
   ].join('\n');
   if (!layout.distributed) return [create];
@@ -154,7 +183,7 @@ export function migrationStatements(definition: TableDefinition, layout: TableLa
   }
   for (const index of definition.indexes) statements.push(`ALTER TABLE ${local}${cluster} ADD ${index.replace(/^INDEX /, 'INDEX IF NOT EXISTS ')}`);
   if (tableSettings.length > 0) statements.push(`ALTER TABLE ${local}${cluster} MODIFY SETTING ${tableSettings.map(([name, value]) => `${name} = ${value}`).join(', ')}`);
-  statements.push(ttlDays > 0 ? `ALTER TABLE ${local}${cluster} MODIFY TTL ${ttlExpression(ttlDays)} SETTINGS materialize_ttl_after_modify = 0` : `ALTER TABLE ${local}${cluster} REMOVE TTL`);
+  statements.push(`ALTER TABLE ${local}${cluster} MODIFY TTL ${ttlExpression(ttlDays)} SETTINGS materialize_ttl_after_modify = 0`);
   return statements;
 }
 

@@ -495,6 +495,9 @@ export function mapRowAttributes(row: ExchangeRow): Attributes {
   if (row.ObservabilityMode) a['egress_capture.observability_mode'] = true;
   if (Object.keys(row.Metadata).length > 0) a['egress_capture.metadata'] = { ...row.Metadata };
   if (row.CapturedBy !== '') a['egress_capture.captured_by'] = row.CapturedBy;
+  if (row.CaptureLevel !== '') a['egress_capture.capture.level'] = row.CaptureLevel;
+  if (row.CaptureRule !== '') a['egress_capture.capture.rule'] = row.CaptureRule;
+  if (row.CaptureOptOut !== '') a['egress_capture.capture.opt_out'] = row.CaptureOptOut;
 
   const genAi = mapGenAiAttributes(row);
   // Time to first chunk of a streamed model answer, from the exchange's start at the gateway, in seconds.

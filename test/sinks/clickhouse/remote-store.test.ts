@@ -188,7 +188,7 @@ describe('remote ClickHouse through @clickhouse/client', () => {
       const err = await openError(storeUrl(), undefined, { createSchema: false });
       expect(err.code).toBe('CAP_ERR_STORE_SCHEMA');
       expect(err.message).toMatch(
-        /^ClickHouse at 127\.0\.0\.1:\d+ \(database default\): table http_exchanges lacks columns RequestId, TraceId, SpanId, SourceAddress, Method, .*, CapturedBy that the service writes \(add them: `egress-capture schema --migrations` prints the ALTER statements\)$/,
+        /^ClickHouse at 127\.0\.0\.1:\d+ \(database default\): table http_exchanges lacks columns RequestId, TraceId, SpanId, SourceAddress, Method, .*, CapturedBy, CaptureLevel, CaptureRule, CaptureOptOut, RetentionDays that the service writes \(add them: `egress-capture schema --migrations` prints the ALTER statements\)$/,
       );
       expect(err.message).not.toMatch(/\b(CaptureId|Authority|Path),/);
     });
@@ -213,7 +213,9 @@ describe('remote ClickHouse through @clickhouse/client', () => {
       try {
         // ttlDays 30 was not applied: the service ran no ALTER.
         const create = await client.query({ query: "SELECT create_table_query FROM system.tables WHERE database = 'default' AND name = 'http_exchanges'", format: 'JSONEachRow' });
-        expect(JSON.stringify(await create.json())).not.toContain('TTL');
+        const ddl = JSON.stringify(await create.json());
+        expect(ddl).toContain('WHERE RetentionDays > 0');
+        expect(ddl).not.toContain('if(RetentionDays = 0, 30');
         const line = `${JSON.stringify({ Timestamp: '2026-01-01 00:00:00.000000000', CaptureId: 'handmade-1', Authority: 'handmade.test' })}\n`;
         expect(await store.write({ jsonEachRow: line, rowCount: 1, byteLength: Buffer.byteLength(line), batchId: 'handmade-batch' })).toEqual({ ok: true });
         expect(await store.query("SELECT CaptureId FROM http_exchanges WHERE Authority = 'handmade.test'")).toBe('{"CaptureId":"handmade-1"}\n');

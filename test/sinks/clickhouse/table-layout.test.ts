@@ -116,7 +116,9 @@ describe('remote table DDL', () => {
       const settings = session.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`, 'TSVRaw');
       expect(settings).toContain(layout.engine === 'MergeTree' ? 'non_replicated_deduplication_window = 1000' : 'replicated_deduplication_window = 1000');
       for (const statement of migrationStatements(TABLE_DEFINITION, layout, 7).filter((s) => s.startsWith(`ALTER TABLE ${table}`))) session.query(local(statement));
-      expect(session.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`, 'TSVRaw')).toContain('toIntervalDay(7)');
+      expect(session.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`, 'TSVRaw')).toContain(
+        'toIntervalDay(if(RetentionDays = 0, 7, RetentionDays))',
+      );
     },
   );
 
@@ -144,7 +146,7 @@ describe('remote table DDL', () => {
   it('`egress-capture schema --cluster c1 --engine ReplicatedMergeTree` prints DDL the engine parses', async () => {
     const { code, stdout, stderr } = await runCli(['schema', '--cluster', 'c1', '--engine', 'ReplicatedMergeTree']);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toMatch(/^-- egress-capture table for cluster c1, ReplicatedMergeTree, TTL 30 days; run in the database of --clickhouse-url\.\n/);
+    expect(stdout).toMatch(/^-- egress-capture table for cluster c1, ReplicatedMergeTree, TTL 30 days \(a row's own RetentionDays wins\); run in the database of --clickhouse-url\.\n/);
     const statements = stdout
       .replace(/^--.*\n/gm, '')
       .split(/;\n/)
@@ -165,7 +167,10 @@ describe('remote table DDL', () => {
       .filter((s) => s !== '');
     expect(all).toHaveLength(2 + 2 * COLUMNS.length + INDEXES.length + 1);
     for (const statement of all) parsed(statement);
-    expect(all.at(-1)).toBe("ALTER TABLE http_exchanges_local ON CLUSTER 'c1' REMOVE TTL");
+    // No --ttl-days: only rows the capture policy gave a retention of their own expire.
+    expect(all.at(-1)).toBe(
+      "ALTER TABLE http_exchanges_local ON CLUSTER 'c1' MODIFY TTL toDateTime(Timestamp) + toIntervalDay(RetentionDays) WHERE RetentionDays > 0 SETTINGS materialize_ttl_after_modify = 0",
+    );
   });
 
   it('`egress-capture schema` names every bad option and exits 2', async () => {
