@@ -90,6 +90,8 @@ class DirectionState {
   headers: HeaderList = [];
   trailers: HeaderList = [];
   headersSeen = false;
+  /** The headers said a body follows (no end_of_stream on them). */
+  bodyAnnounced = false;
   /** The last content-type header of the direction, as the body filter reads it. */
   contentType: string | undefined;
   ended = false;
@@ -111,7 +113,8 @@ class DirectionState {
     const bodyPending = this.keepBody && !this.abandoned ? this.pending.take() : undefined;
     this.pending.clear();
     let bodyAbsentReason = '';
-    if (this.totalBytes === 0) bodyAbsentReason = 'no_body';
+    // A body the level kept Envoy from sending was still announced by its headers: it is absent by choice, not empty.
+    if (this.totalBytes === 0) bodyAbsentReason = this.bodyAnnounced && this.absentReason === LEVEL_ABSENT_REASON ? LEVEL_ABSENT_REASON : 'no_body';
     else if (!this.keepBody) bodyAbsentReason = this.absentReason;
     return {
       headers: this.headers,
@@ -236,6 +239,7 @@ export class ExchangeAssembler {
         this.takeRequestContext();
         this.decide();
         if (part.end_of_stream === true) this.request.ended = true;
+        else this.request.bodyAnnounced = true;
         return true;
       }
       case 'response_headers': {
@@ -247,6 +251,7 @@ export class ExchangeAssembler {
         // Read for the context first (content type, encoding), then cut to what the level keeps.
         this.response.headers = this.levelHeaders(this.response.headers);
         if (part.end_of_stream === true) this.response.ended = true;
+        else this.response.bodyAnnounced = true;
         return true;
       }
       case 'request_body':

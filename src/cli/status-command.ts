@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { DEFAULTS } from '../config/defaults';
 import { describeError } from '../errors';
 import type { DeliveryStatus } from '../sinks/delivery/delivery-hub';
+import type { PolicySummary } from '../policy/policy-source';
 import { spoolDir } from '../sinks/delivery/delivery-hub';
 import { readJsonFile } from '../spool/atomic-file';
 import { scanSegment } from '../spool/record-format';
@@ -70,7 +71,7 @@ export async function runStatusCommand(argv: string[], io: CommandIo): Promise<n
         io.stderr.write(`egress-capture status: the server recorded in ${path.resolve(dataDir)} does not answer at ${admin.origin}; reading the data directory\n`);
       }
       if (text !== undefined) {
-        const status = JSON.parse(text) as DeliveryStatus;
+        const status = JSON.parse(text) as ServerStatus;
         // The origin, never the --admin text: that may carry a password.
         io.stdout.write(values.json === true ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status, admin.origin));
         return status.balanced ? 0 : 1;
@@ -90,7 +91,10 @@ export async function runStatusCommand(argv: string[], io: CommandIo): Promise<n
   }
 }
 
-export function formatStatus(status: DeliveryStatus, source: string): string {
+/** GET /status: the delivery accounting and the capture policy in force (absent from servers older than the policy). */
+export type ServerStatus = DeliveryStatus & { capturePolicy?: PolicySummary };
+
+export function formatStatus(status: ServerStatus, source: string): string {
   const spool = status.spool;
   const lines = [
     `server   ${source}`,
@@ -127,7 +131,19 @@ export function formatStatus(status: DeliveryStatus, source: string): string {
     if (bodies.length > 0) lines.push(`${sink.sink} delivered without bodies: ${bodies.join(', ')}`);
   }
   lines.push('', status.balanced ? 'balanced: captured = delivered + pending + dropped for every sink' : 'NOT BALANCED: some records are unaccounted for (see "unaccounted" in --json)');
+  if (status.capturePolicy !== undefined) lines.push('', ...formatPolicy(status.capturePolicy));
   return lines.join('\n') + '\n';
+}
+
+/** The policy in force: its file and version, then one line per rule in the order they are tried. */
+function formatPolicy(policy: PolicySummary): string[] {
+  if (policy.file === '') return ['capture policy  none: every exchange kept in full (--capture-policy)'];
+  const lines = [`capture policy  ${policy.file} (sha256 ${policy.digest}), default ${policy.default}, opt-out ${policy.allowRequestOptOut ? 'allowed' : 'refused'}, loaded ${policy.loadedAt}`];
+  const retention = (days: number | undefined, level: string): string => (level === 'none' ? 'no row' : days === undefined ? 'retention --ttl-days' : `retention ${days} d`);
+  const rows = policy.rules.map((rule) => [`rule ${rule.name}`, rule.capture, rule.match, retention(rule.retentionDays, rule.capture)]);
+  rows.push(['default', policy.default, 'no rule matched', retention(policy.retentionDays[policy.default], policy.default)]);
+  lines.push(...table(rows));
+  return lines;
 }
 
 export interface OfflineSpoolStatus {

@@ -25,6 +25,7 @@ export interface PolicySummary {
   default: string;
   allowRequestOptOut: boolean;
   retentionDays: Record<string, number>;
+  /** In the order they are tried; retentionDays is what the rule's rows get (its own, else its level's; absent: --ttl-days). */
   rules: Array<{ name: string; capture: string; match: string; retentionDays?: number; maxBytes?: number }>;
 }
 
@@ -114,7 +115,7 @@ export class CapturePolicySource {
         name: rule.name,
         capture: rule.capture,
         match: describeMatch(rule),
-        ...(rule.retentionDays !== undefined ? { retentionDays: rule.retentionDays } : {}),
+        ...((rule.retentionDays ?? retentionDays[rule.capture]) !== undefined ? { retentionDays: rule.retentionDays ?? retentionDays[rule.capture] } : {}),
         ...(rule.maxBytes !== undefined ? { maxBytes: rule.maxBytes } : {}),
       })),
     };

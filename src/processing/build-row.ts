@@ -106,7 +106,7 @@ function renderBody(direction: DirectionSnapshot, processed: BodyStreamResult | 
 
 /** A body the capture level does not keep: only its size on the wire stays. */
 function bodyLeftOut(direction: DirectionSnapshot): RenderedBody {
-  const note = direction.bodySize === 0 ? 'no_body' : direction.bodyAbsentReason !== '' ? direction.bodyAbsentReason : LEVEL_ABSENT_REASON;
+  const note = direction.bodyAbsentReason !== '' ? direction.bodyAbsentReason : direction.bodySize === 0 ? 'no_body' : LEVEL_ABSENT_REASON;
   return { text: '', captured: false, truncated: false, note, capturedBytes: 0, ...NOT_PROCESSED };
 }
 

@@ -6,7 +6,7 @@
  * message onward (to the upstream or the client) as replies release it.
  */
 import type { CommonResponse, ProcessingResponse } from '../../src/extproc/wire/protocol';
-import type { BodySendModeName, ResolvedExchangeOptions } from './emulator-options';
+import type { BodySendModeName, HeaderSendMode, ResolvedExchangeOptions } from './emulator-options';
 import type { ViolationKind } from './exchange-result';
 import type { HeaderList } from './http-exchange-spec';
 
@@ -38,9 +38,9 @@ type Pending = { kind: 'headers' } | { kind: 'body'; data: Buffer; eos: boolean;
 const EMPTY = Buffer.alloc(0);
 
 export class DirectionFilter {
-  readonly headerSend: boolean;
-  readonly bodyMode: BodySendModeName;
-  readonly trailerSend: boolean;
+  headerSend: boolean;
+  bodyMode: BodySendModeName;
+  trailerSend: boolean;
   /** Nothing of this direction is ever sent (Envoy's noExternalProcess()). */
   readonly noExternalProcess: boolean;
   /** Whether the HTTP message has a body or trailers (headers did not carry end of stream). */
@@ -91,6 +91,17 @@ export class DirectionFilter {
     // With headers SKIP there is no headers reply to wait for before streamed bodies.
     this.fdsHeadersReplied = !this.headerSend;
     this.finished = new Promise((resolve) => (this.finishedResolve = resolve));
+  }
+
+  /**
+   * A mode_override Envoy accepted (request headers reply, allow_mode_override):
+   * the modes of what this direction has not sent yet. Header and trailer
+   * modes of DEFAULT (undefined here) leave the mode as it is (1.34+).
+   */
+  overrideModes(modes: { header?: HeaderSendMode; body: BodySendModeName; trailer?: HeaderSendMode }): void {
+    if (modes.header !== undefined) this.headerSend = modes.header === 'SEND';
+    this.bodyMode = modes.body;
+    if (modes.trailer !== undefined) this.trailerSend = modes.trailer === 'SEND';
   }
 
   private get observability(): boolean {

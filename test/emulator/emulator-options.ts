@@ -31,6 +31,8 @@ export interface ExchangeOptions {
   deferredCloseTimeoutMs?: number;
   /** STREAMED only, 1.32+. */
   sendBodyWithoutWaitingForHeaderResponse?: boolean;
+  /** allow_mode_override: a request headers reply may change the body modes (and response header/trailer modes) of the rest of the exchange. */
+  allowModeOverride?: boolean;
   bufferLimitBytes?: number;
   streamIdleTimeoutMs?: number;
   statusOnErrorCode?: number;
@@ -63,6 +65,7 @@ export interface ResolvedExchangeOptions {
   observabilityMode: boolean;
   deferredCloseTimeoutMs: number;
   sendBodyWithoutWaiting: boolean;
+  allowModeOverride: boolean;
   bufferLimitBytes: number;
   streamIdleTimeoutMs: number;
   statusOnErrorCode: number;
@@ -101,9 +104,15 @@ export function resolveExchangeOptions(base: ExchangeOptions, override: Exchange
   if (sendBodyWithoutWaiting && !features.sendBodyWithoutWaiting) {
     throw new Error(`send_body_without_waiting_for_header_response needs Envoy 1.32+ (profile ${features.profile})`);
   }
+  const allowModeOverride = o.allowModeOverride ?? false;
+  if (allowModeOverride && (modes.requestBodyMode === 'FULL_DUPLEX_STREAMED' || modes.responseBodyMode === 'FULL_DUPLEX_STREAMED')) {
+    // Envoy's config validation: mode overrides are not supported with FULL_DUPLEX_STREAMED.
+    throw new Error('allow_mode_override is not supported with FULL_DUPLEX_STREAMED');
+  }
   return {
     features,
     modes,
+    allowModeOverride,
     messageTimeoutMs: o.messageTimeoutMs ?? EMULATOR_DEFAULTS.messageTimeoutMs,
     failureModeAllow: o.failureModeAllow ?? false,
     observabilityMode: o.observabilityMode ?? false,

@@ -103,6 +103,8 @@ export interface ExchangeResult {
   continuedUnprocessed: boolean;
   /** Replies received after processing completed or the call was closed (Envoy ignores them). */
   ignoredReplies: number;
+  /** mode_override replies in order, and whether Envoy applies each (request headers reply, allow_mode_override, 1.34+ semantics). */
+  modeOverrides: Array<{ accepted: boolean; mode: NonNullable<ProcessingResponse['mode_override']> }>;
   /** When the HTTP exchange was over for the client (before any deferred close). */
   httpFinishedAtMs: number;
   durationMs: number;

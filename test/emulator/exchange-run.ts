@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { BodySendMode, type ProcessingRequest, type ProcessingResponse, type ProtoStruct } from '../../src/extproc/wire/protocol';
 import { ATTRIBUTES_KEY, EMULATOR_DEFAULTS } from './emulator-defaults';
-import type { ResolvedExchangeOptions } from './emulator-options';
+import type { BodySendModeName, HeaderSendMode, ResolvedExchangeOptions } from './emulator-options';
 import type { CloseReason, ExchangeFailure, ExchangeResult, FailureKind, ProtocolViolation, TimedMessage, ViolationKind } from './exchange-result';
 import { DirectionFilter, type Direction, type FilterHost, type MessagePart } from './direction-filter';
 import { hcmMutateRequestHeaders, normalizeHeaders, toHeaderMap } from './header-encoding';
@@ -54,6 +54,9 @@ function toStruct(values: Record<string, AttributeValue>): ProtoStruct {
   return { fields };
 }
 
+/** BodySendMode numbers back to names (a mode_override carries numbers). */
+const BODY_MODE_NAME = Object.fromEntries(Object.entries(BodySendMode).map(([name, value]) => [value, name])) as Record<number, BodySendModeName | undefined>;
+
 export class ExchangeRun implements FilterHost {
   readonly options: ResolvedExchangeOptions;
   private readonly req: DirectionFilter;
@@ -77,6 +80,8 @@ export class ExchangeRun implements FilterHost {
   private readonly sent: Array<TimedMessage<ProcessingRequest>> = [];
   private readonly received: Array<TimedMessage<ProcessingResponse>> = [];
   private readonly violations: ProtocolViolation[] = [];
+  /** mode_override replies, and whether Envoy would have applied each. */
+  private readonly modeOverrides: Array<{ accepted: boolean; mode: NonNullable<ProcessingResponse['mode_override']> }> = [];
   private failure?: ExchangeFailure;
   private grpcStatus?: { code: number; details: string };
   private closeInfo?: { reason: CloseReason; atMs: number };
@@ -279,8 +284,25 @@ export class ExchangeRun implements FilterHost {
       return;
     }
     const [dir, part] = route;
+    if (reply.mode_override !== undefined) this.applyModeOverride(kind!, reply.mode_override);
     const payload = reply[kind as keyof ProcessingResponse] as { response?: never } | undefined;
     (dir === 'request' ? this.req : this.res).onReply(part, reply, payload);
+  }
+
+  /**
+   * Envoy takes a mode_override only in the request headers reply, only with
+   * allow_mode_override, and not when bodies go out before that reply;
+   * elsewhere it is ignored. The request body mode applies to what is still
+   * held, so it is set before the reply releases the held data. The request
+   * header mode cannot change any more (ignored by Envoy too).
+   */
+  private applyModeOverride(kind: string, mode: NonNullable<ProcessingResponse['mode_override']>): void {
+    this.modeOverrides.push({ accepted: false, mode });
+    if (kind !== 'request_headers' || !this.options.allowModeOverride || this.options.sendBodyWithoutWaiting || !this.options.features.protocolConfig) return;
+    this.modeOverrides[this.modeOverrides.length - 1]!.accepted = true;
+    const header = (value: number | undefined): HeaderSendMode | undefined => (value === 1 ? 'SEND' : value === 2 ? 'SKIP' : undefined);
+    this.req.overrideModes({ body: BODY_MODE_NAME[mode.request_body_mode ?? 0] ?? 'NONE' });
+    this.res.overrideModes({ header: header(mode.response_header_mode), body: BODY_MODE_NAME[mode.response_body_mode ?? 0] ?? 'NONE' });
   }
 
   private onCallStatus(status: grpc.StatusObject): void {
@@ -524,6 +546,7 @@ export class ExchangeRun implements FilterHost {
       close: this.closeInfo,
       continuedUnprocessed: this.continuedUnprocessed,
       ignoredReplies: this.ignoredReplies,
+      modeOverrides: this.modeOverrides,
       httpFinishedAtMs: this.httpFinishedAtMs ?? this.now(),
       durationMs: this.now(),
     };

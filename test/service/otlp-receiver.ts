@@ -15,6 +15,8 @@ export const OTLP_JSON_ENV = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
 export interface Receiver {
   url: string;
   ids: string[];
+  /** Every accepted request's OTLP JSON, decoded, in arrival order. */
+  payloads: string[];
   /** Arrival time and status of every request. */
   requests: Array<{ at: number; status: number }>;
   respond: (status: number, headers?: Record<string, string>) => void;
@@ -25,6 +27,7 @@ export async function startReceiver(): Promise<Receiver> {
   let next: { status: number; headers: Record<string, string> } = { status: 200, headers: {} };
   const receiver: Omit<Receiver, 'url' | 'close'> = {
     ids: [],
+    payloads: [],
     requests: [],
     respond: (status, extra = {}) => {
       next = { status, headers: extra };
@@ -39,6 +42,7 @@ export async function startReceiver(): Promise<Receiver> {
       if (status === 200) {
         let body = Buffer.concat(chunks);
         if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        receiver.payloads.push(body.toString('utf8'));
         const decoded = JSON.parse(body.toString('utf8')) as {
           resourceLogs: Array<{ scopeLogs: Array<{ logRecords: Array<{ attributes: Array<{ key: string; value: { stringValue?: string } }> }> }> }>;
         };
