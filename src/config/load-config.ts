@@ -10,11 +10,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CapturePolicySource } from '../policy/policy-source';
+import { CAPTURE_POLICY_BESIDE_GATEWAY, CapturePolicySource } from '../policy/policy-source';
 import { BodyRedactor, type BodyRedactorOptions } from '../processing/redaction/body-redactor';
 import { ProviderDetector, type ProviderMappingEntry } from '../processing/genai/provider-detection';
 import { CaptureError, describeError } from '../errors';
-import { CAPTURE_POLICY_BESIDE_GATEWAY, FLAG_OPTIONS, OPTIONS, optionDefaults, type FlagEntry, type OptionKey, type OptionValues } from './options';
+import { FLAG_OPTIONS, OPTIONS, optionDefaults, type FlagEntry, type OptionKey, type OptionValues } from './options';
 import { isParseError } from './option-parsers';
 import { deriveConfig, noLoadedSettings, type ConfigInput, type RuntimeConfig } from './runtime-config';
 

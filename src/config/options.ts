@@ -12,6 +12,7 @@
  * Adding an option: one entry here, and its use where the configuration is
  * handed to the part that needs it.
  */
+import { CAPTURE_POLICY_BESIDE_GATEWAY } from '../policy/policy-source';
 import { CERT_SDS_PORT } from '../certificates/minter-contract';
 import { DEFAULT_CAPTURE_CONTENT_TYPES, DEFAULT_CAPTURE_MAX_BYTES } from '../gateway/defaults';
 import { TABLE_ENGINES, type TableEngine } from '../sinks/clickhouse/table-layout';
@@ -89,9 +90,6 @@ export const BUILT_IN_REDACT_HEADERS: readonly string[] = [
   'ocp-apim-subscription-key',
   'x-functions-key',
 ];
-
-/** The capture policy's file name looked for beside the --gateway manifest when --capture-policy is not given. */
-export const CAPTURE_POLICY_BESIDE_GATEWAY = 'capture-policy.yaml';
 
 const listen = (value: ListenAddress | UnixSocketAddress): string => formatListen(value);
 const joined = (value: readonly string[]): string => value.join(',');

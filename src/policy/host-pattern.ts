@@ -7,6 +7,8 @@
  */
 export interface HostPattern {
   readonly source: string;
+  /** The same match as an RE2 regular expression over the whole :authority (for Envoy's safe_regex). */
+  readonly authorityRegex: string;
   matches(authority: string): boolean;
 }
 
@@ -22,15 +24,6 @@ export function hostPatternProblem(source: string): string | undefined {
   return undefined;
 }
 
-function stripPort(authority: string): string {
-  if (authority.startsWith('[')) {
-    const end = authority.indexOf(']');
-    return end < 0 ? authority : authority.slice(0, end + 1);
-  }
-  const colon = authority.lastIndexOf(':');
-  return colon >= 0 && /^\d+$/.test(authority.slice(colon + 1)) ? authority.slice(0, colon) : authority;
-}
-
 export function compileHostPattern(source: string): HostPattern {
   const text = source.toLowerCase();
   const withPort = /:\d+$/.test(text) && !text.endsWith(']');
@@ -38,12 +31,12 @@ export function compileHostPattern(source: string): HostPattern {
     .split('.')
     .map((label) => (label === '*' ? `${LABEL}(?:\\.${LABEL})*` : label.replace(/[-[\]{}()+?.,\\^$|#]/g, '\\$&')))
     .join('\\.');
-  const regex = new RegExp(`^${escaped}$`);
+  // A pattern without a port matches the host on any port (or none).
+  const body = `^${escaped}${withPort ? '' : '(?::[0-9]+)?'}$`;
+  const regex = new RegExp(body, 'i');
   return {
     source,
-    matches(authority: string): boolean {
-      const candidate = authority.toLowerCase();
-      return regex.test(withPort ? candidate : stripPort(candidate));
-    },
+    authorityRegex: `(?i)${body}`,
+    matches: (authority: string): boolean => regex.test(authority),
   };
 }

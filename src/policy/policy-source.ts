@@ -15,6 +15,14 @@ import * as fs from 'node:fs';
 import { CAPTURE_LEVELS } from './capture-level';
 import { FULL_CAPTURE_POLICY, parseCapturePolicy, type CapturePolicy } from './capture-policy';
 
+/**
+ * The policy's file name beside the --gateway manifest, where `serve` looks
+ * when --capture-policy is not given: `translate --capture-policy` puts it in
+ * the capture service's gateway ConfigMap, which the manifests mount as one
+ * directory.
+ */
+export const CAPTURE_POLICY_BESIDE_GATEWAY = 'capture-policy.yaml';
+
 /** What `status` and the admin port show of the policy in force. */
 export interface PolicySummary {
   /** The file, or '' when none is configured (everything kept in full). */

@@ -12,6 +12,7 @@ import { DocumentProblem, EgressGateway, Sourced, formatGatewayDuration } from '
 import { sharedCaptureSettings } from '../gateway/capture-settings';
 import { TranslateOptions } from './options';
 import { output, OutputObject } from './output-object';
+import { CAPTURE_POLICY_BESIDE_GATEWAY } from '../policy/policy-source';
 
 /** Key of the ConfigMap entry; deploy/ mounts it as /etc/egress-capture/gateway/gateway.yaml. */
 export const GATEWAY_CONFIG_KEY = 'gateway.yaml';
@@ -83,9 +84,13 @@ export function buildCaptureConfig(gateways: EgressGateway[], options: Translate
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: { name: captureConfigMapName(capture.name), namespace: capture.namespace },
-        data: { [GATEWAY_CONFIG_KEY]: gateways.map((gw) => stringify(gatewayWithoutSecrets(gw), { lineWidth: 0 })).join('---\n') },
+        data: {
+          [GATEWAY_CONFIG_KEY]: gateways.map((gw) => stringify(gatewayWithoutSecrets(gw), { lineWidth: 0 })).join('---\n'),
+          // Beside the gateway file, where `serve` finds it without a flag.
+          ...(options.capturePolicy === undefined ? {} : { [CAPTURE_POLICY_BESIDE_GATEWAY]: options.capturePolicy.text }),
+        },
       },
-      `Capture service settings for EgressGateway ${names} (mounted by deploy/ and the Helm chart as the --gateway file).`,
+      `Capture service settings for EgressGateway ${names} (mounted by deploy/ and the Helm chart as the --gateway file${options.capturePolicy === undefined ? '' : ', with the capture policy beside it'}).`,
     ),
   ];
   // captureSettingsProblems has made sure every gateway has the same headers.

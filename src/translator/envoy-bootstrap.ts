@@ -13,6 +13,7 @@ import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from '
 import { captureServerName, CERT_SDS_PORT, CONNECT_TIMEOUT_SECONDS, TLS_HANDSHAKE_TIMEOUT_SECONDS, TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { proxyProtocolRules, WORKLOAD_METADATA_NAMESPACE } from './workload-identity';
+import { policyRoutes } from './policy-routes';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
 
 const T = 'type.googleapis.com/';
@@ -156,6 +157,8 @@ class BootstrapBuild {
         },
         // Send and go: capture never delays, blocks or changes traffic.
         observability_mode: true,
+        // Lets the service ask for fewer bodies (the capture policy's lighter levels) if the filter is ever run acknowledged.
+        allow_mode_override: true,
         deferred_close_timeout: `${DEFERRED_CLOSE_SECONDS}s`,
         failure_mode_allow: true,
         processing_mode: {
@@ -198,6 +201,16 @@ class BootstrapBuild {
             // Tunnelled bytes are opaque TLS: nothing to capture.
             'envoy.filters.http.ext_proc': typed('envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', { disabled: true }),
           },
+        });
+      }
+      // Exchanges the capture policy keeps nothing of, where Envoy can tell them apart itself.
+      for (const rule of policyRoutes(ctx.options.capturePolicy?.policy).envoySide) {
+        routes.push({
+          name: `capture-none-${rule.name}`,
+          match: rule.match,
+          route: { cluster, timeout },
+          metadata: routeMetadata,
+          typed_per_filter_config: { 'envoy.filters.http.ext_proc': typed('envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute', { disabled: true }) },
         });
       }
       routes.push({ match: { prefix: '/' }, route: { cluster, timeout }, metadata: routeMetadata });

@@ -71,6 +71,8 @@ export function buildCapturePolicy(ctx: GatewayContext, listenerNames: string[])
             processingMode: {
               request: { body: 'Streamed', attributes: [...CAPTURE_ATTRIBUTES] },
               response: { body: 'Streamed' },
+              // The capture policy's lighter levels may ask for fewer bodies (honoured when not in shadow mode).
+              allowModeOverride: true,
             },
             shadowMode: true,
             failOpen: true,

@@ -31,6 +31,8 @@ export interface CaptureTls {
   serverName?: string;
 }
 
+import type { CapturePolicy } from '../policy/capture-policy';
+
 export interface TranslateOptions {
   target: TranslateTarget;
   captureService: CaptureServiceRef;
@@ -39,6 +41,11 @@ export interface TranslateOptions {
   certMinterTls?: CertMinterTls;
   /** --lockdown: emit NetworkPolicies that deny direct egress (Envoy Gateway target only). */
   lockdown?: LockdownOptions;
+  /**
+   * --capture-policy: the capture service's policy (its text, validated), for the rules Envoy can
+   * apply itself (policy-routes.ts) and, for Envoy Gateway, the capture service's ConfigMap.
+   */
+  capturePolicy?: { text: string; policy: CapturePolicy };
 }
 
 /** The name Envoy expects in the capture service's certificate: the one given, else the name it dials. */

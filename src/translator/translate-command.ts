@@ -1,7 +1,8 @@
 // `egress-capture translate -f FILE... [--target envoy-gateway|envoy]
-//  [--capture-service NS/NAME:PORT] [--lockdown] [--lockdown-namespace NS]... [--status]`
+//  [--capture-service NS/NAME:PORT] [--lockdown] [--lockdown-namespace NS]... [--capture-policy FILE] [--status]`
 // Reads multi-document YAML (files, or "-" for stdin), writes YAML to stdout, warnings and
 // errors to stderr. Exit 0 on success, 2 on invalid input or usage.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { emptyParsedResources, formatDocumentProblem, parseResourceDocuments } from '../gateway';
@@ -10,12 +11,16 @@ import { CERT_MINTER_TLS_FLAGS, CERT_MINTER_TLS_USAGE, completeCertMinterTls, re
 import { CaptureTls, defaultTranslateOptions, parseCaptureServiceRef, TranslateOptions, TranslateTarget } from './options';
 import { formatStatusEntry } from './status';
 import { translate } from './translate';
+import { policyRoutes } from './policy-routes';
+import { parseCapturePolicy } from '../policy/capture-policy';
+import { CAPTURE_POLICY_BESIDE_GATEWAY } from '../policy/policy-source';
+import { CaptureError, describeError } from '../errors';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 2;
 
 const USAGE = `usage: egress-capture translate -f FILE... [--target envoy-gateway|envoy] [--capture-service NS/NAME:PORT]
-                           [TLS to the capture service] [--lockdown] [--lockdown-namespace NS]... [--status]
+                           [TLS to the capture service] [--lockdown] [--lockdown-namespace NS]... [--capture-policy FILE] [--status]
 
   -f, --filename FILE        input YAML (EgressGateway, Backend, TCPRoute, EgressRouter, and Gateway API
                              routes parented on an EgressGateway listener); repeatable; "-" reads stdin
@@ -26,6 +31,9 @@ const USAGE = `usage: egress-capture translate -f FILE... [--target envoy-gatewa
                              listeners admit (allowedRoutes) reach only DNS and the gateway
   --lockdown-namespace NS    lock down NS instead (repeatable; implies --lockdown); needed for listeners
                              that admit All or Selector namespaces
+  --capture-policy FILE      the capture service's policy: envoy: its leading rules that capture none on
+                             authority, path and methods alone become routes with ext_proc disabled, so
+                             those exchanges never reach the service (it decides every other rule)
   --status                   print the status summary (Accepted / Conflicted / NotAccepted, with reasons and
                              EgressRouter conditions) instead of resources
 
@@ -98,6 +106,13 @@ function parseArgs(argv: string[]): ParsedArgs | string {
         const ref = parseCaptureServiceRef(text);
         if (!ref) return `--capture-service must look like NAMESPACE/NAME:PORT, got ${JSON.stringify(text)}`;
         result.options.captureService = ref;
+        break;
+      }
+      case '--capture-policy': {
+        const file = next();
+        if (!file) return `${arg} needs a file name`;
+        const problem = readCapturePolicy(file, result.options);
+        if (problem !== undefined) return problem;
         break;
       }
       case '--status':
@@ -183,6 +198,31 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** --capture-policy FILE: validated as `serve` validates it; the problem (file, rule and field named) or undefined. */
+function readCapturePolicy(file: string, options: TranslateOptions): string | undefined {
+  try {
+    const text = readFileSync(file, 'utf8');
+    options.capturePolicy = { text, policy: parseCapturePolicy(text, file) };
+    return undefined;
+  } catch (err) {
+    const problems = err instanceof CaptureError && err.problems.length > 0 ? err.problems : [describeError(err)];
+    return `--capture-policy ${file}: ${problems.join('; ')}`;
+  }
+}
+
+/** Which policy rules Envoy applies and which the capture service decides, for the output's header. */
+function capturePolicyNotes(options: TranslateOptions): string[] {
+  if (options.capturePolicy === undefined) return [];
+  if (options.target === 'envoy-gateway') {
+    return [`Capture policy: in the capture service's ConfigMap as ${CAPTURE_POLICY_BESIDE_GATEWAY} beside gateway.yaml; the service decides every rule.`];
+  }
+  const { envoySide, serviceSide } = policyRoutes(options.capturePolicy.policy);
+  return [
+    `Capture policy: Envoy skips ext_proc for rule${envoySide.length === 1 ? '' : 's'} ${envoySide.length === 0 ? '(none: no leading rule captures none on authority, path and methods alone)' : envoySide.map((rule) => rule.name).join(', ')}`,
+    ...(serviceSide.length > 0 ? [`the capture service decides the rest (${serviceSide.join(', ')}); run it with the same --capture-policy.`] : []),
+  ];
+}
+
 export async function runTranslateCommand(argv: string[], io: CommandIo): Promise<number> {
   const args = parseArgs(argv);
   if (typeof args === 'string') {
@@ -232,6 +272,7 @@ export async function runTranslateCommand(argv: string[], io: CommandIo): Promis
   const header = [
     `Generated by: egress-capture translate --target ${args.options.target}`,
     args.options.target === 'envoy-gateway' ? 'For Envoy Gateway v1.9 and Gateway API v1.6. Regenerate instead of editing.' : 'Standalone Envoy (>= 1.37) bootstrap. Regenerate instead of editing.',
+    ...capturePolicyNotes(args.options),
     ...result.status.filter((s) => s.state !== 'Accepted').map((s) => `status: ${formatStatusEntry(s)}`),
   ];
   io.stdout.write(emitYaml(result.objects, header));

@@ -68,7 +68,10 @@ describeEnvoy('capture policy through Envoy', (version, binary) => {
   /** Body messages the service received, by direction. */
   const bodyMessages = async (): Promise<{ request: number; response: number }> => {
     const text = await stack.metricsText();
-    return { request: metricValue(text, 'egress_capture_extproc_messages_total', { type: 'request_body' }), response: metricValue(text, 'egress_capture_extproc_messages_total', { type: 'response_body' }) };
+    return {
+      request: metricValue(text, 'egress_capture_extproc_messages_total', { type: 'request_body' }),
+      response: metricValue(text, 'egress_capture_extproc_messages_total', { type: 'response_body' }),
+    };
   };
 
   describe.each(LISTENERS.map((l) => l.name))('%s', (listener) => {

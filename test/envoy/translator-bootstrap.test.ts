@@ -332,6 +332,69 @@ describeEnvoy('translate --target envoy', (version, binary) => {
     });
   });
 
+  describe('a capture policy applied by Envoy (--capture-policy)', () => {
+    const example = README_EXAMPLES[0]!;
+    let dataDir: string;
+    let upstream: UpstreamServer;
+    let capture: ServiceProcess;
+    let envoy: EnvoyProcess;
+
+    beforeAll(async () => {
+      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `egress-translate-policy-${version}-`));
+      const policy = path.join(dataDir, 'capture-policy.yaml');
+      fs.writeFileSync(policy, 'rules:\n  - name: probes\n    match: { pathPrefix: /status/, methods: [GET, HEAD] }\n    capture: none\n');
+      const { stdout } = await run(process.execPath, [BIN, 'translate', '-f', example.file, ...example.args, '--target', 'envoy', '--capture-policy', policy], { cwd: REPO_ROOT });
+      upstream = await startUpstream();
+      capture = await startService(path.join(dataDir, 'data'), ['--batch-max-delay-ms', '50', '--capture-policy', policy]);
+      const bootstrap = onLoopback(parse(stdout) as Json, Number(capture.grpc.split(':').pop()));
+      envoy = await startEnvoy(binary, version, { bootstrap, listeners: (bootstrap.static_resources.listeners as Json[]).map((l) => l.name as string) });
+    }, 60_000);
+
+    afterAll(async () => {
+      await envoy?.stop();
+      if (capture) {
+        capture.child.kill('SIGTERM');
+        await capture.exited;
+      }
+      await upstream?.close();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('sends the exchanges a leading none rule matches past ext_proc, and captures the rest', async () => {
+      const curlThrough = async (testId: string, method: string, urlPath: string): Promise<string> =>
+        (
+          await run('curl', [
+            '-sS',
+            '--max-time',
+            '10',
+            '-X',
+            method,
+            '-x',
+            `http://127.0.0.1:${envoy.ports.proxy}`,
+            '-H',
+            `x-test-id: ${testId}`,
+            '-o',
+            '/dev/null',
+            '-w',
+            '%{http_code}',
+            `http://127.0.0.1:${upstream.h1Port}${urlPath}`,
+          ])
+        ).stdout;
+      const probe = `policy-probe-${version}`;
+      expect(await curlThrough(probe, 'GET', '/status/204')).toBe('204');
+      expect((await upstream.received(probe)).path).toBe('/status/204');
+      // The same path with another method is not the rule's: the service sees and stores it.
+      const posted = `policy-post-${version}`;
+      expect(await curlThrough(posted, 'POST', '/status/204')).toBe('204');
+      expect(await row(posted)).toMatchObject({ Method: 'POST', Path: '/status/204', CaptureLevel: 'full' });
+      const stats = await envoy.extProcStats('egress_proxy');
+      expect(stats.streams_started).toBe(1);
+      expect(await adminQuery(capture.admin, `SELECT CaptureId FROM http_exchanges WHERE RequestHeaders['x-test-id'] = ${sqlStringLiteral(probe)}`)).toEqual([]);
+    });
+
+    const row = (testId: string): Promise<Json> => rowByTestId(capture, envoy, testId);
+  });
+
   describe('TLS and mTLS to the capture service (--capture-tls-*)', () => {
     const example = README_EXAMPLES[0]!;
     let dir: string;

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WORKLOAD_METADATA_NAMESPACE } from '../../src/capture/gateway-identity';
-import { CAPTURE_POLICY_BESIDE_GATEWAY } from '../../src/config/options';
+import { CAPTURE_POLICY_BESIDE_GATEWAY } from '../../src/policy/policy-source';
 import { SPOOL_DIR_NAME } from '../../src/sinks/delivery/delivery-hub';
 import { EnvoyEmulator } from '../emulator';
 import { newRequestId } from '../scenarios/scenario-support';
