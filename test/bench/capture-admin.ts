@@ -50,6 +50,12 @@ export class CaptureAdmin {
     return Number(rows[0]?.n ?? 0);
   }
 
+  /** Rows of one bench run: every exchange it sends has an Authority ending in `-<tag>.bench`. */
+  async rowsOfRun(tag: string): Promise<number> {
+    const rows = await this.query<{ n: string | number }>(`SELECT count() AS n FROM http_exchanges WHERE Authority LIKE '%-${tag.replace(/[^0-9a-z]/g, '')}.bench'`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async totalRows(): Promise<number> {
     const rows = await this.query<{ n: string | number }>('SELECT count() AS n FROM http_exchanges');
     return Number(rows[0]?.n ?? 0);
