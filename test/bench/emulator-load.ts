@@ -45,6 +45,13 @@ export async function runEmulatorLoad(options: {
    * turn holds this client's loop for longer than the 200 ms message timeout.
    */
   rampMs?: number;
+  /**
+   * Each stream starts its next exchange no sooner than this many ms after it started the
+   * previous one (default 0). An exchange that fails fast (a message timeout ends it at once)
+   * would otherwise make its stream start the next one early, raising the load just when the
+   * server is slowest and turning a few timeouts into a cascade.
+   */
+  paceMs?: number;
 }): Promise<EmulatorLoadResult> {
   const envoys = Array.from(
     { length: Math.max(1, options.connections ?? 1) },
@@ -71,8 +78,10 @@ export async function runEmulatorLoad(options: {
       if (options.rampMs) await sleep((w * options.rampMs) / workers);
       while (next < options.total) {
         const index = next++;
+        const due = Date.now() + (options.paceMs ?? 0);
         const spec = chatCompletionExchange({ ...options.exchange, authority: options.authority, id: `${options.idPrefix}-${index}` });
         onResult(await envoy.runExchange(spec));
+        if (Date.now() < due && next < options.total) await sleep(due - Date.now());
       }
     };
     const started = process.hrtime.bigint();

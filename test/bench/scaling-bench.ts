@@ -94,6 +94,7 @@ export async function runScalingBench(options: {
     const exchanges = Math.max(options.exchanges, 2 * point.streams);
     const events = point.bodyKiB === undefined ? DEFAULT_EVENTS : BODY_EVENTS;
     const eventDelayMs = point.eventDelayMs ?? 1;
+    const answerMs = (events + 1) * eventDelayMs;
     const exchange = point.bodyKiB === undefined ? { eventDelayMs } : { requestBytes: point.bodyKiB * 1024, responseBytes: point.bodyKiB * 1024, events, eventDelayMs };
     const measured: Partial<Record<ServerName, EmulatorServerResult>> = {};
     for (const name of ['noop', 'capture'] as const) {
@@ -107,8 +108,10 @@ export async function runScalingBench(options: {
           total: exchanges,
           concurrency: point.streams,
           connections: point.connections,
-          // Starts spread over one answer's length, as requests arrive over time, not in one instant.
-          rampMs: (events + 1) * eventDelayMs,
+          // Starts spread over one answer's length, as requests arrive over time, not in one instant,
+          // and no stream starts exchanges faster than one an answer, failed or not.
+          rampMs: answerMs,
+          paceMs: answerMs,
           exchange,
           authority: `scale-${i}-${tag}.bench`,
           idPrefix: `scale-${i}-${tag}`,
