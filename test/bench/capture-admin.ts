@@ -34,6 +34,24 @@ export class CaptureAdmin {
     return out;
   }
 
+  /** The counters a bench report shows: errors and dropped rows by kind, exchanges by outcome, rows written, CPU. */
+  async counters(): Promise<{
+    errors: Record<string, number>;
+    rowsDropped: Record<string, number>;
+    exchanges: Record<string, number>;
+    rowsWritten: number;
+    serverReportedCpuSeconds: number;
+  }> {
+    const metrics = await this.metrics();
+    return {
+      errors: CaptureAdmin.family(metrics, 'egress_capture_errors_total'),
+      rowsDropped: CaptureAdmin.family(metrics, 'egress_capture_rows_dropped_total'),
+      exchanges: CaptureAdmin.family(metrics, 'egress_capture_exchanges_total'),
+      rowsWritten: metrics.get('egress_capture_rows_written_total') ?? NaN,
+      serverReportedCpuSeconds: metrics.get('egress_capture_process_cpu_seconds_total') ?? NaN,
+    };
+  }
+
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
     const res = await fetch(`${this.baseUrl}/query`, { method: 'POST', body: sql });
     const text = await res.text();

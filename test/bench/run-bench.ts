@@ -231,16 +231,9 @@ async function main(): Promise<number> {
   }
 
   // ---- 4. Totals, shutdown, verdicts -----------------------------------------------------
-  const metrics = await admin.metrics();
   const rowsThisRun = await admin.rowsOfRun(tag);
   const outcomes = await admin.query<{ Outcome: string; n: string }>(`SELECT Outcome, count() AS n FROM http_exchanges WHERE Authority LIKE '%-${tag}.bench' GROUP BY Outcome ORDER BY Outcome`);
-  const captureCounters = {
-    errors: CaptureAdmin.family(metrics, 'egress_capture_errors_total'),
-    rowsDropped: CaptureAdmin.family(metrics, 'egress_capture_rows_dropped_total'),
-    exchanges: CaptureAdmin.family(metrics, 'egress_capture_exchanges_total'),
-    rowsWritten: metrics.get('egress_capture_rows_written_total') ?? NaN,
-    serverReportedCpuSeconds: metrics.get('egress_capture_process_cpu_seconds_total') ?? NaN,
-  };
+  const captureCounters = await admin.counters();
   const capturePeakRssMiB = processMemoryMiB(capture.pid).peakRssMiB;
   const noopPeakRssMiB = processMemoryMiB(noop.pid).peakRssMiB;
 
@@ -390,7 +383,7 @@ async function main(): Promise<number> {
   }
   log(scaling ? `\n${SCALING_TITLE}\n${scalingTable(scaling)}` : '\nScaling: skipped (--skip-scaling)');
   log(`\nCapture service: rows before ${rowsBefore}, this run ${rowsThisRun} of ${sentToCapture} exchanges sent; outcomes ${outcomes.map((o) => `${o.Outcome}=${o.n}`).join(' ')}`);
-  log(`  errors ${JSON.stringify(captureCounters.errors)}, rows dropped ${JSON.stringify(captureCounters.rowsDropped)}, warn+ log lines ${JSON.stringify(capture.problemCounts)}`);
+  log(`  ${describeCounters(captureCounters)}, warn+ log lines ${JSON.stringify(capture.problemCounts)}`);
   for (const line of capture.problems.slice(-5)) log(`    ${line}`);
   log(
     `  after SIGTERM (exit ${captureExit.code}, ${fmt(stopSeconds)} s): egress-capture query --data-dir ${displayPath(config.dataDir)} counts ${rowsAfterRestart ?? '?'} rows (${rowsThisRunAfterRestart ?? '?'} from this run)`,
@@ -456,6 +449,10 @@ function writeResults(file: string, results: object): number {
   return 0;
 }
 
+function describeCounters(counters: { errors: Record<string, number>; rowsDropped: Record<string, number> }): string {
+  return `errors ${JSON.stringify(counters.errors)}, rows dropped ${JSON.stringify(counters.rowsDropped)}`;
+}
+
 /** The 1, 5 and 15 minute load averages, for the header of a run (a busy machine skews every figure). */
 function loadAverage(): string {
   return os
@@ -495,10 +492,12 @@ async function scalingOnly(config: BenchConfig): Promise<number> {
   const { servers, admin } = await startServers(config);
   const scaling = await runScalingBench({ servers, admin, tag, exchanges: config.scalingExchanges, warmup: config.warmup, log });
   const rowsThisRun = await admin.rowsOfRun(tag);
+  const counters = await admin.counters();
   const captureExit = await stopServer(servers.capture, 90_000);
   await stopServer(servers.noop, 10_000);
   log(`\n${SCALING_TITLE}\n${scalingTable(scaling)}`);
   log(`\ncapture service: ${rowsThisRun} rows of this run / ${scaling.sentToCapture} exchanges sent; exit ${captureExit.code} on SIGTERM`);
+  log(`  ${describeCounters(counters)}, exchanges by outcome ${JSON.stringify(counters.exchanges)}, warn+ log lines ${JSON.stringify(servers.capture.problemCounts)}`);
   return writeResults('bench-scaling-results.json', {
     tag,
     startedAt,
@@ -507,7 +506,7 @@ async function scalingOnly(config: BenchConfig): Promise<number> {
     loadAverage: os.loadavg(),
     config: { ...config, repoRoot: undefined },
     scaling: scaling.runs,
-    capture: { rowsThisRun, sentThisRun: scaling.sentToCapture, exit: captureExit, logProblems: servers.capture.problemCounts },
+    capture: { rowsThisRun, sentThisRun: scaling.sentToCapture, counters, exit: captureExit, logProblems: servers.capture.problemCounts },
   });
 }
 
