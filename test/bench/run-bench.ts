@@ -449,6 +449,7 @@ function writeResults(file: string, results: object): number {
   return 0;
 }
 
+/** The capture service's error and drop counters, as the report prints them. */
 function describeCounters(counters: { errors: Record<string, number>; rowsDropped: Record<string, number> }): string {
   return `errors ${JSON.stringify(counters.errors)}, rows dropped ${JSON.stringify(counters.rowsDropped)}`;
 }
