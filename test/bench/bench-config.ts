@@ -2,7 +2,8 @@
  * Bench settings: flags (`--concurrency 50`) over env (`BENCH_CONCURRENCY=50`)
  * over defaults. Defaults size each emulator run at roughly 15-20 s on a
  * 2-core machine (the Node client tops out near 700 exchanges/s) and keep the
- * whole bench under about four minutes.
+ * whole bench under about four minutes, plus two to three for the scaling
+ * section.
  */
 import * as path from 'node:path';
 
@@ -18,7 +19,10 @@ export interface BenchConfig {
   h2loadConnections: number;
   h2loadStreams: number;
   skipH2load: boolean;
-  /** `all`, or `minter` / `browser` for that section alone. */
+  /** Exchanges per scaling point and server (a point with many streams runs at least two per stream). */
+  scalingExchanges: number;
+  skipScaling: boolean;
+  /** `all`, or `scaling` / `minter` / `browser` for that section alone. */
   only: string;
   /** Stored exchanges the capture browser's queries run over (`--only browser`). */
   browserRows: number;
@@ -48,12 +52,21 @@ const SPECS: Array<SettingSpec<BenchConfig>> = [
   { key: 'h2loadStreams', flag: 'h2load-streams', env: 'BENCH_H2LOAD_STREAMS', kind: 'int', def: 25, help: 'h2load concurrent streams per connection (-m)' },
   { key: 'skipH2load', flag: 'skip-h2load', env: 'BENCH_SKIP_H2LOAD', kind: 'bool', def: false, help: 'skip the h2load capacity runs' },
   {
+    key: 'scalingExchanges',
+    flag: 'scaling-exchanges',
+    env: 'BENCH_SCALING_EXCHANGES',
+    kind: 'int',
+    def: 1500,
+    help: 'emulator exchanges per scaling point and server (at least twice the streams in flight)',
+  },
+  { key: 'skipScaling', flag: 'skip-scaling', env: 'BENCH_SKIP_SCALING', kind: 'bool', def: false, help: 'skip the scaling section (body sizes, streams in flight)' },
+  {
     key: 'only',
     flag: 'only',
     env: 'BENCH_ONLY',
     kind: 'string',
     def: 'all',
-    help: "run one section only: minter, or browser (the capture browser's queries over --browser-rows stored exchanges; default: all)",
+    help: "run one section only: scaling (body sizes and streams in flight), minter, or browser (the capture browser's queries over --browser-rows stored exchanges; default: all)",
   },
   { key: 'browserRows', flag: 'browser-rows', env: 'BENCH_BROWSER_ROWS', kind: 'int', def: 1_000_000, help: "stored exchanges for the capture browser's queries (--only browser)" },
   { key: 'dataDir', flag: 'data-dir', env: 'BENCH_DATA_DIR', kind: 'string', def: './data', help: 'capture service data directory' },

@@ -34,6 +34,24 @@ export class CaptureAdmin {
     return out;
   }
 
+  /** The counters a bench report shows: errors and dropped rows by kind, exchanges by outcome, rows written, CPU. */
+  async counters(): Promise<{
+    errors: Record<string, number>;
+    rowsDropped: Record<string, number>;
+    exchanges: Record<string, number>;
+    rowsWritten: number;
+    serverReportedCpuSeconds: number;
+  }> {
+    const metrics = await this.metrics();
+    return {
+      errors: CaptureAdmin.family(metrics, 'egress_capture_errors_total'),
+      rowsDropped: CaptureAdmin.family(metrics, 'egress_capture_rows_dropped_total'),
+      exchanges: CaptureAdmin.family(metrics, 'egress_capture_exchanges_total'),
+      rowsWritten: metrics.get('egress_capture_rows_written_total') ?? NaN,
+      serverReportedCpuSeconds: metrics.get('egress_capture_process_cpu_seconds_total') ?? NaN,
+    };
+  }
+
   async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
     const res = await fetch(`${this.baseUrl}/query`, { method: 'POST', body: sql });
     const text = await res.text();
@@ -47,6 +65,12 @@ export class CaptureAdmin {
   /** Rows whose Authority is `authority` (every bench run carries its own). */
   async rowsFor(authority: string): Promise<number> {
     const rows = await this.query<{ n: string | number }>(`SELECT count() AS n FROM http_exchanges WHERE Authority = '${authority.replace(/'/g, "''")}'`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Rows of one bench run: every exchange it sends has an Authority ending in `-<tag>.bench`. */
+  async rowsOfRun(tag: string): Promise<number> {
+    const rows = await this.query<{ n: string | number }>(`SELECT count() AS n FROM http_exchanges WHERE Authority LIKE '%-${tag.replace(/[^0-9a-z]/g, '')}.bench'`);
     return Number(rows[0]?.n ?? 0);
   }
 

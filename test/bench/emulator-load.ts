@@ -2,7 +2,8 @@
  * Drives one server with the Envoy emulator: `total` realistic chat-completion
  * exchanges (JSON request, SSE response, both bodies STREAMED), at most
  * `concurrency` in flight on one HTTP/2 connection (Envoy's connection from one
- * worker thread to the ext_proc cluster).
+ * worker thread to the ext_proc cluster), or spread over `connections` of them
+ * (an Envoy with that many worker threads).
  *
  * EnvoyEmulator.runConcurrent keeps every ExchangeResult (every message with
  * its body) until the end; at ~15k exchanges that is hundreds of MB in the
@@ -10,7 +11,8 @@
  * loop does the same scheduling but folds each result into counters and reply
  * latencies as it arrives and drops it.
  */
-import { chatCompletionExchange, EnvoyEmulator, quantile, replyLatenciesMs, type ExchangeResult } from '../emulator';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chatCompletionExchange, EnvoyEmulator, quantile, replyLatenciesMs, type ChatCompletionOptions, type ExchangeResult } from '../emulator';
 
 export interface EmulatorLoadResult {
   exchanges: number;
@@ -33,13 +35,30 @@ export async function runEmulatorLoad(options: {
   /** Authority of every exchange: the run's marker in the capture table. */
   authority: string;
   idPrefix: string;
+  /** The exchange's shape (body sizes, events, their pace); unset, chatCompletionExchange's defaults. */
+  exchange?: Omit<ChatCompletionOptions, 'authority' | 'id'>;
+  /** HTTP/2 connections the streams are spread over, round robin (default 1). */
+  connections?: number;
+  /**
+   * Starts of the first `concurrency` exchanges spread evenly over this many ms (default 0: all at
+   * once). Downstream requests do not reach Envoy in one instant; starting 1,000 in one event-loop
+   * turn holds this client's loop for longer than the 200 ms message timeout.
+   */
+  rampMs?: number;
+  /**
+   * Each stream starts its next exchange no sooner than this many ms after it started the
+   * previous one (default 0). An exchange that fails fast (a message timeout ends it at once)
+   * would otherwise make its stream start the next one early, raising the load just when the
+   * server is slowest and turning a few timeouts into a cascade.
+   */
+  paceMs?: number;
 }): Promise<EmulatorLoadResult> {
-  const envoy = new EnvoyEmulator({
-    target: options.target,
-    processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' },
-  });
+  const envoys = Array.from(
+    { length: Math.max(1, options.connections ?? 1) },
+    () => new EnvoyEmulator({ target: options.target, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' } }),
+  );
   try {
-    await envoy.waitForReady();
+    await Promise.all(envoys.map((envoy) => envoy.waitForReady()));
     const latencies: number[] = [];
     const failureKinds: Record<string, number> = {};
     let failed = 0;
@@ -53,15 +72,20 @@ export async function runEmulatorLoad(options: {
       }
       for (const ms of replyLatenciesMs(result)) latencies.push(ms);
     };
-    const worker = async (): Promise<void> => {
+    const workers = Math.min(options.concurrency, options.total);
+    const worker = async (_: unknown, w: number): Promise<void> => {
+      const envoy = envoys[w % envoys.length];
+      if (options.rampMs) await sleep((w * options.rampMs) / workers);
       while (next < options.total) {
         const index = next++;
-        const spec = chatCompletionExchange({ authority: options.authority, id: `${options.idPrefix}-${index}` });
+        const due = Date.now() + (options.paceMs ?? 0);
+        const spec = chatCompletionExchange({ ...options.exchange, authority: options.authority, id: `${options.idPrefix}-${index}` });
         onResult(await envoy.runExchange(spec));
+        if (Date.now() < due && next < options.total) await sleep(due - Date.now());
       }
     };
     const started = process.hrtime.bigint();
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, options.total) }, worker));
+    await Promise.all(Array.from({ length: workers }, worker));
     const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     let maxMs = 0;
     for (const ms of latencies) if (ms > maxMs) maxMs = ms;
@@ -78,6 +102,6 @@ export async function runEmulatorLoad(options: {
       maxMs,
     };
   } finally {
-    envoy.close();
+    for (const envoy of envoys) envoy.close();
   }
 }

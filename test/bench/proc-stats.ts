@@ -87,6 +87,30 @@ export function processMemoryMiB(pid: number): { peakRssMiB: number; rssMiB: num
   return { peakRssMiB: kib('VmHWM') / 1024, rssMiB: kib('VmRSS') / 1024 };
 }
 
+/**
+ * The highest RSS of a process seen by sampling it every `everyMs` until stop(), in MiB: the
+ * peak of one window, which VmHWM (the peak since the process started) cannot give.
+ */
+export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
+  let peak = 0;
+  const sample = (): void => {
+    try {
+      peak = Math.max(peak, processMemoryMiB(pid).rssMiB);
+    } catch {
+      // The process exited; the peak so far stands.
+    }
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop(): number {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
+}
+
 /** Busy CPU time of the whole machine so far (every core, idle and iowait excluded), in µs. */
 export function machineBusyMicros(): number {
   const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);

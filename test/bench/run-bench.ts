@@ -8,12 +8,15 @@
  *     exchanges, rows landed.
  *  2. Capacity: h2load posting pre-encoded exchanges without waiting, in
  *     observability and acknowledged mode: exchanges/s, CPU per exchange, rows.
- *  3. Certificate minter (minter-bench.ts, its own process): mint and cache-hit
+ *  3. Scaling (scaling-bench.ts): the emulator at bodies of 1, 16 and 64 KiB
+ *     and at 10, 100 and 1,000 streams in flight, both servers, fewer exchanges
+ *     per point. `--only scaling` runs this section alone; `--skip-scaling` skips it.
+ *  4. Certificate minter (minter-bench.ts, its own process): mint and cache-hit
  *     latency, certificates/s, memory with 10,000 cached leaves, SDS round trip.
  *     `--only minter` runs this section alone.
  *  `--only browser` runs the capture browser's queries over 1,000,000 stored
  *     exchanges instead (browser-bench.ts), with their targets.
- *  4. Verdicts against the issue's targets, a compact table, and
+ *  5. Verdicts against the issue's targets, a compact table, and
  *     dist/bench-results.json. Exit status 0 whatever the verdicts (a missed
  *     target is a finding, not a crash); non-zero only if the bench itself breaks.
  *
@@ -31,18 +34,18 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { benchHelp, loadBenchConfig } from './bench-config';
+import { benchHelp, loadBenchConfig, type BenchConfig } from './bench-config';
 import { CaptureAdmin } from './capture-admin';
-import { runEmulatorLoad, type EmulatorLoadResult } from './emulator-load';
+import { runEmulatorLoad } from './emulator-load';
+import { measureEmulatorRun, STABLE_MS, summarizeEmulatorRun, type EmulatorServerResult, type ServerName } from './emulator-measure';
 import { writeExchangeFile } from './grpc-frames';
 import { ensureH2load, runH2load, type H2loadResult } from './h2load';
 import { ForeignCpu, processCpuMicros, processMemoryMiB, threadCpuMicros, threadCpuPerExchange } from './proc-stats';
 import { runMinterBench } from './minter-bench';
 import { runBrowserBench } from './browser-bench';
+import { runScalingBench, SCALING_TITLE, scalingTable, type ScalingResult } from './scaling-bench';
 import { check, fmt, formatThreads, ratio, table, verdict, type Check } from './report';
 import { NODE_BIN, REPO_ROOT, startCaptureService, startNoopServer, stopServer, type ServerProcess } from './server-process';
-
-type ServerName = 'noop' | 'capture';
 
 /**
  * The hot path's targets: ratios to the no-op server in the same run, and the
@@ -57,21 +60,6 @@ const TARGETS = {
   peakRssMiB: 600,
   idleRssMiB: 250,
 } as const;
-
-interface EmulatorServerResult extends EmulatorLoadResult {
-  server: ServerName;
-  cpuMicrosLoad: number;
-  /** CPU from load start until every row was written (capture) or load end (no-op). */
-  cpuMicrosTotal: number;
-  cpuMicrosPerExchange: number;
-  peakRssMiB: number;
-  rowsLanded?: number;
-  flushWaitMs?: number;
-  /** CPU other processes used during the window, % of one core (noise indicator). */
-  foreignCpuPct: number;
-  /** Where the server's CPU went: µs per exchange by thread name (proc-stats.ts). */
-  threads: Record<string, number>;
-}
 
 interface H2loadRun {
   mode: 'observability' | 'acknowledged';
@@ -93,7 +81,6 @@ interface H2loadRun {
 /** Past this much CPU from other processes during a window, its figures are flagged as unreliable. */
 const FOREIGN_CPU_WARN_PCT = 15;
 
-const STABLE_MS = 1500;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 /** A path relative to the repo when inside it (./data), absolute otherwise. */
@@ -113,30 +100,16 @@ async function main(): Promise<number> {
   const config = loadBenchConfig(argv, process.env, REPO_ROOT);
   if (config.only === 'minter') return minterOnly();
   if (config.only === 'browser') return browserOnly(config.browserRows);
-  if (config.only !== 'all') throw new Error(`invalid bench settings: only=${config.only} (expected all, minter or browser)`);
-  // A tag per bench run: every exchange's Authority carries it, so this run's rows are countable in a data dir that keeps older runs.
-  const tag = Date.now().toString(36);
-  const startedAt = new Date().toISOString();
-  const serverNode = execFileSync(NODE_BIN, ['--version'], { encoding: 'utf8' }).trim();
-  log(`egress-capture bench ${tag}: client on node ${process.version}, servers on node ${serverNode} (${NODE_BIN}), ${os.cpus().length} CPUs`);
+  if (config.only === 'scaling') return scalingOnly(config);
+  if (config.only !== 'all') throw new Error(`invalid bench settings: only=${config.only} (expected all, scaling, minter or browser)`);
+  const { tag, startedAt, serverNode } = runIdentity();
   log(
     `  emulator: ${config.exchanges} exchanges/server (+${config.warmup} warm-up) at concurrency ${config.concurrency}, STREAMED/STREAMED; ` +
-      `h2load: ${config.skipH2load ? 'skipped' : `${config.h2loadRequests} exchanges/run, -c ${config.h2loadConnections} -m ${config.h2loadStreams}`}; data dir ${config.dataDir}`,
+      `h2load: ${config.skipH2load ? 'skipped' : `${config.h2loadRequests} exchanges/run, -c ${config.h2loadConnections} -m ${config.h2loadStreams}`}; ` +
+      `scaling: ${config.skipScaling ? 'skipped' : `${config.scalingExchanges} exchanges/point`}; data dir ${config.dataDir}`,
   );
-
-  fs.mkdirSync(config.dataDir, { recursive: true });
-  const noop = await startNoopServer();
-  let capture: ServerProcess;
-  try {
-    capture = await startCaptureService(config.dataDir, config.cpuProfileDir);
-  } catch (err) {
-    await stopServer(noop);
-    throw err;
-  }
-  started.push(noop, capture);
-  const admin = new CaptureAdmin(`http://127.0.0.1:${capture.ports.admin}`);
-  const servers: Record<ServerName, ServerProcess> = { noop, capture };
-  log(`  no-op server pid ${noop.pid} on :${noop.ports.grpc}; capture service pid ${capture.pid} on :${capture.ports.grpc} (admin :${capture.ports.admin})`);
+  const { servers, admin } = await startServers(config);
+  const { noop, capture } = servers;
   const rowsBefore = await admin.totalRows();
   // Resident memory right after start, so the peak figures can be read as growth under load (chdb alone is large).
   const startRssMiB: Record<ServerName, number> = { noop: processMemoryMiB(noop.pid).rssMiB, capture: processMemoryMiB(capture.pid).rssMiB };
@@ -161,43 +134,16 @@ async function main(): Promise<number> {
 
     const authority = `emu-${tag}.bench`;
     log(`[emulator] ${name}: ${config.exchanges} exchanges at concurrency ${config.concurrency}`);
-    const foreign = new ForeignCpu([noop.pid, capture.pid]);
-    const threads0 = threadCpuMicros(server.pid);
-    const cpu0 = processCpuMicros(server.pid);
-    const load = await runEmulatorLoad({ target, total: config.exchanges, concurrency: config.concurrency, authority, idPrefix: `emu-${tag}` });
-    const cpuLoad = processCpuMicros(server.pid) - cpu0;
-    let cpuTotal = cpuLoad;
-    let rowsLanded: number | undefined;
-    let flushWaitMs: number | undefined;
-    if (name === 'capture') {
-      sentToCapture += load.exchanges;
-      const flushed = await admin.waitForFlush(60_000, STABLE_MS);
-      flushWaitMs = flushed.waitedMs;
-      cpuTotal = processCpuMicros(server.pid) - cpu0;
-      rowsLanded = await admin.waitForStableCount(() => admin.rowsFor(authority), 30_000, STABLE_MS);
-    }
-    const threads = threadCpuPerExchange(threads0, threadCpuMicros(server.pid), load.exchanges);
-    const result: EmulatorServerResult = {
-      server: name,
-      ...load,
-      cpuMicrosLoad: cpuLoad,
-      cpuMicrosTotal: cpuTotal,
-      cpuMicrosPerExchange: cpuTotal / load.exchanges,
-      peakRssMiB: processMemoryMiB(server.pid).peakRssMiB,
-      rowsLanded,
-      flushWaitMs,
-      foreignCpuPct: foreign.percentOfCore(),
-      threads,
-    };
+    const result = await measureEmulatorRun({
+      name,
+      server,
+      admin: name === 'capture' ? admin : undefined,
+      serverPids: [noop.pid, capture.pid],
+      load: { total: config.exchanges, concurrency: config.concurrency, authority, idPrefix: `emu-${tag}` },
+    });
+    if (name === 'capture') sentToCapture += result.exchanges;
     emulator[name] = result;
-    log(
-      `  ${fmt(result.exchangesPerSecond)} exchanges/s, CPU ${fmt(result.cpuMicrosPerExchange)} µs/exchange, ` +
-        `reply p50 ${fmt(result.p50Ms)} ms p99 ${fmt(result.p99Ms)} ms max ${fmt(result.maxMs)} ms, failed ${result.failed}` +
-        (Object.keys(result.failureKinds).length ? ` ${JSON.stringify(result.failureKinds)}` : '') +
-        (rowsLanded !== undefined ? `, rows ${rowsLanded}/${load.exchanges}` : '') +
-        `; other processes ${fmt(result.foreignCpuPct)}% of a core`,
-    );
-    log(`  CPU by thread, µs/exchange: ${formatThreads(threads)}`);
+    log(summarizeEmulatorRun(result));
   }
 
   // ---- 2. h2load capacity ---------------------------------------------------------------
@@ -277,17 +223,17 @@ async function main(): Promise<number> {
     }
   }
 
-  // ---- 3. Totals, shutdown, verdicts -----------------------------------------------------
-  const metrics = await admin.metrics();
-  const rowsThisRun = Number((await admin.query<{ n: string }>(`SELECT count() AS n FROM http_exchanges WHERE Authority LIKE '%-${tag}.bench'`))[0]?.n ?? 0);
+  // ---- 3. Scaling -------------------------------------------------------------------------
+  let scaling: ScalingResult | undefined;
+  if (!config.skipScaling) {
+    scaling = await runScalingBench({ servers, admin, tag, exchanges: config.scalingExchanges, warmup: 0, log });
+    sentToCapture += scaling.sentToCapture;
+  }
+
+  // ---- 4. Totals, shutdown, verdicts -----------------------------------------------------
+  const rowsThisRun = await admin.rowsOfRun(tag);
   const outcomes = await admin.query<{ Outcome: string; n: string }>(`SELECT Outcome, count() AS n FROM http_exchanges WHERE Authority LIKE '%-${tag}.bench' GROUP BY Outcome ORDER BY Outcome`);
-  const captureCounters = {
-    errors: CaptureAdmin.family(metrics, 'egress_capture_errors_total'),
-    rowsDropped: CaptureAdmin.family(metrics, 'egress_capture_rows_dropped_total'),
-    exchanges: CaptureAdmin.family(metrics, 'egress_capture_exchanges_total'),
-    rowsWritten: metrics.get('egress_capture_rows_written_total') ?? NaN,
-    serverReportedCpuSeconds: metrics.get('egress_capture_process_cpu_seconds_total') ?? NaN,
-  };
+  const captureCounters = await admin.counters();
   const capturePeakRssMiB = processMemoryMiB(capture.pid).peakRssMiB;
   const noopPeakRssMiB = processMemoryMiB(noop.pid).peakRssMiB;
 
@@ -435,15 +381,21 @@ async function main(): Promise<number> {
   } else {
     log(`\nCapacity (h2load): ${h2loadProblem}`);
   }
+  log(scaling ? `\n${SCALING_TITLE}\n${scalingTable(scaling)}` : '\nScaling: skipped (--skip-scaling)');
   log(`\nCapture service: rows before ${rowsBefore}, this run ${rowsThisRun} of ${sentToCapture} exchanges sent; outcomes ${outcomes.map((o) => `${o.Outcome}=${o.n}`).join(' ')}`);
-  log(`  errors ${JSON.stringify(captureCounters.errors)}, rows dropped ${JSON.stringify(captureCounters.rowsDropped)}, warn+ log lines ${JSON.stringify(capture.problemCounts)}`);
+  log(`  ${describeCounters(captureCounters)}, warn+ log lines ${JSON.stringify(capture.problemCounts)}`);
   for (const line of capture.problems.slice(-5)) log(`    ${line}`);
   log(
     `  after SIGTERM (exit ${captureExit.code}, ${fmt(stopSeconds)} s): egress-capture query --data-dir ${displayPath(config.dataDir)} counts ${rowsAfterRestart ?? '?'} rows (${rowsThisRunAfterRestart ?? '?'} from this run)`,
   );
   if (Object.keys(noop.problemCounts).length > 0) log(`  no-op server problems: ${JSON.stringify(noop.problemCounts)} ${noop.problems.slice(-3).join(' | ')}`);
 
-  const busiest = Math.max(emuNoop.foreignCpuPct, emuCapture.foreignCpuPct, ...h2loadRuns.map((r) => r.foreignCpuPct));
+  const busiest = Math.max(
+    emuNoop.foreignCpuPct,
+    emuCapture.foreignCpuPct,
+    ...h2loadRuns.map((r) => r.foreignCpuPct),
+    ...(scaling?.runs ?? []).flatMap((r) => [r.noop.foreignCpuPct, r.capture.foreignCpuPct]),
+  );
   if (busiest > FOREIGN_CPU_WARN_PCT) {
     log(
       `\nWARNING: other processes used up to ${fmt(busiest)}% of a core during the measurements (this machine has ${os.cpus().length}); CPU, latency and failure figures are skewed. Rerun on a quiet machine.`,
@@ -467,6 +419,7 @@ async function main(): Promise<number> {
     config: { ...config, repoRoot: undefined },
     emulator: { noop: emuNoop, capture: emuCapture, idleCpuMsPerSecond: idle, startRssMiB },
     h2load: { problem: h2loadProblem, runs: h2loadRuns },
+    scaling: scaling?.runs ?? 'skipped (--skip-scaling)',
     capture: {
       dataDir: config.dataDir,
       rowsBefore,
@@ -485,20 +438,82 @@ async function main(): Promise<number> {
     checks,
     foreignCpuMaxPct: busiest,
   };
-  const out = path.join(REPO_ROOT, 'dist', 'bench-results.json');
+  return writeResults('bench-results.json', results);
+}
+
+/** Writes a section's results as dist/<file> and says where. */
+function writeResults(file: string, results: object): number {
+  const out = path.join(REPO_ROOT, 'dist', file);
   fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   log(`\nresults written to ${path.relative(REPO_ROOT, out)}`);
   return 0;
 }
 
+/** The capture service's error and drop counters, as the report prints them. */
+function describeCounters(counters: { errors: Record<string, number>; rowsDropped: Record<string, number> }): string {
+  return `errors ${JSON.stringify(counters.errors)}, rows dropped ${JSON.stringify(counters.rowsDropped)}`;
+}
+
+/** The 1, 5 and 15 minute load averages, for the header of a run (a busy machine skews every figure). */
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+/** A tag per bench run: every exchange's Authority carries it, so this run's rows are countable in a data dir that keeps older runs. */
+function runIdentity(): { tag: string; startedAt: string; serverNode: string } {
+  const tag = Date.now().toString(36);
+  const serverNode = execFileSync(NODE_BIN, ['--version'], { encoding: 'utf8' }).trim();
+  log(`egress-capture bench ${tag}: client on node ${process.version}, servers on node ${serverNode} (${NODE_BIN}), ${os.cpus().length} CPUs`);
+  return { tag, startedAt: new Date().toISOString(), serverNode };
+}
+
+/** The no-op server and the capture service on the bench's data dir, both registered for cleanup. */
+async function startServers(config: BenchConfig): Promise<{ servers: Record<ServerName, ServerProcess>; admin: CaptureAdmin }> {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const noop = await startNoopServer();
+  let capture: ServerProcess;
+  try {
+    capture = await startCaptureService(config.dataDir, config.cpuProfileDir);
+  } catch (err) {
+    await stopServer(noop);
+    throw err;
+  }
+  started.push(noop, capture);
+  log(`  no-op server pid ${noop.pid} on :${noop.ports.grpc}; capture service pid ${capture.pid} on :${capture.ports.grpc} (admin :${capture.ports.admin})`);
+  return { servers: { noop, capture }, admin: new CaptureAdmin(`http://127.0.0.1:${capture.ports.admin}`) };
+}
+
+/** `--only scaling`: both servers, a warm-up, the scaling points, then a clean shutdown. */
+async function scalingOnly(config: BenchConfig): Promise<number> {
+  const { tag, startedAt, serverNode } = runIdentity();
+  log(`  scaling only: ${config.scalingExchanges} exchanges/point (+${config.warmup} warm-up); load average ${loadAverage()}; data dir ${config.dataDir}`);
+  const { servers, admin } = await startServers(config);
+  const scaling = await runScalingBench({ servers, admin, tag, exchanges: config.scalingExchanges, warmup: config.warmup, log });
+  const rowsThisRun = await admin.rowsOfRun(tag);
+  const counters = await admin.counters();
+  const captureExit = await stopServer(servers.capture, 90_000);
+  await stopServer(servers.noop, 10_000);
+  log(`\n${SCALING_TITLE}\n${scalingTable(scaling)}`);
+  log(`\ncapture service: ${rowsThisRun} rows of this run / ${scaling.sentToCapture} exchanges sent; exit ${captureExit.code} on SIGTERM`);
+  log(`  ${describeCounters(counters)}, exchanges by outcome ${JSON.stringify(counters.exchanges)}, warn+ log lines ${JSON.stringify(servers.capture.problemCounts)}`);
+  return writeResults('bench-scaling-results.json', {
+    tag,
+    startedAt,
+    node: { client: process.version, servers: serverNode },
+    cpus: os.cpus().length,
+    loadAverage: os.loadavg(),
+    config: { ...config, repoRoot: undefined },
+    scaling: scaling.runs,
+    capture: { rowsThisRun, sentThisRun: scaling.sentToCapture, counters, exit: captureExit, logProblems: servers.capture.problemCounts },
+  });
+}
+
 /** `--only minter`: the certificate minter's section alone, with its verdicts. */
 async function minterOnly(): Promise<number> {
-  log(
-    `egress-capture bench, certificate minter only: node ${process.version}, ${os.cpus().length} CPUs, load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  );
+  log(`egress-capture bench, certificate minter only: node ${process.version}, ${os.cpus().length} CPUs, load average ${loadAverage()}`);
   const minter = await runMinterBench(log);
   log('\nTargets (issue #13)');
   log(
@@ -507,20 +522,12 @@ async function minterOnly(): Promise<number> {
       minter.checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)]),
     ),
   );
-  const out = path.join(REPO_ROOT, 'dist', 'bench-minter-results.json');
-  fs.writeFileSync(out, `${JSON.stringify({ startedAt: new Date().toISOString(), loadAverage: os.loadavg(), minter: minter.result, checks: minter.checks }, null, 2)}\n`);
-  log(`\nresults written to ${path.relative(REPO_ROOT, out)}`);
-  return 0;
+  return writeResults('bench-minter-results.json', { startedAt: new Date().toISOString(), loadAverage: os.loadavg(), minter: minter.result, checks: minter.checks });
 }
 
 /** `--only browser`: the capture browser's list, search and chart queries over a large store. */
 async function browserOnly(rows: number): Promise<number> {
-  log(
-    `egress-capture bench, capture browser queries over ${rows.toLocaleString('en-US')} exchanges: node ${process.version}, ${os.cpus().length} CPUs, load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  );
+  log(`egress-capture bench, capture browser queries over ${rows.toLocaleString('en-US')} exchanges: node ${process.version}, ${os.cpus().length} CPUs, load average ${loadAverage()}`);
   const browser = await runBrowserBench(rows, log);
   log('\nTargets (issue #14)');
   log(
@@ -529,10 +536,7 @@ async function browserOnly(rows: number): Promise<number> {
       browser.checks.map((c) => [c.name, c.value, c.target, verdict(c.pass)]),
     ),
   );
-  const out = path.join(REPO_ROOT, 'dist', 'bench-browser-results.json');
-  fs.writeFileSync(out, `${JSON.stringify({ startedAt: new Date().toISOString(), loadAverage: os.loadavg(), rows, ...browser }, null, 2)}\n`);
-  log(`\nresults written to ${path.relative(REPO_ROOT, out)}`);
-  return 0;
+  return writeResults('bench-browser-results.json', { startedAt: new Date().toISOString(), loadAverage: os.loadavg(), rows, ...browser });
 }
 
 main().then(

@@ -2,6 +2,10 @@
  * Realistic exchange specs for load tests and the bench: an OpenAI-style chat
  * completion POST (about 2 KiB of JSON) answered with a streamed SSE response
  * (about 40 `data:` events plus `[DONE]`), each event one upstream read.
+ *
+ * "A body of N KiB" (the bench's scaling section) is `requestBytes` and
+ * `responseBytes` both N × 1024: a JSON request of about N KiB and an SSE
+ * answer of about N KiB in all, spread over its events.
  */
 import { randomUUID } from 'node:crypto';
 import type { HttpExchangeSpec } from './http-exchange-spec';
@@ -11,6 +15,14 @@ export interface ChatCompletionOptions {
   requestBytes?: number;
   /** Number of SSE events before `[DONE]`. */
   events?: number;
+  /**
+   * Approximate SSE response body size in bytes: every event's `data: …\n\n` frame plus
+   * `[DONE]`. Unset, each event carries one word (~200 bytes an event). Set, the words are
+   * lengthened with filler text, spread evenly over the events that carry words, until the
+   * answer is this size; it cannot be smaller than the unpadded events (an error names the
+   * minimum, and fewer `events` make it smaller).
+   */
+  responseBytes?: number;
   /**
    * Delay between SSE events. Default 1 ms: with no gap the whole stream arrives while
    * the response-headers reply is pending and Envoy sends it as one coalesced body
@@ -25,6 +37,21 @@ export interface ChatCompletionOptions {
 }
 
 const WORDS = ['The', ' quick', ' brown', ' fox', ' jumps', ' over', ' the', ' lazy', ' dog', '.'];
+/** Filler for padded answers: plain ASCII, so a character is a byte and JSON needs no escapes. */
+const FILLER = WORDS.join('');
+const DONE = 'data: [DONE]\n\n';
+
+/** Lengthens the deltas' content (the first, role-only delta too when it is the only one) until `size()` reaches `bytes`. */
+function padAnswer(deltas: Array<{ content: string }>, bytes: number, size: () => number): void {
+  const unpadded = size();
+  if (bytes < unpadded) throw new Error(`responseBytes=${bytes} is below the ${unpadded} bytes of ${deltas.length} unpadded SSE events (expected ≥ ${unpadded}, or fewer events)`);
+  const padded = deltas.length > 1 ? deltas.slice(1) : deltas;
+  const extra = bytes - unpadded;
+  padded.forEach((delta, i) => {
+    const n = Math.floor(extra / padded.length) + (i < extra % padded.length ? 1 : 0);
+    delta.content += FILLER.repeat(Math.ceil(n / FILLER.length)).slice(0, n);
+  });
+}
 
 export function chatCompletionExchange(options: ChatCompletionOptions = {}): HttpExchangeSpec {
   const id = options.id ?? randomUUID();
@@ -33,33 +60,37 @@ export function chatCompletionExchange(options: ChatCompletionOptions = {}): Htt
   const eventDelayMs = options.eventDelayMs ?? 1;
   const messages = [{ role: 'system', content: 'You are a helpful assistant that answers concisely.' }];
   const request = { model: 'gpt-4o-mini', stream: true, temperature: 0.2, user: id, messages };
-  let json = JSON.stringify(request);
-  // Pad the conversation with user turns until the body reaches the wanted size.
-  for (let turn = 0; json.length < requestBytes; turn++) {
-    const room = requestBytes - json.length - 40;
+  // Pad the conversation with user turns until the body reaches the wanted size. The length is
+  // kept as it grows (each turn adds a comma and itself), so a 64 KiB body is stringified once.
+  let length = JSON.stringify(request).length;
+  for (let turn = 0; length < requestBytes; turn++) {
+    const room = requestBytes - length - 40;
     const text = `Question ${turn}: `.padEnd(Math.max(16, Math.min(200, room)), 'x');
-    messages.push({ role: turn % 2 === 0 ? 'user' : 'assistant', content: text });
-    json = JSON.stringify(request);
+    const message = { role: turn % 2 === 0 ? 'user' : 'assistant', content: text };
+    messages.push(message);
+    length += 1 + JSON.stringify(message).length;
   }
-  const body = Buffer.from(json);
+  const body = Buffer.from(JSON.stringify(request));
   const parts = Math.max(1, options.requestChunks ?? 1);
   const size = Math.ceil(body.length / parts);
   const requestBody = Array.from({ length: parts }, (_, i) => body.subarray(i * size, (i + 1) * size));
 
   const created = Math.floor(Date.now() / 1000);
-  const sse: Array<{ data: string; delayMs?: number }> = [];
-  for (let i = 0; i < events; i++) {
-    const delta = i === 0 ? { role: 'assistant', content: '' } : { content: WORDS[i % WORDS.length] };
+  const deltas: Array<{ role?: string; content: string }> = [];
+  for (let i = 0; i < events; i++) deltas.push(i === 0 ? { role: 'assistant', content: '' } : { content: WORDS[i % WORDS.length] });
+  const frame = (i: number): string => {
     const chunk = {
       id: `chatcmpl-${id}`,
       object: 'chat.completion.chunk',
       created,
       model: 'gpt-4o-mini-2024-07-18',
-      choices: [{ index: 0, delta, finish_reason: i === events - 1 ? 'stop' : null }],
+      choices: [{ index: 0, delta: deltas[i], finish_reason: i === events - 1 ? 'stop' : null }],
     };
-    sse.push({ data: `data: ${JSON.stringify(chunk)}\n\n`, delayMs: eventDelayMs });
-  }
-  sse.push({ data: 'data: [DONE]\n\n', delayMs: eventDelayMs });
+    return `data: ${JSON.stringify(chunk)}\n\n`;
+  };
+  if (options.responseBytes !== undefined) padAnswer(deltas, options.responseBytes, () => deltas.reduce((sum, _, i) => sum + Buffer.byteLength(frame(i)), DONE.length));
+  const sse: Array<{ data: string; delayMs?: number }> = deltas.map((_, i) => ({ data: frame(i), delayMs: eventDelayMs }));
+  sse.push({ data: DONE, delayMs: eventDelayMs });
 
   return {
     name: `chat-completion ${id}`,
