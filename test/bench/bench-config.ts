@@ -22,6 +22,9 @@ export interface BenchConfig {
   /** Exchanges per scaling point and server (a point with many streams runs at least two per stream). */
   scalingExchanges: number;
   skipScaling: boolean;
+  /** Emulator exchanges per capture level and Envoy mode in the capture policy section. */
+  policyExchanges: number;
+  skipPolicy: boolean;
   /** `all`, or `scaling` / `minter` / `browser` for that section alone. */
   only: string;
   /** Stored exchanges the capture browser's queries run over (`--only browser`). */
@@ -60,13 +63,15 @@ const SPECS: Array<SettingSpec<BenchConfig>> = [
     help: 'emulator exchanges per scaling point and server (at least twice the streams in flight)',
   },
   { key: 'skipScaling', flag: 'skip-scaling', env: 'BENCH_SKIP_SCALING', kind: 'bool', def: false, help: 'skip the scaling section (body sizes, streams in flight)' },
+  { key: 'policyExchanges', flag: 'policy-exchanges', env: 'BENCH_POLICY_EXCHANGES', kind: 'int', def: 1500, help: 'emulator exchanges per capture level and Envoy mode (policy section)' },
+  { key: 'skipPolicy', flag: 'skip-policy', env: 'BENCH_SKIP_POLICY', kind: 'bool', def: false, help: 'skip the capture policy section (CPU per exchange at each capture level)' },
   {
     key: 'only',
     flag: 'only',
     env: 'BENCH_ONLY',
     kind: 'string',
     def: 'all',
-    help: "run one section only: scaling (body sizes and streams in flight), minter, or browser (the capture browser's queries over --browser-rows stored exchanges; default: all)",
+    help: "run one section only: scaling (body sizes and streams in flight), policy (capture levels), minter, or browser (the capture browser's queries over --browser-rows stored exchanges; default: all)",
   },
   { key: 'browserRows', flag: 'browser-rows', env: 'BENCH_BROWSER_ROWS', kind: 'int', def: 1_000_000, help: "stored exchanges for the capture browser's queries (--only browser)" },
   { key: 'dataDir', flag: 'data-dir', env: 'BENCH_DATA_DIR', kind: 'string', def: './data', help: 'capture service data directory' },

@@ -52,10 +52,12 @@ export async function runEmulatorLoad(options: {
    * server is slowest and turning a few timeouts into a cascade.
    */
   paceMs?: number;
+  /** The filter lets the server's mode_override change the body modes (the capture policy's lighter levels ask for fewer bodies). */
+  allowModeOverride?: boolean;
 }): Promise<EmulatorLoadResult> {
   const envoys = Array.from(
     { length: Math.max(1, options.connections ?? 1) },
-    () => new EnvoyEmulator({ target: options.target, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' } }),
+    () => new EnvoyEmulator({ target: options.target, processingMode: { requestBodyMode: 'STREAMED', responseBodyMode: 'STREAMED' }, allowModeOverride: options.allowModeOverride ?? false }),
   );
   try {
     await Promise.all(envoys.map((envoy) => envoy.waitForReady()));

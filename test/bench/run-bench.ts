@@ -44,6 +44,7 @@ import { ForeignCpu, processCpuMicros, processMemoryMiB, threadCpuMicros, thread
 import { runMinterBench } from './minter-bench';
 import { runBrowserBench } from './browser-bench';
 import { runScalingBench, SCALING_TITLE, scalingTable, type ScalingResult } from './scaling-bench';
+import { POLICY_TITLE, policyTable, runPolicyBench, writePolicyBenchFiles, type PolicyRun } from './policy-bench';
 import { check, fmt, formatThreads, ratio, table, verdict, type Check } from './report';
 import { NODE_BIN, REPO_ROOT, startCaptureService, startNoopServer, stopServer, type ServerProcess } from './server-process';
 
@@ -101,14 +102,16 @@ async function main(): Promise<number> {
   if (config.only === 'minter') return minterOnly();
   if (config.only === 'browser') return browserOnly(config.browserRows);
   if (config.only === 'scaling') return scalingOnly(config);
-  if (config.only !== 'all') throw new Error(`invalid bench settings: only=${config.only} (expected all, scaling, minter or browser)`);
+  if (config.only === 'policy') return policyOnly(config);
+  if (config.only !== 'all') throw new Error(`invalid bench settings: only=${config.only} (expected all, scaling, policy, minter or browser)`);
   const { tag, startedAt, serverNode } = runIdentity();
   log(
     `  emulator: ${config.exchanges} exchanges/server (+${config.warmup} warm-up) at concurrency ${config.concurrency}, STREAMED/STREAMED; ` +
       `h2load: ${config.skipH2load ? 'skipped' : `${config.h2loadRequests} exchanges/run, -c ${config.h2loadConnections} -m ${config.h2loadStreams}`}; ` +
-      `scaling: ${config.skipScaling ? 'skipped' : `${config.scalingExchanges} exchanges/point`}; data dir ${config.dataDir}`,
+      `scaling: ${config.skipScaling ? 'skipped' : `${config.scalingExchanges} exchanges/point`}; ` +
+      `capture levels: ${config.skipPolicy ? 'skipped' : `${config.policyExchanges} exchanges/level`}; data dir ${config.dataDir}`,
   );
-  const { servers, admin } = await startServers(config);
+  const { servers, admin, policyFile } = await startServers(config);
   const { noop, capture } = servers;
   const rowsBefore = await admin.totalRows();
   // Resident memory right after start, so the peak figures can be read as growth under load (chdb alone is large).
@@ -228,6 +231,12 @@ async function main(): Promise<number> {
   if (!config.skipScaling) {
     scaling = await runScalingBench({ servers, admin, tag, exchanges: config.scalingExchanges, warmup: 0, log });
     sentToCapture += scaling.sentToCapture;
+  }
+
+  // ---- 3b. Capture levels ------------------------------------------------------------------
+  let policy: PolicyRun[] | undefined;
+  if (!config.skipPolicy) {
+    policy = await runPolicyBench({ capture, admin, policyFile, tag, exchanges: config.policyExchanges, concurrency: config.concurrency, log });
   }
 
   // ---- 4. Totals, shutdown, verdicts -----------------------------------------------------
@@ -382,6 +391,7 @@ async function main(): Promise<number> {
     log(`\nCapacity (h2load): ${h2loadProblem}`);
   }
   log(scaling ? `\n${SCALING_TITLE}\n${scalingTable(scaling)}` : '\nScaling: skipped (--skip-scaling)');
+  log(policy ? `\n${POLICY_TITLE}\n${policyTable(policy)}` : '\nCapture levels: skipped (--skip-policy)');
   log(`\nCapture service: rows before ${rowsBefore}, this run ${rowsThisRun} of ${sentToCapture} exchanges sent; outcomes ${outcomes.map((o) => `${o.Outcome}=${o.n}`).join(' ')}`);
   log(`  ${describeCounters(captureCounters)}, warn+ log lines ${JSON.stringify(capture.problemCounts)}`);
   for (const line of capture.problems.slice(-5)) log(`    ${line}`);
@@ -395,6 +405,7 @@ async function main(): Promise<number> {
     emuCapture.foreignCpuPct,
     ...h2loadRuns.map((r) => r.foreignCpuPct),
     ...(scaling?.runs ?? []).flatMap((r) => [r.noop.foreignCpuPct, r.capture.foreignCpuPct]),
+    ...(policy ?? []).map((r) => r.result.foreignCpuPct),
   );
   if (busiest > FOREIGN_CPU_WARN_PCT) {
     log(
@@ -420,6 +431,7 @@ async function main(): Promise<number> {
     emulator: { noop: emuNoop, capture: emuCapture, idleCpuMsPerSecond: idle, startRssMiB },
     h2load: { problem: h2loadProblem, runs: h2loadRuns },
     scaling: scaling?.runs ?? 'skipped (--skip-scaling)',
+    policy: policy ?? 'skipped (--skip-policy)',
     capture: {
       dataDir: config.dataDir,
       rowsBefore,
@@ -471,19 +483,48 @@ function runIdentity(): { tag: string; startedAt: string; serverNode: string } {
 }
 
 /** The no-op server and the capture service on the bench's data dir, both registered for cleanup. */
-async function startServers(config: BenchConfig): Promise<{ servers: Record<ServerName, ServerProcess>; admin: CaptureAdmin }> {
+async function startServers(config: BenchConfig): Promise<{ servers: Record<ServerName, ServerProcess>; admin: CaptureAdmin; policyFile: string }> {
   fs.mkdirSync(config.dataDir, { recursive: true });
+  const files = writePolicyBenchFiles(path.join(REPO_ROOT, 'dist', 'bench-policy'));
   const noop = await startNoopServer();
   let capture: ServerProcess;
   try {
-    capture = await startCaptureService(config.dataDir, config.cpuProfileDir);
+    // The capture levels section rewrites this policy; until then it keeps everything in full, as without one.
+    capture = await startCaptureService(config.dataDir, config.cpuProfileDir, ['--capture-policy', files.policyFile, '--provider-mapping', files.mappingFile]);
   } catch (err) {
     await stopServer(noop);
     throw err;
   }
   started.push(noop, capture);
   log(`  no-op server pid ${noop.pid} on :${noop.ports.grpc}; capture service pid ${capture.pid} on :${capture.ports.grpc} (admin :${capture.ports.admin})`);
-  return { servers: { noop, capture }, admin: new CaptureAdmin(`http://127.0.0.1:${capture.ports.admin}`) };
+  return { servers: { noop, capture }, admin: new CaptureAdmin(`http://127.0.0.1:${capture.ports.admin}`), policyFile: files.policyFile };
+}
+
+/** `--only policy`: the capture service, a warm-up, each capture level, then a clean shutdown. */
+async function policyOnly(config: BenchConfig): Promise<number> {
+  const { tag, startedAt, serverNode } = runIdentity();
+  log(`  capture levels only: ${config.policyExchanges} exchanges/level (+${config.warmup} warm-up); load average ${loadAverage()}; data dir ${config.dataDir}`);
+  const { servers, admin, policyFile } = await startServers(config);
+  await stopServer(servers.noop, 10_000);
+  const capture = servers.capture;
+  log(`\n[policy] warm-up ${config.warmup}`);
+  await runEmulatorLoad({ target: `127.0.0.1:${capture.ports.grpc}`, total: config.warmup, concurrency: config.concurrency, authority: `policy-warmup-${tag}.bench`, idPrefix: `policy-warm-${tag}` });
+  await admin.waitForFlush(60_000, STABLE_MS);
+  const policy = await runPolicyBench({ capture, admin, policyFile, tag, exchanges: config.policyExchanges, concurrency: config.concurrency, log });
+  const counters = await admin.counters();
+  const captureExit = await stopServer(capture, 90_000);
+  log(`\n${POLICY_TITLE}\n${policyTable(policy)}`);
+  log(`\ncapture service: exit ${captureExit.code} on SIGTERM; ${describeCounters(counters)}, warn+ log lines ${JSON.stringify(capture.problemCounts)}`);
+  return writeResults('bench-policy-results.json', {
+    tag,
+    startedAt,
+    node: { client: process.version, servers: serverNode },
+    cpus: os.cpus().length,
+    loadAverage: os.loadavg(),
+    config: { ...config, repoRoot: undefined },
+    policy,
+    capture: { counters, exit: captureExit, logProblems: capture.problemCounts },
+  });
 }
 
 /** `--only scaling`: both servers, a warm-up, the scaling points, then a clean shutdown. */

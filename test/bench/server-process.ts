@@ -31,13 +31,13 @@ export function startNoopServer(): Promise<ServerProcess> {
 }
 
 /** `egress-capture serve` on `dataDir`, both listeners on port 0; its ports are `ports.grpc` and `ports.admin`. */
-export function startCaptureService(dataDir: string, cpuProfileDir = ''): Promise<ServerProcess> {
+export function startCaptureService(dataDir: string, cpuProfileDir = '', extraArgs: string[] = []): Promise<ServerProcess> {
   return startServer({
     name: 'capture service',
     node: NODE_BIN,
     nodeArgs: cpuProfileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`],
     script: path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
-    args: ['serve', '--data-dir', dataDir, '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'],
+    args: ['serve', '--data-dir', dataDir, '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...extraArgs],
     cwd: REPO_ROOT,
     readyPattern: /gRPC :(?<grpc>\d+), admin :(?<admin>\d+)/,
     readyTimeoutMs: 60_000,
