@@ -500,6 +500,11 @@ async function startServers(config: BenchConfig): Promise<{ servers: Record<Serv
   return { servers: { noop, capture }, admin: new CaptureAdmin(`http://127.0.0.1:${capture.ports.admin}`), policyFile: files.policyFile };
 }
 
+/** What a one-section results file says about its run: which, when, on what, with which settings. */
+function sectionRunFacts(tag: string, startedAt: string, serverNode: unknown, config: BenchConfig): Record<string, unknown> {
+  return { tag, startedAt, node: { client: process.version, servers: serverNode }, cpus: os.cpus().length, loadAverage: os.loadavg(), config: { ...config, repoRoot: undefined } };
+}
+
 /** `--only policy`: the capture service, a warm-up, each capture level, then a clean shutdown. */
 async function policyOnly(config: BenchConfig): Promise<number> {
   const { tag, startedAt, serverNode } = runIdentity();
@@ -516,12 +521,7 @@ async function policyOnly(config: BenchConfig): Promise<number> {
   log(`\n${POLICY_TITLE}\n${policyTable(policy)}`);
   log(`\ncapture service: exit ${captureExit.code} on SIGTERM; ${describeCounters(counters)}, warn+ log lines ${JSON.stringify(capture.problemCounts)}`);
   return writeResults('bench-policy-results.json', {
-    tag,
-    startedAt,
-    node: { client: process.version, servers: serverNode },
-    cpus: os.cpus().length,
-    loadAverage: os.loadavg(),
-    config: { ...config, repoRoot: undefined },
+    ...sectionRunFacts(tag, startedAt, serverNode, config),
     policy,
     capture: { counters, exit: captureExit, logProblems: capture.problemCounts },
   });
@@ -541,12 +541,7 @@ async function scalingOnly(config: BenchConfig): Promise<number> {
   log(`\ncapture service: ${rowsThisRun} rows of this run / ${scaling.sentToCapture} exchanges sent; exit ${captureExit.code} on SIGTERM`);
   log(`  ${describeCounters(counters)}, exchanges by outcome ${JSON.stringify(counters.exchanges)}, warn+ log lines ${JSON.stringify(servers.capture.problemCounts)}`);
   return writeResults('bench-scaling-results.json', {
-    tag,
-    startedAt,
-    node: { client: process.version, servers: serverNode },
-    cpus: os.cpus().length,
-    loadAverage: os.loadavg(),
-    config: { ...config, repoRoot: undefined },
+    ...sectionRunFacts(tag, startedAt, serverNode, config),
     scaling: scaling.runs,
     capture: { rowsThisRun, sentThisRun: scaling.sentToCapture, counters, exit: captureExit, logProblems: servers.capture.problemCounts },
   });

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_CAPTURE_SERVICE } from '../../src/translator/options';
+import { parseCapturePolicy } from '../../src/policy/capture-policy';
 import { checkObjects, DEPLOY_DIR, find, helmLint, helmTemplate, kustomizeBuild, KubeObject, label } from './render';
 
 /** Every optional value of the chart switched on. */
@@ -20,6 +21,14 @@ export const ALL_FEATURES = {
   otlp: { secretName: 'my-otlp' },
   gateway: { configMapName: 'my-gateway' },
   extraConfig: { EGRESS_CAPTURE_TTL_DAYS: 30, EGRESS_CAPTURE_LOG_LEVEL: 'debug' },
+  capturePolicy: {
+    default: 'full',
+    retentionDays: { full: 7, usage: 90 },
+    rules: [
+      { name: 'health', match: { pathPrefix: '/healthz' }, capture: 'none' },
+      { name: 'hr-to-openai', match: { authority: 'api.openai.com', workload: { namespace: 'hr' } }, capture: 'usage' },
+    ],
+  },
   tls: { grpc: { secretName: 'capture-grpc-tls', requireClientCertificate: true }, admin: { secretName: 'capture-admin-tls' } },
   certificateMinter: {
     enabled: true,
@@ -128,6 +137,7 @@ describe('Helm chart', () => {
       '--grpc-tls-client-ca-file=/etc/egress-capture/tls/grpc/ca.crt',
       '--admin-tls-cert-file=/etc/egress-capture/tls/admin/tls.crt',
       '--admin-tls-key-file=/etc/egress-capture/tls/admin/tls.key',
+      '--capture-policy=/etc/egress-capture/policy/capture-policy.yaml',
     ]);
     expect([container.readinessProbe.httpGet.scheme, container.livenessProbe.httpGet.scheme]).toEqual(['HTTPS', 'HTTPS']);
     expect(container.ports.map((p: any) => [p.name, p.containerPort])).toEqual([
@@ -156,7 +166,16 @@ describe('Helm chart', () => {
     expect(volumes[mounts['/etc/egress-capture/tls/grpc']].secret).toEqual({ secretName: 'capture-grpc-tls' });
     expect(volumes[mounts['/etc/egress-capture/tls/admin']].secret).toEqual({ secretName: 'capture-admin-tls' });
     expect(volumes[mounts['/etc/egress-capture/clickhouse']].secret.secretName).toBe('clickhouse');
-    const config = find(objects, 'ConfigMap').data;
+    // The policy from the values, mounted as a directory where --capture-policy names it, is one the service accepts as written.
+    const policyMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'egress-capture-capture-policy')!;
+    expect(volumes[mounts['/etc/egress-capture/policy']].configMap.name).toBe('egress-capture-capture-policy');
+    const policy = parseCapturePolicy(policyMap.data['capture-policy.yaml'], 'values.capturePolicy');
+    expect(policy.rules.map((rule) => [rule.name, rule.capture])).toEqual([
+      ['health', 'none'],
+      ['hr-to-openai', 'usage'],
+    ]);
+    expect(policy.retentionDays).toEqual({ full: 7, usage: 90 });
+    const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'egress-capture-config')!.data;
     expect(config).toMatchObject({ EGRESS_CAPTURE_CLICKHOUSE_CA_FILE: '/etc/egress-capture/clickhouse/ca.crt', EGRESS_CAPTURE_TTL_DAYS: '30', EGRESS_CAPTURE_LOG_LEVEL: 'debug' });
     expect(find(objects, 'PersistentVolumeClaim').spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '50Gi' } } });
     expect(find(objects, 'Service').spec.ports.map((p: any) => [p.name, p.port])).toEqual([

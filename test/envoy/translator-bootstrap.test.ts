@@ -172,6 +172,17 @@ function rawExchange(port: number, bytes: Buffer): Promise<string> {
   });
 }
 
+/** Stops what a traffic test started (whatever of it did start) and removes its directory. */
+async function stopTrafficStack(parts: { envoy?: EnvoyProcess; capture?: ServiceProcess; upstream?: UpstreamServer; dataDir?: string }): Promise<void> {
+  await parts.envoy?.stop();
+  if (parts.capture) {
+    parts.capture.child.kill('SIGTERM');
+    await parts.capture.exited;
+  }
+  await parts.upstream?.close();
+  if (parts.dataDir) fs.rmSync(parts.dataDir, { recursive: true, force: true });
+}
+
 describe('translator standalone examples', () => {
   it('finds the README example and the fixtures', () => {
     expect(README_EXAMPLES.map((e) => path.relative(REPO_ROOT, e.file))).toContain(path.join('deploy', 'examples', 'egress-gateway.yaml'));
@@ -223,15 +234,7 @@ describeEnvoy('translate --target envoy', (version, binary) => {
       envoy = await startEnvoy(binary, version, { bootstrap, listeners });
     }, 60_000);
 
-    afterAll(async () => {
-      await envoy?.stop();
-      if (capture) {
-        capture.child.kill('SIGTERM');
-        await capture.exited;
-      }
-      await upstream?.close();
-      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-    });
+    afterAll(() => stopTrafficStack({ envoy, capture, upstream, dataDir }));
 
     const row = (testId: string): Promise<Json> => rowByTestId(capture, envoy, testId);
 
@@ -350,15 +353,7 @@ describeEnvoy('translate --target envoy', (version, binary) => {
       envoy = await startEnvoy(binary, version, { bootstrap, listeners: (bootstrap.static_resources.listeners as Json[]).map((l) => l.name as string) });
     }, 60_000);
 
-    afterAll(async () => {
-      await envoy?.stop();
-      if (capture) {
-        capture.child.kill('SIGTERM');
-        await capture.exited;
-      }
-      await upstream?.close();
-      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-    });
+    afterAll(() => stopTrafficStack({ envoy, capture, upstream, dataDir }));
 
     it('sends the exchanges a leading none rule matches past ext_proc, and captures the rest', async () => {
       const curlThrough = async (testId: string, method: string, urlPath: string): Promise<string> =>

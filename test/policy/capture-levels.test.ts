@@ -71,7 +71,8 @@ describe('each level, as stored', () => {
     expect(row).toMatchObject({
       CaptureLevel: 'usage',
       CaptureRule: 'hr-to-openai',
-      RetentionDays: 90,
+      // The rule's own retention wins over its level's (90).
+      RetentionDays: 30,
       Method: 'POST',
       Authority: 'api.openai.com',
       Path: '/v1/chat/completions',

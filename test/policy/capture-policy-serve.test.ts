@@ -100,6 +100,6 @@ it('the store, the spool and the OTLP export keep the markers of full exchanges 
 it('`egress-capture status` shows the policy in force', () => {
   const status = spawnSync(process.execPath, [BIN, 'status', '--admin', service.admin], { cwd: REPO_ROOT, encoding: 'utf8' });
   expect(status.stdout).toMatch(/capture policy\s+.*capture-policy\.yaml \(sha256 [0-9a-f]{12}\), default full, opt-out allowed/);
-  expect(status.stdout).toMatch(/rule hr-to-openai\s+usage\s+authority=api\.openai\.com path=\/v1\/\* methods=POST provider=openai workload\.namespace=hr\s+retention 90 d/);
+  expect(status.stdout).toMatch(/rule hr-to-openai\s+usage\s+authority=api\.openai\.com path=\/v1\/\* methods=POST provider=openai workload\.namespace=hr\s+retention 30 d/);
   expect(status.stdout).toMatch(/rule health\s+none\s+path=\/healthz\*/);
 });

@@ -1,35 +1,9 @@
 import { DEFAULT_RULE, decideCapture, type PolicyRequest } from '../../src/policy/capture-decision';
 import { CapturePolicyError, DEFAULT_USAGE_HEADERS, parseCapturePolicy } from '../../src/policy/capture-policy';
 import { compileHostPattern } from '../../src/policy/host-pattern';
+import { EXAMPLE_POLICY } from './policy-traffic';
 
-/** The example operators start from: own gateway in full, HR's OpenAI calls as usage, AWS headers only except Bedrock, health checks not at all. */
-const EXAMPLE = `
-default: full
-allowRequestOptOut: true
-retentionDays: { full: 7, usage: 90 }
-rules:
-  - name: health
-    match: { pathPrefix: /healthz }
-    capture: none
-  - name: hr-to-openai
-    match:
-      authority: api.openai.com
-      pathPrefix: /v1/
-      methods: [POST]
-      workload: { namespace: hr }
-      provider: openai
-    capture: usage
-    retentionDays: 30
-  - name: bedrock
-    match: { authority: "bedrock-runtime.*.amazonaws.com" }
-    capture: full
-    maxBytes: 16384
-  - name: aws
-    match: { authority: "*.amazonaws.com" }
-    capture: headers
-`;
-
-const policy = parseCapturePolicy(EXAMPLE, 'policy.yaml');
+const policy = parseCapturePolicy(EXAMPLE_POLICY, 'policy.yaml');
 
 function request(overrides: Partial<PolicyRequest> = {}): PolicyRequest {
   return {
@@ -62,7 +36,7 @@ describe('capture decision', () => {
   });
 
   it('lets an earlier, narrower rule carve an exception out of a later glob', () => {
-    expect(decideCapture(policy, request({ authority: 'bedrock-runtime.us-east-1.amazonaws.com', provider: 'aws.bedrock' }))).toMatchObject({ level: 'full', rule: 'bedrock', maxBytes: 16384 });
+    expect(decideCapture(policy, request({ authority: 'bedrock-runtime.us-east-1.amazonaws.com', provider: 'aws.bedrock' }))).toMatchObject({ level: 'full', rule: 'bedrock', maxBytes: 1024 });
     expect(decideCapture(policy, request({ authority: 's3.eu-west-1.amazonaws.com:443', provider: '' }))).toMatchObject({
       level: 'headers',
       rule: 'aws',

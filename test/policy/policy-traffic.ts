@@ -9,6 +9,7 @@ import { WORKLOAD_METADATA_NAMESPACE } from '../../src/capture/gateway-identity'
 import type { ExchangeResult, HeaderList, HttpExchangeSpec } from '../emulator';
 import type { StoredRow } from '../scenarios/scenario-support';
 
+/** The example operators start from: HR's OpenAI calls as usage, AWS headers only except Bedrock, health checks not at all, the rest in full. */
 export const EXAMPLE_POLICY = `
 default: full
 allowRequestOptOut: true
@@ -25,6 +26,7 @@ rules:
       workload: { namespace: hr }
       provider: openai
     capture: usage
+    retentionDays: 30
   - name: bedrock
     match: { authority: "bedrock-runtime.*.amazonaws.com" }
     capture: full

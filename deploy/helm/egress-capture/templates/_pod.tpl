@@ -69,6 +69,9 @@ its place under spec.template.
         - --admin-tls-cert-file=/etc/egress-capture/tls/admin/tls.crt
         - --admin-tls-key-file=/etc/egress-capture/tls/admin/tls.key
         {{- end }}
+        {{- if .Values.capturePolicy }}
+        - --capture-policy=/etc/egress-capture/policy/capture-policy.yaml
+        {{- end }}
         ports:
         - name: grpc
           containerPort: 9002
@@ -147,6 +150,11 @@ its place under spec.template.
           readOnly: true
         - name: tmp
           mountPath: /tmp
+        {{- if .Values.capturePolicy }}
+        - name: capture-policy
+          mountPath: /etc/egress-capture/policy
+          readOnly: true
+        {{- end }}
         {{- if and (eq .Values.store.mode "remote") .Values.store.remote.caKey }}
         - name: clickhouse-ca
           mountPath: /etc/egress-capture/clickhouse
@@ -191,6 +199,12 @@ its place under spec.template.
           optional: true
       - name: tmp
         emptyDir: {}
+      {{- if .Values.capturePolicy }}
+      - name: capture-policy
+        # A directory mount (not subPath), so the kubelet's updates reach the running service.
+        configMap:
+          name: {{ include "egress-capture.fullname" . }}-capture-policy
+      {{- end }}
       {{- if and (eq .Values.store.mode "remote") .Values.store.remote.caKey }}
       - name: clickhouse-ca
         secret:
