@@ -161,6 +161,10 @@ export class ProcessStream {
         }
         this.ctx.metrics.exchangeCounter(snapshot.outcome).inc();
         this.ctx.onExchange(snapshot, this.assembler.context);
+      } else {
+        // A call that ended before its first message was read (Envoy gave up on it, e.g. its
+        // message timer fired while this loop was busy): there is nothing to store, but it is counted.
+        this.ctx.metrics.errors.inc({ kind: 'stream_without_message' });
       }
       this.onDone(this);
     }
