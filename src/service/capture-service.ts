@@ -350,7 +350,6 @@ export class CaptureService {
    */
   private async refuseBusyDataDir(): Promise<void> {
     const file = this.serverInfoPath();
-    if (file === undefined) return;
     const info = readJsonFile<ServerInfo>(file);
     if (info === undefined || info.pid === process.pid) return;
     try {
@@ -369,13 +368,13 @@ export class CaptureService {
     );
   }
 
-  private serverInfoPath(): string | undefined {
-    return this.config.clickhouseUrl === '' ? path.join(this.config.dataDir, SERVER_INFO_FILE) : undefined;
+  /** With a remote store too: the data directory still holds this server's spool and journal. */
+  private serverInfoPath(): string {
+    return path.join(this.config.dataDir, SERVER_INFO_FILE);
   }
 
   private writeServerInfo(): void {
     const file = this.serverInfoPath();
-    if (file === undefined) return;
     const host = ['0.0.0.0', '::', ''].includes(this.config.adminListen.host) ? '127.0.0.1' : this.config.adminListen.host;
     const info: ServerInfo = {
       pid: process.pid,
@@ -390,8 +389,7 @@ export class CaptureService {
   }
 
   private removeServerInfo(): void {
-    const file = this.serverInfoPath();
-    if (file !== undefined) fs.rmSync(file, { force: true });
+    fs.rmSync(this.serverInfoPath(), { force: true });
   }
 }
 
