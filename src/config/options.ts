@@ -227,6 +227,13 @@ export const OPTIONS = {
    * keep a thread.
    */
   adminMaxConcurrentQueries: option({ default: 2, flag: 'admin-max-concurrent-queries', parse: integer(1, 3), doc: 'admin queries running at once; more wait' }),
+  /** A bound on waiting queries: each holds a socket and its request until it runs. */
+  adminMaxQueuedQueries: option({
+    default: 32,
+    flag: 'admin-max-queued-queries',
+    parse: integer(0, 10_000),
+    doc: 'admin queries waiting for a slot; more are refused at once with ClickHouse error 202 (HTTP 503)',
+  }),
   logLevel: option<string>({ default: 'info', flag: 'log-level', parse: oneOf(LOG_LEVELS), doc: `log level: ${LOG_LEVELS.join(', ')}` }),
   /**
    * The end of an AI stream carries its usage and finish reason; the rest of

@@ -52,6 +52,7 @@ export function adminClickHousePolicy(config: RuntimeConfig): AdminServerOptions
     allowWrites: config.adminAllowWrites,
     limits: { maxExecutionTimeSeconds: config.adminMaxExecutionTimeSeconds, maxMemoryUsageBytes: config.adminMaxMemoryUsageBytes, maxResultBytes: config.adminMaxResultBytes },
     maxConcurrentQueries: config.adminMaxConcurrentQueries,
+    maxQueuedQueries: config.adminMaxQueuedQueries,
     maxQueryBytes: config.adminQueryMaxBytes,
   };
 }
