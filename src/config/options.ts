@@ -171,6 +171,18 @@ export const OPTIONS = {
     doc: 'on SIGTERM, time the sinks get to empty the spool; the rest stays for the next start',
   }),
   ttlDays: option({ default: 30, flag: 'ttl-days', parse: integer(0, 36500), doc: 'days rows are kept, 0 = forever' }),
+  /**
+   * Kubernetes removes a stopping pod from its Service at the same time as it
+   * sends SIGTERM, and Envoy learns of it a moment later: calls that arrive in
+   * between would be refused and their exchanges go uncaptured. The manifests
+   * set 5000.
+   */
+  shutdownDelayMs: option({
+    default: 0,
+    flag: 'shutdown-delay-ms',
+    parse: integer(0, 60_000),
+    doc: 'on SIGTERM, keep taking new ext_proc calls this long (health says NOT_SERVING) before draining',
+  }),
   drainTimeoutMs: option({ default: 15_000, flag: 'drain-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, wait this long for open streams' }),
   clickhouseCaFile: option({ default: '', flag: 'clickhouse-ca-file', parse: text, unset: 'system roots', doc: 'PEM CA bundle to trust for an https:// --clickhouse-url' }),
   /**

@@ -328,6 +328,12 @@ export class CaptureService {
     this.log.info({ openStreams: this.grpc.activeStreams, drainTimeoutMs: this.config.drainTimeoutMs }, 'draining');
     this.policy?.close();
     try {
+      if (this.config.shutdownDelayMs > 0) {
+        // New calls are still captured while Envoy learns that this instance is going away.
+        this.grpc.announceStopping();
+        this.log.info({ shutdownDelayMs: this.config.shutdownDelayMs }, 'taking new calls a little longer before draining');
+        await new Promise((resolve) => setTimeout(resolve, this.config.shutdownDelayMs));
+      }
       await this.grpc.drain(this.config.drainTimeoutMs);
       await this.minter?.close();
       await this.pipeline.close();
