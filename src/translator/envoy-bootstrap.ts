@@ -10,7 +10,7 @@ import { dnsCacheConfig, DnsCacheSettings, onDemandSecretSelector } from './envo
 import { createGatewayContext, GatewayContext } from './gateway-context';
 import { GatewayPlan, ListenerPlan } from './gateway-plan';
 import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from './dns-lookup-family';
-import { captureServerName, CERT_SDS_PORT, CONNECT_TIMEOUT_SECONDS, TLS_HANDSHAKE_TIMEOUT_SECONDS, TranslateOptions } from './options';
+import { CAPTURE_MAX_PARALLEL_STREAMS, captureServerName, CERT_SDS_PORT, CONNECT_TIMEOUT_SECONDS, TLS_HANDSHAKE_TIMEOUT_SECONDS, TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { proxyProtocolRules, WORKLOAD_METADATA_NAMESPACE } from './workload-identity';
 import { policyRoutes } from './policy-routes';
@@ -144,6 +144,7 @@ class BootstrapBuild {
     const ctx = this.ctx;
     if (!this.clusters.has('capture')) {
       const cluster = grpcCluster('capture', this.captureHost(), ctx.options.captureService.port);
+      cluster.circuit_breakers = { thresholds: [{ max_requests: CAPTURE_MAX_PARALLEL_STREAMS, max_pending_requests: CAPTURE_MAX_PARALLEL_STREAMS }] };
       if (ctx.options.captureTls !== undefined) cluster.transport_socket = captureTransportSocket(ctx.options);
       this.clusters.set('capture', cluster);
     }
