@@ -13,6 +13,7 @@
  * handed to the part that needs it.
  */
 import { CAPTURE_POLICY_BESIDE_GATEWAY } from '../policy/policy-source';
+import { EXT_PROC_STREAMS_PER_CONNECTION } from '../extproc/stream-limits';
 import { CERT_SDS_PORT } from '../certificates/minter-contract';
 import { DEFAULT_CAPTURE_CONTENT_TYPES, DEFAULT_CAPTURE_MAX_BYTES } from '../gateway/defaults';
 import { TABLE_ENGINES, type TableEngine } from '../sinks/clickhouse/table-layout';
@@ -283,13 +284,8 @@ export const OPTIONS = {
    */
   http2StreamResetBurst: fixed(1_000_000, 'HTTP/2 resets a connection may send at once'),
   http2StreamResetRate: fixed(1_000_000, 'HTTP/2 resets a connection may send per second'),
-  /**
-   * Envoy's default circuit breaker allows 1,024 concurrent requests to the
-   * ext_proc cluster, so one Envoy connection never waits on this; a client
-   * that opens more has them queued (or refused) by HTTP/2 instead of growing
-   * the server's per-stream state without end.
-   */
-  grpcMaxConcurrentStreams: fixed(1024, 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of the ext_proc listener, per connection'),
+  /** Shared with the translator's Envoy configuration (src/extproc/stream-limits.ts). */
+  grpcMaxConcurrentStreams: fixed(EXT_PROC_STREAMS_PER_CONNECTION, 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of the ext_proc listener, per connection'),
   /**
    * Envoy's own default limit is 60 KiB of request headers; entries past the
    * bound are counted and marked (one x-egress-capture-headers-cut entry)
