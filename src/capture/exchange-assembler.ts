@@ -151,6 +151,8 @@ export class ExchangeAssembler {
   /** The model provider detected when the policy needed it ('' for no model call). */
   private provider = '';
   private optOutValue: string | undefined;
+  /** The usage level's allow-listed header names, from the policy the exchange was decided with. */
+  private usageHeaderNames: readonly string[] = [];
   /** Body modes from protocol_config, before any mode_override: restored when Envoy ignores an override. */
   private configuredModes: [request: number, response: number] | undefined;
   private sendsBodyBeforeReply = false;
@@ -296,11 +298,6 @@ export class ExchangeAssembler {
     return this.decide();
   }
 
-  /** The model provider detected for the policy ('' when none, or when the policy did not need to know). */
-  get detectedProvider(): string {
-    return this.provider;
-  }
-
   private decide(): CaptureDecision {
     if (this.decision !== undefined) return this.decision;
     const policy = this.policy.current();
@@ -316,6 +313,8 @@ export class ExchangeAssembler {
       optOut: this.optOutValue,
     });
     this.decision = decision;
+    // The policy may be reloaded while the exchange runs: it keeps the allow-list it was decided with.
+    this.usageHeaderNames = policy.usageHeaders;
     if (decision.maxBytes !== undefined) context.maxBytes = decision.maxBytes;
     const request = this.request;
     if (request.headersSeen) this.chooseBody(request);
@@ -343,7 +342,7 @@ export class ExchangeAssembler {
 
   /** A usage-level header list: pseudo-headers and the policy's allow-listed names only. */
   private usageHeaders(list: HeaderList): HeaderList {
-    const allowed = this.policy.current().usageHeaders;
+    const allowed = this.usageHeaderNames;
     return list.filter(([name]) => name.charCodeAt(0) === 58 /* ':' */ || allowed.includes(name));
   }
 
