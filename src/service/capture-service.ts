@@ -185,6 +185,7 @@ export class CaptureService {
       backlogMaxBytes: config.processingBacklogMaxBytes,
       batchWindowMs: config.workerBatchWindowMs,
       batchFullTasks: config.workerBatchFullTasks,
+      youngGenerationMiB: config.workerYoungGenerationMiB,
       settings,
       metrics: this.metrics,
       log: this.log,
