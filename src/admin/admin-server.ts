@@ -57,7 +57,7 @@ export interface AdminServerOptions {
   isReady: () => boolean;
   store: QueryableStore;
   /** ClickHouse HTTP interface policy: credentials ('' user = none), whether writes are allowed, query limits. */
-  clickhouse: { user: string; password: string; allowWrites: boolean; limits: QueryLimits; maxConcurrentQueries: number; maxQueryBytes: number };
+  clickhouse: { user: string; password: string; allowWrites: boolean; limits: QueryLimits; maxConcurrentQueries: number; maxQueuedQueries: number; maxQueryBytes: number };
   /** GET /status: spool and per-sink delivery accounting as JSON (`egress-capture status`). */
   status?: () => unknown;
   /** GET /api/inflight: exchanges whose ext_proc stream is still open. */

@@ -13,6 +13,7 @@
  * handed to the part that needs it.
  */
 import { CAPTURE_POLICY_BESIDE_GATEWAY } from '../policy/policy-source';
+import { EXT_PROC_STREAMS_PER_CONNECTION } from '../extproc/stream-limits';
 import { CERT_SDS_PORT } from '../certificates/minter-contract';
 import { DEFAULT_CAPTURE_CONTENT_TYPES, DEFAULT_CAPTURE_MAX_BYTES } from '../gateway/defaults';
 import { TABLE_ENGINES, type TableEngine } from '../sinks/clickhouse/table-layout';
@@ -171,6 +172,18 @@ export const OPTIONS = {
     doc: 'on SIGTERM, time the sinks get to empty the spool; the rest stays for the next start',
   }),
   ttlDays: option({ default: 30, flag: 'ttl-days', parse: integer(0, 36500), doc: 'days rows are kept, 0 = forever' }),
+  /**
+   * Kubernetes removes a stopping pod from its Service at the same time as it
+   * sends SIGTERM, and Envoy learns of it a moment later: calls that arrive in
+   * between would be refused and their exchanges go uncaptured. The manifests
+   * set 5000.
+   */
+  shutdownDelayMs: option({
+    default: 0,
+    flag: 'shutdown-delay-ms',
+    parse: integer(0, 60_000),
+    doc: 'on SIGTERM, keep taking new ext_proc calls this long (health says NOT_SERVING) before draining',
+  }),
   drainTimeoutMs: option({ default: 15_000, flag: 'drain-timeout-ms', parse: integer(0, 600_000), doc: 'on SIGTERM, wait this long for open streams' }),
   clickhouseCaFile: option({ default: '', flag: 'clickhouse-ca-file', parse: text, unset: 'system roots', doc: 'PEM CA bundle to trust for an https:// --clickhouse-url' }),
   /**
@@ -235,6 +248,13 @@ export const OPTIONS = {
    * keep a thread.
    */
   adminMaxConcurrentQueries: option({ default: 2, flag: 'admin-max-concurrent-queries', parse: integer(1, 3), doc: 'admin queries running at once; more wait' }),
+  /** A bound on waiting queries: each holds a socket and its request until it runs. */
+  adminMaxQueuedQueries: option({
+    default: 32,
+    flag: 'admin-max-queued-queries',
+    parse: integer(0, 10_000),
+    doc: 'admin queries waiting for a slot; more are refused at once with ClickHouse error 202 (HTTP 503)',
+  }),
   logLevel: option<string>({ default: 'info', flag: 'log-level', parse: oneOf(LOG_LEVELS), doc: `log level: ${LOG_LEVELS.join(', ')}` }),
   /**
    * The end of an AI stream carries its usage and finish reason; the rest of
@@ -272,13 +292,8 @@ export const OPTIONS = {
    */
   http2StreamResetBurst: fixed(1_000_000, 'HTTP/2 resets a connection may send at once'),
   http2StreamResetRate: fixed(1_000_000, 'HTTP/2 resets a connection may send per second'),
-  /**
-   * Envoy's default circuit breaker allows 1,024 concurrent requests to the
-   * ext_proc cluster, so one Envoy connection never waits on this; a client
-   * that opens more has them queued (or refused) by HTTP/2 instead of growing
-   * the server's per-stream state without end.
-   */
-  grpcMaxConcurrentStreams: fixed(1024, 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of the ext_proc listener, per connection'),
+  /** Shared with the translator's Envoy configuration (src/extproc/stream-limits.ts). */
+  grpcMaxConcurrentStreams: fixed(EXT_PROC_STREAMS_PER_CONNECTION, 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS of the ext_proc listener, per connection'),
   /**
    * Envoy's own default limit is 60 KiB of request headers; entries past the
    * bound are counted and marked (one x-egress-capture-headers-cut entry)

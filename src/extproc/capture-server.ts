@@ -105,10 +105,15 @@ export class CaptureServer {
    * Stops taking new calls, waits up to `timeoutMs` for open ones to finish,
    * then stores the rest as 'shutdown' and closes the listener.
    */
-  async drain(timeoutMs: number): Promise<void> {
-    this.draining = true;
+  /** Health says NOT_SERVING (Envoy's active health checks move away); calls are still taken until drain(). */
+  announceStopping(): void {
     this.health.setStatus('', 'NOT_SERVING');
     this.health.setStatus(EXT_PROC_SERVICE, 'NOT_SERVING');
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    this.announceStopping();
     const deadline = Date.now() + timeoutMs;
     while (this.streams.size > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -52,6 +52,7 @@ export function adminClickHousePolicy(config: RuntimeConfig): AdminServerOptions
     allowWrites: config.adminAllowWrites,
     limits: { maxExecutionTimeSeconds: config.adminMaxExecutionTimeSeconds, maxMemoryUsageBytes: config.adminMaxMemoryUsageBytes, maxResultBytes: config.adminMaxResultBytes },
     maxConcurrentQueries: config.adminMaxConcurrentQueries,
+    maxQueuedQueries: config.adminMaxQueuedQueries,
     maxQueryBytes: config.adminQueryMaxBytes,
   };
 }
@@ -328,6 +329,12 @@ export class CaptureService {
     this.log.info({ openStreams: this.grpc.activeStreams, drainTimeoutMs: this.config.drainTimeoutMs }, 'draining');
     this.policy?.close();
     try {
+      if (this.config.shutdownDelayMs > 0) {
+        // New calls are still captured while Envoy learns that this instance is going away.
+        this.grpc.announceStopping();
+        this.log.info({ shutdownDelayMs: this.config.shutdownDelayMs }, 'taking new calls a little longer before draining');
+        await new Promise((resolve) => setTimeout(resolve, this.config.shutdownDelayMs));
+      }
       await this.grpc.drain(this.config.drainTimeoutMs);
       await this.minter?.close();
       await this.pipeline.close();
@@ -351,7 +358,6 @@ export class CaptureService {
    */
   private async refuseBusyDataDir(): Promise<void> {
     const file = this.serverInfoPath();
-    if (file === undefined) return;
     const info = readJsonFile<ServerInfo>(file);
     if (info === undefined || info.pid === process.pid) return;
     try {
@@ -370,13 +376,13 @@ export class CaptureService {
     );
   }
 
-  private serverInfoPath(): string | undefined {
-    return this.config.clickhouseUrl === '' ? path.join(this.config.dataDir, SERVER_INFO_FILE) : undefined;
+  /** With a remote store too: the data directory still holds this server's spool and journal. */
+  private serverInfoPath(): string {
+    return path.join(this.config.dataDir, SERVER_INFO_FILE);
   }
 
   private writeServerInfo(): void {
     const file = this.serverInfoPath();
-    if (file === undefined) return;
     const host = ['0.0.0.0', '::', ''].includes(this.config.adminListen.host) ? '127.0.0.1' : this.config.adminListen.host;
     const info: ServerInfo = {
       pid: process.pid,
@@ -391,8 +397,7 @@ export class CaptureService {
   }
 
   private removeServerInfo(): void {
-    const file = this.serverInfoPath();
-    if (file !== undefined) fs.rmSync(file, { force: true });
+    fs.rmSync(this.serverInfoPath(), { force: true });
   }
 }
 

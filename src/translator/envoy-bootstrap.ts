@@ -10,11 +10,12 @@ import { dnsCacheConfig, DnsCacheSettings, onDemandSecretSelector } from './envo
 import { createGatewayContext, GatewayContext } from './gateway-context';
 import { GatewayPlan, ListenerPlan } from './gateway-plan';
 import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from './dns-lookup-family';
-import { captureServerName, CERT_SDS_PORT, CONNECT_TIMEOUT_SECONDS, TLS_HANDSHAKE_TIMEOUT_SECONDS, TranslateOptions } from './options';
+import { CAPTURE_MAX_PARALLEL_STREAMS, captureServerName, CERT_SDS_PORT, CONNECT_TIMEOUT_SECONDS, TLS_HANDSHAKE_TIMEOUT_SECONDS, TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { proxyProtocolRules, WORKLOAD_METADATA_NAMESPACE } from './workload-identity';
 import { policyRoutes } from './policy-routes';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
+import { EXT_PROC_STREAMS_PER_CONNECTION } from '../extproc/stream-limits';
 
 const T = 'type.googleapis.com/';
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
@@ -29,10 +30,10 @@ function typed(type: string, body: Record<string, unknown> = {}): Record<string,
   return { '@type': `${T}${type}`, ...body };
 }
 
-function http2Options(): Record<string, unknown> {
+function http2Options(http2: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': typed('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', {
-      explicit_http_config: { http2_protocol_options: {} },
+      explicit_http_config: { http2_protocol_options: http2 },
     }),
   };
 }
@@ -144,6 +145,9 @@ class BootstrapBuild {
     const ctx = this.ctx;
     if (!this.clusters.has('capture')) {
       const cluster = grpcCluster('capture', this.captureHost(), ctx.options.captureService.port);
+      // As many streams per connection as the service takes, then another connection; that many streams in all.
+      cluster.typed_extension_protocol_options = http2Options({ max_concurrent_streams: EXT_PROC_STREAMS_PER_CONNECTION });
+      cluster.circuit_breakers = { thresholds: [{ max_requests: CAPTURE_MAX_PARALLEL_STREAMS, max_pending_requests: CAPTURE_MAX_PARALLEL_STREAMS }] };
       if (ctx.options.captureTls !== undefined) cluster.transport_socket = captureTransportSocket(ctx.options);
       this.clusters.set('capture', cluster);
     }

@@ -2,7 +2,7 @@
 // ext_proc in observability ("shadow") mode, so capture never delays or breaks a request.
 import { CAPTURE_ATTRIBUTES } from './capture-attributes';
 import { GatewayContext } from './gateway-context';
-import { captureServerName } from './options';
+import { CAPTURE_MAX_PARALLEL_STREAMS, captureServerName } from './options';
 import { ENVOY_GATEWAY, ENVOY_GATEWAY_VERSION, GATEWAY_API, output, OutputObject } from './output-object';
 import { WORKLOAD_METADATA_NAMESPACE } from './workload-identity';
 
@@ -68,6 +68,8 @@ export function buildCapturePolicy(ctx: GatewayContext, listenerNames: string[])
         extProc: [
           {
             backendRefs: [captureBackendRef(ctx)],
+            // One stream per exchange in flight: Envoy's default breaker (1,024) would leave the rest uncaptured.
+            backendSettings: { circuitBreaker: { maxParallelRequests: CAPTURE_MAX_PARALLEL_STREAMS, maxPendingRequests: CAPTURE_MAX_PARALLEL_STREAMS } },
             processingMode: {
               request: { body: 'Streamed', attributes: [...CAPTURE_ATTRIBUTES] },
               response: { body: 'Streamed' },

@@ -64,6 +64,16 @@ export const DEFAULT_CAPTURE_SERVICE: CaptureServiceRef = { namespace: 'egress-c
  */
 export { CERT_SDS_PORT } from '../certificates/minter-contract';
 
+/**
+ * ext_proc streams Envoy may hold open to the capture service at once (its circuit breaker's
+ * parallel and pending requests). Every HTTP exchange through a captured listener is one stream,
+ * held until the exchange ends (plus the 5 s deferred close in observability mode), so Envoy's
+ * default of 1,024 is reached at a few hundred requests per second and every exchange past it
+ * goes uncaptured. Envoy opens more HTTP/2 connections when the service's 1,024 streams per
+ * connection are taken; an open stream costs the service ~20 KiB (docs/scaling.md).
+ */
+export const CAPTURE_MAX_PARALLEL_STREAMS = 65_536;
+
 /** Upstream connect timeout for every generated route, in seconds (Envoy Gateway's default). */
 export const CONNECT_TIMEOUT_SECONDS = 10;
 

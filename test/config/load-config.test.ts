@@ -155,6 +155,36 @@ describe('loadConfig', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('refuses an invalid capture policy with each rule and field named, and finds a valid one beside the --gateway manifest', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-config-'));
+    const policy = path.join(dir, 'policy.yaml');
+    fs.writeFileSync(policy, ['default: most', 'rules:', '  - name: Health', '    match: { methods: [get] }', '    capture: usage', '    maxBytes: 10'].join('\n'));
+    expect(problemsOf(() => loadConfig({ argv: ['--capture-policy', policy], env: {} }))).toEqual([
+      `--capture-policy ${policy}: default: "most" is not one of full, headers, usage, none`,
+      `--capture-policy ${policy}: rules[0].name: "Health" is not a rule name (lower-case letters, digits, ".", "_", "-"; at most 64)`,
+      `--capture-policy ${policy}: rules[0].match.methods[0]: "get" is not an HTTP method in upper case (GET, POST, ...)`,
+    ]);
+    const gateway = path.join(dir, 'gateway.yaml');
+    fs.writeFileSync(
+      gateway,
+      [
+        'apiVersion: clrk.apoxy.dev/v1alpha1',
+        'kind: EgressGateway',
+        'metadata: {name: gw, namespace: default}',
+        'spec:',
+        '  defaultPolicy: allow-all',
+        '  listeners: [{name: web, protocol: HTTP, port: 80}]',
+      ].join('\n'),
+    );
+    expect(loadConfig({ argv: ['--gateway', gateway], env: {}, loadGateway: gatewayContribution }).capturePolicyPath).toBe('');
+    fs.writeFileSync(path.join(dir, 'capture-policy.yaml'), 'default: headers\n');
+    expect(loadConfig({ argv: ['--gateway', gateway], env: {}, loadGateway: gatewayContribution }).capturePolicyPath).toBe(path.join(dir, 'capture-policy.yaml'));
+    // The flag wins over the file beside the manifest.
+    fs.writeFileSync(policy, 'default: usage\n');
+    expect(loadConfig({ argv: ['--gateway', gateway, '--capture-policy', policy], env: {}, loadGateway: gatewayContribution }).capturePolicyPath).toBe(policy);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('reports the --gateway manifest and the GenAI files through one path, every problem as --FLAG FILE: problem', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-config-'));
     const gateway = path.join(dir, 'gateway.yaml');

@@ -24,7 +24,7 @@ import { parseAllDocuments } from 'yaml';
 import { CAPTURE_ATTRIBUTES } from '../../src/translator/capture-attributes';
 import { EG_FAMILY_TO_ENVOY } from '../../src/translator/dns-lookup-family';
 import { ANY_SNI_PLACEHOLDER } from '../../src/translator/layer4-route';
-import { CERT_SDS_PORT, TLS_HANDSHAKE_TIMEOUT_SECONDS } from '../../src/translator/options';
+import { CAPTURE_MAX_PARALLEL_STREAMS, CERT_SDS_PORT, TLS_HANDSHAKE_TIMEOUT_SECONDS } from '../../src/translator/options';
 import { WORKLOAD_METADATA_NAMESPACE } from '../../src/translator/workload-identity';
 import { REPO_ROOT } from '../support/schema-validator';
 import { fixtureArgs, runTranslate } from '../translator/run-command';
@@ -263,6 +263,8 @@ describe.each(EGCTL_VERSIONS.map((v) => [v]))('Envoy Gateway %s translates the t
           expect(config.metadataOptions).toEqual({ forwardingNamespaces: { untyped: [WORKLOAD_METADATA_NAMESPACE] } });
           // The capture service: its Service's ClusterIP and port, or over TLS the Backend's name and port.
           const captureCluster = cluster(config.grpcService.envoyGrpc.clusterName);
+          // One ext_proc stream per exchange in flight: far more than Envoy's default breaker of 1,024.
+          expect(captureCluster.circuitBreakers.thresholds[0]).toMatchObject({ maxRequests: CAPTURE_MAX_PARALLEL_STREAMS, maxPendingRequests: CAPTURE_MAX_PARALLEL_STREAMS });
           const ref = policy.spec.extProc[0].backendRefs[0];
           if (ref.kind === 'Service') {
             expect(endpointsOf(captureCluster)).toEqual([`${world.serviceIp}:${ref.port}`]);

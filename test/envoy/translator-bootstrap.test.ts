@@ -24,6 +24,7 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -291,6 +292,43 @@ describeEnvoy('translate --target envoy', (version, binary) => {
       expect(Object.keys(stored.Metadata).filter((k) => k.startsWith('egress_capture.workload.'))).toEqual([]);
       expect(stored.Metadata[GATEWAY_METADATA_KEY]).toBe('sandbox/agents');
     });
+
+    it("captures more exchanges in flight at once than Envoy's default circuit breaker (1,024) lets through", async () => {
+      // 1,100 three-second answers at once: more than one connection's 1,024 streams to the service and more
+      // than Envoy's default breaker, which would let ~76 of them through uncaptured.
+      const count = 1100;
+      const agent = new http.Agent({ keepAlive: false, maxSockets: count + 10 });
+      const statuses = await Promise.all(
+        Array.from(
+          { length: count },
+          (_, i) =>
+            new Promise<number>((resolve, reject) => {
+              const request = http.request(
+                { host: '127.0.0.1', port: envoy.ports.proxy, agent, path: `http://127.0.0.1:${upstream.h1Port}/slow?events=3&gapMs=1000`, headers: { 'x-test-id': `breaker-${version}-${i}` } },
+                (response) => {
+                  response.resume();
+                  response.on('end', () => resolve(response.statusCode ?? 0));
+                },
+              );
+              request.on('error', reject);
+              request.end();
+            }),
+        ),
+      );
+      agent.destroy();
+      expect(statuses.filter((status) => status !== 200)).toEqual([]);
+      const deadline = Date.now() + 60_000;
+      let stored = 0;
+      while (Date.now() < deadline) {
+        const [row] = await adminQuery<{ n: string }>(capture.admin, `SELECT count() AS n FROM http_exchanges WHERE startsWith(RequestHeaders['x-test-id'], 'breaker-${version}-')`);
+        stored = Number(row?.n ?? 0);
+        if (stored >= count) break;
+        await sleep(500);
+      }
+      expect(stored).toBe(count);
+      const overflow = await envoy.stats(/^cluster\.capture\.upstream_rq_pending_overflow$/);
+      expect(Object.values(overflow)).toEqual([0]);
+    }, 120_000);
 
     it('stores the PROXY protocol workload identity and the body of a request that carries them', async () => {
       const testId = `translated-post-${version}`;

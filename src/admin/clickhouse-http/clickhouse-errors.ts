@@ -28,7 +28,7 @@ export const CH = {
   SESSION_IS_LOCKED: { code: 373, name: 'SESSION_IS_LOCKED' },
   INVALID_SESSION_TIMEOUT: { code: 374, name: 'INVALID_SESSION_TIMEOUT' },
   INVALID_SESSION_ID: { code: 36, name: 'BAD_ARGUMENTS' },
-  TOO_MANY_SESSIONS: { code: 202, name: 'TOO_MANY_SIMULTANEOUS_QUERIES' },
+  TOO_MANY_SIMULTANEOUS_QUERIES: { code: 202, name: 'TOO_MANY_SIMULTANEOUS_QUERIES' },
   UNKNOWN_EXCEPTION: { code: 1002, name: 'UNKNOWN_EXCEPTION' },
   BAD_ARGUMENTS: { code: 36, name: 'BAD_ARGUMENTS' },
   CHECKSUM_DOESNT_MATCH: { code: 40, name: 'CHECKSUM_DOESNT_MATCH' },
@@ -71,6 +71,8 @@ function statusForCode(code: number, name: string): number {
   if (code === 164 || code === 497 || code === 452) return 403;
   if (code === 229) return 413;
   if (code === 48) return 501;
+  // Overloaded, not broken: a client may try again later (ClickHouse answers 503 as well).
+  if (code === 202) return 503;
   if (name.startsWith('UNKNOWN_') && name !== 'UNKNOWN_EXCEPTION') return 404;
   if (
     name === 'SYNTAX_ERROR' ||

@@ -83,6 +83,8 @@ export interface ClickHouseHttpOptions {
   limits: QueryLimits;
   /** Queries running at once; more wait for a slot. */
   maxConcurrentQueries: number;
+  /** Queries waiting for a slot; more are refused at once (202, HTTP 503). */
+  maxQueuedQueries: number;
   /** External data tables of one multipart request, all together, bytes (default DEFAULT_MAX_EXTERNAL_DATA_BYTES). */
   maxExternalDataBytes?: number;
 }
@@ -135,15 +137,29 @@ export function limitedSettings(settings: readonly Setting[], limits: QueryLimit
 }
 
 /** A counting semaphore: at most `slots` holders, the rest wait in arrival order. */
+/**
+ * Query slots: `slots` run at once, at most `maxWaiting` wait for one, and a
+ * query past that is refused at once (ClickHouse's TOO_MANY_SIMULTANEOUS_QUERIES,
+ * HTTP 503), so a flood of dashboard refreshes holds neither memory nor
+ * sockets without bound and its clients learn to back off.
+ */
 class Slots {
   private free: number;
   private readonly waiting: Array<() => void> = [];
-  constructor(slots: number) {
+  constructor(
+    private readonly slots: number,
+    private readonly maxWaiting: number,
+  ) {
     this.free = slots;
   }
   async acquire(): Promise<() => void> {
     if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else if (this.waiting.length >= this.maxWaiting) {
+      throw ClickHouseHttpError.of(
+        CH.TOO_MANY_SIMULTANEOUS_QUERIES,
+        `Too many simultaneous queries on the admin interface: ${this.slots} running and ${this.waiting.length} waiting (--admin-max-concurrent-queries, --admin-max-queued-queries); try again later`,
+      );
+    } else await new Promise<void>((resolve) => this.waiting.push(resolve));
     let released = false;
     return () => {
       if (released) return;
@@ -182,7 +198,7 @@ export class ClickHouseHttpHandler {
   constructor(private readonly options: ClickHouseHttpOptions) {
     this.displayName = options.displayName ?? os.hostname();
     this.limits = options.limits;
-    this.slots = new Slots(options.maxConcurrentQueries);
+    this.slots = new Slots(options.maxConcurrentQueries, options.maxQueuedQueries);
     const store = options.store;
     if (options.allowWrites && 'openConnection' in store && typeof store.openConnection === 'function') this.sessions = new EngineSessions(() => store.openConnection!());
   }

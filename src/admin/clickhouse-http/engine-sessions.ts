@@ -81,7 +81,7 @@ export class EngineSessions {
   private makeRoom(): void {
     if (this.sessions.size < MAX_SESSIONS) return;
     const idle = [...this.sessions].filter(([, session]) => !session.busy).sort(([, a], [, b]) => a.lastUsed - b.lastUsed)[0];
-    if (idle === undefined) throw ClickHouseHttpError.of(CH.TOO_MANY_SESSIONS, `Too many sessions (${MAX_SESSIONS}) in use at once on the admin interface`, 503);
+    if (idle === undefined) throw ClickHouseHttpError.of(CH.TOO_MANY_SIMULTANEOUS_QUERIES, `Too many sessions (${MAX_SESSIONS}) in use at once on the admin interface`);
     this.drop(idle[0], idle[1]);
   }
 }

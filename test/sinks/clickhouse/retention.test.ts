@@ -38,7 +38,7 @@ describe('retention per row', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("a table the service creates drops each row at its own retention, else at --ttl-days, whole parts at a time", async () => {
+  it('a table the service creates drops each row at its own retention, else at --ttl-days, whole parts at a time', async () => {
     const store = new EmbeddedStore({ dataDir: dir, ttlDays: 30 });
     await store.open();
     try {
