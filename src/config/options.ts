@@ -305,18 +305,17 @@ export const OPTIONS = {
    * V8's young generation (where per-message objects are born and most die)
    * is sized from the machine's memory when nothing says otherwise: on a
    * 24 GiB machine the event loop's grew to 128 MiB and the body worker's to
-   * ~100 MiB under load, resident once touched. With 8 MiB semi-spaces (young
-   * generation 24 MiB) the bench's peak RSS fell by ~150-300 MiB; scavenges
-   * run more often, which costs V8's GC helper threads ~25-30 us more per
-   * exchange (V8Worker 66 -> 97 and 58 -> 86 in the h2load runs), about what
-   * compact parts (storeMinBytesForWidePart) saved the insert thread. The event
-   * loop's is a Node flag, so it is set where the process is started: the
-   * image's ENTRYPOINT and `npm start` pass --max-semi-space-size with this
-   * value (test/deploy/container-command.test.ts checks it); the worker's is
-   * set when the worker is created.
+   * ~100 MiB under load, resident once touched. Capped, the peak RSS of the
+   * bench's h2load runs fell from 1,056-1,118 MiB to 815-828 MiB; scavenges
+   * run more often, which V8's GC helper threads pay: ~10 us per exchange
+   * at 16 MiB semi-spaces (young generation 48 MiB), ~20-25 us at 8 MiB for
+   * no lower peak, so 16. The event loop's is a Node flag, so it is set where
+   * the process is started: the image's ENTRYPOINT and `npm start` pass
+   * --max-semi-space-size with this value (test/deploy/container-command.test.ts
+   * checks both); the worker's is set when the worker is created.
    */
-  mainSemiSpaceMiB: fixed(8, "semi-space of the event loop's V8 young generation (node --max-semi-space-size), MiB"),
-  workerYoungGenerationMiB: fixed(24, 'V8 young generation of each body worker (Worker resourceLimits.maxYoungGenerationSizeMb), MiB'),
+  mainSemiSpaceMiB: fixed(16, "semi-space of the event loop's V8 young generation (node --max-semi-space-size), MiB"),
+  workerYoungGenerationMiB: fixed(48, 'V8 young generation of each body worker (Worker resourceLimits.maxYoungGenerationSizeMb), MiB'),
   workerQueueMax: fixed(10_000, 'exchanges waiting for a worker before new ones are dropped (and counted)'),
   /**
    * Each batch costs a thread hand-off on both sides (tens of us of CPU); at a
