@@ -302,19 +302,19 @@ export const OPTIONS = {
   headerBytesMaxPerExchange: fixed(128 * KiB, 'header and trailer bytes (name + value, after headerValueMaxBytes cuts) kept per exchange, half per direction'),
   headerValueMaxBytes: fixed(16 * KiB, 'longest header value kept, bytes; longer ones are cut with a "...[N bytes cut]" marker'),
   /**
-   * V8's young generation (where per-message objects are born and most die)
-   * is sized from the machine's memory when nothing says otherwise: on a
-   * 24 GiB machine the event loop's grew to 128 MiB and the body worker's to
-   * ~100 MiB under load, resident once touched. Capped, the peak RSS of the
-   * bench's h2load runs fell from 1,056-1,118 MiB to 815-828 MiB; scavenges
-   * run more often, which V8's GC helper threads pay: ~10 us per exchange
-   * at 16 MiB semi-spaces (young generation 48 MiB), ~20-25 us at 8 MiB for
-   * no lower peak, so 16. The event loop's is a Node flag, so it is set where
-   * the process is started: the image's ENTRYPOINT and `npm start` pass
-   * --max-semi-space-size with this value (test/deploy/container-command.test.ts
-   * checks both); the worker's is set when the worker is created.
+   * V8 sizes a young generation (where per-message objects are born and most
+   * die) from the machine's memory: on a 24 GiB machine the body worker's
+   * heap reached ~100 MiB in use under load, resident once touched. Capped at
+   * 48 MiB, the worker costs no more CPU per exchange (same-session emulator
+   * runs: 2,091-2,286 us against 2,299-2,300 uncapped) and the peak RSS of
+   * the bench's h2load runs fell from 1,056-1,118 MiB to 898-956 MiB.
+   *
+   * The event loop's young generation (128 MiB on that machine) is left to
+   * V8: it can only be set by a Node flag at start (--max-semi-space-size),
+   * and 16 MiB semi-spaces, which took the h2load peak to 815-828 MiB and the
+   * emulator's from 636-685 to 542-567 MiB, cost ~5% more CPU per exchange in
+   * the emulator runs (2,401-2,414 us: more scavenges on the event loop).
    */
-  mainSemiSpaceMiB: fixed(16, "semi-space of the event loop's V8 young generation (node --max-semi-space-size), MiB"),
   workerYoungGenerationMiB: fixed(48, 'V8 young generation of each body worker (Worker resourceLimits.maxYoungGenerationSizeMb), MiB'),
   workerQueueMax: fixed(10_000, 'exchanges waiting for a worker before new ones are dropped (and counted)'),
   /**

@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { DEFAULTS } from '../../src/config/defaults';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 /**
@@ -36,8 +35,7 @@ export function startCaptureService(dataDir: string, cpuProfileDir = '', extraAr
   return startServer({
     name: 'capture service',
     node: NODE_BIN,
-    // As the image and `npm start` start it (src/config/options.ts mainSemiSpaceMiB).
-    nodeArgs: [`--max-semi-space-size=${DEFAULTS.mainSemiSpaceMiB}`, ...(cpuProfileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`])],
+    nodeArgs: cpuProfileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`],
     script: path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
     args: ['serve', '--data-dir', dataDir, '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...extraArgs],
     cwd: REPO_ROOT,
