@@ -53,7 +53,7 @@ export async function openStoreReader(config: RuntimeConfig, adminFlag: URL | un
     throw new CaptureError('CAP_ERR_STORE_OPEN', `no store at ${path.resolve(config.dataDir)} (start the service, or pass --data-dir, --admin or --clickhouse-url)`);
   }
   // ttlDays undefined: a reader leaves the table's TTL as the service set it.
-  const store = new EmbeddedStore({ dataDir: config.dataDir, ttlDays: undefined, readOnly: options.readOnly });
+  const store = new EmbeddedStore({ dataDir: config.dataDir, ttlDays: undefined, readOnly: options.readOnly, memory: config });
   await store.open();
   return { describe: `from ${path.resolve(config.dataDir)}`, query: (sql, format) => store.query(sql, format), close: () => store.close() };
 }

@@ -233,6 +233,14 @@ export const OPTIONS = {
    */
   adminMaxExecutionTimeSeconds: option({ default: 30, flag: 'admin-max-execution-time', parse: integer(1, 86_400), doc: 'seconds one admin query may run, at most' }),
   adminMaxMemoryUsageBytes: option({ default: 512 * MiB, flag: 'admin-max-memory-usage', parse: integer(MiB, 2 ** 40), doc: 'engine memory one admin query may use' }),
+  /**
+   * The embedded engine's own ceiling (ClickHouse max_server_memory_usage):
+   * past it an insert or query fails instead of growing the process; a failed
+   * insert stays in the spool and is retried. It must leave room for
+   * --admin-max-memory-usage plus the capture's inserts and merges (tens of
+   * MiB with the table settings below).
+   */
+  storeMaxMemoryBytes: option({ default: 2 * 1024 * MiB, flag: 'store-max-memory', parse: integer(256 * MiB, 2 ** 40), doc: 'memory the embedded ClickHouse may hold in all, bytes' }),
   adminMaxResultBytes: option({ default: 64 * MiB, flag: 'admin-max-result-bytes', parse: integer(KiB, 2 ** 40), doc: 'largest admin query result' }),
   /**
    * chdb runs queries on libuv's pool (4 threads): admin queries never hold
@@ -293,6 +301,21 @@ export const OPTIONS = {
    */
   headerBytesMaxPerExchange: fixed(128 * KiB, 'header and trailer bytes (name + value, after headerValueMaxBytes cuts) kept per exchange, half per direction'),
   headerValueMaxBytes: fixed(16 * KiB, 'longest header value kept, bytes; longer ones are cut with a "...[N bytes cut]" marker'),
+  /**
+   * V8 sizes a young generation (where per-message objects are born and most
+   * die) from the machine's memory: on a 24 GiB machine the body worker's
+   * heap reached ~100 MiB in use under load, resident once touched. Capped at
+   * 48 MiB, the worker costs no more CPU per exchange (same-session emulator
+   * runs: 2,091-2,286 us against 2,299-2,300 uncapped) and the peak RSS of
+   * the bench's h2load runs fell from 1,056-1,118 MiB to 898-956 MiB.
+   *
+   * The event loop's young generation (128 MiB on that machine) is left to
+   * V8: it can only be set by a Node flag at start (--max-semi-space-size),
+   * and 16 MiB semi-spaces, which took the h2load peak to 815-828 MiB and the
+   * emulator's from 636-685 to 542-567 MiB, cost ~5% more CPU per exchange in
+   * the emulator runs (2,401-2,414 us: more scavenges on the event loop).
+   */
+  workerYoungGenerationMiB: fixed(48, 'V8 young generation of each body worker (Worker resourceLimits.maxYoungGenerationSizeMb), MiB'),
   workerQueueMax: fixed(10_000, 'exchanges waiting for a worker before new ones are dropped (and counted)'),
   /**
    * Each batch costs a thread hand-off on both sides (tens of us of CPU); at a
@@ -305,6 +328,32 @@ export const OPTIONS = {
   workerBatchFullTasks: fixed(64, 'tasks that make a worker batch go at once, without waiting for the window'),
   /** Worker state whose exchange never finished is dropped after 2 × streamIdleTimeoutMs plus this. */
   workerStateGraceMs: fixed(MINUTE_MS, 'grace beyond two idle timeouts before a worker forgets an unfinished exchange, ms'),
+  /**
+   * The embedded engine's caches, sized for one process that mostly writes
+   * (chdb's defaults assume a whole server: 5 GiB each). They fill only as
+   * admin queries read parts, so they cost nothing at start.
+   */
+  storeMarkCacheBytes: fixed(64 * MiB, "embedded ClickHouse's mark cache, bytes"),
+  storePrimaryIndexCacheBytes: fixed(32 * MiB, "embedded ClickHouse's primary index cache, bytes"),
+  storeIndexMarkCacheBytes: fixed(16 * MiB, "embedded ClickHouse's skip-index mark cache, bytes"),
+  storeQueryConditionCacheBytes: fixed(8 * MiB, "embedded ClickHouse's query condition cache, bytes"),
+  /** Bodies compress well and are read rarely: decompressed blocks are not worth keeping. */
+  storeUncompressedCacheBytes: fixed(0, "embedded ClickHouse's uncompressed block cache, bytes"),
+  /**
+   * Parts smaller than this are written "compact" (all columns in one file)
+   * instead of "wide" (two or three files per column stream). A wide part's
+   * writer holds about 2 MiB of buffers per stream, and the table has ~130
+   * streams (LowCardinality and Map columns have several), so every insert
+   * of one batch took 300-370 MiB and every merge up to 460 MiB (measured
+   * with system.metrics MemoryTracking under the bench's h2load runs). A
+   * compact writer holds the batch's columns once: inserts and merges stay
+   * under ~100 MiB, and the insert CPU is no higher. Merges into a part past
+   * this size write it wide, with the vertical algorithm (one column at a
+   * time) below.
+   */
+  storeMinBytesForWidePart: fixed(256 * MiB, 'embedded table parts smaller than this are written compact, bytes'),
+  /** A merge that writes a wide part does so one column at a time, so its buffers are those of one column, not of all. */
+  storeVerticalMergeMinRows: fixed(1, 'rows from which a merge into a wide part uses the vertical algorithm'),
   /**
    * A batch is concatenated and checksummed on the event loop, so its size is
    * also the longest pause it can cause (~3 ms here); ClickHouse still gets

@@ -56,6 +56,8 @@ export interface ExchangePipelineOptions {
   /** Tasks that make a lane send at once, without waiting for the window. */
   batchFullTasks: number;
   settings: WorkerSettings;
+  /** V8 young generation of each worker, MiB (options.ts workerYoungGenerationMiB); V8's own sizing when absent. */
+  youngGenerationMiB?: number;
   metrics: CaptureMetrics;
   log: Logger;
   /** The rows of one batch as encoded spool records (record-format.ts), in order. */
@@ -99,6 +101,7 @@ export class ExchangePipeline {
         concurrentTasksPerWorker: 1,
         workerData: options.settings,
         idleTimeout: Number.MAX_SAFE_INTEGER,
+        ...(options.youngGenerationMiB === undefined ? {} : { resourceLimits: { maxYoungGenerationSizeMb: options.youngGenerationMiB } }),
       });
       pool.on('error', (err: Error) => {
         options.metrics.errors.inc({ kind: 'worker_crash' });

@@ -186,6 +186,7 @@ export class CaptureService {
       backlogMaxBytes: config.processingBacklogMaxBytes,
       batchWindowMs: config.workerBatchWindowMs,
       batchFullTasks: config.workerBatchFullTasks,
+      youngGenerationMiB: config.workerYoungGenerationMiB,
       settings,
       metrics: this.metrics,
       log: this.log,
@@ -408,7 +409,7 @@ export class CaptureService {
 
 /** The remote ClickHouse when --clickhouse-url is given, else the embedded one. */
 function createStore(config: RuntimeConfig): Store {
-  if (config.clickhouseUrl === '') return new EmbeddedStore({ dataDir: config.dataDir, ttlDays: config.ttlDays });
+  if (config.clickhouseUrl === '') return new EmbeddedStore({ dataDir: config.dataDir, ttlDays: config.ttlDays, memory: config });
   const { RemoteStore } = require('../sinks/clickhouse/remote-store') as typeof import('../sinks/clickhouse/remote-store');
   return new RemoteStore({ url: config.clickhouseUrl, ttlDays: config.ttlDays, caFile: config.clickhouseCaFile, layout: layoutFromOptions(config), createSchema: !config.noCreateSchema });
 }

@@ -24,8 +24,8 @@ import { performance } from 'node:perf_hooks';
 import { AdminServer } from '../../src/admin/admin-server';
 import { silentLogger } from '../../src/logger';
 import { CaptureMetrics } from '../../src/metrics';
-import { EmbeddedStore } from '../../src/sinks/clickhouse/embedded-store';
-import { EMBEDDED_TABLE_SETTINGS, TABLE, TABLE_DEFINITION } from '../../src/sinks/clickhouse/schema';
+import { EmbeddedStore, embeddedTableSettings } from '../../src/sinks/clickhouse/embedded-store';
+import { TABLE, TABLE_DEFINITION } from '../../src/sinks/clickhouse/schema';
 import { createStatements, SINGLE_SERVER_LAYOUT } from '../../src/sinks/clickhouse/table-layout';
 import { check, table, type Check } from './report';
 import { adminClickHouse } from '../support/admin-policy';
@@ -146,7 +146,7 @@ export interface InsertCost {
 /** INSERT … SELECT of the same rows into the table as declared and into the table without its indexes (see the header). */
 async function measureInsertCost(store: EmbeddedStore, rows: number): Promise<InsertCost> {
   const scratch = { with: `${TABLE}_with_indexes`, without: `${TABLE}_without_indexes` };
-  const create = (name: string, indexes: readonly string[]): string => createStatements({ ...TABLE_DEFINITION, table: name, indexes }, SINGLE_SERVER_LAYOUT, 0, EMBEDDED_TABLE_SETTINGS)[0]!;
+  const create = (name: string, indexes: readonly string[]): string => createStatements({ ...TABLE_DEFINITION, table: name, indexes }, SINGLE_SERVER_LAYOUT, 0, embeddedTableSettings())[0]!;
   const sample = `SELECT * FROM ${TABLE} ORDER BY Timestamp DESC LIMIT ${rows}`;
   const times: Record<keyof typeof scratch, number[]> = { with: [], without: [] };
   let indexMiB = 0;

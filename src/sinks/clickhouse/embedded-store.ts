@@ -21,6 +21,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Session, drainPending } from 'chdb';
+import { DEFAULTS } from '../../config/defaults';
+import type { RuntimeConfig } from '../../config/runtime-config';
 import { CaptureError, describeError } from '../../errors';
 import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
 import { otelLogsViewStatement } from './otel-logs-view';
@@ -46,8 +48,8 @@ export interface EmbeddedStoreOptions {
   dataDir: string;
   /** Table TTL applied by the schema migration; undefined = open for reading only, schema untouched. */
   ttlDays: number | undefined;
-  /** ClickHouse server memory ceiling for the engine, bytes. */
-  memoryLimitBytes?: number;
+  /** The engine's memory ceiling, caches and part format (src/config/options.ts); the defaults when absent. */
+  memory?: EngineMemoryConfig;
   /**
    * The engine's own readonly=1 for the whole session: no INSERT, DDL,
    * ALTER, file() or setting changes (readonly itself included), whatever
@@ -56,8 +58,35 @@ export interface EmbeddedStoreOptions {
   readOnly?: boolean;
 }
 
-const DEFAULT_MEMORY_LIMIT_BYTES = 2 * 1024 * 1024 * 1024;
-const MiB = 1024 * 1024;
+/** The options the embedded engine's memory depends on. */
+export type EngineMemoryConfig = Pick<
+  RuntimeConfig,
+  | 'storeMaxMemoryBytes'
+  | 'storeMarkCacheBytes'
+  | 'storePrimaryIndexCacheBytes'
+  | 'storeIndexMarkCacheBytes'
+  | 'storeQueryConditionCacheBytes'
+  | 'storeUncompressedCacheBytes'
+  | 'storeMinBytesForWidePart'
+  | 'storeVerticalMergeMinRows'
+>;
+
+/** Server settings of the engine: chdb's defaults assume the whole machine (0.9 × RAM, 5 GiB caches). */
+function engineArgs(memory: EngineMemoryConfig): string[] {
+  return [
+    `--max_server_memory_usage=${memory.storeMaxMemoryBytes}`,
+    `--mark_cache_size=${memory.storeMarkCacheBytes}`,
+    `--primary_index_cache_size=${memory.storePrimaryIndexCacheBytes}`,
+    `--index_mark_cache_size=${memory.storeIndexMarkCacheBytes}`,
+    `--uncompressed_cache_size=${memory.storeUncompressedCacheBytes}`,
+    `--query_condition_cache_size=${memory.storeQueryConditionCacheBytes}`,
+  ];
+}
+
+/** Table settings of the embedded store: merge_selector_base (schema.ts) plus the part format that bounds insert and merge memory. */
+export function embeddedTableSettings(memory: EngineMemoryConfig = DEFAULTS): Array<readonly [name: string, value: number]> {
+  return [...EMBEDDED_TABLE_SETTINGS, ['min_bytes_for_wide_part', memory.storeMinBytesForWidePart], ['vertical_merge_algorithm_min_rows_to_activate', memory.storeVerticalMergeMinRows]];
+}
 /** Under the data directory: one file per batch being inserted, removed once the insert returns. */
 export const INSERT_STAGING_DIR = 'insert-staging';
 
@@ -69,6 +98,10 @@ export class EmbeddedStore implements Sink {
 
   constructor(private readonly options: EmbeddedStoreOptions) {}
 
+  private get memory(): EngineMemoryConfig {
+    return this.options.memory ?? DEFAULTS;
+  }
+
   async open(): Promise<void> {
     if (this.options.ttlDays !== undefined && /[*?{}]/.test(this.stagingDir)) {
       // file() reads these as a glob pattern, so the staged batches could never be found.
@@ -77,15 +110,7 @@ export class EmbeddedStore implements Sink {
     try {
       fs.mkdirSync(this.options.dataDir, { recursive: true });
       this.session = new Session(this.options.dataDir, {
-        connectionArgs: [
-          `--max_server_memory_usage=${this.options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES}`,
-          `--mark_cache_size=${64 * MiB}`,
-          `--primary_index_cache_size=${32 * MiB}`,
-          `--index_mark_cache_size=${16 * MiB}`,
-          `--uncompressed_cache_size=0`,
-          `--query_condition_cache_size=${8 * MiB}`,
-          ...(this.options.readOnly === true ? ['--readonly=1'] : []),
-        ],
+        connectionArgs: [...engineArgs(this.memory), ...(this.options.readOnly === true ? ['--readonly=1'] : [])],
       });
     } catch (err) {
       throw new CaptureError('CAP_ERR_STORE_OPEN', `cannot open the embedded store at ${this.options.dataDir}: ${describeError(err)}`, { cause: err });
@@ -99,7 +124,7 @@ export class EmbeddedStore implements Sink {
     fs.mkdirSync(this.stagingDir, { recursive: true });
     const session = this.session;
     try {
-      for (const statement of [...schemaStatements(ttlDays, EMBEDDED_TABLE_SETTINGS), otelLogsViewStatement()]) await session.queryAsync(statement);
+      for (const statement of [...schemaStatements(ttlDays, embeddedTableSettings(this.memory)), otelLogsViewStatement()]) await session.queryAsync(statement);
       const partitionKey = (await session.queryAsync(partitionKeyQuery(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT), { format: 'TabSeparated' })).text().trim();
       for (const statement of retentionMigration(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, partitionKey)) await session.queryAsync(statement);
     } catch (err) {
