@@ -17,6 +17,7 @@
  * alternately, one thread each, so only writing the parts (and the indexes)
  * is timed, not making the rows.
  */
+import { DEFAULTS } from '../../src/config/defaults';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -146,7 +147,7 @@ export interface InsertCost {
 /** INSERT … SELECT of the same rows into the table as declared and into the table without its indexes (see the header). */
 async function measureInsertCost(store: EmbeddedStore, rows: number): Promise<InsertCost> {
   const scratch = { with: `${TABLE}_with_indexes`, without: `${TABLE}_without_indexes` };
-  const create = (name: string, indexes: readonly string[]): string => createStatements({ ...TABLE_DEFINITION, table: name, indexes }, SINGLE_SERVER_LAYOUT, 0, embeddedTableSettings())[0]!;
+  const create = (name: string, indexes: readonly string[]): string => createStatements({ ...TABLE_DEFINITION, table: name, indexes }, SINGLE_SERVER_LAYOUT, 0, embeddedTableSettings(DEFAULTS))[0]!;
   const sample = `SELECT * FROM ${TABLE} ORDER BY Timestamp DESC LIMIT ${rows}`;
   const times: Record<keyof typeof scratch, number[]> = { with: [], without: [] };
   let indexMiB = 0;
@@ -184,7 +185,7 @@ const quantile = (values: number[], q: number): number => {
 
 export async function runBrowserBench(rows: number, log: (line: string) => void): Promise<{ timings: Timing[]; checks: Check[]; seedSeconds: number; storeMiB: number; insertCost: InsertCost }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-browser-bench-'));
-  const store = new EmbeddedStore({ dataDir, ttlDays: 0 });
+  const store = new EmbeddedStore({ dataDir, ttlDays: 0, memory: DEFAULTS });
   await store.open();
   const metrics = new CaptureMetrics();
   const admin = new AdminServer({ host: '127.0.0.1', port: 0, metrics, log: silentLogger(), isReady: () => true, store, clickhouse: adminClickHouse() });

@@ -243,6 +243,7 @@ async function main(): Promise<number> {
   const rowsThisRun = await admin.rowsOfRun(tag);
   const outcomes = await admin.query<{ Outcome: string; n: string }>(`SELECT Outcome, count() AS n FROM http_exchanges WHERE Authority LIKE '%-${tag}.bench' GROUP BY Outcome ORDER BY Outcome`);
   const captureCounters = await admin.counters();
+  const withoutMessage = captureCounters.errors['kind="stream_without_message"'] ?? 0;
   const capturePeakRssMiB = processMemoryMiB(capture.pid).peakRssMiB;
   const noopPeakRssMiB = processMemoryMiB(noop.pid).peakRssMiB;
 
@@ -327,9 +328,11 @@ async function main(): Promise<number> {
     check(`capture RSS peak during the whole bench ≤ ${TARGETS.peakRssMiB} MiB`, capturePeakRssMiB <= TARGETS.peakRssMiB, `${fmt(capturePeakRssMiB)} MiB`, `≤ ${TARGETS.peakRssMiB} MiB`),
     check(`capture RSS after start, idle ≤ ${TARGETS.idleRssMiB} MiB`, startRssMiB.capture <= TARGETS.idleRssMiB, `${fmt(startRssMiB.capture)} MiB`, `≤ ${TARGETS.idleRssMiB} MiB`),
     check(
-      'after shutdown: egress-capture query counts every exchange sent',
-      rowsThisRunAfterRestart === undefined ? false : rowsThisRunAfterRestart === sentToCapture,
-      `${rowsThisRunAfterRestart ?? '?'} rows of this run / ${sentToCapture} sent (store total ${rowsAfterRestart ?? '?'})`,
+      // A call the load client's message timer gave up on before the service read its first message (the scaling
+      // section's 64 KiB point does that on a busy machine) has nothing to store; the service counts it instead.
+      'after shutdown: every exchange sent is stored, or counted as ended before its first message',
+      rowsThisRunAfterRestart === undefined ? false : rowsThisRunAfterRestart + withoutMessage === sentToCapture,
+      `${rowsThisRunAfterRestart ?? '?'} rows of this run + ${withoutMessage} counted / ${sentToCapture} sent (store total ${rowsAfterRestart ?? '?'})`,
       'equal',
     ),
     check(

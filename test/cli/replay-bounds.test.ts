@@ -3,6 +3,7 @@
  * (or after --max-retries) and exits 1 saying why, instead of retrying for
  * about ten minutes.
  */
+import { DEFAULTS } from '../../src/config/defaults';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,7 +17,7 @@ describe('egress-capture replay to an unreachable endpoint', () => {
   let endpoint: string;
 
   beforeAll(async () => {
-    const store = new EmbeddedStore({ dataDir, ttlDays: 30 });
+    const store = new EmbeddedStore({ dataDir, ttlDays: 30, memory: DEFAULTS });
     await store.open();
     await store.query(`INSERT INTO ${TABLE} (Timestamp, CaptureId, Authority) VALUES (now64(9), 'replay-bounds-1', 'replay.test')`);
     await store.close();

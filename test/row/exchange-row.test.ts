@@ -64,7 +64,7 @@ describe('the row definition', () => {
 
 describe('the table the embedded engine creates', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egc-row-'));
-  const store = new EmbeddedStore({ dataDir, ttlDays: 0 });
+  const store = new EmbeddedStore({ dataDir, ttlDays: 0, memory: DEFAULTS });
   beforeAll(() => store.open());
   afterAll(async () => {
     await store.close();

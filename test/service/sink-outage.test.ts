@@ -6,6 +6,7 @@
  * with a batch in flight, a new process re-sends that batch under the same
  * id and ClickHouse keeps one copy.
  */
+import { DEFAULTS } from '../../src/config/defaults';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,7 +20,7 @@ import type { RowBatch, Sink, WriteResult } from '../../src/sinks/sink';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-outage-'));
 // chdb: one data directory per process, shared by every test in this file (each uses its own Authority).
-const store = new EmbeddedStore({ dataDir: path.join(root, 'chdb'), ttlDays: 0 });
+const store = new EmbeddedStore({ dataDir: path.join(root, 'chdb'), ttlDays: 0, memory: DEFAULTS });
 
 beforeAll(async () => {
   await store.open();

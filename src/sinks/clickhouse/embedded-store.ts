@@ -21,8 +21,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Session, drainPending } from 'chdb';
-import { DEFAULTS } from '../../config/defaults';
-import type { RuntimeConfig } from '../../config/runtime-config';
 import { CaptureError, describeError } from '../../errors';
 import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
 import { otelLogsViewStatement } from './otel-logs-view';
@@ -48,8 +46,8 @@ export interface EmbeddedStoreOptions {
   dataDir: string;
   /** Table TTL applied by the schema migration; undefined = open for reading only, schema untouched. */
   ttlDays: number | undefined;
-  /** The engine's memory ceiling, caches and part format (src/config/options.ts); the defaults when absent. */
-  memory?: EngineMemoryConfig;
+  /** The engine's memory ceiling, caches and part format (src/config/options.ts declares them and their defaults). */
+  memory: EngineMemoryConfig;
   /**
    * The engine's own readonly=1 for the whole session: no INSERT, DDL,
    * ALTER, file() or setting changes (readonly itself included), whatever
@@ -58,18 +56,17 @@ export interface EmbeddedStoreOptions {
   readOnly?: boolean;
 }
 
-/** The options the embedded engine's memory depends on. */
-export type EngineMemoryConfig = Pick<
-  RuntimeConfig,
-  | 'storeMaxMemoryBytes'
-  | 'storeMarkCacheBytes'
-  | 'storePrimaryIndexCacheBytes'
-  | 'storeIndexMarkCacheBytes'
-  | 'storeQueryConditionCacheBytes'
-  | 'storeUncompressedCacheBytes'
-  | 'storeMinBytesForWidePart'
-  | 'storeVerticalMergeMinRows'
->;
+/** The settings the embedded engine's memory depends on, bytes (or rows). */
+export interface EngineMemoryConfig {
+  storeMaxMemoryBytes: number;
+  storeMarkCacheBytes: number;
+  storePrimaryIndexCacheBytes: number;
+  storeIndexMarkCacheBytes: number;
+  storeQueryConditionCacheBytes: number;
+  storeUncompressedCacheBytes: number;
+  storeMinBytesForWidePart: number;
+  storeVerticalMergeMinRows: number;
+}
 
 /** Server settings of the engine: chdb's defaults assume the whole machine (0.9 × RAM, 5 GiB caches). */
 function engineArgs(memory: EngineMemoryConfig): string[] {
@@ -84,7 +81,7 @@ function engineArgs(memory: EngineMemoryConfig): string[] {
 }
 
 /** Table settings of the embedded store: merge_selector_base (schema.ts) plus the part format that bounds insert and merge memory. */
-export function embeddedTableSettings(memory: EngineMemoryConfig = DEFAULTS): Array<readonly [name: string, value: number]> {
+export function embeddedTableSettings(memory: EngineMemoryConfig): Array<readonly [name: string, value: number]> {
   return [...EMBEDDED_TABLE_SETTINGS, ['min_bytes_for_wide_part', memory.storeMinBytesForWidePart], ['vertical_merge_algorithm_min_rows_to_activate', memory.storeVerticalMergeMinRows]];
 }
 /** Under the data directory: one file per batch being inserted, removed once the insert returns. */
@@ -99,7 +96,7 @@ export class EmbeddedStore implements Sink {
   constructor(private readonly options: EmbeddedStoreOptions) {}
 
   private get memory(): EngineMemoryConfig {
-    return this.options.memory ?? DEFAULTS;
+    return this.options.memory;
   }
 
   async open(): Promise<void> {

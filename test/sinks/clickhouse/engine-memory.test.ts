@@ -53,14 +53,14 @@ describe('the embedded engine', () => {
   });
 
   it('gives a table an earlier version created the part format at the next start', async () => {
-    const first = new EmbeddedStore({ dataDir: dir, ttlDays: 30 });
+    const first = new EmbeddedStore({ dataDir: dir, ttlDays: 30, memory: DEFAULTS });
     await first.open();
     await first.query('ALTER TABLE http_exchanges RESET SETTING min_bytes_for_wide_part, vertical_merge_algorithm_min_rows_to_activate', 'TabSeparated');
     const before = await first.query("SELECT create_table_query FROM system.tables WHERE name = 'http_exchanges'", 'TabSeparatedRaw');
     expect(before).not.toContain('min_bytes_for_wide_part');
     await first.close();
 
-    const store = new EmbeddedStore({ dataDir: dir, ttlDays: 30 });
+    const store = new EmbeddedStore({ dataDir: dir, ttlDays: 30, memory: DEFAULTS });
     await store.open();
     try {
       const ddl = await store.query("SELECT create_table_query FROM system.tables WHERE name = 'http_exchanges'", 'TabSeparatedRaw');

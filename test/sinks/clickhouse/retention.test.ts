@@ -6,6 +6,7 @@
  * The rows are written with old timestamps and the engine's TTL merge is
  * forced (OPTIMIZE FINAL); what is left is what the README promises.
  */
+import { DEFAULTS } from '../../../src/config/defaults';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,7 +40,7 @@ describe('retention per row', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('a table the service creates drops each row at its own retention, else at --ttl-days, whole parts at a time', async () => {
-    const store = new EmbeddedStore({ dataDir: dir, ttlDays: 30 });
+    const store = new EmbeddedStore({ dataDir: dir, ttlDays: 30, memory: DEFAULTS });
     await store.open();
     try {
       expect(await survivorsAfterTtl(store)).toEqual(SURVIVORS);
@@ -52,7 +53,7 @@ describe('retention per row', () => {
   });
 
   it('a table an older version created (partitioned by day alone) deletes expired rows row by row after the migration', async () => {
-    const first = new EmbeddedStore({ dataDir: dir, ttlDays: 30 });
+    const first = new EmbeddedStore({ dataDir: dir, ttlDays: 30, memory: DEFAULTS });
     await first.open();
     await first.query('DROP TABLE http_exchanges', 'TabSeparated');
     await first.query(
@@ -62,7 +63,7 @@ describe('retention per row', () => {
     );
     await first.close();
 
-    const store = new EmbeddedStore({ dataDir: dir, ttlDays: 30 });
+    const store = new EmbeddedStore({ dataDir: dir, ttlDays: 30, memory: DEFAULTS });
     await store.open();
     try {
       const ddl = await store.query("SELECT create_table_query FROM system.tables WHERE name = 'http_exchanges'", 'TabSeparatedRaw');
