@@ -305,17 +305,22 @@ export const OPTIONS = {
    * V8 sizes a young generation (where per-message objects are born and most
    * die) from the machine's memory: on a 24 GiB machine the body worker's
    * heap reached ~100 MiB in use under load, resident once touched. Capped at
-   * 48 MiB, the worker costs no more CPU per exchange (same-session emulator
-   * runs: 2,091-2,286 us against 2,299-2,300 uncapped) and the peak RSS of
-   * the bench's h2load runs fell from 1,056-1,118 MiB to 898-956 MiB.
+   * 48 MiB the bench's peak RSS fell by ~140 MiB (957 against 1,096 MiB, the
+   * same session), but CPU per exchange rose by 8-25 % (emulator 2,158 against
+   * 1,995 us, h2load acknowledged 1,315 against 1,045, observability 914
+   * against 760), more scavenges in the worker; so the default leaves it to V8
+   * (0) and a memory-tight deployment sets 48.
    *
-   * The event loop's young generation (128 MiB on that machine) is left to
-   * V8: it can only be set by a Node flag at start (--max-semi-space-size),
-   * and 16 MiB semi-spaces, which took the h2load peak to 815-828 MiB and the
-   * emulator's from 636-685 to 542-567 MiB, cost ~5% more CPU per exchange in
-   * the emulator runs (2,401-2,414 us: more scavenges on the event loop).
+   * The event loop's young generation (128 MiB on that machine) can only be
+   * set by a Node flag at start (--max-semi-space-size); 16 MiB semi-spaces
+   * took ~100 MiB more off the h2load peak for ~5 % more CPU per exchange.
    */
-  workerYoungGenerationMiB: fixed(48, 'V8 young generation of each body worker (Worker resourceLimits.maxYoungGenerationSizeMb), MiB'),
+  workerYoungGenerationMiB: option({
+    default: 0,
+    flag: 'worker-young-generation-mib',
+    parse: integer(0, 1024),
+    doc: 'V8 young generation of each body worker, MiB; 0 leaves it to V8 (48 saves ~140 MiB of peak RSS for 8-25 % more CPU)',
+  }),
   workerQueueMax: fixed(10_000, 'exchanges waiting for a worker before new ones are dropped (and counted)'),
   /**
    * Each batch costs a thread hand-off on both sides (tens of us of CPU); at a

@@ -186,7 +186,7 @@ export class CaptureService {
       backlogMaxBytes: config.processingBacklogMaxBytes,
       batchWindowMs: config.workerBatchWindowMs,
       batchFullTasks: config.workerBatchFullTasks,
-      youngGenerationMiB: config.workerYoungGenerationMiB,
+      youngGenerationMiB: config.workerYoungGenerationMiB === 0 ? undefined : config.workerYoungGenerationMiB,
       settings,
       metrics: this.metrics,
       log: this.log,
