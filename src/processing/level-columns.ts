@@ -1,31 +1,22 @@
 /**
- * What each capture level leaves out of a row, applied to the built row as
- * the last step, so every path that builds one (the worker, the event loop's
- * fallback after a worker failure, the rebuild after a crash) keeps exactly
- * the same columns. The event loop has already kept the bodies of lighter
- * levels from the workers and cut usage-level headers to the allow-list
- * (capture/exchange-assembler.ts); this is the guarantee on the row itself.
+ * What each capture level leaves out of a row beyond its bodies, applied to
+ * the built row as the last step of buildRow, so every path that builds one
+ * (the worker, the event loop's fallback after a worker failure, the rebuild
+ * after a crash) keeps exactly the same columns. The bodies of a lighter
+ * level are never rendered (build-row.ts, bodyLeftOut: no text, hash or
+ * decoded size, since a hash of a short body can be matched against
+ * guesses); the event loop has already kept them from the workers and cut
+ * usage-level headers to the allow-list (capture/exchange-assembler.ts).
  *
- * - headers: no body, no body hash or decoded size (a hash of a short body
- *   can be matched against guesses), no folded text, tool calls by id and
- *   name only, no provider error message (it often quotes the prompt).
- * - usage: the same; its header maps hold only the allow-listed names.
+ * headers and usage alike: no folded text, tool calls by id and name only,
+ * no provider error message (it often quotes the prompt).
  */
+import type { CaptureLevel } from '../policy/capture-level';
 import type { ExchangeRow } from '../row/exchange-row';
-import { LEVEL_ABSENT_REASON, type CaptureLevel } from '../policy/capture-level';
 
-/** Clears what `level` does not keep; full keeps everything. */
+/** Clears what `level` does not keep of the folded call; full keeps everything. */
 export function keepLevelColumns(row: ExchangeRow, level: CaptureLevel): void {
   if (level === 'full') return;
-  for (const direction of ['Request', 'Response'] as const) {
-    const hadBody = row[`${direction}Body`] !== '' || row[`${direction}BodyCaptured`];
-    row[`${direction}Body`] = '';
-    row[`${direction}BodyCaptured`] = false;
-    row[`${direction}BodySha256`] = '';
-    row[`${direction}BodyDecodedSize`] = 0;
-    row[`${direction}BodyTruncated`] = false;
-    if (hadBody) row[`${direction}BodyNote`] = LEVEL_ABSENT_REASON;
-  }
   row.GenAiOutputText = '';
   row.GenAiOutputTextTruncated = false;
   row.GenAiErrorMessage = '';
