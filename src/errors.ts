@@ -11,7 +11,6 @@ export const ErrorCodes = {
   CAP_ERR_ADMIN_BIND: 'the admin HTTP listener could not bind its address',
   CAP_ERR_TLS_FILES: "a listener's TLS certificate or key cannot be loaded (the file and the problem are named); at start the service exits, on a change the previous pair stays in use",
   CAP_ERR_SDS_BIND: 'the certificate minter (SDS) listener could not bind its address',
-  CAP_ERR_GRPC_INTERNALS: 'the installed @grpc/grpc-js no longer exposes the HTTP/2 server options we tune',
   CAP_ERR_STORE_OPEN: 'the ClickHouse store could not be opened or its schema created',
   CAP_ERR_STORE_WRITE: 'a batch could not be written to ClickHouse',
   CAP_ERR_STORE_UNREACHABLE: 'the remote ClickHouse server could not be reached (address, network or TLS)',

@@ -1,20 +1,21 @@
 /**
- * The gRPC server: ExternalProcessor/Process plus grpc.health.v1 on the same
- * port, with the HTTP/2 settings Envoy's traffic pattern needs.
+ * The ext_proc port: ExternalProcessor/Process plus grpc.health.v1, served by
+ * the lean gRPC server of transport/ with the HTTP/2 settings Envoy's
+ * traffic pattern needs.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { formatListen, type ListenAddress, type UnixSocketAddress } from '../listen-address';
 import { CaptureError } from '../errors';
 import type { ExchangeProgress } from '../capture/exchange-assembler';
 import type { CaptureMetrics } from '../metrics';
-import { ProcessStream, type ProcessCall, type StreamContext } from './process-stream';
+import { ProcessStream, type StreamContext } from './process-stream';
 import { EXT_PROC_SERVICE, extProcServiceDefinition } from './wire/protocol';
-import { withDecodedRequests } from './wire/processing-request-decoder';
-import { withEncodedAcknowledgments } from './replies';
+import { GrpcHttp2Server } from './transport/grpc-http2-server';
+import type { GrpcServerCall } from './transport/server-call';
 
 export interface CaptureServerOptions {
   address: ListenAddress | UnixSocketAddress;
@@ -30,43 +31,23 @@ export interface CaptureServerOptions {
   log: Logger;
 }
 
-/**
- * grpc-js builds its http2 server from a private options object and exposes
- * no way to pass Node's rapid-reset guard settings (streamResetBurst /
- * streamResetRate). Envoy ends every ext_proc call with RST_STREAM, so with
- * the defaults (burst 1000, 33/s) a busy Envoy connection gets GOAWAY and
- * every in-flight call on it fails. We add the two settings to that object
- * before binding; if a grpc-js upgrade moves it, start-up fails loudly
- * instead of silently running with the guard at its defaults.
- */
-export function applyHttp2ServerOptions(server: grpc.Server, extra: { streamResetBurst: number; streamResetRate: number }): void {
-  const internals = server as unknown as { commonServerOptions?: Record<string, unknown> };
-  if (internals.commonServerOptions === undefined || typeof internals.commonServerOptions !== 'object') {
-    throw new CaptureError('CAP_ERR_GRPC_INTERNALS', 'grpc-js Server has no commonServerOptions; cannot set the HTTP/2 rapid-reset limits');
-  }
-  internals.commonServerOptions.streamResetBurst = extra.streamResetBurst;
-  internals.commonServerOptions.streamResetRate = extra.streamResetRate;
-}
-
 export class CaptureServer {
-  private readonly server: grpc.Server;
+  private readonly server: GrpcHttp2Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING', [EXT_PROC_SERVICE]: 'NOT_SERVING' });
   private readonly streams = new Set<ProcessStream>();
   private draining = false;
   boundPort = 0;
 
   constructor(private readonly options: CaptureServerOptions) {
-    this.server = new grpc.Server({
-      'grpc.max_receive_message_length': options.maxReceiveMessageBytes,
-      'grpc.max_send_message_length': options.maxReceiveMessageBytes,
-      'grpc.max_concurrent_streams': options.maxConcurrentStreams,
-    });
-    applyHttp2ServerOptions(this.server, {
+    this.server = new GrpcHttp2Server({
+      maxMessageBytes: options.maxReceiveMessageBytes,
+      maxConcurrentStreams: options.maxConcurrentStreams,
       streamResetBurst: options.http2StreamResetBurst,
       streamResetRate: options.http2StreamResetRate,
+      tls: options.tls,
     });
-    this.server.addService(withEncodedAcknowledgments(withDecodedRequests(extProcServiceDefinition())), { Process: (call: ProcessCall) => this.onCall(call) });
-    this.health.addToServer(this.server);
+    this.server.handle(extProcServiceDefinition()['Process']!.path, (call) => this.onCall(call));
+    this.health.addToServer({ addService: (definition, implementation) => this.server.addService(definition as grpc.ServiceDefinition, implementation) });
   }
 
   get activeStreams(): number {
@@ -82,23 +63,14 @@ export class CaptureServer {
   async listen(): Promise<number> {
     const target = this.options.address;
     if ('unixPath' in target) await removeStaleSocket(target.unixPath);
-    const address = formatListen(target);
-    const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(address, this.credentials(), (err, port) => {
-        if (err) reject(new CaptureError('CAP_ERR_GRPC_BIND', `cannot listen on ${address}: ${err.message}`, { cause: err }));
-        else resolve(port);
-      });
-    });
-    this.boundPort = 'unixPath' in target ? 0 : port;
+    try {
+      this.boundPort = await this.server.listen(target);
+    } catch (err) {
+      throw new CaptureError('CAP_ERR_GRPC_BIND', `cannot listen on ${formatListen(target)}: ${(err as Error).message}`, { cause: err });
+    }
     this.health.setStatus('', 'SERVING');
     this.health.setStatus(EXT_PROC_SERVICE, 'SERVING');
     return this.boundPort;
-  }
-
-  private credentials(): grpc.ServerCredentials {
-    const tls = this.options.tls;
-    if (tls === undefined) return grpc.ServerCredentials.createInsecure();
-    return grpc.ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.clientCa !== undefined);
   }
 
   /**
@@ -124,14 +96,14 @@ export class CaptureServer {
         this.server.forceShutdown();
         resolve();
       }, 2000);
-      this.server.tryShutdown(() => {
+      void this.server.shutdown().then(() => {
         clearTimeout(force);
         resolve();
       });
     });
   }
 
-  private onCall(call: ProcessCall): void {
+  private onCall(call: GrpcServerCall): void {
     if (this.draining) {
       // Ending OK tells Envoy "no processing needed": the request proceeds untouched.
       call.end();

@@ -11,19 +11,19 @@
  * the user's request. Nothing here throws into grpc-js; a problem with one
  * message is logged and counted, and the traffic continues.
  */
-import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ExchangeAssembler, type AssemblerLimits, type BodyShipper, type ExchangeProgress, type PolicyView } from '../capture/exchange-assembler';
 import type { ContentTypeFilter } from '../capture/content-type-filter';
 import type { ExchangeSnapshot } from '../capture/exchange-snapshot';
 import type { BodyContext } from '../capture/body-context';
 import type { CaptureMetrics } from '../metrics';
-import { acknowledgment, requestHeadersWithModeOverride, streamedBodyEcho } from './replies';
+import { acknowledgment, framedReply, requestHeadersWithModeOverride, streamedBodyEcho } from './replies';
 import type { ProcessingRequest, ProcessingResponse } from './wire/protocol';
+import { decodeProcessingRequest } from './wire/processing-request-decoder';
+import type { GrpcServerCall } from './transport/server-call';
+import { GrpcStatus, type GrpcCallError } from './transport/grpc-status';
 import { GATEWAY_METADATA_HEADER } from '../capture/gateway-identity';
 import { describeError, type ErrorCode } from '../errors';
-
-export type ProcessCall = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
 export interface StreamContext {
   limits: AssemblerLimits;
@@ -47,23 +47,20 @@ export class ProcessStream {
   private lastMessageMs = Date.now();
 
   constructor(
-    private readonly call: ProcessCall,
+    private readonly call: GrpcServerCall,
     private readonly ctx: StreamContext,
     private readonly onDone: (stream: ProcessStream) => void,
   ) {
     this.assembler = new ExchangeAssembler(ctx.limits, ctx.contentTypes, ctx.shipBody, ctx.policy);
-    const gateway = call.metadata.get(GATEWAY_METADATA_HEADER)[0];
-    if (typeof gateway === 'string' && gateway !== '') this.assembler.setGateway(gateway);
+    const gateway = call.metadata(GATEWAY_METADATA_HEADER);
+    if (gateway !== undefined && gateway !== '') this.assembler.setGateway(gateway);
     this.idleTimer = setTimeout(() => this.onIdle(), ctx.idleTimeoutMs);
     this.idleTimer.unref();
-    call.on('data', (message: ProcessingRequest) => this.handleMessage(message));
-    // Half-close from Envoy: the exchange is over (Envoy's close is a half-close then a reset).
-    call.on('end', () => this.finish('ended'));
-    call.on('cancelled', () => this.finish('ended'));
-    call.on('error', (err: Error) => {
-      ctx.metrics.errors.inc({ kind: 'stream_error' });
-      ctx.log.debug({ err: err.message, captureId: this.assembler.captureId }, 'ext_proc stream error');
-      this.finish('error');
+    call.listen({
+      message: (bytes) => this.handleBytes(bytes),
+      // Half-close from Envoy: the exchange is over (Envoy's close is a half-close then a reset).
+      halfClosed: () => this.finish('ended'),
+      cancelled: (failure) => this.onCancelled(failure),
     });
   }
 
@@ -77,8 +74,39 @@ export class ProcessStream {
     this.finish('shutdown');
   }
 
-  private handleMessage(message: ProcessingRequest): void {
+  private onCancelled(failure: GrpcCallError | undefined): void {
+    if (failure === undefined) {
+      this.finish('ended');
+      return;
+    }
+    // Bad gRPC framing: the call already ended with its status; what arrived is stored.
+    this.ctx.metrics.errors.inc({ kind: 'stream_error' });
+    this.ctx.log.warn({ code: 'CAP_ERR_PROTOCOL' satisfies ErrorCode, captureId: this.assembler.captureId, err: failure.message }, 'ext_proc stream ended on bad gRPC framing');
+    this.finish('error');
+  }
+
+  /**
+   * One ProcessingRequest off the wire. One that does not decode ends its own
+   * call with INTERNAL (as any gRPC server answers an unreadable request);
+   * Envoy then applies the filter's failure_mode_allow to that request only.
+   */
+  private handleBytes(bytes: Buffer): void {
     if (this.finished) return;
+    let message: ProcessingRequest;
+    try {
+      message = decodeProcessingRequest(bytes);
+    } catch (err) {
+      this.ctx.metrics.messageCounter('malformed').inc();
+      this.ctx.metrics.errors.inc({ kind: 'protocol_undecodable' });
+      this.ctx.log.warn({ code: 'CAP_ERR_PROTOCOL' satisfies ErrorCode, captureId: this.assembler.captureId, err: describeError(err) }, 'ProcessingRequest could not be decoded; call ended');
+      this.call.end(GrpcStatus.INTERNAL, `ProcessingRequest could not be decoded: ${describeError(err)}`);
+      this.finish('error');
+      return;
+    }
+    this.handleMessage(message);
+  }
+
+  private handleMessage(message: ProcessingRequest): void {
     this.lastMessageMs = Date.now();
     const part = message.request;
     if (part === undefined) {
@@ -117,12 +145,9 @@ export class ProcessStream {
     } else {
       response = acknowledgment(part);
     }
-    try {
-      this.call.write(response);
-    } catch (err) {
+    if (!this.call.write(framedReply(response))) {
       // The call is already gone (Envoy reset it); nothing to answer.
       this.ctx.metrics.errors.inc({ kind: 'reply_write' });
-      this.ctx.log.debug({ err: describeError(err) }, 'ext_proc reply not written');
     }
   }
 
@@ -177,15 +202,10 @@ export class ProcessStream {
     if (decision.optOut !== 'none') this.ctx.metrics.policyOptOuts.inc({ outcome: decision.optOut });
   }
 
-  /** Ends the call with OK if it is still writable: harmless to Envoy, and it frees the HTTP/2 stream at once. */
+  /** Ends the call with OK if it is still open: harmless to Envoy, and it frees the HTTP/2 stream at once. */
   private endCall(): void {
     if (this.callEnded) return;
     this.callEnded = true;
-    if (this.call.cancelled || this.call.destroyed) return;
-    try {
-      this.call.end();
-    } catch {
-      // Already closed by the peer.
-    }
+    this.call.end();
   }
 }

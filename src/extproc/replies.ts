@@ -7,7 +7,8 @@
  * objects: nothing per message is allocated to say "continue".
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { ProcessingResponse, ProcessingRequestPart } from './wire/protocol';
+import { extProcServiceDefinition, type ProcessingResponse, type ProcessingRequestPart } from './wire/protocol';
+import { frameMessage } from './transport/message-framing';
 
 const CONTINUE = Object.freeze({});
 
@@ -54,26 +55,42 @@ export function requestHeadersWithModeOverride(requestBodyMode: number, response
 const OVERRIDES = new Map<number, ProcessingResponse>();
 
 /**
- * The ExternalProcessor definition a server registers: its response
- * serializer hands grpc-js the acknowledgments encoded once, at start-up.
  * Nearly every message Envoy sends is acknowledged (44 per exchange in the
  * bench), and protobufjs's fromObject + encode of the same empty reply cost
- * about 18 us of CPU per exchange (perf, h2load acknowledged). grpc-js copies
- * the bytes into its own frame, so the shared buffers are never written to.
- * Any other reply (a FULL_DUPLEX_STREAMED echo) is encoded as before.
+ * about 18 us of CPU per exchange: the shared replies (acknowledgments and
+ * mode overrides) are encoded once, the first time they are sent, and the
+ * same bytes are handed out after. Nothing writes into them. Any other reply
+ * (a FULL_DUPLEX_STREAMED echo) is encoded per call.
  */
+const serialize = extProcServiceDefinition()['Process']!.responseSerialize as (value: ProcessingResponse) => Buffer;
+const ENCODED = new Map<ProcessingResponse, Buffer>();
+const FRAMED = new Map<ProcessingResponse, Buffer>();
+
+function isShared(value: ProcessingResponse): boolean {
+  return Object.isFrozen(value);
+}
+
+/** The reply's protobuf bytes. */
+export function encodeReply(value: ProcessingResponse): Buffer {
+  const known = ENCODED.get(value);
+  if (known !== undefined) return known;
+  const bytes = serialize(value);
+  if (isShared(value)) ENCODED.set(value, bytes);
+  return bytes;
+}
+
+/** The reply as it goes on the stream: gRPC-framed protobuf bytes. */
+export function framedReply(value: ProcessingResponse): Buffer {
+  const known = FRAMED.get(value);
+  if (known !== undefined) return known;
+  const framed = frameMessage(encodeReply(value));
+  if (isShared(value)) FRAMED.set(value, framed);
+  return framed;
+}
+
+/** An ExternalProcessor definition for a grpc-js server whose serializer hands out the shared replies' bytes. */
 export function withEncodedAcknowledgments(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
   const method = definition['Process'];
   if (method === undefined) throw new Error('ExternalProcessor definition has no Process method');
-  const serialize = method.responseSerialize as (value: ProcessingResponse) => Buffer;
-  const encoded = new Map<ProcessingResponse, Buffer>(Object.values(ACKS).map((ack) => [ack, serialize(ack)]));
-  const encode = (value: ProcessingResponse): Buffer => {
-    const known = encoded.get(value);
-    if (known !== undefined) return known;
-    const bytes = serialize(value);
-    // The mode-override replies are shared too: encoded the first time they are sent.
-    if (value.mode_override !== undefined) encoded.set(value, bytes);
-    return bytes;
-  };
-  return { ...definition, Process: { ...method, responseSerialize: encode } };
+  return { ...definition, Process: { ...method, responseSerialize: encodeReply } };
 }

@@ -5,22 +5,40 @@
  * `node dist/test/bench/noop-server.js --listen 127.0.0.1:0`) and prints
  * `noop ext_proc listening on :PORT` once bound.
  *
- * To be a fair baseline it shares everything with the capture server that is
- * not capture work: the same grpc-js build and proto definitions, the same
- * message size limits, the same HTTP/2 rapid-reset settings (via the very
- * function the capture server uses), the health service on the same port, the
- * same shared frozen acknowledgments encoded once, and the same end-of-call rule (end the
- * call ourselves once both directions reached their end marker, so Envoy's
- * closing reset finds a finished stream).
+ * It is written the way a Node ext_proc server conventionally is: grpc-js and
+ * proto-loader, with the acknowledgments encoded once. The capture server is
+ * not (its own gRPC transport, src/extproc/transport/), so the ratio also
+ * shows what that buys. To be fair it shares the rest: the proto definitions,
+ * the message size limits, the HTTP/2 rapid-reset settings, the health
+ * service on the same port, the same shared frozen acknowledgments, and the
+ * same end-of-call rule (end the call ourselves once both directions reached
+ * their end marker, so Envoy's closing reset finds a finished stream).
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { DEFAULTS } from '../../src/config/defaults';
-import { applyHttp2ServerOptions } from '../../src/extproc/capture-server';
 import { BodySendMode, EXT_PROC_SERVICE, extProcServiceDefinition, type ProcessingRequest, type ProcessingResponse } from '../../src/extproc/wire/protocol';
 import { acknowledgment, withEncodedAcknowledgments } from '../../src/extproc/replies';
 
 type Call = grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+
+/**
+ * grpc-js builds its http2 server from a private options object and exposes
+ * no way to pass Node's rapid-reset guard settings (streamResetBurst /
+ * streamResetRate). Envoy ends every ext_proc call with RST_STREAM, so with
+ * the defaults (burst 1000, 33/s) a busy Envoy connection gets GOAWAY and
+ * every in-flight call on it fails. We add the two settings to that object
+ * before binding; if a grpc-js upgrade moves it, start-up fails loudly
+ * instead of silently running with the guard at its defaults.
+ */
+function applyHttp2ServerOptions(server: grpc.Server, extra: { streamResetBurst: number; streamResetRate: number }): void {
+  const internals = server as unknown as { commonServerOptions?: Record<string, unknown> };
+  if (internals.commonServerOptions === undefined || typeof internals.commonServerOptions !== 'object') {
+    throw new Error('grpc-js Server has no commonServerOptions; cannot set the HTTP/2 rapid-reset limits');
+  }
+  internals.commonServerOptions.streamResetBurst = extra.streamResetBurst;
+  internals.commonServerOptions.streamResetRate = extra.streamResetRate;
+}
 
 /** One call: acknowledge in arrival order, end the call when the exchange is complete. */
 function onCall(call: Call): void {

@@ -21,10 +21,9 @@
  *
  * Field numbers come from protos/ (external_processor.proto, base.proto,
  * google/protobuf/struct.proto). Anything malformed (a truncated field, a
- * length past the end, a group or a reserved wire type) throws, which grpc-js
- * turns into an error on that stream only.
+ * length past the end, a group or a reserved wire type) throws, and the
+ * stream it came on ends with INTERNAL (process-stream.ts); other streams go on.
  */
-import type * as grpc from '@grpc/grpc-js';
 import type {
   HeaderMap,
   HeaderValue,
@@ -171,7 +170,7 @@ export class Reader {
   }
 }
 
-/** The deserializer grpc-js calls for every ProcessingRequest. */
+/** Reads one ProcessingRequest (the message bytes of one gRPC frame). */
 export function decodeProcessingRequest(buf: Buffer): ProcessingRequest {
   const reader = new Reader(buf, 0, buf.length);
   const message: ProcessingRequest = {};
@@ -386,11 +385,4 @@ function listValue(reader: Reader): { values?: ProtoValue[] } {
 export function skipField(reader: Reader, tag: number): void {
   if (tag >>> 3 === 0) throw new MalformedMessage('field number 0');
   reader.skip(tag & 7);
-}
-
-/** The ExternalProcessor definition with this reader as Process's request deserializer (server side). */
-export function withDecodedRequests(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  const method = definition['Process'];
-  if (method === undefined) throw new Error('ExternalProcessor definition has no Process method');
-  return { ...definition, Process: { ...method, requestDeserialize: decodeProcessingRequest } };
 }
