@@ -330,7 +330,7 @@ export const OPTIONS = {
    * queued).
    */
   workerBatchWindowMs: fixed(10, 'how long a worker lane lets tasks gather before it sends a batch, ms'),
-  workerBatchFullTasks: fixed(64, 'tasks that make a worker batch go at once, without waiting for the window'),
+  workerBatchFullTasks: fixed(64, 'tasks per worker batch, at most; that many queued make a batch go at once, without waiting for the window'),
   /** Worker state whose exchange never finished is dropped after 2 × streamIdleTimeoutMs plus this. */
   workerStateGraceMs: fixed(MINUTE_MS, 'grace beyond two idle timeouts before a worker forgets an unfinished exchange, ms'),
   /**

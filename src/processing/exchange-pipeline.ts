@@ -53,7 +53,12 @@ export interface ExchangePipelineOptions {
   backlogMaxBytes: number;
   /** How long an idle lane lets tasks gather before it sends them as one batch, ms. */
   batchWindowMs: number;
-  /** Tasks that make a lane send at once, without waiting for the window. */
+  /**
+   * Tasks one batch carries at most; that many queued make a lane send at
+   * once, without waiting for the window. A worker that fell behind then
+   * works through its queue in batches of this size instead of taking the
+   * whole queue at once (its rows, bodies and records all in its heap together).
+   */
   batchFullTasks: number;
   settings: WorkerSettings;
   /** V8 young generation of each worker, MiB (options.ts workerYoungGenerationMiB); V8's own sizing when absent. */
@@ -72,8 +77,6 @@ interface Lane {
   name: string;
   pool: Piscina;
   queue: ExchangeTask[];
-  /** Buffers of the queued tasks, transferred with their batch. */
-  transfer: ArrayBuffer[];
   /** A batch is in flight or about to be sent; new tasks wait for the next one. */
   busy: boolean;
   /** The gathering window of the next batch, while it runs. */
@@ -107,7 +110,7 @@ export class ExchangePipeline {
         options.metrics.errors.inc({ kind: 'worker_crash' });
         options.log.error(errorFields(err, 'CAP_ERR_WORKER'), 'body worker crashed');
       });
-      return { name: String(index), pool, queue: [], transfer: [], busy: false, windowTimer: undefined };
+      return { name: String(index), pool, queue: [], busy: false, windowTimer: undefined };
     });
   }
 
@@ -125,7 +128,7 @@ export class ExchangePipeline {
     this.backlogBytes += bytes.length;
     this.options.metrics.processingBacklogBytes.set(this.backlogBytes);
     // Copy the context: the assembler keeps filling it in as headers arrive.
-    this.enqueue(lane, { kind: 'chunk', captureId, direction, bytes, context: { ...context } }, bytes.buffer as ArrayBuffer);
+    this.enqueue(lane, { kind: 'chunk', captureId, direction, bytes, context: { ...context } });
     return true;
   };
 
@@ -160,7 +163,7 @@ export class ExchangePipeline {
     // The JSON is counted too (it cannot be refused: it is the exchange), so chunks of other bodies yield to it.
     this.backlogBytes += task.payload.length;
     this.options.metrics.processingBacklogBytes.set(this.backlogBytes);
-    this.enqueue(lane, task, requestBody?.buffer as ArrayBuffer | undefined, responseBody?.buffer as ArrayBuffer | undefined);
+    this.enqueue(lane, task);
   }
 
   /**
@@ -188,6 +191,19 @@ export class ExchangePipeline {
     return task.payload.length + (task.requestBody?.length ?? 0) + (task.responseBody?.length ?? 0);
   }
 
+  /** The body buffers of a batch's tasks, transferred with it (each has its own ArrayBuffer, see PendingBody). */
+  private static transferOf(tasks: ExchangeTask[]): ArrayBuffer[] {
+    const buffers: ArrayBuffer[] = [];
+    for (const task of tasks) {
+      if (task.kind === 'chunk') buffers.push(task.bytes.buffer as ArrayBuffer);
+      else {
+        if (task.requestBody !== undefined) buffers.push(task.requestBody.buffer as ArrayBuffer);
+        if (task.responseBody !== undefined) buffers.push(task.responseBody.buffer as ArrayBuffer);
+      }
+    }
+    return buffers;
+  }
+
   /** Resolves once every submitted exchange has produced its row. */
   async whenIdle(): Promise<void> {
     if (this.inFlight === 0) return;
@@ -201,9 +217,8 @@ export class ExchangePipeline {
     await Promise.all(this.lanes.map((lane) => lane.pool.destroy()));
   }
 
-  private enqueue(lane: Lane, task: ExchangeTask, ...buffers: Array<ArrayBuffer | undefined>): void {
+  private enqueue(lane: Lane, task: ExchangeTask): void {
     lane.queue.push(task);
-    for (const buffer of buffers) if (buffer !== undefined) lane.transfer.push(buffer);
     // A batch in flight: this task goes with the next one, sent when it returns.
     if (lane.busy) return;
     if (lane.queue.length >= this.options.batchFullTasks) {
@@ -226,10 +241,8 @@ export class ExchangePipeline {
       lane.busy = false;
       return;
     }
-    const tasks = lane.queue;
-    const transfer = lane.transfer;
-    lane.queue = [];
-    lane.transfer = [];
+    const tasks = lane.queue.splice(0, this.options.batchFullTasks);
+    const transfer = ExchangePipeline.transferOf(tasks);
     // Backlog bytes of the batch, read before the transfer detaches the views.
     const chunkBytes = tasks.reduce((sum, task) => sum + ExchangePipeline.backlogBytesOf(task), 0);
     const batch: TaskBatch = { tasks };
