@@ -3,8 +3,11 @@
  * flag, a 4-byte big-endian length, then the message. DATA frames cut
  * messages anywhere, and one frame often carries many whole messages (Envoy
  * writes an exchange's messages as they come; a load client writes them
- * back to back), so the reader walks each chunk once and gathers only
- * messages split across chunks.
+ * back to back), so the reader walks each chunk once, hands out each whole
+ * message as a view of it, and copies only messages split across chunks.
+ * A view shares Node's HTTP/2 read buffer with other streams' bytes, so a
+ * handler must not keep one past the call: body bytes that are kept are
+ * copied (capture/pending-body.ts).
  *
  * Compressed messages (flag 1) are inflated with the call's grpc-encoding
  * (gzip or deflate, as grpc-js accepts); Envoy sends none by default.
@@ -59,7 +62,7 @@ export class GrpcMessageReader {
         return;
       }
       at = start + length;
-      onMessage(this.payload(ownCopy(chunk, start, at)));
+      onMessage(this.payload(chunk.subarray(start, at)));
     }
     if (at < chunk.length) this.keep(chunk.subarray(at));
   }
@@ -96,19 +99,6 @@ export class GrpcMessageReader {
     }
     throw new GrpcCallError(GrpcStatus.UNIMPLEMENTED, `message compressed with unsupported encoding "${this.encoding}"`);
   }
-}
-
-/**
- * A message lying whole in a received chunk, copied out of it. Node hands
- * HTTP/2 DATA as views of the session's read buffer, which holds other
- * streams' bytes too; body bytes are kept by reference until their exchange
- * ships them (capture/pending-body.ts), so a view would keep that whole read
- * buffer alive for as long as a slow stream lasts.
- */
-function ownCopy(chunk: Buffer, start: number, end: number): Buffer {
-  const copy = Buffer.allocUnsafe(end - start);
-  chunk.copy(copy, 0, start, end);
-  return copy;
 }
 
 /** One message with its gRPC prefix (never compressed). */
