@@ -137,7 +137,8 @@ export class HeadTailBuffer {
 
   private growHead(needed: number): void {
     if (needed <= this.head.length) return;
-    const next = Buffer.alloc(Math.min(this.headCap, Math.max(needed, this.head.length * 2, 1024)));
+    // Not zero-filled: only the first headLen bytes are ever read, and they are written before.
+    const next = Buffer.allocUnsafe(Math.min(this.headCap, Math.max(needed, this.head.length * 2, 1024)));
     this.head.copy(next, 0, 0, this.headLen);
     this.head = next;
   }
