@@ -66,6 +66,13 @@ describe('BodyRedactor', () => {
     expect(out.redactions).toEqual({ json_secret_member: 5 });
   });
 
+  it('finds secret-named members in any letter case, with nothing else in the body to hint at a secret', () => {
+    const body = '{"API_KEY":"v1","Authorization" :\t"v2","PassWD":"v3","x-Secret-":"v4","Session_TOKEN" : "v5","KEYS":"kept"}';
+    const out = r.redact(body);
+    expect(JSON.parse(out.text)).toEqual({ API_KEY: marker('v1'), Authorization: marker('v2'), PassWD: marker('v3'), 'x-Secret-': marker('v4'), Session_TOKEN: marker('v5'), KEYS: 'kept' });
+    expect(out.redactions).toEqual({ json_secret_member: 5 });
+  });
+
   it('leaves ordinary text alone', () => {
     const prose = [
       'Use sk-learn-compatible-estimators-everywhere for task-force planning; ask-me-anything-about-models.',
