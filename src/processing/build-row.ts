@@ -54,7 +54,7 @@ function renderHeaders(list: HeaderList, redact: ReadonlySet<string>, key: strin
     }
     // A redacted value keeps its length and a keyed hash, so equal secrets still correlate across rows.
     const value = redact.has(name) ? redactionMarker(raw, key, 'latin1') : URL_HEADERS.has(name) ? redactPath(renderHeaderValue(raw), key, shapes, counts) : renderHeaderValue(raw);
-    if (!(name in first)) first[name] = redact.has(name) || URL_HEADERS.has(name) ? value : renderHeaderValue(raw);
+    if (!(name in first)) first[name] = value;
     map[name] = name in map ? `${map[name]}\n${value}` : value;
   }
   return { map, pseudo, first };
@@ -161,8 +161,23 @@ function parseTraceparent(value: string | undefined): { traceId: string; spanId:
   return { traceId: match[2]!, spanId: match[3]! };
 }
 
+/** Plain epoch nanoseconds from 1970-01-01 00:00:01 on: its seconds and fraction are the digits before and after the last 9. */
+const PLAIN_EPOCH_NS = /^[1-9][0-9]{9,18}$/;
+/** The date and time of the last second formatted: rows of one second share it. */
+let lastSeconds = '';
+let lastSecondsText = '';
+
 /** 'YYYY-MM-DD hh:mm:ss.nnnnnnnnn' in UTC, the DateTime64(9) text form. */
 export function formatTimestampNs(epochNs: string): string {
+  if (PLAIN_EPOCH_NS.test(epochNs)) {
+    const seconds = epochNs.slice(0, -9);
+    if (seconds !== lastSeconds) {
+      const iso = new Date(Number(seconds) * 1000).toISOString();
+      lastSecondsText = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+      lastSeconds = seconds;
+    }
+    return `${lastSecondsText}.${epochNs.slice(-9)}`;
+  }
   const ns = BigInt(epochNs);
   const ms = Number(ns / 1_000_000n);
   const iso = new Date(ms).toISOString(); // 2026-11-21T23:44:54.123Z
@@ -206,12 +221,23 @@ function genAiColumns(summary: GenAiSummary | undefined, redactor: BodyRedactor 
   };
 }
 
+/** The header names to redact as a set, made once per list (a worker's settings hold one for its lifetime). */
+const redactSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function redactSet(names: readonly string[]): ReadonlySet<string> {
+  let set = redactSets.get(names);
+  if (set === undefined) {
+    set = new Set(names);
+    redactSets.set(names, set);
+  }
+  return set;
+}
+
 /**
  * Builds the row. `processed` is what the worker's stream processors kept;
  * without it (a failed worker) the row keeps everything but the bodies.
  */
 export function buildRow(snapshot: ExchangeSnapshot, options: RowBuildOptions, processed?: ProcessedBodies, redactor?: BodyRedactor): RowBuildResult {
-  const redact = new Set(options.redactHeaders);
+  const redact = redactSet(options.redactHeaders);
   const key = options.redactionKey;
   const redactions: Record<string, number> = {};
   const request = renderHeaders(snapshot.request.headers, redact, key, redactor, redactions);

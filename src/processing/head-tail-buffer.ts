@@ -113,8 +113,10 @@ export class HeadTailBuffer {
     const head = this.head.subarray(0, this.headLen);
     const tail = this.tailBytes();
     if (this.total <= this.maxBytes) {
-      // Everything is still here: the head and the ring never dropped a byte.
-      return { body: new Uint8Array(Buffer.concat([head, tail])), totalBytes: this.total, skippedBytes: 0, truncated: false };
+      // Everything is still here: the head and the ring never dropped a byte. A body that fitted
+      // in the head (most) is a view of it: head bytes are written once and never change.
+      const body = tail.length === 0 ? head : Buffer.concat([head, tail]);
+      return { body, totalBytes: this.total, skippedBytes: 0, truncated: false };
     }
     let h = head;
     let t = tail.subarray(Math.max(0, tail.length - (this.maxBytes - this.headLen - SKIP_MARKER_MAX_BYTES)));
@@ -124,7 +126,7 @@ export class HeadTailBuffer {
     }
     const skipped = this.total - h.length - t.length;
     const marker = Buffer.from(skipMarker(skipped), 'utf8');
-    return { body: new Uint8Array(Buffer.concat([h, marker, t])), totalBytes: this.total, skippedBytes: skipped, truncated: true };
+    return { body: Buffer.concat([h, marker, t]), totalBytes: this.total, skippedBytes: skipped, truncated: true };
   }
 
   private tailBytes(): Buffer {
@@ -135,7 +137,8 @@ export class HeadTailBuffer {
 
   private growHead(needed: number): void {
     if (needed <= this.head.length) return;
-    const next = Buffer.alloc(Math.min(this.headCap, Math.max(needed, this.head.length * 2, 1024)));
+    // Not zero-filled: only the first headLen bytes are ever read, and they are written before.
+    const next = Buffer.allocUnsafe(Math.min(this.headCap, Math.max(needed, this.head.length * 2, 1024)));
     this.head.copy(next, 0, 0, this.headLen);
     this.head = next;
   }

@@ -106,19 +106,17 @@ export class LineSplitter {
       this.onOversizedLine(total);
       return;
     }
-    let line: Buffer;
-    if (this.parts.length === 0) {
-      line = buf.subarray(start, end);
-    } else {
+    // A line inside one chunk (nearly all of them) is decoded in place, without a view of it first.
+    let line = buf;
+    let from = start;
+    if (this.parts.length > 0) {
       this.parts.push(buf.subarray(start, end));
       line = Buffer.concat(this.parts, total);
+      from = 0;
     }
     this.resetLine();
-    if (!this.crIsTerminator && total > 0 && line[total - 1] === CR) {
-      total -= 1;
-      line = line.subarray(0, total);
-    }
-    this.onLine(line.toString('utf8'), total);
+    if (!this.crIsTerminator && total > 0 && line[from + total - 1] === CR) total -= 1;
+    this.onLine(line.toString('utf8', from, from + total), total);
   }
 
   private resetLine(): void {

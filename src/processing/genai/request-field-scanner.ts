@@ -47,6 +47,12 @@ export class RequestFieldScanner {
     const n = Math.min(chunk.length, this.maxScanBytes - this.scanned);
     this.scanned += n;
     for (let i = 0; i < n; i++) {
+      if (this.inString && this.capture === null && this.keyBytes === null && !this.escape) {
+        // Inside a string nobody keeps (most of a request body: the messages' text), only a quote
+        // or a backslash changes anything: skip to the next one in a tight loop.
+        while (i < n && chunk[i] !== QUOTE && chunk[i] !== BACKSLASH) i++;
+        if (i === n) break;
+      }
       const b = chunk[i]!;
       if (this.inString) {
         if (this.capture !== null) this.record(b);

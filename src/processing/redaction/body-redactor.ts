@@ -95,9 +95,14 @@ const SECRET_MEMBER_HINT = /(?:key|token|secret|pass(?:word|wd)?|pwd|authorizati
 
 /**
  * One scan for anything any built-in rule could match: most bodies hold
- * none, and then no rule needs to look at all.
+ * none, and then no rule needs to look at all. It is the union of the
+ * rules' own mayMatch tests: the key prefixes as they are written (those
+ * tests are case-sensitive), and SECRET_MEMBER_HINT with its letters
+ * spelled in both cases rather than with the i flag, which the engine scans
+ * for more slowly (~15 % of this scan on a chat completion's bodies).
  */
-const ANY_BUILT_IN_HINT = /sk-|AKIA|ASIA|AIza|gh[pousr]_|github_pat_|xox|eyJ|(?:key|token|secret|pass(?:word|wd)?|pwd|authorization)[_.-]*"\s*:/i;
+const ANY_BUILT_IN_HINT =
+  /sk-|AKIA|ASIA|AIza|gh[pousr]_|github_pat_|xox|eyJ|(?:[kK][eE][yY]|[tT][oO][kK][eE][nN]|[sS][eE][cC][rR][eE][tT]|[pP][aA][sS][sS](?:[wW][oO][rR][dD]|[wW][dD])?|[pP][wW][dD]|[aA][uU][tT][hH][oO][rR][iI][zZ][aA][tT][iI][oO][nN])[_.-]*"\s*:/;
 
 const BUILT_IN: ReadonlyArray<{ name: string; source: string; flags?: string; accept?: (m: RegExpExecArray) => boolean; mayMatch?: (text: string) => boolean }> = [
   {

@@ -42,6 +42,19 @@ function keyBytes(hex: string): Buffer {
   return cachedKey;
 }
 
+/**
+ * The markers of the latest secrets, per encoding, for the key in markersKey.
+ * The same API key, token or cookie comes with every request of a workload,
+ * and its HMAC cost more than the rest of the row's headers. Bounded in
+ * entries and in secret length (cleared when full), and it holds only secrets
+ * this process is handling anyway, in its own memory; nothing of it is written.
+ */
+const MARKER_CACHE_ENTRIES = 256;
+const MARKER_CACHE_SECRET_MAX_CHARS = 512;
+let markersKey = '';
+const utf8Markers = new Map<string, string>();
+const latin1Markers = new Map<string, string>();
+
 /** Matches a whole marker: already-redacted text is never redacted again. */
 export const MARKER_PATTERN = /^\[REDACTED len=\d+ hmac=[0-9a-f]+\]$/;
 
@@ -50,12 +63,23 @@ export const MARKER_PATTERN = /^\[REDACTED len=\d+ hmac=[0-9a-f]+\]$/;
  * bytes: utf8 for body text, latin1 for header values as received.
  */
 export function redactionMarker(secret: string, key: string | undefined, encoding: 'utf8' | 'latin1' = 'utf8'): string {
+  const hex = key ?? PROCESS_KEY;
+  const cache = encoding === 'utf8' ? utf8Markers : latin1Markers;
+  if (hex !== markersKey) {
+    utf8Markers.clear();
+    latin1Markers.clear();
+    markersKey = hex;
+  }
+  const cached = cache.get(secret);
+  if (cached !== undefined) return cached;
   const bytes = Buffer.from(secret, encoding);
-  const hash = createHmac('sha256', keyBytes(key ?? PROCESS_KEY))
-    .update(bytes)
-    .digest('hex')
-    .slice(0, REDACTION_HASH_HEX_CHARS);
-  return `[REDACTED len=${bytes.length} hmac=${hash}]`;
+  const hash = createHmac('sha256', keyBytes(hex)).update(bytes).digest('hex').slice(0, REDACTION_HASH_HEX_CHARS);
+  const marker = `[REDACTED len=${bytes.length} hmac=${hash}]`;
+  if (secret.length <= MARKER_CACHE_SECRET_MAX_CHARS) {
+    if (cache.size >= MARKER_CACHE_ENTRIES) cache.clear();
+    cache.set(secret, marker);
+  }
+  return marker;
 }
 
 /**

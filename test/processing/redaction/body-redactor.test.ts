@@ -66,6 +66,13 @@ describe('BodyRedactor', () => {
     expect(out.redactions).toEqual({ json_secret_member: 5 });
   });
 
+  it('finds secret-named members in any letter case, with nothing else in the body to hint at a secret', () => {
+    const body = '{"API_KEY":"v1","Authorization" :\t"v2","PassWD":"v3","x-Secret-":"v4","Session_TOKEN" : "v5","KEYS":"kept"}';
+    const out = r.redact(body);
+    expect(JSON.parse(out.text)).toEqual({ API_KEY: marker('v1'), Authorization: marker('v2'), PassWD: marker('v3'), 'x-Secret-': marker('v4'), Session_TOKEN: marker('v5'), KEYS: 'kept' });
+    expect(out.redactions).toEqual({ json_secret_member: 5 });
+  });
+
   it('leaves ordinary text alone', () => {
     const prose = [
       'Use sk-learn-compatible-estimators-everywhere for task-force planning; ask-me-anything-about-models.',
@@ -158,5 +165,26 @@ describe('BodyRedactor', () => {
     expect(redactionMarker('abc', KEY)).toBe(marker('abc'));
     expect(redactionMarker('abc', 'a0'.repeat(32))).not.toBe(marker('abc'));
     expect(redactionMarker('abc', 'a0'.repeat(32))).toMatch(/^\[REDACTED len=3 hmac=[0-9a-f]{12}\]$/);
+  });
+
+  it('gives each secret, key and encoding its own marker however often and in whatever order they come', () => {
+    const other = 'a0'.repeat(32);
+    const latin1Marker = (secret: string, key: string): string =>
+      `[REDACTED len=${Buffer.byteLength(secret, 'latin1')} hmac=${createHmac('sha256', Buffer.from(key, 'hex')).update(Buffer.from(secret, 'latin1')).digest('hex').slice(0, 12)}]`;
+    for (let round = 0; round < 3; round++) {
+      expect(redactionMarker('abc', KEY)).toBe(marker('abc'));
+      expect(redactionMarker('abd', KEY)).toBe(marker('abd'));
+      expect(redactionMarker('abc', other)).not.toBe(marker('abc'));
+      // The same characters are other bytes in each encoding: another length, another hash.
+      expect(redactionMarker('clé', KEY)).toBe(marker('clé'));
+      expect(redactionMarker('clé', KEY, 'latin1')).toBe(latin1Marker('clé', KEY));
+      expect(redactionMarker('clé', other, 'latin1')).toBe(latin1Marker('clé', other));
+    }
+    // More distinct secrets than any cache holds, then the first ones again.
+    for (let i = 0; i < 1000; i++) expect(redactionMarker(`secret-${i}`, KEY)).toBe(marker(`secret-${i}`));
+    expect(redactionMarker('secret-0', KEY)).toBe(marker('secret-0'));
+    const long = 'x'.repeat(5000);
+    expect(redactionMarker(long, KEY)).toBe(marker(long));
+    expect(redactionMarker(long, KEY)).toBe(marker(long));
   });
 });
