@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULTS } from '../../../src/config/defaults';
-import { EmbeddedStore } from '../../../src/sinks/clickhouse/embedded-store';
+import { EmbeddedStore, PART_LOADING_THREADS } from '../../../src/sinks/clickhouse/embedded-store';
 
 /** `count` rows of ~16 KiB bodies, in one batch: ~13 MiB uncompressed. */
 function bigBatch(count: number): string {
@@ -41,6 +41,8 @@ describe('the embedded engine', () => {
       expect(await server('max_server_memory_usage')).toBe(768 * 1024 * 1024);
       expect(await server('mark_cache_size')).toBe(DEFAULTS.storeMarkCacheBytes);
       expect(await server('uncompressed_cache_size')).toBe(DEFAULTS.storeUncompressedCacheBytes);
+      expect(await server('max_active_parts_loading_thread_pool_size')).toBe(PART_LOADING_THREADS);
+      expect(await server('max_parts_cleaning_thread_pool_size')).toBe(PART_LOADING_THREADS);
 
       const lines = bigBatch(800);
       expect(Buffer.byteLength(lines)).toBeGreaterThan(12 * 1024 * 1024);
