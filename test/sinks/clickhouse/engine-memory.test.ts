@@ -6,11 +6,14 @@
  * compact part; a table an earlier version created gets the setting at the
  * next start.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEFAULTS } from '../../../src/config/defaults';
-import { EmbeddedStore } from '../../../src/sinks/clickhouse/embedded-store';
+import { EmbeddedStore, PART_LOADING_THREADS } from '../../../src/sinks/clickhouse/embedded-store';
+
+const BIN = path.resolve(__dirname, '..', '..', '..', '..', 'bin', 'egress-capture.js');
 
 /** `count` rows of ~16 KiB bodies, in one batch: ~13 MiB uncompressed. */
 function bigBatch(count: number): string {
@@ -50,6 +53,24 @@ describe('the embedded engine', () => {
     } finally {
       await store.close();
     }
+  });
+
+  // The pools are the process's own, made by the first engine it opens (in this test process, whichever test file came first): asked in a process of its own.
+  it('loads and cleans up parts with one thread per core, not the pools of a server', () => {
+    const sql = "SELECT name, value FROM system.server_settings WHERE name LIKE 'max_%parts_%thread_pool_size' ORDER BY name";
+    const result = spawnSync(process.execPath, [BIN, 'query', '--data-dir', dir, sql], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.stderr).toBe('');
+    const pools = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { name: string; value: string });
+    expect(pools.map(({ name }) => name)).toEqual([
+      'max_active_parts_loading_thread_pool_size',
+      'max_outdated_parts_loading_thread_pool_size',
+      'max_parts_cleaning_thread_pool_size',
+      'max_unexpected_parts_loading_thread_pool_size',
+    ]);
+    for (const { value } of pools) expect(Number(value)).toBe(PART_LOADING_THREADS);
   });
 
   it('gives a table an earlier version created the part format at the next start', async () => {
