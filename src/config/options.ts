@@ -304,22 +304,24 @@ export const OPTIONS = {
   /**
    * V8 sizes a young generation (where per-message objects are born and most
    * die) from the machine's memory: on a 24 GiB machine the body worker's
-   * heap reached ~100 MiB in use under load, resident once touched. Capped at
-   * 48 MiB the bench's peak RSS fell by ~140 MiB (957 against 1,096 MiB, the
-   * same session), but CPU per exchange rose by 8-25 % (emulator 2,158 against
-   * 1,995 us, h2load acknowledged 1,315 against 1,045, observability 914
-   * against 760), more scavenges in the worker; so the default leaves it to V8
-   * (0) and a memory-tight deployment sets 48.
+   * reached ~100 MiB, resident once touched. Since a worker takes its queue
+   * in batches of workerBatchFullTasks, little of what it allocates survives
+   * a scavenge, and a 24 MiB cap costs no measurable CPU: in four alternating
+   * h2load runs the worker thread spent 305 against 318 us per exchange
+   * (capped against V8's sizing) and the peak RSS was ~25-40 MiB lower.
+   * 0 leaves it to V8.
    *
-   * The event loop's young generation (128 MiB on that machine) can only be
-   * set by a Node flag at start (--max-semi-space-size); 16 MiB semi-spaces
-   * took ~100 MiB more off the h2load peak for ~5 % more CPU per exchange.
+   * The event loop's young generation can only be set by a Node flag at
+   * start: the image's ENTRYPOINT runs `node --max-semi-space-size=8`
+   * (deploy/Dockerfile; the bench starts the service the same way), which
+   * took ~115 MiB off the h2load peak (718 against 832 MiB over four
+   * alternating runs) for an event loop CPU of 280 against 279 us.
    */
   workerYoungGenerationMiB: option({
-    default: 0,
+    default: 24,
     flag: 'worker-young-generation-mib',
     parse: integer(0, 1024),
-    doc: 'V8 young generation of each body worker, MiB; 0 leaves it to V8 (48 saves ~140 MiB of peak RSS for 8-25 % more CPU)',
+    doc: 'V8 young generation of each body worker, MiB; 0 leaves it to V8 (~100 MiB on a large host)',
   }),
   workerQueueMax: fixed(10_000, 'exchanges waiting for a worker before new ones are dropped (and counted)'),
   /**

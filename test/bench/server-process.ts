@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { imageNodeFlags } from '../support/image-command';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 /**
@@ -35,7 +36,8 @@ export function startCaptureService(dataDir: string, cpuProfileDir = '', extraAr
   return startServer({
     name: 'capture service',
     node: NODE_BIN,
-    nodeArgs: cpuProfileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`],
+    // As the image runs it (deploy/Dockerfile's ENTRYPOINT flags).
+    nodeArgs: [...imageNodeFlags(), ...(cpuProfileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`])],
     script: path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
     args: ['serve', '--data-dir', dataDir, '--grpc-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', ...extraArgs],
     cwd: REPO_ROOT,

@@ -21,24 +21,13 @@ import * as path from 'node:path';
 import { freePort } from '../support/listen-port';
 import { twoGateways } from '../support/gateway-inputs';
 import { runTranslate } from '../translator/run-command';
+import { imageCommand, imageNodeFlags } from '../support/image-command';
 import { DEPLOY_DIR, find, helmTemplate, KubeObject, kustomizeBuild, parseObjects } from './render';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const EXAMPLE = path.join(DEPLOY_DIR, 'examples', 'egress-gateway.yaml');
 
 type Json = Record<string, any>;
-
-/** ENTRYPOINT and CMD of the Dockerfile's final stage, in exec (JSON) form. */
-function imageCommand(dockerfile: string): { workdir: string; entrypoint: string[]; cmd: string[] } {
-  const stages = fs.readFileSync(dockerfile, 'utf8').split(/^FROM /m);
-  const last = stages[stages.length - 1]!;
-  const instruction = (name: string): string[] => {
-    const match = new RegExp(`^${name}\\s+(\\[.*\\])\\s*$`, 'm').exec(last);
-    return match ? (JSON.parse(match[1]!) as string[]) : [];
-  };
-  const workdir = /^WORKDIR\s+(\S+)/m.exec(last)?.[1] ?? '/';
-  return { workdir, entrypoint: instruction('ENTRYPOINT'), cmd: instruction('CMD') };
-}
 
 /** Kubernetes: `command` replaces ENTRYPOINT (and drops CMD), `args` replaces CMD. */
 function effectiveArgv(image: { entrypoint: string[]; cmd: string[] }, container: { command?: string[]; args?: string[] }): string[] {
@@ -47,6 +36,7 @@ function effectiveArgv(image: { entrypoint: string[]; cmd: string[] }, container
 }
 
 const image = imageCommand(path.join(DEPLOY_DIR, 'Dockerfile'));
+const NODE_FLAGS = imageNodeFlags(image);
 
 /** What the kubelet would get from the API server: the rendered objects. */
 const RENDERINGS: Array<[string, () => KubeObject[]]> = [
@@ -213,11 +203,15 @@ describe.each(RENDERINGS)('the Deployment from %s', (_name, render) => {
 
   test('runs a container command that starts the service', () => {
     const argv = effectiveArgv(image, container);
-    // `node <script> serve`: the script exists where the image puts it (WORKDIR /app holds dist/).
+    // `node <flags> <script> serve`: the script exists where the image puts it (WORKDIR /app holds dist/).
     expect(argv[0]).toBe('node');
+    expect(argv.slice(1, 1 + NODE_FLAGS.length)).toEqual(NODE_FLAGS);
+    // The event loop's young generation is capped (README "Memory").
+    expect(NODE_FLAGS).toContain('--max-semi-space-size=8');
     expect(image.workdir).toBe('/app');
-    expect(fs.existsSync(path.join(REPO_ROOT, argv[1]!))).toBe(true);
-    expect(argv.slice(2)).toEqual(['serve']);
+    const script = argv[1 + NODE_FLAGS.length]!;
+    expect(fs.existsSync(path.join(REPO_ROOT, script))).toBe(true);
+    expect(argv.slice(2 + NODE_FLAGS.length)).toEqual(['serve']);
   });
 
   test.each([
