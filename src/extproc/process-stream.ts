@@ -8,7 +8,7 @@
  * Replies are written synchronously while the message is handled, so they
  * are FIFO per direction by construction and never wait on storage or
  * workers: Envoy's default message_timeout is 200 ms and a late reply fails
- * the user's request. Nothing here throws into grpc-js; a problem with one
+ * the user's request. Nothing here throws into the transport; a problem with one
  * message is logged and counted, and the traffic continues.
  */
 import type { Logger } from 'pino';
