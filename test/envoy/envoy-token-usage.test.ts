@@ -15,6 +15,15 @@ import { startStack, type EnvoyStack } from './envoy-stack';
 import { curl } from './http-clients';
 import { GENAI_FIXTURES } from './upstream-server';
 
+/**
+ * Envoy 1.40 does not always put the usage on the trailers message: on a
+ * loaded 2-core machine an Anthropic answer reached the service with its
+ * response_trailers message but no TokenUsage metadata in 2 of 12 runs
+ * (docs/envoy-behaviour.md). Each case gets one more try; a service that
+ * lost the usage itself fails both.
+ */
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
+
 const NAMESPACE = 'egress_capture.ai';
 const LISTENERS: ListenerConfig[] = [
   // Headers and trailers only: the answer's bytes never reach the service.
