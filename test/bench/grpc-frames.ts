@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import { chatCompletionExchange, toBodyChunk, type HeaderList } from '../emulator';
 import { BodySendMode, extProcServiceDefinition, type ProcessingRequest } from '../../src/extproc/wire/protocol';
+import { frameMessage } from '../../src/extproc/transport/message-framing';
 
 function headerMap(headers: HeaderList): { headers: Array<{ key: string; raw_value: Buffer }> } {
   return { headers: headers.map(([key, value]) => ({ key, raw_value: Buffer.isBuffer(value) ? value : Buffer.from(value) })) };
@@ -44,15 +45,7 @@ export function exchangeMessages(options: { authority: string; observability: bo
 /** gRPC length-prefixed framing of every message, concatenated. */
 export function grpcFramed(messages: ProcessingRequest[]): Buffer {
   const serialize = extProcServiceDefinition().Process.requestSerialize;
-  const frames: Buffer[] = [];
-  for (const message of messages) {
-    const payload = serialize(message);
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt8(0, 0);
-    prefix.writeUInt32BE(payload.length, 1);
-    frames.push(prefix, payload);
-  }
-  return Buffer.concat(frames);
+  return Buffer.concat(messages.map((message) => frameMessage(serialize(message))));
 }
 
 /** Writes the data file for one h2load run; returns its size and message count. */

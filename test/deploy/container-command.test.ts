@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { freePort } from '../support/listen-port';
 import { twoGateways } from '../support/gateway-inputs';
 import { runTranslate } from '../translator/run-command';
-import { imageCommand, imageNodeFlags } from '../support/image-command';
+import { DOCKERFILE, imageCommand, imageNodeFlags } from '../support/image-command';
 import { DEPLOY_DIR, find, helmTemplate, KubeObject, kustomizeBuild, parseObjects } from './render';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -35,7 +35,7 @@ function effectiveArgv(image: { entrypoint: string[]; cmd: string[] }, container
   return [...image.entrypoint, ...(container.args ?? image.cmd)];
 }
 
-const image = imageCommand(path.join(DEPLOY_DIR, 'Dockerfile'));
+const image = imageCommand();
 const NODE_FLAGS = imageNodeFlags(image);
 
 /** What the kubelet would get from the API server: the rendered objects. */
@@ -178,7 +178,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 
 test('the image carries one Node runtime, the pinned one, and production dependencies only', () => {
   const stages = fs
-    .readFileSync(path.join(DEPLOY_DIR, 'Dockerfile'), 'utf8')
+    .readFileSync(DOCKERFILE, 'utf8')
     .split(/^FROM /m)
     .slice(1);
   const runtime = stages[stages.length - 1]!;
