@@ -323,6 +323,14 @@ export const OPTIONS = {
     parse: integer(0, 1024),
     doc: 'V8 young generation of each body worker, MiB; 0 leaves it to V8 (~100 MiB on a large host)',
   }),
+  /** Why and how: src/service/background-priority.ts. */
+  backgroundNice: option({
+    default: 10,
+    flag: 'background-nice',
+    parse: integer(0, 19),
+    doc: "nice value of every thread but the event loop (body workers, the embedded store, libuv pool), so Envoy's replies go first; 0 leaves them at the process's",
+  }),
+  backgroundRescanMs: fixed(5_000, 'how often threads started since are looked for and lowered in priority, ms'),
   workerQueueMax: fixed(10_000, 'exchanges waiting for a worker before new ones are dropped (and counted)'),
   /**
    * Each batch costs a thread hand-off on both sides (tens of us of CPU); at a

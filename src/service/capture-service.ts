@@ -22,6 +22,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
+import { BackgroundPriority } from './background-priority';
 import { AdminServer, type AdminServerOptions, type QueryableStore } from '../admin/admin-server';
 import { ContentTypeFilter } from '../capture/content-type-filter';
 import type { PolicyView } from '../capture/exchange-assembler';
@@ -83,6 +84,7 @@ export class CaptureService {
   private admin!: AdminServer;
   private minter: CertificateMinter | undefined;
   private policy: CapturePolicySource | undefined;
+  private backgroundPriority: BackgroundPriority | undefined;
   private ready = false;
   private stopping: Promise<void> | undefined;
   grpcPort = 0;
@@ -144,6 +146,7 @@ export class CaptureService {
       }
     };
     this.policy?.close();
+    this.backgroundPriority?.close();
     if (this.minter !== undefined) await close('sds', () => this.minter!.close());
     if (this.grpc !== undefined) await close('grpc', () => this.grpc.drain(0));
     if (this.admin !== undefined) await close('admin', () => this.admin.close());
@@ -254,6 +257,8 @@ export class CaptureService {
     this.grpcPort = await this.grpc.listen();
     this.minter = await CertificateMinter.start(config, this.log, this.metrics.registry);
     this.sdsPort = this.minter?.server.boundPort ?? 0;
+    // Every part has started its threads by now; the scan repeats for later ones.
+    this.backgroundPriority = BackgroundPriority.start({ nice: config.backgroundNice, rescanMs: config.backgroundRescanMs, log: this.log });
     this.writeServerInfo();
     this.ready = true;
     this.log.info(
@@ -326,6 +331,7 @@ export class CaptureService {
 
   private async stopParts(): Promise<void> {
     this.ready = false;
+    this.backgroundPriority?.close();
     this.log.info({ openStreams: this.grpc.activeStreams, drainTimeoutMs: this.config.drainTimeoutMs }, 'draining');
     this.policy?.close();
     try {

@@ -1,0 +1,121 @@
+/**
+ * Background threads yield the CPU to the event loop.
+ *
+ * Envoy waits on one thread only: the event loop, which reads ext_proc
+ * messages and writes the replies. Everything else in the process is work
+ * nobody waits on: the body workers building rows, the embedded ClickHouse's
+ * inserts, merges and schedulers, libuv's pool (the store's queries, spool
+ * writes). On a small machine that work arrives in bursts (an insert is ~30 ms
+ * of CPU, a merge more) and, at the same priority, takes a core from the event
+ * loop just when a reply is due; the reply then waits a scheduler slice.
+ *
+ * Linux keeps a nice value per thread, so the background threads are raised to
+ * `nice` (10 by default) and the event loop stays at the process's own. A
+ * thread at nice 10 has about a tenth of the weight of one at 0: it still gets
+ * every idle cycle, so rows keep flowing and nothing is lost, but a busy event
+ * loop (or Envoy, sharing the host) goes first. Raising a nice value needs no
+ * privilege; lowering it again would, which is why the event loop itself is
+ * never touched.
+ *
+ * Threads are found by scanning /proc/self/task: ClickHouse starts most of its
+ * pools when the store opens, from the event loop's thread, so they cannot
+ * inherit a value from a niced parent. Threads started later by a niced thread
+ * inherit its value; the scan repeats every few seconds for the rest.
+ *
+ * Kept as they are: the event loop, V8's platform threads (named V8Worker),
+ * which do the event loop's parallel garbage collection and would otherwise
+ * lengthen its pauses, and any thread that set a value of its own. Elsewhere
+ * than Linux this does nothing.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import type { Logger } from 'pino';
+
+/** Thread names left at the process's own priority (the event loop is recognised by its id). */
+const KEPT_THREADS = /^V8/;
+
+/** The `nice` field's index among a /proc stat line's fields after the command name (stat field 19). */
+const STAT_NICE_FIELD = 16;
+
+export interface BackgroundPriorityOptions {
+  /** Nice value for background threads, 1-19; 0 turns this off. */
+  nice: number;
+  /** How often new threads are looked for, ms. */
+  rescanMs: number;
+  log: Logger;
+}
+
+export class BackgroundPriority {
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly pid = process.pid;
+  /** The event loop's nice value, which every thread starts with. */
+  private readonly baseline = os.getPriority();
+  private stopped = false;
+  /** Threads raised so far, for the log and the tests. */
+  lowered = 0;
+
+  private constructor(private readonly options: BackgroundPriorityOptions) {
+    this.scan();
+    if (!this.stopped) {
+      this.timer = setInterval(() => this.scan(), options.rescanMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Lowers the background threads now and keeps doing so for new ones; undefined when off or not on Linux. */
+  static start(options: BackgroundPriorityOptions): BackgroundPriority | undefined {
+    if (options.nice <= 0 || process.platform !== 'linux' || !fs.existsSync('/proc/self/task')) return undefined;
+    return new BackgroundPriority(options);
+  }
+
+  close(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+  }
+
+  private scan(): void {
+    if (this.stopped) return;
+    let tids: string[];
+    try {
+      tids = fs.readdirSync('/proc/self/task');
+    } catch (err) {
+      this.giveUp(err);
+      return;
+    }
+    let raised = 0;
+    for (const name of tids) {
+      const tid = Number(name);
+      if (tid === this.pid) continue;
+      let stat: string;
+      try {
+        stat = fs.readFileSync(`/proc/self/task/${name}/stat`, 'latin1');
+      } catch {
+        continue; // The thread ended between the listing and the read.
+      }
+      // The command name is parenthesised and may hold spaces or parentheses: the fields start after the last ')'.
+      const close = stat.lastIndexOf(')');
+      if (KEPT_THREADS.test(stat.slice(stat.indexOf('(') + 1, close))) continue;
+      const nice = Number(stat.slice(close + 2).split(' ', STAT_NICE_FIELD + 1)[STAT_NICE_FIELD]);
+      // Only threads at the event loop's value: one that set its own (ClickHouse's MemoryWorker asks for -20 where allowed, to keep the memory limit's accounting on time) keeps it.
+      if (nice !== this.baseline) continue;
+      try {
+        os.setPriority(tid, this.options.nice);
+        raised++;
+      } catch (err) {
+        // ESRCH: the thread ended. Anything else (a sandbox refusing setpriority) will not change.
+        if ((err as { info?: { code?: string } }).info?.code === 'ESRCH') continue;
+        this.giveUp(err);
+        return;
+      }
+    }
+    if (raised > 0) {
+      this.lowered += raised;
+      this.options.log.debug({ threads: raised, nice: this.options.nice }, 'background threads lowered in priority');
+    }
+  }
+
+  private giveUp(err: unknown): void {
+    this.options.log.warn({ err }, "background threads cannot be lowered in priority; they keep the event loop's");
+    this.close();
+  }
+}
