@@ -206,8 +206,8 @@ describe.each(RENDERINGS)('the Deployment from %s', (_name, render) => {
     // `node <flags> <script> serve`: the script exists where the image puts it (WORKDIR /app holds dist/).
     expect(argv[0]).toBe('node');
     expect(argv.slice(1, 1 + NODE_FLAGS.length)).toEqual(NODE_FLAGS);
-    // The event loop's young generation is capped (README "Memory").
-    expect(NODE_FLAGS).toContain('--max-semi-space-size=8');
+    // The event loop's young generation is capped and its old generation starts with room (README "Memory").
+    expect(NODE_FLAGS).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--initial-old-space-size=64']));
     expect(image.workdir).toBe('/app');
     const script = argv[1 + NODE_FLAGS.length]!;
     expect(fs.existsSync(path.join(REPO_ROOT, script))).toBe(true);
