@@ -1,38 +1,40 @@
 /**
- * Background threads yield the CPU to the event loop.
+ * The embedded store's threads yield the CPU to the event loop.
  *
  * Envoy waits on one thread only: the event loop, which reads ext_proc
- * messages and writes the replies. Everything else in the process is work
- * nobody waits on: the body workers building rows, the embedded ClickHouse's
- * inserts, merges and schedulers, libuv's pool (the store's queries, spool
- * writes). On a small machine that work arrives in bursts (an insert is ~30 ms
- * of CPU, a merge more) and, at the same priority, takes a core from the event
- * loop just when a reply is due; the reply then waits a scheduler slice.
+ * messages and writes the replies. The embedded ClickHouse's inserts, merges
+ * and schedulers and libuv's pool (the store's queries, spool deletions) are
+ * work nobody waits on, and it comes in bursts (an insert is ~30 ms of CPU, a
+ * merge more) that, at the same priority, took a core from the event loop
+ * just when a reply was due; the reply then waited a scheduler slice.
  *
- * Linux keeps a nice value per thread, so the background threads are raised to
- * `nice` (10 by default) and the event loop stays at the process's own. A
- * thread at nice 10 has about a tenth of the weight of one at 0: it still gets
- * every idle cycle, so rows keep flowing and nothing is lost, but a busy event
- * loop (or Envoy, sharing the host) goes first. Raising a nice value needs no
- * privilege; lowering it again would, which is why the event loop itself is
- * never touched.
+ * Linux keeps a nice value per thread, so those threads are raised to `nice`
+ * (10 by default) and the event loop stays at the process's own. A thread at
+ * nice 10 has about a tenth of the weight of one at 0: it still gets every
+ * idle cycle, and what it falls behind on waits in the spool, on disk. Raising
+ * a nice value needs no privilege; lowering it again would, which is why the
+ * event loop itself is never touched.
+ *
+ * The body workers are not lowered: what they have not processed waits in
+ * memory, under bounds (workerQueueMax, processingBacklogMaxBytes). With them
+ * at nice 10, h2load at full speed in observability mode starved them until
+ * the queue overflowed (193 of 20,000 exchanges dropped, counted); at the
+ * event loop's priority they keep up, as before. Also kept as they are: V8's
+ * platform threads (named V8Worker), which do the event loop's parallel
+ * garbage collection, and any thread that set a value of its own.
  *
  * Threads are found by scanning /proc/self/task: ClickHouse starts most of its
  * pools when the store opens, from the event loop's thread, so they cannot
  * inherit a value from a niced parent. Threads started later by a niced thread
  * inherit its value; the scan repeats every few seconds for the rest.
- *
- * Kept as they are: the event loop, V8's platform threads (named V8Worker),
- * which do the event loop's parallel garbage collection and would otherwise
- * lengthen its pauses, and any thread that set a value of its own. Elsewhere
- * than Linux this does nothing.
+ * Elsewhere than Linux this does nothing.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { Logger } from 'pino';
 
-/** Thread names left at the process's own priority (the event loop is recognised by its id). */
-const KEPT_THREADS = /^V8/;
+/** Thread names left at the process's own priority (the event loop is recognised by its id): V8's helpers, Node's worker threads. */
+const KEPT_THREADS = /^(V8|WorkerThread$)/;
 
 /** The `nice` field's index among a /proc stat line's fields after the command name (stat field 19). */
 const STAT_NICE_FIELD = 16;
