@@ -164,6 +164,8 @@ export class Spool {
   readonly dir: string;
   readonly spoolId: string;
   readonly recovery: SpoolRecovery = { segments: 0, records: 0, bytes: 0, tornTailRecords: 0, corruptRegions: 0, unreadableSegments: 0 };
+  /** Segment deletions under way (removeSegment). */
+  private readonly removals = new Set<Promise<void>>();
   readonly stats: SpoolStats = { appended: 0, appendFailed: 0, fsyncs: 0, segmentsStripped: 0, segmentsDropped: 0, segmentsDeleted: 0 };
   /** Ascending by seq; the last one is the active (written) segment. */
   private readonly segments: Segment[] = [];
@@ -729,8 +731,21 @@ export class Spool {
   }
 
   private removeSegment(segment: Segment): void {
-    fs.rmSync(segment.file, { force: true });
     this.segments.splice(this.segments.indexOf(segment), 1);
     this.totalBytes -= segment.size;
+    // Unlinking a full 64 MiB segment took tens of ms, which on the event loop
+    // every ext_proc reply in that moment waited out; nothing waits for the
+    // deletion itself, so it runs on libuv's pool. A file a crash leaves
+    // behind holds only acknowledged records: the next collect() deletes it.
+    const removal: Promise<void> = fs.promises
+      .rm(segment.file, { force: true })
+      .catch((err: unknown) => this.options.log?.error({ ...errorFields(err, 'CAP_ERR_SPOOL_WRITE'), segment: segment.seq }, 'could not delete a spool segment'))
+      .finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
+  }
+
+  /** Resolves once the segment files being deleted are gone. */
+  async removed(): Promise<void> {
+    await Promise.all([...this.removals]);
   }
 }
