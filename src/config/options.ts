@@ -328,7 +328,7 @@ export const OPTIONS = {
     default: 10,
     flag: 'background-nice',
     parse: integer(0, 19),
-    doc: "nice value of every thread but the event loop (body workers, the embedded store, libuv pool), so Envoy's replies go first; 0 leaves them at the process's",
+    doc: "nice value of the embedded store's threads and libuv's pool, so their bursts never delay Envoy's replies; 0 leaves them at the process's",
   }),
   backgroundRescanMs: fixed(5_000, 'how often threads started since are looked for and lowered in priority, ms'),
   workerQueueMax: fixed(10_000, 'exchanges waiting for a worker before new ones are dropped (and counted)'),

@@ -53,8 +53,6 @@ export class BackgroundPriority {
   /** The event loop's nice value, which every thread starts with. */
   private readonly baseline = os.getPriority();
   private stopped = false;
-  /** Threads raised so far, for the log and the tests. */
-  lowered = 0;
 
   private constructor(private readonly options: BackgroundPriorityOptions) {
     this.scan();
@@ -111,7 +109,6 @@ export class BackgroundPriority {
       }
     }
     if (raised > 0) {
-      this.lowered += raised;
       this.options.log.debug({ threads: raised, nice: this.options.nice }, 'background threads lowered in priority');
     }
   }
