@@ -5,7 +5,9 @@
  *                      │ ext_proc (gRPC, one HTTP/2 connection)
  *                      ▼
  *             (a) none · (b) the bench's no-op server · (c) egress-capture, STREAMED ·
- *             (d) egress-capture, observability mode (as the translator deploys it)
+ *             (d) egress-capture, observability mode (as the translator deploys it) ·
+ *             (e) the no-op server in (d)'s mode: what observability mode costs Envoy
+ *                 with a processor that does nothing, the floor under (d)
  *
  * Every request is an OpenAI chat completion (POST /v1/chat/completions, authority
  * api.openai.com, ~2 KiB JSON body) so the capture service detects the provider
@@ -50,7 +52,7 @@ import { benchCpuMicros, ForeignCpu, processCpuMicros, threadCpuMicros, threadCp
 import { check, fmt, formatThreads, ratio, table, verdict, type Check } from './report';
 import { NODE_BIN, REPO_ROOT, startCaptureService, startNoopServer, startServer, stopServer, type ServerProcess } from './server-process';
 
-type Key = 'a' | 'b' | 'c' | 'd';
+type Key = 'a' | 'b' | 'c' | 'd' | 'e';
 type Load = number | 'max';
 
 interface Setup {
@@ -96,6 +98,20 @@ const SETUPS: Setup[] = [
     server: 'capture',
     extProc: {
       cluster: 'capture',
+      processingMode: PROCESSING_MODE,
+      requestAttributes: [...CAPTURE_ATTRIBUTES],
+      observabilityMode: true,
+      failureModeAllow: true,
+      deferredCloseTimeoutMs: 5000,
+    },
+  },
+  {
+    key: 'e',
+    label: '(e) no-op observability',
+    listener: 'bench_e',
+    server: 'noop',
+    extProc: {
+      cluster: 'noop',
       processingMode: PROCESSING_MODE,
       requestAttributes: [...CAPTURE_ATTRIBUTES],
       observabilityMode: true,
@@ -438,7 +454,7 @@ async function main(): Promise<number> {
       for (const setup of SETUPS) {
         const p = find(answer, load, setup.key);
         if (!p) continue;
-        const laterThanB = setup.key === 'c' || setup.key === 'd';
+        const laterThanB = setup.key !== 'a' && setup.key !== 'b';
         cpuRows.push([
           loadName(load),
           setup.label,
@@ -488,6 +504,7 @@ async function main(): Promise<number> {
     const c = find(answer, firstRate, 'c');
     const a = find(answer, firstRate, 'a');
     const d = find(answer, firstRate, 'd');
+    const e = find(answer, firstRate, 'e');
     checks.push(
       check(
         `${answer}: (c) p99 at ${firstRate}/s ≤ 1.3× (b)`,
@@ -508,7 +525,7 @@ async function main(): Promise<number> {
       check(
         `${answer}: (d) p99 at ${firstRate}/s ≤ 1.1× (a)`,
         a && d ? d.p99Ms <= 1.1 * a.p99Ms : undefined,
-        a && d ? `${fmt(d.p99Ms)} vs ${fmt(a.p99Ms)} ms (${fmt(ratio(d.p99Ms, a.p99Ms))}×)` : '-',
+        a && d ? `${fmt(d.p99Ms)} vs ${fmt(a.p99Ms)} ms (${fmt(ratio(d.p99Ms, a.p99Ms))}×)` + (e ? `; the no-op in this mode, (e): ${fmt(e.p99Ms)} ms (${fmt(ratio(e.p99Ms, a.p99Ms))}×)` : '') : '-',
         '≤ 1.1×',
       ),
     );
