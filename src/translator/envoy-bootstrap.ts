@@ -10,7 +10,7 @@ import { dnsCacheConfig, DnsCacheSettings, onDemandSecretSelector } from './envo
 import { createGatewayContext, GatewayContext } from './gateway-context';
 import { GatewayPlan, ListenerPlan } from './gateway-plan';
 import { BACKEND_FAMILY_TO_EG, EG_FAMILY_TO_ENVOY, GATEWAY_FAMILY_TO_EG } from './dns-lookup-family';
-import { CAPTURE_MAX_PARALLEL_STREAMS, captureServerName, CERT_SDS_PORT, CONNECT_TIMEOUT_SECONDS, TLS_HANDSHAKE_TIMEOUT_SECONDS, TranslateOptions } from './options';
+import { CAPTURE_MAX_PARALLEL_STREAMS, EGRESS_MAX_PARALLEL_REQUESTS, captureServerName, CERT_SDS_PORT, CONNECT_TIMEOUT_SECONDS, TLS_HANDSHAKE_TIMEOUT_SECONDS, TranslateOptions } from './options';
 import { OutputObject } from './output-object';
 import { proxyProtocolRules, WORKLOAD_METADATA_NAMESPACE } from './workload-identity';
 import { policyRoutes } from './policy-routes';
@@ -121,6 +121,9 @@ class BootstrapBuild {
       cluster_type: {
         name: 'envoy.clusters.dynamic_forward_proxy',
         typed_config: typed('envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig', { dns_cache_config: dnsCacheConfig(cache) }),
+      },
+      circuit_breakers: {
+        thresholds: [{ max_connections: EGRESS_MAX_PARALLEL_REQUESTS, max_pending_requests: EGRESS_MAX_PARALLEL_REQUESTS, max_requests: EGRESS_MAX_PARALLEL_REQUESTS }],
       },
     };
     if (tls) {

@@ -74,6 +74,17 @@ export { CERT_SDS_PORT } from '../certificates/minter-contract';
  */
 export const CAPTURE_MAX_PARALLEL_STREAMS = 65_536;
 
+/**
+ * Requests the standalone bootstrap's dynamic forward proxy clusters may hold in flight (their
+ * circuit breaker's connections, parallel and pending requests). Every destination of the
+ * gateway goes through one of these two clusters, so Envoy's per-cluster default of 1,024 would
+ * cap the whole gateway's egress at 1,024 requests in flight (long AI answers reach that at a
+ * few hundred requests per second), below what the capture cluster is allowed. One exchange is
+ * one upstream request and one capture stream: both get the same bound. (Envoy Gateway gives
+ * each Backend a cluster of its own, with its own breaker, which BackendTrafficPolicy sets.)
+ */
+export const EGRESS_MAX_PARALLEL_REQUESTS = CAPTURE_MAX_PARALLEL_STREAMS;
+
 /** Upstream connect timeout for every generated route, in seconds (Envoy Gateway's default). */
 export const CONNECT_TIMEOUT_SECONDS = 10;
 
