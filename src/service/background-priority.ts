@@ -32,12 +32,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { Logger } from 'pino';
+import { parseProcStat, PROC_STAT_FIELD } from './proc-stat';
 
 /** Thread names left at the process's own priority (the event loop is recognised by its id): V8's helpers, Node's worker threads. */
 const KEPT_THREADS = /^(V8|WorkerThread$)/;
-
-/** The `nice` field's index among a /proc stat line's fields after the command name (stat field 19). */
-const STAT_NICE_FIELD = 16;
 
 export interface BackgroundPriorityOptions {
   /** Nice value for background threads, 1-19; 0 turns this off. */
@@ -96,16 +94,14 @@ export class BackgroundPriority {
       if (tid === this.pid) continue;
       seen.add(tid);
       if (this.seen.has(tid)) continue;
-      let stat: string;
+      let stat;
       try {
-        stat = fs.readFileSync(`/proc/self/task/${name}/stat`, 'latin1');
+        stat = parseProcStat(fs.readFileSync(`/proc/self/task/${name}/stat`, 'latin1'));
       } catch {
         continue; // The thread ended between the listing and the read.
       }
-      // The command name is parenthesised and may hold spaces or parentheses: the fields start after the last ')'.
-      const close = stat.lastIndexOf(')');
-      if (KEPT_THREADS.test(stat.slice(stat.indexOf('(') + 1, close))) continue;
-      const nice = Number(stat.slice(close + 2).split(' ', STAT_NICE_FIELD + 1)[STAT_NICE_FIELD]);
+      if (KEPT_THREADS.test(stat.name)) continue;
+      const nice = Number(stat.fields[PROC_STAT_FIELD.nice]);
       // Only threads at the event loop's value: one that set its own (ClickHouse's MemoryWorker asks for -20 where allowed, to keep the memory limit's accounting on time) keeps it.
       if (nice !== this.baseline) continue;
       try {

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { parseProcStat, PROC_STAT_FIELD } from '../../src/service/proc-stat';
 
 let ticksPerSecond: number | undefined;
 
@@ -21,26 +22,19 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** A /proc stat line's name and the fields after it (field 0 is state, stat field 3). */
-function parseStat(stat: string): { name: string; fields: string[] } {
-  // The command name is parenthesised and may contain spaces: split after its closing parenthesis.
-  const close = stat.lastIndexOf(')');
-  return { name: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
-}
-
 /**
- * CPU µs in the first `count` time fields: utime and stime (stat fields 14, 15), then cutime and
- * cstime (16, 17) of finished children; indexes 11-14 of parseStat's fields.
+ * CPU µs in the first `count` time fields: utime and stime, then cutime and cstime of finished
+ * children (consecutive in the stat line).
  */
 function statCpuMicros(fields: string[], count: 2 | 4): number {
   let ticks = 0;
-  for (let i = 11; i < 11 + count; i++) ticks += Number(fields[i]);
+  for (let i = PROC_STAT_FIELD.utime; i < PROC_STAT_FIELD.utime + count; i++) ticks += Number(fields[i]);
   return (ticks / clockTicks()) * 1e6;
 }
 
 /** User + system CPU time of the whole process so far, in µs (10 ms resolution at USER_HZ=100). */
 export function processCpuMicros(pid: number): number {
-  return statCpuMicros(parseStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).fields, 2);
+  return statCpuMicros(parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')).fields, 2);
 }
 
 /**
@@ -61,7 +55,7 @@ export function threadCpuMicros(pid: number): Map<string, number> {
   }
   for (const tid of tasks) {
     try {
-      const { name, fields } = parseStat(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      const { name, fields } = parseProcStat(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
       byName.set(name, (byName.get(name) ?? 0) + statCpuMicros(fields, 2));
     } catch {
       // The thread exited between the listing and the read.
@@ -122,7 +116,7 @@ export function machineBusyMicros(): number {
 /** The bench process's own CPU plus that of its finished children (h2load, apt-get), in µs. */
 export function benchCpuMicros(): number {
   // utime, stime, cutime, cstime: stat fields 14-17.
-  return statCpuMicros(parseStat(fs.readFileSync('/proc/self/stat', 'utf8')).fields, 4);
+  return statCpuMicros(parseProcStat(fs.readFileSync('/proc/self/stat', 'utf8')).fields, 4);
 }
 
 /**

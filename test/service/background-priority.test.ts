@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseProcStat, PROC_STAT_FIELD } from '../../src/service/proc-stat';
 import { rawClient } from '../support/raw-extproc-client';
 import { adminQuery, simpleExchange, sleep, startService, type ServiceProcess } from './service-process';
 
@@ -19,9 +20,8 @@ function threadsOf(pid: number): Thread[] {
   const threads: Thread[] = [];
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
-      const close = stat.lastIndexOf(')');
-      threads.push({ tid: Number(tid), name: stat.slice(stat.indexOf('(') + 1, close), nice: Number(stat.slice(close + 2).split(' ')[16]) });
+      const { name, fields } = parseProcStat(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1'));
+      threads.push({ tid: Number(tid), name, nice: Number(fields[PROC_STAT_FIELD.nice]) });
     } catch {
       // The thread ended meanwhile.
     }
