@@ -61,8 +61,8 @@ interface Pod {
   probe(probePath: string): Promise<number>;
   /** Writes the gateway ConfigMap's files into its volume, as the kubelet does once it exists. */
   applyGateway(): void;
-  /** SIGTERM (what the kubelet sends), then the exit code. */
-  stop(): Promise<number | null>;
+  /** SIGTERM (what the kubelet sends), then the exit code; with the log's last lines when it is not 0, so a failure says why. */
+  stop(): Promise<{ code: number | null; log?: string }>;
 }
 
 function secretEnv(secret: KubeObject | undefined): Record<string, string> {
@@ -162,11 +162,11 @@ async function startPod(objects: KubeObject[], captureObjects: KubeObject[], opt
         return 0;
       }
     },
-    async stop(): Promise<number | null> {
+    async stop(): Promise<{ code: number | null; log?: string }> {
       child.kill('SIGTERM');
       const code = await exited;
       fs.rmSync(root, { recursive: true, force: true });
-      return code;
+      return code === 0 ? { code } : { code, log: stderr.split('\n').slice(-20).join('\n') };
     },
   };
 }
@@ -231,7 +231,7 @@ describe.each(RENDERINGS)('the Deployment from %s', (_name, render) => {
       // It ran as the pod's user: what it made in the data volume is that user's.
       if (pod.runAsUser !== undefined) expect(fs.statSync(path.join(pod.dataDir, 'redaction.key')).uid).toBe(pod.runAsUser);
     } finally {
-      expect(await pod.stop()).toBe(0);
+      expect(await pod.stop()).toEqual({ code: 0 });
     }
   });
 
@@ -252,7 +252,7 @@ describe.each(RENDERINGS)('the Deployment from %s', (_name, render) => {
       expect({ readiness: await pod.probe(READINESS), exited: pod.child.exitCode }).toEqual({ readiness: 200, exited: null });
       expect(pod.stderr()).toContain('egress-capture serving');
     } finally {
-      expect(await pod.stop()).toBe(0);
+      expect(await pod.stop()).toEqual({ code: 0 });
     }
   });
 
@@ -260,7 +260,7 @@ describe.each(RENDERINGS)('the Deployment from %s', (_name, render) => {
     const pod = await startPod(objects, await translated({ file: EXAMPLE }), { gatewayApplied: false });
     await until(async () => (await pod.probe(LIVENESS)) === 200 || pod.child.exitCode !== null, 30_000);
     const started = Date.now();
-    expect(await pod.stop()).toBe(0);
+    expect(await pod.stop()).toEqual({ code: 0 });
     // Well inside the kubelet's 30 s grace period; exit code 0 says SIGTERM was handled, not fatal.
     expect(Date.now() - started).toBeLessThan(10_000);
   });
