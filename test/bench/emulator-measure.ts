@@ -7,6 +7,7 @@
  * landed under the run's authority are counted.
  */
 import type { CaptureAdmin } from './capture-admin';
+import { sampleMemoryBreakdown, type MemoryBreakdown } from './memory-breakdown';
 import { runEmulatorLoad, type EmulatorLoadResult } from './emulator-load';
 import { fmt, formatThreads } from './report';
 import { ForeignCpu, processCpuMicros, processMemoryMiB, sampleRss, threadCpuMicros, threadCpuPerExchange } from './proc-stats';
@@ -27,6 +28,8 @@ export interface EmulatorServerResult extends EmulatorLoadResult {
   peakRssMiB: number;
   /** The highest RSS sampled during this run's window (every 100 ms): the run's own peak. */
   windowPeakRssMiB: number;
+  /** Capture service only: whose memory it is at the run's highest attributed sample (memory-breakdown.ts). */
+  memory?: MemoryBreakdown;
   rowsLanded?: number;
   flushWaitMs?: number;
   /** CPU other processes used during the window, % of one core (noise indicator). */
@@ -47,6 +50,7 @@ export async function measureEmulatorRun(options: {
   const { server, admin } = options;
   const foreign = new ForeignCpu(options.serverPids);
   const rss = sampleRss(server.pid);
+  const memory = admin ? sampleMemoryBreakdown(server.pid, admin) : undefined;
   const threads0 = threadCpuMicros(server.pid);
   const cpu0 = processCpuMicros(server.pid);
   const load = await runEmulatorLoad({ ...options.load, target: `127.0.0.1:${server.ports.grpc}` });
@@ -60,6 +64,7 @@ export async function measureEmulatorRun(options: {
     cpuTotal = processCpuMicros(server.pid) - cpu0;
     rowsLanded = await admin.waitForStableCount(() => admin.rowsFor(options.load.authority), 30_000, STABLE_MS);
   }
+  const breakdown = await memory?.stop();
   return {
     server: options.name,
     ...load,
@@ -68,6 +73,7 @@ export async function measureEmulatorRun(options: {
     cpuMicrosPerExchange: cpuTotal / load.exchanges,
     peakRssMiB: processMemoryMiB(server.pid).peakRssMiB,
     windowPeakRssMiB: rss.stop(),
+    ...(breakdown === undefined ? {} : { memory: breakdown }),
     rowsLanded,
     flushWaitMs,
     foreignCpuPct: foreign.percentOfCore(),

@@ -74,11 +74,11 @@ export function threadCpuPerExchange(before: Map<string, number>, after: Map<str
   return Object.fromEntries(out.sort((a, b) => b[1] - a[1]));
 }
 
-/** Peak resident set size (VmHWM) and current RSS, in MiB. */
-export function processMemoryMiB(pid: number): { peakRssMiB: number; rssMiB: number } {
+/** Peak resident set size (VmHWM) and current RSS, in MiB; the RSS split into file-backed (and shared) pages and anonymous memory. */
+export function processMemoryMiB(pid: number): { peakRssMiB: number; rssMiB: number; fileMiB: number; anonMiB: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { peakRssMiB: kib('VmHWM') / 1024, rssMiB: kib('VmRSS') / 1024 };
+  return { peakRssMiB: kib('VmHWM') / 1024, rssMiB: kib('VmRSS') / 1024, fileMiB: (kib('RssFile') + kib('RssShmem')) / 1024, anonMiB: kib('RssAnon') / 1024 };
 }
 
 /**

@@ -40,6 +40,7 @@ import { runEmulatorLoad } from './emulator-load';
 import { measureEmulatorRun, STABLE_MS, summarizeEmulatorRun, type EmulatorServerResult, type ServerName } from './emulator-measure';
 import { writeExchangeFile } from './grpc-frames';
 import { ensureH2load, runH2load, type H2loadResult } from './h2load';
+import { BREAKDOWN_COLUMNS, MEMORY_TITLE, sampleMemoryBreakdown, type MemoryBreakdown } from './memory-breakdown';
 import { ForeignCpu, processCpuMicros, processMemoryMiB, threadCpuMicros, threadCpuPerExchange } from './proc-stats';
 import { runMinterBench } from './minter-bench';
 import { runBrowserBench } from './browser-bench';
@@ -74,6 +75,8 @@ interface H2loadRun {
   /** Time after h2load finished until the last row was written (capture), stability window excluded. */
   storeLagSeconds?: number;
   peakRssMiB: number;
+  /** Capture service only: whose memory it is at the run's highest attributed sample (memory-breakdown.ts). */
+  memory?: MemoryBreakdown;
   foreignCpuPct: number;
   /** Where the server's CPU went: µs per exchange by thread name (proc-stats.ts). */
   threads: Record<string, number>;
@@ -173,6 +176,7 @@ async function main(): Promise<number> {
             const foreign = new ForeignCpu([noop.pid, capture.pid]);
             const threads0 = threadCpuMicros(server.pid);
             const cpu0 = processCpuMicros(server.pid);
+            const memory = name === 'capture' ? sampleMemoryBreakdown(server.pid, admin) : undefined;
             const result = await runH2load({
               h2load: found.path,
               port: server.ports.grpc,
@@ -194,6 +198,7 @@ async function main(): Promise<number> {
               cpuTotal = processCpuMicros(server.pid) - cpu0;
               rowsLanded = await admin.waitForStableCount(() => admin.rowsFor(authority), 30_000, STABLE_MS);
             }
+            const breakdown = await memory?.stop();
             const { raw, ...summary } = result;
             if (!(result.succeeded > 0)) log(`  h2load output:\n${raw}`);
             const run: H2loadRun = {
@@ -207,6 +212,7 @@ async function main(): Promise<number> {
               rowsLanded,
               storeLagSeconds,
               peakRssMiB: processMemoryMiB(server.pid).peakRssMiB,
+              ...(breakdown === undefined ? {} : { memory: breakdown }),
               foreignCpuPct: foreign.percentOfCore(),
               threads: threadCpuPerExchange(threads0, threadCpuMicros(server.pid), result.succeeded),
             };
@@ -393,6 +399,16 @@ async function main(): Promise<number> {
   } else {
     log(`\nCapacity (h2load): ${h2loadProblem}`);
   }
+  const memoryRuns: Array<[string, MemoryBreakdown | undefined]> = [
+    ['emulator', emuCapture.memory],
+    ...h2loadRuns.filter((r) => r.server === 'capture').map((r): [string, MemoryBreakdown | undefined] => [`h2load ${r.mode}`, r.memory]),
+  ];
+  log(
+    `\n${MEMORY_TITLE}\n${table(
+      ['run', ...BREAKDOWN_COLUMNS.map(([, header]) => header)],
+      memoryRuns.map(([run, m]) => [run, ...BREAKDOWN_COLUMNS.map(([key]) => (m === undefined ? '-' : m[key]))]),
+    )}`,
+  );
   log(scaling ? `\n${SCALING_TITLE}\n${scalingTable(scaling)}` : '\nScaling: skipped (--skip-scaling)');
   log(policy ? `\n${POLICY_TITLE}\n${policyTable(policy)}` : '\nCapture levels: skipped (--skip-policy)');
   log(`\nCapture service: rows before ${rowsBefore}, this run ${rowsThisRun} of ${sentToCapture} exchanges sent; outcomes ${outcomes.map((o) => `${o.Outcome}=${o.n}`).join(' ')}`);
