@@ -119,8 +119,13 @@ async function startPod(objects: KubeObject[], captureObjects: KubeObject[], opt
 
   fs.mkdirSync(mount(dataMount), { recursive: true });
   fs.mkdirSync(mount(gatewayMount), { recursive: true });
+  // The kubelet swaps a ConfigMap's files in whole (a symlink flip), so a reader never sees one half-written.
   const applyGateway = (): void => {
-    for (const [file, text] of Object.entries(gatewayFiles)) fs.writeFileSync(path.join(mount(gatewayMount), file), text);
+    for (const [file, text] of Object.entries(gatewayFiles)) {
+      const target = path.join(mount(gatewayMount), file);
+      fs.writeFileSync(`${target}.partial`, text);
+      fs.renameSync(`${target}.partial`, target);
+    }
   };
   if (options.gatewayApplied) applyGateway();
   env.EGRESS_CAPTURE_DATA_DIR = mount(dataMount);
