@@ -171,7 +171,7 @@ async function startPod(objects: KubeObject[], captureObjects: KubeObject[], opt
       child.kill('SIGTERM');
       const code = await exited;
       fs.rmSync(root, { recursive: true, force: true });
-      return code === 0 ? { code } : { code, log: stderr.split('\n').slice(-20).join('\n') };
+      return code === 0 ? { code } : { code, log: stderr.split('\n').slice(-40).join('\n') };
     },
   };
 }
