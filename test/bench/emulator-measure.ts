@@ -26,7 +26,7 @@ export interface EmulatorServerResult extends EmulatorLoadResult {
   cpuMicrosPerExchange: number;
   /** The process's peak RSS since it started (VmHWM), read after the run. */
   peakRssMiB: number;
-  /** The highest RSS sampled during this run's window (every 100 ms): the run's own peak. */
+  /** The highest RSS sampled during this run's window (every RSS_SAMPLE_EVERY_MS): the run's own peak. */
   windowPeakRssMiB: number;
   /** Capture service only: whose memory it is at the run's highest attributed sample (memory-breakdown.ts). */
   memory?: MemoryBreakdown;
@@ -50,7 +50,7 @@ export async function measureEmulatorRun(options: {
   const { server, admin } = options;
   const foreign = new ForeignCpu(options.serverPids);
   const rss = sampleRss(server.pid);
-  const memory = admin ? sampleMemoryBreakdown(server.pid, admin) : undefined;
+  const memory = admin ? sampleMemoryBreakdown(server.pid, admin, rss) : undefined;
   const threads0 = threadCpuMicros(server.pid);
   const cpu0 = processCpuMicros(server.pid);
   const load = await runEmulatorLoad({ ...options.load, target: `127.0.0.1:${server.ports.grpc}` });

@@ -9,20 +9,22 @@
  * the allocator, thread stacks, V8's reservations beyond its heap, engine
  * allocations ClickHouse does not track.
  *
- * /proc is read every `procEveryMs`; the service's metrics and the engine's
- * figure every `attributeEveryMs` (each read is an admin request the service
- * answers on its event loop, ~1 ms, so they stay rare). The breakdown shown
+ * RSS is read from /proc every RSS_SAMPLE_EVERY_MS; the service's metrics and
+ * the engine's figure every ATTRIBUTE_EVERY_MS (each read is an admin request
+ * the service answers on its event loop, ~1 ms, so they stay rare). The breakdown shown
  * is the attributed sample with the highest RSS; the window's RSS peak from
  * the frequent /proc reads is shown beside it, since an insert's or merge's
  * burst can fall between two attributed samples.
  */
 import type { CaptureAdmin } from './capture-admin';
-import { processMemoryMiB, sampleRss } from './proc-stats';
+import { processMemoryMiB, RSS_SAMPLE_EVERY_MS, sampleRss } from './proc-stats';
 
 const MiB = 1024 * 1024;
+/** How often the service's own figures are read: each read is two admin requests answered on its event loop. */
+const ATTRIBUTE_EVERY_MS = 1000;
 
 export interface MemoryBreakdown {
-  /** The highest RSS read from /proc in the window (every procEveryMs). */
+  /** The highest RSS read from /proc in the window (every RSS_SAMPLE_EVERY_MS). */
   windowPeakRssMiB: number;
   /** The attributed sample with the highest RSS. */
   rssMiB: number;
@@ -39,7 +41,7 @@ export interface MemoryBreakdown {
 }
 
 export const MEMORY_TITLE =
-  "Capture service memory, MiB: the run's RSS peak (read every 100 ms), then its highest attributed sample (every 1 s) split into file-backed code, anonymous memory, " +
+  `Capture service memory, MiB: the run's RSS peak (read every ${RSS_SAMPLE_EVERY_MS} ms), then its highest attributed sample (every ${ATTRIBUTE_EVERY_MS / 1000} s) split into file-backed code, anonymous memory, ` +
   "and the anonymous memory's known owners: the embedded ClickHouse's own accounting, the event loop's V8 heap and buffers, the body workers; unattributed is the rest " +
   "(allocator free lists, stacks, V8 reservations, engine memory it does not track). ClickHouse max: the engine's highest attributed sample (inserts and merges are bursts).";
 
@@ -82,9 +84,11 @@ async function attributedSample(pid: number, admin: CaptureAdmin): Promise<Omit<
   };
 }
 
-/** Samples the capture service (process `pid`, admin port `admin`) until stop(). */
-export function sampleMemoryBreakdown(pid: number, admin: CaptureAdmin, options: { procEveryMs?: number; attributeEveryMs?: number } = {}): { stop(): Promise<MemoryBreakdown | undefined> } {
-  const rss = sampleRss(pid, options.procEveryMs);
+/**
+ * Samples the capture service (process `pid`, admin port `admin`) until stop(). A caller that
+ * already samples the process's RSS hands its sampler in (`rss`), so /proc is not read twice.
+ */
+export function sampleMemoryBreakdown(pid: number, admin: CaptureAdmin, rss: { stop(): number } = sampleRss(pid)): { stop(): Promise<MemoryBreakdown | undefined> } {
   let engineMax = 0;
   let highest: Omit<MemoryBreakdown, 'windowPeakRssMiB' | 'engineMaxMiB'> | undefined;
   let pending: Promise<void> = Promise.resolve();
@@ -101,7 +105,7 @@ export function sampleMemoryBreakdown(pid: number, admin: CaptureAdmin, options:
     });
   };
   attribute();
-  const attributeTimer = setInterval(attribute, options.attributeEveryMs ?? 1000);
+  const attributeTimer = setInterval(attribute, ATTRIBUTE_EVERY_MS);
   return {
     async stop(): Promise<MemoryBreakdown | undefined> {
       clearInterval(attributeTimer);

@@ -85,7 +85,10 @@ export function processMemoryMiB(pid: number): { peakRssMiB: number; rssMiB: num
  * The highest RSS of a process seen by sampling it every `everyMs` until stop(), in MiB: the
  * peak of one window, which VmHWM (the peak since the process started) cannot give.
  */
-export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
+/** How often sampleRss reads a process's RSS, ms. */
+export const RSS_SAMPLE_EVERY_MS = 100;
+
+export function sampleRss(pid: number, everyMs = RSS_SAMPLE_EVERY_MS): { stop(): number } {
   let peak = 0;
   const sample = (): void => {
     try {
