@@ -76,9 +76,20 @@ export async function startStack(binary: string, version: string, options: Stack
   const upstream = await startUpstream();
   const socketPath = path.join(dataDir, 'ext_proc.sock');
   const serveArgs = ['--batch-max-delay-ms', '50', ...(options.serveArgs ?? [])];
-  const grpcPort = options.unixSocket ? undefined : await freePortPair();
+  let grpcPort = options.unixSocket ? undefined : await freePortPair();
   const launch = (): Promise<ServiceProcess> => startService(path.join(dataDir, 'data'), options.unixSocket ? [...serveArgs, '--grpc-listen', `unix:${socketPath}`] : serveArgs, {}, grpcPort);
-  let capture: ServiceProcess | undefined = options.captureDown ? undefined : await launch();
+  const firstLaunch = async (): Promise<ServiceProcess> => {
+    // Until Envoy is told the port, a clash (something bound it after our check) is answered with another pair.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await launch();
+      } catch (err) {
+        if (grpcPort === undefined || attempt >= 2 || !/CAP_ERR_(GRPC|ADMIN)_BIND/.test(String(err))) throw err;
+        grpcPort = await freePortPair();
+      }
+    }
+  };
+  let capture: ServiceProcess | undefined = options.captureDown ? undefined : await firstLaunch();
   const extProc: Endpoint = options.unixSocket ? { unixPath: socketPath } : { port: grpcPort! };
   let envoy: EnvoyProcess;
   try {

@@ -1,15 +1,29 @@
 import * as net from 'node:net';
 
 /**
- * A port for a test server that must be told its port up front (a child
- * process given --grpc-listen, a service restarted on the same port). Picked
+ * Ports for test servers that must be told their port up front (a child
+ * process given --grpc-listen, a service restarted on the same port) come from
  * below Linux's ephemeral range (32768–60999 by default), where the kernel
- * hands out client ports: a random pick up there can collide with any open
- * connection on the machine. Callers still retry on a bind failure, since two
- * test files may pick the same port.
+ * hands out client ports and `listen(0)`: a pick up there can collide with any
+ * open connection on the machine.
+ *
+ * Jest runs test files in parallel worker processes, and a child service takes
+ * a second or more between our free-port check and its own listen(): two files
+ * picking from the same range did collide (CI saw EADDRINUSE on a port checked
+ * free moments before). So each worker draws from its own slice, and within a
+ * worker the files run one after another. Callers still retry on a bind
+ * failure, for whatever else on the machine might hold the port.
  */
+const RANGE_START = 20000;
+const RANGE_SIZE = 12000;
+const SLICES = 8;
+const SLICE_SIZE = RANGE_SIZE / SLICES;
+
 export function randomListenPort(): number {
-  return 20000 + Math.floor(Math.random() * 12000);
+  const worker = Number(process.env['JEST_WORKER_ID'] ?? '1');
+  const slice = (Number.isInteger(worker) && worker > 0 ? worker - 1 : 0) % SLICES;
+  // The last port of a slice is never picked, so `port + 1` (a service's admin port) stays in the slice.
+  return RANGE_START + slice * SLICE_SIZE + Math.floor(Math.random() * (SLICE_SIZE - 1));
 }
 
 /** A port the kernel just gave out and took back: free now, for a server started right after. */
