@@ -176,6 +176,23 @@ async function startPod(objects: KubeObject[], captureObjects: KubeObject[], opt
   };
 }
 
+/**
+ * Runs `body` against the pod, then stops it and expects exit 0. When `body`
+ * fails, that failure is the one reported: the pod's exit code that follows
+ * from it (e.g. a service that could not start) would otherwise replace it.
+ */
+async function withPod(pod: Pod, body: () => Promise<void>): Promise<void> {
+  let failure: unknown;
+  try {
+    await body();
+  } catch (err) {
+    failure = err;
+  }
+  const stopped = await pod.stop();
+  if (failure !== undefined) throw failure;
+  expect(stopped).toEqual({ code: 0 });
+}
+
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -224,7 +241,7 @@ describe.each(RENDERINGS)('the Deployment from %s', (_name, render) => {
     ['two gateways sharing the capture service', { text: twoGateways() }],
   ])('with the translated ConfigMap of %s, passes its probes and stops on SIGTERM', async (_gateways, input) => {
     const pod = await startPod(objects, await translated(input), { gatewayApplied: true });
-    try {
+    await withPod(pod, async () => {
       await until(async () => (await pod.probe(READINESS)) === 200 || pod.child.exitCode !== null, 30_000);
       expect({ readiness: await pod.probe(READINESS), exited: pod.child.exitCode, stderr: pod.child.exitCode === null ? '' : pod.stderr() }).toEqual({
         readiness: 200,
@@ -235,14 +252,12 @@ describe.each(RENDERINGS)('the Deployment from %s', (_name, render) => {
       expect(pod.stderr()).toContain('egress-capture serving');
       // It ran as the pod's user: what it made in the data volume is that user's.
       if (pod.runAsUser !== undefined) expect(fs.statSync(path.join(pod.dataDir, 'redaction.key')).uid).toBe(pod.runAsUser);
-    } finally {
-      expect(await pod.stop()).toEqual({ code: 0 });
-    }
+    });
   });
 
   test('before the gateway ConfigMap is applied it stays live and not ready, then starts when the file appears', async () => {
     const pod = await startPod(objects, await translated({ file: EXAMPLE }), { gatewayApplied: false });
-    try {
+    await withPod(pod, async () => {
       await until(async () => (await pod.probe(LIVENESS)) === 200 || pod.child.exitCode !== null, 30_000);
       expect(await pod.probe(LIVENESS)).toBe(200);
       expect(await pod.probe(READINESS)).toBe(503);
@@ -254,11 +269,13 @@ describe.each(RENDERINGS)('the Deployment from %s', (_name, render) => {
       // `kubectl apply` of translate's output: the ConfigMap's file shows up in the volume.
       pod.applyGateway();
       await until(async () => (await pod.probe(READINESS)) === 200 || pod.child.exitCode !== null, 30_000);
-      expect({ readiness: await pod.probe(READINESS), exited: pod.child.exitCode }).toEqual({ readiness: 200, exited: null });
+      expect({ readiness: await pod.probe(READINESS), exited: pod.child.exitCode, stderr: pod.child.exitCode === null ? '' : pod.stderr() }).toEqual({
+        readiness: 200,
+        exited: null,
+        stderr: '',
+      });
       expect(pod.stderr()).toContain('egress-capture serving');
-    } finally {
-      expect(await pod.stop()).toEqual({ code: 0 });
-    }
+    });
   });
 
   test('stopped while it waits for the gateway file, it exits 0 at once', async () => {

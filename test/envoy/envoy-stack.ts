@@ -6,7 +6,6 @@
  * reads the stored row back through the service's admin port.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sqlStringLiteral } from '../../src/sinks/clickhouse/sql-literal';
@@ -14,7 +13,7 @@ import { adminQuery, startService, type ServiceProcess } from '../service/servic
 import type { Endpoint, ListenerConfig } from './envoy-bootstrap';
 import { startEnvoy, type EnvoyProcess } from './envoy-process';
 import { startUpstream, type UpstreamServer } from './upstream-server';
-import { randomListenPort } from '../support/listen-port';
+import { canBind, randomListenPort } from '../support/listen-port';
 
 /** The stored row, as JSONEachRow gives it. */
 export type Row = Record<string, any>;
@@ -49,14 +48,6 @@ export interface StackOptions {
   unixSocket?: boolean;
   /** Start Envoy while nothing serves ext_proc yet (`startCapture` later). TCP only. */
   captureDown?: boolean;
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** A free port whose successor is free too (gRPC and admin), for a service that must come back on the same port. */

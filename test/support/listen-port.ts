@@ -26,11 +26,29 @@ export function randomListenPort(): number {
   return RANGE_START + slice * SLICE_SIZE + Math.floor(Math.random() * (SLICE_SIZE - 1));
 }
 
-/** A port the kernel just gave out and took back: free now, for a server started right after. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** Whether a server could listen on `port` on loopback right now. */
+export function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
+
+/**
+ * A port free now, for a server started soon after (a child process given
+ * the port). Not one the kernel hands out with listen(0): that comes from the
+ * ephemeral range, where any connection the tests open in the meantime (a
+ * probe, a client) may take it as its source port before the child listens.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = randomListenPort();
+    // A port handed out lately may not be bound yet (two ports for one child): never the same one twice.
+    if (handedOut.has(port) || !(await canBind(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+const handedOut = new Set<number>();
