@@ -303,6 +303,34 @@ test('a group of worker-encoded records is stored as one write when it fits, and
   reopened.close();
 });
 
+test('a rotation flushes nothing on the event loop; sealed segments and new entries reach the disk in the background, and sync() waits for none of them to', async () => {
+  const dir = tempDir();
+  const recordSize = RECORD_HEADER_BYTES + Buffer.byteLength(row(0));
+  const spool = open(dir, { segmentMaxBytes: SEGMENT_HEADER_BYTES + 2 * recordSize });
+  // The real module object: the spool's own import reads its functions at call time.
+  const realFs = jest.requireActual<typeof fs>('node:fs');
+  const flushes = [jest.spyOn(realFs, 'fdatasyncSync'), jest.spyOn(realFs, 'fsyncSync')];
+  try {
+    for (let i = 0; i < 7; i++) spool.append(row(i));
+    expect(spool.segmentCount).toBe(4);
+    // Three rotations, and not one flush the gRPC replies would have waited for.
+    expect(flushes.map((spy) => spy.mock.calls.length)).toEqual([0, 0]);
+    // sync() (shutdown, after the in-flight recovery) still flushes what the background has not yet.
+    spool.sync();
+    expect(flushes[0]!.mock.calls.length).toBeGreaterThanOrEqual(1);
+  } finally {
+    for (const spy of flushes) spy.mockRestore();
+  }
+  // The background flushes end and close the sealed segments' descriptors; records read back after a reopen.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(spool.stats.fsyncs).toBeGreaterThanOrEqual(4);
+  spool.close();
+  const reopened = open(dir);
+  const lines = await drain(reopened.registerConsumer('ch', new SinkAccounting('ch')));
+  expect(lines.map((line) => JSON.parse(line).CaptureId)).toEqual(Array.from({ length: 7 }, (_, i) => `cap-${i}`));
+  reopened.close();
+});
+
 test('fsync policy: 0 flushes every append, the default groups appends', async () => {
   const every = open(tempDir(), { fsyncIntervalMs: 0 });
   const before = every.stats.fsyncs;
