@@ -27,12 +27,15 @@
  * disk flush on the event loop: safest, slowest). Larger values lose at most
  * that window of exchanges on power loss and cost fewer flushes.
  *
- * A rotation flushes nothing on the event loop either, since the gRPC replies
- * wait behind it (five flushes took 3-15 ms on a virtual disk): the sealed
- * segment's fdatasync runs in the background, and the new segment's header
- * and directory entry are flushed with the next grouped fdatasync, inside the
- * same window. A new file that lost its header to a power cut is removed at
- * the next start, as one that died while being created always was.
+ * A rotation flushes nothing on the event loop either (with fsyncIntervalMs >
+ * 0), since the gRPC replies wait behind it (five flushes took 3-15 ms on a
+ * virtual disk): the sealed segment's fdatasync runs in the background, and
+ * the new segment's header and directory entry are flushed with the next
+ * grouped fdatasync, inside the same window. A power cut inside that window
+ * can leave the new file without its header: the next start removes it when
+ * it is shorter than one, and sets it aside as unreadable otherwise (its
+ * records were all inside the window). With 0, a rotation flushes
+ * synchronously, as every append does.
  *
  * Disk budget (maxBytes, whole files): the spool frees space in this order,
  * counting every loss per sink —
@@ -57,7 +60,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { fsyncDirSync, makePrivateDirSync, PRIVATE_FILE_MODE, readJsonFile, writeJsonAtomicSync } from './atomic-file';
+import { fsyncDir, fsyncDirSync, makePrivateDirSync, PRIVATE_FILE_MODE, readJsonFile, writeJsonAtomicSync } from './atomic-file';
 import { stripBodies } from './body-stripper';
 import { FLAG_BODIES_STRIPPED, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecord, encodeSegmentHeader, scanSegment, validRecordAt } from './record-format';
 import type { StripJob, StripReply } from './segment-strip-worker';
@@ -189,6 +192,8 @@ export class Spool {
   private readonly sealing = new Set<number>();
   /** A segment file was created since the directory was last flushed. */
   private dirDirty = false;
+  /** Background directory flushes under way: sync() must not return before an equivalent one. */
+  private dirSyncsRunning = 0;
   private readonly consumers = new Map<string, SpoolConsumer>();
   private readonly appendListeners = new Set<() => void>();
   private syncTimer: NodeJS.Timeout | undefined;
@@ -340,18 +345,29 @@ export class Spool {
 
   /** Forces everything appended so far to stable storage. */
   sync(): void {
-    for (const fd of this.sealing) fs.fdatasyncSync(fd);
-    if (this.dirDirty) {
+    // Every flush is tried even when one fails; the first failure is thrown at the end.
+    let failure: unknown;
+    const attempt = (flush: () => void): void => {
+      try {
+        flush();
+      } catch (err) {
+        failure ??= err;
+      }
+    };
+    for (const fd of this.sealing) attempt(() => fs.fdatasyncSync(fd));
+    if (this.dirDirty || this.dirSyncsRunning > 0) {
       fsyncDirSync(this.dir);
       this.dirDirty = false;
     }
-    if (this.activeFd < 0) return;
-    if (this.syncTimer !== undefined) clearTimeout(this.syncTimer);
-    this.syncTimer = undefined;
-    fs.fdatasyncSync(this.activeFd);
-    this.dirty = false;
-    this.lastSyncAt = Date.now();
-    this.stats.fsyncs += 1;
+    if (this.activeFd >= 0) {
+      if (this.syncTimer !== undefined) clearTimeout(this.syncTimer);
+      this.syncTimer = undefined;
+      attempt(() => fs.fdatasyncSync(this.activeFd));
+      this.dirty = false;
+      this.lastSyncAt = Date.now();
+      this.stats.fsyncs += 1;
+    }
+    if (failure !== undefined) throw failure;
   }
 
   close(): void {
@@ -555,18 +571,23 @@ export class Spool {
   private createSegmentFile(seq: number, file: string): void {
     const fd = fs.openSync(file, 'w', PRIVATE_FILE_MODE);
     const header = encodeSegmentHeader(0);
+    const flushNow = this.options.fsyncIntervalMs === 0;
     try {
       fs.writeSync(fd, header, 0, header.length, 0);
+      if (flushNow) fs.fdatasyncSync(fd);
     } catch (err) {
       fs.closeSync(fd);
       throw err;
     }
+    if (flushNow) fsyncDirSync(this.dir);
     this.activeFd = fd;
     this.segments.push(new Segment(seq, file, [], [], header.length, 0));
     this.totalBytes += header.length;
-    // The header and the directory entry go to disk with the next grouped flush (see the header comment).
-    this.dirDirty = true;
-    this.scheduleSync();
+    if (!flushNow) {
+      // The header and the directory entry go to disk with the next grouped flush (see the header comment).
+      this.dirDirty = true;
+      this.scheduleSync();
+    }
   }
 
   /**
@@ -576,7 +597,14 @@ export class Spool {
    */
   private rotate(): void {
     if (this.activeFd >= 0) {
-      this.sealInBackground(this.activeFd);
+      if (this.options.fsyncIntervalMs === 0) {
+        // Every append is flushed before it returns, the last ones of this segment too.
+        fs.fdatasyncSync(this.activeFd);
+        this.stats.fsyncs += 1;
+        fs.closeSync(this.activeFd);
+      } else {
+        this.sealInBackground(this.activeFd);
+      }
       this.activeFd = -1;
     }
     this.startSegment();
@@ -638,10 +666,6 @@ export class Spool {
     if (this.options.fsyncIntervalMs === 0) {
       fs.fdatasyncSync(this.activeFd);
       this.stats.fsyncs += 1;
-      if (this.dirDirty) {
-        fsyncDirSync(this.dir);
-        this.dirDirty = false;
-      }
       return;
     }
     this.dirty = true;
@@ -665,21 +689,10 @@ export class Spool {
     if (newEntry) this.syncDirInBackground();
   }
 
-  /** Makes a new segment's directory entry durable, off the event loop (a failure leaves it to the next flush). */
+  /** Makes a new segment's directory entry durable, off the event loop (best effort, as fsyncDirSync). */
   private syncDirInBackground(): void {
-    const retry = (err: NodeJS.ErrnoException | null): boolean => {
-      if (err === null) return false;
-      this.dirDirty = true;
-      this.options.log?.error(errorFields(err, 'CAP_ERR_SPOOL_WRITE'), 'spool directory fsync failed');
-      return true;
-    };
-    fs.open(this.dir, 'r', (err, fd) => {
-      if (retry(err)) return;
-      fs.fsync(fd, (syncErr) => {
-        retry(syncErr);
-        fs.close(fd, () => {});
-      });
-    });
+    this.dirSyncsRunning += 1;
+    void fsyncDir(this.dir).finally(() => (this.dirSyncsRunning -= 1));
   }
 
   /**

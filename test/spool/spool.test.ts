@@ -321,14 +321,33 @@ test('a rotation flushes nothing on the event loop; sealed segments and new entr
   } finally {
     for (const spy of flushes) spy.mockRestore();
   }
-  // The background flushes end and close the sealed segments' descriptors; records read back after a reopen.
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The background flushes end (three sealed segments, and sync()'s own); records read back after a reopen.
+  for (const deadline = Date.now() + 10_000; spool.stats.fsyncs < 4 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
   expect(spool.stats.fsyncs).toBeGreaterThanOrEqual(4);
   spool.close();
   const reopened = open(dir);
   const lines = await drain(reopened.registerConsumer('ch', new SinkAccounting('ch')));
   expect(lines.map((line) => JSON.parse(line).CaptureId)).toEqual(Array.from({ length: 7 }, (_, i) => `cap-${i}`));
   reopened.close();
+});
+
+test('with an fsync interval of 0, rotations flush on the spot: nothing appended waits for the background', () => {
+  const recordSize = RECORD_HEADER_BYTES + Buffer.byteLength(row(0));
+  const spool = open(tempDir(), { fsyncIntervalMs: 0, segmentMaxBytes: SEGMENT_HEADER_BYTES + 2 * recordSize });
+  const realFs = jest.requireActual<typeof fs>('node:fs');
+  const fdatasync = jest.spyOn(realFs, 'fdatasyncSync');
+  const fdatasyncInBackground = jest.spyOn(realFs, 'fdatasync');
+  try {
+    for (let i = 0; i < 7; i++) spool.append(row(i));
+    expect(spool.segmentCount).toBe(4);
+    // Each append, and at each of the three rotations the sealed segment and the new header.
+    expect(fdatasync.mock.calls.length).toBe(7 + 2 * 3);
+    expect(fdatasyncInBackground).not.toHaveBeenCalled();
+  } finally {
+    fdatasync.mockRestore();
+    fdatasyncInBackground.mockRestore();
+  }
+  spool.close();
 });
 
 test('fsync policy: 0 flushes every append, the default groups appends', async () => {
