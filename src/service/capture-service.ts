@@ -334,6 +334,14 @@ export class CaptureService {
     this.backgroundPriority?.close();
     this.log.info({ openStreams: this.grpc.activeStreams, drainTimeoutMs: this.config.drainTimeoutMs }, 'draining');
     this.policy?.close();
+    // Until the last step has run, the process must not end on its own. The
+    // listeners close one by one as the steps run; a later step waiting only on
+    // something that does not hold the event loop open (an unref'd worker
+    // thread, a native callback) would let Node exit with that step half done
+    // and this finally never run: the server file left behind, naming a server
+    // that is gone. Seen, rarely, in the CLI's SIGTERM test under load, with
+    // exit code 0 and no error logged; which step it was is not known.
+    const keepAlive = setInterval(() => {}, 60_000);
     try {
       if (this.config.shutdownDelayMs > 0) {
         // New calls are still captured while Envoy learns that this instance is going away.
@@ -348,6 +356,7 @@ export class CaptureService {
       await this.admin.close();
       await this.delivery.closeSinks();
     } finally {
+      clearInterval(keepAlive);
       // The process ends either way: a server file left behind would name a server that is gone.
       this.removeServerInfo();
     }
