@@ -571,7 +571,7 @@ export class Spool {
   private createSegmentFile(seq: number, file: string): void {
     const fd = fs.openSync(file, 'w', PRIVATE_FILE_MODE);
     const header = encodeSegmentHeader(0);
-    const flushNow = this.options.fsyncIntervalMs === 0;
+    const flushNow = this.flushesEveryAppend;
     try {
       fs.writeSync(fd, header, 0, header.length, 0);
       if (flushNow) fs.fdatasyncSync(fd);
@@ -597,7 +597,7 @@ export class Spool {
    */
   private rotate(): void {
     if (this.activeFd >= 0) {
-      if (this.options.fsyncIntervalMs === 0) {
+      if (this.flushesEveryAppend) {
         // Every append is flushed before it returns, the last ones of this segment too.
         fs.fdatasyncSync(this.activeFd);
         this.stats.fsyncs += 1;
@@ -662,8 +662,13 @@ export class Spool {
     this.totalBytes += length;
   }
 
+  /** fsyncIntervalMs 0: every append, and so every rotation, is flushed before it returns. */
+  private get flushesEveryAppend(): boolean {
+    return this.options.fsyncIntervalMs === 0;
+  }
+
   private scheduleSync(): void {
-    if (this.options.fsyncIntervalMs === 0) {
+    if (this.flushesEveryAppend) {
       fs.fdatasyncSync(this.activeFd);
       this.stats.fsyncs += 1;
       return;

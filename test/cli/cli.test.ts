@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { rawClient, exchange, headers } from '../support/raw-extproc-client';
-import { randomListenPort } from '../support/listen-port';
+import { canBind, randomListenPort } from '../support/listen-port';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(REPO_ROOT, 'bin', 'egress-capture.js');
@@ -81,14 +81,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function bindable(port: number): Promise<boolean> {
-  const server = net.createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 interface LaunchedServer {
   /** The process the user started (a wrapper, npm). */
   launcher: ChildProcess;
@@ -158,8 +150,8 @@ async function expectStoppedCleanly(server: LaunchedServer): Promise<void> {
     serverFileLeft: false,
     log: expect.not.stringContaining('shutdown failed'),
   });
-  expect(await bindable(server.grpcPort)).toBe(true);
-  expect(await bindable(server.adminPort)).toBe(true);
+  expect(await canBind(server.grpcPort)).toBe(true);
+  expect(await canBind(server.adminPort)).toBe(true);
 }
 
 describe('egress-capture CLI', () => {

@@ -13,6 +13,7 @@ import { RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, encodeRecordBlock } from '..
 import { Spool, type SpoolOptions } from '../../src/spool/spool';
 import type { SpoolConsumer } from '../../src/spool/spool-consumer';
 import { SinkAccounting } from '../../src/sinks/delivery/sink-accounting';
+import { waitFor } from '../emulator/wait-for';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -303,7 +304,7 @@ test('a group of worker-encoded records is stored as one write when it fits, and
   reopened.close();
 });
 
-test('a rotation flushes nothing on the event loop; sealed segments and new entries reach the disk in the background, and sync() waits for none of them to', async () => {
+test('a rotation flushes nothing on the event loop; sealed segments and new entries reach the disk in the background, and sync() flushes what they have not yet', async () => {
   const dir = tempDir();
   const recordSize = RECORD_HEADER_BYTES + Buffer.byteLength(row(0));
   const spool = open(dir, { segmentMaxBytes: SEGMENT_HEADER_BYTES + 2 * recordSize });
@@ -322,7 +323,7 @@ test('a rotation flushes nothing on the event loop; sealed segments and new entr
     for (const spy of flushes) spy.mockRestore();
   }
   // The background flushes end (three sealed segments, and sync()'s own); records read back after a reopen.
-  for (const deadline = Date.now() + 10_000; spool.stats.fsyncs < 4 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitFor(() => spool.stats.fsyncs >= 4, 10_000, 20);
   expect(spool.stats.fsyncs).toBeGreaterThanOrEqual(4);
   spool.close();
   const reopened = open(dir);
