@@ -6,13 +6,12 @@
  * - Bloom-filter skip indexes on the ids people paste into a query
  *   (CaptureId, RequestId, TraceId).
  * - A text (inverted) index on the words of an exchange (searchText): the
- *   capture browser's search (searchText). Without it a search for a word no row holds
+ *   capture browser's search. Without it a search for a word no row holds
  *   reads every body in the range (9 s over a million rows here); with it the
  *   engine answers from the index's postings and reads no body at all. It
- *   costs ~5 us per KB of text at insert (7-10 us for rows of 1.7 KB, ~50 for
- *   the h2load bench's 10.8 KB, half of that insert's CPU) and ~9 MiB per
- *   million rows on disk (README, "Capture browser"). Merges combine the
- *   parts' indexes rather than tokenizing again.
+ *   costs ~5 us per KB of text at insert and ~9 MiB per million rows on disk
+ *   (README, "Capture browser"); merges combine the parts' indexes rather than
+ *   tokenizing again. Which text it holds for a streamed answer: searchText.
  * - ZSTD(1) codecs everywhere: level 3 on the bodies doubled the insert CPU
  *   for bodies about 10% smaller.
  * New columns are added with ADD COLUMN IF NOT EXISTS at start-up, so an
@@ -34,17 +33,39 @@ export const TABLE = 'http_exchanges';
 /** Column name and ClickHouse type, in table order, from the row's one definition. */
 export const COLUMNS: ReadonlyArray<readonly [name: ColumnName, type: string]> = COLUMN_NAMES.map((name) => [name, ROW_COLUMNS[name].type] as const);
 
-/** What the capture browser's search looks in: the path, both bodies, and the folded answer, where a streamed reply's words are whole again. */
+/**
+ * Where a punctuation-only search (no word to look up in the index) looks for
+ * its substring: the path, both bodies and the folded answer.
+ */
 export const SEARCH_COLUMNS = ['Path', 'RequestBody', 'ResponseBody', 'GenAiOutputText'] as const satisfies readonly ColumnName[];
 
 /**
- * The text the search index holds: SEARCH_COLUMNS joined and lower-cased
- * (ASCII), so a search ignores case and finds its words across all four in
- * one lookup. The search must use this same expression, or the engine does
- * not match it to the index; `column` qualifies the names for a query.
+ * What the engine folded out of a streamed model answer, in place of its raw
+ * body in the search text: the answer's text, its tool calls (names and
+ * arguments), the response id and model, and the provider's error message.
+ */
+const FOLDED_ANSWER_COLUMNS = ['GenAiOutputText', 'GenAiToolCalls', 'GenAiResponseId', 'GenAiResponseModel', 'GenAiErrorMessage'] as const satisfies readonly ColumnName[];
+
+/**
+ * The text the search index holds, lower-cased (ASCII) so a search ignores
+ * case and finds its words across the parts in one lookup: the path, the
+ * request body, and the response: its body as it is, or, for a streamed
+ * answer the engine folded whole (text or tool calls, the text not cut), the
+ * folded answer (FOLDED_ANSWER_COLUMNS) instead of the raw stream. A stream's
+ * other words are its framing, the same JSON keys, ids and event names
+ * repeated in every one of its ~40 events, and its own words arrive cut into
+ * fragments (`Hel`, `lo`) that a word search does not find anyway. Tokenizing
+ * the raw stream was half of an insert's CPU for the bench's 10.8 KB rows
+ * (~70-100 us of ~150 per row, measured here on 12,000 of them), for words
+ * nobody searches. A non-streamed body is indexed as it is: its keys appear
+ * once and it holds words an answer's text does not (citations, annotations).
+ * The search must use this same expression, or the engine does not match it
+ * to the index; `column` qualifies the names for a query.
  */
 export function searchText(column: (name: ColumnName) => string = (name) => name): string {
-  return `lower(concat(${SEARCH_COLUMNS.map(column).join(", ' ', ")}))`;
+  const folded = `${column('GenAiStreaming')} AND (${column('GenAiOutputText')} != '' OR ${column('GenAiToolCalls')} != '') AND NOT ${column('GenAiOutputTextTruncated')}`;
+  const answer = `concat(${FOLDED_ANSWER_COLUMNS.map(column).join(", ' ', ")})`;
+  return `lower(concat(${column('Path')}, ' ', ${column('RequestBody')}, ' ', if(${folded}, ${answer}, ${column('ResponseBody')})))`;
 }
 
 /**
@@ -59,10 +80,20 @@ export const INDEXES = [
   'INDEX idx_request_id RequestId TYPE bloom_filter(0.001) GRANULARITY 1',
   'INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1',
   // No GRANULARITY: a text index's default covers a whole part, its postings point at rows.
-  `INDEX idx_search ${searchText()} TYPE text(tokenizer = ${SEARCH_TOKENIZER})`,
+  `INDEX idx_words ${searchText()} TYPE text(tokenizer = ${SEARCH_TOKENIZER})`,
 ];
 
-export const TABLE_DEFINITION: TableDefinition = { table: TABLE, columns: COLUMNS, indexes: INDEXES };
+/**
+ * Indexes earlier versions created, dropped from an existing table at start-up.
+ * idx_search held the same words as idx_words but tokenized streamed answers'
+ * raw bodies (searchText); kept, it would cost every insert that work again.
+ * An index changes its name when its expression changes: ADD INDEX IF NOT
+ * EXISTS keeps an index of the same name whatever its expression, and the
+ * search would no longer match it.
+ */
+export const RETIRED_INDEXES = ['idx_search'];
+
+export const TABLE_DEFINITION: TableDefinition = { table: TABLE, columns: COLUMNS, indexes: INDEXES, retiredIndexes: RETIRED_INDEXES };
 
 /** The first ClickHouse release whose text index is generally available (earlier ones refuse the DDL). */
 export const TEXT_INDEX_SINCE: readonly [major: number, minor: number] = [26, 2];

@@ -55,6 +55,8 @@ export interface TableDefinition {
   columns: ReadonlyArray<readonly [name: string, type: string]>;
   /** `INDEX name expression TYPE …`, as a CREATE TABLE column list takes it. */
   indexes: readonly string[];
+  /** Names of indexes an older version created and this one drops (DROP INDEX IF EXISTS). */
+  retiredIndexes: readonly string[];
 }
 
 /** Blocks whose tokens (or hashes) are remembered per partition: a retry after up to this many other inserts is still recognised. */
@@ -166,8 +168,8 @@ export function createStatements(definition: TableDefinition, layout: TableLayou
 /**
  * Idempotent statements that bring an existing table to the current schema:
  * new columns (on the Distributed table too, which has its own column list),
- * new indexes (on the storage table only: a Distributed table has none),
- * re-applied table settings, the TTL.
+ * retired indexes dropped and new ones added (on the storage table only: a
+ * Distributed table has none), re-applied table settings, the TTL.
  *
  * An index added to an existing table covers the parts written from then on;
  * older parts are not rebuilt (no MATERIALIZE INDEX: it would rewrite days of
@@ -181,6 +183,7 @@ export function migrationStatements(definition: TableDefinition, layout: TableLa
   if (layout.distributed) {
     for (const [name, type] of definition.columns) statements.push(`ALTER TABLE ${definition.table}${cluster} ADD COLUMN IF NOT EXISTS ${name} ${withoutCodec(type)}`);
   }
+  for (const name of definition.retiredIndexes) statements.push(`ALTER TABLE ${local}${cluster} DROP INDEX IF EXISTS ${name}`);
   for (const index of definition.indexes) statements.push(`ALTER TABLE ${local}${cluster} ADD ${index.replace(/^INDEX /, 'INDEX IF NOT EXISTS ')}`);
   if (tableSettings.length > 0) statements.push(`ALTER TABLE ${local}${cluster} MODIFY SETTING ${tableSettings.map(([name, value]) => `${name} = ${value}`).join(', ')}`);
   statements.push(`ALTER TABLE ${local}${cluster} MODIFY TTL ${ttlExpression(ttlDays)} SETTINGS materialize_ttl_after_modify = 0`);

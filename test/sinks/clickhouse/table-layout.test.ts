@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Session } from 'chdb';
-import { COLUMNS, INDEXES, searchText, supportsTextIndex, TABLE_DEFINITION, tableDefinitionFor } from '../../../src/sinks/clickhouse/schema';
+import { COLUMNS, INDEXES, RETIRED_INDEXES, searchText, supportsTextIndex, TABLE_DEFINITION, tableDefinitionFor } from '../../../src/sinks/clickhouse/schema';
 import { runInProcess } from '../../cli/cli-helpers';
 import { createStatements, migrationStatements, SINGLE_SERVER_LAYOUT, TABLE_ENGINES, type TableLayout } from '../../../src/sinks/clickhouse/table-layout';
 
@@ -143,6 +143,24 @@ describe('remote table DDL', () => {
     expect(session.query(`SELECT CaptureId FROM ${database}.http_exchanges WHERE hasAllTokens(${searchText()}, 'older')`, 'TSVRaw').trim()).toBe('old');
   });
 
+  it("a table with an earlier version's search index has it dropped and the current one added, its rows still found", () => {
+    const database = 'earlier_search_index';
+    session.query(`CREATE DATABASE ${database}`);
+    // idx_search as the earlier version declared it: the raw response body tokenized whatever it held.
+    const earlier = "INDEX idx_search lower(concat(Path, ' ', RequestBody, ' ', ResponseBody, ' ', GenAiOutputText)) TYPE text(tokenizer = splitByNonAlpha)";
+    const withoutCurrent = INDEXES.filter((index) => !index.includes(' TYPE text('));
+    const [create] = createStatements({ ...TABLE_DEFINITION, indexes: [...withoutCurrent, earlier] }, SINGLE_SERVER_LAYOUT, 0);
+    session.query(create!.replace('CREATE TABLE IF NOT EXISTS ', `CREATE TABLE IF NOT EXISTS ${database}.`));
+    session.query(`INSERT INTO ${database}.http_exchanges (Timestamp, CaptureId, Path, GenAiStreaming, GenAiOutputText) VALUES (now64(9), 'old', '/v1/older', true, 'a folded answer')`);
+    const textIndexes = (): string => session.query(`SELECT name, type FROM system.data_skipping_indices WHERE database = '${database}' AND type = 'text'`, 'TSVRaw').trim();
+    expect(textIndexes()).toBe('idx_search\ttext');
+    for (let run = 0; run < 2; run++) {
+      for (const statement of migrationStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 7)) session.query(statement.replace(/^ALTER TABLE /, `ALTER TABLE ${database}.`));
+    }
+    expect(textIndexes()).toBe('idx_words\ttext');
+    expect(session.query(`SELECT CaptureId FROM ${database}.http_exchanges WHERE hasAllTokens(${searchText()}, 'folded')`, 'TSVRaw').trim()).toBe('old');
+  });
+
   it('`egress-capture schema --cluster c1 --engine ReplicatedMergeTree` prints DDL the engine parses', async () => {
     const { code, stdout, stderr } = await runCli(['schema', '--cluster', 'c1', '--engine', 'ReplicatedMergeTree']);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
@@ -165,7 +183,7 @@ describe('remote table DDL', () => {
       .split(/;\n/)
       .map((s) => s.trim())
       .filter((s) => s !== '');
-    expect(all).toHaveLength(2 + 2 * COLUMNS.length + INDEXES.length + 1);
+    expect(all).toHaveLength(2 + 2 * COLUMNS.length + RETIRED_INDEXES.length + INDEXES.length + 1);
     for (const statement of all) parsed(statement);
     // No --ttl-days: only rows the capture policy gave a retention of their own expire.
     expect(all.at(-1)).toBe(
@@ -202,7 +220,7 @@ describe('a remote server older than the text index', () => {
     expect(supportsTextIndex('26.2.1.1')).toBe(true);
     expect(supportsTextIndex('27.1.1.1')).toBe(true);
     const older = tableDefinitionFor('25.8.3.1');
-    expect(older.indexes).toEqual(INDEXES.filter((index) => !index.startsWith('INDEX idx_search ')));
+    expect(older.indexes).toEqual(INDEXES.filter((index) => !index.startsWith('INDEX idx_words ')));
     expect(older.indexes).toHaveLength(INDEXES.length - 1);
     expect(createStatements(older, SINGLE_SERVER_LAYOUT, 30).join('\n')).not.toContain('TYPE text');
     expect(tableDefinitionFor('26.7.1.1')).toBe(TABLE_DEFINITION);
