@@ -158,7 +158,8 @@ const WORD_CHARACTER = /[A-Za-z0-9\u0080-\u{10FFFF}]/u;
 /**
  * The search: every word of the query (runs of letters and digits; case
  * ignored for ASCII) occurs as a whole word somewhere in the exchange's
- * searchText (path, bodies, folded answer), in any order. This is what the table's text index answers from
+ * searchText (path, request body, response body and folded answer; a
+ * chat stream by its fold alone, schema.ts), in any order. This is what the table's text index answers from
  * its postings without reading a body (schema.ts), so a search over a day of
  * traffic takes milliseconds where a substring scan read every body. A query
  * made only of punctuation (`/`, `{}`) has no word to look up: it stays a

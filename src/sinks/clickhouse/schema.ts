@@ -25,7 +25,9 @@
  * per day partition instead of ~2-5, which a time-range query reads in
  * parallel anyway. A remote server keeps its own merge policy.
  */
+import type { GenAiApi } from '../../processing/genai/genai-summary';
 import { COLUMN_NAMES, ROW_COLUMNS, type ColumnName } from '../../row/exchange-row';
+import { sqlStringLiteral } from './sql-literal';
 import { createStatements, migrationStatements, SINGLE_SERVER_LAYOUT, type TableDefinition, type TableLayout } from './table-layout';
 
 export const TABLE = 'http_exchanges';
@@ -47,25 +49,36 @@ export const SEARCH_COLUMNS = ['Path', 'RequestBody', 'ResponseBody', 'GenAiOutp
 const FOLDED_ANSWER_COLUMNS = ['GenAiOutputText', 'GenAiToolCalls', 'GenAiResponseId', 'GenAiResponseModel', 'GenAiErrorMessage'] as const satisfies readonly ColumnName[];
 
 /**
+ * Streams made of nothing but deltas of what the fold keeps (choice 0's text
+ * for chat completions: other choices of an n > 1 stream are not searched).
+ * Other streams carry words the fold leaves out (a Responses stream's final
+ * response with its annotations, Anthropic's citations and search results,
+ * Gemini's grounding), so their raw body stays in the search text.
+ */
+export const DELTA_ONLY_STREAMS = ['openai_chat_completions', 'ollama_chat'] as const satisfies readonly GenAiApi[];
+
+/**
  * The text the search index holds, lower-cased (ASCII) so a search ignores
  * case and finds its words across the parts in one lookup: the path, the
- * request body, and the response: its body as it is, or, for a streamed
- * answer the engine folded whole (text or tool calls, the text not cut), the
- * folded answer (FOLDED_ANSWER_COLUMNS) instead of the raw stream. A stream's
- * other words are its framing, the same JSON keys, ids and event names
- * repeated in every one of its ~40 events, and its own words arrive cut into
- * fragments (`Hel`, `lo`) that a word search does not find anyway. Tokenizing
- * the raw stream was half of an insert's CPU for the bench's 10.8 KB rows
- * (~70-100 us of ~150 per row, measured here on 12,000 of them), for words
- * nobody searches. A non-streamed body is indexed as it is: its keys appear
- * once and it holds words an answer's text does not (citations, annotations).
- * The search must use this same expression, or the engine does not match it
- * to the index; `column` qualifies the names for a query.
+ * request body, and the response: its body and the folded answer, or, for a
+ * delta-only stream (DELTA_ONLY_STREAMS) the engine folded whole (text or
+ * tool calls, the text not cut), the folded answer (FOLDED_ANSWER_COLUMNS)
+ * alone. Such a stream's other words are its framing, the same JSON keys,
+ * ids and event names repeated in every one of its ~40 events, and its own
+ * words arrive cut into fragments (`Hel`, `lo`) that a word search does not
+ * find anyway. Tokenizing the raw stream was half of an insert's CPU for the
+ * bench's 10.8 KB rows (~70-100 us of ~150 per row, measured here on 12,000
+ * of them), for words nobody searches. The search must use this same
+ * expression, or the engine does not match it to the index; `column`
+ * qualifies the names for a query.
  */
 export function searchText(column: (name: ColumnName) => string = (name) => name): string {
-  const folded = `${column('GenAiStreaming')} AND (${column('GenAiOutputText')} != '' OR ${column('GenAiToolCalls')} != '') AND NOT ${column('GenAiOutputTextTruncated')}`;
+  // Written as the engine keeps it when it reads a query: it rewrites `x != ''` to notEmpty(x) and an
+  // OR of equalities to IN, after which the query no longer matches the index's expression.
+  const streams = DELTA_ONLY_STREAMS.map(sqlStringLiteral).join(', ');
+  const folded = `${column('GenAiStreaming')} AND has([${streams}], ${column('GenAiApi')}) AND (notEmpty(${column('GenAiOutputText')}) OR notEmpty(${column('GenAiToolCalls')})) AND NOT ${column('GenAiOutputTextTruncated')}`;
   const answer = `concat(${FOLDED_ANSWER_COLUMNS.map(column).join(", ' ', ")})`;
-  return `lower(concat(${column('Path')}, ' ', ${column('RequestBody')}, ' ', if(${folded}, ${answer}, ${column('ResponseBody')})))`;
+  return `lower(concat(${column('Path')}, ' ', ${column('RequestBody')}, ' ', if(${folded}, ${answer}, concat(${column('ResponseBody')}, ' ', ${column('GenAiOutputText')}))))`;
 }
 
 /**
@@ -119,14 +132,16 @@ export const EMBEDDED_TABLE_SETTINGS: ReadonlyArray<readonly [name: string, valu
 
 /**
  * Statements that bring any database to the current schema; each is
- * idempotent. `tableSettings` are set at creation and re-applied to an
- * existing table.
+ * idempotent. `retiredPresent`: the retired indexes the table still has
+ * (retiredIndexQuery; none for a new table). `tableSettings` are set at
+ * creation and re-applied to an existing table.
  */
 export function schemaStatements(
   ttlDays: number,
+  retiredPresent: readonly string[],
   tableSettings: ReadonlyArray<readonly [name: string, value: number]> = [],
   layout: TableLayout = SINGLE_SERVER_LAYOUT,
   definition: TableDefinition = TABLE_DEFINITION,
 ): string[] {
-  return [...createStatements(definition, layout, ttlDays, tableSettings), ...migrationStatements(definition, layout, ttlDays, tableSettings)];
+  return [...createStatements(definition, layout, ttlDays, tableSettings), ...migrationStatements(definition, layout, ttlDays, tableSettings, retiredPresent)];
 }

@@ -130,6 +130,12 @@ export function partitionKeyQuery(definition: TableDefinition, layout: TableLayo
   return `SELECT partition_key FROM system.tables WHERE database = currentDatabase() AND name = ${sqlStringLiteral(storageTable(definition.table, layout))}`;
 }
 
+/** The query that lists which of the definition's retired indexes the storage table still has (one name a row), for migrationStatements. */
+export function retiredIndexQuery(definition: TableDefinition, layout: TableLayout): string {
+  const names = definition.retiredIndexes.map(sqlStringLiteral).join(', ');
+  return `SELECT name FROM system.data_skipping_indices WHERE database = currentDatabase() AND table = ${sqlStringLiteral(storageTable(definition.table, layout))} AND name IN (${names === '' ? "''" : names})`;
+}
+
 /** A Distributed table stores nothing: its columns carry no codecs. */
 function withoutCodec(type: string): string {
   return type.replace(/\s+CODEC\(.*\)\s*$/, '');
@@ -171,19 +177,30 @@ export function createStatements(definition: TableDefinition, layout: TableLayou
  * retired indexes dropped and new ones added (on the storage table only: a
  * Distributed table has none), re-applied table settings, the TTL.
  *
+ * `retiredPresent`: the retired indexes the table still has (retiredIndexQuery).
+ * A service asks first, because DROP INDEX is a mutation even when IF EXISTS
+ * finds nothing: the engine would queue a rewrite of every part at each start.
+ * The printed migrations (`egress-capture schema --migrations`) list them all.
+ *
  * An index added to an existing table covers the parts written from then on;
  * older parts are not rebuilt (no MATERIALIZE INDEX: it would rewrite days of
  * bodies at start-up). A query reads those parts without the index, which
  * gives the same rows, only slower, until the TTL drops them.
  */
-export function migrationStatements(definition: TableDefinition, layout: TableLayout, ttlDays: number, tableSettings: ReadonlyArray<readonly [name: string, value: number]> = []): string[] {
+export function migrationStatements(
+  definition: TableDefinition,
+  layout: TableLayout,
+  ttlDays: number,
+  tableSettings: ReadonlyArray<readonly [name: string, value: number]> = [],
+  retiredPresent: readonly string[] = definition.retiredIndexes,
+): string[] {
   const local = storageTable(definition.table, layout);
   const cluster = onCluster(layout);
   const statements = definition.columns.map(([name, type]) => `ALTER TABLE ${local}${cluster} ADD COLUMN IF NOT EXISTS ${name} ${type}`);
   if (layout.distributed) {
     for (const [name, type] of definition.columns) statements.push(`ALTER TABLE ${definition.table}${cluster} ADD COLUMN IF NOT EXISTS ${name} ${withoutCodec(type)}`);
   }
-  for (const name of definition.retiredIndexes) statements.push(`ALTER TABLE ${local}${cluster} DROP INDEX IF EXISTS ${name}`);
+  for (const name of retiredPresent) statements.push(`ALTER TABLE ${local}${cluster} DROP INDEX IF EXISTS ${name}`);
   for (const index of definition.indexes) statements.push(`ALTER TABLE ${local}${cluster} ADD ${index.replace(/^INDEX /, 'INDEX IF NOT EXISTS ')}`);
   if (tableSettings.length > 0) statements.push(`ALTER TABLE ${local}${cluster} MODIFY SETTING ${tableSettings.map(([name, value]) => `${name} = ${value}`).join(', ')}`);
   statements.push(`ALTER TABLE ${local}${cluster} MODIFY TTL ${ttlExpression(ttlDays)} SETTINGS materialize_ttl_after_modify = 0`);

@@ -206,7 +206,7 @@ describe('remote ClickHouse through @clickhouse/client', () => {
     it('with every column in place the store opens without running DDL, and writes', async () => {
       await client.command({ query: 'DROP TABLE http_exchanges' });
       // What a DBA applies from `egress-capture schema --ttl-days 0`.
-      const [create] = schemaStatements(0);
+      const [create] = schemaStatements(0, []);
       await client.command({ query: create! });
       const store = new RemoteStore({ url: storeUrl(), ttlDays: 30, createSchema: false });
       await store.open();

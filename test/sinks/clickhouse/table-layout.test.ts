@@ -18,8 +18,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Session } from 'chdb';
 import { COLUMNS, INDEXES, RETIRED_INDEXES, searchText, supportsTextIndex, TABLE_DEFINITION, tableDefinitionFor } from '../../../src/sinks/clickhouse/schema';
+import type { ColumnName } from '../../../src/row/exchange-row';
 import { runInProcess } from '../../cli/cli-helpers';
-import { createStatements, migrationStatements, SINGLE_SERVER_LAYOUT, TABLE_ENGINES, type TableLayout } from '../../../src/sinks/clickhouse/table-layout';
+import { createStatements, migrationStatements, retiredIndexQuery, SINGLE_SERVER_LAYOUT, TABLE_ENGINES, type TableLayout } from '../../../src/sinks/clickhouse/table-layout';
 
 const LAYOUTS: TableLayout[] = TABLE_ENGINES.flatMap((engine) =>
   [
@@ -159,6 +160,36 @@ describe('remote table DDL', () => {
     }
     expect(textIndexes()).toBe('idx_words\ttext');
     expect(session.query(`SELECT CaptureId FROM ${database}.http_exchanges WHERE hasAllTokens(${searchText()}, 'folded')`, 'TSVRaw').trim()).toBe('old');
+  });
+
+  it('a service start migrates without queuing a mutation, and the search, qualified or not, reads the text index', () => {
+    const database = 'current_search_index';
+    session.query(`CREATE DATABASE ${database}`);
+    const [create] = createStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 0);
+    session.query(create!.replace('CREATE TABLE IF NOT EXISTS ', `CREATE TABLE IF NOT EXISTS ${database}.`));
+    // What a store runs at each start: the retired indexes still there (none), then the migrations.
+    const retired = session.query(retiredIndexQuery(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT).replace('currentDatabase()', `'${database}'`), 'TSVRaw').trim();
+    expect(retired).toBe('');
+    for (const statement of migrationStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 7, [], [])) session.query(statement.replace(/^ALTER TABLE /, `ALTER TABLE ${database}.`));
+    // DROP INDEX IF EXISTS would have queued a rewrite of every part even with nothing to drop.
+    expect(session.query(`SELECT count() FROM system.mutations WHERE database = '${database}'`, 'TSVRaw').trim()).toBe('0');
+    session.query(
+      `INSERT INTO ${database}.http_exchanges (Timestamp, CaptureId, Path, ResponseBody, GenAiStreaming, GenAiApi, GenAiOutputText) VALUES ` +
+        `(now64(9), 'streamed', '/v1/chat/completions', 'data: {"object":"chat.completion.chunk"}', true, 'openai_chat_completions', 'a folded answer'), ` +
+        `(now64(9), 'plain', '/v1/chat/completions', '{"object":"chat.completion","choices":[]}', false, 'openai_chat_completions', 'a plain answer')`,
+    );
+    const found = (word: string, column?: (name: ColumnName) => string): string => {
+      const query = `SELECT CaptureId FROM ${database}.http_exchanges AS http_exchanges WHERE hasAllTokens(${searchText(column)}, '${word}') ORDER BY CaptureId`;
+      // The engine matches the query's expression to the index's only as it rewrites both (`!= ''`, IN):
+      // a mismatch still finds the rows, by reading every body, so the plan is what tells.
+      expect(session.query(`EXPLAIN indexes = 1 ${query}`, 'TSVRaw')).toMatch(/Name: idx_words/);
+      return session.query(query, 'TSVRaw').trim().replace(/\n/g, ',');
+    };
+    expect(found('answer')).toBe('plain,streamed');
+    expect(found('answer', (name) => `http_exchanges.${name}`)).toBe('plain,streamed');
+    // A delta-only stream is searched through its fold; any other body as it is, beside its fold.
+    expect(found('chunk')).toBe('');
+    expect(found('choices')).toBe('plain');
   });
 
   it('`egress-capture schema --cluster c1 --engine ReplicatedMergeTree` prints DDL the engine parses', async () => {
