@@ -69,7 +69,7 @@ describe('GET /api/exchanges', () => {
     ['q=upstream%20exploded', ['serverError']],
     ['q=%2Fv1%2Fmissing', ['notFound']],
     ['q=quick%20brown', ['chat']],
-    // A streamed answer is searched through what was folded out of it (its id and model too),
+    // A chat stream is searched through what was folded out of it (its id and model too),
     // not its framing: `chunk` is only in every event's "object":"chat.completion.chunk".
     ['q=chatcmpl', ['chat']],
     ['q=chunk', []],

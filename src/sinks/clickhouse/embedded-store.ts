@@ -26,7 +26,7 @@ import { CaptureError, describeError } from '../../errors';
 import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
 import { otelLogsViewStatement } from './otel-logs-view';
 import { EMBEDDED_TABLE_SETTINGS, TABLE, TABLE_DEFINITION, schemaStatements } from './schema';
-import { partitionKeyQuery, retentionMigration, retiredIndexQuery, SINGLE_SERVER_LAYOUT } from './table-layout';
+import { partitionKeyQuery, retentionMigration, retiredIndexNames, retiredIndexQuery, SINGLE_SERVER_LAYOUT } from './table-layout';
 import { sqlStringLiteral } from './sql-literal';
 
 /** One engine connection with its own session settings (see EmbeddedStore.openConnection). */
@@ -135,10 +135,7 @@ export class EmbeddedStore implements Sink {
     fs.mkdirSync(this.stagingDir, { recursive: true });
     const session = this.session;
     try {
-      const retired = (await session.queryAsync(retiredIndexQuery(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT), { format: 'TabSeparated' }))
-        .text()
-        .split('\n')
-        .filter((name) => name !== '');
+      const retired = retiredIndexNames((await session.queryAsync(retiredIndexQuery(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT), { format: 'TabSeparated' })).text());
       for (const statement of [...schemaStatements(ttlDays, retired, embeddedTableSettings(this.memory)), otelLogsViewStatement()]) await session.queryAsync(statement);
       const partitionKey = (await session.queryAsync(partitionKeyQuery(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT), { format: 'TabSeparated' })).text().trim();
       for (const statement of retentionMigration(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, partitionKey)) await session.queryAsync(statement);

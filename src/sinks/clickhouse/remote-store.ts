@@ -25,7 +25,7 @@ import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClien
 import { CaptureError, describeError } from '../../errors';
 import { batchBuffers, type RowBatch, type Sink, type WriteResult } from '../sink';
 import { COLUMNS, TABLE, schemaStatements, tableDefinitionFor } from './schema';
-import { engineMismatch, insertSettings, partitionKeyQuery, retentionMigration, retiredIndexQuery, SINGLE_SERVER_LAYOUT, type TableLayout } from './table-layout';
+import { engineMismatch, insertSettings, partitionKeyQuery, retentionMigration, retiredIndexNames, retiredIndexQuery, SINGLE_SERVER_LAYOUT, type TableLayout } from './table-layout';
 import { sqlStringLiteral } from './sql-literal';
 
 export interface RemoteStoreOptions {
@@ -142,7 +142,7 @@ export class RemoteStore implements Sink {
       if (this.options.createSchema !== false && this.options.reader !== true) {
         const definition = tableDefinitionFor(version);
         try {
-          const retired = (await (await client.query({ query: retiredIndexQuery(definition, this.layout), format: 'TabSeparated' })).text()).split('\n').filter((name) => name !== '');
+          const retired = retiredIndexNames(await (await client.query({ query: retiredIndexQuery(definition, this.layout), format: 'TabSeparated' })).text());
           for (const statement of schemaStatements(this.options.ttlDays, retired, [], this.layout, definition)) await client.command({ query: statement });
           const partitionKey = (await (await client.query({ query: partitionKeyQuery(definition, this.layout), format: 'TabSeparated' })).text()).trim();
           for (const statement of retentionMigration(definition, this.layout, partitionKey)) await client.command({ query: statement });

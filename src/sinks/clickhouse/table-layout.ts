@@ -136,6 +136,11 @@ export function retiredIndexQuery(definition: TableDefinition, layout: TableLayo
   return `SELECT name FROM system.data_skipping_indices WHERE database = currentDatabase() AND table = ${sqlStringLiteral(storageTable(definition.table, layout))} AND name IN (${names === '' ? "''" : names})`;
 }
 
+/** The names in retiredIndexQuery's answer, read as TabSeparated (one a line). */
+export function retiredIndexNames(answer: string): string[] {
+  return answer.split('\n').filter((name) => name !== '');
+}
+
 /** A Distributed table stores nothing: its columns carry no codecs. */
 function withoutCodec(type: string): string {
   return type.replace(/\s+CODEC\(.*\)\s*$/, '');

@@ -20,7 +20,7 @@ import { Session } from 'chdb';
 import { COLUMNS, INDEXES, RETIRED_INDEXES, searchText, supportsTextIndex, TABLE_DEFINITION, tableDefinitionFor } from '../../../src/sinks/clickhouse/schema';
 import type { ColumnName } from '../../../src/row/exchange-row';
 import { runInProcess } from '../../cli/cli-helpers';
-import { createStatements, migrationStatements, retiredIndexQuery, SINGLE_SERVER_LAYOUT, TABLE_ENGINES, type TableLayout } from '../../../src/sinks/clickhouse/table-layout';
+import { createStatements, migrationStatements, retiredIndexNames, retiredIndexQuery, SINGLE_SERVER_LAYOUT, TABLE_ENGINES, type TableLayout } from '../../../src/sinks/clickhouse/table-layout';
 
 const LAYOUTS: TableLayout[] = TABLE_ENGINES.flatMap((engine) =>
   [
@@ -45,6 +45,9 @@ describe('remote table DDL', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-layout-'));
     session = new Session(dir);
   });
+
+  /** What a store asks at each start: which retired indexes the table in `database` still has. */
+  const retiredIn = (database: string): string[] => retiredIndexNames(session.query(retiredIndexQuery(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT).replace('currentDatabase()', `'${database}'`), 'TSVRaw'));
 
   afterAll(() => {
     session?.cleanup();
@@ -155,9 +158,13 @@ describe('remote table DDL', () => {
     session.query(`INSERT INTO ${database}.http_exchanges (Timestamp, CaptureId, Path, GenAiStreaming, GenAiOutputText) VALUES (now64(9), 'old', '/v1/older', true, 'a folded answer')`);
     const textIndexes = (): string => session.query(`SELECT name, type FROM system.data_skipping_indices WHERE database = '${database}' AND type = 'text'`, 'TSVRaw').trim();
     expect(textIndexes()).toBe('idx_search\ttext');
+    // What a store runs at each start, twice: ask which retired indexes are there, then migrate.
+    const retired = (): string[] => retiredIn(database);
+    expect(retired()).toEqual(['idx_search']);
     for (let run = 0; run < 2; run++) {
-      for (const statement of migrationStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 7)) session.query(statement.replace(/^ALTER TABLE /, `ALTER TABLE ${database}.`));
+      for (const statement of migrationStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 7, [], retired())) session.query(statement.replace(/^ALTER TABLE /, `ALTER TABLE ${database}.`));
     }
+    expect(retired()).toEqual([]);
     expect(textIndexes()).toBe('idx_words\ttext');
     expect(session.query(`SELECT CaptureId FROM ${database}.http_exchanges WHERE hasAllTokens(${searchText()}, 'folded')`, 'TSVRaw').trim()).toBe('old');
   });
@@ -168,9 +175,9 @@ describe('remote table DDL', () => {
     const [create] = createStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 0);
     session.query(create!.replace('CREATE TABLE IF NOT EXISTS ', `CREATE TABLE IF NOT EXISTS ${database}.`));
     // What a store runs at each start: the retired indexes still there (none), then the migrations.
-    const retired = session.query(retiredIndexQuery(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT).replace('currentDatabase()', `'${database}'`), 'TSVRaw').trim();
-    expect(retired).toBe('');
-    for (const statement of migrationStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 7, [], [])) session.query(statement.replace(/^ALTER TABLE /, `ALTER TABLE ${database}.`));
+    const retired = retiredIn(database);
+    expect(retired).toEqual([]);
+    for (const statement of migrationStatements(TABLE_DEFINITION, SINGLE_SERVER_LAYOUT, 7, [], retired)) session.query(statement.replace(/^ALTER TABLE /, `ALTER TABLE ${database}.`));
     // DROP INDEX IF EXISTS would have queued a rewrite of every part even with nothing to drop.
     expect(session.query(`SELECT count() FROM system.mutations WHERE database = '${database}'`, 'TSVRaw').trim()).toBe('0');
     session.query(
