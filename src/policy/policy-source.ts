@@ -2,7 +2,7 @@
  * The capture policy in force and the file it comes from.
  *
  * The file is read at start, where an invalid one stops the service like any
- * bad option. It is then polled (stat, every `intervalMs`): Kubernetes
+ * bad option. It is then polled (FilePoller, every `intervalMs`): Kubernetes
  * updates a mounted ConfigMap by swapping a symlink, which an inotify watch
  * on the file misses and a stat of the path sees. A changed file that is
  * valid takes effect for every exchange whose request headers arrive after
@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import { FilePoller } from '../file-poller';
 import { CAPTURE_LEVELS } from './capture-level';
 import { FULL_CAPTURE_POLICY, parseCapturePolicy, type CapturePolicy } from './capture-policy';
 
@@ -47,7 +48,8 @@ export class CapturePolicySource {
   private digest: string;
   private loadedAt = new Date();
   private lastText: string;
-  private watching = false;
+  /** Made before the first read, so a change written after it is seen once watch() starts. */
+  private readonly poller: FilePoller | undefined;
 
   /** Reads and validates the file; throws CapturePolicyError (CAP_ERR_POLICY_INVALID) naming every problem. */
   constructor(readonly file: string) {
@@ -57,6 +59,7 @@ export class CapturePolicySource {
       this.digest = '';
       return;
     }
+    this.poller = new FilePoller([file]);
     this.lastText = fs.readFileSync(file, 'utf8');
     this.policy = parseCapturePolicy(this.lastText, file);
     this.digest = digestOf(this.lastText);
@@ -68,12 +71,7 @@ export class CapturePolicySource {
 
   /** Polls the file for changes until close(); nothing to watch without a file. */
   watch(intervalMs: number, events: PolicyReloadEvents): void {
-    if (this.file === '' || this.watching) return;
-    this.watching = true;
-    fs.watchFile(this.file, { interval: intervalMs, persistent: false }, (now, before) => {
-      if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
-      this.reload(events);
-    });
+    this.poller?.start(intervalMs, () => this.reload(events));
   }
 
   /** Re-reads the file now (the poller calls it; so can a signal handler). */
@@ -101,8 +99,7 @@ export class CapturePolicySource {
   }
 
   close(): void {
-    if (this.watching) fs.unwatchFile(this.file);
-    this.watching = false;
+    this.poller?.close();
   }
 
   summary(): PolicySummary {

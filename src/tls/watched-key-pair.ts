@@ -4,9 +4,7 @@
  *
  * Certificates are rotated under a running server (cert-manager renews them,
  * Kubernetes swaps a mounted Secret's `..data` symlink), so the files are
- * polled: `fs.watchFile` stats the path, which follows symlinks and therefore
- * sees a swapped Secret, where an inotify watch on the old target would not.
- * A changed pair is loaded whole and checked (the key must match the
+ * polled (FilePoller: stat follows the swapped link). A changed pair is loaded whole and checked (the key must match the
  * certificate) before it replaces the one in use; a broken pair is logged and
  * counted, and the previous one keeps serving: a half-written rotation must
  * not take the listener down.
@@ -16,6 +14,7 @@ import * as fs from 'node:fs';
 import * as tls from 'node:tls';
 import type { Logger } from 'pino';
 import { CaptureError, describeError } from '../errors';
+import { FilePoller } from '../file-poller';
 
 export interface KeyPairFiles {
   certFile: string;
@@ -79,11 +78,13 @@ export interface WatchedKeyPairOptions extends KeyPairFiles {
 /** A pair loaded at construction (throws when it cannot be) and re-loaded when either file changes. */
 export class WatchedKeyPair {
   private current: LoadedKeyPair;
-  private readonly listener = (): void => this.reload();
+  private readonly poller: FilePoller;
 
   constructor(private readonly options: WatchedKeyPairOptions) {
+    // Before the read: a rotation written after it is then always seen.
+    this.poller = new FilePoller([options.certFile, options.keyFile]);
     this.current = loadKeyPair(options);
-    for (const file of [options.certFile, options.keyFile]) fs.watchFile(file, { interval: options.pollIntervalMs, persistent: false }, this.listener);
+    this.poller.start(options.pollIntervalMs, () => this.reload());
   }
 
   get pair(): LoadedKeyPair {
@@ -91,7 +92,7 @@ export class WatchedKeyPair {
   }
 
   close(): void {
-    for (const file of [this.options.certFile, this.options.keyFile]) fs.unwatchFile(file, this.listener);
+    this.poller.close();
   }
 
   private reload(): void {
