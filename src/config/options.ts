@@ -377,6 +377,21 @@ export const OPTIONS = {
    * whichever the format, so it grows with the number of parts merged.
    */
   storeMinBytesForWidePart: fixed(1024 * MiB, 'embedded table parts smaller than this are written compact, bytes'),
+  /**
+   * The largest granule (the rows read and merged as one unit) in
+   * uncompressed bytes; ClickHouse's default is 10 MiB. A merge holds a
+   * granule of every part it reads, and merge_selector_base lets a merge
+   * read ~20 parts, so with the bench's 14 KiB rows a granule was ~730 rows
+   * and a merge's buffers passed 200 MiB, mapped by the engine's merge and
+   * insert threads and part of the "unattributed" memory at the peaks.
+   * At 1 MiB (~70 of those rows) the h2load peak fell from 874-890 to
+   * 748-769 MiB in alternating runs (three runs of 20,000 acknowledged
+   * exchanges each) for the same CPU per exchange (416-431 against
+   * 418-433 us). The 8,192 rows of index_granularity stay the cap for rows
+   * under 128 bytes. The engine fixes it when it creates the table:
+   * a table an earlier version created keeps its own (README, "Memory").
+   */
+  storeIndexGranularityBytes: fixed(MiB, 'largest granule of the embedded table (index_granularity_bytes), bytes; applies to a table created from then on'),
   /** A merge that writes a wide part does so one column at a time, so its buffers are those of one column, not of all. */
   storeVerticalMergeMinRows: fixed(1, 'rows from which a merge into a wide part uses the vertical algorithm'),
   /**

@@ -67,6 +67,7 @@ export interface EngineMemoryConfig {
   storeUncompressedCacheBytes: number;
   storeMinBytesForWidePart: number;
   storeVerticalMergeMinRows: number;
+  storeIndexGranularityBytes: number;
 }
 
 /**
@@ -94,9 +95,14 @@ function engineArgs(memory: EngineMemoryConfig): string[] {
   ];
 }
 
-/** Table settings of the embedded store: merge_selector_base (schema.ts) plus the part format that bounds insert and merge memory. */
+/** Table settings of the embedded store: merge_selector_base (schema.ts) plus the part format and granule size that bound insert and merge memory. */
 export function embeddedTableSettings(memory: EngineMemoryConfig): Array<readonly [name: string, value: number]> {
-  return [...EMBEDDED_TABLE_SETTINGS, ['min_bytes_for_wide_part', memory.storeMinBytesForWidePart], ['vertical_merge_algorithm_min_rows_to_activate', memory.storeVerticalMergeMinRows]];
+  return [
+    ...EMBEDDED_TABLE_SETTINGS,
+    ['min_bytes_for_wide_part', memory.storeMinBytesForWidePart],
+    ['vertical_merge_algorithm_min_rows_to_activate', memory.storeVerticalMergeMinRows],
+    ['index_granularity_bytes', memory.storeIndexGranularityBytes],
+  ];
 }
 /** Under the data directory: one file per batch being inserted, removed once the insert returns. */
 export const INSERT_STAGING_DIR = 'insert-staging';

@@ -177,10 +177,16 @@ export function createStatements(definition: TableDefinition, layout: TableLayou
 }
 
 /**
+ * Table settings the engine fixes when it creates a table: MODIFY SETTING
+ * refuses them (READONLY_SETTING), so a migration leaves them as they are.
+ */
+export const CREATE_ONLY_SETTINGS: ReadonlySet<string> = new Set(['index_granularity', 'index_granularity_bytes']);
+
+/**
  * Idempotent statements that bring an existing table to the current schema:
  * new columns (on the Distributed table too, which has its own column list),
  * retired indexes dropped and new ones added (on the storage table only: a
- * Distributed table has none), re-applied table settings, the TTL.
+ * Distributed table has none), re-applied table settings (but CREATE_ONLY_SETTINGS), the TTL.
  *
  * `retiredPresent`: the retired indexes the table still has (retiredIndexQuery).
  * A service asks first, because DROP INDEX is a mutation even when IF EXISTS
@@ -207,7 +213,8 @@ export function migrationStatements(
   }
   for (const name of retiredPresent) statements.push(`ALTER TABLE ${local}${cluster} DROP INDEX IF EXISTS ${name}`);
   for (const index of definition.indexes) statements.push(`ALTER TABLE ${local}${cluster} ADD ${index.replace(/^INDEX /, 'INDEX IF NOT EXISTS ')}`);
-  if (tableSettings.length > 0) statements.push(`ALTER TABLE ${local}${cluster} MODIFY SETTING ${tableSettings.map(([name, value]) => `${name} = ${value}`).join(', ')}`);
+  const modifiable = tableSettings.filter(([name]) => !CREATE_ONLY_SETTINGS.has(name));
+  if (modifiable.length > 0) statements.push(`ALTER TABLE ${local}${cluster} MODIFY SETTING ${modifiable.map(([name, value]) => `${name} = ${value}`).join(', ')}`);
   statements.push(`ALTER TABLE ${local}${cluster} MODIFY TTL ${ttlExpression(ttlDays)} SETTINGS materialize_ttl_after_modify = 0`);
   return statements;
 }

@@ -1,10 +1,11 @@
 /**
  * The embedded engine's memory settings, as the engine itself reports them:
- * the ceiling and caches from the option table, and the part format that
- * bounds what one insert holds (README "Memory"). A batch larger than
- * ClickHouse's own wide-part threshold (10 MiB) is still written as one
- * compact part; a table an earlier version created gets the setting at the
- * next start.
+ * the ceiling and caches from the option table, the part format that bounds
+ * what one insert holds, and the granule size that bounds what a merge holds
+ * (README "Memory"). A batch larger than ClickHouse's own wide-part threshold
+ * (10 MiB) is still written as one compact part; a table an earlier version
+ * created gets the part format at the next start and keeps its granule size,
+ * which the engine fixes at creation.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -50,6 +51,9 @@ describe('the embedded engine', () => {
       expect(await store.write({ jsonEachRow: lines, rowCount: 800, byteLength: Buffer.byteLength(lines), batchId: 'engine-memory-1' })).toEqual({ ok: true });
       const parts = await store.query("SELECT part_type, rows, data_uncompressed_bytes > 10485760 AS big FROM system.parts WHERE table = 'http_exchanges' AND active", 'TabSeparated');
       expect(parts.trim()).toBe('Compact\t800\t1');
+      // Granules of at most storeIndexGranularityBytes: ~13 MiB of rows make at least 13 of them (2 at ClickHouse's 10 MiB), plus the final mark.
+      const granules = Number(await settingOf(store, "SELECT marks FROM system.parts WHERE table = 'http_exchanges' AND active"));
+      expect(granules).toBeGreaterThanOrEqual(Math.floor(Buffer.byteLength(lines) / DEFAULTS.storeIndexGranularityBytes));
     } finally {
       await store.close();
     }
@@ -71,6 +75,23 @@ describe('the embedded engine', () => {
       'max_unexpected_parts_loading_thread_pool_size',
     ]);
     for (const { value } of pools) expect(Number(value)).toBe(PART_LOADING_THREADS);
+  });
+
+  it('opens a table an earlier version created with larger granules, and leaves their size as it is', async () => {
+    const tenMiB = 10 * 1024 * 1024;
+    const first = new EmbeddedStore({ dataDir: dir, ttlDays: 30, memory: { ...DEFAULTS, storeIndexGranularityBytes: tenMiB } });
+    await first.open();
+    await first.close();
+
+    const store = new EmbeddedStore({ dataDir: dir, ttlDays: 30, memory: DEFAULTS });
+    await store.open();
+    try {
+      const ddl = await store.query("SELECT create_table_query FROM system.tables WHERE name = 'http_exchanges'", 'TabSeparatedRaw');
+      expect(ddl).toContain(`index_granularity_bytes = ${tenMiB}`);
+      expect(ddl).toContain(`min_bytes_for_wide_part = ${DEFAULTS.storeMinBytesForWidePart}`);
+    } finally {
+      await store.close();
+    }
   });
 
   it('gives a table an earlier version created the part format at the next start', async () => {
