@@ -387,8 +387,14 @@ export const OPTIONS = {
    * At 1 MiB (~70 of those rows) the h2load peak fell from 874-890 to
    * 748-769 MiB in alternating runs (three runs of 20,000 acknowledged
    * exchanges each) for the same CPU per exchange (416-431 against
-   * 418-433 us). The 8,192 rows of index_granularity stay the cap for rows
-   * under 128 bytes. The engine fixes it when it creates the table:
+   * 418-433 us); at the bench's 64 KiB scaling point from 959 to 676 MiB.
+   * The price is in merges of large rows: +6-8 us per 14 KiB row (inserts
+   * alone unchanged, 2.5 KiB rows unchanged), ~+4% of a 64 KiB exchange;
+   * and over a million stored rows the capture browser's facets and 24-hour
+   * charts read more marks (p95 111 against 64 ms and 200 against 123 ms,
+   * within their targets) while its lists got faster. The 8,192 rows of
+   * index_granularity stay the cap for rows under 128 bytes. The engine
+   * fixes it when it creates the table:
    * a table an earlier version created keeps its own (README, "Memory").
    */
   storeIndexGranularityBytes: fixed(MiB, 'largest granule of the embedded table (index_granularity_bytes), bytes; applies to a table created from then on'),
