@@ -15,7 +15,6 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadConfig } from '../../src/config/load-config';
 import { imageNodeFlags } from '../support/image-command';
 import { processMemoryMiB } from './proc-stats';
 import { NODE_BIN, REPO_ROOT } from './server-process';
@@ -25,22 +24,35 @@ export interface EngineFloor {
   rssMiB: number;
   fileMiB: number;
   anonMiB: number;
-  /** Node alone, before the engine's library is loaded. */
+  /** Node alone, before the configuration's and the engine's modules are loaded. */
   nodeRssMiB: number;
 }
 
-/** Runs the measurement in a process of its own and returns what it printed. */
-export function measureEngineFloor(): EngineFloor {
-  const out = execFileSync(NODE_BIN, [...imageNodeFlags(), __filename], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
-  return JSON.parse(out.trim().split('\n').pop()!) as EngineFloor;
+/**
+ * Runs the measurement in a process of its own and returns what it printed;
+ * undefined (with the reason logged) when it could not be taken, so a side
+ * figure never stops the bench. The data directory is the parent's, removed
+ * here whatever happened to the child.
+ */
+export function measureEngineFloor(log: (line: string) => void): EngineFloor | undefined {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-floor-'));
+  try {
+    const out = execFileSync(NODE_BIN, [...imageNodeFlags(), __filename, dataDir], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    return JSON.parse(out.trim().split('\n').pop()!) as EngineFloor;
+  } catch (err) {
+    log(`  engine floor: not measured (${(err as Error).message.split('\n')[0]})`);
+    return undefined;
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
-async function main(): Promise<void> {
+async function main(dataDir: string): Promise<void> {
   const nodeRssMiB = processMemoryMiB(process.pid).rssMiB;
-  // Loaded only now, so the figure above is Node's alone (the module loads the engine's library).
+  // Loaded only now, so the figure above is Node's alone: the store's module loads the engine's library.
+  const { loadConfig } = require('../../src/config/load-config') as typeof import('../../src/config/load-config');
   const { EmbeddedStore } = require('../../src/sinks/clickhouse/embedded-store') as typeof import('../../src/sinks/clickhouse/embedded-store');
   const config = loadConfig({ argv: [], env: {} });
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'egress-capture-floor-'));
   const store = new EmbeddedStore({ dataDir, ttlDays: config.ttlDays, memory: config });
   try {
     // Read as the service's idle figure is: as soon as the store is open.
@@ -50,12 +62,11 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(floor)}\n`);
   } finally {
     await store.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
 if (require.main === module) {
-  main().catch((err: unknown) => {
+  main(process.argv[2]!).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

@@ -116,11 +116,13 @@ async function main(): Promise<number> {
       `capture levels: ${config.skipPolicy ? 'skipped' : `${config.policyExchanges} exchanges/level`}; data dir ${config.dataDir}`,
   );
   // Before the servers start, so nothing else loads the machine while it is read.
-  const floor = measureEngineFloor();
-  log(
-    `  engine floor: Node alone ${fmt(floor.nodeRssMiB)} MiB; with the embedded store opened as serve opens it, and nothing else, ` +
-      `${fmt(floor.rssMiB)} MiB (file-backed ${fmt(floor.fileMiB)}, anonymous ${fmt(floor.anonMiB)})`,
-  );
+  const floor = measureEngineFloor(log);
+  if (floor !== undefined) {
+    log(
+      `  engine floor: Node alone ${fmt(floor.nodeRssMiB)} MiB; with the embedded store opened as serve opens it, and nothing else, ` +
+        `${fmt(floor.rssMiB)} MiB (file-backed ${fmt(floor.fileMiB)}, anonymous ${fmt(floor.anonMiB)})`,
+    );
+  }
   const { servers, admin, policyFile } = await startServers(config);
   const { noop, capture } = servers;
   const rowsBefore = await admin.totalRows();
@@ -342,7 +344,7 @@ async function main(): Promise<number> {
     check(
       `capture RSS after start, idle ≤ ${TARGETS.idleRssMiB} MiB`,
       startRssMiB.capture <= TARGETS.idleRssMiB,
-      `${fmt(startRssMiB.capture)} MiB (engine floor ${fmt(floor.rssMiB)})`,
+      `${fmt(startRssMiB.capture)} MiB (engine floor ${fmt(floor?.rssMiB ?? NaN)})`,
       `≤ ${TARGETS.idleRssMiB} MiB`,
     ),
     check(
@@ -375,7 +377,7 @@ async function main(): Promise<number> {
         ['reply latency max ms', emuNoop.maxMs, emuCapture.maxMs, ratio(emuCapture.maxMs, emuNoop.maxMs)],
         ['exchanges/s', emuNoop.exchangesPerSecond, emuCapture.exchangesPerSecond, ratio(emuCapture.exchangesPerSecond, emuNoop.exchangesPerSecond)],
         ['RSS at start MiB', startRssMiB.noop, startRssMiB.capture, ratio(startRssMiB.capture, startRssMiB.noop)],
-        ['  engine floor (Node + store only) MiB', '-', floor.rssMiB, ''],
+        ['  engine floor (Node + store only) MiB', '-', floor?.rssMiB ?? NaN, ''],
         ['peak RSS MiB (after emulator)', emuNoop.peakRssMiB, emuCapture.peakRssMiB, ratio(emuCapture.peakRssMiB, emuNoop.peakRssMiB)],
         ['idle CPU ms/s', idle.noop ?? NaN, idle.capture ?? NaN, ''],
         ['exchanges sent', emuNoop.exchanges, emuCapture.exchanges, ''],
@@ -460,7 +462,7 @@ async function main(): Promise<number> {
     node: { client: process.version, servers: serverNode },
     cpus: os.cpus().length,
     config: { ...config, repoRoot: undefined },
-    emulator: { noop: emuNoop, capture: emuCapture, idleCpuMsPerSecond: idle, startRssMiB, engineFloor: floor },
+    emulator: { noop: emuNoop, capture: emuCapture, idleCpuMsPerSecond: idle, startRssMiB, engineFloor: floor ?? 'not measured' },
     h2load: { problem: h2loadProblem, runs: h2loadRuns },
     scaling: scaling?.runs ?? 'skipped (--skip-scaling)',
     policy: policy ?? 'skipped (--skip-policy)',
