@@ -134,7 +134,8 @@ export const EMBEDDED_TABLE_SETTINGS: ReadonlyArray<readonly [name: string, valu
  * Statements that bring any database to the current schema; each is
  * idempotent. `retiredPresent`: the retired indexes the table still has
  * (retiredIndexQuery; none for a new table). `tableSettings` are set at
- * creation and re-applied to an existing table.
+ * creation and re-applied to an existing table, except CREATE_ONLY_SETTINGS
+ * (table-layout.ts), which the engine fixes at creation.
  */
 export function schemaStatements(
   ttlDays: number,
