@@ -50,10 +50,9 @@ export function measureEngineFloor(log: (line: string) => void): EngineFloor | u
 async function main(dataDir: string): Promise<void> {
   const nodeRssMiB = processMemoryMiB(process.pid).rssMiB;
   // Loaded only now, so the figure above is Node's alone: the store's module loads the engine's library.
-  const { loadConfig } = require('../../src/config/load-config') as typeof import('../../src/config/load-config');
+  const { DEFAULTS } = require('../../src/config/defaults') as typeof import('../../src/config/defaults');
   const { EmbeddedStore } = require('../../src/sinks/clickhouse/embedded-store') as typeof import('../../src/sinks/clickhouse/embedded-store');
-  const config = loadConfig({ argv: [], env: {} });
-  const store = new EmbeddedStore({ dataDir, ttlDays: config.ttlDays, memory: config });
+  const store = new EmbeddedStore({ dataDir, ttlDays: DEFAULTS.ttlDays, memory: DEFAULTS });
   try {
     // Read as the service's idle figure is: as soon as the store is open.
     await store.open();
